@@ -1,0 +1,91 @@
+/*
+ * internal.h - declarations shared by libmcap's source files (mcap__ prefix).
+ * Not installed, not for users.
+ *
+ * Invariants:
+ * - struct mcap_cursor {p, left}: every read checks `left` first; on a short
+ *   read the cursor fails with MCAP_ERECORD naming the field, and p/left are
+ *   unchanged.
+ * - struct mcap_buf: data[0..len) valid, len <= cap <= max; growth beyond
+ *   `max` fails with MCAP_ELIMIT instead of allocating.
+ */
+#ifndef MCAP_INTERNAL_H
+#define MCAP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcap/mcap.h"
+#include "endian.h"
+
+/* ---- allocation (one place, so tests can count or fail allocations) */
+void *mcap__malloc(size_t n);
+void *mcap__calloc(size_t n, size_t size);
+void *mcap__realloc(void *p, size_t n);
+void mcap__free(void *p);
+
+/* ---- overflow-checked arithmetic: return 1 on overflow */
+static inline int mcap__add_overflow(uint64_t a, uint64_t b, uint64_t *out) {
+  return __builtin_add_overflow(a, b, out);
+}
+
+/* ---- error info helpers */
+/* Fill `err` (if non-NULL) and return `code`. */
+int mcap__err(mcap_error_info *err, int code, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int mcap__verr(mcap_error_info *err, int code, uint64_t offset, const char *fmt, va_list ap);
+
+/* ---- bounds-checked cursor over untrusted bytes */
+struct mcap_cursor {
+  const uint8_t *p;
+  uint64_t left;
+  const char *record;  /* record type name, for messages */
+  uint64_t base_offset; /* file offset of the record, for messages */
+  uint64_t start_left;  /* content length, to report field offsets */
+  mcap_error_info *err;
+};
+
+void mcap__cursor_init(struct mcap_cursor *c, const uint8_t *p, uint64_t len, const char *record,
+                       uint64_t base_offset, mcap_error_info *err);
+int mcap__cursor_u8(struct mcap_cursor *c, const char *field, uint8_t *v);
+int mcap__cursor_u16(struct mcap_cursor *c, const char *field, uint16_t *v);
+int mcap__cursor_u32(struct mcap_cursor *c, const char *field, uint32_t *v);
+int mcap__cursor_u64(struct mcap_cursor *c, const char *field, uint64_t *v);
+int mcap__cursor_str(struct mcap_cursor *c, const char *field, mcap_str *v);
+int mcap__cursor_bytes32(struct mcap_cursor *c, const char *field, mcap_bytes *v);
+int mcap__cursor_bytes64(struct mcap_cursor *c, const char *field, mcap_bytes *v);
+int mcap__cursor_map(struct mcap_cursor *c, const char *field, int str_map, mcap_map *v);
+int mcap__cursor_rest(struct mcap_cursor *c, mcap_bytes *v);
+
+/* ---- growable buffer with a hard maximum */
+struct mcap_buf {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+  size_t max; /* 0 = SIZE_MAX */
+};
+#define MCAP_BUF_INIT {NULL, 0, 0, 0}
+
+/* Make room for `extra` more bytes. MCAP_ENOMEM or MCAP_ELIMIT on failure. */
+int mcap__buf_reserve(struct mcap_buf *b, size_t extra);
+/* Ensure capacity of at least `n` total bytes (contents kept). */
+int mcap__buf_ensure(struct mcap_buf *b, size_t n);
+int mcap__buf_append(struct mcap_buf *b, const void *p, size_t n);
+void mcap__buf_dispose(struct mcap_buf *b);
+
+/* ---- codecs (codec_*.c); the reader/writer never include codec headers */
+struct mcap_codec_ctx; /* per-handle reusable contexts for every codec */
+int mcap__codec_ctx_new(struct mcap_codec_ctx **out);
+void mcap__codec_ctx_free(struct mcap_codec_ctx *c);
+/* Identify a compression string: 0 none, 1 zstd, 2 lz4, -1 unknown. */
+int mcap__codec_id(mcap_str compression);
+/* Decompress exactly dst_len bytes; error if the data decodes to any other size. */
+int mcap__codec_decompress(struct mcap_codec_ctx *c, int codec, const uint8_t *src,
+                           uint64_t src_len, uint8_t *dst, uint64_t dst_len, uint64_t offset,
+                           mcap_error_info *err);
+/* Compress src and append to out (out->len grows by the compressed size). */
+int mcap__codec_compress(struct mcap_codec_ctx *c, int codec, int level, const uint8_t *src,
+                         size_t src_len, struct mcap_buf *out, mcap_error_info *err);
+
+#endif
