@@ -603,6 +603,155 @@ const char *mcap_writer_errmsg(const mcap_writer *w);
 /** Bytes written to the sink so far. */
 uint64_t mcap_writer_bytes_written(const mcap_writer *w);
 
+/* -------------------------------------------------------- indexed reader */
+
+/**
+ * The indexed reader opens a seekable source by its footer and summary and
+ * answers queries by topic and time in file, log-time or reverse log-time
+ * order, reading only the chunks a query needs. Without a usable summary it
+ * builds the same index with one linear scan (mcap_reader_index_source says
+ * which happened and why).
+ */
+typedef struct mcap_reader mcap_reader;
+
+typedef enum mcap_index_source {
+  MCAP_INDEX_FROM_SUMMARY = 0, /* footer + summary section */
+  MCAP_INDEX_FROM_SCAN = 1     /* one linear pass over the data section */
+} mcap_index_source;
+
+typedef struct mcap_indexed_options {
+  mcap_reader_options base;  /* CRC toggles and limits, as for the streamed reader */
+  int force_scan;            /* ignore the summary and scan */
+  int threads;               /* decompression workers: 0 = number of cores, 1 = none */
+  uint64_t memory_budget;    /* max bytes of decompressed chunks held at once; 0 = unlimited
+                                (at least one chunk per worker is always allowed) */
+} mcap_indexed_options;
+
+/**
+ * Open a file for indexed reading.
+ * @param src a source with a known size; the reader takes ownership (closed on free,
+ *        also on failure).
+ * @param opts NULL for defaults.
+ * @return MCAP_OK; MCAP_EMAGIC, MCAP_ETRUNCATED, MCAP_EIO, ... when not even a scan
+ *         can make sense of the file (message in *err when err is non-NULL).
+ */
+int mcap_reader_open(mcap_reader **out, mcap_source *src, const mcap_indexed_options *opts,
+                     mcap_error_info *err);
+
+/** Free the reader, its index and its source. Accepts NULL. Iterators must be freed first. */
+void mcap_reader_free(mcap_reader *r);
+
+/** One line about the last error on this reader. */
+const char *mcap_reader_errmsg(const mcap_reader *r);
+
+/** Where the index came from, and (for a scan) why: "no summary", "summary CRC mismatch", ... */
+mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **why);
+
+/** The file's Header (views valid for the reader's life). */
+const mcap_header *mcap_reader_header(const mcap_reader *r);
+
+/** The footer as read (zeroed when the file has none and was scanned). */
+const mcap_footer *mcap_reader_footer(const mcap_reader *r);
+
+/**
+ * Statistics: the file's Statistics record, or, after a scan or when the file
+ * has none, statistics computed from the index (chunk_count etc. exact;
+ * per-channel counts from message indexes or the scan). NULL never.
+ * @param[out] from_file set to 1 when it is the file's own record.
+ */
+const mcap_statistics *mcap_reader_statistics(const mcap_reader *r, int *from_file);
+
+/** Per-channel message count (from statistics or index); 0 if unknown channel. */
+uint64_t mcap_reader_channel_message_count(const mcap_reader *r, uint16_t channel_id);
+
+/* Schemas and channels: by position (0..count-1, ordered by id) or by id. NULL if none.
+ * All views stay valid for the reader's life. */
+size_t mcap_reader_schema_count(const mcap_reader *r);
+const mcap_schema *mcap_reader_schema_at(const mcap_reader *r, size_t i);
+const mcap_schema *mcap_reader_schema(const mcap_reader *r, uint16_t id);
+size_t mcap_reader_channel_count(const mcap_reader *r);
+const mcap_channel *mcap_reader_channel_at(const mcap_reader *r, size_t i);
+const mcap_channel *mcap_reader_channel(const mcap_reader *r, uint16_t id);
+
+/* Chunk, attachment and metadata indexes in file order; valid for the reader's life. */
+size_t mcap_reader_chunk_count(const mcap_reader *r);
+const mcap_chunk_index *mcap_reader_chunk_at(const mcap_reader *r, size_t i);
+size_t mcap_reader_attachment_count(const mcap_reader *r);
+const mcap_attachment_index *mcap_reader_attachment_at(const mcap_reader *r, size_t i);
+size_t mcap_reader_metadata_count(const mcap_reader *r);
+const mcap_metadata_index *mcap_reader_metadata_at(const mcap_reader *r, size_t i);
+
+/**
+ * Read one attachment by its index entry, CRC checked (unless disabled).
+ * The record's views are borrowed until the next call on the reader.
+ */
+int mcap_reader_read_attachment(mcap_reader *r, const mcap_attachment_index *ai,
+                                mcap_attachment *out);
+
+/** Read one Metadata record by its index entry; views borrowed until the next call. */
+int mcap_reader_read_metadata(mcap_reader *r, const mcap_metadata_index *mi, mcap_metadata *out);
+
+/**
+ * Stream a large attachment's data in pieces: open gives the record's fields
+ * (data view empty), then read fills `buf` with up to `cap` bytes at a time
+ * (0 at the end, when the CRC has been checked). Memory use is independent of
+ * the attachment's size.
+ */
+typedef struct mcap_attachment_stream mcap_attachment_stream;
+int mcap_reader_attachment_open(mcap_reader *r, const mcap_attachment_index *ai,
+                                mcap_attachment_stream **out, mcap_attachment *fields);
+int mcap_attachment_stream_read(mcap_attachment_stream *s, void *buf, size_t cap, size_t *got);
+void mcap_attachment_stream_free(mcap_attachment_stream *s);
+
+typedef enum mcap_read_order {
+  MCAP_ORDER_FILE = 0,      /* chunk by chunk in file order, records in chunk order */
+  MCAP_ORDER_LOG_TIME = 1,  /* ascending log_time; ties in file order */
+  MCAP_ORDER_REVERSE = 2    /* descending log_time; ties in reverse file order */
+} mcap_read_order;
+
+/** A query. Zero it, then set what you need. */
+typedef struct mcap_query {
+  const char *const *topics; /* exact topic names; NULL/0 = all topics */
+  size_t n_topics;
+  /* Optional predicate over channels (applied after `topics`); non-zero keeps. */
+  int (*channel_filter)(void *ctx, const mcap_channel *channel, const mcap_schema *schema);
+  void *channel_filter_ctx;
+  int has_start, has_end;    /* time bounds, both inclusive */
+  uint64_t start, end;
+  mcap_read_order order;
+} mcap_query;
+
+/** One message with its channel and schema (schema NULL when schemaless). All borrowed. */
+typedef struct mcap_message_view {
+  mcap_message message;
+  const mcap_channel *channel;
+  const mcap_schema *schema;
+  uint64_t chunk_offset;  /* file offset of its Chunk, or UINT64_MAX outside chunks */
+  uint64_t record_offset; /* offset of the Message record in the chunk (or in the file) */
+} mcap_message_view;
+
+typedef struct mcap_message_iter mcap_message_iter;
+
+/** Start a query. The iterator borrows the reader: one iterator at a time per reader. */
+int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **out);
+
+/**
+ * Next message. Views are borrowed until the next call.
+ * @return MCAP_OK, MCAP_ITEROVER, or an error (message on the reader).
+ */
+int mcap_message_iter_next(mcap_message_iter *it, mcap_message_view *out);
+
+/** Work counters of an iterator, for benchmarks and tests. */
+typedef struct mcap_iter_stats {
+  uint64_t chunks_decompressed;
+  uint64_t bytes_decompressed;
+  uint64_t peak_chunks_held;
+  uint64_t peak_bytes_held;
+} mcap_iter_stats;
+void mcap_message_iter_stats(const mcap_message_iter *it, mcap_iter_stats *out);
+
+void mcap_message_iter_free(mcap_message_iter *it);
+
 #ifdef __cplusplus
 }
 #endif

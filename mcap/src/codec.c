@@ -1,0 +1,187 @@
+/*
+ * codec.c - chunk compression dispatch: the codec table, the reusable codec
+ * context, mcap__codec_{id,decompress,compress} (internal.h), and the public
+ * helpers mcap_decompressor_*, mcap_chunk_decompress and mcap_compression_*.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+static const struct mcap_codec *const codecs[MCAP__CODEC_COUNT] = {
+    [MCAP__CODEC_NONE] = &mcap__codec_none,
+    [MCAP__CODEC_ZSTD] = &mcap__codec_zstd,
+    [MCAP__CODEC_LZ4] = &mcap__codec_lz4,
+};
+
+int mcap__codec_err(mcap_error_info *err, int code, uint64_t offset, const char *fmt, ...) {
+  char msg[sizeof err->msg];
+  va_list ap;
+  if (!err) return code;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (offset == UINT64_MAX) return mcap__err(err, code, offset, "%s", msg);
+  return mcap__err(err, code, offset, "chunk at offset %llu: %s", (unsigned long long)offset, msg);
+}
+
+int mcap__codec_reserve(struct mcap_buf *out, size_t extra, const char *codec,
+                        mcap_error_info *err) {
+  int rc = mcap__buf_reserve(out, extra);
+  if (rc == MCAP_ELIMIT) {
+    return mcap__err(err, rc, UINT64_MAX,
+                     "%s output of up to %zu bytes exceeds the buffer limit", codec, extra);
+  }
+  if (rc) {
+    return mcap__err(err, rc, UINT64_MAX, "out of memory for %zu bytes of %s output", extra,
+                     codec);
+  }
+  return MCAP_OK;
+}
+
+int mcap__codec_ctx_new(struct mcap_codec_ctx **out) {
+  if (!out) return MCAP_EINVAL;
+  *out = mcap__calloc(1, sizeof **out);
+  return *out ? MCAP_OK : MCAP_ENOMEM;
+}
+
+void mcap__codec_ctx_free(struct mcap_codec_ctx *c) {
+  if (!c) return;
+  for (int i = 0; i < MCAP__CODEC_COUNT; i++) codecs[i]->release(c);
+  mcap__free(c);
+}
+
+int mcap__codec_id(mcap_str compression) {
+  for (int i = 0; i < MCAP__CODEC_COUNT; i++) {
+    size_t n = strlen(codecs[i]->name);
+    if (compression.len == n && (n == 0 || memcmp(compression.data, codecs[i]->name, n) == 0)) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+int mcap__codec_decompress(struct mcap_codec_ctx *c, int codec, const uint8_t *src,
+                           uint64_t src_len, uint8_t *dst, uint64_t dst_len, uint64_t offset,
+                           mcap_error_info *err) {
+  if (!c || (!src && src_len) || (!dst && dst_len)) {
+    return mcap__err(err, MCAP_EINVAL, offset, "invalid argument to chunk decompression");
+  }
+  if (codec < 0 || codec >= MCAP__CODEC_COUNT) {
+    return mcap__codec_err(err, MCAP_ECOMPRESSION, offset, "unsupported compression (codec %d)",
+                           codec);
+  }
+  if (src_len > SIZE_MAX || dst_len > SIZE_MAX) {
+    return mcap__codec_err(err, MCAP_ELIMIT, offset, "chunk too large for this platform");
+  }
+  return codecs[codec]->decompress(c, src, (size_t)src_len, dst, (size_t)dst_len, offset, err);
+}
+
+int mcap__codec_compress(struct mcap_codec_ctx *c, int codec, int level, const uint8_t *src,
+                         size_t src_len, struct mcap_buf *out, mcap_error_info *err) {
+  if (!c || !out || (!src && src_len)) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "invalid argument to chunk compression");
+  }
+  if (codec < 0 || codec >= MCAP__CODEC_COUNT) {
+    return mcap__err(err, MCAP_ECOMPRESSION, UINT64_MAX, "unsupported compression (codec %d)",
+                     codec);
+  }
+  return codecs[codec]->compress(c, level, src, src_len, out, err);
+}
+
+/* ------------------------------------------------------------ public helpers */
+
+struct mcap_decompressor {
+  struct mcap_codec_ctx ctx;
+};
+
+int mcap_decompressor_new(mcap_decompressor **out) {
+  if (!out) return MCAP_EINVAL;
+  *out = mcap__calloc(1, sizeof **out);
+  return *out ? MCAP_OK : MCAP_ENOMEM;
+}
+
+void mcap_decompressor_free(mcap_decompressor *d) {
+  if (!d) return;
+  for (int i = 0; i < MCAP__CODEC_COUNT; i++) codecs[i]->release(&d->ctx);
+  mcap__free(d);
+}
+
+/* Copy at most 64 bytes of an untrusted string for a message, '?' for anything unprintable. */
+static void printable(char *dst, size_t cap, mcap_str s) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < s.len && n + 4 < cap && i < 64; i++) {
+    unsigned char ch = (unsigned char)s.data[i];
+    dst[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+  }
+  if (s.len > 64 && n + 4 < cap) {
+    memcpy(dst + n, "...", 3);
+    n += 3;
+  }
+  dst[n] = '\0';
+}
+
+int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
+                          uint64_t dst_len, int no_crc, mcap_error_info *err) {
+  struct mcap_codec_ctx tmp = {0};
+  struct mcap_codec_ctx *ctx = d ? &d->ctx : &tmp;
+  int codec, rc;
+
+  if (!chunk || (!dst && dst_len) || (!chunk->records.data && chunk->records.len) ||
+      (!chunk->compression.data && chunk->compression.len)) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "invalid argument to mcap_chunk_decompress");
+  }
+  if (dst_len != chunk->uncompressed_size) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX,
+                     "output buffer of %llu bytes for a chunk of uncompressed size %llu",
+                     (unsigned long long)dst_len, (unsigned long long)chunk->uncompressed_size);
+  }
+  codec = mcap__codec_id(chunk->compression);
+  if (codec < 0) {
+    char name[80];
+    printable(name, sizeof name, chunk->compression);
+    return mcap__err(err, MCAP_ECOMPRESSION, UINT64_MAX, "unsupported compression '%s'", name);
+  }
+  rc = mcap__codec_decompress(ctx, codec, chunk->records.data, chunk->records.len, dst, dst_len,
+                              UINT64_MAX, err);
+  if (!d) {
+    for (int i = 0; i < MCAP__CODEC_COUNT; i++) codecs[i]->release(&tmp);
+  }
+  if (rc) return rc;
+  if (!no_crc && chunk->uncompressed_crc != 0) {
+    uint32_t crc = mcap_crc32(0, dst, (size_t)dst_len);
+    if (crc != chunk->uncompressed_crc) {
+      return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
+                       (unsigned)chunk->uncompressed_crc, (unsigned)crc);
+    }
+  }
+  return MCAP_OK;
+}
+
+const char *mcap_compression_name(mcap_compression c) {
+  switch (c) {
+    case MCAP_COMPRESSION_DEFAULT: return "zstd";
+    case MCAP_COMPRESSION_NONE: return "";
+    case MCAP_COMPRESSION_ZSTD: return "zstd";
+    case MCAP_COMPRESSION_LZ4: return "lz4";
+  }
+  return NULL;
+}
+
+int mcap_compression_parse(const char *name, mcap_compression *out) {
+  mcap_compression c;
+  if (!name || !out) return MCAP_EINVAL;
+  if (strcmp(name, "") == 0 || strcmp(name, "none") == 0) {
+    c = MCAP_COMPRESSION_NONE;
+  } else if (strcmp(name, "zstd") == 0) {
+    c = MCAP_COMPRESSION_ZSTD;
+  } else if (strcmp(name, "lz4") == 0) {
+    c = MCAP_COMPRESSION_LZ4;
+  } else {
+    return MCAP_EINVAL;
+  }
+  *out = c;
+  return MCAP_OK;
+}

@@ -1,0 +1,77 @@
+/*
+ * codec_zstd.c - the "zstd" chunk codec (Zstandard frames). Decompression is
+ * one-shot into the caller's exact-size buffer, which also accepts several
+ * concatenated frames and frames without a content-size field.
+ */
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "codec.h"
+
+static int zstd_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_len,
+                           uint8_t *dst, size_t dst_len, uint64_t offset, mcap_error_info *err) {
+  uint8_t dummy;
+  size_t r;
+  if (!c->zstd_d) {
+    c->zstd_d = ZSTD_createDCtx();
+    if (!c->zstd_d) {
+      return mcap__codec_err(err, MCAP_ENOMEM, offset, "out of memory creating a zstd decoder");
+    }
+  }
+  /* Never pass NULL buffers, even for zero lengths. */
+  r = ZSTD_decompressDCtx(c->zstd_d, dst_len ? (void *)dst : &dummy, dst_len,
+                          src_len ? (const void *)src : &dummy, src_len);
+  if (ZSTD_isError(r)) {
+    if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+      return mcap__codec_err(err, MCAP_EDECOMPRESS_SIZE, offset,
+                             "zstd data decompresses to more than the declared uncompressed "
+                             "size %zu",
+                             dst_len);
+    }
+    return mcap__codec_err(err, MCAP_EDECOMPRESS, offset, "zstd decompression failed: %s",
+                           ZSTD_getErrorName(r));
+  }
+  if (r != dst_len) {
+    return mcap__codec_err(err, MCAP_EDECOMPRESS_SIZE, offset,
+                           "zstd data decompressed to %zu bytes, declared uncompressed size %zu",
+                           r, dst_len);
+  }
+  return MCAP_OK;
+}
+
+static int zstd_compress(struct mcap_codec_ctx *c, int level, const uint8_t *src, size_t src_len,
+                         struct mcap_buf *out, mcap_error_info *err) {
+  uint8_t dummy = 0;
+  size_t bound, r;
+  int rc;
+  if (!c->zstd_c) {
+    c->zstd_c = ZSTD_createCCtx();
+    if (!c->zstd_c) {
+      return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory creating a zstd encoder");
+    }
+  }
+  bound = ZSTD_compressBound(src_len);
+  if (ZSTD_isError(bound) || bound == 0) {
+    return mcap__err(err, MCAP_ELIMIT, UINT64_MAX, "%zu bytes are too many for one zstd frame",
+                     src_len);
+  }
+  rc = mcap__codec_reserve(out, bound, "zstd", err);
+  if (rc) return rc;
+  r = ZSTD_compressCCtx(c->zstd_c, out->data + out->len, bound, src_len ? (const void *)src : &dummy,
+                        src_len, level ? level : ZSTD_CLEVEL_DEFAULT);
+  if (ZSTD_isError(r)) {
+    return mcap__err(err, MCAP_ECOMPRESS, UINT64_MAX, "zstd compression failed: %s",
+                     ZSTD_getErrorName(r));
+  }
+  out->len += r;
+  return MCAP_OK;
+}
+
+static void zstd_release(struct mcap_codec_ctx *c) {
+  ZSTD_freeDCtx(c->zstd_d);
+  ZSTD_freeCCtx(c->zstd_c);
+  c->zstd_d = NULL;
+  c->zstd_c = NULL;
+}
+
+const struct mcap_codec mcap__codec_zstd = {"zstd", zstd_decompress, zstd_compress, zstd_release};

@@ -1,0 +1,37 @@
+/*
+ * crc32.h - libmcap's CRC-32 implementations (private). mcap_crc32() in mcap.h
+ * is the one to use; these names exist so tests and benchmarks can compare the
+ * implementations with each other.
+ *
+ * All functions compute CRC-32/ISO-HDLC exactly like zlib's crc32(): start with
+ * crc = 0, and f(f(0, a, n), b, m) == f(0, a||b, n + m).
+ */
+#ifndef MCAP_CRC32_H
+#define MCAP_CRC32_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The portable slicing-by-16 table version (any CPU, any length). */
+uint32_t mcap__crc32_table(uint32_t crc, const void *data, size_t len);
+
+/*
+ * The fastest version this CPU supports: carry-less multiplication folding on
+ * x86-64 with PCLMULQDQ + SSE4.1 for inputs of 64 bytes or more, the table
+ * version otherwise. The CPU check runs once per process. Thread-safe.
+ */
+uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len);
+
+/* Name of the implementation mcap__crc32_fast uses for long inputs:
+ * "pclmul" or "slicing-by-16". Static storage. */
+const char *mcap__crc32_impl(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * sink.c - the built-in mcap_sink outputs: an atomic file (temporary file +
+ * fsync + rename on commit), a file descriptor, and a capped memory buffer.
+ *
+ * File and fd sinks buffer small writes (1 MiB) and pass large ones straight
+ * to write(2); write_all() copes with short writes, EINTR and non-blocking
+ * descriptors. A sink whose write failed stays failed: later writes and a
+ * commit return the error again instead of producing a file with a hole.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SINK_BUF_SIZE ((size_t)1 << 20)
+/* Largest single write(2); Linux caps a write at just under 2 GiB anyway. */
+#define MAX_WRITE ((size_t)1 << 30)
+
+/* Thread-safe errno text (GNU and XSI strerror_r differ in return type). */
+static const char *errtext(int e, char *buf, size_t cap) {
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+  return strerror_r(e, buf, cap);
+#else
+  if (strerror_r(e, buf, cap) != 0) snprintf(buf, cap, "error %d", e);
+  return buf;
+#endif
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = mcap__malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+/* ------------------------------------------------ buffered descriptor output */
+
+struct out {
+  int fd;        /* -1 once closed */
+  uint8_t *buf;  /* SINK_BUF_SIZE bytes */
+  size_t len;    /* bytes waiting in buf */
+  uint64_t pos;  /* bytes accepted so far (file offset of the next byte) */
+  int error;     /* first failure (an mcap_error), kept so later calls fail too */
+  int saved_errno;
+  const char *name; /* what messages call the output */
+};
+
+/* Write all n bytes; returns 0 or an errno value. */
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n > MAX_WRITE ? MAX_WRITE : n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        /* A non-blocking descriptor: wait until it takes more. */
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR) return errno;
+        continue;
+      }
+      return errno;
+    }
+    if (w == 0) return EIO; /* write(2) never returns 0 for n > 0; do not spin */
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int out_fail(struct out *o, int e, mcap_error_info *err) {
+  char tmp[128];
+  o->error = MCAP_EIO;
+  o->saved_errno = e;
+  return mcap__err(err, MCAP_EIO, o->pos, "writing %s: %s", o->name, errtext(e, tmp, sizeof tmp));
+}
+
+/* Report an earlier failure again. */
+static int out_failed(const struct out *o, mcap_error_info *err) {
+  char tmp[128];
+  return mcap__err(err, o->error, o->pos, "writing %s: an earlier write failed: %s", o->name,
+                   errtext(o->saved_errno, tmp, sizeof tmp));
+}
+
+static int out_flush(struct out *o, mcap_error_info *err) {
+  if (o->error) return out_failed(o, err);
+  if (o->len == 0) return MCAP_OK;
+  int e = write_all(o->fd, o->buf, o->len);
+  if (e) {
+    o->pos -= o->len; /* the buffered bytes are not in the file */
+    o->len = 0;
+    return out_fail(o, e, err);
+  }
+  o->len = 0;
+  return MCAP_OK;
+}
+
+static int out_write(struct out *o, const void *data, size_t n, mcap_error_info *err) {
+  if (o->error) return out_failed(o, err);
+  if (n == 0) return MCAP_OK;
+  if (!data) return mcap__err(err, MCAP_EINVAL, o->pos, "writing %s: NULL data", o->name);
+  if (o->len + n > SINK_BUF_SIZE) {
+    int rc = out_flush(o, err);
+    if (rc) return rc;
+  }
+  if (n >= SINK_BUF_SIZE) {
+    /* Large writes skip the buffer (it is empty here). */
+    int e = write_all(o->fd, data, n);
+    if (e) return out_fail(o, e, err);
+  } else {
+    memcpy(o->buf + o->len, data, n);
+    o->len += n;
+  }
+  o->pos += n;
+  return MCAP_OK;
+}
+
+/* ------------------------------------------------------- atomic file sink */
+
+struct file_sink {
+  struct out o;
+  char *path;     /* the target */
+  char *dir;      /* its directory, to fsync after the rename */
+  char *tmp_path; /* the temporary file; NULL once renamed */
+  char *label;    /* "'path'" for messages */
+  int committed;
+};
+
+static void file_sink_free(struct file_sink *f) {
+  mcap__free(f->o.buf);
+  mcap__free(f->path);
+  mcap__free(f->dir);
+  mcap__free(f->tmp_path);
+  mcap__free(f->label);
+  mcap__free(f);
+}
+
+static int file_write(void *payload, const void *buf, size_t len, mcap_error_info *err) {
+  struct file_sink *f = payload;
+  if (f->committed) {
+    return mcap__err(err, MCAP_ESTATE, f->o.pos, "writing '%s': the file is already committed",
+                     f->path);
+  }
+  return out_write(&f->o, buf, len, err);
+}
+
+/* Without a commit this discards: the temporary file goes, the target stays as it was. */
+static int file_close(void *payload, mcap_error_info *err) {
+  struct file_sink *f = payload;
+  (void)err;
+  if (f->o.fd >= 0) close(f->o.fd);
+  if (f->tmp_path) unlink(f->tmp_path);
+  file_sink_free(f);
+  return MCAP_OK;
+}
+
+/*
+ * The process umask, read without changing it (umask(2) can only be read by
+ * setting it, which races with other threads). Linux has it in /proc.
+ */
+static mode_t current_umask(void) {
+  mode_t mask = 022;
+  char text[2048];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return mask;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return mask;
+  text[n] = '\0';
+  const char *line = strstr(text, "\nUmask:");
+  if (line) {
+    char *end = NULL;
+    unsigned long v = strtoul(line + 7, &end, 8);
+    if (end != line + 7 && v <= 0777) mask = (mode_t)v;
+  }
+  return mask;
+}
+
+int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err) {
+  struct file_sink *f;
+  const char *slash, *base;
+  size_t dir_len, n;
+  char tmp[128];
+
+  if (!sink || !path || !*path) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_open_file: no path");
+  }
+  memset(sink, 0, sizeof *sink);
+  slash = strrchr(path, '/');
+  base = slash ? slash + 1 : path;
+  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "'%s' is not a file name", path);
+  }
+  f = mcap__calloc(1, sizeof *f);
+  if (!f) goto nomem;
+  f->o.fd = -1;
+  f->path = dup_str(path);
+  /* "dir/.name.tmp-XXXXXX" beside the target, so rename() stays on one filesystem. */
+  dir_len = slash ? (size_t)(slash - path) : 0;
+  f->dir = mcap__malloc(dir_len + 2);
+  n = strlen(path) + 16;
+  f->tmp_path = mcap__malloc(n);
+  f->label = mcap__malloc(strlen(path) + 3);
+  f->o.buf = mcap__malloc(SINK_BUF_SIZE);
+  if (!f->path || !f->dir || !f->tmp_path || !f->label || !f->o.buf) goto nomem;
+  if (!slash) {
+    memcpy(f->dir, ".", 2);
+  } else if (dir_len == 0) {
+    memcpy(f->dir, "/", 2);
+  } else {
+    memcpy(f->dir, path, dir_len);
+    f->dir[dir_len] = '\0';
+  }
+  snprintf(f->tmp_path, n, "%.*s.%s.tmp-XXXXXX", (int)(slash ? dir_len + 1 : 0), path, base);
+  snprintf(f->label, strlen(path) + 3, "'%s'", path);
+  f->o.name = f->label;
+
+  f->o.fd = mkostemp(f->tmp_path, O_CLOEXEC);
+  if (f->o.fd < 0) {
+    int e = errno;
+    mcap__free(f->tmp_path);
+    f->tmp_path = NULL; /* nothing to unlink */
+    file_sink_free(f);
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "cannot create a temporary file beside '%s': %s",
+                     path, errtext(e, tmp, sizeof tmp));
+  }
+  /* mkstemp creates 0600; give the result the mode a plain open() would. */
+  (void)fchmod(f->o.fd, (mode_t)(0666 & ~current_umask()));
+
+  sink->payload = f;
+  sink->write = file_write;
+  sink->close = file_close;
+  return MCAP_OK;
+
+nomem:
+  if (f) file_sink_free(f);
+  return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory opening '%s'", path);
+}
+
+int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
+  struct file_sink *f;
+  char tmp[128];
+  int rc, dfd;
+
+  if (!sink || !sink->payload) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_commit: no sink");
+  }
+  if (sink->close != file_close) {
+    return mcap__err(err, MCAP_EUNSUPPORTED, UINT64_MAX,
+                     "mcap_sink_commit: only file sinks can be committed");
+  }
+  f = sink->payload;
+  if (f->committed) {
+    return mcap__err(err, MCAP_ESTATE, UINT64_MAX, "'%s' is already committed", f->path);
+  }
+  if ((rc = out_flush(&f->o, err))) return rc;
+  if (fsync(f->o.fd) != 0) {
+    int e = errno;
+    return mcap__err(err, MCAP_EIO, f->o.pos, "syncing '%s': %s", f->path,
+                     errtext(e, tmp, sizeof tmp));
+  }
+  /* close() can report delayed write errors (NFS); check it before publishing. */
+  rc = close(f->o.fd);
+  f->o.fd = -1;
+  if (rc != 0 && errno != EINTR) {
+    int e = errno;
+    f->o.error = MCAP_EIO;
+    f->o.saved_errno = e;
+    return mcap__err(err, MCAP_EIO, f->o.pos, "closing '%s': %s", f->path,
+                     errtext(e, tmp, sizeof tmp));
+  }
+  if (rename(f->tmp_path, f->path) != 0) {
+    int e = errno;
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "renaming '%s' to '%s': %s", f->tmp_path,
+                     f->path, errtext(e, tmp, sizeof tmp));
+  }
+  mcap__free(f->tmp_path);
+  f->tmp_path = NULL;
+  f->committed = 1;
+  /* Make the rename itself durable. */
+  dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    int e = errno;
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "opening directory '%s' to sync it: %s", f->dir,
+                     errtext(e, tmp, sizeof tmp));
+  }
+  rc = fsync(dfd);
+  if (rc != 0 && errno != EINVAL && errno != EROFS) {
+    /* EINVAL/EROFS: the filesystem cannot sync directories; nothing more to do. */
+    int e = errno;
+    close(dfd);
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "syncing directory '%s': %s", f->dir,
+                     errtext(e, tmp, sizeof tmp));
+  }
+  close(dfd);
+  return MCAP_OK;
+}
+
+/* ---------------------------------------------------------------- fd sink */
+
+struct fd_sink {
+  struct out o;
+  char label[32]; /* "fd N" */
+};
+
+static int fd_write(void *payload, const void *buf, size_t len, mcap_error_info *err) {
+  struct fd_sink *s = payload;
+  return out_write(&s->o, buf, len, err);
+}
+
+/* Flushes; never closes the descriptor (it belongs to the caller). */
+static int fd_close(void *payload, mcap_error_info *err) {
+  struct fd_sink *s = payload;
+  int rc = out_flush(&s->o, err); /* repeats an earlier write error, if any */
+  mcap__free(s->o.buf);
+  mcap__free(s);
+  return rc;
+}
+
+int mcap_sink_from_fd(mcap_sink *sink, int fd, mcap_error_info *err) {
+  struct fd_sink *s;
+  if (!sink || fd < 0) {
+    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_from_fd: bad file descriptor %d",
+                     fd);
+  }
+  memset(sink, 0, sizeof *sink);
+  s = mcap__calloc(1, sizeof *s);
+  if (s) s->o.buf = mcap__malloc(SINK_BUF_SIZE);
+  if (!s || !s->o.buf) {
+    mcap__free(s);
+    return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory opening a sink on fd %d", fd);
+  }
+  s->o.fd = fd;
+  snprintf(s->label, sizeof s->label, "fd %d", fd);
+  s->o.name = s->label;
+  sink->payload = s;
+  sink->write = fd_write;
+  sink->close = fd_close;
+  return MCAP_OK;
+}
+
+/* ------------------------------------------------------------ memory sink */
+
+struct mem_sink {
+  struct mcap_buf b;
+  uint64_t max; /* 0 = none */
+};
+
+static int mem_write(void *payload, const void *buf, size_t len, mcap_error_info *err) {
+  struct mem_sink *m = payload;
+  int rc;
+  if (len == 0) return MCAP_OK;
+  if (!buf) return mcap__err(err, MCAP_EINVAL, m->b.len, "writing to memory: NULL data");
+  if (m->max && (len > m->max || m->b.len > m->max - len)) {
+    return mcap__err(err, MCAP_ELIMIT, m->b.len,
+                     "memory sink limit of %llu bytes exceeded (%zu bytes held, %zu more)",
+                     (unsigned long long)m->max, m->b.len, len);
+  }
+  rc = mcap__buf_append(&m->b, buf, len);
+  if (rc == MCAP_ELIMIT) {
+    return mcap__err(err, rc, m->b.len, "memory sink cannot hold %zu more bytes", len);
+  }
+  if (rc) {
+    return mcap__err(err, rc, m->b.len, "out of memory growing a memory sink of %zu bytes",
+                     m->b.len);
+  }
+  return MCAP_OK;
+}
+
+static int mem_close(void *payload, mcap_error_info *err) {
+  struct mem_sink *m = payload;
+  (void)err;
+  mcap__buf_dispose(&m->b);
+  mcap__free(m);
+  return MCAP_OK;
+}
+
+int mcap_sink_memory(mcap_sink *sink, uint64_t max_size) {
+  struct mem_sink *m;
+  if (!sink) return MCAP_EINVAL;
+  memset(sink, 0, sizeof *sink);
+  m = mcap__calloc(1, sizeof *m);
+  if (!m) return MCAP_ENOMEM;
+  m->max = max_size;
+  /* The buffer's own hard maximum as well, so it never over-allocates past the cap. */
+  m->b.max = (max_size == 0 || max_size > SIZE_MAX) ? 0 : (size_t)max_size;
+  sink->payload = m;
+  sink->write = mem_write;
+  sink->close = mem_close;
+  return MCAP_OK;
+}
+
+const uint8_t *mcap_sink_memory_data(const mcap_sink *sink, uint64_t *size) {
+  const struct mem_sink *m;
+  if (!sink || sink->write != mem_write || !sink->payload) {
+    if (size) *size = 0;
+    return NULL;
+  }
+  m = sink->payload;
+  if (size) *size = m->b.len;
+  return m->b.data;
+}
+
+/* ------------------------------------------------------------------ close */
+
+int mcap_sink_close(mcap_sink *sink, mcap_error_info *err) {
+  int rc = MCAP_OK;
+  if (!sink) return MCAP_OK;
+  if (sink->close) rc = sink->close(sink->payload, err);
+  memset(sink, 0, sizeof *sink);
+  return rc;
+}

@@ -1,0 +1,323 @@
+/*
+ * source.c - the built-in mcap_source implementations: caller memory, a file
+ * read with pread through a read-ahead buffer, a whole-file mmap, and a
+ * forward-only stream on a file descriptor (stdin, pipes).
+ *
+ * Buffered sources keep one window [win_off, win_off + win_len) of the input.
+ * A read inside the window returns a pointer into it; otherwise the window is
+ * moved (keeping any overlapping tail) and refilled. The window grows only to
+ * the largest single read asked for, so memory is bounded by the largest
+ * record the caller reads, not by the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define READ_AHEAD (4u << 20)
+
+
+/* ---------------------------------------------------------------- memory */
+
+struct mem_source {
+  const uint8_t *data;
+  uint64_t size;
+};
+
+static int mem_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                    uint64_t *got, mcap_error_info *err) {
+  struct mem_source *m = payload;
+  (void)err;
+  if (offset >= m->size) {
+    *out = NULL;
+    *got = 0;
+    return MCAP_OK;
+  }
+  *out = m->data + offset;
+  *got = len < m->size - offset ? len : m->size - offset;
+  return MCAP_OK;
+}
+
+static void mem_close(void *payload) { mcap__free(payload); }
+
+int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size) {
+  struct mem_source *m;
+  if (!src || (!data && size)) return MCAP_EINVAL;
+  m = mcap__calloc(1, sizeof *m);
+  if (!m) return MCAP_ENOMEM;
+  m->data = data;
+  m->size = size;
+  src->payload = m;
+  src->size = size;
+  src->read = mem_read;
+  src->close = mem_close;
+  return MCAP_OK;
+}
+
+/* ------------------------------------------------- buffered (pread / read) */
+
+struct buf_source {
+  int fd;
+  int owns_fd;
+  int seekable;    /* pread at any offset; else forward-only read() */
+  uint64_t size;   /* MCAP_SIZE_UNKNOWN for streams */
+  uint64_t pos;    /* stream: bytes consumed from the fd so far */
+  uint8_t *win;
+  uint64_t win_off;
+  uint64_t win_len;
+  uint64_t win_cap;
+  char path[200];
+};
+
+/*
+ * Read at least `need` bytes (fewer only at end of input) and at most `cap`
+ * bytes at file offset off into dst. Files are read up to cap; streams stop as
+ * soon as `need` is met, so a pipe never blocks for bytes not asked for.
+ */
+static int fill(struct buf_source *b, uint8_t *dst, uint64_t off, uint64_t need, uint64_t cap,
+                uint64_t *done, mcap_error_info *err) {
+  uint64_t have = 0;
+  uint64_t n = b->seekable ? cap : need;
+  while (have < n) {
+    ssize_t r;
+    uint64_t room = cap - have;
+    size_t want = room > (1u << 30) ? (1u << 30) : (size_t)room;
+    if (b->seekable) {
+      r = pread(b->fd, dst + have, want, (off_t)(off + have));
+    } else {
+      r = read(b->fd, dst + have, want);
+    }
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mcap__err(err, MCAP_EIO, off + have, "%s: read at offset %llu failed: %s", b->path,
+                       (unsigned long long)(off + have), strerror(errno));
+    }
+    if (r == 0) break;
+    have += (uint64_t)r;
+  }
+  if (!b->seekable) b->pos += have;
+  *done = have;
+  return MCAP_OK;
+}
+
+static int buf_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                    uint64_t *got, mcap_error_info *err) {
+  struct buf_source *b = payload;
+  uint64_t end, keep = 0, want, n;
+  int rc;
+  if (b->size != MCAP_SIZE_UNKNOWN) {
+    if (offset >= b->size) {
+      *out = NULL;
+      *got = 0;
+      return MCAP_OK;
+    }
+    if (len > b->size - offset) len = b->size - offset;
+  }
+  if (mcap__add_overflow(offset, len, &end)) return MCAP_EINVAL;
+  /* Fast path: the request lies inside the window. */
+  if (offset >= b->win_off && end <= b->win_off + b->win_len) {
+    *out = b->win + (offset - b->win_off);
+    *got = len;
+    return MCAP_OK;
+  }
+  if (!b->seekable && offset < b->win_off) {
+    return mcap__err(err, MCAP_EUNSUPPORTED, offset,
+                     "%s: cannot go back to offset %llu in a stream (at %llu)", b->path,
+                     (unsigned long long)offset, (unsigned long long)b->win_off);
+  }
+  /* Keep the part of the window that overlaps the request. */
+  if (offset >= b->win_off && offset < b->win_off + b->win_len) {
+    keep = b->win_off + b->win_len - offset;
+    memmove(b->win, b->win + (offset - b->win_off), keep);
+  } else if (!b->seekable) {
+    /* Skip forward in the stream to offset. */
+    uint64_t skip = offset - (b->win_off + b->win_len);
+    uint8_t tmp[4096];
+    while (skip) {
+      uint64_t step = skip < sizeof tmp ? skip : sizeof tmp;
+      rc = fill(b, tmp, 0, step, step, &n, err);
+      if (rc) return rc;
+      if (n == 0) break;
+      skip -= n;
+    }
+    if (skip) { /* hit EOF before offset */
+      b->win_off = offset;
+      b->win_len = 0;
+      *out = NULL;
+      *got = 0;
+      return MCAP_OK;
+    }
+  }
+  /* Read ahead only for sequential access; a random read (an indexed lookup) reads what it
+   * asked for, so jumping around a large file does not pull megabytes per record. */
+  want = len;
+  if (!b->seekable || b->win_len == 0 || offset == b->win_off + b->win_len || keep) {
+    want = len > READ_AHEAD ? len : READ_AHEAD;
+  }
+  if (b->size != MCAP_SIZE_UNKNOWN && want > b->size - offset) want = b->size - offset;
+  if (want > b->win_cap) {
+    /* Grow to what this read needs; the caller has checked len against its limits. */
+    uint8_t *p = mcap__realloc(b->win, (size_t)want);
+    if (!p) {
+      return mcap__err(err, MCAP_ENOMEM, offset, "%s: cannot allocate %llu bytes for a read",
+                       b->path, (unsigned long long)want);
+    }
+    b->win = p;
+    b->win_cap = want;
+  }
+  b->win_off = offset;
+  b->win_len = keep;
+  if (want > keep) {
+    uint64_t need = len > keep ? len - keep : 0;
+    rc = fill(b, b->win + keep, offset + keep, need, want - keep, &n, err);
+    if (rc) return rc;
+    b->win_len = keep + n;
+  }
+  *out = b->win;
+  *got = len < b->win_len ? len : b->win_len;
+  return MCAP_OK;
+}
+
+static void buf_close(void *payload) {
+  struct buf_source *b = payload;
+  if (b->owns_fd) close(b->fd);
+  mcap__free(b->win);
+  mcap__free(b);
+}
+
+static void set_path(char *dst, size_t cap, const char *path) {
+  size_t n = strlen(path);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, path, n);
+  dst[n] = '\0';
+}
+
+static int open_regular(const char *path, int *fd_out, uint64_t *size_out, mcap_error_info *err) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "cannot open '%s': %s", path, strerror(errno));
+  }
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "cannot stat '%s': %s", path, strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return mcap__err(err, MCAP_EIO, UINT64_MAX, "'%s' is a directory", path);
+  }
+  *fd_out = fd;
+  *size_out = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : MCAP_SIZE_UNKNOWN;
+  return MCAP_OK;
+}
+
+static int make_buf_source(mcap_source *src, int fd, int owns_fd, uint64_t size, const char *name,
+                           mcap_error_info *err) {
+  struct buf_source *b = mcap__calloc(1, sizeof *b);
+  if (!b) {
+    if (owns_fd) close(fd);
+    return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory");
+  }
+  b->fd = fd;
+  b->owns_fd = owns_fd;
+  b->size = size;
+  b->seekable = size != MCAP_SIZE_UNKNOWN;
+  set_path(b->path, sizeof b->path, name);
+  src->payload = b;
+  src->size = size;
+  src->read = buf_read;
+  src->close = buf_close;
+  return MCAP_OK;
+}
+
+int mcap_source_open_file(mcap_source *src, const char *path, mcap_error_info *err) {
+  int fd, rc;
+  uint64_t size;
+  if (!src || !path) return MCAP_EINVAL;
+  memset(src, 0, sizeof *src);
+  rc = open_regular(path, &fd, &size, err);
+  if (rc) return rc;
+#ifdef POSIX_FADV_SEQUENTIAL
+  if (size != MCAP_SIZE_UNKNOWN) (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  return make_buf_source(src, fd, 1, size, path, err);
+}
+
+int mcap_source_from_fd(mcap_source *src, int fd, mcap_error_info *err) {
+  struct stat st;
+  uint64_t size = MCAP_SIZE_UNKNOWN;
+  if (!src || fd < 0) return MCAP_EINVAL;
+  memset(src, 0, sizeof *src);
+  /* A regular file on stdin (mcapkit info - < file) is seekable: use its size. */
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0) {
+    size = (uint64_t)st.st_size;
+  }
+  return make_buf_source(src, fd, 0, size, "<stdin>", err);
+}
+
+/* ------------------------------------------------------------------ mmap */
+
+struct map_source {
+  uint8_t *base;
+  uint64_t size;
+};
+
+static int map_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                    uint64_t *got, mcap_error_info *err) {
+  struct map_source *m = payload;
+  (void)err;
+  if (offset >= m->size) {
+    *out = NULL;
+    *got = 0;
+    return MCAP_OK;
+  }
+  *out = m->base + offset;
+  *got = len < m->size - offset ? len : m->size - offset;
+  return MCAP_OK;
+}
+
+static void map_close(void *payload) {
+  struct map_source *m = payload;
+  if (m->base) munmap(m->base, (size_t)m->size);
+  mcap__free(m);
+}
+
+int mcap_source_open_mmap(mcap_source *src, const char *path, mcap_error_info *err) {
+  int fd, rc;
+  uint64_t size;
+  void *base;
+  struct map_source *m;
+  if (!src || !path) return MCAP_EINVAL;
+  memset(src, 0, sizeof *src);
+  rc = open_regular(path, &fd, &size, err);
+  if (rc) return rc;
+  if (size == MCAP_SIZE_UNKNOWN || size == 0 || size > SIZE_MAX) {
+    return make_buf_source(src, fd, 1, size, path, err);
+  }
+  base = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (base == MAP_FAILED) return make_buf_source(src, fd, 1, size, path, err);
+  close(fd);
+  m = mcap__calloc(1, sizeof *m);
+  if (!m) {
+    munmap(base, (size_t)size);
+    return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory");
+  }
+  m->base = base;
+  m->size = size;
+  src->payload = m;
+  src->size = size;
+  src->read = map_read;
+  src->close = map_close;
+  return MCAP_OK;
+}
+
+void mcap_source_close(mcap_source *src) {
+  if (!src) return;
+  if (src->close) src->close(src->payload);
+  memset(src, 0, sizeof *src);
+}

@@ -1,0 +1,377 @@
+// test_indexed.cc - the indexed reader against the streamed reader as reference:
+// random files (overlapping chunks, shuffled log times, several channels, empty
+// chunks, attachments and metadata in between, with and without summary,
+// message indexes and chunk indexes), every query (topic subsets x time ranges
+// x three orders x 1 and 2 threads) must return exactly the messages the
+// streamed reader finds, filtered and sorted the same way.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mcap/mcap.h"
+
+namespace {
+
+struct Msg {
+  uint16_t channel;
+  uint32_t seq;
+  uint64_t log_time, publish_time;
+  std::string data;
+  std::string topic;
+  bool operator==(const Msg &o) const {
+    return channel == o.channel && seq == o.seq && log_time == o.log_time &&
+           publish_time == o.publish_time && data == o.data && topic == o.topic;
+  }
+};
+
+std::ostream &operator<<(std::ostream &os, const Msg &m) {
+  return os << "{ch " << m.channel << " seq " << m.seq << " t " << m.log_time << " " << m.topic
+            << "}";
+}
+
+struct FileSpec {
+  mcap_writer_options opts;
+  uint64_t seed;
+  int n_messages;
+  bool shuffled;
+  bool early_dups = true;  // some messages jump back to the first times
+};
+
+std::vector<uint8_t> make_file(const FileSpec &spec) {
+  std::mt19937_64 rng(spec.seed);
+  mcap_sink sink;
+  EXPECT_EQ(mcap_sink_memory(&sink, 0), MCAP_OK);
+  mcap_writer *w = nullptr;
+  EXPECT_EQ(mcap_writer_open(&w, &sink, &spec.opts), MCAP_OK);
+  uint16_t s1, s2;
+  std::string sd = "int32 x\nfloat64 y";
+  EXPECT_EQ(mcap_writer_add_schema(w, mcap_str_c("pkg/A"), mcap_str_c("ros2msg"),
+                                   {(const uint8_t *)sd.data(), sd.size()}, &s1),
+            MCAP_OK);
+  EXPECT_EQ(mcap_writer_add_schema(w, mcap_str_c("pkg/B"), mcap_str_c("jsonschema"),
+                                   {(const uint8_t *)"{}", 2}, &s2),
+            MCAP_OK);
+  const char *topics[] = {"/a", "/b", "/c", "/d"};
+  uint16_t ch[4];
+  mcap_kv kv = {mcap_str_c("k"), mcap_str_c("v")};
+  for (int i = 0; i < 4; i++) {
+    EXPECT_EQ(mcap_writer_add_channel(w, i == 3 ? 0 : (i % 2 ? s2 : s1), mcap_str_c(topics[i]),
+                                      mcap_str_c(i == 3 ? "json" : "cdr"), &kv, i == 0 ? 1 : 0,
+                                      &ch[i]),
+              MCAP_OK);
+  }
+  uint64_t t = 1000;
+  for (int i = 0; i < spec.n_messages; i++) {
+    int c = (int)(rng() % 4);
+    if (c == 2 && rng() % 3) c = 0;  // /c is rare
+    uint64_t lt = spec.shuffled ? 1000 + rng() % 5000 : (t += rng() % 7);
+    if (spec.early_dups && rng() % 10 == 0) lt = 1000 + (rng() % 8);  // duplicates of early times
+    std::string data(rng() % 200, '\0');
+    for (auto &b : data) b = (char)(rng() & 0xff);
+    if (rng() % 97 == 0) data.assign(3000, 'x');  // bigger than small chunk sizes
+    mcap_message m = {ch[c], (uint32_t)i, lt, lt - (lt > 3 ? 3 : 0),
+                      {(const uint8_t *)data.data(), data.size()}};
+    EXPECT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
+    if (rng() % 211 == 0) {
+      std::string a(rng() % 300, 'a');
+      mcap_attachment at = {lt, 5, mcap_str_c("att.bin"), mcap_str_c("application/octet-stream"),
+                            {(const uint8_t *)a.data(), a.size()}, 0};
+      EXPECT_EQ(mcap_writer_write_attachment(w, &at), MCAP_OK);
+    }
+    if (rng() % 307 == 0) {
+      mcap_kv md = {mcap_str_c("x"), mcap_str_c("y")};
+      EXPECT_EQ(mcap_writer_write_metadata(w, mcap_str_c("meta"), &md, 1), MCAP_OK);
+    }
+  }
+  // A channel registered last: ends up alone in a chunk without messages.
+  uint16_t late;
+  EXPECT_EQ(mcap_writer_add_channel(w, 0, mcap_str_c("/late"), mcap_str_c("json"), nullptr, 0,
+                                    &late),
+            MCAP_OK);
+  EXPECT_EQ(mcap_writer_close(w), MCAP_OK);
+  mcap_writer_free(w);
+  uint64_t size = 0;
+  const uint8_t *data = mcap_sink_memory_data(&sink, &size);
+  std::vector<uint8_t> out(data, data + size);
+  mcap_error_info e;
+  mcap_sink_close(&sink, &e);
+  return out;
+}
+
+// All messages in file order, by the streamed reader.
+std::vector<Msg> stream_all(const std::vector<uint8_t> &file) {
+  mcap_source src;
+  EXPECT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_stream_reader *r = nullptr;
+  EXPECT_EQ(mcap_stream_reader_new(&r, &src, nullptr), MCAP_OK);
+  std::vector<Msg> out;
+  std::vector<std::string> topics(65536);
+  mcap_record rec;
+  int rc;
+  while ((rc = mcap_stream_reader_next(r, &rec)) == MCAP_OK) {
+    if (rec.opcode == MCAP_OP_CHANNEL) {
+      topics[rec.u.channel.id].assign(rec.u.channel.topic.data ? rec.u.channel.topic.data : "",
+                                      rec.u.channel.topic.len);
+    } else if (rec.opcode == MCAP_OP_MESSAGE) {
+      const mcap_message &m = rec.u.message;
+      out.push_back({m.channel_id, m.sequence, m.log_time, m.publish_time,
+                     std::string((const char *)m.data.data, m.data.len), topics[m.channel_id]});
+    }
+  }
+  EXPECT_EQ(rc, MCAP_ITEROVER) << mcap_stream_reader_errmsg(r);
+  mcap_stream_reader_free(r);
+  return out;
+}
+
+std::vector<Msg> expected(const std::vector<Msg> &all, const std::vector<std::string> &topics,
+                          bool has_start, uint64_t start, bool has_end, uint64_t end,
+                          mcap_read_order order) {
+  std::vector<Msg> out;
+  for (const auto &m : all) {
+    if (!topics.empty() && std::find(topics.begin(), topics.end(), m.topic) == topics.end()) {
+      continue;
+    }
+    if (has_start && m.log_time < start) continue;
+    if (has_end && m.log_time > end) continue;
+    out.push_back(m);
+  }
+  if (order != MCAP_ORDER_FILE) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Msg &a, const Msg &b) { return a.log_time < b.log_time; });
+    if (order == MCAP_ORDER_REVERSE) std::reverse(out.begin(), out.end());
+  }
+  return out;
+}
+
+std::vector<Msg> query(const std::vector<uint8_t> &file, int threads, uint64_t budget,
+                       bool force_scan, const std::vector<std::string> &topics, bool has_start,
+                       uint64_t start, bool has_end, uint64_t end, mcap_read_order order,
+                       mcap_iter_stats *stats = nullptr) {
+  mcap_source src;
+  EXPECT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_indexed_options o;
+  memset(&o, 0, sizeof o);
+  o.threads = threads;
+  o.memory_budget = budget;
+  o.force_scan = force_scan;
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  int rc = mcap_reader_open(&r, &src, &o, &err);
+  EXPECT_EQ(rc, MCAP_OK) << err.msg;
+  if (rc) return {};
+  std::vector<const char *> tp;
+  for (const auto &t : topics) tp.push_back(t.c_str());
+  mcap_query q;
+  memset(&q, 0, sizeof q);
+  q.topics = tp.empty() ? nullptr : tp.data();
+  q.n_topics = tp.size();
+  q.has_start = has_start;
+  q.start = start;
+  q.has_end = has_end;
+  q.end = end;
+  q.order = order;
+  mcap_message_iter *it = nullptr;
+  EXPECT_EQ(mcap_reader_query(r, &q, &it), MCAP_OK) << mcap_reader_errmsg(r);
+  std::vector<Msg> out;
+  mcap_message_view v;
+  while ((rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+    out.push_back({v.message.channel_id, v.message.sequence, v.message.log_time,
+                   v.message.publish_time,
+                   std::string((const char *)v.message.data.data, v.message.data.len),
+                   std::string(v.channel->topic.data ? v.channel->topic.data : "",
+                               v.channel->topic.len)});
+  }
+  EXPECT_EQ(rc, MCAP_ITEROVER) << mcap_reader_errmsg(r);
+  if (stats) mcap_message_iter_stats(it, stats);
+  mcap_message_iter_free(it);
+  mcap_reader_free(r);
+  return out;
+}
+
+struct Variant {
+  const char *name;
+  void (*apply)(mcap_writer_options *);
+};
+
+const Variant kVariants[] = {
+    {"full", [](mcap_writer_options *) {}},
+    {"no_summary", [](mcap_writer_options *o) { o->no_summary = 1; }},
+    {"no_message_index", [](mcap_writer_options *o) { o->no_message_index = 1; }},
+    {"no_chunk_index", [](mcap_writer_options *o) { o->no_chunk_index = 1; }},
+    {"unchunked", [](mcap_writer_options *o) { o->no_chunking = 1; }},
+    {"lz4", [](mcap_writer_options *o) { o->compression = MCAP_COMPRESSION_LZ4; }},
+    {"none", [](mcap_writer_options *o) { o->compression = MCAP_COMPRESSION_NONE; }},
+    {"no_stats", [](mcap_writer_options *o) { o->no_statistics = 1; }},
+};
+
+class IndexedVsStreamed : public ::testing::TestWithParam<int> {};
+
+TEST_P(IndexedVsStreamed, EveryQueryMatches) {
+  const Variant &v = kVariants[GetParam() % (sizeof kVariants / sizeof kVariants[0])];
+  SCOPED_TRACE(v.name);
+  for (int shuffled = 0; shuffled < 2; shuffled++) {
+    FileSpec spec;
+    memset(&spec.opts, 0, sizeof spec.opts);
+    spec.opts.chunk_size = 2048;
+    v.apply(&spec.opts);
+    spec.seed = 42 + (uint64_t)GetParam() * 7 + (uint64_t)shuffled;
+    spec.n_messages = 600;
+    spec.shuffled = shuffled;
+    std::vector<uint8_t> file = make_file(spec);
+    std::vector<Msg> all = stream_all(file);
+    ASSERT_EQ(all.size(), 600u);
+    const std::vector<std::vector<std::string>> topic_sets = {
+        {}, {"/a"}, {"/b", "/d"}, {"/c"}, {"/nope"}};
+    struct Range {
+      bool hs;
+      uint64_t s;
+      bool he;
+      uint64_t e;
+    };
+    const Range ranges[] = {{false, 0, false, 0}, {true, 2000, false, 0}, {false, 0, true, 1500},
+                            {true, 1200, true, 1300}, {true, 1003, true, 1003}};
+    for (const auto &ts : topic_sets) {
+      for (const auto &rg : ranges) {
+        for (int order = 0; order < 3; order++) {
+          for (int threads = 1; threads <= 2; threads++) {
+            auto want = expected(all, ts, rg.hs, rg.s, rg.he, rg.e, (mcap_read_order)order);
+            auto got = query(file, threads, 0, false, ts, rg.hs, rg.s, rg.he, rg.e,
+                             (mcap_read_order)order);
+            ASSERT_EQ(got, want) << "topics " << ts.size() << " range " << rg.s << "-" << rg.e
+                                 << " order " << order << " threads " << threads
+                                 << " shuffled " << shuffled;
+          }
+        }
+      }
+    }
+    // The scan fallback gives the same answers.
+    auto want = expected(all, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME);
+    ASSERT_EQ(query(file, 1, 0, true, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME), want);
+    // A tiny memory budget forces evictions but not a different answer.
+    ASSERT_EQ(query(file, 2, 1, false, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME), want);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, IndexedVsStreamed, ::testing::Range(0, 8));
+
+TEST(Indexed, WindowDecompressesOnlyOverlappingChunks) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 4096;
+  spec.seed = 7;
+  spec.n_messages = 2000;
+  spec.shuffled = false;
+  spec.early_dups = false;
+  std::vector<uint8_t> file = make_file(spec);
+  mcap_iter_stats all_stats, win_stats;
+  auto all = query(file, 1, 0, false, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME, &all_stats);
+  ASSERT_FALSE(all.empty());
+  uint64_t mid = all[all.size() / 2].log_time;
+  auto win = query(file, 1, 0, false, {}, true, mid, true, mid + 20, MCAP_ORDER_LOG_TIME,
+                   &win_stats);
+  ASSERT_FALSE(win.empty());
+  EXPECT_LE(win_stats.chunks_decompressed, 3u);
+  EXPECT_GT(all_stats.chunks_decompressed, 20u);
+}
+
+TEST(Indexed, SummaryGivesSchemasChannelsStatistics) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.seed = 3;
+  spec.n_messages = 100;
+  spec.shuffled = false;
+  std::vector<uint8_t> file = make_file(spec);
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  const char *why;
+  EXPECT_EQ(mcap_reader_index_source(r, &why), MCAP_INDEX_FROM_SUMMARY);
+  EXPECT_EQ(mcap_reader_schema_count(r), 2u);
+  EXPECT_EQ(mcap_reader_channel_count(r), 5u);
+  int from_file = 0;
+  const mcap_statistics *st = mcap_reader_statistics(r, &from_file);
+  EXPECT_TRUE(from_file);
+  EXPECT_EQ(st->message_count, 100u);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < mcap_reader_channel_count(r); i++) {
+    sum += mcap_reader_channel_message_count(r, mcap_reader_channel_at(r, i)->id);
+  }
+  EXPECT_EQ(sum, 100u);
+  mcap_reader_free(r);
+}
+
+TEST(Indexed, ScanWhenSummaryMissingSaysWhy) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.no_summary = 1;
+  spec.seed = 5;
+  spec.n_messages = 50;
+  spec.shuffled = false;
+  std::vector<uint8_t> file = make_file(spec);
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  const char *why;
+  EXPECT_EQ(mcap_reader_index_source(r, &why), MCAP_INDEX_FROM_SCAN);
+  EXPECT_STREQ(why, "no summary section");
+  EXPECT_EQ(mcap_reader_statistics(r, nullptr)->message_count, 50u);
+  mcap_reader_free(r);
+}
+
+TEST(Indexed, CorruptSummaryCrcFallsBackToScan) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.seed = 9;
+  spec.n_messages = 80;
+  spec.shuffled = true;
+  std::vector<uint8_t> file = make_file(spec);
+  // Flip a byte inside the summary (just before the footer's summary offsets).
+  uint64_t footer = file.size() - 8 - 29;
+  uint64_t summary_start = 0;
+  for (int i = 0; i < 8; i++) summary_start |= (uint64_t)file[footer + 9 + i] << (8 * i);
+  ASSERT_GT(summary_start, 0u);
+  file[summary_start + 20] ^= 0x40;
+  auto got = query(file, 1, 0, false, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME);
+  EXPECT_EQ(got.size(), 80u);
+}
+
+TEST(Indexed, ChunkIndexPointingAtWrongRecordIsAClearError) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.no_summary_crc = 1;  // so the lie is believed
+  spec.opts.chunk_size = 1024;
+  spec.seed = 11;
+  spec.n_messages = 200;
+  spec.shuffled = false;
+  std::vector<uint8_t> file = make_file(spec);
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  ASSERT_GT(mcap_reader_chunk_count(r), 2u);
+  // Point the second chunk index one byte off (edit the in-memory view's source bytes).
+  mcap_chunk_index *ci = const_cast<mcap_chunk_index *>(mcap_reader_chunk_at(r, 1));
+  ci->chunk_start_offset += 1;
+  mcap_message_iter *it = nullptr;
+  ASSERT_EQ(mcap_reader_query(r, nullptr, &it), MCAP_OK);
+  mcap_message_view v;
+  int rc;
+  while ((rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+  }
+  EXPECT_EQ(rc, MCAP_ECHUNK_OFFSET);
+  EXPECT_NE(std::string(mcap_reader_errmsg(r)).find("chunk index points at"), std::string::npos)
+      << mcap_reader_errmsg(r);
+  mcap_message_iter_free(it);
+  mcap_reader_free(r);
+}
+
+}  // namespace
