@@ -56,7 +56,8 @@ void mcap__codec_ctx_free(struct mcap_codec_ctx *c) {
 int mcap__codec_id(mcap_str compression) {
   for (int i = 0; i < MCAP__CODEC_COUNT; i++) {
     size_t n = strlen(codecs[i]->name);
-    if (compression.len == n && (n == 0 || memcmp(compression.data, codecs[i]->name, n) == 0)) {
+    if (compression.len == n &&
+        (n == 0 || (compression.data && memcmp(compression.data, codecs[i]->name, n) == 0))) {
       return i;
     }
   }

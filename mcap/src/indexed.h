@@ -45,6 +45,7 @@ struct mcap_reader {
   struct mcap_buf summary; /* owned copy of the summary section */
   struct mcap__arena arena;
   struct mcap_buf rec_buf; /* last record read by offset */
+  struct mcap_buf pieces;  /* assembly buffer for sources that hand out pieces */
 
   mcap_schema *schemas;
   size_t n_schemas, cap_schemas;

@@ -71,7 +71,7 @@ int mcap__rfail(mcap_reader *r, int code, uint64_t offset, const char *fmt, ...)
 int mcap__reader_read(mcap_reader *r, uint64_t off, uint64_t n, const uint8_t **p,
                       const char *what) {
   uint64_t got = 0;
-  int rc = r->src.read(r->src.payload, off, n, p, &got, &r->err);
+  int rc = mcap__source_pull(&r->src, &r->pieces, off, n, p, &got, &r->err);
   if (rc) return rc;
   if (got < n) {
     return mcap__rfail(r, MCAP_ETRUNCATED, off,
@@ -539,6 +539,7 @@ void mcap_reader_free(mcap_reader *r) {
   mcap_source_close(&r->src);
   mcap__buf_dispose(&r->summary);
   mcap__buf_dispose(&r->rec_buf);
+  mcap__buf_dispose(&r->pieces);
   mcap__free(r->schemas);
   mcap__free(r->channels);
   mcap__free(r->chunks);

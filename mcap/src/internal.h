@@ -19,6 +19,10 @@
 #include "mcap/mcap.h"
 #include "endian.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- allocation (one place, so tests can count or fail allocations) */
 void *mcap__malloc(size_t n);
 void *mcap__calloc(size_t n, size_t size);
@@ -74,6 +78,11 @@ int mcap__buf_ensure(struct mcap_buf *b, size_t n);
 int mcap__buf_append(struct mcap_buf *b, const void *p, size_t n);
 void mcap__buf_dispose(struct mcap_buf *b);
 
+/* ---- sources: read n bytes at off as one contiguous view even from a source that hands out
+ * pieces (assembled in tmp); *got < n only at the end of input */
+int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint64_t n,
+                      const uint8_t **p, uint64_t *got, mcap_error_info *err);
+
 /* ---- codecs (codec_*.c); the reader/writer never include codec headers */
 struct mcap_codec_ctx; /* per-handle reusable contexts for every codec */
 int mcap__codec_ctx_new(struct mcap_codec_ctx **out);
@@ -87,5 +96,9 @@ int mcap__codec_decompress(struct mcap_codec_ctx *c, int codec, const uint8_t *s
 /* Compress src and append to out (out->len grows by the compressed size). */
 int mcap__codec_compress(struct mcap_codec_ctx *c, int codec, int level, const uint8_t *src,
                          size_t src_len, struct mcap_buf *out, mcap_error_info *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -187,10 +187,10 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
   size_t dir_len, n;
   char tmp[128];
 
+  if (sink) memset(sink, 0, sizeof *sink);
   if (!sink || !path || !*path) {
     return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_open_file: no path");
   }
-  memset(sink, 0, sizeof *sink);
   slash = strrchr(path, '/');
   base = slash ? slash + 1 : path;
   if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
@@ -324,11 +324,11 @@ static int fd_close(void *payload, mcap_error_info *err) {
 
 int mcap_sink_from_fd(mcap_sink *sink, int fd, mcap_error_info *err) {
   struct fd_sink *s;
+  if (sink) memset(sink, 0, sizeof *sink);
   if (!sink || fd < 0) {
     return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_from_fd: bad file descriptor %d",
                      fd);
   }
-  memset(sink, 0, sizeof *sink);
   s = mcap__calloc(1, sizeof *s);
   if (s) s->o.buf = mcap__malloc(SINK_BUF_SIZE);
   if (!s || !s->o.buf) {

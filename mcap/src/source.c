@@ -321,3 +321,35 @@ void mcap_source_close(mcap_source *src) {
   if (src->close) src->close(src->payload);
   memset(src, 0, sizeof *src);
 }
+
+int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint64_t n,
+                      const uint8_t **p, uint64_t *got, mcap_error_info *err) {
+  const uint8_t *q;
+  uint64_t have, g = 0;
+  int rc = src->read(src->payload, off, n, &q, &g, err);
+  if (rc) return rc;
+  if (g >= n || g == 0) {
+    *p = q;
+    *got = g < n ? g : n;
+    return MCAP_OK;
+  }
+  /* A source that hands out pieces: assemble them (bounded by n, which the caller checked). */
+  if (n > SIZE_MAX) return MCAP_ELIMIT;
+  tmp->len = 0;
+  rc = mcap__buf_ensure(tmp, (size_t)n);
+  if (rc) return mcap__err(err, rc, off, "cannot allocate %llu bytes", (unsigned long long)n);
+  memcpy(tmp->data, q, (size_t)g);
+  have = g;
+  while (have < n) {
+    rc = src->read(src->payload, off + have, n - have, &q, &g, err);
+    if (rc) return rc;
+    if (g == 0) break;
+    if (g > n - have) g = n - have;
+    memcpy(tmp->data + have, q, (size_t)g);
+    have += g;
+  }
+  tmp->len = (size_t)have;
+  *p = tmp->data;
+  *got = have;
+  return MCAP_OK;
+}

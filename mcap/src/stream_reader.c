@@ -34,6 +34,7 @@ struct mcap_stream_reader {
   uint64_t chunk_len;
   struct mcap_buf chunk;
   mcap_decompressor *dec;
+  struct mcap_buf pieces; /* assembly buffer for sources that hand out pieces */
   mcap_error_info err;
 };
 
@@ -71,6 +72,7 @@ void mcap_stream_reader_free(mcap_stream_reader *r) {
   if (!r) return;
   mcap_source_close(&r->src);
   mcap__buf_dispose(&r->chunk);
+  mcap__buf_dispose(&r->pieces);
   mcap_decompressor_free(r->dec);
   mcap__free(r);
 }
@@ -108,7 +110,7 @@ static int fail(mcap_stream_reader *r, int code, uint64_t offset, const char *fm
 static int read_exact(mcap_stream_reader *r, uint64_t off, uint64_t n, const uint8_t **p,
                       const char *what) {
   uint64_t got = 0;
-  int rc = r->src.read(r->src.payload, off, n, p, &got, &r->err);
+  int rc = mcap__source_pull(&r->src, &r->pieces, off, n, p, &got, &r->err);
   if (rc) return die(r, rc);
   if (got < n) {
     return fail(r, MCAP_ETRUNCATED, off,
@@ -255,7 +257,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
 
     /* Record envelope. */
     off = r->pos;
-    rc = r->src.read(r->src.payload, off, MCAP_RECORD_HEADER_SIZE, &p, &got, &r->err);
+    rc = mcap__source_pull(&r->src, &r->pieces, off, MCAP_RECORD_HEADER_SIZE, &p, &got, &r->err);
     if (rc) return die(r, rc);
     if (got == 0) {
       if (r->o.allow_no_footer && r->state != ST_START) {
@@ -305,7 +307,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
     {
       uint64_t want = MCAP_RECORD_HEADER_SIZE + len;
       if (opcode == MCAP_OP_FOOTER) want += MCAP_MAGIC_SIZE;
-      rc = r->src.read(r->src.payload, off, want, &p, &got, &r->err);
+      rc = mcap__source_pull(&r->src, &r->pieces, off, want, &p, &got, &r->err);
       if (rc) return die(r, rc);
       if (got < MCAP_RECORD_HEADER_SIZE + len) {
         return fail(r, MCAP_ETRUNCATED, off,

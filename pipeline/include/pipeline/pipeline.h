@@ -1,0 +1,264 @@
+/*
+ * pipeline.h - the pipeline library (prefix pl_): what the Foxglove platform
+ * does to a recording on import, done locally (doctor findings, the recording
+ * index in the API's shapes, coverage, one lake file per topic, export), and
+ * later the API client. One public header; sub-headers: synth.h (generator).
+ *
+ * Conventions as in libmcap: functions return PL_OK (0) or a negative
+ * pl_error; detail goes into a caller-supplied pl_error_info. Structures
+ * returned through **out are owned by the caller and released with their
+ * _free function. Times are uint64 nanoseconds (Unix epoch) unless said.
+ */
+#ifndef PIPELINE_PIPELINE_H
+#define PIPELINE_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcap/mcap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------------- errors */
+
+typedef enum pl_error {
+  PL_OK = 0,
+  PL_EINVAL = -1,     /* bad argument */
+  PL_ENOMEM = -2,
+  PL_EIO = -3,        /* file system error (errno text in the message) */
+  PL_EMCAP = -4,      /* libmcap error; its code in pl_error_info.mcap_code */
+  PL_EPARTIAL = -5,   /* input could only be read in part */
+  PL_EJSON = -6,      /* malformed or unexpected JSON */
+  PL_EHTTP = -7,      /* HTTP status error (status in http_status) */
+  PL_ENET = -8,       /* transport error (curl code in curl_code) */
+  PL_ETIMEOUT = -9,
+  PL_ENOTFOUND = -10,
+  PL_ECONFLICT = -11, /* e.g. same key, different content */
+  PL_EAUTH = -12,     /* 401/403 */
+  PL_EVERIFY = -13    /* a verification found differences */
+} pl_error;
+
+typedef struct pl_error_info {
+  int code;
+  int mcap_code;
+  long http_status;
+  int curl_code;
+  uint64_t offset; /* file offset, or UINT64_MAX */
+  char msg[512];
+} pl_error_info;
+
+const char *pl_strerror(int code);
+
+/* ------------------------------------------------------------- findings */
+
+typedef enum pl_severity { PL_SEV_INFO = 0, PL_SEV_WARNING = 1, PL_SEV_ERROR = 2 } pl_severity;
+
+/** One problem found in a file: severity, a stable code ("crc-chunk", ...), where, what. */
+typedef struct pl_finding {
+  pl_severity severity;
+  char code[40];
+  uint64_t offset; /* file offset or UINT64_MAX */
+  char message[256];
+} pl_finding;
+
+/* ----------------------------------------------------------------- doctor */
+
+typedef struct pl_doctor_options {
+  int strict;         /* warnings count as errors (exit 3) */
+  int max_findings;   /* 0 = 1000; further findings are counted, not kept */
+} pl_doctor_options;
+
+typedef struct pl_doctor_report {
+  pl_finding *findings;
+  size_t n_findings;
+  size_t n_errors, n_warnings, n_infos; /* counts including those not kept */
+  uint64_t records, messages, chunks, bytes;
+} pl_doctor_report;
+
+/**
+ * Check a whole file in one streamed pass (works on pipes): every check of the
+ * official `mcap doctor` and more (see pipeline/src/doctor.c's header).
+ * @param src the input; taken over (closed) in every case.
+ * @return PL_OK when the check ran (findings say what is wrong), or an error when
+ *         it could not run at all.
+ */
+int pl_doctor_run(mcap_source *src, const pl_doctor_options *o, pl_doctor_report **out,
+                  pl_error_info *err);
+void pl_doctor_report_free(pl_doctor_report *r);
+
+/* --------------------------------------------------------------- index */
+
+typedef struct pl_range {
+  uint64_t start, end; /* inclusive, ns */
+} pl_range;
+
+typedef struct pl_kv {
+  char *key, *value;
+} pl_kv;
+
+/** One entry of the API's topics endpoint, plus local statistics. */
+typedef struct pl_topic {
+  char *topic;
+  char *encoding;        /* message encoding */
+  char *schema_name;
+  char *schema_encoding;
+  uint8_t *schema;       /* schema bytes (base64 in JSON) */
+  size_t schema_len;
+  char *version;         /* opaque: hex digest of (encoding, schema name, schema encoding, schema) */
+  uint64_t message_count;
+  uint64_t bytes;        /* message payload bytes */
+  uint64_t first_log_time, last_log_time;
+  double frequency;      /* (count-1) / (last-first) in Hz; 0 when undefined */
+} pl_topic;
+
+typedef struct pl_topic_coverage {
+  char *topic;
+  pl_range *ranges;
+  size_t n_ranges;
+} pl_topic_coverage;
+
+/** One entry of the recording-attachments endpoint. */
+typedef struct pl_attachment_info {
+  char *name;
+  char *media_type;
+  uint64_t log_time, create_time;
+  uint32_t crc;
+  uint64_t size;
+  char fingerprint[33]; /* XXH3-128 of the content, lower-case hex */
+  uint64_t offset;      /* of the Attachment record in the file */
+} pl_attachment_info;
+
+/** The API's RecordingMetadata: a name and its map. */
+typedef struct pl_metadata_info {
+  char *name;
+  pl_kv *entries;
+  size_t n_entries;
+} pl_metadata_info;
+
+#define PL_INDEX_FORMAT_VERSION 1
+
+typedef struct pl_recording_index {
+  char *path;
+  uint64_t size;
+  char content_hash[33]; /* XXH3-128 of the file bytes, hex */
+  int has_messages;
+  uint64_t start, end;   /* first and last message log time */
+  char *library, *profile;
+  uint64_t message_count;
+  char *device_name, *device_id, *key; /* from the last Metadata named "foxglove"; NULL if absent */
+  pl_topic *topics;
+  size_t n_topics;
+  pl_range *coverage;
+  size_t n_coverage;
+  pl_topic_coverage *topic_coverage;
+  size_t n_topic_coverage;
+  pl_attachment_info *attachments;
+  size_t n_attachments;
+  pl_metadata_info *metadata;
+  size_t n_metadata;
+  pl_finding *problems;
+  size_t n_problems;
+  uint64_t tolerance_ns; /* coverage tolerance used */
+  int partial;           /* the data could not all be read */
+} pl_recording_index;
+
+typedef struct pl_index_options {
+  double tolerance_s;   /* coverage gap tolerance in seconds; < 0 = default 14 s */
+  int threads;          /* decompression threads for the reader; 0 = cores */
+} pl_index_options;
+
+/** Index one recording (indexed reading when it has a summary, else one streamed pass). */
+int pl_index_file(const char *path, const pl_index_options *o, pl_recording_index **out,
+                  pl_error_info *err);
+void pl_recording_index_free(pl_recording_index *ix);
+
+/** The index as the documented JSON (format_version, recording, topics, coverage,
+ * topic_coverage, attachments, metadata, problems). *json is malloc'd, NUL-terminated. */
+int pl_index_to_json(const pl_recording_index *ix, char **json, pl_error_info *err);
+
+/** Parse that JSON back (for the server's state and for reconcile). */
+int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, pl_error_info *err);
+
+/* --------------------------------------------------------------- coverage */
+
+/**
+ * Merge time points/ranges into coverage ranges: sorted by start, two ranges
+ * join when the gap between them is <= tolerance_ns (a gap exactly equal to the
+ * tolerance does not split). *out is malloc'd (free with free()).
+ */
+int pl_coverage_merge(const pl_range *in, size_t n, uint64_t tolerance_ns, pl_range **out,
+                      size_t *n_out);
+
+/** Format ns since the Unix epoch as RFC 3339 UTC with 9 fractional digits ("...Z"). */
+void pl_format_time(uint64_t ns, char buf[40]);
+
+/**
+ * Parse an RFC 3339 time that is also ISO 8601 (up to 9 fractional digits,
+ * 'Z' or a numeric offset converted to UTC). Rejects a space or lower-case 't'
+ * for 'T', "-00:00", and anything else. @return PL_OK or PL_EINVAL.
+ */
+int pl_parse_time(const char *s, uint64_t *ns);
+
+/* ------------------------------------------------------------------- lake */
+
+typedef struct pl_lake_options {
+  mcap_compression compression; /* default zstd */
+  int compression_level;        /* 0 = codec default */
+  uint64_t chunk_size;          /* 0 = 768 KiB (under 1 MiB) */
+  int jobs;                     /* compression threads; 0 = cores */
+  int allow_partial;            /* write what can be read of a damaged file */
+  const char *device;           /* device folder name; NULL = from metadata or "unknown-device" */
+  const char *key;              /* recording folder; NULL = from metadata key or content hash */
+  int fail_after_files;         /* test hook: fail after writing N files (0 = off) */
+} pl_lake_options;
+
+typedef struct pl_lake_file {
+  char *path;     /* relative to the lake root */
+  char **topics;
+  size_t n_topics;
+} pl_lake_file;
+
+typedef struct pl_lake_result {
+  char *recording_dir; /* relative to the lake root: <device>/<key> */
+  pl_lake_file *files;
+  size_t n_files;
+  int skipped;         /* already complete: nothing written */
+} pl_lake_result;
+
+/**
+ * Write one recording into the lake: one MCAP per topic plus a recording-level
+ * file with attachments and metadata, lake.json and index.json; everything is
+ * written under LAKE/tmp/ and renamed into place when complete.
+ */
+int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *o,
+                  pl_lake_result *res, pl_error_info *err);
+void pl_lake_result_dispose(pl_lake_result *res);
+
+/** Prove a recording's lake files hold exactly the original's messages, attachments, metadata. */
+int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **diffs, size_t *n_diffs,
+                   pl_error_info *err);
+
+/* ----------------------------------------------------------------- export */
+
+typedef struct pl_export_request {
+  const char *const *recording_dirs; /* absolute paths of lake recording folders */
+  size_t n_recording_dirs;
+  const char *const *topics;         /* NULL/0 = all */
+  size_t n_topics;
+  int has_start, has_end;
+  uint64_t start, end;               /* inclusive */
+  int include_attachments;
+  int last_per_channel;              /* replayPolicy=lastPerChannel */
+  mcap_compression compression;
+} pl_export_request;
+
+/** Write one MCAP assembled from lake files to `sink` as it is produced (log-time order). */
+int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
