@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,6 +38,19 @@ struct wchannel {
   uint64_t message_count;
   int in_chunk;            /* listed in chunk_channels */
   struct mcap_buf mi;      /* message index entries of the open chunk */
+};
+
+struct sealed {
+  struct mcap_buf raw;  /* uncompressed records */
+  struct mcap_buf comp; /* compressed records */
+  struct mcap_buf mi;   /* per channel, by id: u16 id, u32 byte length, entries */
+  uint64_t start, end;
+  int has_messages;
+  int codec;            /* codec actually used (0 when compression did not pay) */
+  uint32_t crc;
+  int done, rc;
+  char msg[256];
+  struct sealed *next;  /* in-flight list (emission order) / free list */
 };
 
 enum wstate { W_OPEN, W_ATTACHMENT, W_CLOSED, W_DEAD };
@@ -66,8 +80,11 @@ struct mcap_writer {
   int chunk_has_messages;
   uint16_t *chunk_channels;
   size_t n_chunk_channels;
-  struct mcap_buf compressed;
   struct mcap_codec_ctx *codec_ctx;
+  struct wpool *pool;          /* compression workers (options.workers > 1) */
+  struct sealed *inflight, *inflight_tail; /* sealed chunks in emission order */
+  size_t n_inflight;
+  struct sealed *spare;        /* recycled sealed chunks */
 
   /* summary groups, encoded */
   struct mcap_buf chunk_indexes, attachment_indexes, metadata_indexes;
@@ -211,8 +228,22 @@ int mcap_writer_open(mcap_writer **out, mcap_sink *sink, const mcap_writer_optio
   return emit_record(w, &rec);
 }
 
+static void wpool_stop(mcap_writer *w);
+static void sealed_free(struct sealed *s);
+
 void mcap_writer_free(mcap_writer *w) {
   if (!w) return;
+  wpool_stop(w);
+  while (w->inflight) {
+    struct sealed *s = w->inflight;
+    w->inflight = s->next;
+    sealed_free(s);
+  }
+  while (w->spare) {
+    struct sealed *s = w->spare;
+    w->spare = s->next;
+    sealed_free(s);
+  }
   for (size_t i = 0; i < w->n_schemas; i++) mcap__free(w->schemas[i].rec);
   mcap__free(w->schemas);
   if (w->chan_by_id) {
@@ -227,7 +258,6 @@ void mcap_writer_free(mcap_writer *w) {
   mcap__free(w->chan_order);
   mcap__free(w->chunk_channels);
   mcap__buf_dispose(&w->chunk);
-  mcap__buf_dispose(&w->compressed);
   mcap__buf_dispose(&w->chunk_indexes);
   mcap__buf_dispose(&w->attachment_indexes);
   mcap__buf_dispose(&w->metadata_indexes);
@@ -531,111 +561,302 @@ static int u16_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int flush_chunk(mcap_writer *w) {
-  int rc, codec = w->codec;
-  uint64_t chunk_offset = w->offset, chunk_length, mi_start, uncompressed = w->chunk.len;
-  uint32_t crc = 0;
-  const uint8_t *body;
-  uint64_t body_len;
-  const char *comp;
+/*
+ * Chunks leave the writer in three steps. seal_chunk() moves the open chunk's
+ * records and message index entries into a `struct sealed` (so the writer can
+ * fill a fresh chunk at once); compress_sealed() computes its CRC and
+ * compresses it (inline, or on a worker thread when options.workers > 1);
+ * emit_sealed() writes the Chunk, its MessageIndex records and its ChunkIndex
+ * entry. Sealed chunks are emitted strictly in the order they were sealed, so
+ * the file is byte-identical whatever the number of workers.
+ */
+
+struct wpool {
+  pthread_t *threads;
+  int n;
+  pthread_mutex_t mu;
+  pthread_cond_t work, done;
+  struct sealed **queue; /* jobs not yet taken, FIFO ring */
+  size_t q_head, q_len, q_cap;
+  int stop;
+  mcap_writer *w;
+};
+
+static void compress_sealed(struct mcap_codec_ctx *ctx, const mcap_writer_options *o,
+                            int codec, struct sealed *s) {
+  mcap_error_info e = {0, 0, {0}};
+  s->crc = o->no_chunk_crc ? 0 : mcap_crc32(0, s->raw.data, s->raw.len);
+  s->codec = codec;
+  s->comp.len = 0;
+  if (codec == 0) return;
+  s->rc = mcap__codec_compress(ctx, codec, o->compression_level, s->raw.data, s->raw.len,
+                               &s->comp, &e);
+  if (s->rc) {
+    snprintf(s->msg, sizeof s->msg, "%s", e.msg);
+    return;
+  }
+  /* Store chunks that compression does not shrink by 2% as they are. */
+  if (!o->force_compression && s->comp.len * 50 > s->raw.len * 49) s->codec = 0;
+}
+
+static void *wpool_main(void *arg) {
+  struct wpool *p = arg;
+  struct mcap_codec_ctx *ctx = NULL;
+  int have_ctx = mcap__codec_ctx_new(&ctx) == MCAP_OK;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    struct sealed *s;
+    while (!p->q_len && !p->stop) pthread_cond_wait(&p->work, &p->mu);
+    if (!p->q_len && p->stop) break;
+    s = p->queue[p->q_head];
+    p->q_head = (p->q_head + 1) % p->q_cap;
+    p->q_len--;
+    pthread_mutex_unlock(&p->mu);
+    if (have_ctx) {
+      compress_sealed(ctx, &p->w->o, p->w->codec, s);
+    } else {
+      s->rc = MCAP_ENOMEM;
+      snprintf(s->msg, sizeof s->msg, "out of memory creating a compressor");
+    }
+    pthread_mutex_lock(&p->mu);
+    s->done = 1;
+    pthread_cond_broadcast(&p->done);
+  }
+  pthread_mutex_unlock(&p->mu);
+  mcap__codec_ctx_free(ctx);
+  return NULL;
+}
+
+static void sealed_free(struct sealed *s) {
+  if (!s) return;
+  mcap__buf_dispose(&s->raw);
+  mcap__buf_dispose(&s->comp);
+  mcap__buf_dispose(&s->mi);
+  mcap__free(s);
+}
+
+static void wpool_stop(mcap_writer *w) {
+  struct wpool *p = w->pool;
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  p->stop = 1;
+  pthread_cond_broadcast(&p->work);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->work);
+  pthread_cond_destroy(&p->done);
+  mcap__free(p->threads);
+  mcap__free(p->queue);
+  mcap__free(p);
+  w->pool = NULL;
+}
+
+static int wpool_start(mcap_writer *w) {
+  struct wpool *p = mcap__calloc(1, sizeof *p);
+  if (!p) return MCAP_ENOMEM;
+  p->w = w;
+  p->q_cap = (size_t)w->o.workers * 2 + 2;
+  p->queue = mcap__calloc(p->q_cap, sizeof *p->queue);
+  p->threads = mcap__calloc((size_t)w->o.workers, sizeof *p->threads);
+  if (!p->queue || !p->threads) {
+    mcap__free(p->queue);
+    mcap__free(p->threads);
+    mcap__free(p);
+    return MCAP_ENOMEM;
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->work, NULL);
+  pthread_cond_init(&p->done, NULL);
+  w->pool = p;
+  for (int i = 0; i < w->o.workers; i++) {
+    if (pthread_create(&p->threads[p->n], NULL, wpool_main, p) != 0) break;
+    p->n++;
+  }
+  if (!p->n) {
+    wpool_stop(w);
+    return MCAP_ENOMEM;
+  }
+  return MCAP_OK;
+}
+
+/* Move the open chunk into a sealed job; the writer's chunk state is reset. */
+static int seal_chunk(mcap_writer *w, struct sealed **out) {
+  struct sealed *s = w->spare;
+  struct mcap_buf tmp;
+  if (s) {
+    w->spare = s->next;
+  } else {
+    s = mcap__calloc(1, sizeof *s);
+    if (!s) return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
+  }
+  s->next = NULL;
+  s->done = s->rc = 0;
+  s->msg[0] = '\0';
+  s->mi.len = 0;
+  /* Swap buffers: the sealed chunk takes the records, the writer keeps an empty buffer. */
+  tmp = s->raw;
+  s->raw = w->chunk;
+  w->chunk = tmp;
+  w->chunk.len = 0;
+  s->start = w->chunk_start;
+  s->end = w->chunk_end;
+  s->has_messages = w->chunk_has_messages;
+  qsort(w->chunk_channels, w->n_chunk_channels, sizeof *w->chunk_channels, u16_cmp);
+  for (size_t i = 0; i < w->n_chunk_channels; i++) {
+    struct wchannel *c = w->chan_by_id[w->chunk_channels[i]];
+    uint8_t h[6];
+    mcap__le16enc(h, c->id);
+    mcap__le32enc(h + 2, (uint32_t)c->mi.len);
+    if (mcap__buf_append(&s->mi, h, 6) || mcap__buf_append(&s->mi, c->mi.data, c->mi.len)) {
+      sealed_free(s);
+      return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
+    }
+    c->mi.len = 0;
+    c->in_chunk = 0;
+  }
+  w->n_chunk_channels = 0;
+  w->chunk_has_messages = 0;
+  *out = s;
+  return MCAP_OK;
+}
+
+/* Write a compressed sealed chunk, its message indexes and its chunk index entry. */
+static int emit_sealed(mcap_writer *w, struct sealed *s) {
+  int rc;
+  uint64_t chunk_offset = w->offset, chunk_length, mi_start;
+  const uint8_t *body = s->codec ? s->comp.data : s->raw.data;
+  uint64_t body_len = s->codec ? s->comp.len : s->raw.len;
+  const char *comp = s->codec == 1 ? "zstd" : s->codec == 2 ? "lz4" : "";
+  uint32_t clen = (uint32_t)strlen(comp);
+  uint64_t start = s->has_messages ? s->start : 0, end = s->has_messages ? s->end : 0;
   uint8_t hdr[9 + 8 + 8 + 8 + 4 + 4];
   uint8_t lenbuf[8];
-  struct mcap_buf mio = MCAP_BUF_INIT; /* message_index_offsets map */
+  struct mcap_buf mio = MCAP_BUF_INIT;
+  size_t pos;
 
-  if (w->chunk.len == 0) return MCAP_OK;
-  if (!w->o.no_chunk_crc) crc = mcap_crc32(0, w->chunk.data, w->chunk.len);
-  body = w->chunk.data;
-  body_len = w->chunk.len;
-  if (codec != 0) {
-    if (!w->codec_ctx && mcap__codec_ctx_new(&w->codec_ctx)) {
-      return wdead(w, werr(w, MCAP_ENOMEM, "out of memory creating a compressor"));
-    }
-    w->compressed.len = 0;
-    rc = mcap__codec_compress(w->codec_ctx, codec, w->o.compression_level, w->chunk.data,
-                              w->chunk.len, &w->compressed, &w->err);
-    if (rc) return wdead(w, rc);
-    /* Store chunks that compression does not shrink by 2% as they are. */
-    if (!w->o.force_compression && w->compressed.len * 50 > w->chunk.len * 49) {
-      codec = 0;
-    } else {
-      body = w->compressed.data;
-      body_len = w->compressed.len;
+  if (s->rc) {
+    snprintf(w->err.msg, sizeof w->err.msg, "%s", s->msg);
+    return wdead(w, s->rc);
+  }
+  hdr[0] = MCAP_OP_CHUNK;
+  mcap__le64enc(hdr + 1, 8 + 8 + 8 + 4 + 4 + (uint64_t)clen + 8 + body_len);
+  mcap__le64enc(hdr + 9, start);
+  mcap__le64enc(hdr + 17, end);
+  mcap__le64enc(hdr + 25, s->raw.len);
+  mcap__le32enc(hdr + 33, s->crc);
+  mcap__le32enc(hdr + 37, clen);
+  mcap__le64enc(lenbuf, body_len);
+  if ((rc = emit(w, hdr, sizeof hdr)) || (rc = emit(w, comp, clen)) || (rc = emit(w, lenbuf, 8)) ||
+      (rc = emit(w, body, (size_t)body_len))) {
+    return rc;
+  }
+  chunk_length = w->offset - chunk_offset;
+  mi_start = w->offset;
+  for (pos = 0; pos < s->mi.len;) {
+    uint16_t id = mcap__le16dec(s->mi.data + pos);
+    uint32_t n = mcap__le32dec(s->mi.data + pos + 2);
+    const uint8_t *entries = s->mi.data + pos + 6;
+    pos += 6 + (size_t)n;
+    if (w->o.no_message_index) continue;
+    {
+      uint8_t mh[9 + 2 + 4];
+      uint8_t ent[10];
+      mh[0] = MCAP_OP_MESSAGE_INDEX;
+      mcap__le64enc(mh + 1, 2 + 4 + (uint64_t)n);
+      mcap__le16enc(mh + 9, id);
+      mcap__le32enc(mh + 11, n);
+      mcap__le16enc(ent, id);
+      mcap__le64enc(ent + 2, w->offset);
+      if (mcap__buf_append(&mio, ent, 10)) {
+        mcap__buf_dispose(&mio);
+        return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
+      }
+      if ((rc = emit(w, mh, sizeof mh)) || (rc = emit(w, entries, n))) {
+        mcap__buf_dispose(&mio);
+        return rc;
+      }
     }
   }
-  comp = codec == 1 ? "zstd" : codec == 2 ? "lz4" : "";
-  {
-    uint32_t clen = (uint32_t)strlen(comp);
-    uint64_t content = 8 + 8 + 8 + 4 + 4 + clen + 8 + body_len;
-    uint64_t start = w->chunk_has_messages ? w->chunk_start : 0;
-    uint64_t end = w->chunk_has_messages ? w->chunk_end : 0;
-    hdr[0] = MCAP_OP_CHUNK;
-    mcap__le64enc(hdr + 1, content);
-    mcap__le64enc(hdr + 9, start);
-    mcap__le64enc(hdr + 17, end);
-    mcap__le64enc(hdr + 25, uncompressed);
-    mcap__le32enc(hdr + 33, crc);
-    mcap__le32enc(hdr + 37, clen);
-    if ((rc = emit(w, hdr, sizeof hdr))) return rc;
-    if ((rc = emit(w, comp, clen))) return rc;
-    mcap__le64enc(lenbuf, body_len);
-    if ((rc = emit(w, lenbuf, 8))) return rc;
-    if ((rc = emit(w, body, (size_t)body_len))) return rc;
-    chunk_length = w->offset - chunk_offset;
-
-    /* Message indexes, one per channel with messages in the chunk, by channel id. */
-    mi_start = w->offset;
-    qsort(w->chunk_channels, w->n_chunk_channels, sizeof *w->chunk_channels, u16_cmp);
-    for (size_t i = 0; i < w->n_chunk_channels; i++) {
-      struct wchannel *c = w->chan_by_id[w->chunk_channels[i]];
-      if (!w->o.no_message_index) {
-        uint8_t mh[9 + 2 + 4];
-        uint8_t ent[10];
-        mh[0] = MCAP_OP_MESSAGE_INDEX;
-        mcap__le64enc(mh + 1, 2 + 4 + (uint64_t)c->mi.len);
-        mcap__le16enc(mh + 9, c->id);
-        mcap__le32enc(mh + 11, (uint32_t)c->mi.len);
-        mcap__le16enc(ent, c->id);
-        mcap__le64enc(ent + 2, w->offset);
-        if (mcap__buf_append(&mio, ent, 10)) {
-          mcap__buf_dispose(&mio);
-          return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
-        }
-        if ((rc = emit(w, mh, sizeof mh)) || (rc = emit(w, c->mi.data, c->mi.len))) {
-          mcap__buf_dispose(&mio);
-          return rc;
-        }
-      }
-      c->mi.len = 0;
-      c->in_chunk = 0;
-    }
-    if (!w->o.no_chunk_index) {
-      mcap_record rec;
-      memset(&rec, 0, sizeof rec);
-      rec.opcode = MCAP_OP_CHUNK_INDEX;
-      rec.u.chunk_index.message_start_time = start;
-      rec.u.chunk_index.message_end_time = end;
-      rec.u.chunk_index.chunk_start_offset = chunk_offset;
-      rec.u.chunk_index.chunk_length = chunk_length;
-      rec.u.chunk_index.message_index_offsets.data = mio.data;
-      rec.u.chunk_index.message_index_offsets.len = (uint32_t)mio.len;
-      rec.u.chunk_index.message_index_length = w->offset - mi_start;
-      rec.u.chunk_index.compression = mcap_str_c(comp);
-      rec.u.chunk_index.compressed_size = body_len;
-      rec.u.chunk_index.uncompressed_size = uncompressed;
-      rc = encode(w, &rec, &w->chunk_indexes);
-      if (rc) {
-        mcap__buf_dispose(&mio);
-        return wdead(w, rc);
-      }
+  if (!w->o.no_chunk_index) {
+    mcap_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.opcode = MCAP_OP_CHUNK_INDEX;
+    rec.u.chunk_index.message_start_time = start;
+    rec.u.chunk_index.message_end_time = end;
+    rec.u.chunk_index.chunk_start_offset = chunk_offset;
+    rec.u.chunk_index.chunk_length = chunk_length;
+    rec.u.chunk_index.message_index_offsets.data = mio.data;
+    rec.u.chunk_index.message_index_offsets.len = (uint32_t)mio.len;
+    rec.u.chunk_index.message_index_length = w->offset - mi_start;
+    rec.u.chunk_index.compression = mcap_str_c(comp);
+    rec.u.chunk_index.compressed_size = body_len;
+    rec.u.chunk_index.uncompressed_size = s->raw.len;
+    rc = encode(w, &rec, &w->chunk_indexes);
+    if (rc) {
+      mcap__buf_dispose(&mio);
+      return wdead(w, rc);
     }
   }
   mcap__buf_dispose(&mio);
-  w->n_chunk_channels = 0;
-  w->chunk.len = 0;
-  w->chunk_has_messages = 0;
   w->chunk_count++;
   return MCAP_OK;
 }
+
+static void recycle(mcap_writer *w, struct sealed *s) {
+  s->next = w->spare;
+  w->spare = s;
+}
+
+/* Emit in-flight chunks in order: all of them (drain) or until at most `keep` remain. */
+static int drain(mcap_writer *w, size_t keep) {
+  int rc = MCAP_OK;
+  while (w->inflight && w->n_inflight > keep) {
+    struct sealed *s = w->inflight;
+    pthread_mutex_lock(&w->pool->mu);
+    while (!s->done) pthread_cond_wait(&w->pool->done, &w->pool->mu);
+    pthread_mutex_unlock(&w->pool->mu);
+    w->inflight = s->next;
+    if (!w->inflight) w->inflight_tail = NULL;
+    w->n_inflight--;
+    if (!rc) rc = emit_sealed(w, s);
+    recycle(w, s);
+    if (rc) return rc;
+  }
+  return rc;
+}
+
+static int flush_chunk(mcap_writer *w) {
+  struct sealed *s;
+  int rc;
+  if (w->chunk.len == 0) return MCAP_OK;
+  if (w->o.workers > 1 && !w->pool && wpool_start(w) != MCAP_OK) w->o.workers = 1;
+  rc = seal_chunk(w, &s);
+  if (rc) return rc;
+  if (!w->pool) {
+    if (!w->codec_ctx && w->codec && mcap__codec_ctx_new(&w->codec_ctx)) {
+      recycle(w, s);
+      return wdead(w, werr(w, MCAP_ENOMEM, "out of memory creating a compressor"));
+    }
+    compress_sealed(w->codec_ctx, &w->o, w->codec, s);
+    rc = emit_sealed(w, s);
+    recycle(w, s);
+    return rc;
+  }
+  if (w->inflight_tail) w->inflight_tail->next = s; else w->inflight = s;
+  w->inflight_tail = s;
+  w->n_inflight++;
+  pthread_mutex_lock(&w->pool->mu);
+  w->pool->queue[(w->pool->q_head + w->pool->q_len) % w->pool->q_cap] = s;
+  w->pool->q_len++;
+  pthread_cond_signal(&w->pool->work);
+  pthread_mutex_unlock(&w->pool->mu);
+  /* Bounded memory: at most two chunks per worker in flight. */
+  return drain(w, (size_t)w->o.workers * 2);
+}
+
+/* Before writing anything straight into the data section, earlier chunks must be out. */
+static int sync_chunks(mcap_writer *w) { return w->pool ? drain(w, 0) : MCAP_OK; }
 
 /* --------------------------------------------------------------- messages */
 
@@ -733,6 +954,7 @@ int mcap_writer_attachment_begin(mcap_writer *w, uint64_t log_time, uint64_t cre
   uint8_t b4[4], b8[8];
   int rc = check_open(w);
   if (rc) return rc;
+  if ((rc = sync_chunks(w))) return rc;
   content = 16 + 4 + (uint64_t)name.len + 4 + (uint64_t)media_type.len + 8;
   if (data_size > UINT64_MAX - content - 4) return werr(w, MCAP_ELIMIT, "attachment too large");
   content += data_size + 4;
@@ -819,6 +1041,7 @@ int mcap_writer_write_metadata_record(mcap_writer *w, const mcap_metadata *m) {
   int rc = check_open(w);
   if (rc) return rc;
   if (!m) return werr(w, MCAP_EINVAL, "invalid argument: m");
+  if ((rc = sync_chunks(w))) return rc;
   offset = w->offset;
   memset(&rec, 0, sizeof rec);
   rec.opcode = MCAP_OP_METADATA;
@@ -870,6 +1093,8 @@ int mcap_writer_close(mcap_writer *w) {
   rc = check_open(w);
   if (rc) return rc;
   if (!w->o.no_chunking && (rc = flush_chunk(w))) return rc;
+  if ((rc = sync_chunks(w))) return rc;
+  wpool_stop(w);
 
   memset(&rec, 0, sizeof rec);
   rec.opcode = MCAP_OP_DATA_END;

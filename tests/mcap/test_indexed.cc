@@ -375,3 +375,166 @@ TEST(Indexed, ChunkIndexPointingAtWrongRecordIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+uint64_t rd64(const std::vector<uint8_t> &f, uint64_t at) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)f[at + i] << (8 * i);
+  return v;
+}
+
+void wr64(std::vector<uint8_t> &f, uint64_t at, uint64_t v) {
+  for (int i = 0; i < 8; i++) f[at + i] = (uint8_t)(v >> (8 * i));
+}
+
+// Offset of the first summary record with `opcode`, and disable the summary CRC so edits stick.
+uint64_t summary_record(std::vector<uint8_t> &f, uint8_t opcode) {
+  uint64_t footer = f.size() - 8 - 29;
+  uint64_t pos = rd64(f, footer + 9);
+  uint64_t end = rd64(f, footer + 17) ? rd64(f, footer + 17) : footer;
+  for (int i = 0; i < 4; i++) f[footer + 25 + i] = 0;
+  while (pos < end) {
+    if (f[pos] == opcode) return pos;
+    pos += 9 + rd64(f, pos + 1);
+  }
+  return 0;
+}
+
+std::vector<uint8_t> plain_file(uint64_t seed, int n) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 2048;
+  spec.seed = seed;
+  spec.n_messages = n;
+  spec.shuffled = false;
+  return make_file(spec);
+}
+
+TEST(IndexedCorrupt, ChunkIndexPastTheEndFallsBackToScan) {
+  auto file = plain_file(21, 300);
+  uint64_t ci = summary_record(file, MCAP_OP_CHUNK_INDEX);
+  ASSERT_GT(ci, 0u);
+  wr64(file, ci + 9 + 16, file.size() + 100);  // chunk_start_offset beyond the file
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  const char *why;
+  EXPECT_EQ(mcap_reader_index_source(r, &why), MCAP_INDEX_FROM_SCAN);
+  EXPECT_NE(std::string(why).find("outside the data section"), std::string::npos) << why;
+  mcap_reader_free(r);
+  EXPECT_EQ(query(file, 1, 0, false, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME).size(), 300u);
+}
+
+TEST(IndexedCorrupt, LyingStatisticsDoNotChangeQueries) {
+  auto file = plain_file(22, 250);
+  uint64_t st = summary_record(file, MCAP_OP_STATISTICS);
+  ASSERT_GT(st, 0u);
+  wr64(file, st + 9, 7);  // message_count: 7 instead of 250
+  auto got = query(file, 2, 0, false, {}, false, 0, false, 0, MCAP_ORDER_LOG_TIME);
+  EXPECT_EQ(got.size(), 250u);
+}
+
+TEST(IndexedCorrupt, MessageIndexOffsetsOutOfRangeAreHarmless) {
+  auto file = plain_file(23, 250);
+  uint64_t ci = summary_record(file, MCAP_OP_CHUNK_INDEX);
+  ASSERT_GT(ci, 0u);
+  // message_index_offsets map starts at content byte 32: u32 length then (u16, u64) entries.
+  uint64_t map = ci + 9 + 32;
+  uint32_t len = (uint32_t)(file[map] | file[map + 1] << 8 | file[map + 2] << 16 | file[map + 3] << 24);
+  ASSERT_GE(len, 10u);
+  wr64(file, map + 4 + 2, UINT64_MAX - 5);  // first entry's offset points nowhere
+  auto all = stream_all(file);
+  auto got = query(file, 1, 0, false, {}, false, 0, false, 0, MCAP_ORDER_FILE);
+  EXPECT_EQ(got, all);
+}
+
+TEST(IndexedCorrupt, TruncatedFileIsIndexedAsFarAsPossible) {
+  auto file = plain_file(24, 400);
+  auto all = stream_all(file);
+  file.resize(file.size() * 2 / 3);
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  const char *why;
+  EXPECT_EQ(mcap_reader_index_source(r, &why), MCAP_INDEX_FROM_SCAN);
+  mcap_reader_free(r);
+  auto got = query(file, 1, 0, false, {}, false, 0, false, 0, MCAP_ORDER_FILE);
+  ASSERT_GT(got.size(), 100u);
+  ASSERT_LT(got.size(), all.size());
+  for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(got[i], all[i]) << i;
+}
+
+TEST(IndexedAttachments, ReadWholeAndStreamedWithCrc) {
+  mcap_sink sink;
+  ASSERT_EQ(mcap_sink_memory(&sink, 0), MCAP_OK);
+  mcap_writer *w = nullptr;
+  ASSERT_EQ(mcap_writer_open(&w, &sink, nullptr), MCAP_OK);
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); i++) big[i] = (char)(i * 7 + i / 1000);
+  ASSERT_EQ(mcap_writer_attachment_begin(w, 5, 6, mcap_str_c("big.bin"), mcap_str_c("x/y"),
+                                         big.size()),
+            MCAP_OK);
+  for (size_t i = 0; i < big.size(); i += 4096) {
+    ASSERT_EQ(mcap_writer_attachment_write(w, big.data() + i, std::min<size_t>(4096, big.size() - i)),
+              MCAP_OK);
+  }
+  ASSERT_EQ(mcap_writer_attachment_end(w), MCAP_OK);
+  mcap_kv kv = {mcap_str_c("a"), mcap_str_c("b")};
+  ASSERT_EQ(mcap_writer_write_metadata(w, mcap_str_c("m"), &kv, 1), MCAP_OK);
+  ASSERT_EQ(mcap_writer_close(w), MCAP_OK);
+  mcap_writer_free(w);
+  uint64_t size;
+  const uint8_t *d = mcap_sink_memory_data(&sink, &size);
+  std::vector<uint8_t> file(d, d + size);
+  mcap_error_info e;
+  mcap_sink_close(&sink, &e);
+
+  for (int corrupt = 0; corrupt < 2; corrupt++) {
+    if (corrupt) {
+      // Flip a data byte in the middle of the attachment.
+      std::vector<uint8_t> pat(big.begin() + 1000, big.begin() + 1016);
+      auto it = std::search(file.begin(), file.end(), pat.begin(), pat.end());
+      ASSERT_NE(it, file.end());
+      *it ^= 1;
+    }
+    mcap_source src;
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_reader *r = nullptr;
+    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &e), MCAP_OK) << e.msg;
+    ASSERT_EQ(mcap_reader_attachment_count(r), 1u);
+    const mcap_attachment_index *ai = mcap_reader_attachment_at(r, 0);
+    mcap_attachment a;
+    int rc = mcap_reader_read_attachment(r, ai, &a);
+    if (!corrupt) {
+      ASSERT_EQ(rc, MCAP_OK) << mcap_reader_errmsg(r);
+      EXPECT_EQ(std::string((const char *)a.data.data, a.data.len), big);
+    } else {
+      EXPECT_EQ(rc, MCAP_ECRC);
+    }
+    mcap_attachment_stream *s = nullptr;
+    ASSERT_EQ(mcap_reader_attachment_open(r, ai, &s, &a), MCAP_OK);
+    EXPECT_EQ(a.data.len, big.size());
+    std::string got;
+    char buf[10000];
+    size_t n;
+    while ((rc = mcap_attachment_stream_read(s, buf, sizeof buf, &n)) == MCAP_OK && n) got.append(buf, n);
+    mcap_attachment_stream_free(s);
+    if (!corrupt) {
+      EXPECT_EQ(rc, MCAP_OK);
+      EXPECT_EQ(got, big);
+    } else {
+      EXPECT_EQ(rc, MCAP_ECRC);
+    }
+    mcap_metadata m;
+    ASSERT_EQ(mcap_reader_read_metadata(r, mcap_reader_metadata_at(r, 0), &m), MCAP_OK);
+    EXPECT_EQ(std::string(m.name.data, m.name.len), "m");
+    mcap_reader_free(r);
+  }
+}
+
+}  // namespace
