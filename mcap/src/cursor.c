@@ -58,7 +58,7 @@ int mcap__cursor_u64(struct mcap_cursor *c, const char *field, uint64_t *v) {
 /* A length-prefixed run of bytes; the prefix is prefix_size (4 or 8) bytes. */
 static int prefixed(struct mcap_cursor *c, const char *field, int prefix_size,
                     const uint8_t **data, uint64_t *len) {
-  uint64_t n;
+  uint64_t n = 0;
   if (c->left < (uint64_t)prefix_size) return short_field(c, field, (uint64_t)prefix_size);
   n = prefix_size == 4 ? mcap__le32dec(c->p) : mcap__le64dec(c->p);
   if (n > c->left - (uint64_t)prefix_size) {
@@ -79,8 +79,8 @@ static int prefixed(struct mcap_cursor *c, const char *field, int prefix_size,
 }
 
 int mcap__cursor_str(struct mcap_cursor *c, const char *field, mcap_str *v) {
-  const uint8_t *d;
-  uint64_t n;
+  const uint8_t *d = NULL;
+  uint64_t n = 0;
   int rc = prefixed(c, field, 4, &d, &n);
   if (rc) return rc;
   v->data = (const char *)d;
@@ -97,8 +97,8 @@ int mcap__cursor_bytes64(struct mcap_cursor *c, const char *field, mcap_bytes *v
 }
 
 int mcap__cursor_map(struct mcap_cursor *c, const char *field, int str_map, mcap_map *v) {
-  const uint8_t *d;
-  uint64_t n;
+  const uint8_t *d = NULL;
+  uint64_t n = 0;
   uint64_t at = c->start_left - c->left;
   int rc = prefixed(c, field, 4, &d, &n);
   if (rc) return rc;

@@ -225,7 +225,7 @@ static int load_summary(mcap_reader *r, uint64_t summary_start, uint64_t summary
     }
     memset(&rec, 0, sizeof rec);
     if (mcap_record_parse(op, p + pos + 9, clen, summary_start + pos, &rec, &e)) {
-      snprintf(why, why_len, "damaged summary: %s", e.msg);
+      snprintf(why, why_len, "damaged summary: %.200s", e.msg);
       return MCAP_ERECORD;
     }
     switch (op) {
@@ -410,9 +410,10 @@ static int read_header(mcap_reader *r) {
 }
 
 static void finish_index(mcap_reader *r) {
-  qsort(r->schemas, r->n_schemas, sizeof *r->schemas, cmp_schema);
-  qsort(r->channels, r->n_channels, sizeof *r->channels, cmp_channel);
-  qsort(r->chunks, r->n_chunks, sizeof *r->chunks, cmp_chunk);
+  /* qsort on an empty (NULL) array is undefined behaviour: guard every call. */
+  if (r->n_schemas > 1) qsort(r->schemas, r->n_schemas, sizeof *r->schemas, cmp_schema);
+  if (r->n_channels > 1) qsort(r->channels, r->n_channels, sizeof *r->channels, cmp_channel);
+  if (r->n_chunks > 1) qsort(r->chunks, r->n_chunks, sizeof *r->chunks, cmp_chunk);
   r->sorted = 1;
 }
 

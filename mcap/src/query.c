@@ -290,7 +290,7 @@ static int inflate(mcap_decompressor *dec, const mcap_chunk *ck, int no_crc, uin
   }
   rc = mcap_chunk_decompress(dec, ck, d, ck->uncompressed_size, no_crc, &e);
   if (rc) {
-    snprintf(msg, msg_len, "Chunk record at offset %llu: %s", (unsigned long long)offset, e.msg);
+    snprintf(msg, msg_len, "Chunk record at offset %llu: %.200s", (unsigned long long)offset, e.msg);
     mcap__free(d);
     return rc;
   }
@@ -622,8 +622,10 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
       u->ents = NULL;
     }
   }
-  qsort(it->units, it->n_units, sizeof *it->units,
-        q->order == MCAP_ORDER_REVERSE ? unit_cmp_desc : unit_cmp_asc);
+  if (it->n_units > 1) {
+    qsort(it->units, it->n_units, sizeof *it->units,
+          q->order == MCAP_ORDER_REVERSE ? unit_cmp_desc : unit_cmp_asc);
+  }
   if (r->o.threads > 1 && it->n_units > 1) {
     rc = pool_start(it, r->o.threads);
     if (rc) goto oom;

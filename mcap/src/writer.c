@@ -702,7 +702,9 @@ static int seal_chunk(mcap_writer *w, struct sealed **out) {
   s->start = w->chunk_start;
   s->end = w->chunk_end;
   s->has_messages = w->chunk_has_messages;
-  qsort(w->chunk_channels, w->n_chunk_channels, sizeof *w->chunk_channels, u16_cmp);
+  if (w->n_chunk_channels > 1) {
+    qsort(w->chunk_channels, w->n_chunk_channels, sizeof *w->chunk_channels, u16_cmp);
+  }
   for (size_t i = 0; i < w->n_chunk_channels; i++) {
     struct wchannel *c = w->chan_by_id[w->chunk_channels[i]];
     uint8_t h[6];
@@ -1137,7 +1139,7 @@ int mcap_writer_close(mcap_writer *w) {
       for (size_t i = 0; i < w->n_channels; i++) {
         if (w->chan_by_id[w->chan_order[i]]->message_count) ids[n_ids++] = w->chan_order[i];
       }
-      qsort(ids, n_ids, sizeof *ids, u16_cmp);
+      if (n_ids > 1) qsort(ids, n_ids, sizeof *ids, u16_cmp);
     }
     for (size_t i = 0; i < n_ids; i++) {
       uint8_t ent[10];

@@ -353,10 +353,11 @@ uint32_t mcap_crc32(uint32_t crc, const void *data, size_t len);
 
 /**
  * A readable input. `read` makes up to `len` bytes starting at `offset`
- * available through *out (fewer only at the end of input) and sets *got;
- * the bytes stay valid until the next read or close. Sources with unknown size
- * are forward-only: offsets must not go below the previous read's offset.
- * Returns MCAP_OK or a negative mcap_error, with detail written to `err`.
+ * available through *out and sets *got; the bytes stay valid until the next
+ * read or close. A source may hand out fewer bytes than asked for (the readers
+ * then read on and assemble the pieces); *got == 0 means end of input. Sources
+ * with unknown size are forward-only: offsets must not go below the previous
+ * read's offset. Returns MCAP_OK or a negative mcap_error, detail in `err`.
  */
 typedef struct mcap_source {
   void *payload;
