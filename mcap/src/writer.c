@@ -724,29 +724,26 @@ static int seal_chunk(mcap_writer *w, struct sealed **out) {
 }
 
 /* Write a compressed sealed chunk, its message indexes and its chunk index entry. */
-static int emit_sealed(mcap_writer *w, struct sealed *s) {
+/* Write a Chunk record with the given body, then the sealed job's message indexes and the
+ * chunk index entry. Shared by the writer's own chunks and raw (copied) chunks. */
+static int emit_chunk(mcap_writer *w, struct sealed *s, const uint8_t *body, uint64_t body_len,
+                      mcap_str compression, uint64_t uncompressed_size, uint32_t crc,
+                      uint64_t start, uint64_t end) {
   int rc;
   uint64_t chunk_offset = w->offset, chunk_length, mi_start;
-  const uint8_t *body = s->codec ? s->comp.data : s->raw.data;
-  uint64_t body_len = s->codec ? s->comp.len : s->raw.len;
-  const char *comp = s->codec == 1 ? "zstd" : s->codec == 2 ? "lz4" : "";
-  uint32_t clen = (uint32_t)strlen(comp);
-  uint64_t start = s->has_messages ? s->start : 0, end = s->has_messages ? s->end : 0;
+  const char *comp = compression.data ? compression.data : "";
+  uint32_t clen = compression.len;
   uint8_t hdr[9 + 8 + 8 + 8 + 4 + 4];
   uint8_t lenbuf[8];
   struct mcap_buf mio = MCAP_BUF_INIT;
   size_t pos;
 
-  if (s->rc) {
-    snprintf(w->err.msg, sizeof w->err.msg, "%s", s->msg);
-    return wdead(w, s->rc);
-  }
   hdr[0] = MCAP_OP_CHUNK;
   mcap__le64enc(hdr + 1, 8 + 8 + 8 + 4 + 4 + (uint64_t)clen + 8 + body_len);
   mcap__le64enc(hdr + 9, start);
   mcap__le64enc(hdr + 17, end);
-  mcap__le64enc(hdr + 25, s->raw.len);
-  mcap__le32enc(hdr + 33, s->crc);
+  mcap__le64enc(hdr + 25, uncompressed_size);
+  mcap__le32enc(hdr + 33, crc);
   mcap__le32enc(hdr + 37, clen);
   mcap__le64enc(lenbuf, body_len);
   if ((rc = emit(w, hdr, sizeof hdr)) || (rc = emit(w, comp, clen)) || (rc = emit(w, lenbuf, 8)) ||
@@ -791,9 +788,9 @@ static int emit_sealed(mcap_writer *w, struct sealed *s) {
     rec.u.chunk_index.message_index_offsets.data = mio.data;
     rec.u.chunk_index.message_index_offsets.len = (uint32_t)mio.len;
     rec.u.chunk_index.message_index_length = w->offset - mi_start;
-    rec.u.chunk_index.compression = mcap_str_c(comp);
+    rec.u.chunk_index.compression = compression;
     rec.u.chunk_index.compressed_size = body_len;
-    rec.u.chunk_index.uncompressed_size = s->raw.len;
+    rec.u.chunk_index.uncompressed_size = uncompressed_size;
     rc = encode(w, &rec, &w->chunk_indexes);
     if (rc) {
       mcap__buf_dispose(&mio);
@@ -803,6 +800,29 @@ static int emit_sealed(mcap_writer *w, struct sealed *s) {
   mcap__buf_dispose(&mio);
   w->chunk_count++;
   return MCAP_OK;
+}
+
+static int emit_sealed(mcap_writer *w, struct sealed *s) {
+  const char *comp = s->codec == 1 ? "zstd" : s->codec == 2 ? "lz4" : "";
+  if (s->rc) {
+    snprintf(w->err.msg, sizeof w->err.msg, "%s", s->msg);
+    return wdead(w, s->rc);
+  }
+  return emit_chunk(w, s, s->codec ? s->comp.data : s->raw.data, s->codec ? s->comp.len : s->raw.len,
+                    mcap_str_c(comp), s->raw.len, s->crc, s->has_messages ? s->start : 0,
+                    s->has_messages ? s->end : 0);
+}
+
+static int emit_raw_chunk(mcap_writer *w, struct sealed *s, const mcap_chunk *ck, int any,
+                          uint64_t start, uint64_t end) {
+  /* Keep the chunk's own time range when it has one; else what its index says. */
+  uint64_t cs = ck->message_start_time, ce = ck->message_end_time;
+  if (!(cs || ce) && any) {
+    cs = start;
+    ce = end;
+  }
+  return emit_chunk(w, s, ck->records.data, ck->records.len, ck->compression,
+                    ck->uncompressed_size, ck->uncompressed_crc, cs, ce);
 }
 
 static void recycle(mcap_writer *w, struct sealed *s) {
@@ -859,6 +879,78 @@ static int flush_chunk(mcap_writer *w) {
 
 /* Before writing anything straight into the data section, earlier chunks must be out. */
 static int sync_chunks(mcap_writer *w) { return w->pool ? drain(w, 0) : MCAP_OK; }
+
+int mcap_writer_write_chunk_raw(mcap_writer *w, const mcap_chunk *chunk,
+                                const mcap_message_index *indexes, size_t n_indexes) {
+  struct sealed *s;
+  uint64_t n_messages = 0, start = 0, end = 0;
+  int rc = check_open(w), any = 0;
+  if (rc) return rc;
+  if (!chunk || (n_indexes && !indexes) || (chunk->records.len && !chunk->records.data)) {
+    return werr(w, MCAP_EINVAL, "invalid argument");
+  }
+  if (w->o.no_chunking) return werr(w, MCAP_ESTATE, "raw chunks need chunking enabled");
+  if (mcap__codec_id(chunk->compression) < 0) {
+    return werr(w, MCAP_ECOMPRESSION, "unsupported compression '%.*s'",
+                (int)(chunk->compression.len > 32 ? 32 : chunk->compression.len),
+                chunk->compression.data ? chunk->compression.data : "");
+  }
+  for (size_t i = 0; i < n_indexes; i++) {
+    uint64_t n = mcap_message_index_count(&indexes[i]);
+    struct wchannel *c = w->chan_by_id ? w->chan_by_id[indexes[i].channel_id] : NULL;
+    if (!c) {
+      return werr(w, MCAP_ECHANNEL_ID, "raw chunk has messages on unregistered channel %u",
+                  indexes[i].channel_id);
+    }
+    for (uint64_t k = 0; k < n; k++) {
+      uint64_t t, off;
+      mcap_message_index_entry(&indexes[i], k, &t, &off);
+      if (!any || t < start) start = t;
+      if (!any || t > end) end = t;
+      any = 1;
+    }
+    n_messages += n;
+  }
+  /* Keep file order: whatever is open or in flight goes first. */
+  if ((rc = flush_chunk(w)) || (rc = sync_chunks(w))) return rc;
+  if (chunk->records.len > SIZE_MAX) return werr(w, MCAP_ELIMIT, "chunk too large");
+  rc = seal_chunk(w, &s); /* an empty sealed chunk, used as the carrier */
+  if (rc) return rc;
+  s->mi.len = 0;
+  s->raw.len = 0;
+  s->comp.len = 0;
+  /* Sort the index entries by channel id, as the writer's own chunks have them. */
+  for (uint32_t id = 0, done = 0; done < n_indexes && id <= UINT16_MAX; id++) {
+    for (size_t i = 0; i < n_indexes; i++) {
+      uint8_t h[6];
+      if (indexes[i].channel_id != id) continue;
+      done++;
+      if (indexes[i].entries.len > UINT32_MAX) {
+        recycle(w, s);
+        return werr(w, MCAP_ELIMIT, "message index too large");
+      }
+      mcap__le16enc(h, (uint16_t)id);
+      mcap__le32enc(h + 2, (uint32_t)indexes[i].entries.len);
+      if (mcap__buf_append(&s->mi, h, 6) ||
+          mcap__buf_append(&s->mi, indexes[i].entries.data, (size_t)indexes[i].entries.len)) {
+        recycle(w, s);
+        return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
+      }
+    }
+  }
+  rc = emit_raw_chunk(w, s, chunk, any, start, end);
+  recycle(w, s);
+  if (rc) return rc;
+  for (size_t i = 0; i < n_indexes; i++) {
+    w->chan_by_id[indexes[i].channel_id]->message_count += mcap_message_index_count(&indexes[i]);
+  }
+  if (any) {
+    if (!w->message_count || start < w->msg_start) w->msg_start = start;
+    if (!w->message_count || end > w->msg_end) w->msg_end = end;
+  }
+  w->message_count += n_messages;
+  return MCAP_OK;
+}
 
 /* --------------------------------------------------------------- messages */
 

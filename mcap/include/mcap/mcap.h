@@ -583,6 +583,18 @@ int mcap_writer_attachment_begin(mcap_writer *w, uint64_t log_time, uint64_t cre
 int mcap_writer_attachment_write(mcap_writer *w, const void *data, size_t len);
 int mcap_writer_attachment_end(mcap_writer *w);
 
+/**
+ * Copy a chunk into the file as it is (its compressed bytes untouched): for
+ * rewriting tools that keep a whole chunk. `indexes` describe its messages, one
+ * per channel, as read from the input's MessageIndex records (offsets within
+ * the chunk's decompressed records); they become the output's message indexes,
+ * chunk index and statistics. Every channel they name must be registered
+ * first (mcap_writer_put_channel). The open chunk is flushed before it, so
+ * file order is kept. @return MCAP_ECHANNEL_ID for an unregistered channel.
+ */
+int mcap_writer_write_chunk_raw(mcap_writer *w, const mcap_chunk *chunk,
+                                const mcap_message_index *indexes, size_t n_indexes);
+
 /** Write a Metadata record from key/value pairs (written in the order given). */
 int mcap_writer_write_metadata(mcap_writer *w, mcap_str name, const mcap_kv *kv, size_t n);
 
