@@ -562,6 +562,8 @@ mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **wh
   return r->source;
 }
 
+const char *mcap_reader_scan_problem(const mcap_reader *r) { return r->scan_problem; }
+
 const mcap_header *mcap_reader_header(const mcap_reader *r) { return &r->header; }
 
 const mcap_footer *mcap_reader_footer(const mcap_reader *r) { return &r->footer; }

@@ -660,6 +660,9 @@ const char *mcap_reader_errmsg(const mcap_reader *r);
 /** Where the index came from, and (for a scan) why: "no summary", "summary CRC mismatch", ... */
 mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **why);
 
+/** After a scan: why it stopped before DataEnd ("" when it read the whole data section). */
+const char *mcap_reader_scan_problem(const mcap_reader *r);
+
 /** The file's Header (views valid for the reader's life). */
 const mcap_header *mcap_reader_header(const mcap_reader *r);
 

@@ -88,6 +88,25 @@ int pl_doctor_run(mcap_source *src, const pl_doctor_options *o, pl_doctor_report
                   pl_error_info *err);
 void pl_doctor_report_free(pl_doctor_report *r);
 
+/**
+ * Whether a report passes: no errors and, when `strict`, no warnings either.
+ * @return 1 if it passes, 0 if not (also for NULL).
+ */
+int pl_doctor_report_ok(const pl_doctor_report *r, int strict);
+
+/** One finding code the doctor can report, with its fixed severity and a short summary. */
+typedef struct pl_doctor_code {
+  const char *code;
+  pl_severity severity;
+  const char *summary;
+} pl_doctor_code;
+
+/** The table of every doctor finding code (static storage); *n gets its length. */
+const pl_doctor_code *pl_doctor_codes(size_t *n);
+
+/** "error", "warning" or "info" (static storage). */
+const char *pl_severity_name(pl_severity s);
+
 /* --------------------------------------------------------------- index */
 
 typedef struct pl_range {
@@ -162,11 +181,15 @@ typedef struct pl_recording_index {
   size_t n_problems;
   uint64_t tolerance_ns; /* coverage tolerance used */
   int partial;           /* the data could not all be read */
+  uint64_t chunks_decompressed; /* work counter: chunks the index had to decompress (0 on the
+                                   fast path: summary + message indexes); not in the JSON */
 } pl_recording_index;
 
 typedef struct pl_index_options {
   double tolerance_s;   /* coverage gap tolerance in seconds; < 0 = default 14 s */
   int threads;          /* decompression threads for the reader; 0 = cores */
+  int no_doctor;        /* skip pl_doctor_run: problems then hold only what indexing met */
+  int no_hash;          /* skip the content hash (content_hash stays ""): benchmarks, coverage */
 } pl_index_options;
 
 /** Index one recording (indexed reading when it has a summary, else one streamed pass). */
@@ -180,6 +203,26 @@ int pl_index_to_json(const pl_recording_index *ix, char **json, pl_error_info *e
 
 /** Parse that JSON back (for the server's state and for reconcile). */
 int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, pl_error_info *err);
+
+/**
+ * Expand FILE|DIR arguments into the recordings to import: a file is taken as
+ * given; a directory contributes every regular "*.mcap" file below it (sorted,
+ * symbolic links not followed), skipping names ending ".active" and files
+ * without the trailing magic (still being written).
+ * @param[out] paths malloc'd array of malloc'd strings; free with pl_paths_free().
+ * @return PL_OK, PL_EIO (an argument does not exist or a directory cannot be read), PL_ENOMEM.
+ */
+int pl_collect_recordings(const char *const *args, size_t n_args, char ***paths, size_t *n_paths,
+                          pl_error_info *err);
+void pl_paths_free(char **paths, size_t n);
+
+/**
+ * Index many files, `jobs` at a time (0 = one per core). For each i, rc[i] is
+ * pl_index_file's result, ix[i] the index (NULL on failure) and err[i] the
+ * detail; all three arrays have n elements and are the caller's.
+ */
+void pl_index_files(const char *const *paths, size_t n, const pl_index_options *o, int jobs,
+                    pl_recording_index **ix, int *rc, pl_error_info *err);
 
 /* --------------------------------------------------------------- coverage */
 

@@ -1,0 +1,92 @@
+/*
+ * cmd.h - the command table of mcapkit, the context every command receives,
+ * and the command entry points (one cmd_<name>.c file each).
+ *
+ * A command is `int cmd_<name>(cli_ctx *ctx, int argc, char **argv)`: argv[0]
+ * is the command name, the rest its arguments; it returns an exit code from
+ * exitcodes.h. Each command file also defines `cmd_<name>_spec`, its option
+ * table and synopsis (opt.h), which drive parsing, --help and completion.
+ */
+#ifndef CLI_CMD_H
+#define CLI_CMD_H
+
+#include <stdio.h>
+
+#include "exitcodes.h"
+#include "opt.h"
+
+struct cli_cmd;
+
+/** What the dispatcher set up once for the command. */
+typedef struct cli_ctx {
+  const struct cli_cmd *cmd; /* the running command */
+  int verbose;               /* number of -v given before the command */
+  int json;                  /* --json given before the command */
+  int stdout_tty;            /* stdout / stderr are terminals */
+  int stderr_tty;
+} cli_ctx;
+
+typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
+
+/** Command flags: what the dispatcher must prepare or how to list it. */
+enum cli_cmd_flags {
+  CLI_CMD_HIDDEN = 1 << 0,        /* not listed by 'mcapkit help' */
+  CLI_CMD_NEEDS_NETWORK = 1 << 1, /* global network init (curl) before running */
+  CLI_CMD_NEEDS_API = 1 << 2      /* needs API configuration */
+};
+
+typedef struct cli_cmd {
+  const char *name;
+  cli_cmd_fn fn;
+  const char *desc; /* one line, lower case, no trailing period */
+  unsigned flags;
+  const cli_spec *spec; /* options and synopsis */
+} cli_cmd;
+
+/** The command table (main.c), terminated by an entry with name NULL. */
+extern const cli_cmd cli_cmds[];
+
+/** Look up a command by name; NULL if there is none. */
+const cli_cmd *cli_find_cmd(const char *name);
+
+/** Print the general usage and the command list to `f`. */
+void cli_print_general_help(FILE *f);
+
+/* ---- commands */
+int cmd_help(cli_ctx *ctx, int argc, char **argv);
+int cmd_version(cli_ctx *ctx, int argc, char **argv);
+int cmd_completion(cli_ctx *ctx, int argc, char **argv);
+int cmd_synth(cli_ctx *ctx, int argc, char **argv);
+int cmd_serve(cli_ctx *ctx, int argc, char **argv);
+int cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cmd_check(cli_ctx *ctx, int argc, char **argv);
+int cmd_list(cli_ctx *ctx, int argc, char **argv);
+int cmd_cat(cli_ctx *ctx, int argc, char **argv);
+int cmd_du(cli_ctx *ctx, int argc, char **argv);
+int cmd_get(cli_ctx *ctx, int argc, char **argv);
+int cmd_extract(cli_ctx *ctx, int argc, char **argv);
+int cmd_add(cli_ctx *ctx, int argc, char **argv);
+int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
+int cmd_index(cli_ctx *ctx, int argc, char **argv);
+int cmd_coverage(cli_ctx *ctx, int argc, char **argv);
+int cmd_lake(cli_ctx *ctx, int argc, char **argv);
+
+extern const cli_spec cmd_help_spec;
+extern const cli_spec cmd_version_spec;
+extern const cli_spec cmd_completion_spec;
+extern const cli_spec cmd_synth_spec;
+extern const cli_spec cmd_serve_spec;
+extern const cli_spec cmd_info_spec;
+extern const cli_spec cmd_check_spec;
+extern const cli_spec cmd_list_spec;
+extern const cli_spec cmd_cat_spec;
+extern const cli_spec cmd_du_spec;
+extern const cli_spec cmd_get_spec;
+extern const cli_spec cmd_extract_spec;
+extern const cli_spec cmd_add_spec;
+extern const cli_spec cmd_doctor_spec;
+extern const cli_spec cmd_index_spec;
+extern const cli_spec cmd_coverage_spec;
+extern const cli_spec cmd_lake_spec;
+
+#endif /* CLI_CMD_H */

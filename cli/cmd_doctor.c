@@ -1,0 +1,184 @@
+/*
+ * cmd_doctor.c - 'mcapkit doctor FILE [--strict] [--json]': the pre-flight
+ * check of a recording before an upload. Runs pl_doctor_run (one streamed
+ * pass; '-' reads standard input) and prints one line per finding and a
+ * summary line, or one JSON document.
+ *
+ * Exit status: 0 no errors (warnings allowed; with --strict none either),
+ * 3 errors found, 1 the file cannot be opened or read, 2 usage.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "mcap/mcap.h"
+#include "output.h"
+#include "pipeline/pipeline.h"
+
+struct doctor_args {
+  int strict;
+  int json;
+  int max_findings;
+};
+
+static const cli_opt doctor_opts[] = {
+    {"strict", 0, CLI_OPT_FLAG, offsetof(struct doctor_args, strict), NULL,
+     "warnings count as errors (exit 3)"},
+    {"json", 0, CLI_OPT_FLAG, offsetof(struct doctor_args, json), NULL, "print JSON"},
+    {"max-findings", 0, CLI_OPT_INT, offsetof(struct doctor_args, max_findings), "N",
+     "keep at most N findings (default 1000); counts stay exact"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+};
+
+const cli_spec cmd_doctor_spec = {
+    "doctor",
+    "[--strict] [--json] FILE",
+    "Checks FILE ('-' = standard input) in one streamed pass: magics, every CRC, record\n"
+    "structure and sections, schemas and channels, chunk contents and times, message, chunk,\n"
+    "attachment and metadata indexes, statistics, summary offsets, footer, UTF-8 strings.\n"
+    "It reports every problem it finds; only a truncated file or an unparseable record ends\n"
+    "the pass early (with a finding at its offset).\n"
+    "\n"
+    "Severity policy:\n"
+    "  error    the file breaks the MCAP spec in a way that loses or corrupts data for some\n"
+    "           reader (bad CRC, wrong index, wrong statistics, missing footer, ...)\n"
+    "  warning  legal or recoverable, but suspicious or costly (out-of-order log times,\n"
+    "           duplicate definitions, missing message indexes, ...)\n"
+    "  info     worth knowing, nothing wrong (private records, no message indexes)\n"
+    "Each code has a fixed severity (table below).\n"
+    "\n"
+    "Output: one line per finding, 'SEVERITY  CODE  @OFFSET  MESSAGE' (offset of the record;\n"
+    "for records inside a chunk, of the chunk), then a summary line. --json prints\n"
+    "{format_version, file, ok, errors, warnings, infos, findings: [{severity, code, offset,\n"
+    "message}], stats: {records, messages, chunks, bytes}}; offset is null when unknown.\n"
+    "\n"
+    "Exit status: 0 no errors (warnings allowed), 3 errors found (with --strict, warnings\n"
+    "too), 1 the file cannot be opened or read, 2 usage error.",
+    doctor_opts,
+    1,
+    1,
+    CLI_ARGS_FILES,
+    NULL,
+};
+
+/* The code table, from the library so that it never drifts from what is reported. */
+static void print_codes(FILE *f) {
+  size_t n, width = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  for (size_t i = 0; i < n; i++)
+    if (strlen(codes[i].code) > width) width = strlen(codes[i].code);
+  fputs("\nfinding codes (E error, W warning, I info):\n", f);
+  for (size_t i = 0; i < n; i++) {
+    char sev = codes[i].severity == PL_SEV_ERROR     ? 'E'
+               : codes[i].severity == PL_SEV_WARNING ? 'W'
+                                                     : 'I';
+    fprintf(f, "  %-*s  %c  %s\n", (int)width, codes[i].code, sev, codes[i].summary);
+  }
+}
+
+static void print_human(FILE *f, const char *path, const pl_doctor_report *r, int ok) {
+  size_t width = 0;
+  for (size_t i = 0; i < r->n_findings; i++)
+    if (strlen(r->findings[i].code) > width) width = strlen(r->findings[i].code);
+  for (size_t i = 0; i < r->n_findings; i++) {
+    const pl_finding *fd = &r->findings[i];
+    char at[32];
+    if (fd->offset == UINT64_MAX)
+      snprintf(at, sizeof at, "@-");
+    else
+      snprintf(at, sizeof at, "@%llu", (unsigned long long)fd->offset);
+    fprintf(f, "%-7s %-*s  %s  %s\n", pl_severity_name(fd->severity), (int)width, fd->code, at,
+            fd->message);
+  }
+  fprintf(f,
+          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%llu records, %llu messages, "
+          "%llu chunks, %llu bytes)\n",
+          ok ? "OK" : "FAIL", path, r->n_errors, r->n_errors == 1 ? "" : "s", r->n_warnings,
+          r->n_warnings == 1 ? "" : "s", r->n_infos, r->n_infos == 1 ? "" : "s",
+          (unsigned long long)r->records, (unsigned long long)r->messages,
+          (unsigned long long)r->chunks, (unsigned long long)r->bytes);
+}
+
+static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int ok) {
+  json_object *doc = cli_json_document();
+  json_object *arr = json_object_new_array();
+  json_object *stats = json_object_new_object();
+  cli_json_add_str(doc, "file", path);
+  cli_json_add_bool(doc, "ok", ok);
+  cli_json_add_u64(doc, "errors", r->n_errors);
+  cli_json_add_u64(doc, "warnings", r->n_warnings);
+  cli_json_add_u64(doc, "infos", r->n_infos);
+  for (size_t i = 0; i < r->n_findings; i++) {
+    const pl_finding *fd = &r->findings[i];
+    json_object *o = json_object_new_object();
+    cli_json_add_str(o, "severity", pl_severity_name(fd->severity));
+    cli_json_add_str(o, "code", fd->code);
+    if (fd->offset == UINT64_MAX)
+      json_object_object_add(o, "offset", NULL);
+    else
+      cli_json_add_u64(o, "offset", fd->offset);
+    cli_json_add_str(o, "message", fd->message);
+    json_object_array_add(arr, o);
+  }
+  json_object_object_add(doc, "findings", arr);
+  cli_json_add_u64(stats, "records", r->records);
+  cli_json_add_u64(stats, "messages", r->messages);
+  cli_json_add_u64(stats, "chunks", r->chunks);
+  cli_json_add_u64(stats, "bytes", r->bytes);
+  json_object_object_add(doc, "stats", stats);
+  return cli_json_print(f, doc);
+}
+
+int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
+  struct doctor_args a = {0};
+  int first;
+  int rc = cli_parse(ctx, &cmd_doctor_spec, argc, argv, &a, &first);
+  if (rc == CLI_EXIT_OK) {
+    print_codes(stdout); /* cli_parse printed --help; the code table follows it */
+    return rc;
+  }
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.max_findings < 0) return cli_usage_error(&cmd_doctor_spec, "--max-findings must be >= 0");
+  int json = a.json || ctx->json;
+  const char *path = argv[first];
+
+  mcap_source src;
+  mcap_error_info oerr;
+  memset(&src, 0, sizeof src);
+  memset(&oerr, 0, sizeof oerr);
+  rc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &oerr)
+                              : mcap_source_open_file(&src, path, &oerr);
+  if (rc != MCAP_OK) {
+    char buf[512];
+    cli_error(ctx, "%s", cli_open_error(buf, sizeof buf, path, &oerr, rc));
+    return CLI_EXIT_FAILURE;
+  }
+
+  pl_doctor_options o;
+  memset(&o, 0, sizeof o);
+  o.strict = a.strict;
+  o.max_findings = a.max_findings;
+  pl_doctor_report *rep = NULL;
+  pl_error_info err;
+  rc = pl_doctor_run(&src, &o, &rep, &err);
+  if (rc != PL_OK) {
+    if (err.offset != UINT64_MAX)
+      cli_error(ctx, "'%s': %s (at offset %llu)", path, err.msg[0] ? err.msg : "check failed",
+                (unsigned long long)err.offset);
+    else
+      cli_error(ctx, "'%s': %s", path, err.msg[0] ? err.msg : "check failed");
+    return CLI_EXIT_FAILURE;
+  }
+  int ok = pl_doctor_report_ok(rep, a.strict);
+  int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+  if (json) {
+    if (print_json(stdout, path, rep, ok) != 0) status = CLI_EXIT_FAILURE;
+  } else {
+    print_human(stdout, path, rep, ok);
+  }
+  pl_doctor_report_free(rep);
+  return status;
+}

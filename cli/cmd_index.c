@@ -1,0 +1,241 @@
+/*
+ * cmd_index.c - 'mcapkit index FILE|DIR... [--json] [--tolerance SECONDS]':
+ * the recording index of each file (pl_index_file): topics as the API lists
+ * them with per-topic statistics, coverage, attachments, metadata, device
+ * and key, and the doctor's findings. Directories are searched for *.mcap
+ * (pl_collect_recordings); files are indexed in parallel, one per core.
+ *
+ * --json prints each recording's index document (docs/index-json.md):
+ * pretty for one recording, one compact document per line for several.
+ * Exit status: 0 all indexed without errors, 3 some index lists an error
+ * (a damaged file, indexed as far as the data allows), 1 some file could not
+ * be indexed at all.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "output.h"
+#include "pipeline/pipeline.h"
+
+struct index_args {
+  int json;
+  double tolerance;
+  int no_doctor;
+  int jobs;
+};
+
+static const cli_opt index_opts[] = {
+    {"json", 0, CLI_OPT_FLAG, offsetof(struct index_args, json), NULL, "print the index as JSON"},
+    {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
+     "coverage gap tolerance (default 14; any value >= 0)"},
+    {"no-doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, no_doctor), NULL,
+     "skip the full check: problems list only what indexing met"},
+    {"jobs", 'j', CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
+     "files indexed at once (default: the number of cores)"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+};
+
+const cli_spec cmd_index_spec = {
+    "index",
+    "[--json] [--tolerance SECONDS] FILE|DIR...",
+    "Indexes each recording in one pass: with a summary and message indexes no chunk is\n"
+    "decompressed. A DIR contributes every *.mcap below it, except names ending '.active' and\n"
+    "files without the trailing magic. Two messages further apart than the tolerance start a\n"
+    "new coverage range (a gap exactly equal to it does not). Exit status 0 if all were indexed\n"
+    "cleanly, 3 if an index lists errors, 1 if a file could not be indexed.",
+    index_opts,
+    1,
+    -1,
+    CLI_ARGS_FILES,
+    NULL,
+};
+
+/* ----------------------------------------------------------------- output */
+
+static int has_errors(const pl_recording_index *ix) {
+  if (ix->partial) return 1;
+  for (size_t i = 0; i < ix->n_problems; i++)
+    if (ix->problems[i].severity == PL_SEV_ERROR) return 1;
+  return 0;
+}
+
+static const char *sev_name(pl_severity s) {
+  return s == PL_SEV_ERROR ? "error" : s == PL_SEV_WARNING ? "warning" : "info";
+}
+
+static void print_human(const pl_recording_index *ix) {
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE], c[CLI_FMT_SIZE];
+  printf("%s\n", ix->path);
+  printf("  size:        %s (%llu bytes)\n", cli_fmt_bytes(a, sizeof a, ix->size),
+         (unsigned long long)ix->size);
+  if (ix->content_hash[0]) printf("  content:     xxh128 %s\n", ix->content_hash);
+  printf("  library:     %s\n", ix->library && ix->library[0] ? ix->library : "(empty)");
+  printf("  profile:     %s\n", ix->profile && ix->profile[0] ? ix->profile : "(empty)");
+  printf("  device:      %s%s%s%s\n", ix->device_name ? ix->device_name : "(none)",
+         ix->device_id ? " (id " : "", ix->device_id ? ix->device_id : "", ix->device_id ? ")" : "");
+  if (ix->key) printf("  key:         %s\n", ix->key);
+  printf("  messages:    %llu\n", (unsigned long long)ix->message_count);
+  if (ix->has_messages)
+    printf("  time:        %s .. %s (%s)\n", cli_fmt_time(a, sizeof a, ix->start),
+           cli_fmt_time(b, sizeof b, ix->end), cli_fmt_duration(c, sizeof c, ix->end - ix->start));
+  printf("  coverage:    %zu range%s (tolerance %s)\n", ix->n_coverage, ix->n_coverage == 1 ? "" : "s",
+         cli_fmt_duration(a, sizeof a, ix->tolerance_ns));
+  for (size_t i = 0; i < ix->n_coverage && i < 20; i++)
+    printf("    %s .. %s\n", cli_fmt_time(a, sizeof a, ix->coverage[i].start),
+           cli_fmt_time(b, sizeof b, ix->coverage[i].end));
+  if (ix->n_coverage > 20) printf("    ... %zu more\n", ix->n_coverage - 20);
+  if (ix->n_topics) {
+    cli_table t;
+    cli_table_init(&t, 7, "lrrrrll");
+    cli_table_add(&t, "topic");
+    cli_table_add(&t, "messages");
+    cli_table_add(&t, "bytes");
+    cli_table_add(&t, "Hz");
+    cli_table_add(&t, "ranges");
+    cli_table_add(&t, "schema");
+    cli_table_add(&t, "version");
+    for (size_t i = 0; i < ix->n_topics; i++) {
+      const pl_topic *tp = &ix->topics[i];
+      size_t ranges = 0;
+      for (size_t k = 0; k < ix->n_topic_coverage; k++)
+        if (strcmp(ix->topic_coverage[k].topic, tp->topic) == 0) ranges = ix->topic_coverage[k].n_ranges;
+      cli_table_add(&t, "%s", tp->topic);
+      cli_table_add(&t, "%llu", (unsigned long long)tp->message_count);
+      cli_table_add(&t, "%s", cli_fmt_bytes(a, sizeof a, tp->bytes));
+      cli_table_add(&t, "%.2f", tp->frequency);
+      cli_table_add(&t, "%zu", ranges);
+      cli_table_add(&t, "%s (%s, %s)", tp->schema_name[0] ? tp->schema_name : "-",
+                    tp->schema_encoding[0] ? tp->schema_encoding : "no schema", tp->encoding);
+      cli_table_add(&t, "%.12s", tp->version);
+    }
+    printf("  topics:\n");
+    cli_table_print(&t, stdout, "    ");
+    cli_table_dispose(&t);
+  }
+  if (ix->n_attachments) {
+    printf("  attachments:\n");
+    for (size_t i = 0; i < ix->n_attachments; i++) {
+      const pl_attachment_info *at = &ix->attachments[i];
+      printf("    %s (%s, %s, crc %u, fingerprint %s)\n", at->name, at->media_type,
+             cli_fmt_bytes(a, sizeof a, at->size), at->crc, at->fingerprint);
+    }
+  }
+  if (ix->n_metadata) {
+    printf("  metadata:\n");
+    for (size_t i = 0; i < ix->n_metadata; i++)
+      printf("    %s (%zu entr%s)\n", ix->metadata[i].name, ix->metadata[i].n_entries,
+             ix->metadata[i].n_entries == 1 ? "y" : "ies");
+  }
+  if (ix->n_problems) {
+    printf("  problems:\n");
+    for (size_t i = 0; i < ix->n_problems; i++) {
+      const pl_finding *f = &ix->problems[i];
+      if (f->offset != UINT64_MAX)
+        printf("    %s %s at offset %llu: %s\n", sev_name(f->severity), f->code,
+               (unsigned long long)f->offset, f->message);
+      else
+        printf("    %s %s: %s\n", sev_name(f->severity), f->code, f->message);
+    }
+  }
+}
+
+static int print_json(const cli_ctx *ctx, const pl_recording_index *ix, int one) {
+  char *json = NULL;
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  if (pl_index_to_json(ix, &json, &err) != PL_OK) {
+    cli_error(ctx, "'%s': %s", ix->path, err.msg);
+    return -1;
+  }
+  int rc = 0;
+  if (one) {
+    if (fputs(json, stdout) < 0) rc = -1;
+  } else {
+    json_object *doc = json_tokener_parse(json);
+    rc = doc ? cli_json_print_line(stdout, doc) : -1;
+  }
+  free(json);
+  return rc;
+}
+
+int cmd_index(cli_ctx *ctx, int argc, char **argv) {
+  struct index_args a;
+  memset(&a, 0, sizeof a);
+  a.tolerance = -INFINITY; /* not given (the option only accepts finite numbers) */
+  int first;
+  int rc = cli_parse(ctx, &cmd_index_spec, argc, argv, &a, &first);
+  if (rc != CLI_CONTINUE) return rc;
+  int json = a.json || ctx->json;
+  if (a.tolerance == -INFINITY)
+    a.tolerance = -1; /* the library's default, 14 s */
+  else if (a.tolerance < 0)
+    return cli_usage_error(&cmd_index_spec, "option '--tolerance' must be >= 0");
+  if (a.jobs < 0) return cli_usage_error(&cmd_index_spec, "option '--jobs' must be >= 0");
+
+  char **paths = NULL;
+  size_t n = 0;
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
+                            &err) != PL_OK) {
+    cli_error(ctx, "%s", err.msg);
+    return CLI_EXIT_FAILURE;
+  }
+  if (n == 0) {
+    cli_error(ctx, "no recordings found");
+    pl_paths_free(paths, n);
+    return CLI_EXIT_FAILURE;
+  }
+  pl_index_options o;
+  memset(&o, 0, sizeof o);
+  o.tolerance_s = a.tolerance; /* -1: the default 14 s */
+  o.threads = 1;
+  o.no_doctor = a.no_doctor;
+  struct {
+    pl_recording_index **ix;
+    int *rc;
+    pl_error_info *err;
+  } js;
+  js.ix = calloc(n, sizeof *js.ix);
+  js.rc = calloc(n, sizeof *js.rc);
+  js.err = calloc(n, sizeof *js.err);
+  if (!js.ix || !js.rc || !js.err) {
+    cli_error(ctx, "out of memory");
+    free(js.ix);
+    free(js.rc);
+    free(js.err);
+    pl_paths_free(paths, n);
+    return CLI_EXIT_FAILURE;
+  }
+  pl_index_files((const char *const *)paths, n, &o, a.jobs, js.ix, js.rc, js.err);
+
+  int worst = CLI_EXIT_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (js.rc[i] != PL_OK) {
+      cli_error(ctx, "'%s': %s", paths[i], js.err[i].msg[0] ? js.err[i].msg : pl_strerror(js.rc[i]));
+      worst = CLI_EXIT_FAILURE;
+      continue;
+    }
+    if (has_errors(js.ix[i]) && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    if (json) {
+      if (print_json(ctx, js.ix[i], n == 1) != 0) worst = CLI_EXIT_FAILURE;
+    } else {
+      if (i) putchar('\n');
+      print_human(js.ix[i]);
+    }
+    cli_verbose(ctx, "'%s': %llu chunks decompressed", paths[i],
+                (unsigned long long)js.ix[i]->chunks_decompressed);
+  }
+  for (size_t i = 0; i < n; i++) pl_recording_index_free(js.ix[i]);
+  free(js.ix);
+  free(js.rc);
+  free(js.err);
+  pl_paths_free(paths, n);
+  return worst;
+}

@@ -1,0 +1,204 @@
+/*
+ * cmd_lake.c - 'mcapkit lake FILE|DIR... --lake DIR [options]': write what a
+ * self-hosted site's lake holds after importing each recording (one MCAP per
+ * topic, a recording file with the attachments and metadata, lake.json and
+ * index.json), atomically, skipping recordings already complete; and
+ * 'mcapkit lake verify --lake DIR FILE...': prove that the lake files of each
+ * FILE hold exactly its messages, attachments and metadata.
+ *
+ * Exit status: 0 ok; 3 a file was refused because it cannot be read
+ * completely (without --allow-partial) or verify found differences; 1 any
+ * other failure.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "output.h"
+#include "pipeline/pipeline.h"
+
+struct lake_args {
+  const char *lake;
+  const char *compression;
+  int level;
+  uint64_t chunk_size;
+  int jobs;
+  int allow_partial;
+  const char *device;
+  const char *key;
+  int json;
+};
+
+static const cli_opt lake_opts[] = {
+    {"lake", 'l', CLI_OPT_STRING, offsetof(struct lake_args, lake), "DIR", "the lake directory"},
+    {"compression", 'c', CLI_OPT_STRING, offsetof(struct lake_args, compression), "zstd|lz4|none",
+     "chunk compression of the lake files (default zstd)"},
+    {"compression-level", 0, CLI_OPT_INT, offsetof(struct lake_args, level), "N",
+     "compression level (default: the codec's)"},
+    {"chunk-size", 0, CLI_OPT_BYTES, offsetof(struct lake_args, chunk_size), "BYTES",
+     "target uncompressed chunk size (default 768K)"},
+    {"jobs", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
+     "compression threads (default: the number of cores; 1 = none)"},
+    {"allow-partial", 0, CLI_OPT_FLAG, offsetof(struct lake_args, allow_partial), NULL,
+     "write what can be read of a damaged file"},
+    {"device", 0, CLI_OPT_STRING, offsetof(struct lake_args, device), "NAME",
+     "device folder (default: the file's 'foxglove' metadata, else unknown-device)"},
+    {"key", 0, CLI_OPT_STRING, offsetof(struct lake_args, key), "KEY",
+     "recording folder (default: the metadata's key, else the content hash)"},
+    {"json", 0, CLI_OPT_FLAG, offsetof(struct lake_args, json), NULL, "print JSON"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+};
+
+const cli_spec cmd_lake_spec = {
+    "lake",
+    "--lake DIR [--compression zstd|lz4|none] [--chunk-size BYTES] [--jobs N] FILE|DIR...\n"
+    "   or: mcapkit lake verify --lake DIR FILE...",
+    "Writes LAKE/<device>/<key>/ for each recording: <topic>.mcap per topic, _recording.mcap\n"
+    "(attachments and metadata), lake.json ([{path, topics}] as the lake-files endpoint) and\n"
+    "index.json. Everything is staged under LAKE/tmp/ and renamed into place when complete; a\n"
+    "recording already in the lake with the same content is skipped. 'lake verify' re-reads the\n"
+    "lake files of each FILE and compares them with it (messages per topic, attachments,\n"
+    "metadata). Exit status 3 if a file cannot be read completely (see --allow-partial) or verify\n"
+    "finds differences.",
+    lake_opts,
+    1,
+    -1,
+    CLI_ARGS_FILES,
+    NULL,
+};
+
+static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char **files, int n) {
+  int worst = CLI_EXIT_OK;
+  json_object *doc = json ? cli_json_document() : NULL;
+  json_object *arr = json ? json_object_new_array() : NULL;
+  for (int i = 0; i < n; i++) {
+    pl_finding *diffs = NULL;
+    size_t n_diffs = 0;
+    pl_error_info err;
+    memset(&err, 0, sizeof err);
+    int rc = pl_lake_verify(a->lake, files[i], &diffs, &n_diffs, &err);
+    if (rc != PL_OK && rc != PL_EVERIFY) {
+      cli_error(ctx, "'%s': %s", files[i], err.msg[0] ? err.msg : pl_strerror(rc));
+      worst = CLI_EXIT_FAILURE;
+      continue;
+    }
+    if (rc == PL_EVERIFY && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    if (json) {
+      json_object *o = json_object_new_object();
+      cli_json_add_str(o, "file", files[i]);
+      cli_json_add_bool(o, "ok", rc == PL_OK);
+      json_object *d = json_object_new_array();
+      for (size_t k = 0; k < n_diffs; k++) {
+        json_object *f = json_object_new_object();
+        cli_json_add_str(f, "severity", diffs[k].severity == PL_SEV_ERROR     ? "error"
+                                        : diffs[k].severity == PL_SEV_WARNING ? "warning"
+                                                                              : "info");
+        cli_json_add_str(f, "code", diffs[k].code);
+        cli_json_add_str(f, "message", diffs[k].message);
+        json_object_array_add(d, f);
+      }
+      json_object_object_add(o, "differences", d);
+      json_object_array_add(arr, o);
+    } else {
+      printf("%s %s%s\n", rc == PL_OK ? "OK" : "DIFFERS", files[i],
+             rc == PL_OK ? ": the lake holds every message, attachment and metadata record" : ":");
+      for (size_t k = 0; k < n_diffs; k++) printf("  %s: %s\n", diffs[k].code, diffs[k].message);
+    }
+    free(diffs);
+  }
+  if (json) {
+    json_object_object_add(doc, "files", arr);
+    cli_json_add_bool(doc, "ok", worst == CLI_EXIT_OK);
+    if (cli_json_print(stdout, doc) != 0) worst = CLI_EXIT_FAILURE;
+  }
+  return worst;
+}
+
+int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
+  struct lake_args a;
+  memset(&a, 0, sizeof a);
+  int first;
+  int rc = cli_parse(ctx, &cmd_lake_spec, argc, argv, &a, &first);
+  if (rc != CLI_CONTINUE) return rc;
+  int json = a.json || ctx->json;
+  if (!a.lake) return cli_usage_error(&cmd_lake_spec, "option '--lake' is required");
+  if (strcmp(argv[first], "verify") == 0) {
+    if (first + 1 >= argc) return cli_usage_error(&cmd_lake_spec, "'lake verify' needs a FILE");
+    return lake_verify(ctx, &a, json, argv + first + 1, argc - first - 1);
+  }
+  pl_lake_options o;
+  memset(&o, 0, sizeof o);
+  if (a.compression) {
+    if (mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
+      return cli_usage_error(&cmd_lake_spec, "unknown compression '%s'", a.compression);
+  }
+  if (a.jobs < 0) return cli_usage_error(&cmd_lake_spec, "option '--jobs' must be >= 0");
+  o.compression_level = a.level;
+  o.chunk_size = a.chunk_size;
+  o.jobs = a.jobs;
+  o.allow_partial = a.allow_partial;
+  o.device = a.device;
+  o.key = a.key;
+
+  char **paths = NULL;
+  size_t n = 0;
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
+                            &err) != PL_OK) {
+    cli_error(ctx, "%s", err.msg);
+    return CLI_EXIT_FAILURE;
+  }
+  if (n == 0) {
+    cli_error(ctx, "no recordings found");
+    return CLI_EXIT_FAILURE;
+  }
+  int worst = CLI_EXIT_OK;
+  json_object *doc = json ? cli_json_document() : NULL;
+  json_object *arr = json ? json_object_new_array() : NULL;
+  for (size_t i = 0; i < n; i++) {
+    pl_lake_result res;
+    memset(&err, 0, sizeof err);
+    rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
+    if (rc != PL_OK) {
+      cli_error(ctx, "'%s': %s", paths[i], err.msg[0] ? err.msg : pl_strerror(rc));
+      if (rc == PL_EPARTIAL) {
+        if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+      } else {
+        worst = CLI_EXIT_FAILURE;
+      }
+      continue;
+    }
+    if (json) {
+      json_object *r = json_object_new_object();
+      cli_json_add_str(r, "file", paths[i]);
+      cli_json_add_str(r, "recording_dir", res.recording_dir);
+      cli_json_add_bool(r, "skipped", res.skipped);
+      json_object *files = json_object_new_array();
+      for (size_t k = 0; k < res.n_files; k++) {
+        json_object *f = json_object_new_object();
+        cli_json_add_str(f, "path", res.files[k].path);
+        json_object *t = json_object_new_array();
+        for (size_t j = 0; j < res.files[k].n_topics; j++)
+          json_object_array_add(t, json_object_new_string(res.files[k].topics[j]));
+        json_object_object_add(f, "topics", t);
+        json_object_array_add(files, f);
+      }
+      json_object_object_add(r, "files", files);
+      json_object_array_add(arr, r);
+    } else {
+      printf("%s %s: %s (%zu topic file%s)\n", res.skipped ? "complete" : "wrote", paths[i],
+             res.recording_dir, res.n_files, res.n_files == 1 ? "" : "s");
+    }
+    pl_lake_result_dispose(&res);
+  }
+  if (json) {
+    json_object_object_add(doc, "recordings", arr);
+    if (cli_json_print(stdout, doc) != 0) worst = CLI_EXIT_FAILURE;
+  }
+  pl_paths_free(paths, n);
+  return worst;
+}

@@ -1,0 +1,469 @@
+/*
+ * cmd_list.c - 'mcapkit list channels|schemas|chunks|attachments|metadata FILE':
+ * one row per record of that kind, every field the record carries, as an
+ * aligned table or (--json) as NDJSON: one object per row, each carrying
+ * "format_version" so every line stands alone (grep/jq friendly).
+ *
+ * Everything comes from the indexed reader: the summary section when the file
+ * has a usable one, else the index it builds by scanning. Metadata rows read
+ * each Metadata record for its key/value pairs.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "cmd.h"
+#include "inspect.h"
+#include "mcap/mcap.h"
+#include "output.h"
+#include "timeparse.h"
+
+struct list_args {
+  int json;
+  const char *time_format;
+};
+
+static const cli_opt list_opts[] = {
+    {"json", 0, CLI_OPT_FLAG, offsetof(struct list_args, json), NULL,
+     "print NDJSON: one object per row"},
+    {"time-format", 0, CLI_OPT_STRING, offsetof(struct list_args, time_format),
+     CLI_TIME_STYLE_CHOICES, "how to print times in tables (default auto)"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+};
+
+const cli_spec cmd_list_spec = {
+    "list",
+    "channels|schemas|chunks|attachments|metadata [--json] [--time-format STYLE] FILE",
+    "Lists the records of one kind in FILE ('-' = standard input, copied to a temporary file\n"
+    "first). Uses the summary section when the file has a usable one, else scans the file.\n"
+    "channels:    id, topic, schema, message encoding, message count, metadata\n"
+    "schemas:     id, name, encoding, data size (--json adds the data: text, or base64)\n"
+    "chunks:      offset, length, message time range, compression, compressed and\n"
+    "             uncompressed size, ratio, message index length (--json: index offsets)\n"
+    "attachments: offset, length, name, media type, log and create time, data size\n"
+    "metadata:    offset, length, name, key/value pairs\n"
+    "With --json every line is one JSON object with \"format_version\": 1; times appear as\n"
+    "\"<key>_ns\" (decimal string) and \"<key>\" (readable).",
+    list_opts,
+    2,
+    2,
+    CLI_ARGS_WORDS,
+    "channels schemas chunks attachments metadata",
+};
+
+enum list_kind { LIST_CHANNELS, LIST_SCHEMAS, LIST_CHUNKS, LIST_ATTACHMENTS, LIST_METADATA };
+
+static int parse_kind(const char *s, enum list_kind *k) {
+  static const struct {
+    const char *name;
+    enum list_kind kind;
+  } kinds[] = {{"channels", LIST_CHANNELS},       {"channel", LIST_CHANNELS},
+               {"schemas", LIST_SCHEMAS},         {"schema", LIST_SCHEMAS},
+               {"chunks", LIST_CHUNKS},           {"chunk", LIST_CHUNKS},
+               {"attachments", LIST_ATTACHMENTS}, {"attachment", LIST_ATTACHMENTS},
+               {"metadata", LIST_METADATA}};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    if (strcmp(s, kinds[i].name) == 0) {
+      *k = kinds[i].kind;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+struct list_out {
+  const cli_ctx *ctx;
+  int json;
+  cli_time_style style;
+  int failed; /* JSON or table output could not be produced */
+};
+
+static void emit_line(struct list_out *o, json_object *obj) {
+  if (!obj) {
+    o->failed = 1;
+    return;
+  }
+  if (cli_json_print_line(stdout, obj) != 0) o->failed = 1;
+}
+
+static json_object *row_object(void) {
+  return cli_json_document(); /* {"format_version": 1} */
+}
+
+/* Schema data as JSON: text for the textual encodings when it is printable UTF-8. */
+static int is_text_encoding(mcap_str enc) {
+  static const char *const text[] = {"ros1msg", "ros2msg", "ros2idl", "omgidl", "jsonschema"};
+  for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+    if (enc.len == strlen(text[i]) && memcmp(enc.data, text[i], enc.len) == 0) return 1;
+  return 0;
+}
+
+static int valid_utf8_text(const uint8_t *p, uint64_t n) {
+  uint64_t i = 0;
+  while (i < n) {
+    uint8_t c = p[i];
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return 0;
+      i++;
+      continue;
+    }
+    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || n - i < (uint64_t)len) return 0;
+    for (int k = 1; k < len; k++)
+      if ((p[i + (uint64_t)k] & 0xC0) != 0x80) return 0;
+    i += (uint64_t)len;
+  }
+  return 1;
+}
+
+static void add_schema_data(json_object *o, const mcap_schema *s) {
+  if (s->data.len > (uint64_t)INT32_MAX / 2) {
+    json_object_object_add(o, "data", NULL); /* too big for json-c */
+    return;
+  }
+  if (is_text_encoding(s->encoding) && valid_utf8_text(s->data.data, s->data.len)) {
+    cli_json_add_strn(o, "data", (const char *)s->data.data, (size_t)s->data.len);
+    return;
+  }
+  size_t n = cli_base64_len((size_t)s->data.len);
+  char *b = malloc(n + 1);
+  if (!b) {
+    json_object_object_add(o, "data_base64", NULL);
+    return;
+  }
+  cli_base64_encode(b, s->data.data, (size_t)s->data.len);
+  cli_json_add_strn(o, "data_base64", b, n);
+  free(b);
+}
+
+static void list_schemas(struct list_out *o, mcap_reader *r) {
+  cli_table t;
+  size_t n = mcap_reader_schema_count(r);
+  if (!o->json) {
+    cli_table_init(&t, 4, "rllr");
+    cli_table_add(&t, "id");
+    cli_table_add(&t, "name");
+    cli_table_add(&t, "encoding");
+    cli_table_add(&t, "data size");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const mcap_schema *s = mcap_reader_schema_at(r, i);
+    if (o->json) {
+      json_object *j = row_object();
+      if (!j) {
+        o->failed = 1;
+        return;
+      }
+      cli_json_add_u64(j, "id", s->id);
+      cli_json_add_strn(j, "name", s->name.data, s->name.len);
+      cli_json_add_strn(j, "encoding", s->encoding.data, s->encoding.len);
+      cli_json_add_u64(j, "data_size", s->data.len);
+      add_schema_data(j, s);
+      emit_line(o, j);
+    } else {
+      cli_table_add(&t, "%u", (unsigned)s->id);
+      cli_table_add(&t, "%.*s", (int)s->name.len, s->name.data);
+      cli_table_add(&t, "%.*s", (int)s->encoding.len, s->encoding.data);
+      cli_table_add(&t, "%llu", (unsigned long long)s->data.len);
+    }
+  }
+  if (!o->json) {
+    if (t.oom) o->failed = 1;
+    cli_table_print(&t, stdout, NULL);
+    cli_table_dispose(&t);
+  }
+}
+
+static void list_channels(struct list_out *o, mcap_reader *r) {
+  const mcap_statistics *st = mcap_reader_statistics(r, NULL);
+  /* per-channel counts are known when the statistics carry them (or nothing was recorded) */
+  int counts_known =
+      st->channel_message_counts.len > 0 || (st->message_count == 0 && st->chunk_count == 0);
+  cli_table t;
+  if (!o->json) {
+    cli_table_init(&t, 7, "rlrllrl");
+    cli_table_add(&t, "id");
+    cli_table_add(&t, "topic");
+    cli_table_add(&t, "schema id");
+    cli_table_add(&t, "schema");
+    cli_table_add(&t, "message encoding");
+    cli_table_add(&t, "messages");
+    cli_table_add(&t, "metadata");
+  }
+  size_t n = mcap_reader_channel_count(r);
+  for (size_t i = 0; i < n; i++) {
+    const mcap_channel *c = mcap_reader_channel_at(r, i);
+    const mcap_schema *s = c->schema_id ? mcap_reader_schema(r, c->schema_id) : NULL;
+    uint64_t count = mcap_reader_channel_message_count(r, c->id);
+    if (o->json) {
+      json_object *j = row_object();
+      if (!j) {
+        o->failed = 1;
+        return;
+      }
+      cli_json_add_u64(j, "id", c->id);
+      cli_json_add_strn(j, "topic", c->topic.data, c->topic.len);
+      cli_json_add_u64(j, "schema_id", c->schema_id);
+      if (s)
+        cli_json_add_strn(j, "schema_name", s->name.data, s->name.len);
+      else
+        json_object_object_add(j, "schema_name", NULL);
+      cli_json_add_strn(j, "message_encoding", c->message_encoding.data, c->message_encoding.len);
+      if (counts_known)
+        cli_json_add_u64(j, "message_count", count);
+      else
+        json_object_object_add(j, "message_count", NULL);
+      json_object_object_add(j, "metadata", cli_json_str_map(&c->metadata));
+      emit_line(o, j);
+    } else {
+      char *meta = cli_str_map_text(&c->metadata);
+      cli_table_add(&t, "%u", (unsigned)c->id);
+      cli_table_add(&t, "%.*s", (int)c->topic.len, c->topic.data);
+      cli_table_add(&t, "%u", (unsigned)c->schema_id);
+      if (s)
+        cli_table_add(&t, "%.*s", (int)s->name.len, s->name.data);
+      else
+        cli_table_add(&t, "%s", c->schema_id ? "(unknown)" : "(none)");
+      cli_table_add(&t, "%.*s", (int)c->message_encoding.len, c->message_encoding.data);
+      if (counts_known)
+        cli_table_add(&t, "%llu", (unsigned long long)count);
+      else
+        cli_table_add(&t, "-");
+      cli_table_add(&t, "%s", meta ? meta : "?");
+      if (!meta) o->failed = 1;
+      free(meta);
+    }
+  }
+  if (!o->json) {
+    if (t.oom) o->failed = 1;
+    cli_table_print(&t, stdout, NULL);
+    cli_table_dispose(&t);
+  }
+}
+
+static void list_chunks(struct list_out *o, mcap_reader *r) {
+  cli_table t;
+  char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE], comp[64];
+  if (!o->json) {
+    cli_table_init(&t, 10, "rrllrlrrrr");
+    cli_table_add(&t, "offset");
+    cli_table_add(&t, "length");
+    cli_table_add(&t, "start");
+    cli_table_add(&t, "end");
+    cli_table_add(&t, "channels");
+    cli_table_add(&t, "compression");
+    cli_table_add(&t, "compressed");
+    cli_table_add(&t, "uncompressed");
+    cli_table_add(&t, "ratio");
+    cli_table_add(&t, "message index length");
+  }
+  size_t n = mcap_reader_chunk_count(r);
+  for (size_t i = 0; i < n; i++) {
+    const mcap_chunk_index *c = mcap_reader_chunk_at(r, i);
+    const char *cl = cli_compression_label(c->compression, comp, sizeof comp);
+    uint32_t n_idx = mcap_map_u16u64_count(&c->message_index_offsets);
+    if (o->json) {
+      json_object *j = row_object();
+      if (!j) {
+        o->failed = 1;
+        return;
+      }
+      cli_json_add_u64(j, "offset", c->chunk_start_offset);
+      cli_json_add_u64(j, "length", c->chunk_length);
+      cli_json_add_time(j, "message_start_time", c->message_start_time);
+      cli_json_add_time(j, "message_end_time", c->message_end_time);
+      cli_json_add_str(j, "compression", cl);
+      cli_json_add_u64(j, "compressed_size", c->compressed_size);
+      cli_json_add_u64(j, "uncompressed_size", c->uncompressed_size);
+      if (c->compressed_size)
+        cli_json_add_double(j, "ratio", (double)c->uncompressed_size / (double)c->compressed_size,
+                            3);
+      else
+        json_object_object_add(j, "ratio", NULL);
+      cli_json_add_u64(j, "message_index_length", c->message_index_length);
+      json_object *mio = json_object_new_object();
+      mcap_map_iter it = {0};
+      uint16_t ch;
+      uint64_t off;
+      while (mcap_map_next_u16u64(&c->message_index_offsets, &it, &ch, &off) == MCAP_OK) {
+        char key[8];
+        snprintf(key, sizeof key, "%u", (unsigned)ch);
+        json_object_object_add(mio, key, json_object_new_uint64(off));
+      }
+      json_object_object_add(j, "message_index_offsets", mio);
+      emit_line(o, j);
+    } else {
+      cli_table_add(&t, "%llu", (unsigned long long)c->chunk_start_offset);
+      cli_table_add(&t, "%llu", (unsigned long long)c->chunk_length);
+      cli_table_add(&t, "%s", cli_fmt_time_as(b1, sizeof b1, c->message_start_time, o->style));
+      cli_table_add(&t, "%s", cli_fmt_time_as(b2, sizeof b2, c->message_end_time, o->style));
+      if (n_idx)
+        cli_table_add(&t, "%u", (unsigned)n_idx);
+      else
+        cli_table_add(&t, "-");
+      cli_table_add(&t, "%s", cl);
+      cli_table_add(&t, "%llu", (unsigned long long)c->compressed_size);
+      cli_table_add(&t, "%llu", (unsigned long long)c->uncompressed_size);
+      if (c->compressed_size)
+        cli_table_add(&t, "%.2fx", (double)c->uncompressed_size / (double)c->compressed_size);
+      else
+        cli_table_add(&t, "-");
+      cli_table_add(&t, "%llu", (unsigned long long)c->message_index_length);
+    }
+  }
+  if (!o->json) {
+    if (t.oom) o->failed = 1;
+    cli_table_print(&t, stdout, NULL);
+    cli_table_dispose(&t);
+  }
+}
+
+static void list_attachments(struct list_out *o, mcap_reader *r) {
+  cli_table t;
+  char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE];
+  if (!o->json) {
+    cli_table_init(&t, 7, "rrllllr");
+    cli_table_add(&t, "offset");
+    cli_table_add(&t, "length");
+    cli_table_add(&t, "name");
+    cli_table_add(&t, "media type");
+    cli_table_add(&t, "log time");
+    cli_table_add(&t, "create time");
+    cli_table_add(&t, "data size");
+  }
+  size_t n = mcap_reader_attachment_count(r);
+  for (size_t i = 0; i < n; i++) {
+    const mcap_attachment_index *a = mcap_reader_attachment_at(r, i);
+    if (o->json) {
+      json_object *j = row_object();
+      if (!j) {
+        o->failed = 1;
+        return;
+      }
+      cli_json_add_u64(j, "offset", a->offset);
+      cli_json_add_u64(j, "length", a->length);
+      cli_json_add_strn(j, "name", a->name.data, a->name.len);
+      cli_json_add_strn(j, "media_type", a->media_type.data, a->media_type.len);
+      cli_json_add_time(j, "log_time", a->log_time);
+      cli_json_add_time(j, "create_time", a->create_time);
+      cli_json_add_u64(j, "data_size", a->data_size);
+      emit_line(o, j);
+    } else {
+      cli_table_add(&t, "%llu", (unsigned long long)a->offset);
+      cli_table_add(&t, "%llu", (unsigned long long)a->length);
+      cli_table_add(&t, "%.*s", (int)a->name.len, a->name.data);
+      cli_table_add(&t, "%.*s", (int)a->media_type.len, a->media_type.data);
+      cli_table_add(&t, "%s", cli_fmt_time_as(b1, sizeof b1, a->log_time, o->style));
+      cli_table_add(&t, "%s", cli_fmt_time_as(b2, sizeof b2, a->create_time, o->style));
+      cli_table_add(&t, "%llu", (unsigned long long)a->data_size);
+    }
+  }
+  if (!o->json) {
+    if (t.oom) o->failed = 1;
+    cli_table_print(&t, stdout, NULL);
+    cli_table_dispose(&t);
+  }
+}
+
+/* @return CLI_EXIT_OK, or CLI_EXIT_PROBLEMS when a Metadata record could not be read. */
+static int list_metadata(struct list_out *o, mcap_reader *r) {
+  int rc = CLI_EXIT_OK;
+  cli_table t;
+  if (!o->json) {
+    cli_table_init(&t, 4, "rrll");
+    cli_table_add(&t, "offset");
+    cli_table_add(&t, "length");
+    cli_table_add(&t, "name");
+    cli_table_add(&t, "metadata");
+  }
+  size_t n = mcap_reader_metadata_count(r);
+  for (size_t i = 0; i < n; i++) {
+    const mcap_metadata_index *mi = mcap_reader_metadata_at(r, i);
+    mcap_metadata m;
+    int mrc = mcap_reader_read_metadata(r, mi, &m);
+    if (mrc != MCAP_OK) {
+      cli_error(o->ctx, "metadata '%.*s' at offset %llu: %s", (int)mi->name.len, mi->name.data,
+                (unsigned long long)mi->offset, mcap_reader_errmsg(r));
+      rc = CLI_EXIT_PROBLEMS;
+      continue;
+    }
+    if (o->json) {
+      json_object *j = row_object();
+      if (!j) {
+        o->failed = 1;
+        break;
+      }
+      cli_json_add_u64(j, "offset", mi->offset);
+      cli_json_add_u64(j, "length", mi->length);
+      cli_json_add_strn(j, "name", m.name.data, m.name.len);
+      json_object_object_add(j, "metadata", cli_json_str_map(&m.metadata));
+      emit_line(o, j);
+    } else {
+      char *text = cli_str_map_text(&m.metadata);
+      cli_table_add(&t, "%llu", (unsigned long long)mi->offset);
+      cli_table_add(&t, "%llu", (unsigned long long)mi->length);
+      cli_table_add(&t, "%.*s", (int)m.name.len, m.name.data);
+      cli_table_add(&t, "%s", text ? text : "?");
+      if (!text) o->failed = 1;
+      free(text);
+    }
+  }
+  if (!o->json) {
+    if (t.oom) o->failed = 1;
+    cli_table_print(&t, stdout, NULL);
+    cli_table_dispose(&t);
+  }
+  return rc;
+}
+
+int cmd_list(cli_ctx *ctx, int argc, char **argv) {
+  struct list_args a;
+  memset(&a, 0, sizeof a);
+  int first;
+  int rc = cli_parse(ctx, &cmd_list_spec, argc, argv, &a, &first);
+  if (rc != CLI_CONTINUE) return rc;
+  enum list_kind kind;
+  if (parse_kind(argv[first], &kind) != 0)
+    return cli_usage_error(&cmd_list_spec,
+                           "unknown kind '%s' (expected channels, schemas, chunks, attachments "
+                           "or metadata)",
+                           argv[first]);
+  struct list_out o;
+  memset(&o, 0, sizeof o);
+  o.ctx = ctx;
+  o.json = a.json || ctx->json;
+  if (a.time_format && cli_time_style_parse(a.time_format, &o.style) != 0)
+    return cli_usage_error(&cmd_list_spec, "unknown time format '%s' (expected %s)",
+                           a.time_format, CLI_TIME_STYLE_CHOICES);
+  const char *path = argv[first + 1];
+  mcap_reader *r = NULL;
+  rc = cli_open_reader(ctx, path, 1, &r);
+  if (rc != CLI_EXIT_OK) return rc;
+  rc = CLI_EXIT_OK;
+  switch (kind) {
+    case LIST_CHANNELS:
+      list_channels(&o, r);
+      break;
+    case LIST_SCHEMAS:
+      list_schemas(&o, r);
+      break;
+    case LIST_CHUNKS:
+      list_chunks(&o, r);
+      break;
+    case LIST_ATTACHMENTS:
+      list_attachments(&o, r);
+      break;
+    case LIST_METADATA:
+      rc = list_metadata(&o, r);
+      break;
+  }
+  mcap_reader_free(r);
+  if (o.failed) {
+    cli_error(ctx, "out of memory or output error");
+    return CLI_EXIT_FAILURE;
+  }
+  return rc;
+}

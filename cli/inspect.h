@@ -1,0 +1,43 @@
+/*
+ * inspect.h - helpers shared by the inspect/extract commands (list, cat, du,
+ * get, extract, add): opening an input for indexed reading, including
+ * standard input, and small conversions of record fields for output.
+ */
+#ifndef CLI_INSPECT_H
+#define CLI_INSPECT_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "mcap/mcap.h"
+
+/**
+ * Copy standard input into an unlinked temporary file (in $TMPDIR, else /tmp)
+ * and open that as a mapped source, so '-' works wherever a seekable file is
+ * needed. Costs disk space for the whole input.
+ * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
+ */
+int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src);
+
+/**
+ * Open `path` ('-' = standard input, spooled) with the indexed reader.
+ * `threads` is mcap_indexed_options.threads (0 = one per core). Says with -v
+ * when the index had to be built by scanning.
+ * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
+ */
+int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_reader **out);
+
+/** A NUL-terminated heap copy of a string view (free() it); NULL when out of memory. */
+char *cli_str_dup(mcap_str s);
+
+/** A JSON object from a Map<string,string> (later duplicates win). */
+json_object *cli_json_str_map(const mcap_map *m);
+
+/** Same object serialised compactly ("{"a":"1"}"); free() it. NULL when out of memory. */
+char *cli_str_map_text(const mcap_map *m);
+
+/** "none" for the empty compression string, else the string (not copied). */
+const char *cli_compression_label(mcap_str compression, char *buf, size_t n);
+
+#endif /* CLI_INSPECT_H */

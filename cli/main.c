@@ -1,0 +1,138 @@
+/*
+ * main.c - the mcapkit entry point: global options, the command table and
+ * dispatch. main() is the one place that turns a command's outcome into the
+ * process exit code (exitcodes.h).
+ *
+ *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "output.h"
+
+/* Sorted by name; 'mcapkit help' lists them in this order. */
+const cli_cmd cli_cmds[] = {
+    {"add", cmd_add, "add an attachment or metadata to an MCAP file, safely in place", 0,
+     &cmd_add_spec},
+    {"cat", cmd_cat, "print messages as text or NDJSON, merging files by log time", 0,
+     &cmd_cat_spec},
+    {"check", cmd_check, "verify the structure and every CRC of MCAP files", 0, &cmd_check_spec},
+    {"completion", cmd_completion, "print a shell completion script", CLI_CMD_HIDDEN,
+     &cmd_completion_spec},
+    {"coverage", cmd_coverage, "time ranges covered by recordings, by device (and topic)", 0,
+     &cmd_coverage_spec},
+    {"doctor", cmd_doctor, "check an MCAP file before an upload: every structural problem",
+     0, &cmd_doctor_spec},
+    {"du", cmd_du, "show where the bytes go: by record kind and by topic", 0, &cmd_du_spec},
+    {"extract", cmd_extract, "write every attachment or schema to its own file", 0,
+     &cmd_extract_spec},
+    {"get", cmd_get, "write one attachment's data or one metadata record", 0, &cmd_get_spec},
+    {"help", cmd_help, "show help for mcapkit or one of its commands", 0, &cmd_help_spec},
+    {"index", cmd_index, "index recordings: topics, coverage, attachments, metadata, problems",
+     0, &cmd_index_spec},
+    {"info", cmd_info, "summarize an MCAP file: time range, chunks, channels", 0, &cmd_info_spec},
+    {"lake", cmd_lake, "write (or verify) the per-topic lake files of recordings", 0,
+     &cmd_lake_spec},
+    {"list", cmd_list, "list channels, schemas, chunks, attachments or metadata", 0,
+     &cmd_list_spec},
+    {"serve", cmd_serve, "run a local site that speaks the Foxglove API", 0, &cmd_serve_spec},
+    {"synth", cmd_synth, "write a deterministic synthetic recording", 0, &cmd_synth_spec},
+    {"version", cmd_version, "print the versions of mcapkit and libmcap", 0, &cmd_version_spec},
+    {NULL, NULL, NULL, 0, NULL},
+};
+
+const cli_cmd *cli_find_cmd(const char *name) {
+  for (const cli_cmd *c = cli_cmds; c->name; c++)
+    if (strcmp(c->name, name) == 0) return c;
+  return NULL;
+}
+
+void cli_print_general_help(FILE *f) {
+  size_t width = 0;
+  for (const cli_cmd *c = cli_cmds; c->name; c++)
+    if (!(c->flags & CLI_CMD_HIDDEN) && strlen(c->name) > width) width = strlen(c->name);
+  fputs(
+      "usage: mcapkit [--help] [--version] [-v | --verbose] [--json] COMMAND [ARGS...]\n"
+      "\n"
+      "Inspect, verify and generate MCAP robot recordings.\n"
+      "\n"
+      "commands:\n",
+      f);
+  for (const cli_cmd *c = cli_cmds; c->name; c++)
+    if (!(c->flags & CLI_CMD_HIDDEN)) fprintf(f, "  %-*s  %s\n", (int)width, c->name, c->desc);
+  fputs(
+      "\n"
+      "global options:\n"
+      "  -h, --help     show this help\n"
+      "      --version  same as 'mcapkit version'\n"
+      "  -v, --verbose  say more on stderr (repeat for more)\n"
+      "      --json     JSON output, for commands that have it\n"
+      "\n"
+      "exit status: 0 ok, 1 failure, 2 usage error, 3 completed but found problems.\n"
+      "See 'mcapkit help COMMAND' for the options of a command.\n",
+      f);
+}
+
+/* Run `cmd` with its own argument vector (argv[0] = its name). */
+static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
+  ctx->cmd = cmd;
+  /* Per-command global setup driven by cmd->flags goes here (network init
+   * for CLI_CMD_NEEDS_NETWORK, API configuration for CLI_CMD_NEEDS_API). */
+  int rc = cmd->fn(ctx, argc, argv);
+  if (rc < CLI_EXIT_OK || rc > CLI_EXIT_PROBLEMS) rc = CLI_EXIT_FAILURE;
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  cli_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.stdout_tty = isatty(STDOUT_FILENO);
+  ctx.stderr_tty = isatty(STDERR_FILENO);
+
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || strcmp(a, "-") == 0) break;
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      cli_print_general_help(stdout);
+      return CLI_EXIT_OK;
+    }
+    if (strcmp(a, "--version") == 0) {
+      static char name[] = "version";
+      char *vargv[] = {name, NULL};
+      return run(&ctx, cli_find_cmd("version"), 1, vargv);
+    }
+    if (strcmp(a, "--verbose") == 0) {
+      ctx.verbose++;
+    } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+      ctx.verbose += (int)strlen(a + 1); /* -v, -vv, ... */
+    } else if (strcmp(a, "--json") == 0) {
+      ctx.json = 1;
+    } else {
+      fprintf(stderr, "mcapkit: unknown option '%s'\nSee 'mcapkit help'.\n", a);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (i >= argc) {
+    cli_print_general_help(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const cli_cmd *cmd = cli_find_cmd(argv[i]);
+  if (!cmd) {
+    fprintf(stderr, "mcapkit: '%s' is not a mcapkit command. See 'mcapkit help'.\n", argv[i]);
+    return CLI_EXIT_USAGE;
+  }
+  int rc = run(&ctx, cmd, argc - i, argv + i);
+  /* A result that did not reach stdout (full disk, closed pipe) is a failure. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "mcapkit %s: error writing to standard output\n", cmd->name);
+    if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAILURE;
+  }
+  return rc;
+}

@@ -1,0 +1,326 @@
+/*
+ * rewrite.h - turning a recording into a better one: the rewrite engine
+ * behind `mcapkit filter`, `compress`, `decompress` and `sort` (pl_rewrite),
+ * the k-way merge (pl_merge), the rescue of damaged files (pl_recover), and
+ * the atomic output all of them write through (pl_output).
+ *
+ * The engine reads one input, selects messages (topics by regular
+ * expression, an inclusive time range, the last message per channel before
+ * the start), and writes a new file through the libmcap writer, whose chunk
+ * compression runs on `threads` workers. In file order it passes chunks
+ * through without recompressing them when they are kept whole (see
+ * pl_rewrite()).
+ *
+ * Conventions as in pipeline.h: functions return PL_OK (0) or a negative
+ * pl_error with detail in a caller-supplied pl_error_info; option structs are
+ * all-zero for the defaults; times are uint64 nanoseconds.
+ */
+#ifndef PIPELINE_REWRITE_H
+#define PIPELINE_REWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcap/mcap.h"
+#include "pipeline/pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ output */
+
+/**
+ * Where a rewrite's result goes: a file written atomically or standard
+ * output. A file is written to a temporary file beside the target; commit
+ * flushes it, fsyncs it, checks it (when asked) by reading it back, and only
+ * then renames it over the target. Freeing an uncommitted output removes the
+ * temporary file, so a failure never leaves a partial file or touches an
+ * existing one.
+ */
+typedef struct pl_output pl_output;
+
+/**
+ * Open an output.
+ * @param path the target; "-" = standard output.
+ * @param inputs the input paths of the command (may be NULL when n_inputs is
+ *        0): a target that is one of them (same file, also through links) is
+ *        refused unless `in_place`.
+ * @param in_place allow the target to be an input: it is replaced only after
+ *        the new file is complete and verified.
+ * @return PL_OK; PL_EINVAL when the target is an input and not `in_place`,
+ *         or a directory; PL_EIO when the temporary file cannot be created.
+ */
+int pl_output_open(pl_output **out, const char *path, const char *const *inputs, size_t n_inputs,
+                   int in_place, pl_error_info *err);
+
+/** The sink to write into; borrowed, valid until pl_output_commit() or _free(). */
+mcap_sink *pl_output_sink(pl_output *o);
+
+/** 1 when the output is standard output (nothing to verify or rename). */
+int pl_output_is_stdout(const pl_output *o);
+
+/** What commit checks in the finished file before renaming it into place. */
+typedef struct pl_output_check {
+  uint64_t messages;    /* the file's message count must be this */
+  uint64_t attachments; /* and its attachment and metadata counts these */
+  uint64_t metadata;
+  int full;             /* also read every record back with every CRC checked */
+} pl_output_check;
+
+/**
+ * Finish the output: flush and fsync the temporary file, check it against
+ * `check` (NULL = no check), rename it over the target and fsync the
+ * directory. For standard output only the flush is done.
+ * @return PL_OK; PL_EVERIFY when the check found a difference (the target is
+ *         left untouched); PL_EIO.
+ */
+int pl_output_commit(pl_output *o, const pl_output_check *check, pl_error_info *err);
+
+/** Release the output; an uncommitted temporary file is removed. Accepts NULL. */
+void pl_output_free(pl_output *o);
+
+/* ----------------------------------------------------------------- rewrite */
+
+typedef enum pl_rewrite_order {
+  PL_REWRITE_ORDER_PRESERVE = 0, /* the input's file order (chunks may be passed through) */
+  PL_REWRITE_ORDER_LOG_TIME = 1, /* ascending log time; ties in file order */
+  PL_REWRITE_ORDER_TOPIC = 2     /* channel by channel (topic name, then channel id), each in
+                                    log-time order */
+} pl_rewrite_order;
+
+/** Parse "preserve", "log-time" (or "log_time") or "topic". @return PL_OK or PL_EINVAL. */
+int pl_rewrite_order_parse(const char *s, pl_rewrite_order *out);
+
+/** "preserve", "log-time" or "topic" (static storage); NULL for an invalid value. */
+const char *pl_rewrite_order_name(pl_rewrite_order o);
+
+/** Progress: bytes of input dealt with so far, of `total` (0 when unknown). */
+typedef void (*pl_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/**
+ * Rewrite options. All-zero: every message, attachment and metadata record,
+ * file order, the input's compression, 1 MiB chunks, CRCs, one compression
+ * worker per core.
+ */
+typedef struct pl_rewrite_options {
+  /* Selection. Topic patterns are POSIX extended regular expressions that
+   * must match the whole topic. A channel is kept when it matches an include
+   * pattern (or there are none) and no exclude pattern. */
+  const char *const *include_topics;
+  size_t n_include_topics;
+  const char *const *exclude_topics;
+  size_t n_exclude_topics;
+  /* For kept channels whose topic matches one of these: also write the
+   * latest message before `start` (replayPolicy=lastPerChannel). Needs a
+   * seekable input with an index or summary (a stream is spooled first). */
+  const char *const *last_per_channel;
+  size_t n_last_per_channel;
+  int has_start, has_end; /* message log-time bounds, both inclusive; they also apply to
+                             attachment log times */
+  uint64_t start, end;
+  int no_attachments;
+  int no_metadata;
+  /* Keep schemas and channels without kept messages (compress/decompress/sort
+   * keep a file's channel list whole; filter drops them). */
+  int keep_unused_channels;
+
+  /* Output. */
+  pl_rewrite_order order;
+  mcap_compression compression; /* DEFAULT = the input's (its first chunk's; zstd if it has
+                                   none); NONE = uncompressed chunks */
+  int compression_level;        /* 0 = codec default; non-zero recompresses every chunk */
+  uint64_t chunk_size;          /* 0 = 1 MiB; non-zero re-chunks every chunk */
+  int no_chunks;                /* messages straight into the data section */
+  int no_crc;                   /* write every CRC field as 0 (copied chunks keep theirs) */
+  int threads;                  /* compression workers and, when sorting, decompression
+                                   workers; 0 = number of cores, 1 = no extra threads */
+  int no_passthrough;           /* never copy chunks, always decompress and recompress */
+  int no_input_crc;             /* do not check the input's chunk and attachment CRCs */
+  uint64_t memory_budget;       /* sorting: max decompressed bytes held; 0 = 64 MiB */
+  const char *tmp_dir;          /* where a stream input is spooled when it must be seekable;
+                                   NULL = $TMPDIR or /tmp */
+
+  pl_progress_fn progress;
+  void *progress_user;
+} pl_rewrite_options;
+
+/** What a rewrite did. */
+typedef struct pl_rewrite_stats {
+  uint64_t messages;          /* written */
+  uint64_t messages_last_per_channel; /* of which from before start (last per channel) */
+  uint64_t attachments;
+  uint64_t metadata;
+  uint64_t schemas;           /* registered in the output */
+  uint64_t channels;
+  uint64_t chunks_in;         /* Chunk records of the input met */
+  uint64_t chunks_copied;     /* passed through still compressed */
+  uint64_t chunks_decompressed;
+  uint64_t chunks_skipped;    /* nothing selected in them: not decompressed */
+  uint64_t bytes_copied;      /* compressed bytes of the chunks passed through */
+  uint64_t bytes_in;          /* input size (0 for a stream) */
+  uint64_t bytes_out;         /* bytes written */
+  int passthrough_trusted;    /* 1 once every schema and channel of the input's summary had
+                                 been seen, so chunks could be copied without a look inside */
+} pl_rewrite_stats;
+
+/**
+ * Rewrite one recording into `sink`.
+ *
+ * Chunk pass-through (order PRESERVE, chunking on, no compression level or
+ * chunk size asked for): a chunk whose messages are all kept (its channels,
+ * from the MessageIndex records after it, all selected and its time range
+ * inside the bounds) and whose compression is the output's is copied as it
+ * is, its indexes rebuilt by the writer. A copy must not carry Schema or
+ * Channel records the output does not want, so chunks are looked into
+ * (decompressed, not recompressed) until every schema and channel listed in
+ * the input's summary has been seen in the data section; after that, chunks
+ * are copied unopened, unless the input was seen repeating definitions.
+ * Chunks without message indexes are decompressed to index them and then
+ * copied when kept whole. Chunks with nothing selected are skipped unread.
+ *
+ * @param in_path the input; "-" = standard input (spooled to a temporary file
+ *        when the order or last_per_channel needs random access).
+ * @param sink borrowed; not closed or committed.
+ * @param o NULL for defaults.
+ * @param[out] st optional; filled also on failure with what was done.
+ * @return PL_OK; PL_EINVAL (bad pattern or options); PL_EMCAP (the input is
+ *         damaged: the message names the offset; try pl_recover); PL_EIO;
+ *         PL_ENOMEM.
+ */
+int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o,
+               pl_rewrite_stats *st, pl_error_info *err);
+
+/**
+ * Check topic patterns: each must compile as a POSIX extended regular
+ * expression. @return PL_OK or PL_EINVAL naming the bad pattern.
+ */
+int pl_rewrite_check_patterns(const char *const *patterns, size_t n, pl_error_info *err);
+
+/* ------------------------------------------------------------------- merge */
+
+typedef enum pl_coalesce {
+  PL_COALESCE_AUTO = 0,  /* one output channel for channels equal in topic, encoding, schema
+                            and metadata */
+  PL_COALESCE_FORCE = 1, /* ... equal in topic, encoding and schema (first one's metadata) */
+  PL_COALESCE_NONE = 2   /* every input channel gets its own output channel */
+} pl_coalesce;
+
+/** Parse "auto", "force" or "none". @return PL_OK or PL_EINVAL. */
+int pl_coalesce_parse(const char *s, pl_coalesce *out);
+
+typedef struct pl_merge_options {
+  mcap_compression compression; /* DEFAULT = zstd */
+  int compression_level;
+  uint64_t chunk_size;          /* 0 = 1 MiB */
+  int no_chunks;
+  int no_crc;
+  int threads;                  /* compression workers; 0 = cores */
+  pl_coalesce coalesce;
+  int allow_duplicate_metadata; /* keep metadata records that share a name but differ (else
+                                   that is an error); identical ones are always kept once */
+  int no_attachments;
+  int no_metadata;
+  size_t max_open_inputs;       /* inputs read at once; 0 = 8. More inputs are merged in
+                                   rounds through temporary files, so memory does not grow
+                                   with the number of inputs */
+  const char *tmp_dir;          /* for those rounds; NULL = $TMPDIR or /tmp */
+  pl_progress_fn progress;
+  void *progress_user;
+} pl_merge_options;
+
+typedef struct pl_merge_stats {
+  uint64_t messages;
+  uint64_t attachments;
+  uint64_t metadata;
+  uint64_t metadata_duplicates; /* identical metadata records written once */
+  uint64_t schemas;
+  uint64_t channels;            /* output channels */
+  uint64_t channels_in;         /* input channels */
+  uint64_t rounds;              /* 1, or more when inputs exceeded max_open_inputs */
+  uint64_t bytes_out;
+} pl_merge_stats;
+
+/**
+ * Merge recordings into one, messages in log-time order (ties in input
+ * order, then file order); schema and channel ids are renumbered, identical
+ * schemas are written once and channels coalesced per `coalesce`; metadata
+ * then attachments of every input come first.
+ * @param inputs paths (seekable files; "-" is spooled).
+ * @param sink borrowed; not closed or committed.
+ * @return PL_OK; PL_ECONFLICT for two metadata records with one name and
+ *         different content (without allow_duplicate_metadata); PL_EMCAP for
+ *         a damaged input; PL_EINVAL (more than 65535 channels or schemas);
+ *         PL_EIO; PL_ENOMEM.
+ */
+int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink,
+             const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err);
+
+/* ----------------------------------------------------------------- recover */
+
+typedef struct pl_recover_options {
+  mcap_compression compression; /* DEFAULT = the input's (its first chunk's; zstd if none) */
+  int compression_level;
+  uint64_t chunk_size;          /* 0 = 1 MiB */
+  int no_crc;
+  int threads;                  /* compression workers; 0 = cores */
+  int no_passthrough;           /* recompress even chunks that are intact */
+  uint64_t max_chunk_size;      /* largest decompressed chunk accepted; 0 = 1 GiB */
+  pl_progress_fn progress;
+  void *progress_user;
+} pl_recover_options;
+
+/** What pl_recover found, kept and lost. */
+typedef struct pl_recover_report {
+  /* recovered (written) */
+  uint64_t messages, attachments, metadata, schemas, channels;
+  uint64_t chunks_ok;           /* decompressed whole with a good CRC */
+  uint64_t chunks_copied;       /* of which copied compressed */
+  uint64_t chunks_partial;      /* truncated or damaged: their leading records kept */
+  uint64_t chunks_dropped;      /* nothing trustworthy in them (CRC mismatch, ...) */
+  /* lost */
+  uint64_t messages_lost;       /* known to be lost (counted from indexes or statistics) */
+  int messages_lost_unknown;    /* more may be lost than counted (nothing says how many) */
+  uint64_t attachments_lost, metadata_lost, records_lost;
+  uint64_t bytes_skipped;       /* damaged bytes skipped while resynchronising */
+  uint64_t skipped_regions;
+  int truncated;                /* the input ends before its data section does */
+  uint64_t data_end;            /* offset where usable data ended (the input size, or the
+                                   start of the damaged tail) */
+  /* what the file claimed, when its summary survived */
+  int has_summary;
+  uint64_t claimed_messages, claimed_attachments, claimed_metadata, claimed_chunks;
+  int lost;                     /* something was lost */
+  pl_finding *problems;         /* what happened where, in file order */
+  size_t n_problems;
+  size_t n_problems_total;      /* including those not kept (at most 1000 kept) */
+} pl_recover_report;
+
+/**
+ * Rescue what can be rescued from a truncated or damaged file: every record
+ * that can be trusted is written to `sink` (a valid MCAP with rebuilt
+ * indexes, statistics and summary). Messages in intact chunks; the leading
+ * whole records of a truncated last chunk (the zstd/lz4 frame is
+ * decompressed as far as it goes) or of a chunk damaged in the middle; after
+ * damaged bytes the scan resynchronises on the next plausible record and
+ * goes on. A chunk that decompresses whole but fails its CRC is dropped (its
+ * content cannot be trusted). Message indexes, when they survive, check the
+ * records found and count what a damaged chunk held; the summary, when it
+ * survives, supplies schema and channel definitions lost with the data and
+ * the counts the result is compared with.
+ * @param in_path a file ("-" = standard input, spooled first).
+ * @param sink borrowed; not closed or committed.
+ * @param[out] out the report (also on most failures, else NULL); free with
+ *        pl_recover_report_free.
+ * @return PL_OK when the scan ran (out->lost says whether anything was lost);
+ *         PL_EIO, PL_ENOMEM, or PL_EMCAP when writing failed.
+ */
+int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o,
+               pl_recover_report **out, pl_error_info *err);
+void pl_recover_report_free(pl_recover_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIPELINE_REWRITE_H */

@@ -1,0 +1,192 @@
+/*
+ * hash.c - every content hash of the local import, and the only file that
+ * includes xxHash: XXH3-128 for file content hashes, attachment fingerprints,
+ * topic versions and the lake's per-topic digests (streaming, so memory does
+ * not depend on the input), and a source wrapper that hashes a file while
+ * another reader (the doctor) reads it.
+ *
+ * Digests are written as 32 lower-case hex digits of XXH128's canonical
+ * (big-endian) form, so they match `xxh128sum`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+/* for XXH3_state_t on the stack (same library version as the header) */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "import_internal.h"
+
+struct pl__hash {
+  XXH3_state_t *st;
+};
+
+pl__hash *pl__hash_new(void) {
+  pl__hash *h = malloc(sizeof *h);
+  if (!h) return NULL;
+  h->st = XXH3_createState();
+  if (!h->st) {
+    free(h);
+    return NULL;
+  }
+  XXH3_128bits_reset(h->st);
+  return h;
+}
+
+void pl__hash_free(pl__hash *h) {
+  if (!h) return;
+  XXH3_freeState(h->st);
+  free(h);
+}
+
+void pl__hash_reset(pl__hash *h) { XXH3_128bits_reset(h->st); }
+
+void pl__hash_update(pl__hash *h, const void *p, size_t n) {
+  if (n) XXH3_128bits_update(h->st, p, n);
+}
+
+void pl__hash_u64(pl__hash *h, uint64_t v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+  XXH3_128bits_update(h->st, b, 8);
+}
+
+static void to_hex(XXH128_hash_t v, char out[33]) {
+  static const char hex[] = "0123456789abcdef";
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, v);
+  for (int i = 0; i < 16; i++) {
+    out[2 * i] = hex[c.digest[i] >> 4];
+    out[2 * i + 1] = hex[c.digest[i] & 15];
+  }
+  out[32] = '\0';
+}
+
+void pl__hash_hex(const pl__hash *h, char out[33]) { to_hex(XXH3_128bits_digest(h->st), out); }
+
+void pl__hash_buffer_hex(const void *p, size_t n, char out[33]) {
+  to_hex(XXH3_128bits(p, n), out);
+}
+
+uint64_t pl__hash64(const void *p, size_t n) { return XXH3_64bits(p, n); }
+
+void pl__topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_encoding,
+                       mcap_bytes schema, char out[33]) {
+  /* length-prefixed fields, so ("ab","c") and ("a","bc") differ */
+  XXH3_state_t st;
+  XXH3_INITSTATE(&st);
+  XXH3_128bits_reset(&st);
+  uint8_t b[8];
+  const struct {
+    const void *p;
+    uint64_t n;
+  } f[4] = {{encoding.data, encoding.len},
+            {schema_name.data, schema_name.len},
+            {schema_encoding.data, schema_encoding.len},
+            {schema.data, schema.len}};
+  for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < 8; k++) b[k] = (uint8_t)(f[i].n >> (8 * k));
+    XXH3_128bits_update(&st, b, 8);
+    if (f[i].n) XXH3_128bits_update(&st, f[i].p, (size_t)f[i].n);
+  }
+  to_hex(XXH3_128bits_digest(&st), out);
+}
+
+int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
+  enum { BUF = 1 << 20 };
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+#ifdef POSIX_FADV_SEQUENTIAL
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  uint8_t *buf = malloc(BUF);
+  XXH3_state_t *st = XXH3_createState();
+  int rc = PL_OK;
+  if (!buf || !st) {
+    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory hashing '%s'", path);
+    goto out;
+  }
+  XXH3_128bits_reset(st);
+  for (;;) {
+    ssize_t n = read(fd, buf, BUF);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rc = pl__err_errno(err, errno, "reading '%s'", path);
+      goto out;
+    }
+    if (n == 0) break;
+    XXH3_128bits_update(st, buf, (size_t)n);
+  }
+  to_hex(XXH3_128bits_digest(st), out);
+out:
+  XXH3_freeState(st);
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+/* ------------------------------------------------------- hashing source */
+
+struct hsrc {
+  mcap_source inner;
+  struct pl__hashing_state *st;
+};
+
+static int hsrc_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                     uint64_t *got, mcap_error_info *err) {
+  struct hsrc *h = payload;
+  int rc = h->inner.read(h->inner.payload, offset, len, out, got, err);
+  if (rc == MCAP_OK && *got && offset <= h->st->hashed && offset + *got > h->st->hashed) {
+    uint64_t skip = h->st->hashed - offset;
+    pl__hash_update(h->st->h, *out + skip, (size_t)(*got - skip));
+    h->st->hashed = offset + *got;
+  }
+  return rc;
+}
+
+static void hsrc_close(void *payload) {
+  struct hsrc *h = payload;
+  struct pl__hashing_state *st = h->st;
+  /* hash whatever the reader did not ask for (the tail after an early stop) */
+  while (st->rc == PL_OK && st->hashed < st->size) {
+    const uint8_t *p = NULL;
+    uint64_t got = 0, want = st->size - st->hashed;
+    mcap_error_info e;
+    memset(&e, 0, sizeof e);
+    if (want > (UINT64_C(4) << 20)) want = UINT64_C(4) << 20;
+    int rc = h->inner.read(h->inner.payload, st->hashed, want, &p, &got, &e);
+    if (rc != MCAP_OK || got == 0) {
+      st->rc = PL_EIO;
+      snprintf(st->msg, sizeof st->msg, "hashing at offset %llu: %.200s",
+               (unsigned long long)st->hashed, rc ? e.msg : "file shrank while being read");
+      break;
+    }
+    pl__hash_update(st->h, p, (size_t)got);
+    st->hashed += got;
+  }
+  mcap_source_close(&h->inner);
+  free(h);
+}
+
+int pl__hashing_source(mcap_source *out, mcap_source *inner, struct pl__hashing_state *st) {
+  struct hsrc *h = malloc(sizeof *h);
+  if (!h) {
+    mcap_source_close(inner);
+    return PL_ENOMEM;
+  }
+  h->inner = *inner;
+  memset(inner, 0, sizeof *inner);
+  h->st = st;
+  st->size = h->inner.size;
+  st->hashed = 0;
+  st->rc = PL_OK;
+  st->msg[0] = '\0';
+  out->payload = h;
+  out->size = h->inner.size;
+  out->read = hsrc_read;
+  out->close = hsrc_close;
+  return PL_OK;
+}

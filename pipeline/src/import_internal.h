@@ -1,0 +1,168 @@
+/*
+ * import_internal.h - declarations shared by the local-import source files of
+ * the pipeline (pl__ prefix): error helpers (errors.c), hashing (hash.c, the
+ * only xxHash user), coverage range sets (coverage.c), the record walker and
+ * the index builder (topic_index.c), the lake's JSON (index_json.c, the only
+ * json-c user of the import) and the lake layout shared by lake_writer.c,
+ * lake_verify.c and export.c. Not installed.
+ *
+ * Invariants:
+ * - pl__rangeset: r[0..n) sorted by start, disjoint, and any two neighbours
+ *   are more than `tol` apart (r[i+1].start - r[i].end > tol), so the set is
+ *   the coverage of every point added, whatever the order they came in.
+ * - pl__walk_file: callbacks see records in file order; a callback returning
+ *   non-zero stops the walk and pl__walk_file returns that value.
+ */
+#ifndef PIPELINE_IMPORT_INTERNAL_H
+#define PIPELINE_IMPORT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/pipeline.h"
+
+/* ------------------------------------------------------------ errors.c */
+
+/* Fill `err` (if non-NULL) with code, offset and message; return `code`. */
+int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* PL_EMCAP with the libmcap code kept in err->mcap_code. */
+int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* PL_EIO with strerror(errnum) appended ("...: No such file or directory"). */
+int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+char *pl__strdup(const char *s);         /* NULL in, NULL out */
+char *pl__strview(mcap_str s);           /* NUL-terminated copy of a view */
+/* Grow *arr (elements of `elem` bytes) to hold at least `need`. 0 or -1 (ENOMEM). */
+int pl__grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Read exactly n bytes at off from a source that may hand out pieces; the
+ * result is in *p (pointing into the source or into tmp). *got < n only at
+ * the end of input. tmp is a malloc'd buffer owned by the caller. */
+struct pl__buf {
+  uint8_t *data;
+  size_t len, cap;
+};
+int pl__buf_reserve(struct pl__buf *b, size_t n); /* capacity >= n; 0 or -1 */
+int pl__buf_append(struct pl__buf *b, const void *p, size_t n);
+void pl__buf_dispose(struct pl__buf *b);
+int pl__source_pull(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint64_t n,
+                    const uint8_t **p, uint64_t *got, pl_error_info *err);
+
+/* Append a finding to a growable array (capped at `max` kept findings). */
+int pl__finding_add(pl_finding **arr, size_t *n, size_t *cap, pl_severity sev, const char *code,
+                    uint64_t offset, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* ------------------------------------------------------------- hash.c */
+
+typedef struct pl__hash pl__hash;
+pl__hash *pl__hash_new(void);
+void pl__hash_free(pl__hash *h);
+void pl__hash_reset(pl__hash *h);
+void pl__hash_update(pl__hash *h, const void *p, size_t n);
+void pl__hash_u64(pl__hash *h, uint64_t v); /* little-endian bytes of v */
+/* The XXH3-128 digest so far, 32 lower-case hex digits (canonical big-endian). */
+void pl__hash_hex(const pl__hash *h, char out[33]);
+void pl__hash_buffer_hex(const void *p, size_t n, char out[33]);
+/* XXH3-64 of a buffer (short names, not a content hash). */
+uint64_t pl__hash64(const void *p, size_t n);
+/* The opaque topic version: digest of (encoding, schema name, schema encoding, schema). */
+void pl__topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_encoding,
+                       mcap_bytes schema, char out[33]);
+/* Hash a whole file with one sequential read. */
+int pl__hash_file(const char *path, char out[33], pl_error_info *err);
+
+/* A source that feeds every byte of `inner` to `h` in order, whatever order the
+ * reader asks for them: reads extend the hashed prefix; the rest is read and
+ * hashed when the source is closed. The state is the caller's and outlives the
+ * source; after the close, st->rc says whether the whole file was hashed. */
+struct pl__hashing_state {
+  pl__hash *h;
+  uint64_t size;
+  uint64_t hashed; /* bytes [0, hashed) are in h */
+  int rc;          /* PL_OK or the read error of the tail */
+  char msg[256];
+};
+int pl__hashing_source(mcap_source *out, mcap_source *inner, struct pl__hashing_state *st);
+
+/* --------------------------------------------------------- coverage.c */
+
+typedef struct pl__rangeset {
+  pl_range *r;
+  size_t n, cap;
+  uint64_t tol;
+} pl__rangeset;
+
+/* Add [start, end] (start <= end). 0 or PL_ENOMEM. */
+int pl__rangeset_add(pl__rangeset *s, uint64_t start, uint64_t end);
+void pl__rangeset_dispose(pl__rangeset *s);
+/* Tolerance in seconds to ns (< 0: the 14 s default; NaN is invalid). 0 or PL_EINVAL. */
+int pl__tolerance_ns(double seconds, uint64_t *ns);
+
+#define PL_DEFAULT_TOLERANCE_NS (UINT64_C(14) * 1000000000u)
+
+/* ------------------------------------------------------ topic_index.c */
+
+/* Callbacks of the record walker; any may be NULL. A non-zero return stops the walk. */
+typedef struct pl__walk_cb {
+  void *ctx;
+  int (*header)(void *ctx, const mcap_header *h);
+  int (*schema)(void *ctx, const mcap_schema *s);
+  int (*channel)(void *ctx, const mcap_channel *c);
+  int (*message)(void *ctx, const mcap_message *m);
+  /* fields->data is empty; the data follows in attachment_data pieces */
+  int (*attachment_begin)(void *ctx, const mcap_attachment *fields, uint64_t offset);
+  int (*attachment_data)(void *ctx, const uint8_t *p, size_t n);
+  /* stored = the record's crc field, computed = CRC over the record (0 if stored is 0) */
+  int (*attachment_end)(void *ctx, uint32_t stored, uint32_t computed);
+  int (*metadata)(void *ctx, const mcap_metadata *m, uint64_t offset);
+  /* a problem met on the way (the walk goes on where it can) */
+  int (*problem)(void *ctx, pl_severity sev, const char *code, uint64_t offset, const char *msg);
+} pl__walk_cb;
+
+typedef struct pl__walk_stats {
+  uint64_t chunks;              /* Chunk records met */
+  uint64_t chunks_decompressed;
+  int partial;                  /* some data could not be read */
+  int complete;                 /* reached DataEnd or the Footer */
+} pl__walk_stats;
+
+/*
+ * Walk a seekable source's data section record by record (not the summary):
+ * chunks are decompressed once (unless skip_chunks) and their records passed
+ * on; a bad chunk is reported and skipped; attachments are passed on in pieces
+ * (memory independent of their size). The source is borrowed.
+ * @return PL_OK (problems go to the callback), PL_EMCAP when the start of the
+ *         file is not MCAP, PL_ENOMEM, PL_EIO, or a callback's return value.
+ */
+int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__walk_stats *st,
+                  pl_error_info *err);
+
+/* ------------------------------------------------------- index_json.c */
+
+/* lake.json: the lake-files endpoint's [{path, topics}] list. *json malloc'd. */
+int pl__lake_json(const pl_lake_file *files, size_t n, char **json, pl_error_info *err);
+int pl__lake_json_parse(const char *json, size_t len, pl_lake_file **files, size_t *n,
+                        pl_error_info *err);
+const char *pl__severity_name(pl_severity s);
+
+/* --------------------------------------------------------- the lake */
+
+#define PL_LAKE_RECORDING_FILE "_recording.mcap"
+#define PL_LAKE_JSON "lake.json"
+#define PL_LAKE_INDEX_JSON "index.json"
+
+/* Read a whole (small) file into a NUL-terminated malloc'd buffer. */
+int pl__read_small_file(const char *path, size_t max, char **out, size_t *len, pl_error_info *err);
+/* Write a small file atomically (temp file + fsync + rename). */
+int pl__write_file_atomic(const char *path, const void *data, size_t len, pl_error_info *err);
+/* A path component made safe: [A-Za-z0-9._-], no leading '.', never "" / "tmp". */
+char *pl__safe_component(const char *s);
+/* Where pl_lake_write puts a recording by default: "<device>/<key>" (malloc'd). */
+char *pl__lake_recording_dir(const pl_recording_index *ix, const char *device, const char *key);
+void pl__lake_files_free(pl_lake_file *files, size_t n);
+
+#endif /* PIPELINE_IMPORT_INTERNAL_H */

@@ -1,0 +1,1165 @@
+/*
+ * lake_writer.c - pl_lake_write(): what a self-hosted site's lake holds after
+ * importing a recording, written locally:
+ *
+ *   LAKE/<device>/<key>/<topic>.mcap     one file per topic: all of its channels and
+ *                                        their schemas, every message unchanged (ids,
+ *                                        sequence, times, bytes), chunked, every index,
+ *                                        full summary with repeated definitions
+ *   LAKE/<device>/<key>/_recording.mcap  the attachments and metadata, in file order
+ *   LAKE/<device>/<key>/lake.json        [{path, topics}] as the lake-files endpoint
+ *   LAKE/<device>/<key>/index.json       the recording index (docs/index-json.md)
+ *
+ * Atomic and re-runnable: everything is written into LAKE/tmp/<device>~<key>/
+ * (under an flock on LAKE/tmp/<device>~<key>.lock) and that directory is
+ * renamed into place as the last step, so a crash leaves no partial
+ * recording visible; a re-run removes the leftover staging directory and
+ * starts again; a recording whose folder exists with the same content hash is
+ * skipped. Deterministic: the same input and options give the same bytes
+ * (per-topic output depends only on the order of that topic's records, which
+ * is file order, never on threads).
+ *
+ * One pass (pl__walk_file): each input chunk is decompressed once on the
+ * calling thread and its records are routed to per-topic writers. With
+ * jobs >= 2 the topics are partitioned over worker threads (longest
+ * processing time first, by the bytes the index counted), each owning its
+ * topic writers, so the chunk compression (the bulk of the work) runs in
+ * parallel. Records travel in batches of about 1 MiB through a queue of at
+ * most QUEUE_MAX batches per worker: memory is bounded by topics x chunk size
+ * plus workers x QUEUE_MAX x batch, not by the recording.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "import_internal.h"
+
+#define DEFAULT_LAKE_CHUNK (768u * 1024u)
+#define BATCH_TARGET (1u << 20)
+#define QUEUE_MAX 4
+#define ATT_PIECE (1u << 20)
+#define MAX_TOPICS 65536 /* at most one per channel id */
+
+/* ======================================================== file helpers */
+
+int pl__read_small_file(const char *path, size_t max, char **out, size_t *len, pl_error_info *err) {
+  *out = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+    int e = errno;
+    close(fd);
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+      return pl__err(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file of at most %zu bytes",
+                     path, max);
+    return pl__err_errno(err, e, "cannot stat '%s'", path);
+  }
+  size_t n = (size_t)st.st_size;
+  char *buf = malloc(n + 1);
+  if (!buf) {
+    close(fd);
+    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  }
+  size_t have = 0;
+  while (have < n) {
+    ssize_t r = read(fd, buf + have, n - have);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return r == 0 ? pl__err(err, PL_EIO, UINT64_MAX, "'%s' shrank while being read", path)
+                    : pl__err_errno(err, e, "reading '%s'", path);
+    }
+    have += (size_t)r;
+  }
+  close(fd);
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return PL_OK;
+}
+
+int pl__write_file_atomic(const char *path, const void *data, size_t len, pl_error_info *err) {
+  mcap_sink sink;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = mcap_sink_open_file(&sink, path, &me);
+  if (rc) return pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+  rc = sink.write(sink.payload, data, len, &me);
+  if (rc == MCAP_OK) rc = mcap_sink_commit(&sink, &me);
+  if (rc) {
+    pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+    mcap_sink_close(&sink, NULL);
+    return err ? err->code : PL_EMCAP;
+  }
+  rc = mcap_sink_close(&sink, &me);
+  if (rc) return pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+  return PL_OK;
+}
+
+static int safe_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+/* Sanitised copy; changed or overlong names get "-<8 hex>" of the original so they stay unique. */
+static char *safe_name(const char *s, int topic_style) {
+  size_t n = strlen(s);
+  const char *in = s;
+  if (topic_style && n && in[0] == '/') {
+    in++;
+    n--;
+  }
+  size_t keep = n > 180 ? 180 : n;
+  char *out = malloc(keep + 16);
+  if (!out) return NULL;
+  int changed = keep != n;
+  for (size_t i = 0; i < keep; i++) {
+    char c = in[i];
+    if (topic_style && c == '/') {
+      out[i] = '.';
+    } else if (safe_char(c)) {
+      out[i] = c;
+    } else {
+      out[i] = '_';
+      changed = 1;
+    }
+  }
+  out[keep] = '\0';
+  if (keep == 0) {
+    out[0] = '_';
+    out[1] = '\0';
+    keep = 1;
+    changed = 1;
+  }
+  if (out[0] == '.') {
+    out[0] = '_';
+    changed = 1;
+  }
+  if (!topic_style && strcmp(out, "tmp") == 0) changed = 1; /* LAKE/tmp is the staging area */
+  if (changed) snprintf(out + keep, 16, "-%08x", (unsigned)pl__hash64(s, strlen(s)));
+  return out;
+}
+
+char *pl__safe_component(const char *s) { return safe_name(s ? s : "", 0); }
+
+char *pl__lake_recording_dir(const pl_recording_index *ix, const char *device, const char *key) {
+  const char *d = device && *device            ? device
+                  : ix->device_name && *ix->device_name ? ix->device_name
+                  : ix->device_id && *ix->device_id     ? ix->device_id
+                                                        : "unknown-device";
+  const char *k = key && *key ? key : ix->key && *ix->key ? ix->key : ix->content_hash;
+  char *sd = pl__safe_component(d), *sk = pl__safe_component(k);
+  char *out = NULL;
+  if (sd && sk) {
+    size_t n = strlen(sd) + strlen(sk) + 2;
+    out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", sd, sk);
+  }
+  free(sd);
+  free(sk);
+  return out;
+}
+
+static char *join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+static int mkdirs(const char *path, pl_error_info *err) {
+  char *p = pl__strdup(path);
+  if (!p) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      int e = errno;
+      int rc = pl__err_errno(err, e, "cannot create directory '%s'", p);
+      free(p);
+      return rc;
+    }
+    *s = '/';
+  }
+  int rc = PL_OK;
+  if (mkdir(p, 0777) != 0 && errno != EEXIST) rc = pl__err_errno(err, errno, "cannot create directory '%s'", p);
+  free(p);
+  return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if (flag == FTW_DP) return rmdir(path) != 0 && errno != ENOENT ? -1 : 0;
+  return unlink(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int remove_tree(const char *path, pl_error_info *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return errno == ENOENT ? PL_OK : pl__err_errno(err, errno, "cannot stat '%s'", path);
+  if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    return pl__err_errno(err, errno, "cannot remove '%s'", path);
+  return PL_OK;
+}
+
+static int fsync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  if (rc != 0 && (errno == EINVAL || errno == EROFS)) rc = 0;
+  close(fd);
+  return rc;
+}
+
+/* ====================================================== the lake writer */
+
+struct topic_out {
+  char *topic;
+  char *file;     /* "<safe>.mcap" */
+  uint64_t bytes; /* from the index, for balancing */
+  int worker;
+  mcap_sink sink;
+  int sink_open;
+  mcap_writer *w;
+};
+
+struct batch {
+  struct pl__buf b;
+  struct batch *next;
+};
+
+struct lake;
+
+struct worker {
+  struct lake *lk;
+  int index;
+  pthread_t th;
+  int started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct batch *qhead, *qtail;
+  struct batch *free;
+  size_t allocated;
+  int end;
+  int rc; /* first failure (PL_*), set by the worker */
+  char msg[400];
+  struct batch *cur; /* being filled by the main thread */
+};
+
+struct lake {
+  const pl_lake_options *o;
+  pl_error_info *err;
+  const pl_recording_index *ix;
+  char *stage; /* staging directory */
+  mcap_writer_options wo;
+  struct topic_out **topics; /* MAX_TOPICS slots: never moves while workers run */
+  size_t n_topics;
+  int32_t *chan_topic;   /* [65536] channel id -> topic, -1 unknown */
+  uint8_t *chan_skip;    /* [65536] channel dropped (partial mode) */
+  mcap_schema *schemas;  /* [65536] copies seen in the data (data.data NULL if none) */
+  uint8_t *schema_seen;  /* [65536] */
+  struct worker *workers;
+  int n_workers;
+  mcap_sink rec_sink;
+  int rec_sink_open;
+  mcap_writer *rec;
+  int files_done;
+  int partial_seen;
+};
+
+/* ---- little-endian helpers for batch records */
+static void put_le(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t get_le(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+enum { OP_DEF = 1, OP_MSG = 2 };
+
+/* ---- applying records to a topic writer (worker threads or the caller) */
+
+static int apply_def(struct topic_out *t, const uint8_t *rec, uint64_t len, char *msg, size_t cap) {
+  mcap_record r;
+  memset(&r, 0, sizeof r);
+  if (mcap_record_parse(rec[0], rec + 9, len - 9, 0, &r, NULL) != MCAP_OK) {
+    snprintf(msg, cap, "internal: a queued definition does not parse");
+    return PL_EMCAP;
+  }
+  int rc = rec[0] == MCAP_OP_SCHEMA ? mcap_writer_put_schema(t->w, &r.u.schema)
+                                    : mcap_writer_put_channel(t->w, &r.u.channel);
+  if (rc) snprintf(msg, cap, "writing '%s': %s", t->file, mcap_writer_errmsg(t->w));
+  return rc ? (rc == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP) : PL_OK;
+}
+
+static int apply_msg(struct topic_out *t, const mcap_message *m, char *msg, size_t cap) {
+  int rc = mcap_writer_write_message(t->w, m);
+  if (rc) snprintf(msg, cap, "writing '%s': %s", t->file, mcap_writer_errmsg(t->w));
+  return rc ? (rc == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP) : PL_OK;
+}
+
+static int apply_batch(struct lake *lk, const struct pl__buf *b, char *msg, size_t cap) {
+  size_t pos = 0;
+  while (pos < b->len) {
+    uint8_t op = b->data[pos];
+    struct topic_out *t = lk->topics[get_le(b->data + pos + 1, 4)];
+    pos += 5;
+    int rc;
+    if (op == OP_DEF) {
+      uint64_t len = get_le(b->data + pos, 8);
+      rc = apply_def(t, b->data + pos + 8, len, msg, cap);
+      pos += 8 + (size_t)len;
+    } else {
+      mcap_message m;
+      m.channel_id = (uint16_t)get_le(b->data + pos, 2);
+      m.sequence = (uint32_t)get_le(b->data + pos + 2, 4);
+      m.log_time = get_le(b->data + pos + 6, 8);
+      m.publish_time = get_le(b->data + pos + 14, 8);
+      m.data.len = get_le(b->data + pos + 22, 8);
+      m.data.data = b->data + pos + 30;
+      rc = apply_msg(t, &m, msg, cap);
+      pos += 30 + (size_t)m.data.len;
+    }
+    if (rc) return rc;
+  }
+  return PL_OK;
+}
+
+/* Close (finish) the writers a worker owns. */
+static int close_writers(struct lake *lk, int worker, char *msg, size_t cap) {
+  for (size_t i = 0; i < lk->n_topics; i++) {
+    struct topic_out *t = lk->topics[i];
+    if (t->worker != worker || !t->w) continue;
+    int rc = mcap_writer_close(t->w);
+    if (rc) {
+      snprintf(msg, cap, "finishing '%s': %s", t->file, mcap_writer_errmsg(t->w));
+      return rc == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP;
+    }
+  }
+  return PL_OK;
+}
+
+static void *worker_main(void *arg) {
+  struct worker *wk = arg;
+  struct lake *lk = wk->lk;
+  for (;;) {
+    pthread_mutex_lock(&wk->mu);
+    while (!wk->qhead && !wk->end) pthread_cond_wait(&wk->cv, &wk->mu);
+    struct batch *b = wk->qhead;
+    if (b) {
+      wk->qhead = b->next;
+      if (!wk->qhead) wk->qtail = NULL;
+    }
+    int failed = wk->rc;
+    pthread_mutex_unlock(&wk->mu);
+    if (!b) break;
+    int rc = PL_OK;
+    char msg[400] = "";
+    if (!failed) rc = apply_batch(lk, &b->b, msg, sizeof msg);
+    b->b.len = 0;
+    pthread_mutex_lock(&wk->mu);
+    if (rc && !wk->rc) {
+      wk->rc = rc;
+      snprintf(wk->msg, sizeof wk->msg, "%s", msg);
+    }
+    b->next = wk->free;
+    wk->free = b;
+    pthread_cond_broadcast(&wk->cv);
+    pthread_mutex_unlock(&wk->mu);
+  }
+  if (!wk->rc) {
+    char msg[400] = "";
+    int rc = close_writers(lk, wk->index, msg, sizeof msg);
+    if (rc) {
+      pthread_mutex_lock(&wk->mu);
+      wk->rc = rc;
+      snprintf(wk->msg, sizeof wk->msg, "%s", msg);
+      pthread_mutex_unlock(&wk->mu);
+    }
+  }
+  return NULL;
+}
+
+static int worker_failed(struct lake *lk, struct worker *wk) {
+  return pl__err(lk->err, wk->rc, UINT64_MAX, "%s", wk->msg);
+}
+
+/* The batch the caller fills for a worker (waits while the worker is QUEUE_MAX behind). */
+static int worker_batch(struct lake *lk, struct worker *wk, struct batch **out) {
+  if (wk->cur) {
+    *out = wk->cur;
+    return PL_OK;
+  }
+  pthread_mutex_lock(&wk->mu);
+  while (!wk->free && wk->allocated >= QUEUE_MAX && !wk->rc) pthread_cond_wait(&wk->cv, &wk->mu);
+  if (wk->rc) {
+    pthread_mutex_unlock(&wk->mu);
+    return worker_failed(lk, wk);
+  }
+  struct batch *b = wk->free;
+  if (b) wk->free = b->next;
+  else wk->allocated++;
+  pthread_mutex_unlock(&wk->mu);
+  if (!b) {
+    b = calloc(1, sizeof *b);
+    if (!b) {
+      pthread_mutex_lock(&wk->mu);
+      wk->allocated--;
+      pthread_mutex_unlock(&wk->mu);
+      return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    }
+  }
+  b->next = NULL;
+  b->b.len = 0;
+  wk->cur = b;
+  *out = b;
+  return PL_OK;
+}
+
+static void worker_submit(struct worker *wk) {
+  struct batch *b = wk->cur;
+  if (!b) return;
+  wk->cur = NULL;
+  pthread_mutex_lock(&wk->mu);
+  if (wk->qtail)
+    wk->qtail->next = b;
+  else
+    wk->qhead = b;
+  wk->qtail = b;
+  pthread_cond_broadcast(&wk->cv);
+  pthread_mutex_unlock(&wk->mu);
+}
+
+/* Room for n more bytes in the worker's current batch (submitting a full one first). */
+static int batch_room(struct lake *lk, struct worker *wk, size_t n, uint8_t **p) {
+  struct batch *b;
+  int rc;
+  if (wk->cur && wk->cur->b.len && wk->cur->b.len + n > BATCH_TARGET) worker_submit(wk);
+  if ((rc = worker_batch(lk, wk, &b))) return rc;
+  if (pl__buf_reserve(&b->b, b->b.len + n) != 0)
+    return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  *p = b->b.data + b->b.len;
+  b->b.len += n;
+  return PL_OK;
+}
+
+/* ---- routing (the caller's thread) */
+
+static int route_def(struct lake *lk, int topic, const mcap_record *rec) {
+  struct topic_out *t = lk->topics[topic];
+  uint64_t size = 0;
+  if (mcap_record_encode(rec, NULL, 0, &size) != MCAP_OK || size > SIZE_MAX / 2)
+    return pl__err(lk->err, PL_EMCAP, UINT64_MAX, "a definition of topic '%s' cannot be encoded",
+                   t->topic);
+  if (lk->n_workers == 0) {
+    uint8_t *buf = malloc((size_t)size);
+    if (!buf) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    mcap_record_encode(rec, buf, size, &size);
+    char msg[400] = "";
+    int rc = apply_def(t, buf, size, msg, sizeof msg);
+    free(buf);
+    return rc ? pl__err(lk->err, rc, UINT64_MAX, "%s", msg) : PL_OK;
+  }
+  uint8_t *p;
+  int rc = batch_room(lk, &lk->workers[t->worker], 13 + (size_t)size, &p);
+  if (rc) return rc;
+  p[0] = OP_DEF;
+  put_le(p + 1, (uint64_t)topic, 4);
+  put_le(p + 5, size, 8);
+  mcap_record_encode(rec, p + 13, size, &size);
+  return PL_OK;
+}
+
+static int route_msg(struct lake *lk, int topic, const mcap_message *m) {
+  struct topic_out *t = lk->topics[topic];
+  if (lk->n_workers == 0) {
+    char msg[400] = "";
+    int rc = apply_msg(t, m, msg, sizeof msg);
+    return rc ? pl__err(lk->err, rc, UINT64_MAX, "%s", msg) : PL_OK;
+  }
+  if (m->data.len > SIZE_MAX / 2) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "message too large");
+  uint8_t *p;
+  int rc = batch_room(lk, &lk->workers[t->worker], 35 + (size_t)m->data.len, &p);
+  if (rc) return rc;
+  p[0] = OP_MSG;
+  put_le(p + 1, (uint64_t)topic, 4);
+  put_le(p + 5, m->channel_id, 2);
+  put_le(p + 7, m->sequence, 4);
+  put_le(p + 11, m->log_time, 8);
+  put_le(p + 19, m->publish_time, 8);
+  put_le(p + 27, m->data.len, 8);
+  if (m->data.len) memcpy(p + 35, m->data.data, (size_t)m->data.len);
+  return PL_OK;
+}
+
+static int cmp_topic_name(const void *a, const void *b) {
+  return strcmp((*(struct topic_out *const *)a)->topic, (*(struct topic_out *const *)b)->topic);
+}
+
+static int find_topic(const struct lake *lk, const char *topic, size_t len) {
+  for (size_t i = 0; i < lk->n_topics; i++)
+    if (strlen(lk->topics[i]->topic) == len && memcmp(lk->topics[i]->topic, topic, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* Give topic i its file name: unique (case-insensitively) and not a reserved name. */
+static int name_topic(struct lake *lk, size_t i) {
+  struct topic_out *t = lk->topics[i];
+  char *base = safe_name(t->topic, 1);
+  if (!base) return PL_ENOMEM;
+  size_t n = strlen(base) + 40;
+  unsigned h = (unsigned)pl__hash64(t->topic, strlen(t->topic));
+  for (int attempt = 0;; attempt++) {
+    char *file = malloc(n);
+    if (!file) {
+      free(base);
+      return PL_ENOMEM;
+    }
+    if (attempt == 0)
+      snprintf(file, n, "%s.mcap", base);
+    else if (attempt == 1)
+      snprintf(file, n, "%s-%08x.mcap", base, h);
+    else
+      snprintf(file, n, "%s-%08x-%d.mcap", base, h, attempt);
+    int clash = strcasecmp(file, PL_LAKE_RECORDING_FILE) == 0;
+    for (size_t k = 0; k < lk->n_topics && !clash; k++)
+      if (k != i && lk->topics[k]->file && strcasecmp(lk->topics[k]->file, file) == 0) clash = 1;
+    if (!clash) {
+      t->file = file;
+      free(base);
+      return PL_OK;
+    }
+    free(file);
+  }
+}
+
+static int open_topic(struct lake *lk, size_t i) {
+  struct topic_out *t = lk->topics[i];
+  char *path = join(lk->stage, t->file);
+  if (!path) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = mcap_sink_open_file(&t->sink, path, &me);
+  free(path);
+  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
+  t->sink_open = 1;
+  rc = mcap_writer_open(&t->w, &t->sink, &lk->wo);
+  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "opening a writer for '%s'", t->file);
+  return PL_OK;
+}
+
+/* A topic met in the data that the index did not list (only possible for inconsistent files). */
+static int add_topic(struct lake *lk, const char *topic, size_t len) {
+  if (lk->n_topics >= MAX_TOPICS) return -1;
+  struct topic_out *t = calloc(1, sizeof *t);
+  if (!t) return -1;
+  lk->topics[lk->n_topics] = t;
+  t->topic = malloc(len + 1);
+  if (!t->topic) return -1;
+  memcpy(t->topic, topic, len);
+  t->topic[len] = '\0';
+  t->worker = lk->n_workers ? (int)(lk->n_topics % (size_t)lk->n_workers) : 0;
+  lk->n_topics++; /* published after it is complete: workers only see it through the queue */
+  if (name_topic(lk, lk->n_topics - 1) != PL_OK) return -1;
+  return (int)lk->n_topics - 1;
+}
+
+/* ---- walker callbacks */
+
+static int lk_schema(void *ctx, const mcap_schema *s) {
+  struct lake *lk = ctx;
+  if (s->id == 0 || lk->schema_seen[s->id]) return PL_OK;
+  mcap_schema *c = &lk->schemas[s->id];
+  *c = *s;
+  size_t n = (size_t)s->name.len + s->encoding.len + (size_t)s->data.len;
+  char *buf = malloc(n ? n : 1);
+  if (!buf) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (s->name.len) memcpy(buf, s->name.data, s->name.len);
+  if (s->encoding.len) memcpy(buf + s->name.len, s->encoding.data, s->encoding.len);
+  if (s->data.len) memcpy(buf + s->name.len + s->encoding.len, s->data.data, (size_t)s->data.len);
+  c->name.data = buf;
+  c->encoding.data = buf + s->name.len;
+  c->data.data = (const uint8_t *)buf + s->name.len + s->encoding.len;
+  lk->schema_seen[s->id] = 1;
+  return PL_OK;
+}
+
+static int lk_channel(void *ctx, const mcap_channel *c) {
+  struct lake *lk = ctx;
+  if (lk->chan_topic[c->id] >= 0 || lk->chan_skip[c->id]) {
+    /* a repeated definition goes to the same topic file (the writer checks it is identical) */
+    if (lk->chan_topic[c->id] < 0) return PL_OK;
+    mcap_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.opcode = MCAP_OP_CHANNEL;
+    rec.u.channel = *c;
+    return route_def(lk, lk->chan_topic[c->id], &rec);
+  }
+  if (c->schema_id != 0 && !lk->schema_seen[c->schema_id]) {
+    if (!lk->o->allow_partial)
+      return pl__err(lk->err, PL_EPARTIAL, UINT64_MAX,
+                     "channel %u ('%.*s') refers to schema %u, which is not defined before it",
+                     c->id, (int)c->topic.len, c->topic.data, c->schema_id);
+    lk->chan_skip[c->id] = 1;
+    lk->partial_seen = 1;
+    return PL_OK;
+  }
+  int t = find_topic(lk, c->topic.data ? c->topic.data : "", c->topic.len);
+  if (t < 0) {
+    t = add_topic(lk, c->topic.data ? c->topic.data : "", c->topic.len);
+    if (t < 0) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    int rc = open_topic(lk, (size_t)t);
+    if (rc) return rc;
+  }
+  lk->chan_topic[c->id] = t;
+  mcap_record rec;
+  int rc;
+  if (c->schema_id != 0) {
+    memset(&rec, 0, sizeof rec);
+    rec.opcode = MCAP_OP_SCHEMA;
+    rec.u.schema = lk->schemas[c->schema_id];
+    if ((rc = route_def(lk, t, &rec))) return rc;
+  }
+  memset(&rec, 0, sizeof rec);
+  rec.opcode = MCAP_OP_CHANNEL;
+  rec.u.channel = *c;
+  return route_def(lk, t, &rec);
+}
+
+static int lk_message(void *ctx, const mcap_message *m) {
+  struct lake *lk = ctx;
+  int t = lk->chan_topic[m->channel_id];
+  if (t < 0) return PL_OK; /* undefined channel: not part of any topic (the index says so) */
+  return route_msg(lk, t, m);
+}
+
+static int lk_att_begin(void *ctx, const mcap_attachment *a, uint64_t offset) {
+  struct lake *lk = ctx;
+  (void)offset;
+  int rc = mcap_writer_attachment_begin(lk->rec, a->log_time, a->create_time, a->name,
+                                        a->media_type, a->data.len);
+  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                           mcap_writer_errmsg(lk->rec))
+            : PL_OK;
+}
+
+static int lk_att_data(void *ctx, const uint8_t *p, size_t n) {
+  struct lake *lk = ctx;
+  int rc = mcap_writer_attachment_write(lk->rec, p, n);
+  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                           mcap_writer_errmsg(lk->rec))
+            : PL_OK;
+}
+
+static int lk_att_end(void *ctx, uint32_t stored, uint32_t computed) {
+  struct lake *lk = ctx;
+  (void)stored;
+  (void)computed;
+  int rc = mcap_writer_attachment_end(lk->rec);
+  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                           mcap_writer_errmsg(lk->rec))
+            : PL_OK;
+}
+
+static int lk_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
+  struct lake *lk = ctx;
+  (void)offset;
+  int rc = mcap_writer_write_metadata_record(lk->rec, m);
+  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                           mcap_writer_errmsg(lk->rec))
+            : PL_OK;
+}
+
+static int lk_problem(void *ctx, pl_severity sev, const char *code, uint64_t offset,
+                      const char *msg) {
+  struct lake *lk = ctx;
+  (void)code;
+  if (sev != PL_SEV_ERROR) return PL_OK;
+  lk->partial_seen = 1;
+  if (lk->o->allow_partial) return PL_OK;
+  return pl__err(lk->err, PL_EPARTIAL, offset, "%s (use allow_partial to write what can be read)",
+                 msg);
+}
+
+/* ---- setup and teardown */
+
+static void lake_dispose(struct lake *lk) {
+  if (lk->workers) {
+    for (int i = 0; i < lk->n_workers; i++) {
+      struct worker *wk = &lk->workers[i];
+      if (wk->started) {
+        pthread_mutex_lock(&wk->mu);
+        wk->end = 1;
+        if (!wk->rc) wk->rc = PL_EIO; /* abandon: do not finish the files */
+        pthread_cond_broadcast(&wk->cv);
+        pthread_mutex_unlock(&wk->mu);
+        pthread_join(wk->th, NULL);
+      }
+      struct batch *lists[3] = {wk->qhead, wk->free, wk->cur};
+      for (int k = 0; k < 3; k++) {
+        struct batch *b = lists[k];
+        while (b) {
+          struct batch *next = k == 2 ? NULL : b->next;
+          pl__buf_dispose(&b->b);
+          free(b);
+          b = next;
+        }
+      }
+      pthread_mutex_destroy(&wk->mu);
+      pthread_cond_destroy(&wk->cv);
+    }
+    free(lk->workers);
+  }
+  for (size_t i = 0; i < lk->n_topics && lk->topics; i++) {
+    mcap_writer_free(lk->topics[i]->w);
+    if (lk->topics[i]->sink_open) mcap_sink_close(&lk->topics[i]->sink, NULL);
+    free(lk->topics[i]->topic);
+    free(lk->topics[i]->file);
+    free(lk->topics[i]);
+  }
+  free(lk->topics);
+  mcap_writer_free(lk->rec);
+  if (lk->rec_sink_open) mcap_sink_close(&lk->rec_sink, NULL);
+  if (lk->schemas) {
+    for (size_t i = 0; i < 65536; i++)
+      if (lk->schema_seen[i]) free((void *)lk->schemas[i].name.data);
+  }
+  free(lk->schemas);
+  free(lk->schema_seen);
+  free(lk->chan_topic);
+  free(lk->chan_skip);
+}
+
+static int start_workers(struct lake *lk, int jobs) {
+  if (jobs <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+  }
+  if (jobs < 2 || lk->n_topics < 2) return PL_OK; /* everything on the caller's thread */
+  int n = jobs < (int)lk->n_topics ? jobs : (int)lk->n_topics;
+  /* longest processing time first: biggest topics to the least loaded worker */
+  size_t *order = malloc(lk->n_topics * sizeof *order);
+  uint64_t *load = calloc((size_t)n, sizeof *load);
+  lk->workers = calloc((size_t)n, sizeof *lk->workers);
+  if (!order || !load || !lk->workers) {
+    free(order);
+    free(load);
+    return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  }
+  for (size_t i = 0; i < lk->n_topics; i++) order[i] = i;
+  for (size_t i = 1; i < lk->n_topics; i++) { /* insertion sort by bytes desc, stable */
+    size_t x = order[i], k = i;
+    while (k > 0 && lk->topics[order[k - 1]]->bytes < lk->topics[x]->bytes) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = x;
+  }
+  for (size_t i = 0; i < lk->n_topics; i++) {
+    int best = 0;
+    for (int k = 1; k < n; k++)
+      if (load[k] < load[best]) best = k;
+    lk->topics[order[i]]->worker = best;
+    load[best] += lk->topics[order[i]]->bytes + 1;
+  }
+  free(order);
+  free(load);
+  lk->n_workers = n;
+  for (int i = 0; i < n; i++) {
+    struct worker *wk = &lk->workers[i];
+    wk->lk = lk;
+    wk->index = i;
+    pthread_mutex_init(&wk->mu, NULL);
+    pthread_cond_init(&wk->cv, NULL);
+  }
+  for (int i = 0; i < n; i++) {
+    struct worker *wk = &lk->workers[i];
+    if (pthread_create(&wk->th, NULL, worker_main, wk) != 0)
+      return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "cannot start a worker thread");
+    wk->started = 1;
+  }
+  return PL_OK;
+}
+
+/* Let the workers finish their files; the first failure wins. */
+static int finish_workers(struct lake *lk) {
+  int rc = PL_OK;
+  for (int i = 0; i < lk->n_workers; i++) {
+    struct worker *wk = &lk->workers[i];
+    if (wk->cur && wk->cur->b.len) worker_submit(wk);
+    pthread_mutex_lock(&wk->mu);
+    wk->end = 1;
+    pthread_cond_broadcast(&wk->cv);
+    pthread_mutex_unlock(&wk->mu);
+  }
+  for (int i = 0; i < lk->n_workers; i++) {
+    struct worker *wk = &lk->workers[i];
+    pthread_join(wk->th, NULL);
+    wk->started = 0;
+    if (wk->rc && rc == PL_OK) rc = worker_failed(lk, wk);
+  }
+  return rc;
+}
+
+/* Count a committed file; the test hook fails after N of them. */
+static int file_done(struct lake *lk) {
+  lk->files_done++;
+  if (lk->o->fail_after_files > 0 && lk->files_done >= lk->o->fail_after_files)
+    return pl__err(lk->err, PL_EIO, UINT64_MAX, "injected failure after %d files (test hook)",
+                   lk->files_done);
+  return PL_OK;
+}
+
+static int commit_sink(struct lake *lk, mcap_sink *sink, int *open) {
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = mcap_sink_commit(sink, &me);
+  if (rc == MCAP_OK) {
+    rc = mcap_sink_close(sink, &me);
+    *open = 0;
+  }
+  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
+  return file_done(lk);
+}
+
+static int topics_from_index(struct lake *lk) {
+  const pl_recording_index *ix = lk->ix;
+  for (size_t i = 0; i < ix->n_topics; i++) {
+    int t = find_topic(lk, ix->topics[i].topic, strlen(ix->topics[i].topic));
+    if (t < 0) {
+      if (lk->n_topics >= MAX_TOPICS) return PL_ENOMEM;
+      struct topic_out *o = calloc(1, sizeof *o);
+      if (!o) return PL_ENOMEM;
+      lk->topics[lk->n_topics] = o;
+      o->topic = pl__strdup(ix->topics[i].topic);
+      if (!o->topic) return PL_ENOMEM;
+      t = (int)lk->n_topics++;
+    }
+    lk->topics[t]->bytes += ix->topics[i].bytes + ix->topics[i].message_count * 31;
+  }
+  qsort(lk->topics, lk->n_topics, sizeof *lk->topics, cmp_topic_name);
+  for (size_t i = 0; i < lk->n_topics; i++)
+    if (name_topic(lk, i) != PL_OK) return PL_ENOMEM;
+  return PL_OK;
+}
+
+/* The result's file list (topic files, by topic) from the plan. */
+static int fill_files(struct lake *lk, const char *recdir, pl_lake_file **files, size_t *n) {
+  *files = calloc(lk->n_topics ? lk->n_topics : 1, sizeof **files);
+  *n = 0;
+  if (!*files) return PL_ENOMEM;
+  for (size_t i = 0; i < lk->n_topics; i++) {
+    pl_lake_file *f = &(*files)[(*n)++];
+    f->path = join(recdir, lk->topics[i]->file);
+    f->topics = malloc(sizeof *f->topics);
+    if (!f->path || !f->topics) return PL_ENOMEM;
+    f->topics[0] = pl__strdup(lk->topics[i]->topic);
+    if (!f->topics[0]) return PL_ENOMEM;
+    f->n_topics = 1;
+  }
+  return PL_OK;
+}
+
+/* An existing recording folder: skipped when it holds this content, else a conflict. */
+static int check_existing(const char *dest, const char *recdir, const pl_recording_index *ix,
+                          pl_lake_result *res, pl_error_info *err) {
+  char *ipath = join(dest, PL_LAKE_INDEX_JSON), *lpath = join(dest, PL_LAKE_JSON);
+  char *text = NULL;
+  size_t len = 0;
+  pl_recording_index *old = NULL;
+  int rc = PL_OK;
+  if (!ipath || !lpath) {
+    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    goto out;
+  }
+  pl_error_info e;
+  memset(&e, 0, sizeof e);
+  if (pl__read_small_file(ipath, (size_t)1 << 30, &text, &len, &e) != PL_OK ||
+      pl_index_from_json(text, len, &old, &e) != PL_OK) {
+    rc = pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                 "'%s' exists but is not a complete lake recording (%s)", dest, e.msg);
+    goto out;
+  }
+  if (strcmp(old->content_hash, ix->content_hash) != 0) {
+    rc = pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                 "'%s' holds a different recording (content %s, this file %s)", dest,
+                 old->content_hash, ix->content_hash);
+    goto out;
+  }
+  free(text);
+  text = NULL;
+  if ((rc = pl__read_small_file(lpath, (size_t)1 << 30, &text, &len, err))) goto out;
+  if ((rc = pl__lake_json_parse(text, len, &res->files, &res->n_files, err))) goto out;
+  res->skipped = 1;
+  res->recording_dir = pl__strdup(recdir);
+  if (!res->recording_dir) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+out:
+  free(ipath);
+  free(lpath);
+  free(text);
+  pl_recording_index_free(old);
+  return rc;
+}
+
+void pl_lake_result_dispose(pl_lake_result *res) {
+  if (!res) return;
+  free(res->recording_dir);
+  pl__lake_files_free(res->files, res->n_files);
+  memset(res, 0, sizeof *res);
+}
+
+int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *opts,
+                  pl_lake_result *res, pl_error_info *err) {
+  if (!mcap_path || !lake_dir || !res) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  memset(res, 0, sizeof *res);
+  pl_lake_options defaults;
+  memset(&defaults, 0, sizeof defaults);
+  const pl_lake_options *o = opts ? opts : &defaults;
+  if (!mcap_compression_name(o->compression))
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid compression %d", (int)o->compression);
+
+  struct lake lk;
+  memset(&lk, 0, sizeof lk);
+  lk.o = o;
+  lk.err = err;
+  pl_recording_index *ix = NULL;
+  char *recdir = NULL, *dest = NULL, *tmpdir = NULL, *lockpath = NULL, *devdir = NULL;
+  char *json = NULL;
+  int lockfd = -1, keep_stage = 0, rc;
+
+  /* 1. the index: topics, device and key, content hash, and whether all data can be read */
+  pl_index_options io;
+  memset(&io, 0, sizeof io);
+  io.tolerance_s = -1;
+  io.threads = 1;
+  if ((rc = pl_index_file(mcap_path, &io, &ix, err))) goto out;
+  if (ix->partial && !o->allow_partial) {
+    const char *why = "";
+    for (size_t i = 0; i < ix->n_problems && !*why; i++)
+      if (ix->problems[i].severity == PL_SEV_ERROR) why = ix->problems[i].message;
+    rc = pl__err(err, PL_EPARTIAL, UINT64_MAX,
+                 "'%s' cannot be read completely (%s); use allow_partial to write what can be read",
+                 mcap_path, why);
+    goto out;
+  }
+
+  /* 2. where it goes; done already? */
+  recdir = pl__lake_recording_dir(ix, o->device, o->key);
+  if (!recdir) goto oom;
+  dest = join(lake_dir, recdir);
+  tmpdir = join(lake_dir, "tmp");
+  if (!dest || !tmpdir) goto oom;
+  struct stat st;
+  if (stat(dest, &st) == 0) {
+    rc = check_existing(dest, recdir, ix, res, err);
+    goto out;
+  }
+  if ((rc = mkdirs(tmpdir, err))) goto out;
+  {
+    const char *slash = strchr(recdir, '/');
+    size_t n = strlen(tmpdir) + strlen(recdir) + 8;
+    lk.stage = malloc(n);
+    lockpath = malloc(n);
+    devdir = malloc(strlen(lake_dir) + strlen(recdir) + 2);
+    if (!lk.stage || !lockpath || !devdir) goto oom;
+    snprintf(lk.stage, n, "%s/%.*s~%s", tmpdir, (int)(slash - recdir), recdir, slash + 1);
+    snprintf(lockpath, n, "%s.lock", lk.stage);
+    snprintf(devdir, strlen(lake_dir) + strlen(recdir) + 2, "%s/%.*s", lake_dir,
+             (int)(slash - recdir), recdir);
+  }
+  lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (lockfd < 0) {
+    rc = pl__err_errno(err, errno, "cannot create '%s'", lockpath);
+    goto out;
+  }
+  if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+    rc = errno == EWOULDBLOCK
+             ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                       "'%s' is being written by another process", recdir)
+             : pl__err_errno(err, errno, "cannot lock '%s'", lockpath);
+    goto out;
+  }
+  /* another process may have finished it while we waited for nothing */
+  if (stat(dest, &st) == 0) {
+    rc = check_existing(dest, recdir, ix, res, err);
+    goto out;
+  }
+  /* a leftover from a run that crashed: start again */
+  if ((rc = remove_tree(lk.stage, err))) goto out;
+  if (mkdir(lk.stage, 0777) != 0) {
+    rc = pl__err_errno(err, errno, "cannot create directory '%s'", lk.stage);
+    goto out;
+  }
+
+  /* 3. the plan: one file per topic, writers open */
+  lk.ix = ix;
+  mcap_writer_options_init(&lk.wo);
+  lk.wo.profile = ix->profile;
+  lk.wo.compression = o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD : o->compression;
+  lk.wo.compression_level = o->compression_level;
+  lk.wo.chunk_size = o->chunk_size ? o->chunk_size : DEFAULT_LAKE_CHUNK;
+  lk.topics = calloc(MAX_TOPICS, sizeof *lk.topics);
+  lk.chan_topic = malloc(65536 * sizeof *lk.chan_topic);
+  lk.chan_skip = calloc(65536, 1);
+  lk.schemas = calloc(65536, sizeof *lk.schemas);
+  lk.schema_seen = calloc(65536, 1);
+  if (!lk.topics || !lk.chan_topic || !lk.chan_skip || !lk.schemas || !lk.schema_seen) goto oom;
+  for (size_t i = 0; i < 65536; i++) lk.chan_topic[i] = -1;
+  if (topics_from_index(&lk)) goto oom;
+  for (size_t i = 0; i < lk.n_topics; i++)
+    if ((rc = open_topic(&lk, i))) goto out;
+  {
+    char *rpath = join(lk.stage, PL_LAKE_RECORDING_FILE);
+    if (!rpath) goto oom;
+    mcap_error_info me;
+    memset(&me, 0, sizeof me);
+    rc = mcap_sink_open_file(&lk.rec_sink, rpath, &me);
+    free(rpath);
+    if (rc) {
+      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      goto out;
+    }
+    lk.rec_sink_open = 1;
+    if ((rc = mcap_writer_open(&lk.rec, &lk.rec_sink, &lk.wo))) {
+      rc = pl__err_mcap(err, rc, UINT64_MAX, "opening the writer of %s", PL_LAKE_RECORDING_FILE);
+      goto out;
+    }
+  }
+  if ((rc = start_workers(&lk, o->jobs))) goto out;
+
+  /* 4. one pass */
+  {
+    mcap_source src;
+    mcap_error_info me;
+    memset(&me, 0, sizeof me);
+    rc = mcap_source_open_file(&src, mcap_path, &me);
+    if (rc) {
+      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      goto out;
+    }
+    pl__walk_cb cb;
+    memset(&cb, 0, sizeof cb);
+    cb.ctx = &lk;
+    cb.schema = lk_schema;
+    cb.channel = lk_channel;
+    cb.message = lk_message;
+    cb.attachment_begin = lk_att_begin;
+    cb.attachment_data = lk_att_data;
+    cb.attachment_end = lk_att_end;
+    cb.metadata = lk_metadata;
+    cb.problem = lk_problem;
+    pl__walk_stats ws;
+    rc = pl__walk_file(&src, 0, &cb, &ws, err);
+    mcap_source_close(&src);
+    if (rc) goto out;
+  }
+  if ((rc = finish_workers(&lk))) goto out;
+  if (lk.n_workers == 0) {
+    char msg[400] = "";
+    if ((rc = close_writers(&lk, 0, msg, sizeof msg))) {
+      rc = pl__err(err, rc, UINT64_MAX, "%s", msg);
+      goto out;
+    }
+  }
+  if ((rc = mcap_writer_close(lk.rec))) {
+    rc = pl__err_mcap(err, rc, UINT64_MAX, "finishing %s: %s", PL_LAKE_RECORDING_FILE,
+                      mcap_writer_errmsg(lk.rec));
+    goto out;
+  }
+
+  /* 5. commit the files, then the listings */
+  for (size_t i = 0; i < lk.n_topics; i++) {
+    if ((rc = commit_sink(&lk, &lk.topics[i]->sink, &lk.topics[i]->sink_open))) {
+      keep_stage = 1;
+      goto out;
+    }
+  }
+  if ((rc = commit_sink(&lk, &lk.rec_sink, &lk.rec_sink_open))) {
+    keep_stage = 1;
+    goto out;
+  }
+  if ((rc = fill_files(&lk, recdir, &res->files, &res->n_files))) goto oom;
+  {
+    char *p = join(lk.stage, PL_LAKE_JSON);
+    if (!p) goto oom;
+    rc = pl__lake_json(res->files, res->n_files, &json, err);
+    if (rc == PL_OK) rc = pl__write_file_atomic(p, json, strlen(json), err);
+    free(p);
+    free(json);
+    json = NULL;
+    if (rc == PL_OK) rc = file_done(&lk);
+    if (rc) {
+      keep_stage = 1;
+      goto out;
+    }
+    p = join(lk.stage, PL_LAKE_INDEX_JSON);
+    if (!p) goto oom;
+    rc = pl_index_to_json(ix, &json, err);
+    if (rc == PL_OK) rc = pl__write_file_atomic(p, json, strlen(json), err);
+    free(p);
+    if (rc == PL_OK) rc = file_done(&lk);
+    if (rc) {
+      keep_stage = 1;
+      goto out;
+    }
+  }
+
+  /* 6. publish: one rename makes the whole recording visible */
+  if (fsync_dir(lk.stage) != 0) {
+    rc = pl__err_errno(err, errno, "syncing '%s'", lk.stage);
+    goto out;
+  }
+  if ((rc = mkdirs(devdir, err))) goto out;
+  if (rename(lk.stage, dest) != 0) {
+    int e = errno;
+    if ((e == EEXIST || e == ENOTEMPTY) && stat(dest, &st) == 0) {
+      pl_lake_result_dispose(res);
+      rc = check_existing(dest, recdir, ix, res, err);
+      goto out;
+    }
+    rc = pl__err_errno(err, e, "cannot rename '%s' to '%s'", lk.stage, dest);
+    goto out;
+  }
+  (void)fsync_dir(devdir);
+  (void)fsync_dir(tmpdir);
+  res->recording_dir = pl__strdup(recdir);
+  if (!res->recording_dir) goto oom;
+  rc = PL_OK;
+  goto out;
+oom:
+  rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+out:
+  lake_dispose(&lk);
+  if (rc != PL_OK) {
+    /* once files are committed, a failure (or the injected one) leaves the staging directory as
+     * a crash would; the next run removes it */
+    if (lk.stage && !keep_stage) remove_tree(lk.stage, NULL);
+    pl_lake_result_dispose(res);
+  }
+  if (lockfd >= 0) close(lockfd);
+  free(json);
+  free(lk.stage);
+  free(lockpath);
+  free(devdir);
+  free(recdir);
+  free(dest);
+  free(tmpdir);
+  pl_recording_index_free(ix);
+  return rc;
+}

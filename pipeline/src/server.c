@@ -1,0 +1,1031 @@
+/*
+ * server.c - the HTTP side of the local site (pl_server_*): libmicrohttpd
+ * setup (one thread per connection, memory and connection limits, slow-client
+ * timeout), routing of /v1 requests to server_routes_*.c after
+ * authentication, capability check and rate limit, JSON bodies with a size
+ * cap, the signed links (/signed/upload|stream|attachment/...), upload bodies
+ * streamed to DATA/inbox, fault injection, and the graceful stop.
+ *
+ * Order of checks for /v1: key (401) -> route (404/405) -> capability (403)
+ * -> rate limit (429) -> body size (413) and JSON (400) -> the route's own
+ * validation (400/404/409).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+#define DEFAULT_JSON_MAX (1u << 20)
+#define DEFAULT_UPLOAD_MAX (UINT64_C(1) << 40)
+#define CONN_MEMORY (128u << 10) /* headers above ~100 KiB are refused (431) */
+
+enum ctx_kind { CTX_API = 0, CTX_UPLOAD = 1, CTX_DONE = 2 };
+
+struct route {
+  const char *method;
+  const char *pattern; /* segments after /v1; "*" matches one segment */
+  const char *cap;
+  void (*fn)(struct srv_req *, struct srv_resp *);
+};
+
+static const struct route k_routes[] = {
+    {"GET", "devices", "devices.list", pl__srv_route_devices},
+    {"POST", "devices", "devices.create", pl__srv_route_devices},
+    {"GET", "devices/*", "devices.list", pl__srv_route_devices},
+    {"PATCH", "devices/*", "devices.update", pl__srv_route_devices},
+    {"DELETE", "devices/*", "devices.delete", pl__srv_route_devices},
+    {"POST", "data/upload", "data.upload", pl__srv_route_upload},
+    {"GET", "data/pending-imports", "pendingImports.list", pl__srv_route_pending},
+    {"GET", "recordings", "recordings.list", pl__srv_route_recordings},
+    {"GET", "recordings/*", "recordings.list", pl__srv_route_recordings},
+    {"DELETE", "recordings/*", "recordings.delete", pl__srv_route_recordings},
+    {"GET", "recording-attachments", "recordingAttachments.list", pl__srv_route_attachments},
+    {"GET", "recording-attachments/*", "recordingAttachments.list", pl__srv_route_attachments},
+    {"GET", "recording-attachments/*/download", "recordingAttachments.download",
+     pl__srv_route_attachments},
+    {"GET", "data/topics", "topics.list", pl__srv_route_topics},
+    {"GET", "data/coverage", "coverage.list", pl__srv_route_coverage},
+    {"GET", "lake-files", "lakeFiles.list", pl__srv_route_lake_files},
+    {"POST", "data/stream", "data.stream", pl__srv_route_stream},
+};
+
+struct conn_ctx {
+  int kind;
+  int queued; /* a response went out already */
+  /* JSON body */
+  char *buf;
+  size_t len, cap;
+  int too_big;
+  const struct route *route;
+  const struct srv_key *key;
+  int expire;
+  /* upload */
+  int fd;
+  char *part_path;
+  char request_id[SRV_ID_LEN + 1];
+  uint64_t received;
+  int write_failed;
+  int upload_too_big;
+  int upload_done;
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode (and '+' -> ' ' for queries) into a new string; NULL when
+ * malformed or when it decodes to a NUL byte. */
+static char *pct_decode(const char *s, size_t len, int plus) {
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= len) {
+        free(out);
+        return NULL;
+      }
+      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+      if (hi < 0 || lo < 0) {
+        free(out);
+        return NULL;
+      }
+      c = (char)(hi * 16 + lo);
+      if (c == 0) {
+        free(out);
+        return NULL;
+      }
+      i += 2;
+    } else if (c == '+' && plus) {
+      c = ' ';
+    }
+    out[n++] = c;
+  }
+  out[n] = 0;
+  return out;
+}
+
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  return strlen(s);
+}
+
+static void free_req(struct srv_req *q) {
+  for (size_t i = 0; i < q->n_seg; i++) free(q->seg[i]);
+  free(q->seg);
+  for (size_t i = 0; i < q->n_params; i++) {
+    free(q->params[i].name);
+    free(q->params[i].value);
+  }
+  free(q->params);
+  json_object_put(q->body);
+}
+
+static void resp_dispose(struct srv_resp *r) {
+  free(r->body);
+  free(r->location);
+  free(r->disposition);
+  if (r->kind == RESP_FILE && r->fd >= 0) close(r->fd);
+  if (r->stream) pl__srv_stream_req_free(r->stream);
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+}
+
+struct args_ctx {
+  struct srv_req *q;
+  int bad;
+  char bad_name[128];
+  int dup;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+  (void)kind;
+  struct args_ctx *a = cls;
+  if (a->bad || a->dup) return MHD_YES;
+  char *k = pct_decode(key, strlen(key), 1);
+  char *v = pct_decode(value ? value : "", value ? strlen(value) : 0, 1);
+  if (!k || !v) {
+    a->bad = 1;
+    snprintf(a->bad_name, sizeof a->bad_name, "%s", key);
+    free(k);
+    free(v);
+    return MHD_YES;
+  }
+  for (size_t i = 0; i < a->q->n_params; i++)
+    if (strcmp(a->q->params[i].name, k) == 0) {
+      a->dup = 1;
+      snprintf(a->bad_name, sizeof a->bad_name, "%s", k);
+      free(k);
+      free(v);
+      return MHD_YES;
+    }
+  struct srv_param *p = realloc(a->q->params, (a->q->n_params + 1) * sizeof *p);
+  if (!p) {
+    a->bad = 1;
+    free(k);
+    free(v);
+    return MHD_YES;
+  }
+  a->q->params = p;
+  p[a->q->n_params].name = k;
+  p[a->q->n_params].value = v;
+  p[a->q->n_params].used = 0;
+  a->q->n_params++;
+  return MHD_YES;
+}
+
+/* Split "/v1/a/b" into decoded segments after "/v1". -1 when malformed. */
+static int split_path(const char *url, struct srv_req *q) {
+  const char *p = url + 3; /* after "/v1" */
+  if (*p == '/') p++;
+  while (*p) {
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == 0 && !end) break;
+    char *seg = pct_decode(p, len, 0);
+    if (!seg) return -1;
+    char **s = realloc(q->seg, (q->n_seg + 1) * sizeof *s);
+    if (!s) {
+      free(seg);
+      return -1;
+    }
+    q->seg = s;
+    q->seg[q->n_seg++] = seg;
+    if (!end) break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+static int match_pattern(const char *pattern, const struct srv_req *q) {
+  size_t i = 0;
+  const char *p = pattern;
+  while (*p) {
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (i >= q->n_seg) return 0;
+    if (!(len == 1 && p[0] == '*')) {
+      if (strlen(q->seg[i]) != len || strncmp(q->seg[i], p, len) != 0) return 0;
+    } else if (q->seg[i][0] == 0) {
+      return 0;
+    }
+    i++;
+    if (!end) break;
+    p = end + 1;
+  }
+  return i == q->n_seg;
+}
+
+/* ------------------------------------------------------------- responses */
+
+struct reset_state {
+  char *data;
+  size_t len;
+  size_t sent;
+};
+
+static ssize_t reset_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct reset_state *rs = cls;
+  (void)pos;
+  size_t half = rs->len / 2;
+  if (rs->sent >= half) return MHD_CONTENT_READER_END_WITH_ERROR;
+  size_t n = half - rs->sent;
+  if (n > max) n = max;
+  memcpy(buf, rs->data + rs->sent, n);
+  rs->sent += n;
+  return (ssize_t)n;
+}
+
+static void reset_free(void *cls) {
+  struct reset_state *rs = cls;
+  free(rs->data);
+  free(rs);
+}
+
+/* A response that promises a body and breaks the connection half way. */
+static enum MHD_Result queue_reset(struct MHD_Connection *c) {
+  struct reset_state *rs = calloc(1, sizeof *rs);
+  if (!rs) return MHD_NO;
+  rs->data = pl__srv_strdup(
+      "{\"error\": \"fault injection: this response is cut off in the middle of its body, "
+      "as a reset connection would do\"}");
+  rs->len = rs->data ? strlen(rs->data) : 0;
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(rs->len, 4096, reset_reader, rs, reset_free);
+  if (!resp) {
+    reset_free(rs);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+struct stream_state {
+  int fd;
+  void *handle;
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct stream_state *ss = cls;
+  (void)pos;
+  for (;;) {
+    ssize_t n = read(ss->fd, buf, max);
+    if (n > 0) return n;
+    if (n == 0) {
+      /* the producer closed its end: the body is complete only if the export succeeded */
+      int ok = pl__srv_stream_finish(ss->handle);
+      ss->handle = NULL;
+      return ok == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (errno == EINTR) continue;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+
+static void stream_free(void *cls) {
+  struct stream_state *ss = cls;
+  close(ss->fd);
+  if (ss->handle) pl__srv_stream_finish(ss->handle);
+  free(ss);
+}
+
+static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct srv_resp *r) {
+  struct MHD_Response *resp = NULL;
+  if (r->kind == RESP_FILE) {
+    resp = MHD_create_response_from_fd64(r->size, r->fd);
+    if (resp) r->fd = -1; /* MHD closes it */
+  } else if (r->kind == RESP_STREAM) {
+    void *handle = NULL;
+    int fd = pl__srv_stream_start(s, r->stream, &handle);
+    r->stream = NULL; /* the producer owns it now */
+    if (fd < 0) {
+      resp_dispose(r);
+      pl__srv_resp_error(r, 500, "cannot start the export");
+    } else {
+      struct stream_state *ss = calloc(1, sizeof *ss);
+      if (ss) {
+        ss->fd = fd;
+        ss->handle = handle;
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256u << 10, stream_reader,
+                                                 ss, stream_free);
+        if (!resp) stream_free(ss);
+      } else {
+        close(fd);
+        pl__srv_stream_finish(handle);
+      }
+    }
+  }
+  if (!resp && r->kind == RESP_BUFFER) {
+    if (!r->body) pl__srv_resp_error(r, r->status ? r->status : 500, "internal error");
+    resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+    if (resp) r->body = NULL;
+  }
+  if (!resp) {
+    resp_dispose(r);
+    return MHD_NO;
+  }
+  if (r->content_type) MHD_add_response_header(resp, "Content-Type", r->content_type);
+  if (r->location) MHD_add_response_header(resp, "Location", r->location);
+  if (r->disposition) MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+  if (r->retry_after) {
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", r->retry_after);
+    MHD_add_response_header(resp, "Retry-After", ra);
+  }
+  if (r->status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+  MHD_destroy_response(resp);
+  resp_dispose(r);
+  return ret;
+}
+
+static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int status,
+                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int status,
+                                   const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct srv_resp r;
+  memset(&r, 0, sizeof r);
+  r.fd = -1;
+  pl__srv_resp_error(&r, status, "%s", msg);
+  return queue(s, c, &r);
+}
+
+/* ------------------------------------------------------------- signed links */
+
+static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                    const char *url, const char *method) {
+  /* /signed/<kind>/<id> */
+  const char *p = url + strlen("/signed/");
+  const char *slash = strchr(p, '/');
+  char kind[32], id[SRV_ID_LEN + 1];
+  if (!slash || (size_t)(slash - p) >= sizeof kind || strlen(slash + 1) > SRV_ID_LEN ||
+      !pl__srv_valid_id(slash + 1))
+    return queue_error(s, c, 404, "no such link");
+  memcpy(kind, p, (size_t)(slash - p));
+  kind[slash - p] = 0;
+  snprintf(id, sizeof id, "%s", slash + 1);
+  const char *want_method = strcmp(kind, "upload") == 0 ? "PUT" : "GET";
+  if (strcmp(kind, "upload") != 0 && strcmp(kind, "stream") != 0 &&
+      strcmp(kind, "attachment") != 0)
+    return queue_error(s, c, 404, "no such link");
+  if (strcmp(method, want_method) != 0 && !(strcmp(method, "HEAD") == 0 && want_method[0] == 'G'))
+    return queue_error(s, c, 405, "this link accepts only %s", want_method);
+  const char *expires = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "expires");
+  const char *sig = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sig");
+  char msg[256];
+  int st = pl__srv_verify_link(s, want_method, kind, id, expires, sig, msg, sizeof msg);
+  if (st) return queue_error(s, c, st, "%s", msg);
+
+  if (strcmp(kind, "stream") == 0) {
+    struct srv_resp r;
+    memset(&r, 0, sizeof r);
+    r.fd = -1;
+    pl__srv_stream_open(s, id, &r);
+    return queue(s, c, &r);
+  }
+  if (strcmp(kind, "attachment") == 0) {
+    struct srv_resp r;
+    memset(&r, 0, sizeof r);
+    r.fd = -1;
+    pl__srv_attachment_open(s, id, &r);
+    return queue(s, c, &r);
+  }
+
+  /* upload: one PUT per link */
+  uint64_t max = s->opt.max_upload ? s->opt.max_upload : DEFAULT_UPLOAD_MAX;
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+  if (cl && strtoull(cl, NULL, 10) > max)
+    return queue_error(s, c, 413, "the upload is larger than the limit of %llu bytes",
+                       (unsigned long long)max);
+  struct srv_store *st_ = &s->store;
+  pthread_rwlock_wrlock(&st_->lock);
+  struct srv_import *imp = pl__srv_imp_find(st_, id);
+  int status = 0;
+  if (!imp) {
+    status = 404;
+  } else if (imp->status != IMP_AWAITING) {
+    status = 409;
+  } else if (imp->uploading) {
+    status = 409;
+  } else {
+    imp->uploading = 1;
+  }
+  int uploading = imp && imp->uploading && status == 409;
+  pthread_rwlock_unlock(&st_->lock);
+  if (status == 404) return queue_error(s, c, 404, "no upload is waiting on this link");
+  if (status == 409)
+    return queue_error(s, c, 409, "%s",
+                       uploading ? "an upload to this link is in progress"
+                                 : "this upload link was already used");
+  x->kind = CTX_UPLOAD;
+  snprintf(x->request_id, sizeof x->request_id, "%s", id);
+  x->part_path = pl__srv_inbox_path(st_, id, ".part");
+  x->fd = x->part_path ? open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  if (x->fd < 0) {
+    pthread_rwlock_wrlock(&st_->lock);
+    imp = pl__srv_imp_find(st_, id);
+    if (imp) imp->uploading = 0;
+    pthread_rwlock_unlock(&st_->lock);
+    x->kind = CTX_DONE;
+    return queue_error(s, c, 500, "cannot store the upload: %s", strerror(errno));
+  }
+  return MHD_YES;
+}
+
+static void upload_abandon(pl_server *s, struct conn_ctx *x) {
+  if (x->fd >= 0) close(x->fd);
+  x->fd = -1;
+  if (x->part_path) unlink(x->part_path);
+  pthread_rwlock_wrlock(&s->store.lock);
+  struct srv_import *imp = pl__srv_imp_find(&s->store, x->request_id);
+  if (imp) imp->uploading = 0;
+  pthread_rwlock_unlock(&s->store.lock);
+}
+
+static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x) {
+  x->kind = CTX_DONE;
+  if (x->upload_too_big) {
+    upload_abandon(s, x);
+    return queue_error(s, c, 413, "the upload is larger than the limit");
+  }
+  int failed = x->write_failed;
+  if (!failed && !s->opt.no_fsync && fsync(x->fd) != 0) failed = errno;
+  if (close(x->fd) != 0 && !failed) failed = errno;
+  x->fd = -1;
+  char *final = pl__srv_inbox_path(&s->store, x->request_id, ".mcap");
+  if (!failed && (!final || rename(x->part_path, final) != 0)) failed = errno ? errno : EIO;
+  if (failed) {
+    free(final);
+    upload_abandon(s, x);
+    return queue_error(s, c, 500, "cannot store the upload: %s", strerror(failed));
+  }
+  char *inbox = pl__srv_printf("%s/inbox", s->store.data_dir);
+  if (inbox) pl__srv_sync_dir(inbox, s->opt.no_fsync);
+  free(inbox);
+  free(final);
+  pthread_rwlock_wrlock(&s->store.lock);
+  struct srv_import *imp = pl__srv_imp_find(&s->store, x->request_id);
+  if (imp) {
+    imp->uploading = 0;
+    imp->status = IMP_RECEIVED;
+    free(imp->stage);
+    imp->stage = pl__srv_strdup("received");
+    imp->size = x->received;
+    imp->updated = pl__srv_now_ns();
+    if (pl__srv_imp_save(&s->store, imp) != 0) {
+      /* the file is in the inbox; the import is found again at the next start */
+      pl__srv_log(s, "cannot save import %s: %s", imp->request_id, strerror(errno));
+    }
+  }
+  pthread_rwlock_unlock(&s->store.lock);
+  if (imp) pl__srv_import_enqueue(s, x->request_id);
+  x->upload_done = 1;
+  struct srv_resp r;
+  memset(&r, 0, sizeof r);
+  r.fd = -1;
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "requestId", json_object_new_string(x->request_id));
+  json_object_object_add(o, "size", json_object_new_uint64(x->received));
+  pl__srv_resp_json(&r, 200, o);
+  return queue(s, c, &r);
+}
+
+/* ------------------------------------------------------------- /v1 */
+
+static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                 const char *url, const char *method) {
+  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (!auth) return queue_error(s, c, 401, "missing API key: send 'Authorization: Bearer <key>'");
+  x->key = pl__srv_auth_lookup(&s->auth, auth);
+  if (!x->key) return queue_error(s, c, 401, "invalid API key");
+  struct srv_req q;
+  memset(&q, 0, sizeof q);
+  if (split_path(url, &q) != 0) {
+    free_req(&q);
+    return queue_error(s, c, 400, "malformed percent-encoding in the path");
+  }
+  const struct route *found = NULL;
+  int path_known = 0;
+  for (size_t i = 0; i < sizeof k_routes / sizeof k_routes[0]; i++) {
+    if (!match_pattern(k_routes[i].pattern, &q)) continue;
+    path_known = 1;
+    if (strcmp(k_routes[i].method, method) == 0) found = &k_routes[i];
+  }
+  free_req(&q);
+  if (!found && path_known) return queue_error(s, c, 405, "method %s not allowed here", method);
+  if (!found) return queue_error(s, c, 404, "no such endpoint: %s %s", method, url);
+  if (!pl__srv_auth_has(x->key, found->cap))
+    return queue_error(s, c, 403, "this API key lacks the '%s' capability", found->cap);
+  unsigned wait = pl__srv_rate_take(&s->auth, x->key);
+  if (wait) {
+    struct srv_resp r;
+    memset(&r, 0, sizeof r);
+    r.fd = -1;
+    pl__srv_resp_error(&r, 429, "rate limit of %g requests per second exceeded",
+                       s->auth.rate);
+    r.retry_after = wait;
+    return queue(s, c, &r);
+  }
+  uint64_t max = s->opt.max_json_body ? s->opt.max_json_body : DEFAULT_JSON_MAX;
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+  if (cl && strtoull(cl, NULL, 10) > max)
+    return queue_error(s, c, 413, "the request body is larger than %llu bytes",
+                       (unsigned long long)max);
+  x->route = found;
+  x->kind = CTX_API;
+  return MHD_YES;
+}
+
+static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                  const char *url, const char *method) {
+  x->kind = CTX_DONE;
+  if (x->too_big) return queue_error(s, c, 413, "the request body is too large");
+  struct srv_req q;
+  memset(&q, 0, sizeof q);
+  q.srv = s;
+  q.method = method;
+  q.key = x->key;
+  q.fault_expire = x->expire;
+  if (split_path(url, &q) != 0) {
+    free_req(&q);
+    return queue_error(s, c, 400, "malformed percent-encoding in the path");
+  }
+  struct args_ctx a;
+  memset(&a, 0, sizeof a);
+  a.q = &q;
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+  if (a.bad || a.dup) {
+    free_req(&q);
+    return queue_error(s, c, 400,
+                       a.dup ? "query parameter '%s' given more than once"
+                             : "malformed query parameter '%s'",
+                       a.bad_name);
+  }
+  int wants_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
+  if (wants_body) {
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (x->len && ct && strncasecmp(ct, "application/json", 16) != 0) {
+      free_req(&q);
+      return queue_error(s, c, 415, "the request body must be application/json");
+    }
+    if (x->len) {
+      json_tokener *tok = json_tokener_new_ex(64);
+      json_object *o = tok ? json_tokener_parse_ex(tok, x->buf, (int)x->len) : NULL;
+      int ok = tok && json_tokener_get_error(tok) == json_tokener_success &&
+               json_tokener_get_parse_end(tok) == x->len;
+      if (tok && ok == 0 && o && json_tokener_get_error(tok) == json_tokener_success) {
+        /* trailing bytes after the value: only whitespace is fine */
+        size_t end = json_tokener_get_parse_end(tok);
+        ok = 1;
+        for (size_t i = end; i < x->len; i++)
+          if (!(x->buf[i] == ' ' || x->buf[i] == '\n' || x->buf[i] == '\r' || x->buf[i] == '\t'))
+            ok = 0;
+      }
+      json_tokener_free(tok);
+      if (!ok) {
+        json_object_put(o);
+        free_req(&q);
+        return queue_error(s, c, 400, "the request body is not valid JSON");
+      }
+      q.body = o;
+      q.has_body = 1;
+    }
+  }
+  struct srv_resp r;
+  memset(&r, 0, sizeof r);
+  r.fd = -1;
+  x->route->fn(&q, &r);
+  free_req(&q);
+  if (!r.status) pl__srv_resp_error(&r, 500, "internal error: no response");
+  return queue(s, c, &r);
+}
+
+/* ------------------------------------------------------------- slow clients */
+
+/* libmicrohttpd's timeout counts inactivity only, so a client that trickles
+ * one header byte at a time would hold a connection (and its thread)
+ * forever. Every connection is tracked from its start: one that has not
+ * delivered a complete request header within the connection timeout (from
+ * its start or from the end of its previous request) is shut down by the
+ * watchdog thread. shutdown() (not close) leaves the descriptor to MHD; the
+ * entry is unlinked in MHD's "closed" notification, before MHD closes it. */
+struct conn_track {
+  int fd;
+  int busy; /* a request is being handled */
+  uint64_t since_ns;
+  struct conn_track *next;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  pl_server *s = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    struct conn_track *t = calloc(1, sizeof *t);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!t || !ci) {
+      free(t);
+      return;
+    }
+    t->fd = ci->connect_fd;
+    t->since_ns = pl__srv_now_ns();
+    pthread_mutex_lock(&s->conn_mu);
+    t->next = s->conns;
+    s->conns = t;
+    pthread_mutex_unlock(&s->conn_mu);
+    *socket_context = t;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    struct conn_track *t = *socket_context;
+    if (!t) return;
+    pthread_mutex_lock(&s->conn_mu);
+    for (struct conn_track **pp = &s->conns; *pp; pp = &(*pp)->next)
+      if (*pp == t) {
+        *pp = t->next;
+        break;
+      }
+    pthread_mutex_unlock(&s->conn_mu);
+    free(t);
+    *socket_context = NULL;
+  }
+}
+
+static void track_set(pl_server *s, struct MHD_Connection *c, int busy) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  struct conn_track *t = ci ? ci->socket_context : NULL;
+  if (!t) return;
+  pthread_mutex_lock(&s->conn_mu);
+  t->busy = busy;
+  t->since_ns = pl__srv_now_ns();
+  pthread_mutex_unlock(&s->conn_mu);
+}
+
+static void *watchdog(void *arg) {
+  pl_server *s = arg;
+  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
+  uint64_t limit = (uint64_t)timeout * 1000000000u;
+  pthread_mutex_lock(&s->conn_mu);
+  while (!s->watchdog_stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->conn_cv, &s->conn_mu, &until);
+    uint64_t now = pl__srv_now_ns();
+    for (struct conn_track *t = s->conns; t; t = t->next)
+      if (!t->busy && now > t->since_ns && now - t->since_ns > limit) {
+        shutdown(t->fd, SHUT_RDWR);
+        t->since_ns = UINT64_MAX; /* once */
+      }
+  }
+  pthread_mutex_unlock(&s->conn_mu);
+  return NULL;
+}
+
+/* ------------------------------------------------------------- MHD callbacks */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  (void)version;
+  pl_server *s = cls;
+  struct conn_ctx *x = *con_cls;
+  if (!x) {
+    x = calloc(1, sizeof *x);
+    if (!x) return MHD_NO;
+    x->fd = -1;
+    *con_cls = x;
+    track_set(s, c, 1);
+    pthread_mutex_lock(&s->mu);
+    s->inflight++;
+    pthread_mutex_unlock(&s->mu);
+    unsigned delay = 0;
+    int fault = pl__srv_faults_roll(&s->faults, &delay, &x->expire);
+    if (delay) {
+      struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
+    if (fault == FAULT_ERROR || fault == FAULT_ERROR_503) {
+      x->kind = CTX_DONE;
+      int st = fault == FAULT_ERROR_503 ? 503 : 500;
+      return queue_error(s, c, st, "fault injection: %s",
+                         st == 503 ? "service unavailable" : "internal server error");
+    }
+    if (fault == FAULT_RESET) {
+      x->kind = CTX_DONE;
+      return queue_reset(c);
+    }
+    if (strncmp(url, "/signed/", 8) == 0) {
+      x->kind = CTX_DONE;
+      enum MHD_Result ret = begin_signed(s, c, x, url, method);
+      return ret;
+    }
+    if (strcmp(url, "/v1") == 0 || strncmp(url, "/v1/", 4) == 0) {
+      x->kind = CTX_DONE;
+      return begin_api(s, c, x, url, method);
+    }
+    x->kind = CTX_DONE;
+    return queue_error(s, c, 404, "no such endpoint: %s %s", method, url);
+  }
+
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (x->kind == CTX_UPLOAD) {
+      uint64_t max = s->opt.max_upload ? s->opt.max_upload : DEFAULT_UPLOAD_MAX;
+      if (x->received + n > max) x->upload_too_big = 1;
+      if (x->upload_too_big || x->write_failed) return MHD_YES; /* drain */
+      const char *p = upload_data;
+      size_t left = n;
+      while (left) {
+        ssize_t w = write(x->fd, p, left);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          x->write_failed = errno;
+          break;
+        }
+        p += w;
+        left -= (size_t)w;
+      }
+      x->received += n;
+      return MHD_YES;
+    }
+    if (x->kind == CTX_API) {
+      uint64_t max = s->opt.max_json_body ? s->opt.max_json_body : DEFAULT_JSON_MAX;
+      if (x->too_big || x->len + n > max) {
+        x->too_big = 1;
+        /* do not read an endless body: give up on the connection */
+        x->len += 0;
+        return x->cap > 4 * max ? MHD_NO : MHD_YES;
+      }
+      if (x->len + n + 1 > x->cap) {
+        size_t cap = x->cap ? x->cap : 4096;
+        while (cap < x->len + n + 1) cap *= 2;
+        char *b = realloc(x->buf, cap);
+        if (!b) return MHD_NO;
+        x->buf = b;
+        x->cap = cap;
+      }
+      memcpy(x->buf + x->len, upload_data, n);
+      x->len += n;
+      x->buf[x->len] = 0;
+      return MHD_YES;
+    }
+    return MHD_YES; /* a response is queued already: discard */
+  }
+
+  if (x->kind == CTX_UPLOAD) return finish_upload(s, c, x);
+  if (x->kind == CTX_API) return finish_api(s, c, x, url, method);
+  return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)toe;
+  pl_server *s = cls;
+  struct conn_ctx *x = *con_cls;
+  track_set(s, c, 0);
+  if (!x) return;
+  if (x->fd >= 0 && !x->upload_done) upload_abandon(s, x); /* cut off mid-upload */
+  free(x->part_path);
+  free(x->buf);
+  free(x);
+  *con_cls = NULL;
+  pthread_mutex_lock(&s->mu);
+  if (s->inflight) s->inflight--;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  pl_server *s = cls;
+  if (!s->opt.log) return;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+  s->opt.log(s->opt.log_user, line);
+}
+
+/* ------------------------------------------------------------- public API */
+
+int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info *err) {
+  pl_error_info dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  err->offset = UINT64_MAX;
+  *out = NULL;
+  if (!o || !o->data_dir || !o->data_dir[0]) {
+    snprintf(err->msg, sizeof err->msg, "a data directory is required");
+    return err->code = PL_EINVAL;
+  }
+  pl_server *s = calloc(1, sizeof *s);
+  if (!s) return err->code = PL_ENOMEM;
+  s->opt = *o;
+  s->listen_host = pl__srv_strdup(o->listen_host ? o->listen_host : "127.0.0.1");
+  s->public_url_opt = o->public_url ? pl__srv_strdup(o->public_url) : NULL;
+  s->opt.listen_host = s->listen_host;
+  s->opt.public_url = s->public_url_opt;
+  s->opt.data_dir = NULL; /* the store keeps its own copy */
+  s->opt.keys_path = NULL;
+  s->opt.faults = NULL;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  pthread_mutex_init(&s->stream_mu, NULL);
+  pthread_mutex_init(&s->conn_mu, NULL);
+  pthread_cond_init(&s->conn_cv, NULL);
+  pthread_mutex_init(&s->imp_mu, NULL);
+  pthread_cond_init(&s->imp_cv, NULL);
+  s->imp_hold = o->hold_imports;
+  struct in_addr addr;
+  if (inet_pton(AF_INET, s->listen_host, &addr) != 1) {
+    snprintf(err->msg, sizeof err->msg, "cannot listen on '%s': not an IPv4 address",
+             s->listen_host);
+    pl_server_free(s);
+    return err->code = PL_EINVAL;
+  }
+  char fmsg[256];
+  if (pl__srv_faults_parse(&s->faults, o->faults, o->fault_seed, fmsg, sizeof fmsg) != 0) {
+    snprintf(err->msg, sizeof err->msg, "%s", fmsg);
+    pl_server_free(s);
+    return err->code = PL_EINVAL;
+  }
+  int rc = pl__srv_store_open(&s->store, o->data_dir, o->no_fsync, err);
+  if (rc != PL_OK) {
+    pl_server_free(s);
+    return err->code = rc;
+  }
+  rc = pl__srv_auth_init(&s->auth, o->keys_path, s->store.data_dir, o->rate_limit, err);
+  if (rc != PL_OK) {
+    pl_server_free(s);
+    return err->code = rc;
+  }
+  *out = s;
+  return PL_OK;
+}
+
+static void stop_watchdog(pl_server *s) {
+  if (!s->watchdog_running) return;
+  pthread_mutex_lock(&s->conn_mu);
+  s->watchdog_stop = 1;
+  pthread_cond_broadcast(&s->conn_cv);
+  pthread_mutex_unlock(&s->conn_mu);
+  pthread_join(s->watchdog, NULL);
+  s->watchdog_running = 0;
+}
+
+int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
+  pl_error_info dummy;
+  if (!err) err = &dummy;
+  memset(err, 0, sizeof *err);
+  err->offset = UINT64_MAX;
+  if (s->started) {
+    snprintf(err->msg, sizeof err->msg, "the server is already started");
+    return err->code = PL_EINVAL;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(s->opt.port);
+  inet_pton(AF_INET, s->listen_host, &sa.sin_addr);
+  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
+  unsigned maxconn = s->opt.max_connections ? s->opt.max_connections : 256;
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+          MHD_USE_ITC | MHD_USE_ERROR_LOG,
+      0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+      timeout, MHD_OPTION_CONNECTION_LIMIT, maxconn, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+      s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+      no_unescape, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_END);
+  if (!d) {
+    snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%u: %s", s->listen_host,
+             (unsigned)s->opt.port, strerror(errno));
+    return err->code = PL_EIO;
+  }
+  s->watchdog_stop = 0;
+  if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
+    MHD_stop_daemon(d);
+    snprintf(err->msg, sizeof err->msg, "cannot start the connection watchdog");
+    return err->code = PL_ENOMEM;
+  }
+  s->watchdog_running = 1;
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = info ? info->port : s->opt.port;
+  s->mhd = d;
+  s->started = 1;
+  snprintf(s->local_url, sizeof s->local_url, "http://%s:%u", s->listen_host, (unsigned)s->port);
+  if (s->public_url_opt) {
+    snprintf(s->base_url, sizeof s->base_url, "%s", s->public_url_opt);
+    size_t n = strlen(s->base_url);
+    while (n && s->base_url[n - 1] == '/') s->base_url[--n] = 0;
+  } else {
+    snprintf(s->base_url, sizeof s->base_url, "%s", s->local_url);
+  }
+  int rc = pl__srv_import_start(s, err);
+  if (rc != PL_OK) {
+    MHD_stop_daemon(d);
+    stop_watchdog(s);
+    s->mhd = NULL;
+    s->started = 0;
+    return err->code = rc;
+  }
+  if (port) *port = s->port;
+  return PL_OK;
+}
+
+const char *pl_server_url(const pl_server *s) { return s->local_url; }
+
+const char *pl_server_created_key(const pl_server *s) { return s->auth.created_key; }
+
+static void stop_http(pl_server *s) {
+  struct MHD_Daemon *d = s->mhd;
+  if (!d) return;
+  MHD_socket ls = MHD_quiesce_daemon(d);
+  /* wait for in-flight requests, at most the connection timeout */
+  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += (time_t)timeout;
+  pthread_mutex_lock(&s->mu);
+  while (s->inflight > 0)
+    if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != 0) break;
+  pthread_mutex_unlock(&s->mu);
+  MHD_stop_daemon(d);
+  if (ls != MHD_INVALID_SOCKET) close(ls);
+  stop_watchdog(s);
+  s->mhd = NULL;
+}
+
+void pl_server_stop(pl_server *s) {
+  if (!s || !s->started || s->stopped) return;
+  stop_http(s);
+  pl__srv_import_stop(s, 0);
+  s->stopped = 1;
+}
+
+void pl_server_crash(pl_server *s) {
+  if (!s || !s->started || s->stopped) return;
+  pl__srv_import_stop(s, 1);
+  stop_http(s);
+  s->stopped = 1;
+}
+
+void pl_server_free(pl_server *s) {
+  if (!s) return;
+  pl_server_stop(s);
+  pthread_mutex_lock(&s->stream_mu);
+  while (s->streams) {
+    struct srv_stream_req *n = s->streams->next;
+    pl__srv_stream_req_free(s->streams);
+    s->streams = n;
+  }
+  pthread_mutex_unlock(&s->stream_mu);
+  for (size_t i = 0; i < s->queue.n; i++) free(s->queue.items[i]);
+  free(s->queue.items);
+  if (s->store.data_dir) pl__srv_store_close(&s->store);
+  pl__srv_auth_dispose(&s->auth);
+  pl__srv_faults_dispose(&s->faults);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->stream_mu);
+  pthread_mutex_destroy(&s->conn_mu);
+  pthread_cond_destroy(&s->conn_cv);
+  pthread_mutex_destroy(&s->imp_mu);
+  pthread_cond_destroy(&s->imp_cv);
+  free(s->listen_host);
+  free(s->public_url_opt);
+  free(s);
+}

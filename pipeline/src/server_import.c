@@ -1,0 +1,675 @@
+/*
+ * server_import.c - the background import of received uploads, one at a time
+ * in order of arrival: quick checks (leading magic, footer record, trailing
+ * magic), the full index (pl_index_file), device and key resolution with
+ * de-duplication, lake files (pl_lake_write), attachment bytes, commit.
+ *
+ * Crash safety: the upload stays in DATA/inbox until the commit has been
+ * persisted, and every step persists the import's status first. On start,
+ * imports that were received or in progress are queued again (their
+ * recording id was reserved and persisted before anything was written, so a
+ * resumed import rewrites the same lake folder instead of adding a second
+ * recording); a completed import whose inbox file survived has it removed.
+ * A file that cannot be imported is moved to DATA/inbox/_quarantine/ and its
+ * import ends in "error" with the reason.
+ *
+ * Import statuses: received -> processing (checks, index) -> ready for
+ * indexing (lake files, attachments) -> complete | error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+/* ------------------------------------------------------------- queue */
+
+void pl__srv_import_enqueue(pl_server *s, const char *request_id) {
+  char *copy = pl__srv_strdup(request_id);
+  if (!copy) return;
+  pthread_mutex_lock(&s->imp_mu);
+  if (pl__srv_vec_push(&s->queue, copy) != 0) free(copy);
+  pthread_cond_broadcast(&s->imp_cv);
+  pthread_mutex_unlock(&s->imp_mu);
+}
+
+static int crashed(pl_server *s) {
+  pthread_mutex_lock(&s->imp_mu);
+  int c = s->imp_crash;
+  pthread_mutex_unlock(&s->imp_mu);
+  return c;
+}
+
+/* ------------------------------------------------------------- status updates */
+
+/* Under the write lock: set status and stage and persist. */
+static void set_status_locked(pl_server *s, struct srv_import *m, int status, const char *stage) {
+  m->status = status;
+  free(m->stage);
+  m->stage = pl__srv_strdup(stage);
+  m->updated = pl__srv_now_ns();
+  if (pl__srv_imp_save(&s->store, m) != 0)
+    pl__srv_log(s, "cannot save import %s: %s", m->request_id, strerror(errno));
+}
+
+static void set_status(pl_server *s, const char *rid, int status, const char *stage) {
+  if (crashed(s)) return;
+  pthread_rwlock_wrlock(&s->store.lock);
+  struct srv_import *m = pl__srv_imp_find(&s->store, rid);
+  if (m) set_status_locked(s, m, status, stage);
+  pthread_rwlock_unlock(&s->store.lock);
+}
+
+/* End an import in "error": quarantine its file, mark its recording failed. */
+static void fail(pl_server *s, const char *rid, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail(pl_server *s, const char *rid, const char *fmt, ...) {
+  if (crashed(s)) return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct srv_store *st = &s->store;
+  char *from = pl__srv_inbox_path(st, rid, ".mcap");
+  char *to = pl__srv_quarantine_path(st, rid);
+  pthread_rwlock_wrlock(&st->lock);
+  struct srv_import *m = pl__srv_imp_find(st, rid);
+  if (from && to && rename(from, to) == 0) {
+    char *q = pl__srv_printf("%s/inbox/_quarantine", st->data_dir);
+    if (q) pl__srv_sync_dir(q, st->no_fsync);
+    free(q);
+  }
+  if (m) {
+    free(m->error);
+    m->error = pl__srv_strdup(msg);
+    m->quarantined = pl__srv_now_ns();
+    struct srv_recording *rec = m->import_id ? pl__srv_rec_by_id(st, m->import_id) : NULL;
+    if (rec && rec->status == REC_IMPORTING) {
+      rec->status = REC_FAILED;
+      pl__srv_rec_save(st, rec);
+    }
+    set_status_locked(s, m, IMP_ERROR, "quarantined");
+  }
+  pthread_rwlock_unlock(&st->lock);
+  pl__srv_log(s, "import %s failed: %s", rid, msg);
+  free(from);
+  free(to);
+}
+
+/* ------------------------------------------------------------- quick checks */
+
+static int quick_check(const char *path, char *msg, size_t len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(msg, len, "cannot open the upload: %s", strerror(errno));
+    return -1;
+  }
+  struct stat sb;
+  uint8_t head[8], tail[8 + 29];
+  int rc = -1;
+  if (fstat(fd, &sb) != 0) {
+    snprintf(msg, len, "cannot stat the upload: %s", strerror(errno));
+  } else if (sb.st_size < 8 + 29 + 8) {
+    snprintf(msg, len, "not an MCAP file: %lld bytes is too short for magic, footer and magic",
+             (long long)sb.st_size);
+  } else if (pread(fd, head, 8, 0) != 8 || memcmp(head, MCAP_MAGIC, 8) != 0) {
+    snprintf(msg, len, "not an MCAP file: bad magic at offset 0");
+  } else if (pread(fd, tail, sizeof tail, sb.st_size - (off_t)sizeof tail) != (ssize_t)sizeof tail) {
+    snprintf(msg, len, "cannot read the end of the upload: %s", strerror(errno));
+  } else if (memcmp(tail + 29, MCAP_MAGIC, 8) != 0) {
+    snprintf(msg, len, "truncated or damaged MCAP file: no trailing magic at offset %lld",
+             (long long)(sb.st_size - 8));
+  } else {
+    uint64_t flen = 0;
+    for (int i = 0; i < 8; i++) flen |= (uint64_t)tail[1 + i] << (8 * i);
+    if (tail[0] != 0x02 || flen != 20)
+      snprintf(msg, len, "damaged MCAP file: no footer record at offset %lld",
+               (long long)(sb.st_size - (off_t)sizeof tail));
+    else
+      rc = 0;
+  }
+  close(fd);
+  return rc;
+}
+
+/* ------------------------------------------------------------- attachments */
+
+static int safe_rel_path(const char *p) {
+  if (!p || !*p || p[0] == '/') return 0;
+  const char *s = p;
+  while (*s) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return 0;
+    if (!e) break;
+    s = e + 1;
+  }
+  return 1;
+}
+
+/* Copy every attachment's bytes to DATA/attachments/<recId>/<attId>; fills
+ * atts (ids assigned here). 0 or -1 with msg. */
+static int extract_attachments(pl_server *s, const char *path, const char *rec_id,
+                               const pl_recording_index *ix, struct srv_attachment **out,
+                               size_t *n_out, char *msg, size_t len) {
+  *out = NULL;
+  *n_out = 0;
+  struct srv_store *st = &s->store;
+  char *dir = pl__srv_printf("%s/attachments/%s", st->data_dir, rec_id);
+  if (!dir) return -1;
+  pl__srv_rmtree(dir);
+  if (ix->n_attachments == 0) {
+    free(dir);
+    return 0;
+  }
+  if (pl__srv_mkdirs(dir, 0755) != 0) {
+    snprintf(msg, len, "cannot create '%s': %s", dir, strerror(errno));
+    free(dir);
+    return -1;
+  }
+  struct srv_attachment *atts = calloc(ix->n_attachments, sizeof *atts);
+  mcap_source src;
+  memset(&src, 0, sizeof src);
+  mcap_error_info merr;
+  memset(&merr, 0, sizeof merr);
+  mcap_reader *rd = NULL;
+  int rc = -1;
+  uint8_t *buf = malloc(1 << 20);
+  if (!atts || !buf) goto out;
+  if (mcap_source_open_file(&src, path, &merr) != MCAP_OK) {
+    snprintf(msg, len, "cannot open the upload for attachments: %s", merr.msg);
+    goto out;
+  }
+  if (mcap_reader_open(&rd, &src, NULL, &merr) != MCAP_OK) {
+    snprintf(msg, len, "cannot read attachments: %s", merr.msg);
+    goto out;
+  }
+  for (size_t i = 0; i < ix->n_attachments; i++) {
+    const pl_attachment_info *info = &ix->attachments[i];
+    const mcap_attachment_index *ai = NULL;
+    for (size_t k = 0; k < mcap_reader_attachment_count(rd); k++)
+      if (mcap_reader_attachment_at(rd, k)->offset == info->offset)
+        ai = mcap_reader_attachment_at(rd, k);
+    if (!ai) {
+      snprintf(msg, len, "attachment '%s' at offset %llu is not in the file's index",
+               info->name ? info->name : "", (unsigned long long)info->offset);
+      goto out;
+    }
+    struct srv_attachment *a = &atts[*n_out];
+    char id[SRV_ID_LEN + 1];
+    pl__srv_new_id("att", id);
+    a->id = pl__srv_strdup(id);
+    a->recording_id = pl__srv_strdup(rec_id);
+    a->name = pl__srv_strdup(info->name ? info->name : "");
+    a->media_type = pl__srv_strdup(info->media_type ? info->media_type : "");
+    a->log_time = info->log_time;
+    a->create_time = info->create_time;
+    a->crc = info->crc;
+    a->size = info->size;
+    a->offset = info->offset;
+    memcpy(a->fingerprint, info->fingerprint, sizeof a->fingerprint);
+    (*n_out)++;
+    char *file = pl__srv_att_path(st, rec_id, id);
+    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    free(file);
+    if (fd < 0) {
+      snprintf(msg, len, "cannot store attachment '%s': %s", a->name, strerror(errno));
+      goto out;
+    }
+    mcap_attachment_stream *as = NULL;
+    mcap_attachment fields;
+    int mrc = mcap_reader_attachment_open(rd, ai, &as, &fields);
+    uint64_t total = 0;
+    while (mrc == MCAP_OK) {
+      size_t got = 0;
+      mrc = mcap_attachment_stream_read(as, buf, 1 << 20, &got);
+      if (mrc != MCAP_OK || got == 0) break;
+      const uint8_t *p = buf;
+      size_t left = got;
+      while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          mrc = MCAP_EIO;
+          break;
+        }
+        p += w;
+        left -= (size_t)w;
+      }
+      total += got;
+    }
+    mcap_attachment_stream_free(as);
+    if (mrc == MCAP_OK && !st->no_fsync && fsync(fd) != 0) mrc = MCAP_EIO;
+    close(fd);
+    if (mrc != MCAP_OK) {
+      snprintf(msg, len, "cannot copy attachment '%s': %s", a->name,
+               mrc == MCAP_EIO ? strerror(errno) : mcap_reader_errmsg(rd));
+      goto out;
+    }
+    a->size = total;
+  }
+  pl__srv_sync_dir(dir, st->no_fsync);
+  rc = 0;
+out:
+  mcap_reader_free(rd);
+  if (!rd) mcap_source_close(&src);
+  free(buf);
+  if (rc != 0) {
+    pl__srv_rmtree(dir);
+    for (size_t i = 0; atts && i < *n_out; i++) {
+      free(atts[i].id);
+      free(atts[i].recording_id);
+      free(atts[i].name);
+      free(atts[i].media_type);
+    }
+    free(atts);
+    atts = NULL;
+    *n_out = 0;
+  }
+  free(dir);
+  *out = atts;
+  return rc;
+}
+
+/* ------------------------------------------------------------- one import */
+
+static void import_one(pl_server *s, const char *rid) {
+  struct srv_store *st = &s->store;
+  char msg[1024];
+  char *path = pl__srv_inbox_path(st, rid, ".mcap");
+  pl_recording_index *ix = NULL;
+  pl_lake_result res;
+  memset(&res, 0, sizeof res);
+  struct srv_attachment *atts = NULL;
+  size_t n_atts = 0;
+  if (!path) return;
+  set_status(s, rid, IMP_PROCESSING, "checking");
+  if (quick_check(path, msg, sizeof msg) != 0) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
+  set_status(s, rid, IMP_PROCESSING, "indexing");
+  pl_index_options io;
+  memset(&io, 0, sizeof io);
+  io.tolerance_s = -1;
+  io.threads = s->opt.import_threads;
+  pl_error_info perr;
+  memset(&perr, 0, sizeof perr);
+  int rc = pl_index_file(path, &io, &ix, &perr);
+  if (rc != PL_OK) {
+    fail(s, rid, "cannot index the file: %s", perr.msg[0] ? perr.msg : pl_strerror(rc));
+    goto out;
+  }
+  if (ix->partial) {
+    fail(s, rid, "the file could only be read in part%s%s",
+         ix->n_problems ? ": " : "", ix->n_problems ? ix->problems[0].message : "");
+    goto out;
+  }
+
+  /* ---- resolve device, key, de-duplication; reserve the recording */
+  if (crashed(s)) goto out;
+  char rec_id[SRV_ID_LEN + 1], dev_id[SRV_ID_LEN + 1];
+  pthread_rwlock_wrlock(&st->lock);
+  struct srv_import *m = pl__srv_imp_find(st, rid);
+  if (!m) {
+    pthread_rwlock_unlock(&st->lock);
+    goto out;
+  }
+  struct srv_device *d = NULL;
+  const char *why = NULL;
+  char whybuf[512];
+  if (m->device_id) {
+    d = pl__srv_device_by_id(st, m->device_id);
+    if (!d) why = "the upload's device no longer exists";
+  } else if (m->device_name) {
+    d = pl__srv_device_by_name(st, m->device_name);
+    if (!d) d = pl__srv_device_create(st, m->device_name, NULL);
+    if (!d) why = "cannot create the device";
+  } else if (ix->device_id) {
+    d = pl__srv_device_by_id(st, ix->device_id);
+    if (!d && ix->device_name && pl__srv_valid_device_name(ix->device_name)) {
+      d = pl__srv_device_by_name(st, ix->device_name);
+      if (!d) d = pl__srv_device_create(st, ix->device_name, NULL);
+    }
+    if (!d) {
+      snprintf(whybuf, sizeof whybuf, "device id '%s' from the file's 'foxglove' metadata not found",
+               ix->device_id);
+      why = whybuf;
+    }
+  } else if (ix->device_name) {
+    if (!pl__srv_valid_device_name(ix->device_name)) {
+      snprintf(whybuf, sizeof whybuf,
+               "invalid device name '%s' in the file's 'foxglove' metadata", ix->device_name);
+      why = whybuf;
+    } else {
+      d = pl__srv_device_by_name(st, ix->device_name);
+      if (!d) d = pl__srv_device_create(st, ix->device_name, NULL);
+      if (!d) why = "cannot create the device";
+    }
+  } else {
+    why = "no device: give deviceId or deviceName with the upload, or a 'foxglove' metadata "
+          "record with deviceName or deviceId in the file";
+  }
+  const char *key = m->key ? m->key : ix->key;
+  if (!why && key && !pl__srv_valid_key(key)) {
+    snprintf(whybuf, sizeof whybuf, "invalid key in the file's 'foxglove' metadata");
+    why = whybuf;
+  }
+  struct srv_recording *same = NULL;
+  if (!why && key) {
+    for (size_t i = 0; i < st->recordings.n; i++) {
+      struct srv_recording *r = st->recordings.items[i];
+      if (r->status == REC_COMPLETE && r->key && strcmp(r->key, key) == 0) same = r;
+    }
+    if (same && strcmp(same->content_hash, ix->content_hash) != 0) {
+      snprintf(whybuf, sizeof whybuf,
+               "key '%s' already belongs to recording %s with different content", key, same->id);
+      why = whybuf;
+    }
+  }
+  if (why) {
+    pthread_rwlock_unlock(&st->lock);
+    fail(s, rid, "%s", why);
+    goto out;
+  }
+  free(m->device_id);
+  free(m->device_name);
+  m->device_id = pl__srv_strdup(d->id);
+  m->device_name = pl__srv_strdup(d->name);
+  if (same) {
+    /* same key, same content: de-duplicated onto the existing recording */
+    free(m->import_id);
+    m->import_id = pl__srv_strdup(same->id);
+    if (!crashed(s)) set_status_locked(s, m, IMP_COMPLETE, "complete (duplicate)");
+    pthread_rwlock_unlock(&st->lock);
+    if (!crashed(s)) unlink(path);
+    goto out;
+  }
+  if (m->import_id && pl__srv_valid_id(m->import_id)) {
+    snprintf(rec_id, sizeof rec_id, "%s", m->import_id);
+  } else {
+    pl__srv_new_id("rec", rec_id);
+    free(m->import_id);
+    m->import_id = pl__srv_strdup(rec_id);
+  }
+  snprintf(dev_id, sizeof dev_id, "%s", d->id);
+  if (crashed(s)) {
+    pthread_rwlock_unlock(&st->lock);
+    goto out;
+  }
+  /* the reserved id is on disk before anything else is written */
+  set_status_locked(s, m, IMP_PROCESSING, "indexed");
+  struct srv_recording *rec = pl__srv_rec_by_id(st, rec_id);
+  if (!rec) {
+    rec = calloc(1, sizeof *rec);
+    if (!rec || pl__srv_vec_push(&st->recordings, rec) != 0) {
+      free(rec);
+      pthread_rwlock_unlock(&st->lock);
+      fail(s, rid, "out of memory");
+      goto out;
+    }
+    rec->id = pl__srv_strdup(rec_id);
+  }
+  free(rec->path);
+  free(rec->key);
+  free(rec->device_id);
+  free(rec->request_id);
+  free(rec->lake_dir);
+  pl_recording_index_free(rec->index);
+  rec->path = pl__srv_strdup(m->filename);
+  rec->key = pl__srv_strdup(key);
+  rec->device_id = pl__srv_strdup(dev_id);
+  rec->request_id = pl__srv_strdup(rid);
+  rec->size = ix->size;
+  rec->created = m->created;
+  rec->imported = 0;
+  rec->status = REC_IMPORTING;
+  memcpy(rec->content_hash, ix->content_hash, sizeof rec->content_hash);
+  rec->index = ix;
+  ix = NULL;
+  rec->lake_dir = pl__srv_printf("%s/%s", dev_id, rec_id);
+  if (pl__srv_rec_save(st, rec) != 0) pl__srv_log(s, "cannot save recording %s", rec_id);
+  set_status_locked(s, m, IMP_READY, "writing lake files");
+  char *lake_rel = pl__srv_strdup(rec->lake_dir);
+  const pl_recording_index *rix = rec->index; /* stays valid: only this thread replaces it */
+  pthread_rwlock_unlock(&st->lock);
+
+  /* ---- lake files: a resumed import starts from an empty folder */
+  char *lake_abs = lake_rel ? pl__srv_printf("%s/%s", st->lake_dir, lake_rel) : NULL;
+  if (lake_abs) pl__srv_rmtree(lake_abs);
+  pl_lake_options lo;
+  memset(&lo, 0, sizeof lo);
+  lo.jobs = s->opt.import_threads;
+  lo.device = dev_id;
+  lo.key = rec_id;
+  memset(&perr, 0, sizeof perr);
+  rc = lake_abs ? pl_lake_write(path, st->lake_dir, &lo, &res, &perr) : PL_ENOMEM;
+  if (rc == PL_OK) {
+    for (size_t i = 0; i < res.n_files; i++)
+      if (!safe_rel_path(res.files[i].path)) {
+        snprintf(perr.msg, sizeof perr.msg, "unexpected lake path '%s'", res.files[i].path);
+        rc = PL_EIO;
+      }
+  }
+  if (rc != PL_OK) {
+    if (lake_abs) pl__srv_rmtree(lake_abs);
+    free(lake_abs);
+    free(lake_rel);
+    fail(s, rid, "cannot write lake files: %s", perr.msg[0] ? perr.msg : pl_strerror(rc));
+    goto out;
+  }
+  free(lake_abs);
+  free(lake_rel);
+  if (crashed(s)) goto out;
+  set_status(s, rid, IMP_READY, "storing attachments");
+  if (extract_attachments(s, path, rec_id, rix, &atts, &n_atts, msg, sizeof msg) != 0) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
+
+  /* ---- commit */
+  if (crashed(s)) goto out;
+  pthread_rwlock_wrlock(&st->lock);
+  m = pl__srv_imp_find(st, rid);
+  rec = pl__srv_rec_by_id(st, rec_id);
+  if (!m || !rec) {
+    pthread_rwlock_unlock(&st->lock);
+    goto out;
+  }
+  rec->lake = calloc(res.n_files ? res.n_files : 1, sizeof *rec->lake);
+  for (size_t i = 0; rec->lake && i < res.n_files; i++) {
+    struct srv_lakefile *lf = &rec->lake[rec->n_lake++];
+    lf->path = pl__srv_strdup(res.files[i].path);
+    lf->topics = calloc(res.files[i].n_topics ? res.files[i].n_topics : 1, sizeof *lf->topics);
+    for (size_t k = 0; lf->topics && k < res.files[i].n_topics; k++)
+      lf->topics[lf->n_topics++] = pl__srv_strdup(res.files[i].topics[k]);
+  }
+  rec->atts = atts;
+  rec->n_atts = n_atts;
+  atts = NULL;
+  n_atts = 0;
+  rec->status = REC_COMPLETE;
+  rec->imported = pl__srv_now_ns();
+  if (pl__srv_rec_save(st, rec) != 0) {
+    pthread_rwlock_unlock(&st->lock);
+    fail(s, rid, "cannot save the recording: %s", strerror(errno));
+    goto out;
+  }
+  set_status_locked(s, m, IMP_COMPLETE, "complete");
+  pthread_rwlock_unlock(&st->lock);
+  unlink(path);
+  char *inbox = pl__srv_printf("%s/inbox", st->data_dir);
+  if (inbox) pl__srv_sync_dir(inbox, st->no_fsync);
+  free(inbox);
+  pl__srv_log(s, "import %s complete: recording %s", rid, rec_id);
+out:
+  for (size_t i = 0; atts && i < n_atts; i++) {
+    free(atts[i].id);
+    free(atts[i].recording_id);
+    free(atts[i].name);
+    free(atts[i].media_type);
+  }
+  free(atts);
+  pl_lake_result_dispose(&res);
+  pl_recording_index_free(ix);
+  free(path);
+}
+
+/* ------------------------------------------------------------- worker */
+
+static void *worker(void *arg) {
+  pl_server *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->imp_mu);
+    while (!s->imp_stop && (s->queue.n == 0 || s->imp_hold))
+      pthread_cond_wait(&s->imp_cv, &s->imp_mu);
+    if (s->imp_stop) {
+      pthread_mutex_unlock(&s->imp_mu);
+      break;
+    }
+    char *rid = s->queue.items[0];
+    pl__srv_vec_remove_at(&s->queue, 0);
+    s->imp_busy = 1;
+    pthread_mutex_unlock(&s->imp_mu);
+    import_one(s, rid);
+    free(rid);
+    pthread_mutex_lock(&s->imp_mu);
+    s->imp_busy = 0;
+    pthread_cond_broadcast(&s->imp_cv);
+    pthread_mutex_unlock(&s->imp_mu);
+  }
+  return NULL;
+}
+
+static int cmp_created_imp(const void *a, const void *b, void *ctx) {
+  (void)ctx;
+  const struct srv_import *x = a, *y = b;
+  int c = pl__srv_cmp_u64(x->created, y->created);
+  return c ? c : pl__srv_cmp_str(x->request_id, y->request_id);
+}
+
+/* Bring the state back in line after a stop or a crash, and queue what was in flight. */
+static void recover(pl_server *s) {
+  struct srv_store *st = &s->store;
+  uint64_t now = pl__srv_now_s();
+  struct srv_vec resume = {0};
+  pthread_rwlock_wrlock(&st->lock);
+  for (size_t i = 0; i < st->imports.n;) {
+    struct srv_import *m = st->imports.items[i];
+    char *part = pl__srv_inbox_path(st, m->request_id, ".part");
+    char *file = pl__srv_inbox_path(st, m->request_id, ".mcap");
+    struct stat sb;
+    int have = file && stat(file, &sb) == 0;
+    if (part) unlink(part); /* an upload cut off by the stop: the client retries the PUT */
+    if (m->status == IMP_AWAITING && m->link_expires + 3600 < now) {
+      /* an upload link nobody used: forget it */
+      char *state = pl__srv_printf("%s/state/imports/%s.json", st->data_dir, m->request_id);
+      if (state) unlink(state);
+      free(state);
+      pl__srv_vec_remove_at(&st->imports, i);
+      pl__srv_imp_free(m);
+      free(part);
+      free(file);
+      continue;
+    }
+    if (m->status == IMP_RECEIVED || m->status == IMP_PROCESSING || m->status == IMP_READY) {
+      if (have) {
+        set_status_locked(s, m, IMP_RECEIVED, "received (resumed)");
+        pl__srv_vec_push(&resume, m);
+      } else {
+        free(m->error);
+        m->error = pl__srv_strdup("the uploaded file was missing after a restart");
+        set_status_locked(s, m, IMP_ERROR, "failed");
+      }
+    } else if (m->status == IMP_COMPLETE && have) {
+      unlink(file); /* committed; only the cleanup was missing */
+    }
+    free(part);
+    free(file);
+    i++;
+  }
+  /* recordings left "importing" by an import that is not resumed have failed */
+  for (size_t i = 0; i < st->recordings.n; i++) {
+    struct srv_recording *rec = st->recordings.items[i];
+    if (rec->status != REC_IMPORTING) continue;
+    int resumed = 0;
+    for (size_t k = 0; k < resume.n; k++) {
+      const struct srv_import *m = resume.items[k];
+      if (m->import_id && strcmp(m->import_id, rec->id) == 0) resumed = 1;
+    }
+    if (!resumed) {
+      rec->status = REC_FAILED;
+      pl__srv_rec_save(st, rec);
+    }
+  }
+  pl__srv_sort(resume.items, resume.n, cmp_created_imp, NULL, 0);
+  pthread_mutex_lock(&s->imp_mu);
+  for (size_t k = 0; k < resume.n; k++) {
+    const struct srv_import *m = resume.items[k];
+    char *copy = pl__srv_strdup(m->request_id);
+    if (copy && pl__srv_vec_push(&s->queue, copy) != 0) free(copy);
+  }
+  pthread_mutex_unlock(&s->imp_mu);
+  pthread_rwlock_unlock(&st->lock);
+  free(resume.items);
+}
+
+int pl__srv_import_start(pl_server *s, pl_error_info *err) {
+  recover(s);
+  if (pthread_create(&s->worker, NULL, worker, s) != 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot start the import worker");
+    return PL_ENOMEM;
+  }
+  s->worker_running = 1;
+  return PL_OK;
+}
+
+void pl__srv_import_stop(pl_server *s, int crash) {
+  if (!s->worker_running) return;
+  pthread_mutex_lock(&s->imp_mu);
+  s->imp_stop = 1;
+  if (crash) s->imp_crash = 1;
+  pthread_cond_broadcast(&s->imp_cv);
+  pthread_mutex_unlock(&s->imp_mu);
+  pthread_join(s->worker, NULL);
+  s->worker_running = 0;
+}
+
+int pl_server_wait_imports(pl_server *s, double timeout_s) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  double whole = (double)(time_t)timeout_s;
+  until.tv_sec += (time_t)timeout_s;
+  until.tv_nsec += (long)((timeout_s - whole) * 1e9);
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  int idle = 0;
+  pthread_mutex_lock(&s->imp_mu);
+  for (;;) {
+    if (s->queue.n == 0 && !s->imp_busy) {
+      idle = 1;
+      break;
+    }
+    if (pthread_cond_timedwait(&s->imp_cv, &s->imp_mu, &until) != 0) {
+      idle = s->queue.n == 0 && !s->imp_busy;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&s->imp_mu);
+  return idle;
+}
+
+void pl_server_release_imports(pl_server *s) {
+  pthread_mutex_lock(&s->imp_mu);
+  s->imp_hold = 0;
+  pthread_cond_broadcast(&s->imp_cv);
+  pthread_mutex_unlock(&s->imp_mu);
+}

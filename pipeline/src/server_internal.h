@@ -1,0 +1,437 @@
+/*
+ * server_internal.h - declarations shared by the server's source files
+ * (server*.c; prefix pl__srv_). Not installed.
+ *
+ * Threads and locking:
+ * - libmicrohttpd runs one thread per connection; each request is handled on
+ *   its connection's thread (server.c routes it to a server_routes_*.c file).
+ * - One import worker thread (server_import.c) imports received uploads one
+ *   at a time, in order of arrival.
+ * - All state (devices, recordings, attachments, imports) lives in struct
+ *   srv_store behind one rwlock `lock`: handlers that only read take it
+ *   shared; every mutation takes it exclusive and persists the objects it
+ *   changed before releasing it, so what is on disk never lags what a client
+ *   was told.
+ * - Objects are never freed while the lock is held shared by someone else;
+ *   handlers copy what they need (or render JSON) under the lock.
+ */
+#ifndef PIPELINE_SERVER_INTERNAL_H
+#define PIPELINE_SERVER_INTERNAL_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/pipeline.h"
+#include "pipeline/server.h"
+
+/* ------------------------------------------------------------- constants */
+
+#define SRV_ID_LEN 24           /* ids: prefix + '_' + 16 base62 characters */
+#define SRV_MAX_NAME 100        /* device names (API rule) */
+#define SRV_MAX_KEY 512         /* recording keys (our rule) */
+#define SRV_MAX_FILENAME 255    /* upload file names (our rule) */
+#define SRV_PAGE_MAX 2000       /* limit default and maximum */
+#define SRV_STREAM_LINK_S 15    /* stream links live 15 s */
+#define SRV_DOWNLOAD_LINK_S 900 /* attachment download links: 15 min */
+#define SRV_UPLOAD_LINK_S 3600  /* upload links: 1 h */
+
+/* ------------------------------------------------------------- model */
+
+struct srv_device {
+  char *id;
+  char *name;
+  json_object *properties; /* object; owned */
+  uint64_t created, updated; /* ns */
+};
+
+struct srv_attachment {
+  char *id;
+  char *recording_id;
+  char *name;
+  char *media_type;
+  uint64_t log_time, create_time;
+  uint32_t crc;
+  uint64_t size;
+  char fingerprint[33];
+  uint64_t offset; /* of the record in the uploaded file */
+};
+
+struct srv_lakefile {
+  char *path; /* relative to the lake root */
+  char **topics;
+  size_t n_topics;
+};
+
+enum srv_rec_status { REC_IMPORTING = 0, REC_COMPLETE = 1, REC_FAILED = 2 };
+
+struct srv_recording {
+  char *id;
+  char *path;       /* the upload's file name */
+  char *key;        /* NULL when none */
+  char *device_id;
+  char *request_id; /* the upload that created it */
+  uint64_t size;
+  uint64_t created, imported; /* imported 0 until complete */
+  int status;                 /* enum srv_rec_status */
+  char content_hash[33];
+  pl_recording_index *index; /* owned */
+  char *lake_dir;            /* relative to the lake root: <deviceId>/<recordingId> */
+  struct srv_lakefile *lake;
+  size_t n_lake;
+  struct srv_attachment *atts;
+  size_t n_atts;
+};
+
+enum srv_imp_status {
+  IMP_AWAITING = 0, /* link handed out, no upload yet (not listed) */
+  IMP_RECEIVED = 1,
+  IMP_PROCESSING = 2,
+  IMP_READY = 3, /* "ready for indexing": writing lake files */
+  IMP_ERROR = 4,
+  IMP_COMPLETE = 5
+};
+
+struct srv_import {
+  char *request_id;
+  char *filename;
+  char *device_id;   /* from the request, or resolved during import */
+  char *device_name;
+  char *key;         /* from the request (NULL = none) */
+  int status;        /* enum srv_imp_status */
+  char *stage;       /* pipelineStage */
+  char *error;
+  uint64_t created, updated, quarantined; /* quarantined 0 = not */
+  char *import_id;   /* recording id (reserved while processing) */
+  uint64_t size;
+  uint64_t link_expires; /* unix seconds of the upload link */
+  /* memory only */
+  int uploading;     /* a PUT is receiving the body */
+};
+
+/* A dynamic array of pointers. */
+struct srv_vec {
+  void **items;
+  size_t n, cap;
+};
+int pl__srv_vec_push(struct srv_vec *v, void *item);
+void pl__srv_vec_remove_at(struct srv_vec *v, size_t i);
+
+struct srv_store {
+  pthread_rwlock_t lock;
+  char *data_dir;
+  char *lake_dir; /* DATA/lake */
+  int no_fsync;
+  char site_id[SRV_ID_LEN + 1];
+  char site_name[64];
+  uint8_t secret[32]; /* HMAC key of signed links */
+  struct srv_vec devices;    /* struct srv_device * */
+  struct srv_vec recordings; /* struct srv_recording * */
+  struct srv_vec imports;    /* struct srv_import * */
+};
+
+/* ------------------------------------------------------------- keys, limits */
+
+struct srv_key {
+  char *token;
+  char **caps;
+  size_t n_caps;
+  int all; /* "*" */
+  /* rate limit bucket */
+  double tokens;
+  uint64_t last_ns;
+};
+
+struct srv_auth {
+  struct srv_key *keys;
+  size_t n_keys;
+  double rate; /* per second; 0 = off */
+  pthread_mutex_t mu;
+  char *created_key; /* printed once */
+};
+
+struct srv_faults {
+  double error, reset, delay, expire;
+  unsigned delay_ms;
+  uint64_t rng;
+  pthread_mutex_t mu;
+};
+
+enum srv_fault { FAULT_NONE = 0, FAULT_ERROR = 1, FAULT_RESET = 2, FAULT_ERROR_503 = 3 };
+
+/* ------------------------------------------------------------- stream links */
+
+struct srv_stream_req {
+  char token[SRV_ID_LEN + 1];
+  uint64_t expires; /* unix seconds */
+  char **dirs;      /* absolute lake recording folders */
+  size_t n_dirs;
+  char **topics;
+  size_t n_topics;
+  int has_start, has_end;
+  uint64_t start, end;
+  int include_attachments;
+  int last_per_channel;
+  mcap_compression compression;
+  char filename[128];
+  struct srv_stream_req *next;
+};
+
+/* ------------------------------------------------------------- the server */
+
+struct pl_server {
+  pl_server_options opt;
+  char *listen_host;
+  char *public_url_opt;
+  char base_url[256];   /* public base for links */
+  char local_url[128];  /* http://HOST:PORT */
+  uint16_t port;
+  struct srv_store store;
+  struct srv_auth auth;
+  struct srv_faults faults;
+  void *mhd; /* struct MHD_Daemon * */
+  int started, stopped;
+
+  /* in-flight request counting for graceful stop */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  unsigned inflight;
+
+  /* connection watchdog (slow clients) */
+  pthread_mutex_t conn_mu;
+  pthread_cond_t conn_cv;
+  struct conn_track *conns;
+  pthread_t watchdog;
+  int watchdog_running, watchdog_stop;
+
+  /* stream links */
+  pthread_mutex_t stream_mu;
+  struct srv_stream_req *streams;
+
+  /* import worker */
+  pthread_t worker;
+  int worker_running;
+  pthread_mutex_t imp_mu;
+  pthread_cond_t imp_cv;
+  struct srv_vec queue; /* char * request ids, owned */
+  int imp_busy;         /* the worker is importing one */
+  int imp_stop;         /* stop after the current import */
+  int imp_crash;        /* abandon: record nothing more */
+  int imp_hold;
+};
+
+/* ------------------------------------------------------------- requests */
+
+struct srv_param {
+  char *name;
+  char *value;
+  int used;
+};
+
+/** One API request as the routes see it (no libmicrohttpd types). */
+struct srv_req {
+  pl_server *srv;
+  const char *method;
+  char **seg; /* decoded path segments after "/v1" */
+  size_t n_seg;
+  struct srv_param *params;
+  size_t n_params;
+  json_object *body; /* parsed JSON body or NULL */
+  int has_body;
+  const struct srv_key *key;
+  int fault_expire; /* hand out expired links */
+};
+
+enum srv_resp_kind { RESP_BUFFER = 0, RESP_FILE = 1, RESP_STREAM = 2 };
+
+struct srv_resp {
+  int status;
+  int kind;
+  char *body; /* malloc'd */
+  size_t len;
+  const char *content_type;
+  char *location;
+  char *disposition; /* Content-Disposition or NULL */
+  unsigned retry_after;
+  int fd; /* RESP_FILE */
+  uint64_t size;
+  struct srv_stream_req *stream; /* RESP_STREAM (owned) */
+};
+
+/* ------------------------------------------------------------- utilities (server_util.c) */
+
+uint64_t pl__srv_now_ns(void);
+uint64_t pl__srv_now_s(void);
+/** Random id "<prefix>_<16 base62 chars>" into out[SRV_ID_LEN + 1]. */
+void pl__srv_new_id(const char *prefix, char out[SRV_ID_LEN + 1]);
+int pl__srv_random(void *buf, size_t len);
+char *pl__srv_strdup(const char *s);
+char *pl__srv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pl__srv_hex(const uint8_t *in, size_t n, char *out);
+void pl__srv_log(pl_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Make a directory and its parents (mode 0700/0755). 0 or -1 (errno). */
+int pl__srv_mkdirs(const char *path, unsigned mode);
+/** Remove a directory tree (does not follow symlinks). 0 or -1. */
+int pl__srv_rmtree(const char *path);
+/** Write a file atomically (tmp + fsync + rename + fsync dir). 0 or -1 (errno). */
+int pl__srv_write_atomic(const char *path, const void *data, size_t len, int no_fsync,
+                         unsigned mode);
+/** Read a whole small file (at most max bytes). NULL on error (errno set). */
+char *pl__srv_read_file(const char *path, size_t max, size_t *len);
+/** fsync a directory (ignored when no_fsync). */
+void pl__srv_sync_dir(const char *dir, int no_fsync);
+void pl__srv_time_str(uint64_t ns, char buf[40]);
+json_object *pl__srv_json_time(uint64_t ns);
+json_object *pl__srv_json_str(const char *s); /* NULL -> JSON null */
+
+/* Name rules: 1 when acceptable. */
+int pl__srv_valid_device_name(const char *s);
+int pl__srv_valid_key(const char *s);
+int pl__srv_valid_filename(const char *s);
+int pl__srv_valid_id(const char *s);
+
+/* ------------------------------------------------------------- responses (server_util.c) */
+
+void pl__srv_resp_error(struct srv_resp *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** Serialize `obj` (consumed) as the body. */
+void pl__srv_resp_json(struct srv_resp *r, int status, json_object *obj);
+
+/* ------------------------------------------------------------- params (server_params.c) */
+
+/** 1 if every query parameter is in the NULL-terminated list, else a 400 and 0. */
+int pl__srv_params_allow(struct srv_req *q, struct srv_resp *r, const char *const *names);
+/** The value of a parameter or NULL. */
+const char *pl__srv_param(struct srv_req *q, const char *name);
+/** Parse a time parameter: 1 set, 0 absent, -1 bad (400 set). */
+int pl__srv_param_time(struct srv_req *q, struct srv_resp *r, const char *name, uint64_t *ns);
+/** Parse a boolean ("true"/"false"): 1 set, 0 absent, -1 bad. */
+int pl__srv_param_bool(struct srv_req *q, struct srv_resp *r, const char *name, int *v);
+/** Parse a number >= 0 (seconds, may be fractional): 1, 0, -1. */
+int pl__srv_param_number(struct srv_req *q, struct srv_resp *r, const char *name, double *v);
+/** limit/offset: 0 ok, -1 bad (400 set). */
+int pl__srv_param_paging(struct srv_req *q, struct srv_resp *r, size_t *limit, size_t *offset);
+/** sortBy among `names` (index into it, -1 = not given) and sortOrder: 0 ok, -1 bad. */
+int pl__srv_param_sort(struct srv_req *q, struct srv_resp *r, const char *const *names,
+                       int *sort_by, int *desc);
+/** deviceId/device.id and deviceName/device.name, the new names winning. */
+void pl__srv_param_device(struct srv_req *q, const char **id, const char **name);
+
+/* JSON body helpers: 1 ok (value or absent), -1 wrong type (400 set). */
+int pl__srv_body_allow(struct srv_req *q, struct srv_resp *r, const char *const *names);
+int pl__srv_body_str(struct srv_req *q, struct srv_resp *r, const char *name, const char **v);
+int pl__srv_body_bool(struct srv_req *q, struct srv_resp *r, const char *name, int *v);
+int pl__srv_body_time(struct srv_req *q, struct srv_resp *r, const char *name, int *has,
+                      uint64_t *ns);
+
+/* ------------------------------------------------------------- store (server_store.c) */
+
+int pl__srv_store_open(struct srv_store *st, const char *data_dir, int no_fsync,
+                       pl_error_info *err);
+void pl__srv_store_close(struct srv_store *st);
+
+struct srv_device *pl__srv_device_find(struct srv_store *st, const char *name_or_id);
+struct srv_device *pl__srv_device_by_id(struct srv_store *st, const char *id);
+struct srv_device *pl__srv_device_by_name(struct srv_store *st, const char *name);
+/** Create and persist (exclusive lock held). NULL on I/O error (errno). */
+struct srv_device *pl__srv_device_create(struct srv_store *st, const char *name,
+                                         json_object *properties);
+int pl__srv_device_save(struct srv_store *st, const struct srv_device *d);
+int pl__srv_device_delete(struct srv_store *st, struct srv_device *d);
+json_object *pl__srv_device_json(const struct srv_device *d);
+
+struct srv_recording *pl__srv_rec_find(struct srv_store *st, const char *key_or_id);
+struct srv_recording *pl__srv_rec_by_id(struct srv_store *st, const char *id);
+struct srv_recording *pl__srv_rec_by_key(struct srv_store *st, const char *key);
+int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec);
+/** Remove state, lake files and attachments; frees rec. */
+int pl__srv_rec_delete(struct srv_store *st, struct srv_recording *rec);
+void pl__srv_rec_free(struct srv_recording *rec);
+json_object *pl__srv_rec_json(struct srv_store *st, const struct srv_recording *rec);
+struct srv_attachment *pl__srv_att_find(struct srv_store *st, const char *id,
+                                        struct srv_recording **rec);
+json_object *pl__srv_att_json(struct srv_store *st, const struct srv_attachment *a);
+/** DATA/attachments/<recId>/<attId> (malloc'd). */
+char *pl__srv_att_path(struct srv_store *st, const char *rec_id, const char *att_id);
+
+struct srv_import *pl__srv_imp_find(struct srv_store *st, const char *request_id);
+int pl__srv_imp_save(struct srv_store *st, const struct srv_import *imp);
+void pl__srv_imp_free(struct srv_import *imp);
+json_object *pl__srv_imp_json(struct srv_store *st, const struct srv_import *imp);
+const char *pl__srv_imp_status_name(int status);
+const char *pl__srv_rec_status_name(int status);
+/** DATA/inbox/<requestId>.mcap and the quarantine path (malloc'd). */
+char *pl__srv_inbox_path(struct srv_store *st, const char *request_id, const char *suffix);
+char *pl__srv_quarantine_path(struct srv_store *st, const char *request_id);
+
+/* ------------------------------------------------------------- auth (server_auth.c) */
+
+int pl__srv_auth_init(struct srv_auth *a, const char *keys_path, const char *data_dir,
+                      double rate, pl_error_info *err);
+void pl__srv_auth_dispose(struct srv_auth *a);
+const struct srv_key *pl__srv_auth_lookup(struct srv_auth *a, const char *authorization);
+int pl__srv_auth_has(const struct srv_key *k, const char *cap);
+/** 0 = allowed; otherwise the seconds to wait (for Retry-After). */
+unsigned pl__srv_rate_take(struct srv_auth *a, const struct srv_key *k);
+
+/* ------------------------------------------------------------- faults (server_faults.c) */
+
+int pl__srv_faults_parse(struct srv_faults *f, const char *spec, uint64_t seed, char *msg,
+                         size_t msg_len);
+void pl__srv_faults_dispose(struct srv_faults *f);
+/** Roll the dice for one request: the fault, the delay (ms) and expired links. */
+int pl__srv_faults_roll(struct srv_faults *f, unsigned *delay_ms, int *expire);
+
+/* ------------------------------------------------------------- signed links (server_signed.c) */
+
+/** "<base>/signed/<kind>/<id>?expires=E&sig=S" (malloc'd). */
+char *pl__srv_sign_link(pl_server *s, const char *method, const char *kind, const char *id,
+                        uint64_t expires);
+/** Check a signed request: 0 ok, else the status to answer (403: forged, malformed, expired). */
+int pl__srv_verify_link(pl_server *s, const char *method, const char *kind, const char *id,
+                        const char *expires, const char *sig, char *msg, size_t msg_len);
+
+/* ------------------------------------------------------------- imports (server_import.c) */
+
+int pl__srv_import_start(pl_server *s, pl_error_info *err);
+void pl__srv_import_stop(pl_server *s, int crash);
+/** Queue a received upload (takes the lock of the queue only). */
+void pl__srv_import_enqueue(pl_server *s, const char *request_id);
+
+/* ------------------------------------------------------------- routes (server_routes_*.c) */
+
+void pl__srv_route_devices(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_upload(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_pending(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_recordings(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_attachments(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_topics(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_coverage(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_lake_files(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r);
+
+/** GET of a signed stream link: sets up a RESP_STREAM (or an error). */
+void pl__srv_stream_open(pl_server *s, const char *token, struct srv_resp *r);
+/** GET of a signed attachment link: RESP_FILE. */
+void pl__srv_attachment_open(pl_server *s, const char *att_id, struct srv_resp *r);
+void pl__srv_stream_req_free(struct srv_stream_req *sr);
+/** Drop expired stream links. */
+void pl__srv_stream_gc(pl_server *s);
+
+/* Producer for RESP_STREAM (server_routes_stream.c): starts a thread writing the
+ * export into a pipe; returns the read end or -1. */
+int pl__srv_stream_start(pl_server *s, struct srv_stream_req *sr, void **handle);
+/* Join the producer; 0 when the export succeeded. Accepts NULL (returns -1). */
+int pl__srv_stream_finish(void *handle);
+
+/* ------------------------------------------------------------- list helpers */
+
+/** Sort `items` (n pointers) with cmp and a direction. */
+void pl__srv_sort(void **items, size_t n, int (*cmp)(const void *, const void *, void *),
+                  void *ctx, int desc);
+int pl__srv_cmp_str(const char *a, const char *b);
+int pl__srv_cmp_u64(uint64_t a, uint64_t b);
+
+#endif /* PIPELINE_SERVER_INTERNAL_H */

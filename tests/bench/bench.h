@@ -1,0 +1,113 @@
+/*
+ * bench.h - the pieces of the mcapkit-bench program shared between its files:
+ * bench.c (main and the `all` suite), bench_read.c (the `read` mode),
+ * bench_corpus.c (corpus, write, CRC and raw decompression measurements) and
+ * bench_util.c (clock, child processes, parsing, sinks).
+ */
+#ifndef MCAPKIT_BENCH_H
+#define MCAPKIT_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcap/mcap.h"
+
+#define BENCH_PROG "mcapkit-bench"
+
+/* ------------------------------------------------------------------ util */
+
+/** Seconds on CLOCK_MONOTONIC. */
+double bench_now(void);
+
+/** Print "mcapkit-bench: <message>" on stderr. */
+void bench_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Parse a whole decimal string into *out. @return 0, or -1 (empty, junk, overflow). */
+int bench_parse_u64(const char *s, uint64_t *out);
+
+/** Read a whole file once and throw the bytes away (warms the page cache). */
+int bench_warm_file(const char *path, uint64_t *bytes);
+
+/** A sink that only counts the bytes written to it (*counter must outlive the sink). */
+void bench_null_sink(mcap_sink *sink, uint64_t *counter);
+
+/** Result of one measured child process. */
+struct bench_child {
+  int exit_code;      /* the program's exit code; -1 when it died by a signal */
+  double seconds;     /* wall time from fork to exit (CLOCK_MONOTONIC) */
+  double cpu_seconds; /* user + system CPU time of the program */
+  long maxrss_kib;    /* peak resident set of the program alone */
+  char out[1024];     /* its stdout (truncated) */
+  char err[4096];     /* its stderr (truncated), without the launcher's report */
+};
+
+/**
+ * Run `/proc/self/exe ARGS...` as a measured child. The child is started
+ * through a freshly exec'd launcher (`mcapkit-bench __measure ...`) so its
+ * ru_maxrss does not inherit this process's peak (Linux carries a process's
+ * high-water mark across fork + exec).
+ * @return 0 when the child ran (see exit_code), -1 when it could not be started.
+ */
+int bench_run_child(char *const args[], struct bench_child *res);
+
+/** The `__measure` launcher mode (internal). */
+int bench_measure_main(int argc, char **argv);
+
+/** Find "key=" in text and parse the decimal after it. @return 0 or -1. */
+int bench_kv_u64(const char *text, const char *key, uint64_t *out);
+
+/* ------------------------------------------------------------------ read */
+
+/** `mcapkit-bench read FILE [options]`: see README.md. Returns the exit code. */
+int bench_read_main(int argc, char **argv);
+
+/* ---------------------------------------------------------------- corpus */
+
+/** What the corpus files hold (the same messages in every compression). */
+struct bench_corpus_info {
+  uint64_t messages;
+  uint64_t message_bytes;
+  uint64_t file_bytes;
+  double duration;       /* seconds of recording asked for */
+  double gen_seconds;    /* pl_synth_write into the file (without the final fsync) */
+  int generated_now;     /* 0: the file came from the cache */
+};
+
+/** Recording duration (s) giving about `target_bytes` of message payload (a short trial run). */
+int bench_corpus_duration(uint64_t target_bytes, double *duration);
+
+/**
+ * Make sure `path` holds the robot corpus for `compression` and `duration`,
+ * generating it (plus a `path.meta` sidecar) when missing or inconsistent.
+ */
+int bench_corpus_ensure(const char *path, mcap_compression compression, double duration,
+                        struct bench_corpus_info *info);
+
+/** Payload generation alone: the robot profile unchunked, uncompressed, into a null sink. */
+int bench_generate_only(double duration, double *seconds, uint64_t *message_bytes);
+
+/** Messages of an uncompressed corpus file, as views into its mapping. */
+struct bench_msgset;
+int bench_msgset_load(const char *none_path, struct bench_msgset **out);
+void bench_msgset_free(struct bench_msgset *m);
+uint64_t bench_msgset_bytes(const struct bench_msgset *m);
+
+/** Write a message set through the writer into a null sink. */
+int bench_write_only(const struct bench_msgset *m, mcap_compression compression, double *seconds,
+                     uint64_t *out_bytes);
+
+/** CRC-32 speed (bytes/s) of the fast and table versions on a `size`-byte buffer. */
+int bench_crc(size_t size, int repeats, double *fast_bps, double *table_bps, const char **impl);
+
+/** Chunk facts and raw decompression time of a file's chunks (compressed bytes preloaded). */
+struct bench_raw {
+  uint64_t chunks;
+  uint64_t compressed_bytes;
+  uint64_t uncompressed_bytes;
+  uint64_t largest_chunk;       /* largest uncompressed chunk */
+  double seconds;               /* decompression only, best of `repeats` */
+  double seconds_crc;           /* decompression + chunk CRC + CRC of the compressed bytes */
+};
+int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out);
+
+#endif

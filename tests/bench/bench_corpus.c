@@ -1,0 +1,588 @@
+/*
+ * bench_corpus.c - the in-process measurements of mcapkit-bench: making the
+ * cached robot corpus (pl_synth_write), payload generation alone, writing a
+ * pre-generated message set, CRC-32 speed, and the raw decompression speed of
+ * zstd / lz4 on a file's chunks (the physical limit a reader can approach).
+ *
+ * Cache files: <cache>/robot-<compression>-<size>mib.mcap plus a `.meta`
+ * sidecar (key=value lines) recording what was generated and how long it
+ * took; a file whose sidecar is missing or does not match is regenerated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lz4frame.h>
+#include <zstd.h>
+
+#include "bench.h"
+#include "crc32.h"
+#include "pipeline/synth.h"
+
+#define META_FORMAT 1
+
+static uint64_t le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/* ----------------------------------------------------------------- corpus */
+
+int bench_corpus_duration(uint64_t target_bytes, double *duration) {
+  const double trial = 2.0;
+  pl_synth_options o;
+  pl_synth_stats st;
+  mcap_sink sink;
+  uint64_t written;
+  char msg[256] = "";
+  double rate, d;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.profile = PL_SYNTH_ROBOT;
+  o.duration = trial;
+  o.compression = MCAP_COMPRESSION_NONE;
+  o.n_attachments = PL_SYNTH_NONE;
+  o.n_metadata = PL_SYNTH_NONE;
+  bench_null_sink(&sink, &written);
+  rc = pl_synth_write(&sink, &o, &st, msg, sizeof msg);
+  if (rc) {
+    bench_err("trial generation failed: %s", msg[0] ? msg : mcap_strerror(rc));
+    return -1;
+  }
+  rate = (double)st.message_bytes / trial;
+  if (rate <= 0) {
+    bench_err("trial generation wrote no message bytes");
+    return -1;
+  }
+  d = (double)target_bytes / rate;
+  if (d < 0.1) d = 0.1;
+  if (d > 1e5) d = 1e5;
+  /* Milliseconds: the same value on every run, so cached files keep matching. */
+  *duration = (double)(uint64_t)(d * 1000.0 + 0.5) / 1000.0;
+  return 0;
+}
+
+static uint64_t duration_ns(double d) { return (uint64_t)(d * 1e9 + 0.5); }
+
+static int meta_path(char *dst, size_t cap, const char *path) {
+  int n = snprintf(dst, cap, "%s.meta", path);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Load the sidecar; 0 when it describes `path` as generated with these settings. */
+static int meta_load(const char *path, mcap_compression compression, double duration,
+                     struct bench_corpus_info *info) {
+  char mp[4096], text[1024];
+  uint64_t fmt, comp, dur, msgs, mbytes, fbytes, gen;
+  struct stat st;
+  size_t n;
+  FILE *f;
+  if (meta_path(mp, sizeof mp, path)) return -1;
+  f = fopen(mp, "r");
+  if (!f) return -1;
+  n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  if (bench_kv_u64(text, "format", &fmt) || fmt != META_FORMAT ||
+      bench_kv_u64(text, "compression", &comp) || comp != (uint64_t)compression ||
+      bench_kv_u64(text, "duration_ns", &dur) || dur != duration_ns(duration) ||
+      bench_kv_u64(text, "messages", &msgs) || bench_kv_u64(text, "message_bytes", &mbytes) ||
+      bench_kv_u64(text, "file_bytes", &fbytes) || bench_kv_u64(text, "gen_ns", &gen)) {
+    return -1;
+  }
+  if (stat(path, &st) != 0 || (uint64_t)st.st_size != fbytes) return -1;
+  info->messages = msgs;
+  info->message_bytes = mbytes;
+  info->file_bytes = fbytes;
+  info->duration = duration;
+  info->gen_seconds = (double)gen * 1e-9;
+  info->generated_now = 0;
+  return 0;
+}
+
+static int meta_save(const char *path, mcap_compression compression,
+                     const struct bench_corpus_info *info) {
+  char mp[4096], tmp[4200];
+  FILE *f;
+  int ok;
+  if (meta_path(mp, sizeof mp, path)) return -1;
+  snprintf(tmp, sizeof tmp, "%s.tmp", mp);
+  f = fopen(tmp, "w");
+  if (!f) {
+    bench_err("cannot write '%s': %s", tmp, strerror(errno));
+    return -1;
+  }
+  fprintf(f,
+          "format=%d\ncompression=%d\nduration_ns=%" PRIu64 "\nmessages=%" PRIu64
+          "\nmessage_bytes=%" PRIu64 "\nfile_bytes=%" PRIu64 "\ngen_ns=%" PRIu64 "\n",
+          META_FORMAT, (int)compression, duration_ns(info->duration), info->messages,
+          info->message_bytes, info->file_bytes, (uint64_t)(info->gen_seconds * 1e9));
+  ok = fclose(f) == 0;
+  if (!ok || rename(tmp, mp) != 0) {
+    bench_err("cannot write '%s': %s", mp, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int bench_corpus_ensure(const char *path, mcap_compression compression, double duration,
+                        struct bench_corpus_info *info) {
+  pl_synth_options o;
+  pl_synth_stats st;
+  mcap_sink sink;
+  mcap_error_info e = {0, 0, {0}};
+  char msg[256] = "";
+  double t0, t1;
+  int rc;
+
+  memset(info, 0, sizeof *info);
+  if (meta_load(path, compression, duration, info) == 0) return 0;
+
+  fprintf(stderr, "%s: generating '%s' (robot, %.3f s, %s)...\n", BENCH_PROG, path, duration,
+          compression == MCAP_COMPRESSION_NONE ? "none" : mcap_compression_name(compression));
+  rc = mcap_sink_open_file(&sink, path, &e);
+  if (rc) {
+    bench_err("%s", e.msg[0] ? e.msg : mcap_strerror(rc));
+    return -1;
+  }
+  memset(&o, 0, sizeof o);
+  o.profile = PL_SYNTH_ROBOT;
+  o.duration = duration;
+  o.compression = compression;
+  t0 = bench_now();
+  rc = pl_synth_write(&sink, &o, &st, msg, sizeof msg);
+  t1 = bench_now();
+  if (rc) {
+    bench_err("generating '%s' failed: %s", path, msg[0] ? msg : mcap_strerror(rc));
+    mcap_sink_close(&sink, NULL);
+    return -1;
+  }
+  rc = mcap_sink_commit(&sink, &e);
+  if (rc == MCAP_OK) rc = mcap_sink_close(&sink, &e);
+  else mcap_sink_close(&sink, NULL);
+  if (rc) {
+    bench_err("%s", e.msg[0] ? e.msg : mcap_strerror(rc));
+    return -1;
+  }
+  info->messages = st.messages;
+  info->message_bytes = st.message_bytes;
+  info->file_bytes = st.file_bytes;
+  info->duration = duration;
+  info->gen_seconds = t1 - t0;
+  info->generated_now = 1;
+  fprintf(stderr, "%s: ... %.1f MB of messages in %.2f s\n", BENCH_PROG,
+          (double)st.message_bytes / 1e6, info->gen_seconds);
+  return meta_save(path, compression, info);
+}
+
+int bench_generate_only(double duration, double *seconds, uint64_t *message_bytes) {
+  pl_synth_options o;
+  pl_synth_stats st;
+  mcap_sink sink;
+  uint64_t written;
+  char msg[256] = "";
+  double t0;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.profile = PL_SYNTH_ROBOT;
+  o.duration = duration;
+  o.compression = MCAP_COMPRESSION_NONE;
+  o.no_chunking = 1;
+  o.n_attachments = PL_SYNTH_NONE;
+  o.n_metadata = PL_SYNTH_NONE;
+  bench_null_sink(&sink, &written);
+  t0 = bench_now();
+  rc = pl_synth_write(&sink, &o, &st, msg, sizeof msg);
+  *seconds = bench_now() - t0;
+  if (rc) {
+    bench_err("generation failed: %s", msg[0] ? msg : mcap_strerror(rc));
+    return -1;
+  }
+  *message_bytes = st.message_bytes;
+  return 0;
+}
+
+/* ------------------------------------------------------------ message set */
+
+struct bench_msgset {
+  uint8_t *map;
+  size_t map_len;
+  mcap_schema *schemas;
+  size_t n_schemas, cap_schemas;
+  mcap_channel *channels;
+  size_t n_channels, cap_channels;
+  mcap_message *msgs;
+  size_t n_msgs, cap_msgs;
+  uint64_t bytes;
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
+  void *p;
+  size_t c;
+  if (need <= *cap) return 0;
+  c = *cap ? *cap * 2 : 64;
+  while (c < need) c *= 2;
+  p = realloc(*arr, c * elem);
+  if (!p) return -1;
+  *arr = p;
+  *cap = c;
+  return 0;
+}
+
+/* Keep a schema / channel / message found in the file (first definition of an id wins). */
+static int msgset_add(struct bench_msgset *m, const mcap_record *rec) {
+  switch (rec->opcode) {
+    case MCAP_OP_SCHEMA:
+      for (size_t i = 0; i < m->n_schemas; i++) {
+        if (m->schemas[i].id == rec->u.schema.id) return 0;
+      }
+      if (grow((void **)&m->schemas, &m->cap_schemas, m->n_schemas + 1, sizeof *m->schemas)) {
+        return -1;
+      }
+      m->schemas[m->n_schemas++] = rec->u.schema;
+      return 0;
+    case MCAP_OP_CHANNEL:
+      for (size_t i = 0; i < m->n_channels; i++) {
+        if (m->channels[i].id == rec->u.channel.id) return 0;
+      }
+      if (grow((void **)&m->channels, &m->cap_channels, m->n_channels + 1, sizeof *m->channels)) {
+        return -1;
+      }
+      m->channels[m->n_channels++] = rec->u.channel;
+      return 0;
+    case MCAP_OP_MESSAGE:
+      if (grow((void **)&m->msgs, &m->cap_msgs, m->n_msgs + 1, sizeof *m->msgs)) return -1;
+      m->msgs[m->n_msgs++] = rec->u.message;
+      m->bytes += rec->u.message.data.len;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+/* Walk the records of an uncompressed chunk (views stay in the mapping). */
+static int msgset_chunk(struct bench_msgset *m, const mcap_chunk *ck, uint64_t offset) {
+  const uint8_t *p = ck->records.data;
+  uint64_t len = ck->records.len, pos = 0;
+  if (ck->compression.len != 0) {
+    bench_err("chunk at offset %" PRIu64 " is compressed; the message set needs the 'none' corpus",
+              offset);
+    return -1;
+  }
+  while (pos < len) {
+    mcap_record rec;
+    uint64_t rlen;
+    if (len - pos < MCAP_RECORD_HEADER_SIZE) goto bad;
+    rlen = le64(p + pos + 1);
+    if (rlen > len - pos - MCAP_RECORD_HEADER_SIZE) goto bad;
+    memset(&rec, 0, sizeof rec);
+    if (mcap_record_parse(p[pos], p + pos + MCAP_RECORD_HEADER_SIZE, rlen, offset, &rec, NULL)) {
+      goto bad;
+    }
+    rec.opcode = p[pos];
+    if (msgset_add(m, &rec)) return -1;
+    pos += MCAP_RECORD_HEADER_SIZE + rlen;
+  }
+  return 0;
+bad:
+  bench_err("chunk at offset %" PRIu64 ": malformed record at chunk byte %" PRIu64, offset, pos);
+  return -1;
+}
+
+int bench_msgset_load(const char *none_path, struct bench_msgset **out) {
+  struct bench_msgset *m = calloc(1, sizeof *m);
+  mcap_reader_options o;
+  mcap_stream_reader *r = NULL;
+  mcap_source src;
+  mcap_record rec;
+  struct stat st;
+  void *map;
+  int fd, rc;
+
+  *out = NULL;
+  if (!m) return -1;
+  fd = open(none_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+    bench_err("cannot open '%s': %s", none_path, strerror(errno));
+    if (fd >= 0) close(fd);
+    free(m);
+    return -1;
+  }
+  map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) {
+    bench_err("cannot map '%s': %s", none_path, strerror(errno));
+    free(m);
+    return -1;
+  }
+  m->map = map;
+  m->map_len = (size_t)st.st_size;
+  (void)madvise(map, m->map_len, MADV_WILLNEED);
+
+  mcap_reader_options_init(&o);
+  o.raw_chunks = 1;
+  if (mcap_source_from_memory(&src, m->map, m->map_len) ||
+      mcap_stream_reader_new(&r, &src, &o)) {
+    bench_msgset_free(m);
+    return -1;
+  }
+  for (;;) {
+    rc = mcap_stream_reader_next(r, &rec);
+    if (rc != MCAP_OK) break;
+    if (rec.opcode == MCAP_OP_CHUNK) {
+      if (msgset_chunk(m, &rec.u.chunk, rec.offset)) break;
+    } else if (msgset_add(m, &rec)) {
+      break;
+    }
+  }
+  if (rc != MCAP_ITEROVER) {
+    if (rc != MCAP_OK) bench_err("reading '%s': %s", none_path, mcap_stream_reader_errmsg(r));
+    mcap_stream_reader_free(r);
+    bench_msgset_free(m);
+    return -1;
+  }
+  mcap_stream_reader_free(r);
+  *out = m;
+  return 0;
+}
+
+void bench_msgset_free(struct bench_msgset *m) {
+  if (!m) return;
+  if (m->map) munmap(m->map, m->map_len);
+  free(m->schemas);
+  free(m->channels);
+  free(m->msgs);
+  free(m);
+}
+
+uint64_t bench_msgset_bytes(const struct bench_msgset *m) { return m ? m->bytes : 0; }
+
+int bench_write_only(const struct bench_msgset *m, mcap_compression compression, double *seconds,
+                     uint64_t *out_bytes) {
+  mcap_writer_options o;
+  mcap_writer *w = NULL;
+  mcap_sink sink;
+  uint64_t written;
+  double t0;
+  int rc;
+  mcap_writer_options_init(&o);
+  o.profile = "ros2";
+  o.compression = compression;
+  bench_null_sink(&sink, &written);
+  t0 = bench_now();
+  rc = mcap_writer_open(&w, &sink, &o);
+  for (size_t i = 0; rc == MCAP_OK && i < m->n_schemas; i++) {
+    rc = mcap_writer_put_schema(w, &m->schemas[i]);
+  }
+  for (size_t i = 0; rc == MCAP_OK && i < m->n_channels; i++) {
+    rc = mcap_writer_put_channel(w, &m->channels[i]);
+  }
+  for (size_t i = 0; rc == MCAP_OK && i < m->n_msgs; i++) {
+    rc = mcap_writer_write_message(w, &m->msgs[i]);
+  }
+  if (rc == MCAP_OK) rc = mcap_writer_close(w);
+  *seconds = bench_now() - t0;
+  if (rc) bench_err("writing the message set: %s", w ? mcap_writer_errmsg(w) : mcap_strerror(rc));
+  mcap_writer_free(w);
+  mcap_sink_close(&sink, NULL);
+  *out_bytes = written;
+  return rc ? -1 : 0;
+}
+
+/* -------------------------------------------------------------------- CRC */
+
+int bench_crc(size_t size, int repeats, double *fast_bps, double *table_bps, const char **impl) {
+  uint8_t *buf = malloc(size);
+  uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
+  double best_fast = 1e30, best_table = 1e30;
+  uint32_t a = 0, b = 0;
+  if (!buf) return -1;
+  for (size_t i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    buf[i] = (uint8_t)(x >> 32);
+  }
+  for (int r = 0; r < repeats; r++) {
+    double t0 = bench_now();
+    a = mcap__crc32_fast(0, buf, size);
+    double t1 = bench_now();
+    b = mcap__crc32_table(0, buf, size);
+    double t2 = bench_now();
+    if (t1 - t0 < best_fast) best_fast = t1 - t0;
+    if (t2 - t1 < best_table) best_table = t2 - t1;
+  }
+  free(buf);
+  if (a != b) {
+    bench_err("CRC-32 implementations disagree: fast 0x%08x, table 0x%08x", a, b);
+    return -1;
+  }
+  *fast_bps = (double)size / best_fast;
+  *table_bps = (double)size / best_table;
+  *impl = mcap__crc32_impl();
+  return 0;
+}
+
+/* ------------------------------------------------------ raw decompression */
+
+enum { RAW_NONE, RAW_ZSTD, RAW_LZ4 };
+
+struct raw_chunk {
+  size_t at; /* offset in the arena */
+  size_t clen, ulen;
+  uint32_t crc;
+  int codec;
+};
+
+/* Decompress every chunk once; with_crc adds the CRCs the streamed reader computes. */
+static int raw_pass(const struct raw_chunk *ch, size_t n, const uint8_t *arena, uint8_t *out,
+                    ZSTD_DCtx *zd, LZ4F_dctx *ld, int with_crc) {
+  LZ4F_decompressOptions_t lo;
+  memset(&lo, 0, sizeof lo);
+  lo.stableDst = 1;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *src = arena + ch[i].at;
+    size_t got = 0;
+    if (ch[i].codec == RAW_ZSTD) {
+      got = ZSTD_decompressDCtx(zd, out, ch[i].ulen, src, ch[i].clen);
+      if (ZSTD_isError(got)) got = SIZE_MAX;
+    } else if (ch[i].codec == RAW_LZ4) {
+      size_t in = 0;
+      while (in < ch[i].clen) {
+        size_t dsz = ch[i].ulen - got, ssz = ch[i].clen - in;
+        size_t r = LZ4F_decompress(ld, out + got, &dsz, src + in, &ssz, &lo);
+        if (LZ4F_isError(r) || (ssz == 0 && dsz == 0)) {
+          got = SIZE_MAX;
+          break;
+        }
+        in += ssz;
+        got += dsz;
+      }
+    } else {
+      memcpy(out, src, ch[i].ulen);
+      got = ch[i].ulen;
+    }
+    if (got != ch[i].ulen) {
+      bench_err("raw decompression of chunk %zu failed", i);
+      return -1;
+    }
+    if (with_crc) {
+      uint32_t c = mcap__crc32_fast(0, out, ch[i].ulen);
+      if (ch[i].crc && c != ch[i].crc) {
+        bench_err("chunk %zu: CRC mismatch after raw decompression", i);
+        return -1;
+      }
+      (void)mcap__crc32_fast(0, src, ch[i].clen);
+    }
+  }
+  return 0;
+}
+
+int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out) {
+  mcap_source src;
+  mcap_reader *r = NULL;
+  mcap_error_info e = {0, 0, {0}};
+  struct raw_chunk *ch = NULL;
+  uint8_t *arena = NULL, *buf = NULL, *map = MAP_FAILED;
+  size_t n = 0, map_len = 0;
+  ZSTD_DCtx *zd = NULL;
+  LZ4F_dctx *ld = NULL;
+  struct stat st;
+  int fd = -1, rc = -1;
+
+  memset(out, 0, sizeof *out);
+  if (mcap_source_open_mmap(&src, path, &e) || mcap_reader_open(&r, &src, NULL, &e)) {
+    bench_err("cannot open '%s': %s", path, e.msg);
+    return -1;
+  }
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0) goto io;
+  map_len = (size_t)st.st_size;
+  map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) goto io;
+  n = mcap_reader_chunk_count(r);
+  ch = calloc(n ? n : 1, sizeof *ch);
+  if (!ch) goto done;
+  for (size_t i = 0; i < n; i++) {
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+    if (ci->chunk_start_offset > map_len || ci->chunk_length > map_len - ci->chunk_start_offset) {
+      goto bad;
+    }
+    out->compressed_bytes += ci->compressed_size;
+  }
+  arena = malloc(out->compressed_bytes ? (size_t)out->compressed_bytes : 1);
+  if (!arena) goto done;
+  /* Copy every chunk's compressed records into memory before any timing. */
+  for (size_t i = 0, at = 0; i < n; i++) {
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+    const uint8_t *p = map + ci->chunk_start_offset;
+    mcap_record rec;
+    const mcap_chunk *ck = &rec.u.chunk;
+    memset(&rec, 0, sizeof rec);
+    if (ci->chunk_length < MCAP_RECORD_HEADER_SIZE || p[0] != MCAP_OP_CHUNK ||
+        mcap_record_parse(MCAP_OP_CHUNK, p + MCAP_RECORD_HEADER_SIZE,
+                          ci->chunk_length - MCAP_RECORD_HEADER_SIZE, ci->chunk_start_offset,
+                          &rec, NULL) ||
+        ck->records.len > out->compressed_bytes - at || ck->uncompressed_size > SIZE_MAX / 2) {
+      goto bad;
+    }
+    if (ck->compression.len == 0) ch[i].codec = RAW_NONE;
+    else if (ck->compression.len == 4 && memcmp(ck->compression.data, "zstd", 4) == 0)
+      ch[i].codec = RAW_ZSTD;
+    else if (ck->compression.len == 3 && memcmp(ck->compression.data, "lz4", 3) == 0)
+      ch[i].codec = RAW_LZ4;
+    else goto bad;
+    ch[i].at = at;
+    ch[i].clen = (size_t)ck->records.len;
+    ch[i].ulen = (size_t)ck->uncompressed_size;
+    ch[i].crc = ck->uncompressed_crc;
+    memcpy(arena + at, ck->records.data, ch[i].clen);
+    at += ch[i].clen;
+    out->uncompressed_bytes += ch[i].ulen;
+    if (ch[i].ulen > out->largest_chunk) out->largest_chunk = ch[i].ulen;
+  }
+  out->chunks = n;
+  munmap(map, map_len);
+  map = MAP_FAILED;
+  buf = malloc(out->largest_chunk ? (size_t)out->largest_chunk : 1);
+  zd = ZSTD_createDCtx();
+  if (!buf || !zd || LZ4F_isError(LZ4F_createDecompressionContext(&ld, LZ4F_VERSION))) goto done;
+  memset(buf, 0, out->largest_chunk ? (size_t)out->largest_chunk : 1);
+  /* A first pass with CRCs checks the data and warms caches and contexts. */
+  if (raw_pass(ch, n, arena, buf, zd, ld, 1)) goto done;
+  out->seconds = out->seconds_crc = 1e30;
+  for (int k = 0; k < repeats; k++) {
+    double t0 = bench_now();
+    if (raw_pass(ch, n, arena, buf, zd, ld, 0)) goto done;
+    double t1 = bench_now();
+    if (raw_pass(ch, n, arena, buf, zd, ld, 1)) goto done;
+    double t2 = bench_now();
+    if (t1 - t0 < out->seconds) out->seconds = t1 - t0;
+    if (t2 - t1 < out->seconds_crc) out->seconds_crc = t2 - t1;
+  }
+  rc = 0;
+  goto done;
+io:
+  bench_err("cannot read '%s': %s", path, strerror(errno));
+  goto done;
+bad:
+  bench_err("'%s': a chunk index does not point at a readable chunk", path);
+done:
+  if (map != MAP_FAILED) munmap(map, map_len);
+  if (fd >= 0) close(fd);
+  ZSTD_freeDCtx(zd);
+  LZ4F_freeDecompressionContext(ld);
+  free(buf);
+  free(arena);
+  free(ch);
+  mcap_reader_free(r);
+  return rc;
+}

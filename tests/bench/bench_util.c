@@ -1,0 +1,288 @@
+/*
+ * bench_util.c - small helpers of mcapkit-bench: the clock, number parsing,
+ * page-cache warming, a counting null sink, and running a measurement in a
+ * child process with its own wall time and peak RSS.
+ *
+ * Why a launcher: Linux keeps a process's RSS high-water mark across exec
+ * (exec_mmap folds the old mm's peak into signal->maxrss), so a child forked
+ * from a benchmark that once held a gigabyte would report at least that much.
+ * Measurements therefore go parent -> `__measure` launcher (a fresh, small
+ * process after its exec) -> the measured program, and the launcher reports
+ * the program's wait4() rusage on file descriptor 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define REPORT_FD 3
+
+double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_err(const char *fmt, ...) {
+  va_list ap;
+  fputs(BENCH_PROG ": ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int bench_parse_u64(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  if (!s || !*s) return -1;
+  for (; *s; s++) {
+    unsigned d;
+    if (*s < '0' || *s > '9') return -1;
+    d = (unsigned)(*s - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+int bench_kv_u64(const char *text, const char *key, uint64_t *out) {
+  size_t klen = strlen(key);
+  for (const char *p = strstr(text, key); p; p = strstr(p + klen, key)) {
+    int starts_word = p == text || p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\t';
+    if (starts_word && p[klen] == '=') {
+      const char *q = p + klen + 1;
+      uint64_t v = 0;
+      if (*q < '0' || *q > '9') return -1;
+      for (; *q >= '0' && *q <= '9'; q++) {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (UINT64_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+      }
+      *out = v;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int bench_warm_file(const char *path, uint64_t *bytes) {
+  size_t cap = 1u << 20;
+  uint8_t *buf = malloc(cap);
+  uint64_t total = 0;
+  int fd;
+  if (!buf) return -1;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    bench_err("cannot open '%s': %s", path, strerror(errno));
+    free(buf);
+    return -1;
+  }
+  for (;;) {
+    ssize_t n = read(fd, buf, cap);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      bench_err("cannot read '%s': %s", path, strerror(errno));
+      close(fd);
+      free(buf);
+      return -1;
+    }
+    if (n == 0) break;
+    total += (uint64_t)n;
+  }
+  close(fd);
+  free(buf);
+  if (bytes) *bytes = total;
+  return 0;
+}
+
+/* ------------------------------------------------------------- null sink */
+
+static int null_write(void *payload, const void *buf, size_t len, mcap_error_info *err) {
+  (void)buf;
+  (void)err;
+  *(uint64_t *)payload += len;
+  return MCAP_OK;
+}
+
+static int null_close(void *payload, mcap_error_info *err) {
+  (void)payload;
+  (void)err;
+  return MCAP_OK;
+}
+
+void bench_null_sink(mcap_sink *sink, uint64_t *counter) {
+  *counter = 0;
+  sink->payload = counter;
+  sink->write = null_write;
+  sink->close = null_close;
+}
+
+/* ------------------------------------------------------- child processes */
+
+static size_t count_args(char *const args[]) {
+  size_t n = 0;
+  while (args[n]) n++;
+  return n;
+}
+
+/* Append what is readable on fd to buf (keeping at most cap-1 bytes); 1 at EOF. */
+static int drain(int fd, char *buf, size_t cap, size_t *len) {
+  char tmp[4096];
+  ssize_t n = read(fd, tmp, sizeof tmp);
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : 1;
+  if (n == 0) return 1;
+  if (*len + 1 < cap) {
+    size_t room = cap - 1 - *len;
+    size_t take = (size_t)n < room ? (size_t)n : room;
+    memcpy(buf + *len, tmp, take);
+    *len += take;
+    buf[*len] = '\0';
+  }
+  return 0;
+}
+
+int bench_run_child(char *const args[], struct bench_child *res) {
+  int p_out[2] = {-1, -1}, p_err[2] = {-1, -1}, p_rep[2] = {-1, -1};
+  size_t n = count_args(args), len_out = 0, len_err = 0, len_rep = 0;
+  char **argv = calloc(n + 3, sizeof *argv);
+  char rep[256] = "";
+  pid_t pid;
+  int status = 0;
+  double t0;
+
+  memset(res, 0, sizeof *res);
+  res->exit_code = -1;
+  if (!argv) return -1;
+  argv[0] = (char *)BENCH_PROG;
+  argv[1] = (char *)"__measure";
+  for (size_t i = 0; i < n; i++) argv[i + 2] = args[i];
+  if (pipe2(p_out, O_CLOEXEC) || pipe2(p_err, O_CLOEXEC) || pipe2(p_rep, O_CLOEXEC)) {
+    bench_err("pipe: %s", strerror(errno));
+    goto fail;
+  }
+  fflush(NULL);
+  t0 = bench_now();
+  pid = fork();
+  if (pid < 0) {
+    bench_err("fork: %s", strerror(errno));
+    goto fail;
+  }
+  if (pid == 0) {
+    /* dup2 clears FD_CLOEXEC on the targets; the launcher re-sets it on fd 3. */
+    if (dup2(p_out[1], 1) < 0 || dup2(p_err[1], 2) < 0 || dup2(p_rep[1], REPORT_FD) < 0) _exit(127);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  close(p_out[1]);
+  close(p_err[1]);
+  close(p_rep[1]);
+  p_out[1] = p_err[1] = p_rep[1] = -1;
+  {
+    struct pollfd fds[3] = {{p_out[0], POLLIN, 0}, {p_err[0], POLLIN, 0}, {p_rep[0], POLLIN, 0}};
+    int open_fds = 3;
+    while (open_fds > 0) {
+      if (poll(fds, 3, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (int i = 0; i < 3; i++) {
+        int eof;
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (i == 0) eof = drain(fds[i].fd, res->out, sizeof res->out, &len_out);
+        else if (i == 1) eof = drain(fds[i].fd, res->err, sizeof res->err, &len_err);
+        else eof = drain(fds[i].fd, rep, sizeof rep, &len_rep);
+        if (eof) {
+          fds[i].fd = -1;
+          open_fds--;
+        }
+      }
+    }
+  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  res->seconds = bench_now() - t0;
+  {
+    uint64_t code, rss, ns, cpu_ns;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && bench_kv_u64(rep, "exit", &code) == 0 &&
+        bench_kv_u64(rep, "maxrss_kib", &rss) == 0 && bench_kv_u64(rep, "ns", &ns) == 0 &&
+        bench_kv_u64(rep, "cpu_ns", &cpu_ns) == 0) {
+      res->exit_code = code == UINT64_MAX ? -1 : (int)code;
+      res->maxrss_kib = (long)rss;
+      res->seconds = (double)ns * 1e-9; /* the program alone, without the launcher */
+      res->cpu_seconds = (double)cpu_ns * 1e-9;
+    } else {
+      bench_err("measurement launcher failed (%s)", rep[0] ? rep : "no report");
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    if (p_out[i] >= 0) close(p_out[i]);
+    if (p_err[i] >= 0) close(p_err[i]);
+    if (p_rep[i] >= 0) close(p_rep[i]);
+  }
+  free(argv);
+  return 0;
+fail:
+  for (int i = 0; i < 2; i++) {
+    if (p_out[i] >= 0) close(p_out[i]);
+    if (p_err[i] >= 0) close(p_err[i]);
+    if (p_rep[i] >= 0) close(p_rep[i]);
+  }
+  free(argv);
+  return -1;
+}
+
+int bench_measure_main(int argc, char **argv) {
+  /* argv[0] is "__measure"; the program's arguments follow. */
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  struct rusage ru;
+  pid_t pid;
+  int status = 0, code;
+  double t0, t1, cpu;
+  if (!args || argc < 2) {
+    free(args);
+    return 2;
+  }
+  if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) {
+    free(args);
+    return 2;
+  }
+  args[0] = (char *)BENCH_PROG;
+  for (int i = 1; i < argc; i++) args[i] = argv[i];
+  t0 = bench_now();
+  pid = fork();
+  if (pid < 0) {
+    free(args);
+    return 1;
+  }
+  if (pid == 0) {
+    execv("/proc/self/exe", args);
+    _exit(127);
+  }
+  memset(&ru, 0, sizeof ru);
+  while (wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) {
+      free(args);
+      return 1;
+    }
+  }
+  t1 = bench_now();
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+  dprintf(REPORT_FD, "exit=%llu maxrss_kib=%ld ns=%llu cpu_ns=%llu\n",
+          code < 0 ? (unsigned long long)UINT64_MAX : (unsigned long long)code, ru.ru_maxrss,
+          (unsigned long long)((t1 - t0) * 1e9), (unsigned long long)(cpu * 1e9));
+  free(args);
+  return 0;
+}

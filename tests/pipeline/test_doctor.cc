@@ -1,0 +1,430 @@
+// test_doctor.cc - pl_doctor_run: one small broken file per check (from
+// broken_files.h) reports its code; valid files (the builder's base file,
+// pl_synth_write variants, the official conformance set) report no errors;
+// several problems are reported in one pass; truncation keeps what was found;
+// a forward-only source served in small pieces gives the same findings; no
+// byte flip or truncation of a file crashes it; the findings cap.
+#include <gtest/gtest.h>
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "broken_files.h"
+#include "mcap/mcap.h"
+#include "mcap_builder.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/synth.h"
+
+using namespace mcapkit_test;
+
+namespace {
+
+// A report with its findings copied out, so tests can print and search it.
+struct Result {
+  int rc = 0;
+  pl_error_info err{};
+  std::vector<pl_finding> findings;
+  size_t errors = 0, warnings = 0, infos = 0;
+  uint64_t records = 0, messages = 0, chunks = 0, bytes = 0;
+
+  bool has(const std::string &code) const {
+    return std::any_of(findings.begin(), findings.end(),
+                       [&](const pl_finding &f) { return code == f.code; });
+  }
+  const pl_finding *find(const std::string &code) const {
+    for (const pl_finding &f : findings)
+      if (code == f.code) return &f;
+    return nullptr;
+  }
+  std::string dump() const {
+    std::ostringstream os;
+    os << "rc=" << rc << " errors=" << errors << " warnings=" << warnings << " infos=" << infos
+       << "\n";
+    for (const pl_finding &f : findings) {
+      os << "  " << pl_severity_name(f.severity) << " " << f.code << " @"
+         << (f.offset == UINT64_MAX ? std::string("-") : std::to_string(f.offset)) << " "
+         << f.message << "\n";
+    }
+    return os.str();
+  }
+};
+
+Result run_source(mcap_source *src, const pl_doctor_options *o = nullptr) {
+  Result r;
+  pl_doctor_report *rep = nullptr;
+  r.rc = pl_doctor_run(src, o, &rep, &r.err);
+  if (rep) {
+    r.findings.assign(rep->findings, rep->findings + rep->n_findings);
+    r.errors = rep->n_errors;
+    r.warnings = rep->n_warnings;
+    r.infos = rep->n_infos;
+    r.records = rep->records;
+    r.messages = rep->messages;
+    r.chunks = rep->chunks;
+    r.bytes = rep->bytes;
+  }
+  pl_doctor_report_free(rep);
+  return r;
+}
+
+Result run_bytes(const Bytes &b, const pl_doctor_options *o = nullptr) {
+  // A private copy of exactly the file's size, so sanitizers see any overread.
+  std::vector<uint8_t> copy(b);
+  mcap_source src;
+  EXPECT_EQ(mcap_source_from_memory(&src, copy.data(), copy.size()), MCAP_OK);
+  return run_source(&src, o);
+}
+
+// A source of unknown size that hands out at most 7 bytes per read and (almost) only
+// moves forward.
+struct PieceSource {
+  const uint8_t *data;
+  uint64_t size;
+  uint64_t last = 0;
+  uint8_t buf[7];
+};
+
+int piece_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out, uint64_t *got,
+               mcap_error_info *err) {
+  PieceSource *p = static_cast<PieceSource *>(payload);
+  (void)err;
+  // The reader re-reads a record from its start after peeking at its envelope (a real
+  // stream source keeps a window for that); everything else must move forward.
+  EXPECT_GE(offset + 64, p->last) << "went back to " << offset;
+  p->last = std::max(p->last, offset);
+  uint64_t n = std::min<uint64_t>({len, sizeof p->buf, offset < p->size ? p->size - offset : 0});
+  if (n) memcpy(p->buf, p->data + offset, n);
+  *out = p->buf;
+  *got = n;
+  return MCAP_OK;
+}
+
+void piece_close(void *payload) { delete static_cast<PieceSource *>(payload); }
+
+Result run_pieces(const Bytes &b) {
+  mcap_source src;
+  PieceSource *p = new PieceSource();
+  p->data = b.data();
+  p->size = b.size();
+  src.payload = p;
+  src.size = MCAP_SIZE_UNKNOWN;
+  src.read = piece_read;
+  src.close = piece_close;
+  return run_source(&src);
+}
+
+Bytes synth(const pl_synth_options &o) {
+  mcap_sink sink;
+  EXPECT_EQ(mcap_sink_memory(&sink, 0), MCAP_OK);
+  char errbuf[256] = "";
+  EXPECT_EQ(pl_synth_write(&sink, &o, nullptr, errbuf, sizeof errbuf), MCAP_OK) << errbuf;
+  uint64_t size = 0;
+  const uint8_t *data = mcap_sink_memory_data(&sink, &size);
+  Bytes out(data, data + size);
+  mcap_sink_close(&sink, nullptr);
+  return out;
+}
+
+pl_severity severity_of(const std::string &code) {
+  size_t n = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  for (size_t i = 0; i < n; i++)
+    if (code == codes[i].code) return codes[i].severity;
+  ADD_FAILURE() << "no such code " << code;
+  return PL_SEV_INFO;
+}
+
+}  // namespace
+
+TEST(Doctor, BaseFileIsClean) {
+  Result r = run_bytes(doctor_file());
+  EXPECT_EQ(r.rc, PL_OK);
+  EXPECT_EQ(r.findings.size(), 0u) << r.dump();
+  EXPECT_EQ(r.errors + r.warnings + r.infos, 0u);
+  EXPECT_EQ(r.messages, 6u);
+  EXPECT_EQ(r.chunks, 2u);
+  EXPECT_EQ(r.bytes, doctor_file().size());
+}
+
+TEST(Doctor, EveryBrokenFileReportsItsCode) {
+  for (const BrokenFile &bf : broken_files()) {
+    SCOPED_TRACE(bf.code + ": " + bf.what);
+    Result r = run_bytes(bf.bytes);
+    ASSERT_EQ(r.rc, PL_OK) << r.err.msg;
+    EXPECT_TRUE(r.has(bf.code)) << r.dump();
+    const pl_finding *f = r.find(bf.code);
+    if (f) {
+      EXPECT_EQ(f->severity, severity_of(bf.code));
+    }
+    pl_doctor_report rep{};
+    rep.n_errors = r.errors;
+    rep.n_warnings = r.warnings;
+    switch (severity_of(bf.code)) {
+      case PL_SEV_ERROR:
+        EXPECT_GT(r.errors, 0u);
+        EXPECT_FALSE(pl_doctor_report_ok(&rep, 0));
+        break;
+      case PL_SEV_WARNING:
+        EXPECT_GT(r.warnings, 0u);
+        EXPECT_FALSE(pl_doctor_report_ok(&rep, 1));
+        break;
+      case PL_SEV_INFO: EXPECT_GT(r.infos, 0u); break;
+    }
+  }
+}
+
+TEST(Doctor, BrokenFilesGiveTheSameFindingsFromAPipeInPieces) {
+  for (const BrokenFile &bf : broken_files()) {
+    SCOPED_TRACE(bf.code + ": " + bf.what);
+    Result a = run_bytes(bf.bytes);
+    Result b = run_pieces(bf.bytes);
+    ASSERT_EQ(b.rc, PL_OK) << b.err.msg;
+    std::vector<std::string> ca, cb;
+    for (const pl_finding &f : a.findings)
+      ca.push_back(std::string(f.code) + "@" + std::to_string(f.offset));
+    for (const pl_finding &f : b.findings)
+      cb.push_back(std::string(f.code) + "@" + std::to_string(f.offset));
+    // A source of unknown size cannot say how many bytes trail the magic; same code though.
+    EXPECT_EQ(ca, cb) << a.dump() << b.dump();
+  }
+}
+
+TEST(Doctor, EveryCodeHasABrokenFile) {
+  std::set<std::string> covered;
+  for (const BrokenFile &bf : broken_files()) covered.insert(bf.code);
+  size_t n = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < n; i++) {
+    std::string code = codes[i].code;
+    EXPECT_TRUE(seen.insert(code).second) << "duplicate code " << code;
+    EXPECT_LT(code.size(), sizeof(pl_finding{}.code));
+    EXPECT_EQ(code.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-"), std::string::npos)
+        << code;
+    if (code == "findings-omitted") continue;  // tested by FindingsAreCapped
+    EXPECT_TRUE(covered.count(code)) << "no broken file for " << code;
+  }
+  for (const std::string &c : covered) EXPECT_TRUE(seen.count(c)) << "unknown code " << c;
+}
+
+TEST(Doctor, SeveralProblemsAreAllReportedInOnePass) {
+  DoctorFileTweaks t;
+  t.edit_chunk_a = [](Chunk &c) { c.uncompressed_crc ^= 1; };
+  t.edit_attachment = [](Attachment &a) {
+    a.auto_crc = false;
+    a.crc = a.computed_crc() ^ 1;
+  };
+  t.data_end_crc_xor = 4;
+  t.edit_statistics = [](Statistics &s) { s.chunk_count = 7; };
+  t.edit_footer = [](Footer &f) { f.summary_crc ^= 2; };
+  t.edit_metadata_index = [](MetadataIndex &m) { m.name = "x"; };
+  Result r = run_bytes(doctor_file(t));
+  for (const char *code : {"crc-chunk", "crc-attachment", "crc-data", "crc-summary",
+                           "statistics-chunk-count", "metadata-index-mismatch"}) {
+    EXPECT_TRUE(r.has(code)) << code << "\n" << r.dump();
+  }
+  EXPECT_EQ(r.errors, 6u) << r.dump();
+}
+
+TEST(Doctor, TruncationEndsThePassButKeepsEarlierFindings) {
+  DoctorFileTweaks t;
+  t.edit_chunk_a = [](Chunk &c) { c.uncompressed_crc ^= 1; };
+  Bytes full = doctor_file(t);
+  Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() - 60));
+  Result r = run_bytes(cut);
+  EXPECT_TRUE(r.has("crc-chunk")) << r.dump();
+  ASSERT_TRUE(r.has("truncated")) << r.dump();
+  EXPECT_LT(r.find("truncated")->offset, cut.size());
+  EXPECT_FALSE(r.has("footer-missing")) << r.dump();
+}
+
+TEST(Doctor, FindingOffsetsPointAtTheRecord) {
+  DoctorFileTweaks t;
+  t.edit_chunk_a = [](Chunk &c) { c.uncompressed_crc ^= 1; };
+  t.edit_chunk_index = [](ChunkIndex &ci, int w) {
+    if (w == 1) ci.compressed_size += 3;
+  };
+  Bytes b = doctor_file(t);
+  Result r = run_bytes(b);
+  const pl_finding *f = r.find("crc-chunk");
+  ASSERT_NE(f, nullptr) << r.dump();
+  ASSERT_LT(f->offset, b.size());
+  EXPECT_EQ(b[f->offset], Chunk::kOpcode);
+  f = r.find("chunk-index-mismatch");
+  ASSERT_NE(f, nullptr) << r.dump();
+  EXPECT_EQ(b[f->offset], ChunkIndex::kOpcode);
+  EXPECT_NE(std::string(f->message).find("compressed_size"), std::string::npos) << f->message;
+  f = r.find("magic-leading");
+  EXPECT_EQ(f, nullptr);
+}
+
+TEST(Doctor, SynthFilesHaveNoErrors) {
+  const mcap_compression comps[] = {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4,
+                                    MCAP_COMPRESSION_NONE};
+  for (pl_synth_profile profile : {PL_SYNTH_TINY, PL_SYNTH_ROBOT}) {
+    for (mcap_compression c : comps) {
+      for (int chunked = 0; chunked < 2; chunked++) {
+        for (int summary = 0; summary < 2; summary++) {
+          pl_synth_options o{};
+          o.profile = profile;
+          o.duration = profile == PL_SYNTH_ROBOT ? 0.5 : 5;
+          o.compression = c;
+          o.no_chunking = !chunked;
+          o.no_summary = !summary;
+          SCOPED_TRACE(std::string(pl_synth_profile_name(profile)) + " " +
+                       mcap_compression_name(c) + (chunked ? " chunked" : " unchunked") +
+                       (summary ? " summary" : " no-summary"));
+          Bytes b = synth(o);
+          Result r = run_bytes(b);
+          ASSERT_EQ(r.rc, PL_OK);
+          EXPECT_EQ(r.errors, 0u) << r.dump();
+          EXPECT_EQ(r.warnings, 0u) << r.dump();
+          EXPECT_GT(r.messages, 0u);
+          EXPECT_EQ(r.bytes, b.size());
+        }
+      }
+    }
+  }
+}
+
+TEST(Doctor, SynthVariantsHaveNoErrors) {
+  for (int variant = 0; variant < 7; variant++) {
+    pl_synth_options o{};
+    o.duration = 5;
+    o.chunk_size = 4096;  // several chunks
+    const char *name = "";
+    switch (variant) {
+      case 0: o.no_message_index = 1; name = "no message index"; break;
+      case 1: o.no_chunk_index = 1; name = "no chunk index"; break;
+      case 2: o.no_statistics = 1; name = "no statistics"; break;
+      case 3: o.no_summary_offsets = 1; name = "no summary offsets"; break;
+      case 4: o.no_crcs = 1; name = "no crcs"; break;
+      case 5: o.no_repeated_schemas_channels = 1; name = "no repeated schemas"; break;
+      case 6: o.n_attachments = 3; o.n_metadata = 4; name = "more attachments"; break;
+    }
+    SCOPED_TRACE(name);
+    Result r = run_bytes(synth(o));
+    EXPECT_EQ(r.errors, 0u) << r.dump();
+    if (variant == 5) {
+      EXPECT_TRUE(r.has("summary-channel-missing")) << r.dump();
+      EXPECT_TRUE(r.has("summary-schema-missing")) << r.dump();
+    }
+    if (variant == 0) {
+      EXPECT_TRUE(r.has("message-index-absent")) << r.dump();
+    }
+  }
+}
+
+TEST(Doctor, ConformanceFilesHaveNoErrors) {
+  std::string root = MCAPKIT_SOURCE_DIR "/../shared/conformance/data";
+  DIR *top = opendir(root.c_str());
+  if (!top) GTEST_SKIP() << "no conformance data at " << root;
+  std::vector<std::string> files;
+  while (dirent *e = readdir(top)) {
+    if (e->d_name[0] == '.') continue;
+    std::string dir = root + "/" + e->d_name;
+    if (DIR *sub = opendir(dir.c_str())) {
+      while (dirent *f = readdir(sub)) {
+        std::string n = f->d_name;
+        if (n.size() > 5 && n.compare(n.size() - 5, 5, ".mcap") == 0) files.push_back(dir + "/" + n);
+      }
+      closedir(sub);
+    }
+  }
+  closedir(top);
+  ASSERT_FALSE(files.empty());
+  for (const std::string &path : files) {
+    SCOPED_TRACE(path);
+    std::ifstream in(path, std::ios::binary);
+    Bytes b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Result r = run_bytes(b);
+    ASSERT_EQ(r.rc, PL_OK);
+    EXPECT_EQ(r.errors, 0u) << r.dump();
+    EXPECT_EQ(r.bytes, b.size());
+  }
+}
+
+TEST(Doctor, FindingsAreCappedButCountedExactly) {
+  DoctorFileTweaks t;
+  t.chunk_a_extra = [](ChunkBuilder &c) {
+    for (uint32_t i = 0; i < 300; i++) {
+      Message m;
+      m.channel_id = 1;
+      m.sequence = i;
+      m.log_time = m.publish_time = 50;  // each one below the latest log time
+      c.add(m);
+    }
+  };
+  Bytes b = doctor_file(t);
+  Result all = run_bytes(b);
+  EXPECT_EQ(all.warnings, 300u) << all.dump();
+  pl_doctor_options o{};
+  o.max_findings = 20;
+  Result r = run_bytes(b, &o);
+  EXPECT_EQ(r.warnings, 300u);
+  EXPECT_LE(r.findings.size(), 21u);
+  EXPECT_TRUE(r.has("findings-omitted")) << r.dump();
+  EXPECT_EQ(r.findings.back().severity, PL_SEV_INFO);
+}
+
+TEST(Doctor, NoByteFlipOrTruncationCrashes) {
+  DoctorFileTweaks t;
+  t.compression = "lz4";
+  Bytes base = doctor_file(t);
+  for (size_t i = 0; i < base.size(); i++) {
+    Bytes b = base;
+    b[i] ^= 0xA5;
+    Result r = run_bytes(b);
+    ASSERT_EQ(r.rc, PL_OK) << "flip at " << i << ": " << r.err.msg;
+    ASSERT_GT(r.errors + r.warnings + r.infos, 0u) << "flip at " << i << " went unnoticed";
+  }
+  for (size_t n = 0; n < base.size(); n++) {
+    Bytes b(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(n));
+    Result r = run_bytes(b);
+    ASSERT_EQ(r.rc, PL_OK) << "cut at " << n;
+    ASSERT_GT(r.errors, 0u) << "cut at " << n << " went unnoticed";
+  }
+}
+
+TEST(Doctor, ReportOkAndStrict) {
+  pl_doctor_report r{};
+  EXPECT_TRUE(pl_doctor_report_ok(&r, 0));
+  EXPECT_TRUE(pl_doctor_report_ok(&r, 1));
+  r.n_warnings = 1;
+  EXPECT_TRUE(pl_doctor_report_ok(&r, 0));
+  EXPECT_FALSE(pl_doctor_report_ok(&r, 1));
+  r.n_infos = 5;
+  r.n_warnings = 0;
+  EXPECT_TRUE(pl_doctor_report_ok(&r, 1));
+  r.n_errors = 1;
+  EXPECT_FALSE(pl_doctor_report_ok(&r, 0));
+  EXPECT_FALSE(pl_doctor_report_ok(nullptr, 0));
+  EXPECT_STREQ(pl_severity_name(PL_SEV_ERROR), "error");
+  EXPECT_STREQ(pl_severity_name(PL_SEV_WARNING), "warning");
+  EXPECT_STREQ(pl_severity_name(PL_SEV_INFO), "info");
+}
+
+TEST(Doctor, BadArguments) {
+  pl_error_info err;
+  EXPECT_EQ(pl_doctor_run(nullptr, nullptr, nullptr, &err), PL_EINVAL);
+  Bytes b = doctor_file();
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, b.data(), b.size()), MCAP_OK);
+  EXPECT_EQ(pl_doctor_run(&src, nullptr, nullptr, &err), PL_EINVAL);  // closes src
+  EXPECT_EQ(src.read, nullptr);
+}
+
+TEST(Doctor, EmptyAndNonMcapInput) {
+  Result r = run_bytes(Bytes{});
+  EXPECT_TRUE(r.has("truncated")) << r.dump();
+  Result t = run_bytes(bytes_of("this is plainly not an MCAP file at all, just some text\n"));
+  EXPECT_TRUE(t.has("magic-leading")) << t.dump();
+  EXPECT_GT(t.errors, 0u);
+}
