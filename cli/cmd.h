@@ -54,6 +54,12 @@ void cli_print_general_help(FILE *f);
 
 /* ---- commands */
 int cmd_help(cli_ctx *ctx, int argc, char **argv);
+int cmd_filter(cli_ctx *ctx, int argc, char **argv);
+int cmd_compress(cli_ctx *ctx, int argc, char **argv);
+int cmd_decompress(cli_ctx *ctx, int argc, char **argv);
+int cmd_sort(cli_ctx *ctx, int argc, char **argv);
+int cmd_merge(cli_ctx *ctx, int argc, char **argv);
+int cmd_recover(cli_ctx *ctx, int argc, char **argv);
 int cmd_version(cli_ctx *ctx, int argc, char **argv);
 int cmd_completion(cli_ctx *ctx, int argc, char **argv);
 int cmd_synth(cli_ctx *ctx, int argc, char **argv);
@@ -72,6 +78,12 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv);
 int cmd_lake(cli_ctx *ctx, int argc, char **argv);
 
 extern const cli_spec cmd_help_spec;
+extern const cli_spec cmd_filter_spec;
+extern const cli_spec cmd_compress_spec;
+extern const cli_spec cmd_decompress_spec;
+extern const cli_spec cmd_sort_spec;
+extern const cli_spec cmd_merge_spec;
+extern const cli_spec cmd_recover_spec;
 extern const cli_spec cmd_version_spec;
 extern const cli_spec cmd_completion_spec;
 extern const cli_spec cmd_synth_spec;
@@ -88,5 +100,14 @@ extern const cli_spec cmd_doctor_spec;
 extern const cli_spec cmd_index_spec;
 extern const cli_spec cmd_coverage_spec;
 extern const cli_spec cmd_lake_spec;
+
+/* ---- shared by the rewrite commands (filter, compress, decompress, sort; cmd_filter.c) */
+struct pl_rewrite_options;
+/* Apply --compression / --order / --threads to `o`. @return CLI_CONTINUE or a usage exit code. */
+int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char *order,
+                      int threads, struct pl_rewrite_options *o);
+/* Rewrite `input` into `output` (or over it with in_place) and report. @return an exit code. */
+int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const char *output,
+                    int in_place, int json, struct pl_rewrite_options *o);
 
 #endif /* CLI_CMD_H */

@@ -103,21 +103,22 @@ struct sum_rec {
 
 struct survey {
   uint64_t size;
-  uint64_t data_end;      /* offset of the DataEnd record */
-  uint32_t data_crc;      /* DataEnd.data_section_crc (0 = none) */
+  uint64_t data_end; /* offset of the DataEnd record */
+  uint32_t data_crc; /* DataEnd.data_section_crc (0 = none) */
   mcap_footer footer;
-  struct sum_rec *recs;   /* summary records after DataEnd, SummaryOffsets excluded */
+  struct sum_rec *recs; /* summary records after DataEnd, SummaryOffsets excluded */
   size_t n_recs, cap_recs;
   uint64_t attachments, metadata; /* records in the data section */
   int has_ai_group, has_mi_group;
 };
 
-static int survey_file(const cli_ctx *ctx, const char *path, struct survey *sv) {
+static int survey_file(const cli_ctx *ctx, const char *target, const char *path,
+                       struct survey *sv) {
   mcap_source src;
   mcap_error_info err;
   memset(&src, 0, sizeof src);
   memset(&err, 0, sizeof err);
-  if (mcap_source_open_file(&src, path, &err) != MCAP_OK) {
+  if (mcap_source_open_file(&src, target, &err) != MCAP_OK) {
     cli_error(ctx, "cannot open '%s': %s", path, err.msg);
     return CLI_EXIT_FAILURE;
   }
@@ -240,7 +241,8 @@ static int build_metadata(const struct add_args *a, struct new_item *it) {
     const char *eq = strchr(a->keys.items[i], '=');
     if (!eq || eq == a->keys.items[i]) {
       free(kv);
-      return cli_usage_error(&cmd_add_spec, "--key expects KEY=VALUE with a non-empty KEY, got '%s'",
+      return cli_usage_error(&cmd_add_spec,
+                             "--key expects KEY=VALUE with a non-empty KEY, got '%s'",
                              a->keys.items[i]);
     }
     kv[i] = a->keys.items[i];
@@ -373,8 +375,8 @@ static void w_record(struct wout *w, const mcap_record *rec) {
 }
 
 /* Copy [off, off + n) of the original into the output. */
-static int copy_range(struct wout *w, int in_fd, uint64_t off, uint64_t n, uint8_t *buf,
-                      char *why, size_t why_len) {
+static int copy_range(struct wout *w, int in_fd, uint64_t off, uint64_t n, uint8_t *buf, char *why,
+                      size_t why_len) {
   while (n && !w->err) {
     size_t want = n < COPY_BUF ? (size_t)n : COPY_BUF;
     ssize_t k = pread(in_fd, buf, want, (off_t)off);
@@ -476,8 +478,8 @@ static int write_amended(struct wout *w, int in_fd, const struct survey *sv,
     mi.offset = w->off;
     mi.length = it->meta_len;
     mcap_record parsed;
-    if (mcap_record_parse(MCAP_OP_METADATA, it->meta_rec + 9, it->meta_len - 9, 0, &parsed,
-                          NULL) != MCAP_OK)
+    if (mcap_record_parse(MCAP_OP_METADATA, it->meta_rec + 9, it->meta_len - 9, 0, &parsed, NULL) !=
+        MCAP_OK)
       goto bad_encoding;
     mi.name = parsed.u.metadata.name;
     w_put(w, it->meta_rec, (size_t)it->meta_len);
@@ -539,8 +541,8 @@ static int write_amended(struct wout *w, int in_fd, const struct survey *sv,
         goto out;
       }
       st.opcode = MCAP_OP_STATISTICS;
-      uint32_t *count = it->is_attachment ? &st.u.statistics.attachment_count
-                                          : &st.u.statistics.metadata_count;
+      uint32_t *count =
+          it->is_attachment ? &st.u.statistics.attachment_count : &st.u.statistics.metadata_count;
       if (*count < UINT32_MAX) (*count)++;
       w_record(w, &st);
     }
@@ -729,7 +731,7 @@ static int parse_item(cli_ctx *ctx, const struct add_args *a, int is_attachment,
     return cli_usage_error(&cmd_add_spec, "--log-time: %s", err);
   if (a->create_time && cli_parse_time(a->create_time, &it->create_time, err, sizeof err) != 0)
     return cli_usage_error(&cmd_add_spec, "--create-time: %s", err);
-  it->media_type = a->media_type   ? a->media_type
+  it->media_type = a->media_type     ? a->media_type
                    : a->content_type ? a->content_type
                                      : "application/octet-stream";
   if (a->name) {
@@ -775,8 +777,8 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
 
   int is_att = strcmp(kind, "attachment") == 0;
   if (!is_att && strcmp(kind, "metadata") != 0) {
-    rc = cli_usage_error(&cmd_add_spec, "unknown kind '%s' (expected attachment or metadata)",
-                         kind);
+    rc =
+        cli_usage_error(&cmd_add_spec, "unknown kind '%s' (expected attachment or metadata)", kind);
     goto out;
   }
   if (strcmp(path, "-") == 0) {
@@ -805,7 +807,7 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
     rc = CLI_EXIT_FAILURE;
     goto out;
   }
-  rc = survey_file(ctx, target, &sv);
+  rc = survey_file(ctx, target, path, &sv);
   if (rc != CLI_EXIT_OK) goto out;
   rc = CLI_EXIT_FAILURE;
 
@@ -877,8 +879,7 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
                 (unsigned long long)it.data_size, (unsigned long long)new_offset,
                 indexed ? "" : " (not indexed: the file has no complete attachment index)");
   else
-    cli_verbose(ctx, "added metadata '%s' at offset %llu%s", a.name,
-                (unsigned long long)new_offset,
+    cli_verbose(ctx, "added metadata '%s' at offset %llu%s", a.name, (unsigned long long)new_offset,
                 indexed ? "" : " (not indexed: the file has no complete metadata index)");
   rc = CLI_EXIT_OK;
 out:

@@ -59,8 +59,7 @@ static const cli_opt cat_opts[] = {
      "output format (default text)"},
     {"data", 0, CLI_OPT_STRING, offsetof(struct cat_args, data), "auto|base64|none",
      "message data: auto (JSON for json channels, else base64), base64, or none"},
-    {"limit", 'n', CLI_OPT_U64, offsetof(struct cat_args, limit), "N",
-     "stop after N messages"},
+    {"limit", 'n', CLI_OPT_U64, offsetof(struct cat_args, limit), "N", "stop after N messages"},
     {"time-format", 0, CLI_OPT_STRING, offsetof(struct cat_args, time_format),
      "auto|rfc3339|seconds|ns", "how text lines print log times (default auto)"},
     {"json", 0, CLI_OPT_FLAG, offsetof(struct cat_args, json), NULL, "same as --format ndjson"},
@@ -265,8 +264,8 @@ struct jv {
 };
 
 static void jv_ws(struct jv *v) {
-  while (v->i < v->n && (v->p[v->i] == ' ' || v->p[v->i] == '\t' || v->p[v->i] == '\n' ||
-                         v->p[v->i] == '\r'))
+  while (v->i < v->n &&
+         (v->p[v->i] == ' ' || v->p[v->i] == '\t' || v->p[v->i] == '\n' || v->p[v->i] == '\r'))
     v->i++;
 }
 
@@ -431,8 +430,8 @@ static int select_channel(void *ctx, const mcap_channel *ch, const mcap_schema *
 /* Per (input, channel id) cache of what every line about that channel repeats. */
 struct chan_cache {
   int ready;
-  int json_enc;   /* message_encoding is "json" */
-  char *prefix;   /* ndjson: {"topic":"...","channel_id":N,"sequence": */
+  int json_enc; /* message_encoding is "json" */
+  char *prefix; /* ndjson: {"topic":"...","channel_id":N,"sequence": */
   size_t prefix_len;
 };
 
@@ -520,8 +519,8 @@ static void grow_widths(struct cat *c, const mcap_channel *ch, const mcap_schema
   if (sw > c->schema_w) c->schema_w = sw;
 }
 
-static int open_indexed(struct cat *c, struct cat_input *in) {
-  int rc = cli_open_reader(c->ctx, in->path, 0, &in->r);
+static int open_indexed(struct cat *c, struct cat_input *in, int threads) {
+  int rc = cli_open_reader(c->ctx, in->path, threads, &in->r);
   if (rc != CLI_EXIT_OK) return rc;
   mcap_query q;
   memset(&q, 0, sizeof q);
@@ -547,6 +546,8 @@ static int open_indexed(struct cat *c, struct cat_input *in) {
 }
 
 static int open_streamed(struct cat *c, struct cat_input *in) {
+  int rc = cli_check_stdin(c->ctx);
+  if (rc != CLI_EXIT_OK) return rc;
   mcap_source src;
   mcap_error_info err;
   memset(&src, 0, sizeof src);
@@ -608,9 +609,8 @@ static int keep_channel(struct cat *c, struct cat_input *in, const mcap_channel 
   o->c.topic.len = ch->topic.len;
   o->c.message_encoding.data = o->encoding;
   o->c.message_encoding.len = ch->message_encoding.len;
-  const mcap_schema *s = ch->schema_id && in->schemas[ch->schema_id]
-                             ? &in->schemas[ch->schema_id]->s
-                             : NULL;
+  const mcap_schema *s =
+      ch->schema_id && in->schemas[ch->schema_id] ? &in->schemas[ch->schema_id]->s : NULL;
   o->selected = select_channel(&c->filter, &o->c, s);
   if (o->selected) grow_widths(c, &o->c, s);
   in->channels[ch->id] = o;
@@ -685,8 +685,7 @@ static struct chan_cache *chan_info(struct cat *c, struct cat_input *in, const m
   }
   struct chan_cache *cc = &in->cache[ch->id];
   if (cc->ready) return cc;
-  cc->json_enc =
-      ch->message_encoding.len == 4 && memcmp(ch->message_encoding.data, "json", 4) == 0;
+  cc->json_enc = ch->message_encoding.len == 4 && memcmp(ch->message_encoding.data, "json", 4) == 0;
   if (c->ndjson) {
     struct obuf tmp = {NULL, 0, 0, 0, 1};
     ob_str(&tmp, "{\"topic\":");
@@ -962,8 +961,7 @@ static int parse_options(struct cat *c, const struct cat_args *a, const cli_ctx 
     if (strcmp(a->format, "ndjson") == 0 || strcmp(a->format, "json") == 0) {
       c->ndjson = 1;
     } else if (strcmp(a->format, "text") == 0) {
-      if (a->json)
-        return cli_usage_error(&cmd_cat_spec, "'--json' conflicts with '--format text'");
+      if (a->json) return cli_usage_error(&cmd_cat_spec, "'--json' conflicts with '--format text'");
       c->ndjson = 0;
     } else {
       return cli_usage_error(&cmd_cat_spec, "unknown format '%s' (expected text or ndjson)",
@@ -995,8 +993,8 @@ static int parse_options(struct cat *c, const struct cat_args *a, const cli_ctx 
                              "unknown order '%s' (expected log-time, file or reverse)", a->order);
   }
   if (a->time_format && cli_time_style_parse(a->time_format, &c->style) != 0)
-    return cli_usage_error(&cmd_cat_spec, "unknown time format '%s' (expected %s)",
-                           a->time_format, CLI_TIME_STYLE_CHOICES);
+    return cli_usage_error(&cmd_cat_spec, "unknown time format '%s' (expected %s)", a->time_format,
+                           CLI_TIME_STYLE_CHOICES);
   return CLI_CONTINUE;
 }
 
@@ -1051,7 +1049,8 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
     ins[i].path = argv[first + (int)i];
     ins[i].index = i;
     int stream = strcmp(ins[i].path, "-") == 0 && n == 1 && c.order == MCAP_ORDER_FILE;
-    rc = stream ? open_streamed(&c, &ins[i]) : open_indexed(&c, &ins[i]);
+    /* many inputs: one decompression thread each, not one per core each */
+    rc = stream ? open_streamed(&c, &ins[i]) : open_indexed(&c, &ins[i], n >= 4 ? 1 : 0);
     if (rc != CLI_EXIT_OK) goto out;
   }
   if (c.order == MCAP_ORDER_FILE)

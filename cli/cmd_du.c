@@ -139,8 +139,7 @@ static int walk_chunk(struct du *d, const uint8_t *p, uint64_t len, uint64_t chu
                     (uint64_t)p[pos + 6] << 40 | (uint64_t)p[pos + 7] << 48 |
                     (uint64_t)p[pos + 8] << 56;
     if (clen > len - pos - 9) {
-      snprintf(d->err, sizeof d->err,
-               "chunk at offset %llu: record at %llu overruns the chunk",
+      snprintf(d->err, sizeof d->err, "chunk at offset %llu: record at %llu overruns the chunk",
                (unsigned long long)chunk_off, (unsigned long long)pos);
       return -1;
     }
@@ -166,6 +165,7 @@ static int walk_chunk(struct du *d, const uint8_t *p, uint64_t len, uint64_t chu
 }
 
 static int du_exact(struct du *d, const char *path) {
+  if (strcmp(path, "-") == 0 && cli_check_stdin(d->ctx) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
   mcap_source src;
   mcap_error_info err;
   memset(&src, 0, sizeof src);
@@ -420,8 +420,7 @@ static int du_approximate(struct du *d, const char *path) {
     add_kind(d, "(magic)", 2, 2 * MCAP_MAGIC_SIZE);
     accounted += MCAP_FOOTER_RECORD_SIZE + 2 * MCAP_MAGIC_SIZE;
   }
-  if (accounted <= d->file_size)
-    add_kind(d, "(other records)", 0, d->file_size - accounted);
+  if (accounted <= d->file_size) add_kind(d, "(other records)", 0, d->file_size - accounted);
   mcap_source_close(&src);
   mcap_reader_free(r);
   return CLI_EXIT_OK;

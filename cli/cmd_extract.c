@@ -330,8 +330,8 @@ static void extract_attachments(struct extract *x, mcap_reader *r, const char *p
       snprintf(why, sizeof why, "%s", mcap_reader_errmsg(r));
       rc = mrc == MCAP_EIO || mrc == MCAP_ENOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_PROBLEMS;
     } else {
-      rc = extract_one(x, r, &src, base, final_name, sizeof final_name, &size, hex, why,
-                       sizeof why);
+      rc =
+          extract_one(x, r, &src, base, final_name, sizeof final_name, &size, hex, why, sizeof why);
     }
     mcap_attachment_stream_free(src.stream);
     if (rc != CLI_EXIT_OK) {
@@ -355,7 +355,9 @@ static void extract_attachments(struct extract *x, mcap_reader *r, const char *p
     json_object_array_add(items, o);
     cli_table_add(t, "%s", final_name);
     cli_table_add(t, "%llu", (unsigned long long)size);
-    cli_table_add(t, "%.*s", (int)ai->name.len, ai->name.data);
+    char *shown = cli_one_line_view(ai->name);
+    cli_table_add(t, "%s", shown ? shown : "?");
+    free(shown);
   }
 }
 
@@ -363,8 +365,8 @@ static void extract_attachments(struct extract *x, mcap_reader *r, const char *p
 static const char *schema_ext(mcap_str enc) {
   static const struct {
     const char *enc, *ext;
-  } map[] = {{"ros1msg", ".msg"},    {"ros2msg", ".msg"},       {"ros2idl", ".idl"},
-             {"omgidl", ".idl"},     {"jsonschema", ".json"},   {"protobuf", ".binpb"},
+  } map[] = {{"ros1msg", ".msg"},     {"ros2msg", ".msg"},     {"ros2idl", ".idl"},
+             {"omgidl", ".idl"},      {"jsonschema", ".json"}, {"protobuf", ".binpb"},
              {"flatbuffer", ".bfbs"}, {"capnproto", ".bin"}};
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (strlen(map[i].enc) == enc.len && memcmp(map[i].enc, enc.data, enc.len) == 0)
@@ -372,8 +374,8 @@ static const char *schema_ext(mcap_str enc) {
   return ".bin";
 }
 
-static void extract_schemas(struct extract *x, mcap_reader *r, const char *path,
-                            json_object *items, json_object *failed, cli_table *t) {
+static void extract_schemas(struct extract *x, mcap_reader *r, const char *path, json_object *items,
+                            json_object *failed, cli_table *t) {
   size_t n = mcap_reader_schema_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_schema *s = mcap_reader_schema_at(r, i);
@@ -406,7 +408,9 @@ static void extract_schemas(struct extract *x, mcap_reader *r, const char *path,
     json_object_array_add(items, o);
     cli_table_add(t, "%s", final_name);
     cli_table_add(t, "%llu", (unsigned long long)size);
-    cli_table_add(t, "%.*s", (int)s->name.len, s->name.data);
+    char *shown = cli_one_line_view(s->name);
+    cli_table_add(t, "%s", shown ? shown : "?");
+    free(shown);
   }
 }
 
@@ -449,8 +453,8 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
   else if (strcmp(kind, "schemas") == 0 || strcmp(kind, "schema") == 0)
     schemas = 1;
   else
-    return cli_usage_error(&cmd_extract_spec,
-                           "unknown kind '%s' (expected attachments or schemas)", kind);
+    return cli_usage_error(&cmd_extract_spec, "unknown kind '%s' (expected attachments or schemas)",
+                           kind);
   if (!a.output || !*a.output) return cli_usage_error(&cmd_extract_spec, "missing '-o DIR'");
 
   struct extract x;

@@ -81,8 +81,7 @@ static const char *what(const struct get_args *a, char *buf, size_t n) {
 
 static int same_file(const char *a, const char *b) {
   struct stat sa, sb;
-  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *path,
@@ -102,8 +101,8 @@ static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *pa
     return CLI_EXIT_FAILURE;
   }
   if (n_match > 1) {
-    cli_error(ctx, "'%s' has %zu attachments named '%s'; choose one with --offset:", path,
-              n_match, a->name);
+    cli_error(ctx, "'%s' has %zu attachments named '%s'; choose one with --offset:", path, n_match,
+              a->name);
     for (size_t i = 0; i < n; i++) {
       const mcap_attachment_index *ai = mcap_reader_attachment_at(r, i);
       if (matches(ai->name, ai->offset, a))
@@ -154,8 +153,8 @@ static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *pa
     size_t got = 0;
     mrc = mcap_attachment_stream_read(s, buf, COPY_BUF, &got);
     if (mrc != MCAP_OK) {
-      cli_error(ctx, "'%s': attachment at offset %llu: %s", path,
-                (unsigned long long)pick->offset, mcap_reader_errmsg(r));
+      cli_error(ctx, "'%s': attachment at offset %llu: %s", path, (unsigned long long)pick->offset,
+                mcap_reader_errmsg(r));
       rc = mrc == MCAP_EIO || mrc == MCAP_ENOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_PROBLEMS;
       goto out;
     }
@@ -173,8 +172,7 @@ static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *pa
       cli_error(ctx, "cannot finish '%s': %s", a->output, err.msg);
       rc = CLI_EXIT_FAILURE;
     } else {
-      cli_verbose(ctx, "wrote %llu bytes to '%s'", (unsigned long long)pick->data_size,
-                  a->output);
+      cli_verbose(ctx, "wrote %llu bytes to '%s'", (unsigned long long)pick->data_size, a->output);
     }
   }
 out:
@@ -188,8 +186,7 @@ out:
   return rc;
 }
 
-static int get_metadata(cli_ctx *ctx, const struct get_args *a, const char *path,
-                        mcap_reader *r) {
+static int get_metadata(cli_ctx *ctx, const struct get_args *a, const char *path, mcap_reader *r) {
   char desc[512];
   json_object *merged = json_object_new_object();
   json_object *offsets = json_object_new_array();
@@ -214,8 +211,8 @@ static int get_metadata(cli_ctx *ctx, const struct get_args *a, const char *path
     while (mcap_map_next_str(&m.metadata, &it, &k, &v) == MCAP_OK) {
       char *key = cli_str_dup(k);
       if (!key) goto nomem;
-      json_object_object_add(merged, key, json_object_new_string_len(v.data ? v.data : "",
-                                                                     (int)v.len));
+      json_object_object_add(merged, key,
+                             json_object_new_string_len(v.data ? v.data : "", (int)v.len));
       free(key);
     }
   }
@@ -244,8 +241,11 @@ static int get_metadata(cli_ctx *ctx, const struct get_args *a, const char *path
   cli_table_add(&t, "key");
   cli_table_add(&t, "value");
   json_object_object_foreach(merged, key, val) {
-    cli_table_add(&t, "%s", key);
-    cli_table_add(&t, "%s", json_object_get_string(val));
+    char *k = cli_one_line(key), *v = cli_one_line(json_object_get_string(val));
+    cli_table_add(&t, "%s", k ? k : "?");
+    cli_table_add(&t, "%s", v ? v : "?");
+    free(k);
+    free(v);
   }
   cli_table_print(&t, stdout, NULL);
   cli_table_dispose(&t);

@@ -89,6 +89,14 @@ static void emit_line(struct list_out *o, json_object *obj) {
   if (cli_json_print_line(stdout, obj) != 0) o->failed = 1;
 }
 
+/* A table cell from untrusted text, control characters escaped. */
+static void add_text_cell(struct list_out *o, cli_table *t, mcap_str s) {
+  char *cell = cli_one_line_view(s);
+  if (!cell) o->failed = 1;
+  cli_table_add(t, "%s", cell ? cell : "?");
+  free(cell);
+}
+
 static json_object *row_object(void) {
   return cli_json_document(); /* {"format_version": 1} */
 }
@@ -165,8 +173,8 @@ static void list_schemas(struct list_out *o, mcap_reader *r) {
       emit_line(o, j);
     } else {
       cli_table_add(&t, "%u", (unsigned)s->id);
-      cli_table_add(&t, "%.*s", (int)s->name.len, s->name.data);
-      cli_table_add(&t, "%.*s", (int)s->encoding.len, s->encoding.data);
+      add_text_cell(o, &t, s->name);
+      add_text_cell(o, &t, s->encoding);
       cli_table_add(&t, "%llu", (unsigned long long)s->data.len);
     }
   }
@@ -221,13 +229,13 @@ static void list_channels(struct list_out *o, mcap_reader *r) {
     } else {
       char *meta = cli_str_map_text(&c->metadata);
       cli_table_add(&t, "%u", (unsigned)c->id);
-      cli_table_add(&t, "%.*s", (int)c->topic.len, c->topic.data);
+      add_text_cell(o, &t, c->topic);
       cli_table_add(&t, "%u", (unsigned)c->schema_id);
       if (s)
-        cli_table_add(&t, "%.*s", (int)s->name.len, s->name.data);
+        add_text_cell(o, &t, s->name);
       else
         cli_table_add(&t, "%s", c->schema_id ? "(unknown)" : "(none)");
-      cli_table_add(&t, "%.*s", (int)c->message_encoding.len, c->message_encoding.data);
+      add_text_cell(o, &t, c->message_encoding);
       if (counts_known)
         cli_table_add(&t, "%llu", (unsigned long long)count);
       else
@@ -354,8 +362,8 @@ static void list_attachments(struct list_out *o, mcap_reader *r) {
     } else {
       cli_table_add(&t, "%llu", (unsigned long long)a->offset);
       cli_table_add(&t, "%llu", (unsigned long long)a->length);
-      cli_table_add(&t, "%.*s", (int)a->name.len, a->name.data);
-      cli_table_add(&t, "%.*s", (int)a->media_type.len, a->media_type.data);
+      add_text_cell(o, &t, a->name);
+      add_text_cell(o, &t, a->media_type);
       cli_table_add(&t, "%s", cli_fmt_time_as(b1, sizeof b1, a->log_time, o->style));
       cli_table_add(&t, "%s", cli_fmt_time_as(b2, sizeof b2, a->create_time, o->style));
       cli_table_add(&t, "%llu", (unsigned long long)a->data_size);
@@ -405,7 +413,7 @@ static int list_metadata(struct list_out *o, mcap_reader *r) {
       char *text = cli_str_map_text(&m.metadata);
       cli_table_add(&t, "%llu", (unsigned long long)mi->offset);
       cli_table_add(&t, "%llu", (unsigned long long)mi->length);
-      cli_table_add(&t, "%.*s", (int)m.name.len, m.name.data);
+      add_text_cell(o, &t, m.name);
       cli_table_add(&t, "%s", text ? text : "?");
       if (!text) o->failed = 1;
       free(text);
@@ -436,8 +444,8 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv) {
   o.ctx = ctx;
   o.json = a.json || ctx->json;
   if (a.time_format && cli_time_style_parse(a.time_format, &o.style) != 0)
-    return cli_usage_error(&cmd_list_spec, "unknown time format '%s' (expected %s)",
-                           a.time_format, CLI_TIME_STYLE_CHOICES);
+    return cli_usage_error(&cmd_list_spec, "unknown time format '%s' (expected %s)", a.time_format,
+                           CLI_TIME_STYLE_CHOICES);
   const char *path = argv[first + 1];
   mcap_reader *r = NULL;
   rc = cli_open_reader(ctx, path, 1, &r);

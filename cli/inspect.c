@@ -27,7 +27,15 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
+int cli_check_stdin(const cli_ctx *ctx) {
+  if (!isatty(STDIN_FILENO)) return CLI_EXIT_OK;
+  cli_error(ctx, "standard input is a terminal; give a file, or pipe an MCAP file in");
+  return CLI_EXIT_USAGE;
+}
+
 int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
+  int rc = cli_check_stdin(ctx);
+  if (rc != CLI_EXIT_OK) return rc;
   mcap_error_info err;
   memset(&err, 0, sizeof err);
   memset(src, 0, sizeof *src);
@@ -52,7 +60,7 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
     return CLI_EXIT_FAILURE;
   }
   uint8_t *buf = malloc(SPOOL_BUF);
-  int rc = CLI_EXIT_FAILURE;
+  rc = CLI_EXIT_FAILURE;
   if (!buf) {
     cli_error(ctx, "out of memory");
     goto out;
@@ -105,7 +113,8 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
   }
   const char *why = NULL;
   if (mcap_reader_index_source(*out, &why) == MCAP_INDEX_FROM_SCAN)
-    cli_verbose(ctx, "'%s': %s; indexed by scanning the file", path, why && *why ? why : "no summary");
+    cli_verbose(ctx, "'%s': %s; indexed by scanning the file", path,
+                why && *why ? why : "no summary");
   return CLI_EXIT_OK;
 }
 
@@ -145,4 +154,32 @@ const char *cli_compression_label(mcap_str compression, char *buf, size_t n) {
   if (compression.len == 0) return "none";
   snprintf(buf, n, "%.*s", (int)compression.len, compression.data);
   return buf;
+}
+
+char *cli_one_line(const char *s) {
+  size_t n = strlen(s);
+  char *o = malloc(4 * n + 1), *p = o;
+  if (!o) return NULL;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '\n' || c == '\t' || c == '\r') {
+      *p++ = '\\';
+      *p++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+    } else if (c < 0x20 || c == 0x7f) {
+      snprintf(p, 5, "\\x%02x", c);
+      p += 4;
+    } else {
+      *p++ = (char)c;
+    }
+  }
+  *p = '\0';
+  return o;
+}
+
+char *cli_one_line_view(mcap_str s) {
+  char *tmp = cli_str_dup(s);
+  if (!tmp) return NULL;
+  char *r = cli_one_line(tmp);
+  free(tmp);
+  return r;
 }

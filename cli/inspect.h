@@ -13,6 +13,12 @@
 #include "mcap/mcap.h"
 
 /**
+ * Refuse to read MCAP data from a terminal: prints why and returns CLI_EXIT_USAGE
+ * when standard input is one, else returns CLI_EXIT_OK.
+ */
+int cli_check_stdin(const cli_ctx *ctx);
+
+/**
  * Copy standard input into an unlinked temporary file (in $TMPDIR, else /tmp)
  * and open that as a mapped source, so '-' works wherever a seekable file is
  * needed. Costs disk space for the whole input.
@@ -39,5 +45,14 @@ char *cli_str_map_text(const mcap_map *m);
 
 /** "none" for the empty compression string, else the string (not copied). */
 const char *cli_compression_label(mcap_str compression, char *buf, size_t n);
+
+/**
+ * A copy of `s` for a table cell: line breaks and tabs become \n, \t, \r, other
+ * control characters \xNN. free() it; NULL when out of memory.
+ */
+char *cli_one_line(const char *s);
+
+/** cli_one_line() of a string view (stops at an embedded NUL). */
+char *cli_one_line_view(mcap_str s);
 
 #endif /* CLI_INSPECT_H */

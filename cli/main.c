@@ -5,6 +5,7 @@
  *
  *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,13 +22,19 @@ const cli_cmd cli_cmds[] = {
     {"check", cmd_check, "verify the structure and every CRC of MCAP files", 0, &cmd_check_spec},
     {"completion", cmd_completion, "print a shell completion script", CLI_CMD_HIDDEN,
      &cmd_completion_spec},
+    {"compress", cmd_compress, "rewrite an MCAP file with every chunk compressed (zstd, lz4)", 0,
+     &cmd_compress_spec},
     {"coverage", cmd_coverage, "time ranges covered by recordings, by device (and topic)", 0,
      &cmd_coverage_spec},
+    {"decompress", cmd_decompress, "rewrite an MCAP file with uncompressed chunks", 0,
+     &cmd_decompress_spec},
     {"doctor", cmd_doctor, "check an MCAP file before an upload: every structural problem",
      0, &cmd_doctor_spec},
     {"du", cmd_du, "show where the bytes go: by record kind and by topic", 0, &cmd_du_spec},
     {"extract", cmd_extract, "write every attachment or schema to its own file", 0,
      &cmd_extract_spec},
+    {"filter", cmd_filter, "copy an MCAP file keeping chosen topics, time range, attachments", 0,
+     &cmd_filter_spec},
     {"get", cmd_get, "write one attachment's data or one metadata record", 0, &cmd_get_spec},
     {"help", cmd_help, "show help for mcapkit or one of its commands", 0, &cmd_help_spec},
     {"index", cmd_index, "index recordings: topics, coverage, attachments, metadata, problems",
@@ -37,7 +44,12 @@ const cli_cmd cli_cmds[] = {
      &cmd_lake_spec},
     {"list", cmd_list, "list channels, schemas, chunks, attachments or metadata", 0,
      &cmd_list_spec},
+    {"merge", cmd_merge, "merge MCAP files into one in log-time order", 0, &cmd_merge_spec},
+    {"recover", cmd_recover, "rescue what can be rescued from a truncated or damaged MCAP file",
+     0, &cmd_recover_spec},
     {"serve", cmd_serve, "run a local site that speaks the Foxglove API", 0, &cmd_serve_spec},
+    {"sort", cmd_sort, "rewrite an MCAP file with its messages in log-time order", 0,
+     &cmd_sort_spec},
     {"synth", cmd_synth, "write a deterministic synthetic recording", 0, &cmd_synth_spec},
     {"version", cmd_version, "print the versions of mcapkit and libmcap", 0, &cmd_version_spec},
     {NULL, NULL, NULL, 0, NULL},
@@ -87,6 +99,8 @@ static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   cli_ctx ctx;
+  /* A closed pipe (mcapkit cat ... | head) must be a write error (EPIPE), not a kill. */
+  signal(SIGPIPE, SIG_IGN);
   memset(&ctx, 0, sizeof ctx);
   ctx.stdout_tty = isatty(STDOUT_FILENO);
   ctx.stderr_tty = isatty(STDERR_FILENO);

@@ -13,7 +13,8 @@
 
 #define NS_PER_S UINT64_C(1000000000)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   if (err && errlen) {
     va_list ap;
@@ -169,8 +170,7 @@ static int parse_rfc3339(const char *s, uint64_t *out, char *err, size_t errlen)
     }
     if (*p != '\0') return fail(err, errlen, "time '%s': unexpected text after the time", s);
   }
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec) -
-                 offset_s;
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec) - offset_s;
   if (secs < 0) return fail(err, errlen, "time '%s' is before 1970", s);
   if (seconds_to_ns((uint64_t)secs, frac, out) != 0)
     return fail(err, errlen, "time '%s' is out of range", s);

@@ -60,8 +60,11 @@
  *                                      files do this, so warning here)
  *   summary-channel-missing        W   same for a channel
  *   message-unknown-channel        E   a Message before (or without) its Channel (official)
- *   log-time-order                 W   a message log time below an earlier one (official;
- *                                      error there only with --strict-message-order)
+ *   log-time-order                 W   a message log time below an earlier one (official:
+ *                                      the Rust CLI warns, the Go CLI warns inside chunks
+ *                                      but errs outside them; both err with
+ *                                      --strict-message-order; the spec allows any order,
+ *                                      so a warning here, an error with --strict)
  *   message-outside-chunk          W   messages outside chunks in an indexed file (official)
  *   compression-unknown            E   Chunk compression not "", "zstd" or "lz4" (official)
  *   decompress                     E   chunk does not decompress to uncompressed_size (official)
@@ -161,8 +164,7 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
                                          "Schema has data but no encoding"},
     [DC_SCHEMA_EMPTY] = {"schema-empty", W, "Schema has neither encoding nor data"},
     [DC_CHANNEL_CONFLICT] = {"channel-conflict", E, "two different Channels with one id"},
-    [DC_DUPLICATE_CHANNEL] = {"duplicate-channel", W,
-                              "channel defined twice in the data section"},
+    [DC_DUPLICATE_CHANNEL] = {"duplicate-channel", W, "channel defined twice in the data section"},
     [DC_CHANNEL_UNKNOWN_SCHEMA] = {"channel-unknown-schema", E,
                                    "Channel names a schema not defined before it"},
     [DC_CHANNEL_ENCODING_EMPTY] = {"channel-encoding-empty", W,
@@ -221,8 +223,7 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
                                   "MetadataIndex points at no Metadata"},
     [DC_METADATA_INDEX_MISMATCH] = {"metadata-index-mismatch", E,
                                     "MetadataIndex field differs from its record"},
-    [DC_METADATA_INDEX_MISSING] = {"metadata-index-missing", E,
-                                   "Metadata without MetadataIndex"},
+    [DC_METADATA_INDEX_MISSING] = {"metadata-index-missing", E, "Metadata without MetadataIndex"},
     [DC_DUPLICATE_METADATA_INDEX] = {"duplicate-metadata-index", E,
                                      "two MetadataIndexes for one Metadata"},
     [DC_DUPLICATE_STATISTICS] = {"duplicate-statistics", E, "more than one Statistics record"},
@@ -231,8 +232,7 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
     [DC_STATISTICS_TIME_RANGE] = {"statistics-time-range", E, "Statistics start/end time wrong"},
     [DC_STATISTICS_CHANNEL_MESSAGES] = {"statistics-channel-messages", E,
                                         "per-channel message count wrong"},
-    [DC_STATISTICS_SCHEMA_COUNT] = {"statistics-schema-count", E,
-                                    "Statistics.schema_count wrong"},
+    [DC_STATISTICS_SCHEMA_COUNT] = {"statistics-schema-count", E, "Statistics.schema_count wrong"},
     [DC_STATISTICS_CHANNEL_COUNT] = {"statistics-channel-count", E,
                                      "Statistics.channel_count wrong"},
     [DC_STATISTICS_ATTACHMENT_COUNT] = {"statistics-attachment-count", E,
@@ -278,9 +278,12 @@ const pl_doctor_code *pl_doctor_codes(size_t *n) {
 
 const char *pl_severity_name(pl_severity s) {
   switch (s) {
-    case PL_SEV_ERROR: return "error";
-    case PL_SEV_WARNING: return "warning";
-    case PL_SEV_INFO: return "info";
+    case PL_SEV_ERROR:
+      return "error";
+    case PL_SEV_WARNING:
+      return "warning";
+    case PL_SEV_INFO:
+      return "info";
   }
   return "info";
 }
@@ -306,9 +309,15 @@ void pl__doctor_add(struct doctor *d, enum dc_code code, uint64_t offset, const 
   va_list ap;
 
   switch (c->severity) {
-    case PL_SEV_ERROR: r->n_errors++; break;
-    case PL_SEV_WARNING: r->n_warnings++; break;
-    case PL_SEV_INFO: r->n_infos++; break;
+    case PL_SEV_ERROR:
+      r->n_errors++;
+      break;
+    case PL_SEV_WARNING:
+      r->n_warnings++;
+      break;
+    case PL_SEV_INFO:
+      r->n_infos++;
+      break;
   }
   /* One flooding code must not crowd out the others; the omitted note is always kept. */
   if (code != DC_FINDINGS_OMITTED &&
@@ -364,7 +373,9 @@ uint64_t pl__hash(const void *p, size_t n) {
   return h;
 }
 
-uint64_t pl__hash_str(mcap_str s) { return pl__hash(s.data, s.len); }
+uint64_t pl__hash_str(mcap_str s) {
+  return pl__hash(s.data, s.len);
+}
 
 /* Order-insensitive hash of a Map<string,string> (maps with the same entries are equal). */
 static uint64_t hash_str_map(const mcap_map *m) {
@@ -469,8 +480,8 @@ static void schema_content(struct doctor *d, const mcap_schema *s, uint64_t offs
                      (unsigned long long)s->data.len);
     } else {
       pl__doctor_add(d, DC_SCHEMA_EMPTY, offset,
-                     "schema %u '%s' has empty encoding and data (use schema id 0 instead)",
-                     s->id, name);
+                     "schema %u '%s' has empty encoding and data (use schema id 0 instead)", s->id,
+                     name);
     }
   }
 }
@@ -521,8 +532,8 @@ void pl__doctor_schema(struct doctor *d, const mcap_schema *s, uint64_t offset, 
   } else {
     if ((e->flags & SF_DATA) && !(e->flags & SF_DUP_WARNED)) {
       e->flags |= SF_DUP_WARNED;
-      pl__doctor_add(d, DC_DUPLICATE_SCHEMA, offset,
-                     "schema %u defined again in the data section", s->id);
+      pl__doctor_add(d, DC_DUPLICATE_SCHEMA, offset, "schema %u defined again in the data section",
+                     s->id);
     }
     e->flags |= SF_DATA;
   }
@@ -538,8 +549,7 @@ static void channel_content(struct doctor *d, const mcap_channel *c, uint64_t of
     pl__doctor_add(d, DC_CHANNEL_ENCODING_EMPTY, offset,
                    "channel %u '%s' has an empty message_encoding", c->id, topic);
   }
-  if (c->schema_id != 0 && !(d->schemas[c->schema_id].flags & SF_DATA) &&
-      !d->contents_incomplete) {
+  if (c->schema_id != 0 && !(d->schemas[c->schema_id].flags & SF_DATA) && !d->contents_incomplete) {
     pl__doctor_add(d, DC_CHANNEL_UNKNOWN_SCHEMA, offset,
                    "channel %u '%s' uses schema %u, which is not defined before it", c->id, topic,
                    c->schema_id);
@@ -679,15 +689,17 @@ static void on_metadata(struct doctor *d, const mcap_record *rec) {
 
 static int is_summary_only(uint8_t op) {
   return op == MCAP_OP_CHUNK_INDEX || op == MCAP_OP_ATTACHMENT_INDEX ||
-         op == MCAP_OP_METADATA_INDEX || op == MCAP_OP_STATISTICS ||
-         op == MCAP_OP_SUMMARY_OFFSET;
+         op == MCAP_OP_METADATA_INDEX || op == MCAP_OP_STATISTICS || op == MCAP_OP_SUMMARY_OFFSET;
 }
 
 static const char *section_name(enum section s) {
   switch (s) {
-    case SEC_DATA: return "data section";
-    case SEC_SUMMARY: return "summary section";
-    case SEC_SUMMARY_OFFSETS: return "summary offset section";
+    case SEC_DATA:
+      return "data section";
+    case SEC_SUMMARY:
+      return "summary section";
+    case SEC_SUMMARY_OFFSETS:
+      return "summary offset section";
   }
   return "?";
 }
@@ -848,7 +860,7 @@ static int tap_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
                     uint64_t *got, mcap_error_info *err) {
   struct dr_tap *t = payload;
   int rc = t->inner.read(t->inner.payload, offset, len, out, got, err);
-  if (rc == MCAP_OK && offset < sizeof t->head && *got > 0) {
+  if (rc == MCAP_OK && offset<sizeof t->head && * got> 0) {
     /* Keep the leading magic: the reader is told not to check it, the doctor does. */
     uint64_t n = *got;
     if (n > sizeof t->head - offset) n = sizeof t->head - offset;
@@ -924,8 +936,12 @@ static void reader_error(struct doctor *d, mcap_stream_reader *r, int rc) {
   const char *msg = mcap_stream_reader_errmsg(r);
   enum dc_code code;
   switch (rc) {
-    case MCAP_ETRUNCATED: code = DC_TRUNCATED; break;
-    case MCAP_ELIMIT: code = DC_RECORD_TOO_LARGE; break;
+    case MCAP_ETRUNCATED:
+      code = DC_TRUNCATED;
+      break;
+    case MCAP_ELIMIT:
+      code = DC_RECORD_TOO_LARGE;
+      break;
     case MCAP_EOPCODE:
       /* The reader's opcode errors: no Header first, a second Header, a second DataEnd. */
       if (!d->saw_header) {
@@ -936,13 +952,14 @@ static void reader_error(struct doctor *d, mcap_stream_reader *r, int rc) {
         code = DC_DUPLICATE_DATA_END;
       }
       break;
-    default: code = DC_RECORD_MALFORMED; break;
+    default:
+      code = DC_RECORD_MALFORMED;
+      break;
   }
   pl__doctor_add(d, code, at, "%s; the check stops here", msg[0] ? msg : mcap_strerror(rc));
 }
 
-static void set_err(pl_error_info *err, int code, int mcap_code, uint64_t offset,
-                    const char *msg) {
+static void set_err(pl_error_info *err, int code, int mcap_code, uint64_t offset, const char *msg) {
   if (!err) return;
   memset(err, 0, sizeof *err);
   err->code = code;

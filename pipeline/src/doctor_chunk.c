@@ -89,8 +89,8 @@ static int chunk_records(struct doctor *d, const mcap_chunk *k, uint64_t off,
   return 0;
 }
 
-static void chunk_message(struct doctor *d, const mcap_message *m, uint64_t chunk_off,
-                          uint64_t pos, uint32_t idx) {
+static void chunk_message(struct doctor *d, const mcap_message *m, uint64_t chunk_off, uint64_t pos,
+                          uint32_t idx) {
   struct dr_channel *ch = &d->channels[m->channel_id];
   struct dr_msg e;
   pl__doctor_message(d, m, chunk_off, 1);
@@ -177,8 +177,8 @@ void pl__doctor_chunk(struct doctor *d, const mcap_record *rec) {
       const uint8_t *p = data + pos + MCAP_RECORD_HEADER_SIZE;
       in.opcode = op;
       in.u.message.channel_id = (uint16_t)(p[0] | p[1] << 8);
-      in.u.message.sequence = (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 |
-                              (uint32_t)p[5] << 24;
+      in.u.message.sequence =
+          (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24;
       in.u.message.log_time = le64(p + 6);
       in.u.message.publish_time = le64(p + 14);
       in.u.message.data.data = p + 22;

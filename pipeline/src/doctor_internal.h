@@ -138,12 +138,12 @@ struct dr_chunk {
   uint64_t start, end;     /* declared message time range */
   uint64_t compressed_size, uncompressed_size;
   uint64_t compression_hash;
-  uint64_t mi_length;      /* bytes of the MessageIndex records right after it */
-  uint32_t mi_first;       /* its MessageIndex records: d->mis[mi_first .. + mi_count) */
+  uint64_t mi_length; /* bytes of the MessageIndex records right after it */
+  uint32_t mi_first;  /* its MessageIndex records: d->mis[mi_first .. + mi_count) */
   uint32_t mi_count;
-  uint32_t n_index;        /* ChunkIndex records pointing at it */
-  uint8_t readable;        /* contents decompressed and walked to the end */
-  char compression[15];    /* for messages; NUL-terminated, cut at 14 bytes */
+  uint32_t n_index;     /* ChunkIndex records pointing at it */
+  uint8_t readable;     /* contents decompressed and walked to the end */
+  char compression[15]; /* for messages; NUL-terminated, cut at 14 bytes */
 };
 
 /* One MessageIndex record that followed a chunk. */
@@ -195,11 +195,11 @@ struct dr_schema {
 
 struct dr_channel {
   uint64_t topic_hash, encoding_hash, metadata_hash;
-  uint64_t messages;      /* in the whole file */
-  uint32_t mi_chunk;      /* chunk number + 1 of the last MessageIndex seen for it */
-  uint32_t cur_chunk;     /* chunk number + 1 that cur_* refer to */
-  uint64_t cur_messages;  /* messages in that chunk */
-  uint64_t cur_indexed;   /* of those, found in its MessageIndex */
+  uint64_t messages;     /* in the whole file */
+  uint32_t mi_chunk;     /* chunk number + 1 of the last MessageIndex seen for it */
+  uint32_t cur_chunk;    /* chunk number + 1 that cur_* refer to */
+  uint64_t cur_messages; /* messages in that chunk */
+  uint64_t cur_indexed;  /* of those, found in its MessageIndex */
   uint16_t schema_id;
   uint8_t flags;
 };
@@ -229,12 +229,12 @@ struct doctor {
   /* position in the file */
   enum section section;
   int saw_header, saw_data_end, saw_footer;
-  int implicit_summary; /* the summary began without a DataEnd */
-  uint64_t data_end_next;       /* offset right after DataEnd */
-  uint64_t first_summary_offset; /* first record after the data section; UINT64_MAX = none */
+  int implicit_summary;                 /* the summary began without a DataEnd */
+  uint64_t data_end_next;               /* offset right after DataEnd */
+  uint64_t first_summary_offset;        /* first record after the data section; UINT64_MAX = none */
   uint64_t first_summary_offset_record; /* first SummaryOffset; UINT64_MAX = none */
   uint32_t data_crc, summary_crc;
-  uint8_t last_opcode;          /* previous top-level record */
+  uint8_t last_opcode; /* previous top-level record */
 
   /* schemas and channels by id */
   struct dr_schema *schemas;
@@ -251,8 +251,8 @@ struct doctor {
 
   /* data-section records remembered for the summary checks */
   struct dvec chunks, mis, atts, metas, sums;
-  uint32_t open_chunk;     /* chunk whose MessageIndex records may follow, or NO_CHUNK */
-  struct dvec msgs;        /* messages of open_chunk */
+  uint32_t open_chunk;      /* chunk whose MessageIndex records may follow, or NO_CHUNK */
+  struct dvec msgs;         /* messages of open_chunk */
   struct dvec cur_channels; /* uint16 ids with messages in open_chunk */
   uint64_t chunks_without_mi;
   uint64_t chunks_with_messages;
@@ -264,10 +264,10 @@ struct doctor {
   uint64_t n_channels_summary;
   int have_stats;
   uint64_t stats_offset;
-  mcap_statistics stats;     /* views cleared; the map lives in stats_map */
+  mcap_statistics stats; /* views cleared; the map lives in stats_map */
   uint8_t *stats_map;
   uint32_t stats_map_len;
-  uint8_t so_seen[256];      /* SummaryOffset per group opcode */
+  uint8_t so_seen[256]; /* SummaryOffset per group opcode */
 };
 
 /* ---- doctor.c */

@@ -51,8 +51,8 @@ void pl__doctor_chunk_index(struct doctor *d, const mcap_record *rec) {
   }
   idx = (uint32_t)(c - (struct dr_chunk *)d->chunks.p);
   if (++c->n_index > 1) {
-    pl__doctor_add(d, DC_DUPLICATE_CHUNK_INDEX, off,
-                   "another ChunkIndex for the chunk at %llu", U(c->offset));
+    pl__doctor_add(d, DC_DUPLICATE_CHUNK_INDEX, off, "another ChunkIndex for the chunk at %llu",
+                   U(c->offset));
   }
   if (ci->chunk_length != c->length) {
     pl__doctor_add(d, DC_CHUNK_INDEX_MISMATCH, off,
@@ -63,14 +63,13 @@ void pl__doctor_chunk_index(struct doctor *d, const mcap_record *rec) {
     pl__doctor_add(d, DC_CHUNK_INDEX_MISMATCH, off,
                    "ChunkIndex for the chunk at %llu: message times %llu..%llu, the chunk says "
                    "%llu..%llu",
-                   U(c->offset), U(ci->message_start_time), U(ci->message_end_time),
-                   U(c->start), U(c->end));
+                   U(c->offset), U(ci->message_start_time), U(ci->message_end_time), U(c->start),
+                   U(c->end));
   }
   if (pl__hash_str(ci->compression) != c->compression_hash) {
     pl__doctor_add(d, DC_CHUNK_INDEX_MISMATCH, off,
                    "ChunkIndex for the chunk at %llu: compression '%s', the chunk has '%s'",
-                   U(c->offset), pl__printable(comp, sizeof comp, ci->compression),
-                   c->compression);
+                   U(c->offset), pl__printable(comp, sizeof comp, ci->compression), c->compression);
   }
   if (ci->compressed_size != c->compressed_size) {
     pl__doctor_add(d, DC_CHUNK_INDEX_MISMATCH, off,
@@ -256,8 +255,8 @@ void pl__doctor_summary_offset(struct doctor *d, const mcap_record *rec) {
                    name, U(so->group_start), U(so->group_length), U(end), U(at));
   } else if (i < d->sums.n && sums[i].opcode == so->group_opcode) {
     pl__doctor_add(d, DC_SUMMARY_OFFSET_LENGTH, off,
-                   "SummaryOffset for %s: group %llu+%llu stops before the %s record at %llu",
-                   name, U(so->group_start), U(so->group_length), name, U(sums[i].offset));
+                   "SummaryOffset for %s: group %llu+%llu stops before the %s record at %llu", name,
+                   U(so->group_start), U(so->group_length), name, U(sums[i].offset));
   }
 }
 
@@ -265,8 +264,8 @@ void pl__doctor_footer(struct doctor *d, const mcap_record *rec) {
   const mcap_footer *f = &rec->u.footer;
   uint64_t off = rec->offset;
   uint64_t want_start = d->first_summary_offset == UINT64_MAX ? 0 : d->first_summary_offset;
-  uint64_t want_so = d->first_summary_offset_record == UINT64_MAX ? 0
-                                                                   : d->first_summary_offset_record;
+  uint64_t want_so =
+      d->first_summary_offset_record == UINT64_MAX ? 0 : d->first_summary_offset_record;
   d->saw_footer = 1;
   if (f->summary_start != want_start) {
     if (want_start == 0) {
@@ -384,8 +383,8 @@ static void check_statistics(struct doctor *d) {
       uint64_t dummy;
       if (d->channels[c].messages && !mcap_map_find_u16u64(&counts, (uint16_t)c, &dummy)) {
         pl__doctor_add(d, DC_STATISTICS_CHANNEL_MESSAGES, off,
-                       "Statistics has no message count for channel %u, which has %llu messages",
-                       c, U(d->channels[c].messages));
+                       "Statistics has no message count for channel %u, which has %llu messages", c,
+                       U(d->channels[c].messages));
       }
     }
   }
@@ -435,8 +434,8 @@ void pl__doctor_finish(struct doctor *d, int complete) {
                        "summary",
                        id);
       }
-      if (sid != 0 && (d->schemas[sid].flags & SF_DATA) &&
-          !(d->schemas[sid].flags & SF_SUMMARY) && !schema_warned[sid]) {
+      if (sid != 0 && (d->schemas[sid].flags & SF_DATA) && !(d->schemas[sid].flags & SF_SUMMARY) &&
+          !schema_warned[sid]) {
         schema_warned[sid] = 1;
         pl__doctor_add(d, DC_SUMMARY_SCHEMA_MISSING, UINT64_MAX,
                        "schema %u is used in indexed chunks but not repeated in the summary", sid);

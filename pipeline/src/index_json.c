@@ -17,7 +17,7 @@
 
 #include "import_internal.h"
 
-#define PRINT_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define PRINT_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 const char *pl__severity_name(pl_severity s) {
   switch (s) {

@@ -244,10 +244,38 @@ static int v_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   return PL_OK;
 }
 
+/* A lake file must also be readable in place: footer, summary and indexes intact. */
+static int check_summary(struct vside *s, const char *path) {
+  mcap_source src;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = mcap_source_open_mmap(&src, path, &me);
+  mcap_reader *r = NULL;
+  const char *why = "";
+  if (rc == MCAP_OK) {
+    mcap_indexed_options io;
+    memset(&io, 0, sizeof io);
+    io.threads = 1;
+    rc = mcap_reader_open(&r, &src, &io, &me);
+  }
+  int ok = rc == MCAP_OK && mcap_reader_index_source(r, &why) == MCAP_INDEX_FROM_SUMMARY;
+  char msg[300];
+  snprintf(msg, sizeof msg, "%.250s", rc == MCAP_OK ? why : me.msg);
+  mcap_reader_free(r);
+  if (ok) return PL_OK;
+  return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-summary",
+                         UINT64_MAX, "lake file '%s' cannot be read by its summary: %s", path,
+                         msg);
+}
+
 static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
   mcap_source src;
   mcap_error_info me;
   memset(&me, 0, sizeof me);
+  if (s->problem_severity == PL_SEV_ERROR) {
+    int crc = check_summary(s, path);
+    if (crc) return crc;
+  }
   int rc = mcap_source_open_file(&src, path, &me);
   if (rc) {
     return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-unreadable",
@@ -293,7 +321,16 @@ static uint64_t defs_digest(struct vtopic *v) {
     if (k == 0 || v->defs[k - 1].id != v->defs[i].id || v->defs[k - 1].h != v->defs[i].h)
       v->defs[k++] = v->defs[i];
   v->n_defs = k;
-  return pl__hash64(v->defs, k * sizeof *v->defs);
+  /* field by field: the struct has padding */
+  uint64_t acc = pl__hash64("", 0);
+  for (size_t i = 0; i < k; i++) {
+    uint8_t b[18];
+    for (int j = 0; j < 8; j++) b[j] = (uint8_t)(acc >> (8 * j));
+    for (int j = 0; j < 2; j++) b[8 + j] = (uint8_t)(v->defs[i].id >> (8 * j));
+    for (int j = 0; j < 8; j++) b[10 + j] = (uint8_t)(v->defs[i].h >> (8 * j));
+    acc = pl__hash64(b, sizeof b);
+  }
+  return acc;
 }
 
 /* Does a lake recording folder hold the recording with this content hash? */

@@ -43,6 +43,7 @@ struct pl__def {
   uint64_t len;
   mcap_record rec;  /* parsed; views into content */
   int seen;         /* met in the data section (not only in the summary) */
+  int from_summary; /* listed in the input's summary */
 };
 
 struct pl__defs {
@@ -61,6 +62,10 @@ void pl__defs_dispose(struct pl__defs *d);
  * PL_ENOMEM.
  */
 int pl__defs_put(struct pl__defs *d, const mcap_record *rec);
+/* Store a parsed Schema (opcode MCAP_OP_SCHEMA, `s`) or Channel (`c`) by encoding it first. */
+int pl__defs_put_parsed(struct pl__defs *d, const mcap_schema *s, const mcap_channel *c);
+/* The stored definition of a record kind and id, or NULL. */
+struct pl__def *pl__defs_get(const struct pl__defs *d, uint8_t opcode, uint16_t id);
 const mcap_schema *pl__defs_schema(const struct pl__defs *d, uint16_t id);
 const mcap_channel *pl__defs_channel(const struct pl__defs *d, uint16_t id);
 /* Equality of definitions, ids included. */
@@ -144,7 +149,8 @@ int pl__compression_of(mcap_str s, mcap_compression *out);
  */
 int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_error_info *err);
 
-/* Read the 9-byte record envelope at off: *got < 9 at the end of input. */
+/* Read the 9-byte record envelope at off; *eof: 0 read, 1 the input ends at off, 2 it ends
+ * inside the envelope. */
 int pl__read_envelope(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint8_t *opcode,
                       uint64_t *len, int *eof, pl_error_info *err);
 

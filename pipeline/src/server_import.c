@@ -422,6 +422,7 @@ static void import_one(pl_server *s, const char *rid) {
   free(rec->request_id);
   free(rec->lake_dir);
   pl_recording_index_free(rec->index);
+  pl__srv_rec_clear_files(rec);
   rec->path = pl__srv_strdup(m->filename);
   rec->key = pl__srv_strdup(key);
   rec->device_id = pl__srv_strdup(dev_id);
@@ -482,6 +483,7 @@ static void import_one(pl_server *s, const char *rid) {
     pthread_rwlock_unlock(&st->lock);
     goto out;
   }
+  pl__srv_rec_clear_files(rec);
   rec->lake = calloc(res.n_files ? res.n_files : 1, sizeof *rec->lake);
   for (size_t i = 0; rec->lake && i < res.n_files; i++) {
     struct srv_lakefile *lf = &rec->lake[rec->n_lake++];

@@ -349,6 +349,8 @@ int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec);
 /** Remove state, lake files and attachments; frees rec. */
 int pl__srv_rec_delete(struct srv_store *st, struct srv_recording *rec);
 void pl__srv_rec_free(struct srv_recording *rec);
+/** Drop a recording's lake file and attachment lists (memory only). */
+void pl__srv_rec_clear_files(struct srv_recording *rec);
 json_object *pl__srv_rec_json(struct srv_store *st, const struct srv_recording *rec);
 struct srv_attachment *pl__srv_att_find(struct srv_store *st, const char *id,
                                         struct srv_recording **rec);

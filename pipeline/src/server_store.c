@@ -218,6 +218,15 @@ static void atts_free(struct srv_attachment *a, size_t n) {
   free(a);
 }
 
+void pl__srv_rec_clear_files(struct srv_recording *rec) {
+  lake_free(rec->lake, rec->n_lake);
+  atts_free(rec->atts, rec->n_atts);
+  rec->lake = NULL;
+  rec->n_lake = 0;
+  rec->atts = NULL;
+  rec->n_atts = 0;
+}
+
 void pl__srv_rec_free(struct srv_recording *rec) {
   if (!rec) return;
   free(rec->id);

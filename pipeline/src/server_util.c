@@ -153,7 +153,7 @@ void pl__srv_sync_dir(const char *dir, int no_fsync) {
 
 int pl__srv_write_atomic(const char *path, const void *data, size_t len, int no_fsync,
                          unsigned mode) {
-  char rnd[8];
+  char rnd[9];
   uint8_t r[4];
   if (pl__srv_random(r, sizeof r) != 0) memset(r, 0, sizeof r);
   pl__srv_hex(r, sizeof r, rnd);

@@ -1541,7 +1541,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
       } else {
         char msg[300];
         snprintf(msg, sizeof msg, "summary not usable (%s): indexed with a streamed pass", why);
-        own_problem(&b, PL_SEV_WARNING, "index-summary-unused", UINT64_MAX, msg);
+        own_problem(&b, PL_SEV_INFO, "index-summary-unused", UINT64_MAX, msg);
       }
     }
     mcap_reader_free(r);

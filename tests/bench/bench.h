@@ -19,6 +19,9 @@
 /** Seconds on CLOCK_MONOTONIC. */
 double bench_now(void);
 
+/** CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID). */
+double bench_thread_cpu(void);
+
 /** Print "mcapkit-bench: <message>" on stderr. */
 void bench_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -107,6 +110,7 @@ struct bench_raw {
   uint64_t largest_chunk;       /* largest uncompressed chunk */
   double seconds;               /* decompression only, best of `repeats` */
   double seconds_crc;           /* decompression + chunk CRC + CRC of the compressed bytes */
+  double cpu_seconds;           /* `seconds` in thread CPU time (robust against other load) */
 };
 int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out);
 

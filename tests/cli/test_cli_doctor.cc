@@ -13,8 +13,8 @@
 #include "run.h"
 #include "tmpdir.h"
 
-using mcapkit_test::Bytes;
 using mcapkit_test::BrokenFile;
+using mcapkit_test::Bytes;
 using mcapkit_test::DoctorFileTweaks;
 using mcapkit_test::Json;
 using mcapkit_test::read_file_or_throw;

@@ -4,8 +4,8 @@
 // several problems are reported in one pass; truncation keeps what was found;
 // a forward-only source served in small pieces gives the same findings; no
 // byte flip or truncation of a file crashes it; the findings cap.
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
@@ -106,7 +106,9 @@ int piece_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out
   return MCAP_OK;
 }
 
-void piece_close(void *payload) { delete static_cast<PieceSource *>(payload); }
+void piece_close(void *payload) {
+  delete static_cast<PieceSource *>(payload);
+}
 
 Result run_pieces(const Bytes &b) {
   mcap_source src;
@@ -175,7 +177,9 @@ TEST(Doctor, EveryBrokenFileReportsItsCode) {
         EXPECT_GT(r.warnings, 0u);
         EXPECT_FALSE(pl_doctor_report_ok(&rep, 1));
         break;
-      case PL_SEV_INFO: EXPECT_GT(r.infos, 0u); break;
+      case PL_SEV_INFO:
+        EXPECT_GT(r.infos, 0u);
+        break;
     }
   }
 }
@@ -301,13 +305,35 @@ TEST(Doctor, SynthVariantsHaveNoErrors) {
     o.chunk_size = 4096;  // several chunks
     const char *name = "";
     switch (variant) {
-      case 0: o.no_message_index = 1; name = "no message index"; break;
-      case 1: o.no_chunk_index = 1; name = "no chunk index"; break;
-      case 2: o.no_statistics = 1; name = "no statistics"; break;
-      case 3: o.no_summary_offsets = 1; name = "no summary offsets"; break;
-      case 4: o.no_crcs = 1; name = "no crcs"; break;
-      case 5: o.no_repeated_schemas_channels = 1; name = "no repeated schemas"; break;
-      case 6: o.n_attachments = 3; o.n_metadata = 4; name = "more attachments"; break;
+      case 0:
+        o.no_message_index = 1;
+        name = "no message index";
+        break;
+      case 1:
+        o.no_chunk_index = 1;
+        name = "no chunk index";
+        break;
+      case 2:
+        o.no_statistics = 1;
+        name = "no statistics";
+        break;
+      case 3:
+        o.no_summary_offsets = 1;
+        name = "no summary offsets";
+        break;
+      case 4:
+        o.no_crcs = 1;
+        name = "no crcs";
+        break;
+      case 5:
+        o.no_repeated_schemas_channels = 1;
+        name = "no repeated schemas";
+        break;
+      case 6:
+        o.n_attachments = 3;
+        o.n_metadata = 4;
+        name = "more attachments";
+        break;
     }
     SCOPED_TRACE(name);
     Result r = run_bytes(synth(o));
@@ -333,7 +359,8 @@ TEST(Doctor, ConformanceFilesHaveNoErrors) {
     if (DIR *sub = opendir(dir.c_str())) {
       while (dirent *f = readdir(sub)) {
         std::string n = f->d_name;
-        if (n.size() > 5 && n.compare(n.size() - 5, 5, ".mcap") == 0) files.push_back(dir + "/" + n);
+        if (n.size() > 5 && n.compare(n.size() - 5, 5, ".mcap") == 0)
+          files.push_back(dir + "/" + n);
       }
       closedir(sub);
     }

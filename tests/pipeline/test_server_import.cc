@@ -23,7 +23,8 @@ namespace {
 
 std::string b64decode(const std::string &in) {
   std::string out;
-  int val = 0, bits = -8;
+  unsigned val = 0;
+  int bits = -8;
   for (unsigned char c : in) {
     int d;
     if (c >= 'A' && c <= 'Z') d = c - 'A';
@@ -32,7 +33,7 @@ std::string b64decode(const std::string &in) {
     else if (c == '+') d = 62;
     else if (c == '/') d = 63;
     else break;
-    val = (val << 6) | d;
+    val = ((val << 6) | static_cast<unsigned>(d)) & 0xffffffu;
     bits += 6;
     if (bits >= 0) {
       out += static_cast<char>((val >> bits) & 0xff);

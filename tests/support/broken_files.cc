@@ -114,8 +114,8 @@ Bytes doctor_file(const DoctorFileTweaks &t) {
   a.add(message(1, 2, 120));
   a.add(message(2, 3, 130));
   if (t.chunk_a_extra) t.chunk_a_extra(a);
-  ChunkIndex ci_a = place_chunk(b, a, t.compression, t.edit_chunk_a, t.message_indexes,
-                                t.edit_message_indexes_a);
+  ChunkIndex ci_a =
+      place_chunk(b, a, t.compression, t.edit_chunk_a, t.message_indexes, t.edit_message_indexes_a);
   chunk_logs[ci_a.chunk_start_offset] = a.log();
 
   Attachment att = attachment("calibration.yaml");
@@ -176,10 +176,17 @@ Bytes doctor_file(const DoctorFileTweaks &t) {
         any_message = true;
         break;
       }
-      case Attachment::kOpcode: st.attachment_count++; break;
-      case Metadata::kOpcode: st.metadata_count++; break;
-      case Chunk::kOpcode: st.chunk_count++; break;
-      default: break;
+      case Attachment::kOpcode:
+        st.attachment_count++;
+        break;
+      case Metadata::kOpcode:
+        st.metadata_count++;
+        break;
+      case Chunk::kOpcode:
+        st.chunk_count++;
+        break;
+      default:
+        break;
     }
   }
   for (const auto &kv : chunk_logs) {
@@ -230,7 +237,8 @@ Bytes doctor_file(const DoctorFileTweaks &t) {
       uint32_t crc = f.summary_crc;
       t.edit_footer(f);
       // An edit of the offsets keeps the CRC right, so only the edited field is wrong.
-      if (f.summary_crc == crc && t.data_end) f.summary_crc = summary_crc(b.bytes(), after_data_end, f);
+      if (f.summary_crc == crc && t.data_end)
+        f.summary_crc = summary_crc(b.bytes(), after_data_end, f);
     }
     b.finish_with(f);
   }
@@ -588,7 +596,9 @@ std::vector<BrokenFile> broken_files() {
   t.edit_summary_offsets = [](std::vector<SummaryOffset> &s) { s.push_back(s[0]); };
   add("duplicate-summary-offset", "two SummaryOffsets for the Schema group", t);
   t = {};
-  t.summary_extra = [](McapBuilder &b) { b.add(channel(1, 1, "/a", "json", {{"qos", "reliable"}})); };
+  t.summary_extra = [](McapBuilder &b) {
+    b.add(channel(1, 1, "/a", "json", {{"qos", "reliable"}}));
+  };
   add("summary-group-split", "channel 1 repeated again at the end of the summary", t);
   t = {};
   t.edit_footer = [](Footer &f) { f.summary_start += 1; };

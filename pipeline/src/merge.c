@@ -1,0 +1,586 @@
+/*
+ * merge.c - pl_merge(): several recordings into one, messages in log-time
+ * order by a k-way merge over the inputs' log-time queries (a binary heap
+ * keyed by log time, then input position; each input's own ties stay in its
+ * file order).
+ *
+ * Ids: every input schema and channel gets an output id. Schemas with equal
+ * name, encoding and data share one; channels share one per the coalesce
+ * mode (auto: equal topic, encoding, output schema and metadata; force: the
+ * same without metadata; none: never). Metadata records equal in name and
+ * content are written once; two with one name and different content are an
+ * error unless allowed. Attachments are all kept. Metadata and attachments of
+ * every input (in input order, each input in file order) precede the
+ * messages.
+ *
+ * Memory: each open input holds its reader's index, a read buffer and the
+ * chunk being merged, so inputs beyond max_open_inputs are merged in rounds:
+ * groups of inputs into temporary files, then those files. Coalescing,
+ * deduplication and tie order give the same result either way.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rewrite_internal.h"
+
+#define DEFAULT_MAX_OPEN 8
+#define NO_ID UINT32_MAX
+
+struct min {
+  const char *path;
+  mcap_source raw;     /* for the metadata/attachment hop */
+  mcap_reader *r;
+  mcap_message_iter *it;
+  mcap_message_view cur;
+  int has;
+  uint32_t *schema_map;  /* [PL__IDS] input id -> output id */
+  uint32_t *channel_map; /* [PL__IDS] */
+};
+
+/* An output schema or channel, for coalescing lookups. */
+struct okey {
+  uint64_t hash;
+  uint16_t out_id;
+  const struct min *in; /* where its definition lives (for the full comparison) */
+  uint16_t in_id;
+  struct okey *next;
+};
+
+struct meta {
+  uint64_t hash;
+  char *name;
+  uint8_t *map;
+  uint32_t map_len;
+  struct meta *next;
+};
+
+#define NBUCKETS 4096
+
+struct merge {
+  const pl_merge_options *o;
+  pl_merge_stats *st;
+  pl_error_info *err;
+  mcap_writer *w;
+  struct min *in;
+  size_t n;
+  struct okey *schemas[NBUCKETS], *channels[NBUCKETS];
+  struct meta *metas[NBUCKETS];
+  uint32_t next_schema, next_channel;
+  size_t *heap;
+  size_t n_heap;
+  struct min *cur_input; /* for the attachment/metadata hop */
+};
+
+static uint64_t mix(uint64_t h, const void *p, size_t n) {
+  /* FNV-1a: only for bucketing; equality is always checked in full. */
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return h ^ n;
+}
+
+static int str_eq(mcap_str a, mcap_str b) {
+  return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+/* ----------------------------------------------------------- ids */
+
+static int map_schema(struct merge *m, struct min *in, const mcap_schema *s) {
+  uint64_t h = mix(UINT64_C(0xcbf29ce484222325), s->name.data, s->name.len);
+  h = mix(h, s->encoding.data, s->encoding.len);
+  h = mix(h, s->data.data, (size_t)s->data.len);
+  for (struct okey *k = m->schemas[h % NBUCKETS]; k; k = k->next) {
+    if (k->hash != h) continue;
+    const mcap_schema *o = mcap_reader_schema(k->in->r, k->in_id);
+    if (o && str_eq(o->name, s->name) && str_eq(o->encoding, s->encoding) &&
+        o->data.len == s->data.len &&
+        (!s->data.len || memcmp(o->data.data, s->data.data, (size_t)s->data.len) == 0)) {
+      in->schema_map[s->id] = k->out_id;
+      return PL_OK;
+    }
+  }
+  if (m->next_schema > UINT16_MAX)
+    return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 distinct schemas");
+  mcap_schema out = *s;
+  out.id = (uint16_t)m->next_schema++;
+  int rc = mcap_writer_put_schema(m->w, &out);
+  if (rc) return pl__werr(m->w, rc, m->err, "writing a schema");
+  struct okey *k = calloc(1, sizeof *k);
+  if (!k) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  k->hash = h;
+  k->out_id = out.id;
+  k->in = in;
+  k->in_id = s->id;
+  k->next = m->schemas[h % NBUCKETS];
+  m->schemas[h % NBUCKETS] = k;
+  in->schema_map[s->id] = out.id;
+  m->st->schemas++;
+  return PL_OK;
+}
+
+static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
+  uint32_t sid = 0;
+  if (c->schema_id != 0) {
+    sid = in->schema_map[c->schema_id];
+    if (sid == NO_ID)
+      return pl__err_mcap(m->err, MCAP_ESCHEMA_ID, UINT64_MAX,
+                          "%s: channel %u refers to schema %u, which is not defined", in->path,
+                          c->id, c->schema_id);
+  }
+  m->st->channels_in++;
+  int coalesce = m->o->coalesce != PL_COALESCE_NONE;
+  int with_meta = m->o->coalesce == PL_COALESCE_AUTO;
+  uint64_t h = mix(UINT64_C(0xcbf29ce484222325), c->topic.data, c->topic.len);
+  h = mix(h, c->message_encoding.data, c->message_encoding.len);
+  h = mix(h, &sid, sizeof sid);
+  if (with_meta) h = mix(h, c->metadata.data, c->metadata.len);
+  if (coalesce) {
+    for (struct okey *k = m->channels[h % NBUCKETS]; k; k = k->next) {
+      if (k->hash != h) continue;
+      const mcap_channel *o = mcap_reader_channel(k->in->r, k->in_id);
+      uint32_t osid = o && o->schema_id ? k->in->schema_map[o->schema_id] : 0;
+      if (o && osid == sid && str_eq(o->topic, c->topic) &&
+          str_eq(o->message_encoding, c->message_encoding) &&
+          (!with_meta || (o->metadata.len == c->metadata.len &&
+                          (!c->metadata.len ||
+                           memcmp(o->metadata.data, c->metadata.data, c->metadata.len) == 0)))) {
+        in->channel_map[c->id] = k->out_id;
+        return PL_OK;
+      }
+    }
+  }
+  if (m->next_channel > UINT16_MAX)
+    return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 output channels");
+  mcap_channel out = *c;
+  out.id = (uint16_t)m->next_channel++;
+  out.schema_id = (uint16_t)sid;
+  int rc = mcap_writer_put_channel(m->w, &out);
+  if (rc) return pl__werr(m->w, rc, m->err, "writing a channel");
+  struct okey *k = calloc(1, sizeof *k);
+  if (!k) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  k->hash = h;
+  k->out_id = out.id;
+  k->in = in;
+  k->in_id = c->id;
+  k->next = m->channels[h % NBUCKETS];
+  m->channels[h % NBUCKETS] = k;
+  in->channel_map[c->id] = out.id;
+  m->st->channels++;
+  return PL_OK;
+}
+
+/* ---------------------------------------------- metadata and attachments */
+
+static int merge_metadata(struct merge *m, const mcap_metadata *md) {
+  uint64_t hn = mix(UINT64_C(0xcbf29ce484222325), md->name.data, md->name.len);
+  /* Same name: identical content is written once; different content is a conflict. */
+  for (struct meta *e = m->metas[hn % NBUCKETS]; e; e = e->next) {
+    if (e->hash != hn || strlen(e->name) != md->name.len ||
+        (md->name.len && memcmp(e->name, md->name.data, md->name.len) != 0))
+      continue;
+    if (e->map_len == md->metadata.len &&
+        (!e->map_len || memcmp(e->map, md->metadata.data, e->map_len) == 0)) {
+      m->st->metadata_duplicates++;
+      return PL_OK;
+    }
+    if (!m->o->allow_duplicate_metadata)
+      return pl__err(m->err, PL_ECONFLICT, UINT64_MAX,
+                     "metadata '%s' differs between inputs (allow it with "
+                     "--allow-duplicate-metadata)",
+                     e->name);
+  }
+  struct meta *e = calloc(1, sizeof *e);
+  if (!e) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  e->hash = hn;
+  e->name = pl__strview(md->name);
+  e->map_len = md->metadata.len;
+  e->map = malloc(e->map_len ? e->map_len : 1);
+  if (!e->name || !e->map) {
+    free(e->name);
+    free(e->map);
+    free(e);
+    return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  }
+  if (e->map_len) memcpy(e->map, md->metadata.data, e->map_len);
+  e->next = m->metas[hn % NBUCKETS];
+  m->metas[hn % NBUCKETS] = e;
+  int rc = mcap_writer_write_metadata_record(m->w, md);
+  if (rc) return pl__werr(m->w, rc, m->err, "writing metadata");
+  m->st->metadata++;
+  return PL_OK;
+}
+
+static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
+  struct merge *m = ctx;
+  struct min *in = m->cur_input;
+  if (op == MCAP_OP_ATTACHMENT && !m->o->no_attachments) {
+    int written = 0;
+    int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, m->err);
+    if (rc) return rc;
+    m->st->attachments++;
+    return PL_OK;
+  }
+  if (op != MCAP_OP_METADATA || m->o->no_metadata) return PL_OK;
+  if (len > PL__MAX_SMALL_RECORD)
+    return pl__err_mcap(m->err, MCAP_ELIMIT, off, "%s: metadata at offset %llu is too large",
+                        in->path, (unsigned long long)off);
+  struct pl__buf tmp = {0};
+  const uint8_t *p;
+  uint64_t got;
+  mcap_record rec;
+  int rc = pl__source_pull(&in->raw, &tmp, off + 9, len, &p, &got, m->err);
+  if (!rc && (got < len || mcap_record_parse(MCAP_OP_METADATA, p, len, off, &rec, NULL)))
+    rc = pl__err_mcap(m->err, MCAP_ERECORD, off, "%s: metadata at offset %llu is malformed",
+                      in->path, (unsigned long long)off);
+  if (!rc) rc = merge_metadata(m, &rec.u.metadata);
+  pl__buf_dispose(&tmp);
+  return rc;
+}
+
+/* ----------------------------------------------------------------- heap */
+
+static int before(const struct merge *m, size_t a, size_t b) {
+  uint64_t ta = m->in[a].cur.message.log_time, tb = m->in[b].cur.message.log_time;
+  return ta != tb ? ta < tb : a < b;
+}
+
+static void sift_down(struct merge *m, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, s = i;
+    if (l < m->n_heap && before(m, m->heap[l], m->heap[s])) s = l;
+    if (r < m->n_heap && before(m, m->heap[r], m->heap[s])) s = r;
+    if (s == i) return;
+    size_t t = m->heap[i];
+    m->heap[i] = m->heap[s];
+    m->heap[s] = t;
+    i = s;
+  }
+}
+
+static int advance(struct merge *m, struct min *in) {
+  int rc = mcap_message_iter_next(in->it, &in->cur);
+  if (rc == MCAP_OK) {
+    in->has = 1;
+    return PL_OK;
+  }
+  in->has = 0;
+  if (rc == MCAP_ITEROVER) return PL_OK;
+  return pl__err_mcap(m->err, rc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
+}
+
+/* --------------------------------------------------------------- one pass */
+
+static void close_inputs(struct merge *m) {
+  for (size_t i = 0; i < m->n; i++) {
+    mcap_message_iter_free(m->in[i].it);
+    mcap_reader_free(m->in[i].r);
+    mcap_source_close(&m->in[i].raw);
+    free(m->in[i].schema_map);
+    free(m->in[i].channel_map);
+  }
+  free(m->in);
+  m->in = NULL;
+  for (size_t b = 0; b < NBUCKETS; b++) {
+    for (struct okey *k = m->schemas[b], *nx; k; k = nx) {
+      nx = k->next;
+      free(k);
+    }
+    for (struct okey *k = m->channels[b], *nx; k; k = nx) {
+      nx = k->next;
+      free(k);
+    }
+    for (struct meta *e = m->metas[b], *nx; e; e = nx) {
+      nx = e->next;
+      free(e->name);
+      free(e->map);
+      free(e);
+    }
+  }
+}
+
+static int open_input(struct merge *m, struct min *in, const char *path) {
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  in->path = path;
+  in->schema_map = malloc(PL__IDS * sizeof *in->schema_map);
+  in->channel_map = malloc(PL__IDS * sizeof *in->channel_map);
+  if (!in->schema_map || !in->channel_map) return pl__err(m->err, PL_ENOMEM, 0, "out of memory");
+  for (size_t i = 0; i < PL__IDS; i++) in->schema_map[i] = in->channel_map[i] = NO_ID;
+  mcap_source src;
+  int rc = mcap_source_open_file(&src, path, &me);
+  if (!rc) rc = mcap_source_open_file(&in->raw, path, &me);
+  if (rc) return pl__err_mcap(m->err, rc, UINT64_MAX, "%s", me.msg);
+  mcap_indexed_options io;
+  memset(&io, 0, sizeof io);
+  io.threads = 1;
+  io.memory_budget = UINT64_C(16) << 20;
+  rc = mcap_reader_open(&in->r, &src, &io, &me);
+  if (rc) {
+    in->r = NULL;
+    return pl__err_mcap(m->err, rc, me.offset, "%s: %s", path, me.msg[0] ? me.msg : mcap_strerror(rc));
+  }
+  return PL_OK;
+}
+
+static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
+                      const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err) {
+  struct merge *m = calloc(1, sizeof *m);
+  if (!m) return pl__err(err, PL_ENOMEM, 0, "out of memory");
+  m->o = o;
+  m->st = st;
+  m->err = err;
+  m->next_schema = 1;
+  m->next_channel = 1;
+  int rc = PL_OK;
+  m->in = calloc(n, sizeof *m->in);
+  m->heap = calloc(n ? n : 1, sizeof *m->heap);
+  if (!m->in || !m->heap) {
+    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    goto out;
+  }
+  m->n = n;
+  for (size_t i = 0; i < n && !rc; i++) rc = open_input(m, &m->in[i], inputs[i]);
+  if (rc) goto out;
+
+  /* One profile if they agree, else none. */
+  const mcap_header *h0 = mcap_reader_header(m->in[0].r);
+  int same_profile = 1;
+  for (size_t i = 1; i < n; i++) {
+    const mcap_header *h = mcap_reader_header(m->in[i].r);
+    if (!str_eq(h->profile, h0->profile)) same_profile = 0;
+  }
+  char *profile = same_profile ? pl__strview(h0->profile) : pl__strdup("");
+  if (!profile) {
+    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    goto out;
+  }
+  mcap_writer_options wo;
+  mcap_writer_options_init(&wo);
+  wo.profile = profile;
+  wo.compression = o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
+                                                              : o->compression;
+  wo.compression_level = o->compression_level;
+  wo.chunk_size = o->chunk_size;
+  wo.no_chunking = o->no_chunks;
+  if (o->no_crc) wo.no_chunk_crc = wo.no_data_crc = wo.no_summary_crc = wo.no_attachment_crc = 1;
+  int threads = o->threads > 0 ? o->threads : pl__cores();
+  wo.workers = threads > 1 ? threads : 0;
+  int mrc = mcap_writer_open(&m->w, sink, &wo);
+  free(profile);
+  if (mrc) {
+    m->w = NULL;
+    rc = pl__err_mcap(err, mrc, 0, "cannot start the output: %s", mcap_strerror(mrc));
+    goto out;
+  }
+
+  /* Ids, in input order. */
+  for (size_t i = 0; i < n && !rc; i++) {
+    struct min *in = &m->in[i];
+    for (size_t k = 0; k < mcap_reader_schema_count(in->r) && !rc; k++)
+      rc = map_schema(m, in, mcap_reader_schema_at(in->r, k));
+    for (size_t k = 0; k < mcap_reader_channel_count(in->r) && !rc; k++)
+      rc = map_channel(m, in, mcap_reader_channel_at(in->r, k));
+  }
+  /* Metadata and attachments, input by input. */
+  for (size_t i = 0; i < n && !rc && (!o->no_metadata || !o->no_attachments); i++) {
+    m->cur_input = &m->in[i];
+    rc = pl__hop_records(&m->in[i].raw, hop, m, err);
+  }
+  if (rc) goto out;
+
+  /* Messages: k-way merge. */
+  uint64_t total = 0, done = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    struct min *in = &m->in[i];
+    total += mcap_reader_statistics(in->r, NULL)->message_count;
+    mcap_query q;
+    memset(&q, 0, sizeof q);
+    q.order = MCAP_ORDER_LOG_TIME;
+    mrc = mcap_reader_query(in->r, &q, &in->it);
+    if (mrc) {
+      in->it = NULL;
+      rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
+      break;
+    }
+    rc = advance(m, in);
+    if (!rc && in->has) m->heap[m->n_heap++] = i;
+  }
+  for (size_t i = m->n_heap; i-- > 0;) sift_down(m, i);
+  while (!rc && m->n_heap) {
+    struct min *in = &m->in[m->heap[0]];
+    mcap_message msg = in->cur.message;
+    uint32_t out_id = in->channel_map[msg.channel_id];
+    if (out_id == NO_ID) {
+      rc = pl__err_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
+                        in->path, msg.channel_id);
+      break;
+    }
+    msg.channel_id = (uint16_t)out_id;
+    mrc = mcap_writer_write_message(m->w, &msg);
+    if (mrc) {
+      rc = pl__werr(m->w, mrc, err, "writing a message");
+      break;
+    }
+    st->messages++;
+    if (o->progress && (++done & 4095) == 0) o->progress(o->progress_user, done, total);
+    rc = advance(m, in);
+    if (rc) break;
+    if (!in->has) m->heap[0] = m->heap[--m->n_heap];
+    sift_down(m, 0);
+  }
+  if (rc) goto out;
+  mrc = mcap_writer_close(m->w);
+  if (mrc) {
+    rc = pl__werr(m->w, mrc, err, "finishing the output");
+    goto out;
+  }
+  st->bytes_out = mcap_writer_bytes_written(m->w);
+  if (o->progress) o->progress(o->progress_user, total, total);
+out:
+  mcap_writer_free(m->w);
+  close_inputs(m);
+  free(m->heap);
+  free(m);
+  return rc;
+}
+
+int pl_coalesce_parse(const char *s, pl_coalesce *out) {
+  if (!s || !out) return PL_EINVAL;
+  if (strcmp(s, "auto") == 0) {
+    *out = PL_COALESCE_AUTO;
+  } else if (strcmp(s, "force") == 0) {
+    *out = PL_COALESCE_FORCE;
+  } else if (strcmp(s, "none") == 0) {
+    *out = PL_COALESCE_NONE;
+  } else {
+    return PL_EINVAL;
+  }
+  return PL_OK;
+}
+
+/* Merge `inputs` into a new temporary file in dir; *path_out gets its name. */
+static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
+                         const pl_merge_options *o, char **path_out, pl_error_info *err) {
+  size_t len = strlen(dir) + 32;
+  char *path = malloc(len);
+  if (!path) return pl__err(err, PL_ENOMEM, 0, "out of memory");
+  snprintf(path, len, "%s/mcapkit-merge-XXXXXX", dir);
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    int e = errno;
+    free(path);
+    return pl__err_errno(err, e, "cannot create a temporary file in '%s'", dir);
+  }
+  mcap_sink sink;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = PL_OK;
+  if (mcap_sink_from_fd(&sink, fd, &me) != MCAP_OK) {
+    rc = pl__err(err, PL_ENOMEM, 0, "%s", me.msg);
+  } else {
+    /* Intermediate files favour speed: lz4, and everything kept as it is. */
+    pl_merge_options io = *o;
+    io.compression = MCAP_COMPRESSION_LZ4;
+    io.compression_level = 0;
+    io.no_chunks = 0;
+    io.progress = NULL;
+    pl_merge_stats ist;
+    memset(&ist, 0, sizeof ist);
+    rc = merge_pass(inputs, n, &sink, &io, &ist, err);
+    int crc = mcap_sink_close(&sink, &me);
+    if (!rc && crc) rc = pl__err_mcap(err, crc, 0, "writing '%s': %s", path, me.msg);
+  }
+  close(fd);
+  if (rc) {
+    unlink(path);
+    free(path);
+    return rc;
+  }
+  *path_out = path;
+  return PL_OK;
+}
+
+int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink,
+             const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err) {
+  pl_merge_options defaults;
+  pl_merge_stats local;
+  if (!st) st = &local;
+  memset(st, 0, sizeof *st);
+  if (!o) {
+    memset(&defaults, 0, sizeof defaults);
+    o = &defaults;
+  }
+  if (!inputs || !n_inputs || !sink)
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument: no inputs");
+  size_t max_open = o->max_open_inputs ? o->max_open_inputs : DEFAULT_MAX_OPEN;
+  if (max_open < 2) max_open = 2;
+  const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
+  if (!dir || !dir[0]) dir = "/tmp";
+
+  /* Standard input is read once into a temporary file. */
+  char **spooled = calloc(n_inputs, sizeof *spooled);
+  const char **cur = calloc(n_inputs, sizeof *cur);
+  int rc = PL_OK;
+  if (!spooled || !cur) {
+    free(spooled);
+    free(cur);
+    return pl__err(err, PL_ENOMEM, 0, "out of memory");
+  }
+  for (size_t i = 0; i < n_inputs && !rc; i++) {
+    cur[i] = inputs[i];
+    if (inputs[i] && strcmp(inputs[i], "-") == 0) {
+      mcap_source s;
+      rc = pl__spool_stdin(dir, &s, &spooled[i], err);
+      if (!rc) {
+        mcap_source_close(&s);
+        cur[i] = spooled[i];
+      }
+    }
+  }
+  /* Rounds: groups of max_open inputs into temporary files until few enough remain. */
+  size_t n = n_inputs;
+  char **temps = NULL;
+  size_t n_temps = 0;
+  st->rounds = 1;
+  while (!rc && n > max_open) {
+    size_t groups = (n + max_open - 1) / max_open;
+    char **next = calloc(groups, sizeof *next);
+    if (!next) {
+      rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+      break;
+    }
+    for (size_t g = 0; g < groups && !rc; g++) {
+      size_t a = g * max_open, b = a + max_open < n ? a + max_open : n;
+      rc = merge_to_temp(cur + a, b - a, dir, o, &next[g], err);
+    }
+    /* The previous round's temporary files are no longer needed. */
+    for (size_t i = 0; i < n_temps; i++) {
+      unlink(temps[i]);
+      free(temps[i]);
+    }
+    free(temps);
+    temps = next;
+    n_temps = groups;
+    for (size_t g = 0; g < groups; g++) cur[g] = next[g] ? next[g] : "";
+    n = groups;
+    st->rounds++;
+  }
+  if (!rc) rc = merge_pass(cur, n, sink, o, st, err);
+  for (size_t i = 0; i < n_temps; i++) {
+    if (temps[i]) unlink(temps[i]);
+    free(temps[i]);
+  }
+  free(temps);
+  for (size_t i = 0; i < n_inputs; i++) {
+    if (spooled[i]) unlink(spooled[i]);
+    free(spooled[i]);
+  }
+  free(spooled);
+  free(cur);
+  return rc;
+}
