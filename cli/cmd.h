@@ -76,6 +76,10 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
 int cmd_index(cli_ctx *ctx, int argc, char **argv);
 int cmd_coverage(cli_ctx *ctx, int argc, char **argv);
 int cmd_lake(cli_ctx *ctx, int argc, char **argv);
+int cmd_upload(cli_ctx *ctx, int argc, char **argv);
+int cmd_reconcile(cli_ctx *ctx, int argc, char **argv);
+int cmd_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_remote(cli_ctx *ctx, int argc, char **argv);
 
 extern const cli_spec cmd_help_spec;
 extern const cli_spec cmd_filter_spec;
@@ -100,6 +104,24 @@ extern const cli_spec cmd_doctor_spec;
 extern const cli_spec cmd_index_spec;
 extern const cli_spec cmd_coverage_spec;
 extern const cli_spec cmd_lake_spec;
+extern const cli_spec cmd_upload_spec;
+extern const cli_spec cmd_reconcile_spec;
+extern const cli_spec cmd_export_spec;
+extern const cli_spec cmd_remote_spec;
+
+/* ---- API configuration shared by upload, reconcile, export and remote (cmd_remote.c):
+ * --api-url / $MCAPKIT_API_URL, the key from --api-key-file (mode 600) or
+ * $FOXGLOVE_API_KEY, -v logging of retries, SIGINT/SIGTERM as a cancel flag. */
+struct pl_http;
+struct pl_http_options;
+int cli_api_open(const cli_ctx *ctx, const char *api_url, const char *key_file,
+                 struct pl_http **out);
+int cli_api_key(const cli_ctx *ctx, const char *key_file, char **key);
+void cli_api_key_free(char *key);
+const char *cli_api_url(const char *opt);
+void cli_api_http_options(const cli_ctx *ctx, struct pl_http_options *o);
+const volatile int *cli_api_cancel_flag(void);
+int cli_api_exit_code(int pl_rc);
 
 /* ---- shared by the rewrite commands (filter, compress, decompress, sort; cmd_filter.c) */
 struct pl_rewrite_options;

@@ -13,7 +13,6 @@
  * Output goes through one large buffer written with fwrite; NDJSON lines are
  * built by hand (no json-c objects per message) so that cat is fast.
  */
-#include <errno.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1062,8 +1061,7 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
     cli_error(ctx, "out of memory");
     rc = CLI_EXIT_FAILURE;
   } else if (c.ob.err) {
-    cli_error(ctx, "error writing to standard output: %s", strerror(errno));
-    rc = CLI_EXIT_FAILURE;
+    rc = CLI_EXIT_FAILURE; /* main() reports the write error of stdout */
   } else {
     rc = c.worst;
   }

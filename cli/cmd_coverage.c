@@ -72,12 +72,14 @@ static const char *device_key(const pl_recording_index *ix) {
   return ix->device_name ? ix->device_name : ix->device_id ? ix->device_id : "";
 }
 
-static struct group *find_group(struct groups *gs, const pl_recording_index *ix, const char *topic) {
+static struct group *find_group(struct groups *gs, const pl_recording_index *ix,
+                                const char *topic) {
   const char *key = device_key(ix);
   for (size_t i = 0; i < gs->n; i++) {
     struct group *g = &gs->g[i];
     const char *gk = g->name ? g->name : g->id ? g->id : "";
-    if (strcmp(gk, key) == 0 && ((!topic && !g->topic) || (topic && g->topic && strcmp(topic, g->topic) == 0)))
+    if (strcmp(gk, key) == 0 &&
+        ((!topic && !g->topic) || (topic && g->topic && strcmp(topic, g->topic) == 0)))
       return g;
   }
   if (gs->n == gs->cap) {

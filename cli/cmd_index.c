@@ -78,14 +78,15 @@ static void print_human(const pl_recording_index *ix) {
   printf("  library:     %s\n", ix->library && ix->library[0] ? ix->library : "(empty)");
   printf("  profile:     %s\n", ix->profile && ix->profile[0] ? ix->profile : "(empty)");
   printf("  device:      %s%s%s%s\n", ix->device_name ? ix->device_name : "(none)",
-         ix->device_id ? " (id " : "", ix->device_id ? ix->device_id : "", ix->device_id ? ")" : "");
+         ix->device_id ? " (id " : "", ix->device_id ? ix->device_id : "",
+         ix->device_id ? ")" : "");
   if (ix->key) printf("  key:         %s\n", ix->key);
   printf("  messages:    %llu\n", (unsigned long long)ix->message_count);
   if (ix->has_messages)
     printf("  time:        %s .. %s (%s)\n", cli_fmt_time(a, sizeof a, ix->start),
            cli_fmt_time(b, sizeof b, ix->end), cli_fmt_duration(c, sizeof c, ix->end - ix->start));
-  printf("  coverage:    %zu range%s (tolerance %s)\n", ix->n_coverage, ix->n_coverage == 1 ? "" : "s",
-         cli_fmt_duration(a, sizeof a, ix->tolerance_ns));
+  printf("  coverage:    %zu range%s (tolerance %s)\n", ix->n_coverage,
+         ix->n_coverage == 1 ? "" : "s", cli_fmt_duration(a, sizeof a, ix->tolerance_ns));
   for (size_t i = 0; i < ix->n_coverage && i < 20; i++)
     printf("    %s .. %s\n", cli_fmt_time(a, sizeof a, ix->coverage[i].start),
            cli_fmt_time(b, sizeof b, ix->coverage[i].end));
@@ -104,7 +105,8 @@ static void print_human(const pl_recording_index *ix) {
       const pl_topic *tp = &ix->topics[i];
       size_t ranges = 0;
       for (size_t k = 0; k < ix->n_topic_coverage; k++)
-        if (strcmp(ix->topic_coverage[k].topic, tp->topic) == 0) ranges = ix->topic_coverage[k].n_ranges;
+        if (strcmp(ix->topic_coverage[k].topic, tp->topic) == 0)
+          ranges = ix->topic_coverage[k].n_ranges;
       cli_table_add(&t, "%s", tp->topic);
       cli_table_add(&t, "%llu", (unsigned long long)tp->message_count);
       cli_table_add(&t, "%s", cli_fmt_bytes(a, sizeof a, tp->bytes));
@@ -218,7 +220,8 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   int worst = CLI_EXIT_OK;
   for (size_t i = 0; i < n; i++) {
     if (js.rc[i] != PL_OK) {
-      cli_error(ctx, "'%s': %s", paths[i], js.err[i].msg[0] ? js.err[i].msg : pl_strerror(js.rc[i]));
+      cli_error(ctx, "'%s': %s", paths[i],
+                js.err[i].msg[0] ? js.err[i].msg : pl_strerror(js.rc[i]));
       worst = CLI_EXIT_FAILURE;
       continue;
     }

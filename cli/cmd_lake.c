@@ -93,9 +93,10 @@ static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char *
       json_object *d = json_object_new_array();
       for (size_t k = 0; k < n_diffs; k++) {
         json_object *f = json_object_new_object();
-        cli_json_add_str(f, "severity", diffs[k].severity == PL_SEV_ERROR     ? "error"
-                                        : diffs[k].severity == PL_SEV_WARNING ? "warning"
-                                                                              : "info");
+        cli_json_add_str(f, "severity",
+                         diffs[k].severity == PL_SEV_ERROR     ? "error"
+                         : diffs[k].severity == PL_SEV_WARNING ? "warning"
+                                                               : "info");
         cli_json_add_str(f, "code", diffs[k].code);
         cli_json_add_str(f, "message", diffs[k].message);
         json_object_array_add(d, f);

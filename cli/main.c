@@ -5,6 +5,7 @@
  *
  *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
  */
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,8 @@ const cli_cmd cli_cmds[] = {
     {"doctor", cmd_doctor, "check an MCAP file before an upload: every structural problem",
      0, &cmd_doctor_spec},
     {"du", cmd_du, "show where the bytes go: by record kind and by topic", 0, &cmd_du_spec},
+    {"export", cmd_export, "download data through the API, resumed when broken, and verified",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_export_spec},
     {"extract", cmd_extract, "write every attachment or schema to its own file", 0,
      &cmd_extract_spec},
     {"filter", cmd_filter, "copy an MCAP file keeping chosen topics, time range, attachments", 0,
@@ -47,10 +50,16 @@ const cli_cmd cli_cmds[] = {
     {"merge", cmd_merge, "merge MCAP files into one in log-time order", 0, &cmd_merge_spec},
     {"recover", cmd_recover, "rescue what can be rescued from a truncated or damaged MCAP file",
      0, &cmd_recover_spec},
+    {"reconcile", cmd_reconcile, "compare a local recording with its copy on the platform",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_reconcile_spec},
+    {"remote", cmd_remote, "list, get, delete or download the platform's resources",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_remote_spec},
     {"serve", cmd_serve, "run a local site that speaks the Foxglove API", 0, &cmd_serve_spec},
     {"sort", cmd_sort, "rewrite an MCAP file with its messages in log-time order", 0,
      &cmd_sort_spec},
     {"synth", cmd_synth, "write a deterministic synthetic recording", 0, &cmd_synth_spec},
+    {"upload", cmd_upload, "upload recordings, wait for the import and reconcile",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_upload_spec},
     {"version", cmd_version, "print the versions of mcapkit and libmcap", 0, &cmd_version_spec},
     {NULL, NULL, NULL, 0, NULL},
 };
@@ -92,7 +101,14 @@ static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
   ctx->cmd = cmd;
   /* Per-command global setup driven by cmd->flags goes here (network init
    * for CLI_CMD_NEEDS_NETWORK, API configuration for CLI_CMD_NEEDS_API). */
+  /* libcurl's global state, once, before any thread exists (commands that use the network) */
+  int net = (cmd->flags & CLI_CMD_NEEDS_NETWORK) != 0;
+  if (net && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    fprintf(stderr, "mcapkit %s: cannot initialise the network library\n", cmd->name);
+    return CLI_EXIT_FAILURE;
+  }
   int rc = cmd->fn(ctx, argc, argv);
+  if (net) curl_global_cleanup();
   if (rc < CLI_EXIT_OK || rc > CLI_EXIT_PROBLEMS) rc = CLI_EXIT_FAILURE;
   return rc;
 }

@@ -162,8 +162,8 @@ int pl__source_pull(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint64_
     return PL_OK;
   }
   /* a source that hands out pieces: assemble them */
-  if (n > SIZE_MAX) return pl__err(err, PL_ENOMEM, off, "read of %llu bytes too large",
-                                   (unsigned long long)n);
+  if (n > SIZE_MAX)
+    return pl__err(err, PL_ENOMEM, off, "read of %llu bytes too large", (unsigned long long)n);
   tmp->len = 0;
   if (pl__buf_reserve(tmp, (size_t)n) != 0)
     return pl__err(err, PL_ENOMEM, off, "out of memory reading %llu bytes", (unsigned long long)n);

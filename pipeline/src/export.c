@@ -87,7 +87,9 @@ static int register_channels(struct xport *x, struct xfile *f) {
     mcap_channel oc = *c;
     if (c->schema_id) {
       const mcap_schema *s = mcap_reader_schema(f->r, c->schema_id);
-      if (!s) return pl__err(x->err, PL_EMCAP, UINT64_MAX, "channel %u has no schema %u", c->id, c->schema_id);
+      if (!s)
+        return pl__err(x->err, PL_EMCAP, UINT64_MAX, "channel %u has no schema %u", c->id,
+                       c->schema_id);
       uint16_t sid = x->schema_map[s->id];
       if (!sid) {
         int rc = mcap_writer_put_schema(x->w, s);
@@ -171,7 +173,9 @@ static void heap_pop(struct xport *x) {
 static int advance(struct xport *x, struct xfile *f) {
   int rc = mcap_message_iter_next(f->it, &f->cur);
   if (rc == MCAP_ITEROVER) return 0;
-  if (rc) return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s", mcap_reader_errmsg(f->r));
+  if (rc)
+    return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
+                        mcap_reader_errmsg(f->r));
   return 1;
 }
 
@@ -210,7 +214,9 @@ static int last_before_start(struct xport *x, struct xpre **pre, size_t *n_pre, 
       q.order = MCAP_ORDER_REVERSE;
       mcap_message_iter *it = NULL;
       int rc = mcap_reader_query(f->r, &q, &it);
-      if (rc) return pl__err_mcap(x->err, rc, UINT64_MAX, "querying a lake file: %s", mcap_reader_errmsg(f->r));
+      if (rc)
+        return pl__err_mcap(x->err, rc, UINT64_MAX, "querying a lake file: %s",
+                            mcap_reader_errmsg(f->r));
       mcap_message_view v;
       rc = mcap_message_iter_next(it, &v);
       if (rc == MCAP_OK) {
@@ -235,7 +241,8 @@ static int last_before_start(struct xport *x, struct xpre **pre, size_t *n_pre, 
         (*n_pre)++;
       } else if (rc != MCAP_ITEROVER) {
         mcap_message_iter_free(it);
-        return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s", mcap_reader_errmsg(f->r));
+        return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
+                            mcap_reader_errmsg(f->r));
       }
       mcap_message_iter_free(it);
     }
@@ -277,7 +284,8 @@ static int copy_attachments(struct xport *x, const char *path) {
       rc = pl__err_mcap(x->err, mrc, ai->offset, "'%s': %s", path, mcap_reader_errmsg(r));
       break;
     }
-    mrc = mcap_writer_attachment_begin(x->w, a.log_time, a.create_time, a.name, a.media_type, a.data.len);
+    mrc = mcap_writer_attachment_begin(x->w, a.log_time, a.create_time, a.name, a.media_type,
+                                       a.data.len);
     while (mrc == MCAP_OK) {
       size_t got = 0;
       mrc = mcap_attachment_stream_read(s, buf, 1u << 20, &got);
@@ -322,7 +330,8 @@ static int open_recording(struct xport *x, size_t rec_idx, const char *recdir) {
   if ((rc = pl__lake_json_parse(text, len, &files, &n, x->err))) goto out;
   for (size_t i = 0; i < n; i++) {
     int any = 0;
-    for (size_t k = 0; k < files[i].n_topics; k++) any |= topic_selected(x->req, files[i].topics[k]);
+    for (size_t k = 0; k < files[i].n_topics; k++)
+      any |= topic_selected(x->req, files[i].topics[k]);
     if (!any) continue;
     /* lake.json paths are relative to the lake root; the file sits in this folder */
     const char *base = strrchr(files[i].path, '/');

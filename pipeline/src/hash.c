@@ -42,7 +42,9 @@ void pl__hash_free(pl__hash *h) {
   free(h);
 }
 
-void pl__hash_reset(pl__hash *h) { XXH3_128bits_reset(h->st); }
+void pl__hash_reset(pl__hash *h) {
+  XXH3_128bits_reset(h->st);
+}
 
 void pl__hash_update(pl__hash *h, const void *p, size_t n) {
   if (n) XXH3_128bits_update(h->st, p, n);
@@ -65,13 +67,17 @@ static void to_hex(XXH128_hash_t v, char out[33]) {
   out[32] = '\0';
 }
 
-void pl__hash_hex(const pl__hash *h, char out[33]) { to_hex(XXH3_128bits_digest(h->st), out); }
+void pl__hash_hex(const pl__hash *h, char out[33]) {
+  to_hex(XXH3_128bits_digest(h->st), out);
+}
 
 void pl__hash_buffer_hex(const void *p, size_t n, char out[33]) {
   to_hex(XXH3_128bits(p, n), out);
 }
 
-uint64_t pl__hash64(const void *p, size_t n) { return XXH3_64bits(p, n); }
+uint64_t pl__hash64(const void *p, size_t n) {
+  return XXH3_64bits(p, n);
+}
 
 void pl__topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_encoding,
                        mcap_bytes schema, char out[33]) {

@@ -34,8 +34,8 @@ int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char 
 int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-char *pl__strdup(const char *s);         /* NULL in, NULL out */
-char *pl__strview(mcap_str s);           /* NUL-terminated copy of a view */
+char *pl__strdup(const char *s); /* NULL in, NULL out */
+char *pl__strview(mcap_str s);   /* NUL-terminated copy of a view */
 /* Grow *arr (elements of `elem` bytes) to hold at least `need`. 0 or -1 (ENOMEM). */
 int pl__grow(void **arr, size_t *cap, size_t need, size_t elem);
 
@@ -124,10 +124,10 @@ typedef struct pl__walk_cb {
 } pl__walk_cb;
 
 typedef struct pl__walk_stats {
-  uint64_t chunks;              /* Chunk records met */
+  uint64_t chunks; /* Chunk records met */
   uint64_t chunks_decompressed;
-  int partial;                  /* some data could not be read */
-  int complete;                 /* reached DataEnd or the Footer */
+  int partial;  /* some data could not be read */
+  int complete; /* reached DataEnd or the Footer */
 } pl__walk_stats;
 
 /*

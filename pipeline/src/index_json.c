@@ -17,7 +17,8 @@
 
 #include "import_internal.h"
 
-#define PRINT_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define PRINT_FLAGS \
+  (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 const char *pl__severity_name(pl_severity s) {
   switch (s) {
@@ -109,7 +110,9 @@ static json_object *jstr(struct jb *j, const char *s) {
   return o;
 }
 
-static json_object *jstr_or_null(struct jb *j, const char *s) { return s ? jstr(j, s) : NULL; }
+static json_object *jstr_or_null(struct jb *j, const char *s) {
+  return s ? jstr(j, s) : NULL;
+}
 
 static json_object *ju64(struct jb *j, uint64_t v) {
   json_object *o = json_object_new_uint64(v);
@@ -362,14 +365,16 @@ static int parse_ranges(struct jp *p, json_object *arr, const char *what, pl_ran
                         size_t *n) {
   *out = NULL;
   *n = 0;
-  if (!arr || !json_object_is_type(arr, json_type_array)) return jfail(p, "index JSON: '%s' must be a list", what);
+  if (!arr || !json_object_is_type(arr, json_type_array))
+    return jfail(p, "index JSON: '%s' must be a list", what);
   size_t len = json_object_array_length(arr);
   if (!len) return PL_OK;
   *out = calloc(len, sizeof **out);
   if (!*out) return p->rc = pl__err(p->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   for (size_t i = 0; i < len && !p->rc; i++) {
     json_object *o = json_object_array_get_idx(arr, i);
-    if (!json_object_is_type(o, json_type_object)) return jfail(p, "index JSON: '%s' entries must be objects", what);
+    if (!json_object_is_type(o, json_type_object))
+      return jfail(p, "index JSON: '%s' entries must be objects", what);
     (*out)[i].start = jget_time(p, o, "start", 0, NULL);
     (*out)[i].end = jget_time(p, o, "end", 0, NULL);
     (*n)++;
@@ -407,7 +412,8 @@ static json_object *parse_text(const char *json, size_t len, pl_error_info *err)
     return NULL;
   }
   for (size_t i = used; i < len; i++) {
-    if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' && json[i] != '\t' && json[i] != '\0') {
+    if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' && json[i] != '\t' &&
+        json[i] != '\0') {
       pl__err(err, PL_EJSON, i, "malformed JSON: trailing bytes at byte %zu", i);
       json_object_put(doc);
       json_tokener_free(tok);
@@ -445,8 +451,10 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
   ix->size = jget_u64(&p, rec, "size");
   char *hash = jget_str(&p, rec, "contentHash", 0);
   if (hash) {
-    if (strlen(hash) >= sizeof ix->content_hash) jfail(&p, "index JSON: field '%s' is too long", "contentHash");
-    else memcpy(ix->content_hash, hash, strlen(hash) + 1);
+    if (strlen(hash) >= sizeof ix->content_hash)
+      jfail(&p, "index JSON: field '%s' is too long", "contentHash");
+    else
+      memcpy(ix->content_hash, hash, strlen(hash) + 1);
     free(hash);
   }
   int has_start = 0, has_end = 0;
@@ -532,8 +540,10 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
     a->size = jget_u64(&p, o, "size");
     char *fp = jget_str(&p, o, "fingerprint", 0);
     if (fp) {
-      if (strlen(fp) >= sizeof a->fingerprint) jfail(&p, "index JSON: field '%s' is too long", "fingerprint");
-      else memcpy(a->fingerprint, fp, strlen(fp) + 1);
+      if (strlen(fp) >= sizeof a->fingerprint)
+        jfail(&p, "index JSON: field '%s' is too long", "fingerprint");
+      else
+        memcpy(a->fingerprint, fp, strlen(fp) + 1);
       free(fp);
     }
     a->offset = jget_u64(&p, o, "offset");
@@ -586,7 +596,8 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
     if (code) snprintf(f->code, sizeof f->code, "%s", json_object_get_string(code));
     json_object *off = NULL;
     f->offset = UINT64_MAX;
-    if (!p.rc && json_object_object_get_ex(o, "offset", &off) && off) f->offset = jget_u64(&p, o, "offset");
+    if (!p.rc && json_object_object_get_ex(o, "offset", &off) && off)
+      f->offset = jget_u64(&p, o, "offset");
     json_object *msg = jget(&p, o, "message", json_type_string, 0);
     if (msg) snprintf(f->message, sizeof f->message, "%s", json_object_get_string(msg));
   }
@@ -665,7 +676,8 @@ int pl__lake_json_parse(const char *json, size_t len, pl_lake_file **files, size
     for (size_t k = 0; k < nt; k++) {
       json_object *t = json_object_array_get_idx(topics, k);
       if (!json_object_is_type(t, json_type_string)) {
-        rc = pl__err(err, PL_EJSON, UINT64_MAX, "lake.json: entry %zu has a topic that is not a string", i);
+        rc = pl__err(err, PL_EJSON, UINT64_MAX,
+                     "lake.json: entry %zu has a topic that is not a string", i);
         goto done;
       }
       f->topics[f->n_topics] = pl__strdup(json_object_get_string(t));

@@ -59,9 +59,9 @@ struct vside {
   struct vmeta *metas;
   size_t n_metas, cap_metas;
   pl__hash *att_hash;
-  int expect_topic;       /* lake topic files: only this topic allowed (-1: any) */
-  const char *file;       /* the file being read, for messages */
-  int no_messages;        /* the recording file: messages not expected */
+  int expect_topic;        /* lake topic files: only this topic allowed (-1: any) */
+  const char *file;        /* the file being read, for messages */
+  int no_messages;         /* the recording file: messages not expected */
   uint64_t stray_messages; /* messages in the wrong lake file */
   /* problems met while reading */
   pl_finding **diffs;
@@ -147,8 +147,8 @@ static int v_problem(void *ctx, pl_severity sev, const char *code, uint64_t offs
   struct vside *s = ctx;
   (void)code;
   if (sev != PL_SEV_ERROR) return PL_OK;
-  return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, s->problem_severity,
-                         "lake-unreadable", offset, "%s '%s': %.200s", s->what, s->file, msg);
+  return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, s->problem_severity, "lake-unreadable",
+                         offset, "%s '%s': %.200s", s->what, s->file, msg);
 }
 
 static int v_channel(void *ctx, const mcap_channel *c) {
@@ -235,7 +235,8 @@ static int v_att_end(void *ctx, uint32_t stored, uint32_t computed) {
 static int v_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   struct vside *s = ctx;
   (void)offset;
-  if (pl__grow((void **)&s->metas, &s->cap_metas, s->n_metas + 1, sizeof *s->metas)) return PL_ENOMEM;
+  if (pl__grow((void **)&s->metas, &s->cap_metas, s->n_metas + 1, sizeof *s->metas))
+    return PL_ENOMEM;
   struct vmeta *x = &s->metas[s->n_metas++];
   x->name = pl__strview(m->name);
   if (!x->name) return PL_ENOMEM;
@@ -264,8 +265,7 @@ static int check_summary(struct vside *s, const char *path) {
   mcap_reader_free(r);
   if (ok) return PL_OK;
   return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-summary",
-                         UINT64_MAX, "lake file '%s' cannot be read by its summary: %s", path,
-                         msg);
+                         UINT64_MAX, "lake file '%s' cannot be read by its summary: %s", path, msg);
 }
 
 static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
@@ -343,8 +343,7 @@ static int dir_matches(const char *dir, const char *hash) {
   if (p) {
     snprintf(p, n, "%s/%s", dir, PL_LAKE_INDEX_JSON);
     found = pl__read_small_file(p, (size_t)1 << 30, &text, &len, NULL) == PL_OK &&
-            pl_index_from_json(text, len, &x, NULL) == PL_OK &&
-            strcmp(x->content_hash, hash) == 0;
+            pl_index_from_json(text, len, &x, NULL) == PL_OK && strcmp(x->content_hash, hash) == 0;
   }
   free(p);
   free(text);
@@ -403,15 +402,17 @@ static int find_recording(const char *lake, const pl_recording_index *ix, char *
   }
   closedir(d1);
   if (!*out)
-    return pl__err(err, PL_ENOTFOUND, UINT64_MAX,
-                   "no recording with content hash %s in lake '%s'", ix->content_hash, lake);
+    return pl__err(err, PL_ENOTFOUND, UINT64_MAX, "no recording with content hash %s in lake '%s'",
+                   ix->content_hash, lake);
   return PL_OK;
 }
 
-static void fmt_t(uint64_t ns, char buf[40]) { pl_format_time(ns, buf); }
+static void fmt_t(uint64_t ns, char buf[40]) {
+  pl_format_time(ns, buf);
+}
 
-int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **diffs,
-                   size_t *n_diffs, pl_error_info *err) {
+int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **diffs, size_t *n_diffs,
+                   pl_error_info *err) {
   if (!lake_dir || !mcap_path || !diffs || !n_diffs)
     return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *diffs = NULL;
@@ -423,8 +424,10 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
   size_t n_files = 0, len = 0;
   struct vside orig, lake;
   int rc = vside_init(&orig, "original");
-  if (rc == PL_OK) rc = vside_init(&lake, "lake file");
-  else memset(&lake, 0, sizeof lake);
+  if (rc == PL_OK)
+    rc = vside_init(&lake, "lake file");
+  else
+    memset(&lake, 0, sizeof lake);
   if (rc) {
     rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
@@ -507,16 +510,16 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
     struct vtopic *b = &lake.topics[j];
     char ta[40], tb[40], tc[40], td[40], ha[33], hb[33];
     if (a->count != b->count &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-count", UINT64_MAX,
-                              "topic '%.150s': %llu messages in the original, %llu in the lake",
-                              a->topic, (unsigned long long)a->count,
-                              (unsigned long long)b->count)))
+        (rc =
+             pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-count", UINT64_MAX,
+                             "topic '%.150s': %llu messages in the original, %llu in the lake",
+                             a->topic, (unsigned long long)a->count, (unsigned long long)b->count)))
       goto out;
     if (a->bytes != b->bytes &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-bytes", UINT64_MAX,
-                              "topic '%.150s': %llu payload bytes in the original, %llu in the lake",
-                              a->topic, (unsigned long long)a->bytes,
-                              (unsigned long long)b->bytes)))
+        (rc =
+             pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-bytes", UINT64_MAX,
+                             "topic '%.150s': %llu payload bytes in the original, %llu in the lake",
+                             a->topic, (unsigned long long)a->bytes, (unsigned long long)b->bytes)))
       goto out;
     if (a->count && b->count && (a->first != b->first || a->last != b->last)) {
       fmt_t(a->first, ta);
@@ -558,17 +561,17 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
     goto out;
   for (size_t i = 0; i < orig.n_atts && i < lake.n_atts; i++) {
     const struct vatt *a = &orig.atts[i], *b = &lake.atts[i];
-    const char *what = strcmp(a->name, b->name)                   ? "name"
-                       : strcmp(a->media_type, b->media_type)     ? "media type"
-                       : a->log_time != b->log_time               ? "log time"
-                       : a->create_time != b->create_time         ? "create time"
-                       : a->size != b->size                       ? "size"
-                       : strcmp(a->fingerprint, b->fingerprint)   ? "content"
-                       : a->crc && a->crc != b->crc               ? "crc"
-                                                                  : NULL;
-    if (what && (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachment",
-                                      UINT64_MAX, "attachment %zu ('%.100s'): %s differs", i,
-                                      a->name, what)))
+    const char *what = strcmp(a->name, b->name)                 ? "name"
+                       : strcmp(a->media_type, b->media_type)   ? "media type"
+                       : a->log_time != b->log_time             ? "log time"
+                       : a->create_time != b->create_time       ? "create time"
+                       : a->size != b->size                     ? "size"
+                       : strcmp(a->fingerprint, b->fingerprint) ? "content"
+                       : a->crc && a->crc != b->crc             ? "crc"
+                                                                : NULL;
+    if (what &&
+        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachment", UINT64_MAX,
+                              "attachment %zu ('%.100s'): %s differs", i, a->name, what)))
       goto out;
   }
   if (orig.n_metas != lake.n_metas &&

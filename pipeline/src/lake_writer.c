@@ -153,10 +153,12 @@ static char *safe_name(const char *s, int topic_style) {
   return out;
 }
 
-char *pl__safe_component(const char *s) { return safe_name(s ? s : "", 0); }
+char *pl__safe_component(const char *s) {
+  return safe_name(s ? s : "", 0);
+}
 
 char *pl__lake_recording_dir(const pl_recording_index *ix, const char *device, const char *key) {
-  const char *d = device && *device            ? device
+  const char *d = device && *device                     ? device
                   : ix->device_name && *ix->device_name ? ix->device_name
                   : ix->device_id && *ix->device_id     ? ix->device_id
                                                         : "unknown-device";
@@ -195,7 +197,8 @@ static int mkdirs(const char *path, pl_error_info *err) {
     *s = '/';
   }
   int rc = PL_OK;
-  if (mkdir(p, 0777) != 0 && errno != EEXIST) rc = pl__err_errno(err, errno, "cannot create directory '%s'", p);
+  if (mkdir(p, 0777) != 0 && errno != EEXIST)
+    rc = pl__err_errno(err, errno, "cannot create directory '%s'", p);
   free(p);
   return rc;
 }
@@ -209,7 +212,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static int remove_tree(const char *path, pl_error_info *err) {
   struct stat st;
-  if (lstat(path, &st) != 0) return errno == ENOENT ? PL_OK : pl__err_errno(err, errno, "cannot stat '%s'", path);
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? PL_OK : pl__err_errno(err, errno, "cannot stat '%s'", path);
   if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
     return pl__err_errno(err, errno, "cannot remove '%s'", path);
   return PL_OK;
@@ -267,10 +271,10 @@ struct lake {
   mcap_writer_options wo;
   struct topic_out **topics; /* MAX_TOPICS slots: never moves while workers run */
   size_t n_topics;
-  int32_t *chan_topic;   /* [65536] channel id -> topic, -1 unknown */
-  uint8_t *chan_skip;    /* [65536] channel dropped (partial mode) */
-  mcap_schema *schemas;  /* [65536] copies seen in the data (data.data NULL if none) */
-  uint8_t *schema_seen;  /* [65536] */
+  int32_t *chan_topic;  /* [65536] channel id -> topic, -1 unknown */
+  uint8_t *chan_skip;   /* [65536] channel dropped (partial mode) */
+  mcap_schema *schemas; /* [65536] copies seen in the data (data.data NULL if none) */
+  uint8_t *schema_seen; /* [65536] */
   struct worker *workers;
   int n_workers;
   mcap_sink rec_sink;
@@ -412,8 +416,10 @@ static int worker_batch(struct lake *lk, struct worker *wk, struct batch **out) 
     return worker_failed(lk, wk);
   }
   struct batch *b = wk->free;
-  if (b) wk->free = b->next;
-  else wk->allocated++;
+  if (b)
+    wk->free = b->next;
+  else
+    wk->allocated++;
   pthread_mutex_unlock(&wk->mu);
   if (!b) {
     b = calloc(1, sizeof *b);
@@ -447,7 +453,7 @@ static void worker_submit(struct worker *wk) {
 
 /* Room for n more bytes in the worker's current batch (submitting a full one first). */
 static int batch_room(struct lake *lk, struct worker *wk, size_t n, uint8_t **p) {
-  struct batch *b;
+  struct batch *b = NULL;
   int rc;
   if (wk->cur && wk->cur->b.len && wk->cur->b.len + n > BATCH_TARGET) worker_submit(wk);
   if ((rc = worker_batch(lk, wk, &b))) return rc;
@@ -492,7 +498,8 @@ static int route_msg(struct lake *lk, int topic, const mcap_message *m) {
     int rc = apply_msg(t, m, msg, sizeof msg);
     return rc ? pl__err(lk->err, rc, UINT64_MAX, "%s", msg) : PL_OK;
   }
-  if (m->data.len > SIZE_MAX / 2) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "message too large");
+  if (m->data.len > SIZE_MAX / 2)
+    return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "message too large");
   uint8_t *p;
   int rc = batch_room(lk, &lk->workers[t->worker], 35 + (size_t)m->data.len, &p);
   if (rc) return rc;
@@ -926,7 +933,8 @@ void pl_lake_result_dispose(pl_lake_result *res) {
 
 int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *opts,
                   pl_lake_result *res, pl_error_info *err) {
-  if (!mcap_path || !lake_dir || !res) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!mcap_path || !lake_dir || !res)
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   memset(res, 0, sizeof *res);
   pl_lake_options defaults;
   memset(&defaults, 0, sizeof defaults);
@@ -989,10 +997,9 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     goto out;
   }
   if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-    rc = errno == EWOULDBLOCK
-             ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                       "'%s' is being written by another process", recdir)
-             : pl__err_errno(err, errno, "cannot lock '%s'", lockpath);
+    rc = errno == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                                        "'%s' is being written by another process", recdir)
+                              : pl__err_errno(err, errno, "cannot lock '%s'", lockpath);
     goto out;
   }
   /* another process may have finished it while we waited for nothing */
@@ -1011,7 +1018,8 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
   lk.ix = ix;
   mcap_writer_options_init(&lk.wo);
   lk.wo.profile = ix->profile;
-  lk.wo.compression = o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD : o->compression;
+  lk.wo.compression =
+      o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD : o->compression;
   lk.wo.compression_level = o->compression_level;
   lk.wo.chunk_size = o->chunk_size ? o->chunk_size : DEFAULT_LAKE_CHUNK;
   lk.topics = calloc(MAX_TOPICS, sizeof *lk.topics);

@@ -89,6 +89,9 @@ struct rc_ctx {
   int passthrough;
   int threads;
   int have_stats; /* the summary's Statistics record survived */
+  uint64_t loose_messages; /* written from outside chunks */
+  uint64_t stat_start, stat_end; /* message time range from the statistics (have_stats and
+                                    claimed_messages > 0) */
 };
 
 /* ---------------------------------------------------------------- report */
@@ -324,6 +327,8 @@ static int read_summary(struct rc_ctx *c) {
         c->rep->claimed_chunks = rec.u.statistics.chunk_count;
         c->rep->has_summary = 1;
         c->have_stats = 1;
+        c->stat_start = rec.u.statistics.message_start_time;
+        c->stat_end = rec.u.statistics.message_end_time;
       }
     }
     q += 9 + len;
@@ -433,7 +438,13 @@ static int plausible(struct rc_ctx *c, uint64_t q, int resync, uint8_t *op_out,
                      !resync
                  ? P_YES
                  : P_NO;
-    case MCAP_OP_MESSAGE: return pl__defs_channel(&c->defs, rec.u.message.channel_id) ? P_YES : P_NO;
+    case MCAP_OP_MESSAGE:
+      /* Outside chunks a message has no CRC: its time must at least be inside the range the
+       * statistics give. */
+      if (c->have_stats && c->rep->claimed_messages &&
+          (rec.u.message.log_time < c->stat_start || rec.u.message.log_time > c->stat_end))
+        return P_NO;
+      return pl__defs_channel(&c->defs, rec.u.message.channel_id) ? P_YES : P_NO;
     case MCAP_OP_MESSAGE_INDEX: return P_YES;
     default: return P_YES;
   }
@@ -628,8 +639,8 @@ static uint64_t indexed_count(const struct rc_ctx *c) {
  * trustworthy records end, counts in *n_msgs / *n_unknown (messages on unusable channels).
  */
 static int scan_records(struct rc_ctx *c, uint64_t chunk_off, const uint8_t *buf, size_t n,
-                        int use_index, int dry, size_t *stop_at, int *has_defs,
-                        uint64_t *n_unknown) {
+                        int use_index, int dry, const mcap_chunk *range, size_t *stop_at,
+                        int *has_defs, uint64_t *n_unknown) {
   size_t p = 0;
   *has_defs = 0;
   *n_unknown = 0;
@@ -649,6 +660,10 @@ static int scan_records(struct rc_ctx *c, uint64_t chunk_off, const uint8_t *buf
       } else if (op == MCAP_OP_MESSAGE) {
         if (use_index && !indexed(c, rec.u.message.channel_id, p, rec.u.message.log_time))
           break; /* the index disagrees: this is where the damage begins */
+        if (range && (range->message_start_time || range->message_end_time) &&
+            (rec.u.message.log_time < range->message_start_time ||
+             rec.u.message.log_time > range->message_end_time))
+          break; /* outside the chunk's own time range: damage */
         if (!channel_usable(c, rec.u.message.channel_id)) {
           (*n_unknown)++;
         } else if (pl__mi_add(&c->mi, rec.u.message.channel_id, rec.u.message.log_time, p)) {
@@ -744,7 +759,7 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
     size_t stop;
     int defs;
     uint64_t nu;
-    rc = scan_records(c, pos, c->dec, usize, 0, 1, &stop, &defs, &nu);
+    rc = scan_records(c, pos, c->dec, usize, 0, 1, NULL, &stop, &defs, &nu);
     if (rc) return rc;
     uint64_t lost = have_index ? expected : nu;
     c->rep->chunks_dropped++;
@@ -768,7 +783,10 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
     rc = build_ix(c);
     if (rc) return rc;
   }
-  rc = scan_records(c, pos, c->dec, n_ok, have_index && !whole, 0, &stop, &has_defs, &n_unknown);
+  /* Records not covered by a good CRC must also fall in the chunk's time range. */
+  const mcap_chunk *range = !whole || ck.uncompressed_crc == 0 ? &ck : NULL;
+  rc = scan_records(c, pos, c->dec, n_ok, have_index && !whole, 0, range, &stop, &has_defs,
+                    &n_unknown);
   if (rc) return rc;
   uint64_t found = c->mi.n;
   if (n_unknown) {
@@ -844,6 +862,34 @@ static int attachment_intact(struct rc_ctx *c, uint64_t pos, uint64_t len, int *
   return PL_OK;
 }
 
+/*
+ * At the DataEnd record at pos: check the data section CRC. Chunks carry their own CRCs, so a
+ * mismatch only matters for messages written outside chunks, which have none: say that they
+ * may carry damaged bytes.
+ */
+static int check_data_crc(struct rc_ctx *c, uint64_t pos) {
+  const uint8_t *p;
+  uint64_t got;
+  int rc = rd(c, pos + 9, 4, &p, &got);
+  if (rc || got < 4) return rc;
+  uint32_t stored = le32(p);
+  if (!stored || !c->loose_messages) return PL_OK;
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < pos;) {
+    uint64_t n = pos - done < SCAN_WINDOW ? pos - done : SCAN_WINDOW;
+    rc = rd(c, done, n, &p, &got);
+    if (rc) return rc;
+    if (got < n) return PL_OK;
+    crc = mcap_crc32(crc, p, (size_t)n);
+    done += n;
+  }
+  if (crc != stored)
+    problem(c, PL_SEV_WARNING, "crc-data", pos,
+            "the data section CRC does not match: messages outside chunks (which have no CRC "
+            "of their own) may carry damaged bytes");
+  return PL_OK;
+}
+
 /* ------------------------------------------------------------- the scan */
 
 static int scan(struct rc_ctx *c) {
@@ -868,7 +914,7 @@ static int scan(struct rc_ctx *c) {
         /* a few bytes left: the file was cut inside a record envelope */
         break;
       }
-      uint64_t at;
+      uint64_t at = c->size;
       rc = resync(c, pos, &at);
       if (rc) return rc;
       if (at >= c->size) break;
@@ -907,6 +953,7 @@ static int scan(struct rc_ctx *c) {
                   "message on channel %u, whose schema was lost", rec.u.message.channel_id);
         } else {
           rc = write_message(c, &rec.u.message);
+          c->loose_messages++;
         }
         break;
       }
@@ -944,6 +991,9 @@ static int scan(struct rc_ctx *c) {
         break;
       }
       case MCAP_OP_DATA_END:
+        rc = check_data_crc(c, pos);
+        data_end = 1;
+        break;
       case MCAP_OP_FOOTER:
         data_end = 1;
         break;

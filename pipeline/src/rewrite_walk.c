@@ -17,9 +17,12 @@
  * records the output should not have (those of dropped channels, or
  * duplicates of ones the writer already wrote). Until every schema and
  * channel the input's summary lists has been met in the data section,
- * chunks are looked into; after that they are taken as plain message
- * containers, unless the input was seen defining something twice. Without a
- * summary there is nothing to compare with, so every chunk is looked into.
+ * chunks are looked into; after that a chunk whose first record is a
+ * message (its message index has an entry at offset 0) is taken as a plain
+ * message container, unless the input was seen defining something twice.
+ * (Writers that repeat definitions in every chunk put them before the first
+ * message, so their chunks never start with one.) Without a summary there is
+ * nothing to compare with, so every chunk is looked into.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,7 +347,7 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
 
   if (usable && wk->n_mis > 0 && trusted(wk)) {
     int any = 0, all = 1, known = 1, sane = 1, first = 1;
-    uint64_t n_entries = 0, tmin = 0, tmax = 0;
+    uint64_t n_entries = 0, tmin = 0, tmax = 0, omin = UINT64_MAX;
     for (size_t i = 0; i < wk->n_mis; i++) {
       const mcap_message_index *mi = &wk->mis[i];
       uint64_t cnt = mcap_message_index_count(mi);
@@ -359,6 +362,7 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
         uint64_t t, off;
         mcap_message_index_entry(mi, e, &t, &off);
         if (off >= usize) sane = 0;
+        if (off < omin) omin = off;
         if (first || t < tmin) tmin = t;
         if (first || t > tmax) tmax = t;
         first = 0;
@@ -372,7 +376,9 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
         rw->st->chunks_skipped++;
         return PL_OK;
       }
-      if (all && inside && wk->passthrough && same) {
+      /* Copied unopened only when its first record is a message: a chunk that starts with
+       * definitions comes from a writer that repeats them per chunk, so it is looked into. */
+      if (all && inside && wk->passthrough && same && omin == 0) {
         const uint8_t *content;
         mcap_record crec;
         rc = chunk_content(wk, pos, len, &content);

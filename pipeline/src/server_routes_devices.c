@@ -44,10 +44,11 @@ static int check_properties(struct srv_req *q, struct srv_resp *r, json_object *
 /* Merge `in` into the device's properties; null values remove keys. */
 static void merge_properties(struct srv_device *d, json_object *in) {
   json_object_object_foreach(in, k, v) {
+    json_object *copy = NULL;
     if (!v)
       json_object_object_del(d->properties, k);
-    else
-      json_object_object_add(d->properties, k, json_object_get(v));
+    else if (json_object_deep_copy(v, &copy, NULL) == 0)
+      json_object_object_add(d->properties, k, copy);
   }
 }
 

@@ -126,7 +126,9 @@ int pl__srv_device_save(struct srv_store *st, const struct srv_device *d) {
   json_object *o = json_object_new_object();
   add_str(o, "id", d->id);
   add_str(o, "name", d->name);
-  json_object_object_add(o, "properties", json_object_get(d->properties));
+  json_object *props = NULL;
+  if (json_object_deep_copy(d->properties, &props, NULL) != 0) props = json_object_new_object();
+  json_object_object_add(o, "properties", props);
   add_u64(o, "created", d->created);
   add_u64(o, "updated", d->updated);
   char *file = pl__srv_printf("%s/state/devices/%s.json", st->data_dir, d->id);
@@ -143,7 +145,11 @@ struct srv_device *pl__srv_device_create(struct srv_store *st, const char *name,
   pl__srv_new_id("dev", id);
   d->id = pl__srv_strdup(id);
   d->name = pl__srv_strdup(name);
-  d->properties = properties ? json_object_get(properties) : json_object_new_object();
+  d->properties = NULL;
+  /* Own a private copy: the request body the properties came from is freed by its thread. */
+  if (!properties || json_object_deep_copy(properties, &d->properties, NULL) != 0) {
+    d->properties = json_object_new_object();
+  }
   d->created = d->updated = pl__srv_now_ns();
   if (!d->id || !d->name || !d->properties || pl__srv_device_save(st, d) != 0 ||
       pl__srv_vec_push(&st->devices, d) != 0) {
@@ -171,7 +177,11 @@ json_object *pl__srv_device_json(const struct srv_device *d) {
   add_str(o, "name", d->name);
   json_object_object_add(o, "createdAt", pl__srv_json_time(d->created));
   json_object_object_add(o, "updatedAt", pl__srv_json_time(d->updated));
-  json_object_object_add(o, "properties", json_object_get(d->properties));
+  /* A copy, not a shared reference: responses are serialized outside the store lock, by
+   * many threads at once, and json-c objects are not safe to share across threads. */
+  json_object *props = NULL;
+  if (json_object_deep_copy(d->properties, &props, NULL) != 0) props = json_object_new_object();
+  json_object_object_add(o, "properties", props);
   return o;
 }
 

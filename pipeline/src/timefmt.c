@@ -44,8 +44,15 @@ void pl_format_time(uint64_t ns, char buf[40]) {
   unsigned mo, d;
   civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
   unsigned sod = (unsigned)(secs % 86400);
-  snprintf(buf, 40, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lluZ", (long long)y, mo, d, sod / 3600,
-           sod / 60 % 60, sod % 60, (unsigned long long)frac);
+  /* always 30 bytes (years stay below 2555); the wider buffer keeps the compiler's
+   * truncation analysis, which cannot know that, quiet */
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lluZ", (long long)y, mo, d,
+           sod / 3600, sod / 60 % 60, sod % 60, (unsigned long long)frac);
+  size_t n = strlen(tmp);
+  if (n > 39) n = 39;
+  memcpy(buf, tmp, n);
+  buf[n] = '\0';
 }
 
 /* n decimal digits at s into *v; 0 or -1. */
@@ -59,7 +66,9 @@ static int digits(const char *s, int n, unsigned *v) {
   return 0;
 }
 
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int pl_parse_time(const char *s, uint64_t *ns) {
   static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

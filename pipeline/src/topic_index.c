@@ -151,8 +151,7 @@ static int pull(struct walker *w, uint64_t off, uint64_t n, const uint8_t **p) {
   if (got < n) {
     rc = wproblem(w, PL_SEV_ERROR, "index-truncated", off,
                   "file ends at offset %llu inside a record (needed %llu bytes at %llu)",
-                  (unsigned long long)(off + got), (unsigned long long)n,
-                  (unsigned long long)off);
+                  (unsigned long long)(off + got), (unsigned long long)n, (unsigned long long)off);
     return rc ? rc : 1;
   }
   return PL_OK;
@@ -170,21 +169,23 @@ static int walk_attachment(struct walker *w, uint64_t pos, uint64_t len) {
   if ((rc = pull(w, cur, 20, &p))) return rc;
   for (int i = 0; i < 8; i++) a.log_time |= (uint64_t)p[i] << (8 * i);
   for (int i = 0; i < 8; i++) a.create_time |= (uint64_t)p[8 + i] << (8 * i);
-  uint32_t name_len = (uint32_t)p[16] | (uint32_t)p[17] << 8 | (uint32_t)p[18] << 16 |
-                      (uint32_t)p[19] << 24;
+  uint32_t name_len =
+      (uint32_t)p[16] | (uint32_t)p[17] << 8 | (uint32_t)p[18] << 16 | (uint32_t)p[19] << 24;
   crc = mcap_crc32(crc, p, 20);
   cur += 20;
   if (name_len > end - cur || end - cur - name_len < 4 + 8 + 4) goto malformed;
   if ((rc = pull(w, cur, (uint64_t)name_len + 4, &p))) return rc;
   w->att.len = 0;
-  if (pl__buf_append(&w->att, p, name_len) != 0) return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+  if (pl__buf_append(&w->att, p, name_len) != 0)
+    return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
   uint32_t mt_len = (uint32_t)p[name_len] | (uint32_t)p[name_len + 1] << 8 |
                     (uint32_t)p[name_len + 2] << 16 | (uint32_t)p[name_len + 3] << 24;
   crc = mcap_crc32(crc, p, (size_t)name_len + 4);
   cur += (uint64_t)name_len + 4;
   if (mt_len > end - cur || end - cur - mt_len < 8 + 4) goto malformed;
   if ((rc = pull(w, cur, (uint64_t)mt_len + 8, &p))) return rc;
-  if (pl__buf_append(&w->att, p, mt_len) != 0) return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+  if (pl__buf_append(&w->att, p, mt_len) != 0)
+    return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
   uint64_t data_len = 0;
   for (int i = 0; i < 8; i++) data_len |= (uint64_t)p[mt_len + i] << (8 * i);
   crc = mcap_crc32(crc, p, (size_t)mt_len + 8);
@@ -207,10 +208,9 @@ static int walk_attachment(struct walker *w, uint64_t pos, uint64_t len) {
     left -= n;
   }
   if ((rc = pull(w, cur, 4, &p))) return rc;
-  uint32_t stored = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                    (uint32_t)p[3] << 24;
-  if (w->cb->attachment_end &&
-      (rc = w->cb->attachment_end(w->cb->ctx, stored, stored ? crc : 0)))
+  uint32_t stored =
+      (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  if (w->cb->attachment_end && (rc = w->cb->attachment_end(w->cb->ctx, stored, stored ? crc : 0)))
     return rc;
   if (stored && stored != crc)
     return wproblem(w, PL_SEV_ERROR, "index-attachment-crc", pos,
@@ -481,7 +481,8 @@ static int b_schema(void *ctx, const mcap_schema *s) {
 
 static int find_name(struct builder *b, mcap_str topic) {
   for (size_t i = 0; i < b->n_names; i++)
-    if (strlen(b->names[i].topic) == topic.len && memcmp(b->names[i].topic, topic.data, topic.len) == 0)
+    if (strlen(b->names[i].topic) == topic.len &&
+        memcmp(b->names[i].topic, topic.data, topic.len) == 0)
       return (int)i;
   if (pl__grow((void **)&b->names, &b->cap_names, b->n_names + 1, sizeof *b->names)) return -1;
   struct bname *n = &b->names[b->n_names];
@@ -742,7 +743,8 @@ static int builder_finish(struct builder *b) {
   for (size_t i = 0; i < b->n_topics; i++) {
     pl_topic *t = &b->topics[i];
     if (t->message_count > 1 && t->last_log_time > t->first_log_time)
-      t->frequency = (double)(t->message_count - 1) * 1e9 / (double)(t->last_log_time - t->first_log_time);
+      t->frequency =
+          (double)(t->message_count - 1) * 1e9 / (double)(t->last_log_time - t->first_log_time);
   }
   qsort(b->topics, b->n_topics, sizeof *b->topics, cmp_topic);
   ix->topics = b->topics;
@@ -797,6 +799,7 @@ struct fast {
   mcap_source *raw; /* the same file, for reads of our own */
   pl_error_info *err;
   struct pl__buf tmp;
+  struct pl__buf blk; /* a chunk's message indexes */
   struct pl__buf chunk;
   mcap_decompressor *dec;
   struct ent *ents;
@@ -807,7 +810,7 @@ struct fast {
   uint8_t sdone[65536]; /* definition accounted for (found in the data) */
   uint8_t cdone[65536];
   uint8_t mark_s[65536], mark_c[65536]; /* scratch per chunk */
-  uint16_t *sids, *cids; /* ids of the summary's schemas and channels */
+  uint16_t *sids, *cids;                /* ids of the summary's schemas and channels */
   size_t n_sids, n_cids;
   uint64_t delivered;    /* messages given to the builder */
   uint64_t *per_channel; /* [65536] messages delivered per channel */
@@ -833,19 +836,36 @@ static int read_message_indexes(struct fast *f, const mcap_chunk_index *ci) {
   uint16_t ch;
   uint64_t off;
   uint64_t size = f->raw->size;
+  /* the records usually sit together right after the chunk: one read for all of them */
+  uint64_t blk = ci->chunk_start_offset + ci->chunk_length, blk_len = ci->message_index_length;
+  const uint8_t *bp = NULL;
+  if (blk_len && blk <= size && blk_len <= size - blk && blk_len <= (UINT64_C(64) << 20)) {
+    uint64_t got = 0;
+    int rc = pl__source_pull(f->raw, &f->blk, blk, blk_len, &bp, &got, f->err);
+    if (rc) return rc;
+    if (got < blk_len) return 1;
+  }
   while (mcap_map_next_u16u64(&ci->message_index_offsets, &it, &ch, &off) == MCAP_OK) {
     const uint8_t *p;
-    uint64_t got;
+    uint64_t got, len = 0;
+    int rc;
     if (off >= size || size - off < 9) return 1;
-    int rc = pl__source_pull(f->raw, &f->tmp, off, 9, &p, &got, f->err);
-    if (rc) return rc;
-    if (got < 9 || p[0] != MCAP_OP_MESSAGE_INDEX) return 1;
-    uint64_t len = 0;
-    for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
-    if (len > size - off - 9) return 1;
-    rc = pl__source_pull(f->raw, &f->tmp, off + 9, len, &p, &got, f->err);
-    if (rc) return rc;
-    if (got < len) return 1;
+    if (bp && off >= blk && off - blk <= blk_len && blk_len - (off - blk) >= 9) {
+      p = bp + (off - blk);
+      if (p[0] != MCAP_OP_MESSAGE_INDEX) return 1;
+      for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
+      if (len > blk_len - (off - blk) - 9) return 1;
+      p += 9;
+    } else {
+      rc = pl__source_pull(f->raw, &f->tmp, off, 9, &p, &got, f->err);
+      if (rc) return rc;
+      if (got < 9 || p[0] != MCAP_OP_MESSAGE_INDEX) return 1;
+      for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
+      if (len > size - off - 9) return 1;
+      rc = pl__source_pull(f->raw, &f->tmp, off + 9, len, &p, &got, f->err);
+      if (rc) return rc;
+      if (got < len) return 1;
+    }
     mcap_record rec;
     memset(&rec, 0, sizeof rec);
     if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, p, len, off, &rec, NULL) != MCAP_OK) return 1;
@@ -1169,7 +1189,8 @@ static int fast_attachments(struct fast *f) {
       char msg[320];
       snprintf(msg, sizeof msg, "metadata at offset %llu: %s", (unsigned long long)mi->offset,
                mcap_reader_errmsg(f->r));
-      if ((rc = b_problem(b, PL_SEV_ERROR, "index-metadata-unreadable", mi->offset, msg))) return rc;
+      if ((rc = b_problem(b, PL_SEV_ERROR, "index-metadata-unreadable", mi->offset, msg)))
+        return rc;
       continue;
     }
     if ((rc = b_metadata(b, &m, mi->offset))) return rc;
@@ -1293,6 +1314,7 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
 out:
   *decompressed += f->chunks_decompressed;
   pl__buf_dispose(&f->tmp);
+  pl__buf_dispose(&f->blk);
   pl__buf_dispose(&f->chunk);
   mcap_decompressor_free(f->dec);
   free(f->ents);
@@ -1437,8 +1459,7 @@ static int has_summary(mcap_source *src) {
   return ok;
 }
 
-static int copy_doctor_findings(pl_recording_index *ix, const pl_doctor_report *rep,
-                                size_t *cap) {
+static int copy_doctor_findings(pl_recording_index *ix, const pl_doctor_report *rep, size_t *cap) {
   if (!rep || !rep->n_findings) return PL_OK;
   size_t n = rep->n_findings + ix->n_problems;
   pl_finding *all = malloc(n * sizeof *all);
@@ -1495,7 +1516,9 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   memset(&me, 0, sizeof me);
   memset(&raw, 0, sizeof raw);
   int done = 0;
-  rc = mcap_source_open_mmap(&raw, path, &me);
+  /* pread, not mmap: only the bytes asked for are touched (a mapping would fault in whole
+   * neighbourhoods of the file around every message index and count them as resident) */
+  rc = mcap_source_open_file(&raw, path, &me);
   if (rc != MCAP_OK) {
     rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
     goto out;
@@ -1654,7 +1677,8 @@ static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_
     struct stat st;
     if (lstat(p, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
       /* directories are visited after the sort, so the order does not depend on readdir */
-      if (S_ISDIR(st.st_mode) || (ends_with(e->d_name, ".mcap") && !ends_with(e->d_name, ".active")))
+      if (S_ISDIR(st.st_mode) ||
+          (ends_with(e->d_name, ".mcap") && !ends_with(e->d_name, ".active")))
         rc = push_path(&here, p);
     }
     free(p);

@@ -5,8 +5,9 @@
  *
  * Reader choice: `--order file` without topic or time filters uses the
  * streamed reader over a pread source (every CRC checked unless --no-crc);
- * anything else uses the indexed reader over an mmap source (--source file
- * for pread), with --threads decompression workers (default: the cores).
+ * anything else uses the indexed reader over an mmap source, with --threads
+ * decompression workers (default: the cores). --source file|mmap overrides
+ * the source of either reader.
  * --stream / --indexed force one or the other. --stats prints the reader's
  * work counters and its own elapsed time to stderr.
  */
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "bench.h"
+
+enum { SRC_DEFAULT, SRC_FILE, SRC_MMAP };
 
 struct read_args {
   const char *file;
@@ -27,7 +30,7 @@ struct read_args {
   int threads;
   int no_crc;
   int force_stream, force_indexed;
-  int source_file;
+  int source; /* SRC_DEFAULT: pread for the streamed reader, mmap for the indexed one */
   int stats;
   int help;
 };
@@ -112,8 +115,8 @@ static int set_value_opt(struct read_args *a, const char *name, char *v) {
     }
     a->threads = (int)t;
   } else { /* --source */
-    if (strcmp(v, "file") == 0) a->source_file = 1;
-    else if (strcmp(v, "mmap") == 0) a->source_file = 0;
+    if (strcmp(v, "file") == 0) a->source = SRC_FILE;
+    else if (strcmp(v, "mmap") == 0) a->source = SRC_MMAP;
     else {
       bench_err("read: unknown source '%s' (mmap or file)", v);
       return -1;
@@ -197,7 +200,8 @@ static int read_streamed(const struct read_args *a, uint64_t *messages, uint64_t
     selected = calloc(65536, 1);
     if (!selected) return 1;
   }
-  rc = mcap_source_open_file(&src, a->file, &e);
+  rc = a->source == SRC_MMAP ? mcap_source_open_mmap(&src, a->file, &e)
+                             : mcap_source_open_file(&src, a->file, &e);
   if (rc) {
     bench_err("read: %s", e.msg[0] ? e.msg : mcap_strerror(rc));
     free(selected);
@@ -263,8 +267,8 @@ static int read_indexed(const struct read_args *a, uint64_t *messages, uint64_t 
   memset(&o, 0, sizeof o);
   if (a->no_crc) set_no_crc(&o.base);
   o.threads = a->threads;
-  rc = a->source_file ? mcap_source_open_file(&src, a->file, &e)
-                      : mcap_source_open_mmap(&src, a->file, &e);
+  rc = a->source == SRC_FILE ? mcap_source_open_file(&src, a->file, &e)
+                             : mcap_source_open_mmap(&src, a->file, &e);
   if (rc) {
     bench_err("read: %s", e.msg[0] ? e.msg : mcap_strerror(rc));
     return 1;

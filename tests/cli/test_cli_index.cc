@@ -49,7 +49,7 @@ TEST(CliIndex, JsonDocumentOfOneRecording) {
   RunResult r = run_mcapkit({"index", "--json", p});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json d = Json::parse(r.out);
-  std::vector<std::string> want = {"format_version", "recording", "topics",   "coverage",
+  std::vector<std::string> want = {"format_version", "recording",   "topics",   "coverage",
                                    "topic_coverage", "attachments", "metadata", "problems"};
   EXPECT_EQ(d.keys(), want);
   EXPECT_EQ(d["format_version"].u64(), 1u);

@@ -100,7 +100,9 @@ TEST(CliLake, DirectoryOfRecordingsAndOptions) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   // usage errors
   EXPECT_EQ(run_mcapkit({"lake", d + "/in/a.mcap"}).exit_code, 2);
-  EXPECT_EQ(run_mcapkit({"lake", "--lake", lake, "--compression", "gzip", d + "/in/a.mcap"}).exit_code, 2);
+  EXPECT_EQ(
+      run_mcapkit({"lake", "--lake", lake, "--compression", "gzip", d + "/in/a.mcap"}).exit_code,
+      2);
   EXPECT_EQ(run_mcapkit({"lake", "verify", "--lake", lake}).exit_code, 2);
 }
 

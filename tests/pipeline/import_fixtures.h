@@ -81,7 +81,8 @@ class Writer {
  public:
   explicit Writer(const std::string &path, mcap_writer_options o = make_options()) {
     mcap_error_info err{};
-    if (mcap_sink_open_file(&sink_, path.c_str(), &err) != MCAP_OK) throw std::runtime_error(err.msg);
+    if (mcap_sink_open_file(&sink_, path.c_str(), &err) != MCAP_OK)
+      throw std::runtime_error(err.msg);
     if (mcap_writer_open(&w_, &sink_, &o) != MCAP_OK) throw std::runtime_error("writer open");
   }
   ~Writer() {
@@ -98,9 +99,9 @@ class Writer {
   uint16_t schema(const std::string &name, const std::string &encoding, const std::string &data) {
     uint16_t id = 0;
     mcap_bytes b{reinterpret_cast<const uint8_t *>(data.data()), data.size()};
-    EXPECT_EQ(mcap_writer_add_schema(w_, mcap_str_c(name.c_str()), mcap_str_c(encoding.c_str()), b,
-                                     &id),
-              MCAP_OK);
+    EXPECT_EQ(
+        mcap_writer_add_schema(w_, mcap_str_c(name.c_str()), mcap_str_c(encoding.c_str()), b, &id),
+        MCAP_OK);
     return id;
   }
   uint16_t channel(uint16_t schema_id, const std::string &topic, const std::string &encoding) {
@@ -131,10 +132,13 @@ class Writer {
     a.data.len = data.size();
     ASSERT_EQ(mcap_writer_write_attachment(w_, &a), MCAP_OK);
   }
-  void metadata(const std::string &name, const std::vector<std::pair<std::string, std::string>> &kv) {
+  void metadata(const std::string &name,
+                const std::vector<std::pair<std::string, std::string>> &kv) {
     std::vector<mcap_kv> v;
-    for (const auto &p : kv) v.push_back({mcap_str_c(p.first.c_str()), mcap_str_c(p.second.c_str())});
-    ASSERT_EQ(mcap_writer_write_metadata(w_, mcap_str_c(name.c_str()), v.data(), v.size()), MCAP_OK);
+    for (const auto &p : kv)
+      v.push_back({mcap_str_c(p.first.c_str()), mcap_str_c(p.second.c_str())});
+    ASSERT_EQ(mcap_writer_write_metadata(w_, mcap_str_c(name.c_str()), v.data(), v.size()),
+              MCAP_OK);
   }
   void close() {
     mcap_error_info err{};

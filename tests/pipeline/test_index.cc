@@ -375,8 +375,8 @@ TEST(IndexJson, RoundTrip) {
   EXPECT_EQ(b->tolerance_ns, 3500000000ull);
   EXPECT_STREQ(b->key, "run-42");
   // malformed and unexpected documents are refused with a message
-  for (const char *bad : {"{", "[]", "{\"format_version\": 2}", "{\"format_version\": 1}",
-                          "{} trailing"}) {
+  for (const char *bad :
+       {"{", "[]", "{\"format_version\": 2}", "{\"format_version\": 1}", "{} trailing"}) {
     pl_recording_index *x = nullptr;
     EXPECT_EQ(pl_index_from_json(bad, strlen(bad), &x, &err), PL_EJSON) << bad;
     EXPECT_EQ(x, nullptr);

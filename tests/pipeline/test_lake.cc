@@ -46,7 +46,8 @@ std::vector<pl_finding> verify(const std::string &dir, const std::string &file, 
 }
 
 // Every regular file below dir: relative path -> content.
-void list_tree(const std::string &root, const std::string &rel, std::map<std::string, std::string> *out) {
+void list_tree(const std::string &root, const std::string &rel,
+               std::map<std::string, std::string> *out) {
   DIR *d = opendir((root + "/" + rel).c_str());
   if (!d) return;
   while (dirent *e = readdir(d)) {
@@ -184,7 +185,8 @@ TEST(Lake, FailureMidwayLeavesNothingVisibleAndARerunCompletes) {
   ASSERT_EQ(r2->rc, PL_OK);
   auto a = tree(dir), b = tree(clean);
   for (auto *m : {&a, &b})
-    for (auto it = m->begin(); it != m->end();) it = it->first.rfind("tmp/", 0) == 0 ? m->erase(it) : std::next(it);
+    for (auto it = m->begin(); it != m->end();)
+      it = it->first.rfind("tmp/", 0) == 0 ? m->erase(it) : std::next(it);
   EXPECT_TRUE(a == b);
 }
 
@@ -196,7 +198,8 @@ TEST(Lake, DamagedInputRefusedUnlessAllowPartial) {
   write_all(trunc, bytes.substr(0, bytes.size() / 2));
   auto r = lake(trunc, dir);
   EXPECT_EQ(r->rc, PL_EPARTIAL);
-  EXPECT_NE(std::string(r->err.msg).find("cannot be read completely"), std::string::npos) << r->err.msg;
+  EXPECT_NE(std::string(r->err.msg).find("cannot be read completely"), std::string::npos)
+      << r->err.msg;
   EXPECT_TRUE(tree(dir).size() <= 1u);  // at most the tmp/ lock... nothing else
   pl_lake_options o{};
   o.allow_partial = 1;

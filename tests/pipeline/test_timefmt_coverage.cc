@@ -43,7 +43,8 @@ TEST(TimeFormat, NineDigitsUtc) {
 TEST(TimeParse, AcceptsRfc3339ThatIsIso8601) {
   EXPECT_EQ(parse_ok("2026-01-01T00:00:00Z"), 1767225600ull * 1000000000ull);
   EXPECT_EQ(parse_ok("2026-01-01T00:00:00.5Z"), 1767225600ull * 1000000000ull + 500000000ull);
-  EXPECT_EQ(parse_ok("2023-04-06T18:27:45.876543210Z"), parse_ok("2023-04-06T19:27:45.876543210+01:00"));
+  EXPECT_EQ(parse_ok("2023-04-06T18:27:45.876543210Z"),
+            parse_ok("2023-04-06T19:27:45.876543210+01:00"));
   EXPECT_EQ(parse_ok("2023-04-06T18:27:45Z"), parse_ok("2023-04-06T13:57:45-04:30"));
   EXPECT_EQ(parse_ok("2000-02-29T12:00:00Z"), 951825600ull * 1000000000ull);
   // round trip of the output form
@@ -53,22 +54,22 @@ TEST(TimeParse, AcceptsRfc3339ThatIsIso8601) {
 
 TEST(TimeParse, RejectsNonIsoForms) {
   const char *bad[] = {
-      "2026-01-01 00:00:00Z",        // space for T
-      "2026-01-01t00:00:00Z",        // lower-case t
-      "2026-01-01T00:00:00z",        // lower-case z
-      "2026-01-01T00:00:00-00:00",   // unknown offset
-      "2026-01-01T00:00:00+0100",    // offset without colon
-      "2026-01-01T00:00:00",         // no offset
-      "2026-01-01T00:00:00.Z",       // empty fraction
+      "2026-01-01 00:00:00Z",             // space for T
+      "2026-01-01t00:00:00Z",             // lower-case t
+      "2026-01-01T00:00:00z",             // lower-case z
+      "2026-01-01T00:00:00-00:00",        // unknown offset
+      "2026-01-01T00:00:00+0100",         // offset without colon
+      "2026-01-01T00:00:00",              // no offset
+      "2026-01-01T00:00:00.Z",            // empty fraction
       "2026-01-01T00:00:00.1234567891Z",  // ten digits
-      "2026-01-01T00:00:00,5Z",      // comma
-      "2026-02-30T00:00:00Z",        // no such day
-      "2025-02-29T00:00:00Z",        // not a leap year
+      "2026-01-01T00:00:00,5Z",           // comma
+      "2026-02-30T00:00:00Z",             // no such day
+      "2025-02-29T00:00:00Z",             // not a leap year
       "2026-01-01T24:00:00Z",
-      "2026-01-01T00:00:60Z",        // leap second
-      "1969-12-31T23:59:59Z",        // before the epoch
-      "2600-01-01T00:00:00Z",        // beyond uint64 ns
-      "2026-01-01T00:00:00Z ",       // trailing byte
+      "2026-01-01T00:00:60Z",   // leap second
+      "1969-12-31T23:59:59Z",   // before the epoch
+      "2600-01-01T00:00:00Z",   // beyond uint64 ns
+      "2026-01-01T00:00:00Z ",  // trailing byte
       "P1D",
       "",
   };

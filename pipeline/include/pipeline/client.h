@@ -332,8 +332,9 @@ typedef struct pl_diff {
   char *remote; /* the remote value ("(missing)" when the remote side has none) */
 } pl_diff;
 
+/* The coverage is compared with the index's own tolerance (ix->tolerance_ns),
+ * which is also what the remote is asked to use. */
 typedef struct pl_reconcile_options {
-  double tolerance_s;        /* coverage tolerance for both sides; < 0 = the index default (14) */
   const char *device_name;   /* expected device (the upload's); NULL = the file's own, if any */
   const char *device_id;
   int no_lake;               /* skip the lake-file check */
