@@ -50,11 +50,14 @@ struct unit {
 
 struct job {
   struct unit *u;
+  const mcap_chunk_index *ci;
+  int fetch; /* the worker reads the chunk itself (source has read_at) */
   int done;
   int rc;
   char msg[256];
   uint8_t *comp;
   mcap_chunk ck;
+  uint64_t held; /* bytes counted in it->held for this job */
   uint64_t chunk_offset;
   uint8_t *data;
   struct ent *ents;
@@ -232,49 +235,81 @@ bad:
   return MCAP_ERECORD;
 }
 
-/* Read a chunk record's compressed body into an owned copy. Main thread only. */
-static int read_chunk(mcap_reader *r, size_t chunk, mcap_chunk *ck, uint8_t **comp) {
-  const mcap_chunk_index *ci = &r->chunks[chunk].ci;
-  const uint8_t *p;
-  mcap_record rec;
-  int rc;
-  *comp = NULL;
-  if (ci->chunk_length < 9 || ci->chunk_length > r->o.base.max_record_size + 9) {
-    return mcap__rfail(r, MCAP_ECHUNK_OFFSET, ci->chunk_start_offset,
-                       "chunk index: bad chunk length %llu at offset %llu",
-                       (unsigned long long)ci->chunk_length,
-                       (unsigned long long)ci->chunk_start_offset);
+/*
+ * Validate a whole Chunk record (as its chunk index describes it) held in `rec`
+ * and parse it into *ck (views into rec). Thread-safe: reports into msg.
+ */
+static int parse_chunk(const mcap_chunk_index *ci, const uint8_t *rec, uint64_t max_unc,
+                       mcap_chunk *ck, char *msg, size_t msg_len) {
+  mcap_record r;
+  mcap_error_info e = {0, 0, {0}};
+  if (rec[0] != MCAP_OP_CHUNK || mcap__le64dec(rec + 1) != ci->chunk_length - 9) {
+    snprintf(msg, msg_len,
+             "chunk index points at a %s record of length %llu at offset %llu, not at its Chunk",
+             mcap_opcode_name(rec[0]), (unsigned long long)mcap__le64dec(rec + 1),
+             (unsigned long long)ci->chunk_start_offset);
+    return MCAP_ECHUNK_OFFSET;
   }
-  rc = mcap__reader_read(r, ci->chunk_start_offset, ci->chunk_length, &p, "Chunk record");
-  if (rc) return rc;
-  if (p[0] != MCAP_OP_CHUNK || mcap__le64dec(p + 1) != ci->chunk_length - 9) {
-    return mcap__rfail(r, MCAP_ECHUNK_OFFSET, ci->chunk_start_offset,
-                       "chunk index points at a %s record of length %llu at offset %llu, not at "
-                       "its Chunk",
-                       mcap_opcode_name(p[0]), (unsigned long long)mcap__le64dec(p + 1),
-                       (unsigned long long)ci->chunk_start_offset);
+  memset(&r, 0, sizeof r);
+  if (mcap_record_parse(MCAP_OP_CHUNK, rec + 9, ci->chunk_length - 9, ci->chunk_start_offset, &r,
+                        &e)) {
+    snprintf(msg, msg_len, "%s", e.msg);
+    return MCAP_ERECORD;
   }
-  memset(&rec, 0, sizeof rec);
-  rc = mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, ci->chunk_start_offset, &rec,
-                         &r->err);
-  if (rc) return rc;
-  *ck = rec.u.chunk;
-  if (ck->uncompressed_size > r->o.base.max_chunk_uncompressed_size ||
-      ck->uncompressed_size > SIZE_MAX ||
+  *ck = r.u.chunk;
+  if (ck->uncompressed_size > max_unc || ck->uncompressed_size > SIZE_MAX ||
       (ck->uncompressed_size > 64 && ck->records.len &&
        ck->uncompressed_size / 131072 > ck->records.len)) {
-    return mcap__rfail(r, MCAP_ELIMIT, ci->chunk_start_offset,
-                       "Chunk record at offset %llu: uncompressed size %llu not acceptable",
-                       (unsigned long long)ci->chunk_start_offset,
-                       (unsigned long long)ck->uncompressed_size);
+    snprintf(msg, msg_len, "Chunk record at offset %llu: uncompressed size %llu not acceptable",
+             (unsigned long long)ci->chunk_start_offset,
+             (unsigned long long)ck->uncompressed_size);
+    return MCAP_ELIMIT;
   }
-  if (ck->records.len) {
-    *comp = mcap__malloc((size_t)ck->records.len);
-    if (!*comp) return mcap__rfail(r, MCAP_ENOMEM, ci->chunk_start_offset, "out of memory");
-    memcpy(*comp, ck->records.data, (size_t)ck->records.len);
-  }
-  ck->records.data = *comp;
   return MCAP_OK;
+}
+
+static int chunk_length_ok(const mcap_reader *r, const mcap_chunk_index *ci) {
+  return ci->chunk_length >= 9 + 40 && ci->chunk_length <= r->o.base.max_record_size + 9 &&
+         ci->chunk_start_offset <= r->src.size &&
+         ci->chunk_length <= r->src.size - ci->chunk_start_offset;
+}
+
+/*
+ * Fetch a whole Chunk record into an owned buffer *comp and parse it. With
+ * `concurrent`, reads through the source's read_at (any thread); otherwise
+ * through its read (calling thread only). Errors go into msg.
+ */
+static int fetch_chunk(mcap_reader *r, const mcap_chunk_index *ci, int concurrent, mcap_chunk *ck,
+                       uint8_t **comp, char *msg, size_t msg_len) {
+  mcap_error_info e = {0, 0, {0}};
+  int rc;
+  *comp = NULL;
+  if (!chunk_length_ok(r, ci)) {
+    snprintf(msg, msg_len, "chunk index: bad chunk length %llu at offset %llu",
+             (unsigned long long)ci->chunk_length, (unsigned long long)ci->chunk_start_offset);
+    return MCAP_ECHUNK_OFFSET;
+  }
+  *comp = mcap__malloc((size_t)ci->chunk_length);
+  if (!*comp) {
+    snprintf(msg, msg_len, "out of memory for a %llu-byte chunk",
+             (unsigned long long)ci->chunk_length);
+    return MCAP_ENOMEM;
+  }
+  if (concurrent) {
+    rc = r->src.read_at(r->src.payload, ci->chunk_start_offset, ci->chunk_length, *comp, &e);
+  } else {
+    const uint8_t *p;
+    rc = mcap__reader_read(r, ci->chunk_start_offset, ci->chunk_length, &p, "Chunk record");
+    if (!rc) memcpy(*comp, p, (size_t)ci->chunk_length);
+    if (rc) snprintf(e.msg, sizeof e.msg, "%s", r->err.msg);
+  }
+  if (!rc) rc = parse_chunk(ci, *comp, r->o.base.max_chunk_uncompressed_size, ck, msg, msg_len);
+  else snprintf(msg, msg_len, "%s", e.msg);
+  if (rc) {
+    mcap__free(*comp);
+    *comp = NULL;
+  }
+  return rc;
 }
 
 /* Decompress (and CRC-check) a chunk into a new buffer. Thread-safe with a private `dec`. */
@@ -317,6 +352,9 @@ static void *worker(void *arg) {
     if (!dec) {
       j->rc = MCAP_ENOMEM;
       snprintf(j->msg, sizeof j->msg, "out of memory creating a decompressor");
+    } else if (j->fetch &&
+               (j->rc = fetch_chunk(p->it->r, j->ci, 1, &j->ck, &j->comp, j->msg, sizeof j->msg))) {
+      /* reported by the main thread, in order */
     } else {
       j->rc = inflate(dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg, sizeof j->msg);
       if (!j->rc) {
@@ -376,7 +414,7 @@ static void prefetch(struct mcap_message_iter *it) {
   mcap_reader *r = it->r;
   if (!it->pool.n_threads) return;
   if (it->next_prefetch < it->next_load) it->next_prefetch = it->next_load;
-  while (it->outstanding < it->pool.n_threads && it->next_prefetch < it->n_units) {
+  while (it->outstanding < 2 * it->pool.n_threads && it->next_prefetch < it->n_units) {
     struct unit *u = &it->units[it->next_prefetch];
     struct job *j;
     if (u->chunk == SIZE_MAX || u->job || u->loaded) {
@@ -389,13 +427,21 @@ static void prefetch(struct mcap_message_iter *it) {
     j = mcap__calloc(1, sizeof *j);
     if (!j) return;
     j->u = u;
-    j->chunk_offset = r->chunks[u->chunk].ci.chunk_start_offset;
-    if (read_chunk(r, u->chunk, &j->ck, &j->comp)) {
-      /* Leave it for the main thread, which reports the error in order. */
-      free_job(j);
-      return;
+    j->ci = &r->chunks[u->chunk].ci;
+    j->chunk_offset = j->ci->chunk_start_offset;
+    if (r->src.read_at) {
+      j->fetch = 1; /* the worker reads it: the main thread only consumes */
+      j->ck.uncompressed_size = j->ci->uncompressed_size;
+    } else {
+      char msg[256];
+      if (fetch_chunk(r, j->ci, 0, &j->ck, &j->comp, msg, sizeof msg)) {
+        /* Leave it for the main thread, which reports the error in order. */
+        free_job(j);
+        return;
+      }
     }
-    it->held += j->ck.uncompressed_size;
+    j->held = j->ck.uncompressed_size;
+    it->held += j->held;
     u->job = j;
     it->outstanding++;
     it->next_prefetch++;
@@ -438,8 +484,8 @@ static int unit_inflate(struct mcap_message_iter *it, struct unit *u, int collec
   uint8_t *comp = NULL;
   char msg[256];
   uint64_t off = r->chunks[u->chunk].ci.chunk_start_offset;
-  int rc = read_chunk(r, u->chunk, &ck, &comp);
-  if (rc) return rc;
+  int rc = fetch_chunk(r, &r->chunks[u->chunk].ci, 0, &ck, &comp, msg, sizeof msg);
+  if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   if (!it->dec && mcap_decompressor_new(&it->dec)) {
     mcap__free(comp);
     return mcap__rfail(r, MCAP_ENOMEM, off, "out of memory");
@@ -486,14 +532,15 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     pthread_mutex_unlock(&it->pool.mu);
     it->outstanding--;
     u->job = NULL;
+    it->held -= j->held;
     if (j->rc) {
       rc = mcap__rfail(r, j->rc, j->chunk_offset, "%s", j->msg);
-      it->held -= j->ck.uncompressed_size;
       free_job(j);
       return rc;
     }
     u->data = j->data;
     u->data_len = j->ck.uncompressed_size;
+    it->held += u->data_len;
     u->ents = j->ents;
     u->n = j->n;
     j->data = NULL;

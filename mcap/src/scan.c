@@ -163,7 +163,7 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
 }
 
 int mcap__reader_scan(mcap_reader *r) {
-  mcap_source b = {&r->src, r->src.size, borrowed_read, borrowed_close};
+  mcap_source b = {&r->src, r->src.size, borrowed_read, borrowed_close, NULL};
   mcap_stream_reader *sr = NULL;
   mcap_reader_options o = r->o.base;
   struct scan_state st;

@@ -44,6 +44,19 @@ static int mem_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
 
 static void mem_close(void *payload) { mcap__free(payload); }
 
+static int mem_read_at(void *payload, uint64_t offset, uint64_t len, uint8_t *dst,
+                       mcap_error_info *err) {
+  struct mem_source *m = payload;
+  if (offset > m->size || len > m->size - offset) {
+    return mcap__err(err, MCAP_ETRUNCATED, offset,
+                     "truncated: %llu bytes at offset %llu are past the end (%llu bytes)",
+                     (unsigned long long)len, (unsigned long long)offset,
+                     (unsigned long long)m->size);
+  }
+  if (len) memcpy(dst, m->data + offset, (size_t)len);
+  return MCAP_OK;
+}
+
 int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size) {
   struct mem_source *m;
   if (!src || (!data && size)) return MCAP_EINVAL;
@@ -55,6 +68,7 @@ int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size) {
   src->size = size;
   src->read = mem_read;
   src->close = mem_close;
+  src->read_at = mem_read_at;
   return MCAP_OK;
 }
 
@@ -182,6 +196,29 @@ static int buf_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   return MCAP_OK;
 }
 
+static int buf_read_at(void *payload, uint64_t offset, uint64_t len, uint8_t *dst,
+                       mcap_error_info *err) {
+  struct buf_source *b = payload;
+  uint64_t have = 0;
+  while (have < len) {
+    size_t want = len - have > (1u << 30) ? (1u << 30) : (size_t)(len - have);
+    ssize_t r = pread(b->fd, dst + have, want, (off_t)(offset + have));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mcap__err(err, MCAP_EIO, offset + have, "%s: read at offset %llu failed: %s",
+                       b->path, (unsigned long long)(offset + have), strerror(errno));
+    }
+    if (r == 0) {
+      return mcap__err(err, MCAP_ETRUNCATED, offset + have,
+                       "truncated: %s ends at offset %llu, %llu bytes were needed from %llu",
+                       b->path, (unsigned long long)(offset + have), (unsigned long long)len,
+                       (unsigned long long)offset);
+    }
+    have += (uint64_t)r;
+  }
+  return MCAP_OK;
+}
+
 static void buf_close(void *payload) {
   struct buf_source *b = payload;
   if (b->owns_fd) close(b->fd);
@@ -232,6 +269,119 @@ static int make_buf_source(mcap_source *src, int fd, int owns_fd, uint64_t size,
   src->size = size;
   src->read = buf_read;
   src->close = buf_close;
+  src->read_at = b->seekable ? buf_read_at : NULL;
+  return MCAP_OK;
+}
+
+/* ------------------------------------------------- sliding mapped window */
+
+#define MAP_WINDOW (16u << 20)
+
+struct win_source {
+  int fd;
+  uint64_t size;
+  uint8_t *map;
+  uint64_t map_off, map_len;
+  uint64_t last_end; /* end of the previous read: equal to the next offset when sequential */
+  uint64_t page;
+  char path[200];
+};
+
+static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                    uint64_t *got, mcap_error_info *err) {
+  struct win_source *w = payload;
+  uint64_t start, want;
+  int sequential;
+  void *m;
+  if (offset >= w->size) {
+    *out = NULL;
+    *got = 0;
+    return MCAP_OK;
+  }
+  if (len > w->size - offset) len = w->size - offset;
+  if (w->map && offset >= w->map_off && offset + len <= w->map_off + w->map_len) {
+    *out = w->map + (offset - w->map_off);
+    *got = len;
+    w->last_end = offset + len;
+    return MCAP_OK;
+  }
+  /* Sequential readers get a window ahead; random readers only what they asked for. */
+  sequential = offset == w->last_end ||
+               (w->map && offset >= w->map_off && offset <= w->map_off + w->map_len);
+  start = offset & ~(w->page - 1);
+  want = offset + len - start;
+  if (sequential && want < MAP_WINDOW) want = MAP_WINDOW;
+  if (want > w->size - start) want = w->size - start;
+  if (want > SIZE_MAX) return mcap__err(err, MCAP_ELIMIT, offset, "%s: read too large", w->path);
+  if (w->map) munmap(w->map, (size_t)w->map_len);
+  w->map = NULL;
+  m = mmap(NULL, (size_t)want, PROT_READ, MAP_PRIVATE | (sequential ? MAP_POPULATE : 0), w->fd,
+           (off_t)start);
+  if (m == MAP_FAILED) {
+    return mcap__err(err, MCAP_EIO, offset, "%s: cannot map %llu bytes at offset %llu: %s",
+                     w->path, (unsigned long long)want, (unsigned long long)start,
+                     strerror(errno));
+  }
+  if (sequential) (void)madvise(m, (size_t)want, MADV_SEQUENTIAL);
+  w->map = m;
+  w->map_off = start;
+  w->map_len = want;
+  w->last_end = offset + len;
+  *out = w->map + (offset - start);
+  *got = len;
+  return MCAP_OK;
+}
+
+static int win_read_at(void *payload, uint64_t offset, uint64_t len, uint8_t *dst,
+                       mcap_error_info *err) {
+  struct win_source *w = payload;
+  uint64_t have = 0;
+  while (have < len) {
+    size_t want = len - have > (1u << 30) ? (1u << 30) : (size_t)(len - have);
+    ssize_t r = pread(w->fd, dst + have, want, (off_t)(offset + have));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mcap__err(err, MCAP_EIO, offset + have, "%s: read at offset %llu failed: %s",
+                       w->path, (unsigned long long)(offset + have), strerror(errno));
+    }
+    if (r == 0) {
+      return mcap__err(err, MCAP_ETRUNCATED, offset + have,
+                       "truncated: %s ends at offset %llu", w->path,
+                       (unsigned long long)(offset + have));
+    }
+    have += (uint64_t)r;
+  }
+  return MCAP_OK;
+}
+
+static void win_close(void *payload) {
+  struct win_source *w = payload;
+  if (w->map) munmap(w->map, (size_t)w->map_len);
+  close(w->fd);
+  mcap__free(w);
+}
+
+/* A windowed mapping of a regular file; MCAP_EUNSUPPORTED when mapping does not work here. */
+static int make_win_source(mcap_source *src, int fd, uint64_t size, const char *path,
+                           mcap_error_info *err) {
+  struct win_source *w;
+  long page = sysconf(_SC_PAGESIZE);
+  void *probe;
+  if (size == 0 || size == MCAP_SIZE_UNKNOWN || page <= 0) return MCAP_EUNSUPPORTED;
+  probe = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (probe == MAP_FAILED) return MCAP_EUNSUPPORTED;
+  munmap(probe, 1);
+  w = mcap__calloc(1, sizeof *w);
+  if (!w) return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory");
+  w->fd = fd;
+  w->size = size;
+  w->page = (uint64_t)page;
+  set_path(w->path, sizeof w->path, path);
+  src->payload = w;
+  src->size = size;
+  src->read = win_read;
+  src->close = win_close;
+  src->read_at = win_read_at;
   return MCAP_OK;
 }
 
@@ -242,6 +392,11 @@ int mcap_source_open_file(mcap_source *src, const char *path, mcap_error_info *e
   memset(src, 0, sizeof *src);
   rc = open_regular(path, &fd, &size, err);
   if (rc) return rc;
+  rc = make_win_source(src, fd, size, path, err);
+  if (rc != MCAP_EUNSUPPORTED) {
+    if (rc) close(fd);
+    return rc;
+  }
 #ifdef POSIX_FADV_SEQUENTIAL
   if (size != MCAP_SIZE_UNKNOWN) (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -281,6 +436,18 @@ static int map_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   return MCAP_OK;
 }
 
+static int map_read_at(void *payload, uint64_t offset, uint64_t len, uint8_t *dst,
+                       mcap_error_info *err) {
+  struct map_source *m = payload;
+  if (offset > m->size || len > m->size - offset) {
+    return mcap__err(err, MCAP_ETRUNCATED, offset,
+                     "truncated: %llu bytes at offset %llu are past the end of the file",
+                     (unsigned long long)len, (unsigned long long)offset);
+  }
+  if (len) memcpy(dst, m->base + offset, (size_t)len);
+  return MCAP_OK;
+}
+
 static void map_close(void *payload) {
   struct map_source *m = payload;
   if (m->base) munmap(m->base, (size_t)m->size);
@@ -313,6 +480,7 @@ int mcap_source_open_mmap(mcap_source *src, const char *path, mcap_error_info *e
   src->size = size;
   src->read = map_read;
   src->close = map_close;
+  src->read_at = map_read_at;
   return MCAP_OK;
 }
 

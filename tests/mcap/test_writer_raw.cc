@@ -123,12 +123,17 @@ TEST(WriterRaw, CopiedChunksKeepEverything) {
       for (uint64_t pos = 0; pos < raw.size();) {
         uint64_t len = 0;
         for (int k = 0; k < 8; k++) len |= (uint64_t)raw[pos + 1 + k] << (8 * k);
-        mcap_record in;
-        ASSERT_EQ(mcap_record_parse(raw[pos], raw.data() + pos + 9, len, 0, &in, nullptr), MCAP_OK);
-        if (in.opcode == MCAP_OP_SCHEMA) ASSERT_EQ(mcap_writer_put_schema(w, &in.u.schema), MCAP_OK);
-        if (in.opcode == MCAP_OP_CHANNEL) ASSERT_EQ(mcap_writer_put_channel(w, &in.u.channel), MCAP_OK);
-        if (in.opcode == MCAP_OP_MESSAGE && n_chunk % 2 == 1) {
-          ASSERT_EQ(mcap_writer_write_message(w, &in.u.message), MCAP_OK);
+        mcap_record inner;
+        ASSERT_EQ(mcap_record_parse(raw[pos], raw.data() + pos + 9, len, 0, &inner, nullptr),
+                  MCAP_OK);
+        if (inner.opcode == MCAP_OP_SCHEMA) {
+          ASSERT_EQ(mcap_writer_put_schema(w, &inner.u.schema), MCAP_OK);
+        }
+        if (inner.opcode == MCAP_OP_CHANNEL) {
+          ASSERT_EQ(mcap_writer_put_channel(w, &inner.u.channel), MCAP_OK);
+        }
+        if (inner.opcode == MCAP_OP_MESSAGE && n_chunk % 2 == 1) {
+          ASSERT_EQ(mcap_writer_write_message(w, &inner.u.message), MCAP_OK);
         }
         pos += 9 + len;
       }

@@ -365,15 +365,30 @@ typedef struct mcap_source {
   int (*read)(void *payload, uint64_t offset, uint64_t len, const uint8_t **out, uint64_t *got,
               mcap_error_info *err);
   void (*close)(void *payload);
+  /* Optional (NULL when not supported): copy exactly `len` bytes at `offset` into dst.
+   * Must be safe to call from several threads at once, also while `read` is in use:
+   * the indexed reader's workers use it to fetch chunks in parallel. */
+  int (*read_at)(void *payload, uint64_t offset, uint64_t len, uint8_t *dst,
+                 mcap_error_info *err);
 } mcap_source;
 
 /** A source over caller memory (not copied; must outlive the source). */
 int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size);
 
-/** A file read with pread through a read-ahead buffer (bounded memory). */
+/**
+ * A file for reading with bounded memory: a sliding memory-mapped window
+ * (zero-copy; 16 MiB ahead for sequential reads, just the asked range for
+ * random ones), falling back to pread through a read-ahead buffer where mapping
+ * fails. Memory use is bounded by the window and the largest single read,
+ * not by the file. Supports read_at (pread) for parallel readers.
+ */
 int mcap_source_open_file(mcap_source *src, const char *path, mcap_error_info *err);
 
-/** A file mapped whole into memory (zero-copy); falls back to pread if mmap fails. */
+/**
+ * A file mapped whole into memory (zero-copy); falls back to pread if mmap fails.
+ * Note: pages touched stay resident (and count in the process's RSS) until the
+ * source is closed; prefer mcap_source_open_file for large files.
+ */
 int mcap_source_open_mmap(mcap_source *src, const char *path, mcap_error_info *err);
 
 /** A forward-only stream on a file descriptor (stdin, a pipe). The fd is not closed. */
