@@ -30,6 +30,71 @@
 
 #include "indexed.h"
 
+/* ------------------------------------------------------------ buffers */
+
+/*
+ * Chunk-sized buffers (compressed and decompressed) are recycled through a
+ * small cache shared by the caller and the workers: a fresh allocation of a
+ * megabyte per chunk means a fresh mapping and page faults every time, which
+ * costs more than the copy it holds.
+ */
+#define BUF_CACHE_SLOTS 16
+#define BUF_HDR 16
+
+struct bufcache {
+  pthread_mutex_t mu;
+  uint8_t *slot[BUF_CACHE_SLOTS]; /* base pointers (header included) */
+  int n;
+};
+
+static size_t buf_cap(const uint8_t *p) {
+  size_t cap;
+  memcpy(&cap, p - BUF_HDR, sizeof cap);
+  return cap;
+}
+
+static uint8_t *buf_get(struct bufcache *bc, uint64_t need) {
+  uint8_t *base = NULL;
+  size_t cap;
+  if (need > SIZE_MAX - BUF_HDR - 65536) return NULL;
+  pthread_mutex_lock(&bc->mu);
+  for (int i = 0; i < bc->n; i++) {
+    if (buf_cap(bc->slot[i] + BUF_HDR) >= need) {
+      base = bc->slot[i];
+      bc->slot[i] = bc->slot[--bc->n];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&bc->mu);
+  if (base) return base + BUF_HDR;
+  cap = ((size_t)need + 65535) & ~(size_t)65535; /* round up so buffers fit later chunks */
+  if (!cap) cap = 65536;
+  base = mcap__malloc(cap + BUF_HDR);
+  if (!base) return NULL;
+  memcpy(base, &cap, sizeof cap);
+  return base + BUF_HDR;
+}
+
+static void buf_put(struct bufcache *bc, uint8_t *p) {
+  uint8_t *base;
+  if (!p) return;
+  base = p - BUF_HDR;
+  pthread_mutex_lock(&bc->mu);
+  if (bc->n < BUF_CACHE_SLOTS) {
+    bc->slot[bc->n++] = base;
+    base = NULL;
+  }
+  pthread_mutex_unlock(&bc->mu);
+  mcap__free(base);
+}
+
+static void bufcache_dispose(struct bufcache *bc) {
+  for (int i = 0; i < bc->n; i++) mcap__free(bc->slot[i]);
+  bc->n = 0;
+  pthread_mutex_destroy(&bc->mu);
+}
+
+
 struct ent {
   uint64_t t;
   uint64_t off; /* offset in the chunk's records, or file offset for loose messages */
@@ -87,6 +152,7 @@ struct mcap_message_iter {
   size_t heap_len;
   struct unit *release; /* exhausted unit to free on the next call */
   struct pool pool;
+  struct bufcache bufs;
   int outstanding; /* jobs in flight */
   size_t next_prefetch;
   uint64_t held, budget;
@@ -279,8 +345,8 @@ static int chunk_length_ok(const mcap_reader *r, const mcap_chunk_index *ci) {
  * `concurrent`, reads through the source's read_at (any thread); otherwise
  * through its read (calling thread only). Errors go into msg.
  */
-static int fetch_chunk(mcap_reader *r, const mcap_chunk_index *ci, int concurrent, mcap_chunk *ck,
-                       uint8_t **comp, char *msg, size_t msg_len) {
+static int fetch_chunk(mcap_reader *r, struct bufcache *bc, const mcap_chunk_index *ci,
+                       int concurrent, mcap_chunk *ck, uint8_t **comp, char *msg, size_t msg_len) {
   mcap_error_info e = {0, 0, {0}};
   int rc;
   *comp = NULL;
@@ -289,7 +355,7 @@ static int fetch_chunk(mcap_reader *r, const mcap_chunk_index *ci, int concurren
              (unsigned long long)ci->chunk_length, (unsigned long long)ci->chunk_start_offset);
     return MCAP_ECHUNK_OFFSET;
   }
-  *comp = mcap__malloc((size_t)ci->chunk_length);
+  *comp = buf_get(bc, ci->chunk_length);
   if (!*comp) {
     snprintf(msg, msg_len, "out of memory for a %llu-byte chunk",
              (unsigned long long)ci->chunk_length);
@@ -306,17 +372,17 @@ static int fetch_chunk(mcap_reader *r, const mcap_chunk_index *ci, int concurren
   if (!rc) rc = parse_chunk(ci, *comp, r->o.base.max_chunk_uncompressed_size, ck, msg, msg_len);
   else snprintf(msg, msg_len, "%s", e.msg);
   if (rc) {
-    mcap__free(*comp);
+    buf_put(bc, *comp);
     *comp = NULL;
   }
   return rc;
 }
 
 /* Decompress (and CRC-check) a chunk into a new buffer. Thread-safe with a private `dec`. */
-static int inflate(mcap_decompressor *dec, const mcap_chunk *ck, int no_crc, uint64_t offset,
-                   uint8_t **out, char *msg, size_t msg_len) {
+static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk *ck, int no_crc,
+                   uint64_t offset, uint8_t **out, char *msg, size_t msg_len) {
   mcap_error_info e = {0, 0, {0}};
-  uint8_t *d = mcap__malloc(ck->uncompressed_size ? (size_t)ck->uncompressed_size : 1);
+  uint8_t *d = buf_get(bc, ck->uncompressed_size ? ck->uncompressed_size : 1);
   int rc;
   if (!d) {
     snprintf(msg, msg_len, "out of memory for a %llu-byte chunk",
@@ -326,7 +392,7 @@ static int inflate(mcap_decompressor *dec, const mcap_chunk *ck, int no_crc, uin
   rc = mcap_chunk_decompress(dec, ck, d, ck->uncompressed_size, no_crc, &e);
   if (rc) {
     snprintf(msg, msg_len, "Chunk record at offset %llu: %.200s", (unsigned long long)offset, e.msg);
-    mcap__free(d);
+    buf_put(bc, d);
     return rc;
   }
   *out = d;
@@ -353,10 +419,11 @@ static void *worker(void *arg) {
       j->rc = MCAP_ENOMEM;
       snprintf(j->msg, sizeof j->msg, "out of memory creating a decompressor");
     } else if (j->fetch &&
-               (j->rc = fetch_chunk(p->it->r, j->ci, 1, &j->ck, &j->comp, j->msg, sizeof j->msg))) {
+               (j->rc = fetch_chunk(p->it->r, &p->it->bufs, j->ci, 1, &j->ck, &j->comp, j->msg,
+                                    sizeof j->msg))) {
       /* reported by the main thread, in order */
     } else {
-      j->rc = inflate(dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg, sizeof j->msg);
+      j->rc = inflate(&p->it->bufs, dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg, sizeof j->msg);
       if (!j->rc) {
         j->rc = collect(p->it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n,
                         j->msg, sizeof j->msg);
@@ -401,10 +468,10 @@ static void pool_stop(struct pool *p) {
   p->threads = NULL;
 }
 
-static void free_job(struct job *j) {
+static void free_job(struct bufcache *bc, struct job *j) {
   if (!j) return;
-  mcap__free(j->comp);
-  mcap__free(j->data);
+  buf_put(bc, j->comp);
+  buf_put(bc, j->data);
   mcap__free(j->ents);
   mcap__free(j);
 }
@@ -434,9 +501,9 @@ static void prefetch(struct mcap_message_iter *it) {
       j->ck.uncompressed_size = j->ci->uncompressed_size;
     } else {
       char msg[256];
-      if (fetch_chunk(r, j->ci, 0, &j->ck, &j->comp, msg, sizeof msg)) {
+      if (fetch_chunk(r, &it->bufs, j->ci, 0, &j->ck, &j->comp, msg, sizeof msg)) {
         /* Leave it for the main thread, which reports the error in order. */
-        free_job(j);
+        free_job(&it->bufs, j);
         return;
       }
     }
@@ -458,7 +525,7 @@ static void prefetch(struct mcap_message_iter *it) {
 static void unit_drop(struct mcap_message_iter *it, struct unit *u) {
   if (u->data) {
     it->held -= u->data_len;
-    mcap__free(u->data);
+    buf_put(&it->bufs, u->data);
     u->data = NULL;
   }
 }
@@ -484,14 +551,14 @@ static int unit_inflate(struct mcap_message_iter *it, struct unit *u, int collec
   uint8_t *comp = NULL;
   char msg[256];
   uint64_t off = r->chunks[u->chunk].ci.chunk_start_offset;
-  int rc = fetch_chunk(r, &r->chunks[u->chunk].ci, 0, &ck, &comp, msg, sizeof msg);
+  int rc = fetch_chunk(r, &it->bufs, &r->chunks[u->chunk].ci, 0, &ck, &comp, msg, sizeof msg);
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   if (!it->dec && mcap_decompressor_new(&it->dec)) {
-    mcap__free(comp);
+    buf_put(&it->bufs, comp);
     return mcap__rfail(r, MCAP_ENOMEM, off, "out of memory");
   }
-  rc = inflate(it->dec, &ck, r->o.base.no_chunk_crc, off, &u->data, msg, sizeof msg);
-  mcap__free(comp);
+  rc = inflate(&it->bufs, it->dec, &ck, r->o.base.no_chunk_crc, off, &u->data, msg, sizeof msg);
+  buf_put(&it->bufs, comp);
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   u->data_len = ck.uncompressed_size;
   it->held += u->data_len;
@@ -535,7 +602,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     it->held -= j->held;
     if (j->rc) {
       rc = mcap__rfail(r, j->rc, j->chunk_offset, "%s", j->msg);
-      free_job(j);
+      free_job(&it->bufs, j);
       return rc;
     }
     u->data = j->data;
@@ -547,7 +614,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     j->ents = NULL;
     it->stats.chunks_decompressed++;
     it->stats.bytes_decompressed += u->data_len;
-    free_job(j);
+    free_job(&it->bufs, j);
   } else {
     rc = unit_inflate(it, u, 1);
     if (rc) return rc;
@@ -610,6 +677,7 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
   it->start = q->start;
   it->end = q->end;
   it->budget = r->o.memory_budget;
+  pthread_mutex_init(&it->bufs.mu, NULL);
   it->selected = mcap__calloc(65536, 1);
   it->units = mcap__calloc(r->n_chunks + 1, sizeof *it->units);
   it->heap = mcap__calloc(r->n_chunks + 1, sizeof *it->heap);
@@ -793,10 +861,10 @@ void mcap_message_iter_free(mcap_message_iter *it) {
     for (size_t i = 0; i < it->n_units; i++) {
       struct unit *u = &it->units[i];
       if (u->job) {
-        free_job(u->job);
+        free_job(&it->bufs, u->job);
         u->job = NULL;
       }
-      mcap__free(u->data);
+      buf_put(&it->bufs, u->data);
       mcap__free(u->ents);
     }
     /* A loose unit prepared but not counted (no messages) was freed at query time. */
@@ -807,5 +875,6 @@ void mcap_message_iter_free(mcap_message_iter *it) {
   mcap__free(it->selected);
   mcap__buf_dispose(&it->loose_buf);
   mcap_decompressor_free(it->dec);
+  bufcache_dispose(&it->bufs);
   mcap__free(it);
 }
