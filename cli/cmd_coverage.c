@@ -53,6 +53,17 @@ const cli_spec cmd_coverage_spec = {
     NULL,
 };
 
+/* "'FILE': message", unless the message names the file already. */
+static void file_error(const cli_ctx *ctx, const char *path, const pl_error_info *err, int rc) {
+  const char *msg = err->msg[0] ? err->msg : pl_strerror(rc);
+  char quoted[4200];
+  snprintf(quoted, sizeof quoted, "'%s'", path);
+  if (strstr(msg, quoted))
+    cli_error(ctx, "%s", msg);
+  else
+    cli_error(ctx, "%s: %s", quoted, msg);
+}
+
 struct group {
   const char *name, *id; /* borrowed from an index */
   const char *topic;     /* NULL: the whole device */
@@ -181,7 +192,7 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv) {
   uint64_t tol = ix && n && rcs[0] == PL_OK ? ix[0]->tolerance_ns : 0;
   for (size_t i = 0; i < n; i++) {
     if (rcs[i] != PL_OK) {
-      cli_error(ctx, "'%s': %s", paths[i], errs[i].msg[0] ? errs[i].msg : pl_strerror(rcs[i]));
+      file_error(ctx, paths[i], &errs[i], rcs[i]);
       worst = CLI_EXIT_FAILURE;
       continue;
     }
@@ -200,7 +211,7 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; i < gs.n; i++)
     if (pl_coverage_merge(gs.g[i].in, gs.g[i].n_in, tol, &gs.g[i].out, &gs.g[i].n_out) != PL_OK)
       goto oom;
-  qsort(gs.g, gs.n, sizeof *gs.g, cmp_group);
+  if (gs.n) qsort(gs.g, gs.n, sizeof *gs.g, cmp_group);
 
   if (json) {
     json_object *doc = cli_json_document();

@@ -46,7 +46,8 @@ static const cli_opt export_opts[] = {
     {"device-id", 0, CLI_OPT_STRING, EA(device_id), "ID", "the device, by id"},
     {"start", 0, CLI_OPT_STRING, EA(start), "T", "inclusive start (RFC 3339, seconds or ns)"},
     {"end", 0, CLI_OPT_STRING, EA(end), "T", "inclusive end"},
-    {"topics", 0, CLI_OPT_LIST, EA(topics), "A,B", "only these topics (comma-separated, repeatable)"},
+    {"topics", 0, CLI_OPT_LIST, EA(topics), "A,B",
+     "only these topics (comma-separated, repeatable)"},
     {"include-attachments", 0, CLI_OPT_FLAG, EA(include_attachments), NULL,
      "include the recordings' attachments"},
     {"output", 'o', CLI_OPT_STRING, EA(out), "OUT", "the MCAP file to write (required)"},
@@ -103,10 +104,10 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   pl_export_result res;
   memset(&res, 0, sizeof res);
-#define USAGE(...)                                          \
-  do {                                                      \
-    rc = cli_usage_error(&cmd_export_spec, __VA_ARGS__);    \
-    goto out;                                               \
+#define USAGE(...)                                       \
+  do {                                                   \
+    rc = cli_usage_error(&cmd_export_spec, __VA_ARGS__); \
+    goto out;                                            \
   } while (0)
   if (!a.out) USAGE("missing '-o OUT'");
   if (!a.recording && !a.device_name && !a.device_id)

@@ -56,6 +56,17 @@ const cli_spec cmd_index_spec = {
     NULL,
 };
 
+/* "'FILE': message", unless the message names the file already. */
+static void file_error(const cli_ctx *ctx, const char *path, const pl_error_info *err, int rc) {
+  const char *msg = err->msg[0] ? err->msg : pl_strerror(rc);
+  char quoted[4200];
+  snprintf(quoted, sizeof quoted, "'%s'", path);
+  if (strstr(msg, quoted))
+    cli_error(ctx, "%s", msg);
+  else
+    cli_error(ctx, "%s: %s", quoted, msg);
+}
+
 /* ----------------------------------------------------------------- output */
 
 static int has_errors(const pl_recording_index *ix) {
@@ -220,8 +231,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   int worst = CLI_EXIT_OK;
   for (size_t i = 0; i < n; i++) {
     if (js.rc[i] != PL_OK) {
-      cli_error(ctx, "'%s': %s", paths[i],
-                js.err[i].msg[0] ? js.err[i].msg : pl_strerror(js.rc[i]));
+      file_error(ctx, paths[i], &js.err[i], js.rc[i]);
       worst = CLI_EXIT_FAILURE;
       continue;
     }

@@ -70,6 +70,17 @@ const cli_spec cmd_lake_spec = {
     NULL,
 };
 
+/* "'FILE': message", unless the message names the file already. */
+static void file_error(const cli_ctx *ctx, const char *path, const pl_error_info *err, int rc) {
+  const char *msg = err->msg[0] ? err->msg : pl_strerror(rc);
+  char quoted[4200];
+  snprintf(quoted, sizeof quoted, "'%s'", path);
+  if (strstr(msg, quoted))
+    cli_error(ctx, "%s", msg);
+  else
+    cli_error(ctx, "%s: %s", quoted, msg);
+}
+
 static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char **files, int n) {
   int worst = CLI_EXIT_OK;
   json_object *doc = json ? cli_json_document() : NULL;
@@ -81,7 +92,7 @@ static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char *
     memset(&err, 0, sizeof err);
     int rc = pl_lake_verify(a->lake, files[i], &diffs, &n_diffs, &err);
     if (rc != PL_OK && rc != PL_EVERIFY) {
-      cli_error(ctx, "'%s': %s", files[i], err.msg[0] ? err.msg : pl_strerror(rc));
+      file_error(ctx, files[i], &err, rc);
       worst = CLI_EXIT_FAILURE;
       continue;
     }
@@ -165,7 +176,7 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     memset(&err, 0, sizeof err);
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
     if (rc != PL_OK) {
-      cli_error(ctx, "'%s': %s", paths[i], err.msg[0] ? err.msg : pl_strerror(rc));
+      file_error(ctx, paths[i], &err, rc);
       if (rc == PL_EPARTIAL) {
         if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
       } else {

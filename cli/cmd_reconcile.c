@@ -136,14 +136,14 @@ int cmd_reconcile(cli_ctx *ctx, int argc, char **argv) {
   if (json) {
     if (print_json(path, r) != 0) rc = CLI_EXIT_FAILURE;
   } else if (r->n_diffs == 0) {
-    printf("'%s' matches recording %s%s%s%s: %zu attachment%s, %zu topic%s, %zu coverage "
-           "range%s, %zu metadata record%s%s\n",
-           path, r->recording_id, r->recording_key ? " (key " : "",
-           r->recording_key ? r->recording_key : "", r->recording_key ? ")" : "",
-           r->n_attachments, r->n_attachments == 1 ? "" : "s", r->n_topics,
-           r->n_topics == 1 ? "" : "s", r->n_coverage, r->n_coverage == 1 ? "" : "s",
-           r->n_metadata, r->n_metadata == 1 ? "" : "s",
-           r->lake_checked ? ", lake files" : "");
+    printf(
+        "'%s' matches recording %s%s%s%s: %zu attachment%s, %zu topic%s, %zu coverage "
+        "range%s, %zu metadata record%s%s\n",
+        path, r->recording_id, r->recording_key ? " (key " : "",
+        r->recording_key ? r->recording_key : "", r->recording_key ? ")" : "", r->n_attachments,
+        r->n_attachments == 1 ? "" : "s", r->n_topics, r->n_topics == 1 ? "" : "s", r->n_coverage,
+        r->n_coverage == 1 ? "" : "s", r->n_metadata, r->n_metadata == 1 ? "" : "s",
+        r->lake_checked ? ", lake files" : "");
   } else {
     printf("'%s' differs from recording %s%s%s%s in %zu place%s:\n", path, r->recording_id,
            r->recording_key ? " (key " : "", r->recording_key ? r->recording_key : "",

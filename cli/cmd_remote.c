@@ -187,8 +187,8 @@ static const cli_opt remote_opts[] = {
     {"start", 0, CLI_OPT_STRING, RA(start), "T", "filter: start (RFC 3339, seconds or ns)"},
     {"end", 0, CLI_OPT_STRING, RA(end), "T", "filter: end"},
     {"topic", 0, CLI_OPT_STRING, RA(topic), "TOPIC", "filter: topic"},
-    {"import-status", 0, CLI_OPT_STRING, RA(import_status), "none|pending|importing|failed|complete",
-     "filter: importStatus (recordings)"},
+    {"import-status", 0, CLI_OPT_STRING, RA(import_status),
+     "none|pending|importing|failed|complete", "filter: importStatus (recordings)"},
     {"path", 0, CLI_OPT_STRING, RA(path), "PATH", "filter: path (recordings)"},
     {"recording-id", 0, CLI_OPT_STRING, RA(recording_id), "ID", "filter: recordingId"},
     {"recording-key", 0, CLI_OPT_STRING, RA(recording_key), "KEY", "filter: recordingKey"},
@@ -231,9 +231,12 @@ static const struct {
   const char *name;
   pl_api_kind kind;
 } k_kinds[] = {
-    {"recordings", PL_API_RECORDINGS},   {"attachments", PL_API_ATTACHMENTS},
-    {"topics", PL_API_TOPICS},           {"coverage", PL_API_COVERAGE},
-    {"pending-imports", PL_API_PENDING_IMPORTS}, {"lake-files", PL_API_LAKE_FILES},
+    {"recordings", PL_API_RECORDINGS},
+    {"attachments", PL_API_ATTACHMENTS},
+    {"topics", PL_API_TOPICS},
+    {"coverage", PL_API_COVERAGE},
+    {"pending-imports", PL_API_PENDING_IMPORTS},
+    {"lake-files", PL_API_LAKE_FILES},
     {"devices", PL_API_DEVICES},
 };
 
@@ -243,7 +246,9 @@ static const char *tfmt(char *buf, uint64_t ns) {
   return buf;
 }
 
-static const char *nz(const char *s) { return s && *s ? s : "-"; }
+static const char *nz(const char *s) {
+  return s && *s ? s : "-";
+}
 
 static void print_table(const pl_api_list *l) {
   cli_table t;
@@ -347,8 +352,7 @@ static void print_table(const pl_api_list *l) {
         char topics[512] = "";
         size_t used = 0;
         for (size_t k = 0; k < x->n_topics && used + 1 < sizeof topics; k++) {
-          int w = snprintf(topics + used, sizeof topics - used, "%s%s", k ? "," : "",
-                           x->topics[k]);
+          int w = snprintf(topics + used, sizeof topics - used, "%s%s", k ? "," : "", x->topics[k]);
           if (w < 0) break;
           used += (size_t)w;
         }
@@ -372,13 +376,20 @@ static void print_table(const pl_api_list *l) {
 
 static const char *item_json(const pl_api_list *l, size_t i) {
   switch (l->kind) {
-    case PL_API_RECORDINGS: return l->recordings[i].json;
-    case PL_API_ATTACHMENTS: return l->attachments[i].json;
-    case PL_API_TOPICS: return l->topics[i].json;
-    case PL_API_COVERAGE: return l->coverage[i].json;
-    case PL_API_PENDING_IMPORTS: return l->imports[i].json;
-    case PL_API_LAKE_FILES: return l->lake_files[i].json;
-    case PL_API_DEVICES: return l->devices[i].json;
+    case PL_API_RECORDINGS:
+      return l->recordings[i].json;
+    case PL_API_ATTACHMENTS:
+      return l->attachments[i].json;
+    case PL_API_TOPICS:
+      return l->topics[i].json;
+    case PL_API_COVERAGE:
+      return l->coverage[i].json;
+    case PL_API_PENDING_IMPORTS:
+      return l->imports[i].json;
+    case PL_API_LAKE_FILES:
+      return l->lake_files[i].json;
+    case PL_API_DEVICES:
+      return l->devices[i].json;
   }
   return "null";
 }
@@ -408,13 +419,13 @@ static int print_json_item(const char *kind, const char *json) {
 static int build_params(const struct remote_args *a, pl_param *p, size_t cap, size_t *n,
                         char times[2][40], char *tol, size_t tol_len) {
   *n = 0;
-#define ADD(nm, val)                   \
-  do {                                 \
-    if ((val) && *n < cap) {           \
-      p[*n].name = (nm);               \
-      p[*n].value = (val);             \
-      (*n)++;                          \
-    }                                  \
+#define ADD(nm, val)         \
+  do {                       \
+    if ((val) && *n < cap) { \
+      p[*n].name = (nm);     \
+      p[*n].value = (val);   \
+      (*n)++;                \
+    }                        \
   } while (0)
   ADD("deviceName", a->device_name);
   ADD("deviceId", a->device_id);
@@ -565,8 +576,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
     pl_api_list l;
     prc = pl_api_list_all(h, (pl_api_kind)kind, params, n_params, (size_t)a.limit, &l, &err);
     if (prc == PL_OK) {
-      if (json ? print_json_list(kind_name, &l) != 0 : (print_table(&l), 0))
-        prc = PL_EIO;
+      if (json ? print_json_list(kind_name, &l) != 0 : (print_table(&l), 0)) prc = PL_EIO;
     }
     pl_api_list_dispose(&l);
     rc = prc == PL_EIO ? CLI_EXIT_FAILURE : report(ctx, prc, &err);

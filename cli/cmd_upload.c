@@ -126,8 +126,7 @@ static void on_event(void *user, const pl_upload_event *ev) {
   char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
   switch (ev->kind) {
     case PL_UPLOAD_EV_STATE:
-      cli_progress_update(&u->progress, "[%zu/%zu] %s: %s", u->finished, u->n, ev->path,
-                          ev->state);
+      cli_progress_update(&u->progress, "[%zu/%zu] %s: %s", u->finished, u->n, ev->path, ev->state);
       break;
     case PL_UPLOAD_EV_PROGRESS:
       cli_progress_update(&u->progress, "[%zu/%zu] %s: uploading %s of %s (%.0f%%)", u->finished,

@@ -3,7 +3,9 @@
  * list fetched completely (pages of 2000 with limit/offset until a short
  * page, as the API documents it), single resources by key or id, deletes,
  * upload and export links, and the attachment download that follows the
- * 302 to its signed link without the key and checks size and CRC.
+ * 302 to its signed link without the key and checks size and CRC (the CRC
+ * of an MCAP Attachment record covers its fields and the data, so it is
+ * recomputed from the listed name, media type and times plus the bytes).
  *
  * Paging is by offset, so items added or removed while a long list is read
  * can shift pages; ids seen twice are not filtered here (the API gives no
@@ -24,16 +26,28 @@ const char *pl_api_kind_path(pl_api_kind kind, int *pages) {
   int p = 1;
   const char *path = "/v1/recordings";
   switch (kind) {
-    case PL_API_RECORDINGS: path = "/v1/recordings"; break;
-    case PL_API_PENDING_IMPORTS: path = "/v1/data/pending-imports"; break;
-    case PL_API_ATTACHMENTS: path = "/v1/recording-attachments"; break;
-    case PL_API_TOPICS: path = "/v1/data/topics"; break;
-    case PL_API_COVERAGE: path = "/v1/data/coverage"; break;
+    case PL_API_RECORDINGS:
+      path = "/v1/recordings";
+      break;
+    case PL_API_PENDING_IMPORTS:
+      path = "/v1/data/pending-imports";
+      break;
+    case PL_API_ATTACHMENTS:
+      path = "/v1/recording-attachments";
+      break;
+    case PL_API_TOPICS:
+      path = "/v1/data/topics";
+      break;
+    case PL_API_COVERAGE:
+      path = "/v1/data/coverage";
+      break;
     case PL_API_LAKE_FILES:
       path = "/v1/lake-files";
       p = 0;
       break;
-    case PL_API_DEVICES: path = "/v1/devices"; break;
+    case PL_API_DEVICES:
+      path = "/v1/devices";
+      break;
   }
   if (pages) *pages = p;
   return path;
@@ -125,8 +139,7 @@ int pl_api_delete_recording(pl_http *h, const char *key_or_id, char **deleted_id
   return rc;
 }
 
-int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out,
-                          pl_error_info *err) {
+int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out, pl_error_info *err) {
   *out = NULL;
   char *path = item_path("/v1/recording-attachments", id, "");
   if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
@@ -138,12 +151,33 @@ int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out,
   return rc;
 }
 
-/* CRC-32 and size of a file, read in pieces. */
-static int file_crc(int fd, uint32_t *crc, uint64_t *size) {
+/* The CRC an MCAP Attachment record stores: CRC-32 over the record's fields
+ * before it (log_time, create_time, name, media_type, data length, data), so
+ * the download is checked against the record together with the listed fields.
+ * The data is read back from `fd` in pieces. */
+static void put_le(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int attachment_crc(int fd, const pl_api_attachment *a, uint32_t *crc, uint64_t *size) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || lseek(fd, 0, SEEK_SET) < 0) return -1;
+  uint64_t n = (uint64_t)sb.st_size;
+  const char *name = a->name ? a->name : "", *media = a->media_type ? a->media_type : "";
+  uint8_t head[16];
+  put_le(head, a->log_time, 8);
+  put_le(head + 8, a->create_time, 8);
+  uint32_t c = mcap_crc32(0, head, 16);
+  put_le(head, strlen(name), 4);
+  c = mcap_crc32(c, head, 4);
+  c = mcap_crc32(c, name, strlen(name));
+  put_le(head, strlen(media), 4);
+  c = mcap_crc32(c, head, 4);
+  c = mcap_crc32(c, media, strlen(media));
+  put_le(head, n, 8);
+  c = mcap_crc32(c, head, 8);
   uint8_t buf[1 << 16];
-  uint32_t c = 0;
-  uint64_t n = 0;
-  if (lseek(fd, 0, SEEK_SET) < 0) return -1;
+  uint64_t got = 0;
   for (;;) {
     ssize_t r = read(fd, buf, sizeof buf);
     if (r < 0) {
@@ -152,8 +186,9 @@ static int file_crc(int fd, uint32_t *crc, uint64_t *size) {
     }
     if (r == 0) break;
     c = mcap_crc32(c, buf, (size_t)r);
-    n += (uint64_t)r;
+    got += (uint64_t)r;
   }
+  if (got != n) return -1;
   *crc = c;
   *size = n;
   return 0;
@@ -206,7 +241,7 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
     rc = pl_http_get_to_fd(h, link, fd, 1, NULL, NULL, NULL, NULL, err);
     uint32_t crc = 0;
     uint64_t size = 0;
-    if (rc == PL_OK && file_crc(fd, &crc, &size) != 0)
+    if (rc == PL_OK && attachment_crc(fd, a, &crc, &size) != 0)
       rc = pl__err_errno(err, errno, "cannot read back '%s'", tmp);
     if (rc == PL_OK && size != a->size)
       rc = pl__err(err, PL_EVERIFY, UINT64_MAX,
@@ -228,8 +263,7 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
   return rc;
 }
 
-int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out,
-                      pl_error_info *err) {
+int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out, pl_error_info *err) {
   *out = NULL;
   char *path = item_path("/v1/devices", name_or_id, "");
   if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");

@@ -61,8 +61,8 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
   for (size_t i = end; i < len; i++)
     if (!(body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) {
       json_object_put(o);
-      pl__err(err, PL_EJSON, (uint64_t)i, "%s: unexpected bytes after the JSON at byte %zu",
-              what, i);
+      pl__err(err, PL_EJSON, (uint64_t)i, "%s: unexpected bytes after the JSON at byte %zu", what,
+              i);
       return NULL;
     }
   return o;
@@ -132,8 +132,8 @@ static int jtime(json_object *o, const char *k, uint64_t *out) {
 }
 
 static char *compact(json_object *o, int *oom) {
-  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *s =
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *d = pl__strdup(s ? s : "null");
   if (!d) *oom = 1;
   return d;
@@ -485,65 +485,107 @@ static int item_device(json_object *o, pl_api_device *d, const char **missing) {
 
 static const char *kind_name(pl_api_kind k) {
   switch (k) {
-    case PL_API_RECORDINGS: return "recording";
-    case PL_API_PENDING_IMPORTS: return "pending import";
-    case PL_API_ATTACHMENTS: return "attachment";
-    case PL_API_TOPICS: return "topic";
-    case PL_API_COVERAGE: return "coverage range";
-    case PL_API_LAKE_FILES: return "lake file";
-    case PL_API_DEVICES: return "device";
+    case PL_API_RECORDINGS:
+      return "recording";
+    case PL_API_PENDING_IMPORTS:
+      return "pending import";
+    case PL_API_ATTACHMENTS:
+      return "attachment";
+    case PL_API_TOPICS:
+      return "topic";
+    case PL_API_COVERAGE:
+      return "coverage range";
+    case PL_API_LAKE_FILES:
+      return "lake file";
+    case PL_API_DEVICES:
+      return "device";
   }
   return "item";
 }
 
 static size_t elem_size(pl_api_kind k) {
   switch (k) {
-    case PL_API_RECORDINGS: return sizeof(pl_api_recording);
-    case PL_API_PENDING_IMPORTS: return sizeof(pl_api_import);
-    case PL_API_ATTACHMENTS: return sizeof(pl_api_attachment);
-    case PL_API_TOPICS: return sizeof(pl_api_topic);
-    case PL_API_COVERAGE: return sizeof(pl_api_coverage);
-    case PL_API_LAKE_FILES: return sizeof(pl_api_lake_file);
-    case PL_API_DEVICES: return sizeof(pl_api_device);
+    case PL_API_RECORDINGS:
+      return sizeof(pl_api_recording);
+    case PL_API_PENDING_IMPORTS:
+      return sizeof(pl_api_import);
+    case PL_API_ATTACHMENTS:
+      return sizeof(pl_api_attachment);
+    case PL_API_TOPICS:
+      return sizeof(pl_api_topic);
+    case PL_API_COVERAGE:
+      return sizeof(pl_api_coverage);
+    case PL_API_LAKE_FILES:
+      return sizeof(pl_api_lake_file);
+    case PL_API_DEVICES:
+      return sizeof(pl_api_device);
   }
   return 1;
 }
 
 static void **list_array(pl_api_list *l) {
   switch (l->kind) {
-    case PL_API_RECORDINGS: return (void **)&l->recordings;
-    case PL_API_PENDING_IMPORTS: return (void **)&l->imports;
-    case PL_API_ATTACHMENTS: return (void **)&l->attachments;
-    case PL_API_TOPICS: return (void **)&l->topics;
-    case PL_API_COVERAGE: return (void **)&l->coverage;
-    case PL_API_LAKE_FILES: return (void **)&l->lake_files;
-    case PL_API_DEVICES: return (void **)&l->devices;
+    case PL_API_RECORDINGS:
+      return (void **)&l->recordings;
+    case PL_API_PENDING_IMPORTS:
+      return (void **)&l->imports;
+    case PL_API_ATTACHMENTS:
+      return (void **)&l->attachments;
+    case PL_API_TOPICS:
+      return (void **)&l->topics;
+    case PL_API_COVERAGE:
+      return (void **)&l->coverage;
+    case PL_API_LAKE_FILES:
+      return (void **)&l->lake_files;
+    case PL_API_DEVICES:
+      return (void **)&l->devices;
   }
   return NULL;
 }
 
 static int parse_item(pl_api_kind k, json_object *o, void *dst, const char **missing) {
   switch (k) {
-    case PL_API_RECORDINGS: return item_recording(o, dst, missing);
-    case PL_API_PENDING_IMPORTS: return item_import(o, dst, missing);
-    case PL_API_ATTACHMENTS: return item_attachment(o, dst, missing);
-    case PL_API_TOPICS: return item_topic(o, dst, missing);
-    case PL_API_COVERAGE: return item_coverage(o, dst, missing);
-    case PL_API_LAKE_FILES: return item_lake_file(o, dst, missing);
-    case PL_API_DEVICES: return item_device(o, dst, missing);
+    case PL_API_RECORDINGS:
+      return item_recording(o, dst, missing);
+    case PL_API_PENDING_IMPORTS:
+      return item_import(o, dst, missing);
+    case PL_API_ATTACHMENTS:
+      return item_attachment(o, dst, missing);
+    case PL_API_TOPICS:
+      return item_topic(o, dst, missing);
+    case PL_API_COVERAGE:
+      return item_coverage(o, dst, missing);
+    case PL_API_LAKE_FILES:
+      return item_lake_file(o, dst, missing);
+    case PL_API_DEVICES:
+      return item_device(o, dst, missing);
   }
   return PL_EINVAL;
 }
 
 static void dispose_item(pl_api_kind k, void *p) {
   switch (k) {
-    case PL_API_RECORDINGS: pl__api_recording_dispose(p); break;
-    case PL_API_PENDING_IMPORTS: pl__api_import_dispose(p); break;
-    case PL_API_ATTACHMENTS: pl__api_attachment_dispose(p); break;
-    case PL_API_TOPICS: pl__api_topic_dispose(p); break;
-    case PL_API_COVERAGE: pl__api_coverage_dispose(p); break;
-    case PL_API_LAKE_FILES: pl__api_lake_file_dispose(p); break;
-    case PL_API_DEVICES: pl__api_device_dispose(p); break;
+    case PL_API_RECORDINGS:
+      pl__api_recording_dispose(p);
+      break;
+    case PL_API_PENDING_IMPORTS:
+      pl__api_import_dispose(p);
+      break;
+    case PL_API_ATTACHMENTS:
+      pl__api_attachment_dispose(p);
+      break;
+    case PL_API_TOPICS:
+      pl__api_topic_dispose(p);
+      break;
+    case PL_API_COVERAGE:
+      pl__api_coverage_dispose(p);
+      break;
+    case PL_API_LAKE_FILES:
+      pl__api_lake_file_dispose(p);
+      break;
+    case PL_API_DEVICES:
+      pl__api_device_dispose(p);
+      break;
   }
 }
 
@@ -627,9 +669,9 @@ static int parse_one(pl_api_kind kind, const char *body, size_t len, void **out,
   if (rc != PL_OK) {
     dispose_item(kind, item);
     free(item);
-    return rc == PL_EJSON ? pl__err(err, PL_EJSON, UINT64_MAX, "%s: no valid '%s'",
-                                    kind_name(kind), missing)
-                          : pl__err(err, rc, UINT64_MAX, "out of memory");
+    return rc == PL_EJSON
+               ? pl__err(err, PL_EJSON, UINT64_MAX, "%s: no valid '%s'", kind_name(kind), missing)
+               : pl__err(err, rc, UINT64_MAX, "out of memory");
   }
   *out = item;
   return PL_OK;
@@ -664,8 +706,8 @@ int pl__api_parse_string_field(const char *body, size_t len, const char *name, c
 char *pl__api_error_text(const char *body, size_t len) {
   if (!body || !len) return NULL;
   json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
-  json_object *o = tok && len < (size_t)INT32_MAX ? json_tokener_parse_ex(tok, body, (int)len)
-                                                  : NULL;
+  json_object *o =
+      tok && len < (size_t)INT32_MAX ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
   int ok = tok && json_tokener_get_error(tok) == json_tokener_success;
   json_tokener_free(tok);
   char *text = NULL;
@@ -697,8 +739,8 @@ char *pl__api_error_text(const char *body, size_t len) {
 
 static char *serialize(json_object *o) {
   if (!o) return NULL;
-  const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *s =
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *d = pl__strdup(s);
   json_object_put(o);
   return d;

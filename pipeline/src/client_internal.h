@@ -72,14 +72,14 @@ int pl__api_time(const char *s, uint64_t *ns);
 /* One line of the upload journal (.mcapkit/upload-journal.jsonl). */
 struct pl__journal_entry {
   char *api_url;
-  char *path;        /* absolute */
+  char *path; /* absolute */
   uint64_t size;
   int64_t mtime_ns;
   char hash[33];
   char *key;
   char *request_id;
   char *recording_id;
-  char *state;       /* "uploaded", "imported", "done" */
+  char *state; /* "uploaded", "imported", "done" */
 };
 /* The entry as one compact JSON line with a trailing '\n' (malloc'd). */
 char *pl__journal_format(const struct pl__journal_entry *e);

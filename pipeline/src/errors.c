@@ -41,6 +41,10 @@ const char *pl_strerror(int code) {
       return "not authorized";
     case PL_EVERIFY:
       return "verification found differences";
+    case PL_ECANCELED:
+      return "canceled";
+    case PL_ECANCELED:
+      return "interrupted";
     default:
       return "unknown error";
   }

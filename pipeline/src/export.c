@@ -247,7 +247,7 @@ static int last_before_start(struct xport *x, struct xpre **pre, size_t *n_pre, 
       mcap_message_iter_free(it);
     }
   }
-  qsort(*pre, *n_pre, sizeof **pre, cmp_pre);
+  if (*n_pre) qsort(*pre, *n_pre, sizeof **pre, cmp_pre);
   return PL_OK;
 }
 

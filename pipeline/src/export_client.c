@@ -23,7 +23,12 @@
  *
  * Proof: the result must pass the doctor without errors; with
  * verify_against, pl_messages_compare() checks it holds exactly the local
- * file's messages for the same topics and times.
+ * file's messages for the same topics and times: each message is reduced to
+ * (topic, log time, publish time, XXH3-64 of its bytes), both sides are
+ * sorted and merged, and every topic that differs gets a line with its
+ * counts and per-topic digests plus up to ten lines naming the missing,
+ * extra or changed messages by log time. Sequence numbers and channel ids
+ * are not compared (an export may renumber them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,8 +53,8 @@ void pl_export_result_dispose(pl_export_result *r) {
 
 struct part {
   char *path;
-  int complete;   /* the transfer finished */
-  uint64_t cut;   /* incomplete parts: keep messages with log_time < cut */
+  int complete; /* the transfer finished */
+  uint64_t cut; /* incomplete parts: keep messages with log_time < cut */
   uint64_t bytes;
 };
 
@@ -399,8 +404,7 @@ static char *part_path(const char *out, int k) {
 int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
                   pl_error_info *err) {
   memset(res, 0, sizeof *res);
-  if (!o || !o->out_path)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "no output file given");
+  if (!o || !o->out_path) return pl__err(err, PL_EINVAL, UINT64_MAX, "no output file given");
   if (!o->recording && !o->device_name && !o->device_id)
     return pl__err(err, PL_EINVAL, UINT64_MAX, "give a recording, or a device with start and end");
   if (!o->recording && !(o->has_start && o->has_end))
@@ -440,9 +444,8 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
   int transfers = 0, complete = 0;
   while (!complete) {
     if (transfers >= max_parts) {
-      rc = pl__err(err, PL_ENET, UINT64_MAX,
-                   "the export broke off %d times; giving up (last: %s)", transfers,
-                   err && err->msg[0] ? err->msg : "?");
+      rc = pl__err(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up (last: %s)",
+                   transfers, err && err->msg[0] ? err->msg : "?");
       break;
     }
     transfers++;
@@ -466,11 +469,11 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
     pl_error_info terr;
     memset(&terr, 0, sizeof terr);
     /* follow the link at once; a broken transfer is resumed below, not repeated */
-    int trc = pl_http_get_to_fd(h, link, fd, 0, o->progress, o->progress_user, &got, &status,
-                                &terr);
+    int trc =
+        pl_http_get_to_fd(h, link, fd, 0, o->progress, o->progress_user, &got, &status, &terr);
     free(link);
-    if (trc == PL_OK && fsync(fd) != 0) trc = pl__err_errno(&terr, errno, "cannot sync '%s'",
-                                                           p->path);
+    if (trc == PL_OK && fsync(fd) != 0)
+      trc = pl__err_errno(&terr, errno, "cannot sync '%s'", p->path);
     close(fd);
     p->bytes = got;
     if (trc == PL_OK) {
@@ -506,8 +509,7 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
       p->path = NULL;
     }
     if (n_parts >= (size_t)max_parts) {
-      rc = pl__err(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up",
-                   transfers);
+      rc = pl__err(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up", transfers);
       break;
     }
   }
@@ -541,9 +543,8 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
     if (rc != PL_OK) return rc;
     res->verified = 1;
     if (res->n_diffs)
-      return pl__err(err, PL_EVERIFY, UINT64_MAX,
-                     "the export differs from '%s' (%zu difference%s)", o->verify_against,
-                     res->n_diffs, res->n_diffs == 1 ? "" : "s");
+      return pl__err(err, PL_EVERIFY, UINT64_MAX, "the export differs from '%s' (%zu difference%s)",
+                     o->verify_against, res->n_diffs, res->n_diffs == 1 ? "" : "s");
   }
   return PL_OK;
 }
@@ -646,6 +647,22 @@ static int same_slot(const struct msg_entry *x, const struct msg_entry *y) {
 
 #define MAX_DETAILS_PER_TOPIC 10
 
+/* A topic's digest: XXH3-128 over its sorted (log time, publish time, content
+ * hash) entries, so equal digests mean the same messages in any file order. */
+static int topic_digest(const struct msg_set *s, uint32_t topic, char out[33]) {
+  pl__hash *h = pl__hash_new();
+  if (!h) return -1;
+  for (size_t i = 0; i < s->n; i++) {
+    if (s->e[i].topic != topic) continue;
+    pl__hash_u64(h, s->e[i].log_time);
+    pl__hash_u64(h, s->e[i].publish_time);
+    pl__hash_u64(h, s->e[i].hash);
+  }
+  pl__hash_hex(h, out);
+  pl__hash_free(h);
+  return 0;
+}
+
 int pl_messages_compare(const char *want, const char *got, const char *const *topics,
                         size_t n_topics, int has_start, uint64_t start, int has_end, uint64_t end,
                         pl_diff **diffs, size_t *n_diffs, uint64_t *n_want, pl_error_info *err) {
@@ -656,7 +673,8 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
   struct msg_set a = {0}, b = {0};
   size_t cap = 0;
   int rc = collect(want, topics, n_topics, has_start, start, has_end, end, &tab, &a, err);
-  if (rc == PL_OK) rc = collect(got, topics, n_topics, has_start, start, has_end, end, &tab, &b, err);
+  if (rc == PL_OK)
+    rc = collect(got, topics, n_topics, has_start, start, has_end, end, &tab, &b, err);
   if (rc == PL_OK) {
     if (n_want) *n_want = a.n;
     qsort(a.e, a.n, sizeof *a.e, cmp_entry);
@@ -667,10 +685,13 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
     uint64_t *miss = calloc(nt ? nt : 1, sizeof *miss), *extra = calloc(nt ? nt : 1, sizeof *extra);
     uint64_t *chg = calloc(nt ? nt : 1, sizeof *chg);
     size_t *shown = calloc(nt ? nt : 1, sizeof *shown);
-    if (!ca || !cb || !miss || !extra || !chg || !shown) rc = pl__err(err, PL_ENOMEM, UINT64_MAX,
-                                                                      "out of memory");
+    if (!ca || !cb || !miss || !extra || !chg || !shown)
+      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     size_t i = 0, k = 0;
     char what[512], l[128], r[128], t[40];
+    pl_diff *details = NULL;
+    size_t n_details = 0, cap_details = 0, cap_dtopic = 0;
+    uint32_t *dtopic = NULL;
     while (rc == PL_OK && (i < a.n || k < b.n)) {
       const struct msg_entry *x = i < a.n ? &a.e[i] : NULL, *y = k < b.n ? &b.e[k] : NULL;
       int c = !x ? 1 : !y ? -1 : cmp_entry(x, y);
@@ -714,20 +735,38 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
         shown[d->topic]++;
         pl_format_time(d->log_time, t);
         snprintf(what, sizeof what, "topic '%s': %s message at %s", tab.names[d->topic], kind, t);
-        if (pl__diff_add(diffs, n_diffs, &cap, what, l, r) != PL_OK)
+        if (pl__diff_add(&details, &n_details, &cap_details, what, l, r) != PL_OK ||
+            pl__grow((void **)&dtopic, &cap_dtopic, n_details, sizeof *dtopic) != 0)
           rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        else
+          dtopic[n_details - 1] = d->topic;
       }
     }
+    /* each topic that differs: its summary line, then its details (grouped by topic already) */
+    size_t di = 0;
     for (size_t ti = 0; rc == PL_OK && ti < nt; ti++) {
       if (!miss[ti] && !extra[ti] && !chg[ti]) continue;
+      char da[33], db[33];
+      if (topic_digest(&a, (uint32_t)ti, da) != 0 || topic_digest(&b, (uint32_t)ti, db) != 0) {
+        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        break;
+      }
       snprintf(what, sizeof what, "topic '%s': %llu missing, %llu extra, %llu changed",
                tab.names[ti], (unsigned long long)miss[ti], (unsigned long long)extra[ti],
                (unsigned long long)chg[ti]);
-      snprintf(l, sizeof l, "%llu messages", (unsigned long long)ca[ti]);
-      snprintf(r, sizeof r, "%llu messages", (unsigned long long)cb[ti]);
+      snprintf(l, sizeof l, "%llu messages, digest %s", (unsigned long long)ca[ti], da);
+      snprintf(r, sizeof r, "%llu messages, digest %s", (unsigned long long)cb[ti], db);
       if (pl__diff_add(diffs, n_diffs, &cap, what, l, r) != PL_OK)
         rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      while (rc == PL_OK && di < n_details && dtopic[di] == ti) {
+        if (pl__diff_add(diffs, n_diffs, &cap, details[di].what, details[di].local,
+                         details[di].remote) != PL_OK)
+          rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        di++;
+      }
     }
+    pl_diffs_free(details, n_details);
+    free(dtopic);
     free(ca);
     free(cb);
     free(miss);

@@ -55,8 +55,8 @@ struct pl_http {
   char *api_scheme; /* lower case */
   char *api_host;   /* lower case */
   char *api_port;
-  char *api_path;   /* base path without trailing '/', "" for none */
-  char *auth;       /* "Authorization: Bearer <key>" or NULL; wiped on free */
+  char *api_path; /* base path without trailing '/', "" for none */
+  char *auth;     /* "Authorization: Bearer <key>" or NULL; wiped on free */
   pl_http_options o;
   char user_agent[64];
   char errbuf[CURL_ERROR_SIZE];
@@ -72,7 +72,9 @@ double pl__now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int pl__http_cancelled(const pl_http *h) { return h && h->o.cancel && *h->o.cancel; }
+int pl__http_cancelled(const pl_http *h) {
+  return h && h->o.cancel && *h->o.cancel;
+}
 
 void pl__http_log(pl_http *h, const char *fmt, ...) {
   if (!h || !h->o.log) return;
@@ -220,14 +222,13 @@ static int is_api_url(const pl_http *h, const char *url) {
 
 /* ------------------------------------------------------------ handle */
 
-int pl_http_new(pl_http **out, const char *api_url, const char *api_key,
-                const pl_http_options *o, pl_error_info *err) {
+int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const pl_http_options *o,
+                pl_error_info *err) {
   *out = NULL;
-  if (!api_url || !*api_url)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "no API URL given");
+  if (!api_url || !*api_url) return pl__err(err, PL_EINVAL, UINT64_MAX, "no API URL given");
   if (strncasecmp(api_url, "http://", 7) != 0 && strncasecmp(api_url, "https://", 8) != 0)
-    return pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "invalid API URL '%s': expected http:// or https://", api_url);
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s': expected http:// or https://",
+                   api_url);
   if (api_key && strpbrk(api_key, "\r\n"))
     return pl__err(err, PL_EINVAL, UINT64_MAX, "the API key contains a line break");
   pl_http *h = calloc(1, sizeof *h);
@@ -268,8 +269,8 @@ int pl_http_new(pl_http **out, const char *api_url, const char *api_key,
   if (strchr(h->api_url + strcspn(h->api_url, ":") + 3, '?') || strchr(h->api_url, '#')) {
     free(pth);
     pl_http_free(h);
-    return pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "invalid API URL '%s': no query or fragment allowed", api_url);
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s': no query or fragment allowed",
+                   api_url);
   }
   size_t pl = strlen(pth);
   while (pl > 0 && pth[pl - 1] == '/') pth[--pl] = 0;
@@ -303,9 +304,13 @@ void pl_http_free(pl_http *h) {
   free(h);
 }
 
-const char *pl_http_api_url(const pl_http *h) { return h->api_url; }
+const char *pl_http_api_url(const pl_http *h) {
+  return h->api_url;
+}
 
-void pl_http_get_stats(const pl_http *h, pl_http_stats *out) { *out = h->stats; }
+void pl_http_get_stats(const pl_http *h, pl_http_stats *out) {
+  *out = h->stats;
+}
 
 void pl_http_response_dispose(pl_http_response *r) {
   if (!r) return;
@@ -502,13 +507,13 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 /* A request as the retry loop sees it. */
 struct req {
   const char *method;
-  const char *url;      /* absolute */
-  const char *label;    /* for messages: "GET /v1/recordings" or "PUT http://host/signed/..." */
+  const char *url;   /* absolute */
+  const char *label; /* for messages: "GET /v1/recordings" or "PUT http://host/signed/..." */
   int with_key;
-  const char *body;     /* JSON or NULL */
-  int transfer;         /* a file transfer: stall timeout instead of a total one */
-  int retry;            /* may be repeated */
-  uint64_t out_start;   /* downloads: file offset to truncate back to */
+  const char *body;   /* JSON or NULL */
+  int transfer;       /* a file transfer: stall timeout instead of a total one */
+  int retry;          /* may be repeated */
+  uint64_t out_start; /* downloads: file offset to truncate back to */
 };
 
 static void set_timeouts(pl_http *h, const struct req *rq) {
@@ -548,10 +553,13 @@ static CURLcode perform(pl_http *h, const struct req *rq, struct xfer *x, long *
 
   struct curl_slist *hdrs = NULL, *t;
   int oom = 0;
-#define ADD_HEADER(s)                   \
-  do {                                  \
-    t = curl_slist_append(hdrs, (s));   \
-    if (t) hdrs = t; else oom = 1;      \
+#define ADD_HEADER(s)                 \
+  do {                                \
+    t = curl_slist_append(hdrs, (s)); \
+    if (t)                            \
+      hdrs = t;                       \
+    else                              \
+      oom = 1;                        \
   } while (0)
   if (rq->with_key && h->auth) ADD_HEADER(h->auth);
   if (!rq->transfer) ADD_HEADER("Accept: application/json");
@@ -595,7 +603,7 @@ static CURLcode perform(pl_http *h, const struct req *rq, struct xfer *x, long *
   curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &down);
   h->stats.requests++;
   h->stats.connections += (uint64_t)(conns > 0 ? conns : 0);
-  h->stats.bytes_sent += (uint64_t)(up > 0 ? up : 0) + (rq->body ? strlen(rq->body) : 0);
+  h->stats.bytes_sent += (uint64_t)(up > 0 ? up : 0); /* POST bodies included */
   h->stats.bytes_received += (uint64_t)(down > 0 ? down : 0);
   return cc;
 }
@@ -653,14 +661,22 @@ static int status_code(long st) {
 
 static const char *curl_what(CURLcode cc) {
   switch (cc) {
-    case CURLE_COULDNT_CONNECT: return "cannot connect";
-    case CURLE_COULDNT_RESOLVE_HOST: return "cannot resolve the host";
-    case CURLE_OPERATION_TIMEDOUT: return "timed out";
-    case CURLE_SEND_ERROR: return "connection broken while sending";
-    case CURLE_RECV_ERROR: return "connection broken while receiving";
-    case CURLE_GOT_NOTHING: return "the server closed the connection without a reply";
-    case CURLE_PARTIAL_FILE: return "the response was cut off";
-    default: return curl_easy_strerror(cc);
+    case CURLE_COULDNT_CONNECT:
+      return "cannot connect";
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "cannot resolve the host";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timed out";
+    case CURLE_SEND_ERROR:
+      return "connection broken while sending";
+    case CURLE_RECV_ERROR:
+      return "connection broken while receiving";
+    case CURLE_GOT_NOTHING:
+      return "the server closed the connection without a reply";
+    case CURLE_PARTIAL_FILE:
+      return "the response was cut off";
+    default:
+      return curl_easy_strerror(cc);
   }
 }
 
@@ -793,8 +809,7 @@ static int method_idempotent(const char *m) {
 }
 
 /* "GET /v1/x" for API URLs, "GET scheme://host/path" (no query) for others. */
-static void make_label(const pl_http *h, const char *method, const char *url, char *out,
-                       size_t n) {
+static void make_label(const pl_http *h, const char *method, const char *url, char *out, size_t n) {
   char clean[400];
   pl__url_for_message(url, clean, sizeof clean);
   size_t bl = strlen(h->api_url);
@@ -837,8 +852,7 @@ int pl_http_api(pl_http *h, const char *method, const char *path, const char *js
     long st = resp->status;
     if (st >= 300 && st < 400 && resp->location && !(flags & PL_HTTP_NO_REDIRECT) && st != 304) {
       if (hop >= MAX_REDIRECTS) {
-        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label,
-                     MAX_REDIRECTS);
+        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label, MAX_REDIRECTS);
         err->http_status = st;
         break;
       }
@@ -948,14 +962,14 @@ int pl_http_get_to_fd(pl_http *h, const char *url, int fd, int retry, pl_progres
     rc = run(h, &rq, &x, &resp, &attempts, err);
     if (written) *written = x.written;
     if (rc != PL_OK) {
+      if (status) *status = x.hdr_status; /* a broken 200 still says what it was */
       pl_http_response_dispose(&resp);
       break;
     }
     if (status) *status = resp.status;
     if (resp.status >= 300 && resp.status < 400 && resp.location) {
       if (hop >= MAX_REDIRECTS) {
-        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label,
-                     MAX_REDIRECTS);
+        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label, MAX_REDIRECTS);
         pl_http_response_dispose(&resp);
         break;
       }

@@ -141,6 +141,11 @@ typedef struct pl__walk_stats {
 int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__walk_stats *st,
                   pl_error_info *err);
 
+/* Put the doctor's findings in front of an index's problems (or, when the doctor could not
+ * run, a warning saying so); the index must not be added to afterwards. 0 or PL_ENOMEM. */
+int pl__index_add_doctor(pl_recording_index *ix, int doctor_rc, const pl_doctor_report *rep,
+                         const pl_error_info *derr);
+
 /* ------------------------------------------------------- index_json.c */
 
 /* lake.json: the lake-files endpoint's [{path, topics}] list. *json malloc'd. */

@@ -314,7 +314,7 @@ static int cmp_def(const void *a, const void *b) {
 }
 
 static uint64_t defs_digest(struct vtopic *v) {
-  qsort(v->defs, v->n_defs, sizeof *v->defs, cmp_def);
+  if (v->n_defs) qsort(v->defs, v->n_defs, sizeof *v->defs, cmp_def);
   /* identical repeated definitions count once */
   size_t k = 0;
   for (size_t i = 0; i < v->n_defs; i++)
@@ -460,11 +460,14 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
   if ((rc = walk_side(&orig, mcap_path, err))) goto out;
   /* the lake: every topic file, then the recording file */
   for (size_t i = 0; i < n_files; i++) {
-    /* lake.json paths are relative to the lake root */
-    size_t n = strlen(lake_dir) + strlen(files[i].path) + 2;
+    /* lake.json paths are relative to the lake root; the files sit in the recording's folder
+     * (only the file name is used, so a crafted lake.json cannot point outside it) */
+    const char *base = strrchr(files[i].path, '/');
+    base = base ? base + 1 : files[i].path;
+    size_t n = strlen(recdir) + strlen(base) + 2;
     char *p = malloc(n);
     if (!p) goto oom;
-    snprintf(p, n, "%s/%s", lake_dir, files[i].path);
+    snprintf(p, n, "%s/%s", recdir, base);
     lake.expect_topic = -1;
     if (files[i].n_topics == 1) {
       int t = find_vtopic(&lake, files[i].topics[0], strlen(files[i].topics[0]), 1);

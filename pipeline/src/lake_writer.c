@@ -26,9 +26,17 @@
  * topic writers, so the chunk compression (the bulk of the work) runs in
  * parallel. Records travel in batches of about 1 MiB through a queue of at
  * most QUEUE_MAX batches per worker: memory is bounded by topics x chunk size
- * plus workers x QUEUE_MAX x batch, not by the recording.
+ * plus workers x QUEUE_MAX x batch, not by the recording. (Measured on 2 cores
+ * against the libmcap writer's own `workers` option on per-topic writers: the
+ * same wall time, less memory.) The input is walked with pl__walk_file rather
+ * than the streamed reader so that a bad chunk can be skipped (allow_partial)
+ * and attachments copied in pieces.
+ *
+ * Before the pass the recording is indexed without the doctor (fast path: no
+ * chunk decompressed), which gives the topics, device, key and content hash;
+ * the doctor runs on its own thread beside the pass and its findings are put
+ * into index.json, which thus equals `mcapkit index --json` of the file.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -46,7 +54,6 @@
 #define DEFAULT_LAKE_CHUNK (768u * 1024u)
 #define BATCH_TARGET (1u << 20)
 #define QUEUE_MAX 4
-#define ATT_PIECE (1u << 20)
 #define MAX_TOPICS 65536 /* at most one per channel id */
 
 /* ======================================================== file helpers */
@@ -283,6 +290,30 @@ struct lake {
   int files_done;
   int partial_seen;
 };
+
+/* The doctor, run beside the lake pass; its findings go into index.json as `mcapkit index`
+ * would list them (the index itself is made without it, so the pass need not wait). */
+struct doctor_job {
+  const char *path;
+  pthread_t th;
+  int started;
+  int rc;
+  pl_doctor_report *report;
+  pl_error_info err;
+};
+
+static void *doctor_main(void *arg) {
+  struct doctor_job *d = arg;
+  mcap_source src;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  if (mcap_source_open_file(&src, d->path, &me) != MCAP_OK) {
+    d->rc = pl__err(&d->err, PL_EIO, UINT64_MAX, "%.200s", me.msg);
+    return NULL;
+  }
+  d->rc = pl_doctor_run(&src, NULL, &d->report, &d->err);
+  return NULL;
+}
 
 /* ---- little-endian helpers for batch records */
 static void put_le(uint8_t *p, uint64_t v, int n) {
@@ -700,8 +731,8 @@ static int lk_problem(void *ctx, pl_severity sev, const char *code, uint64_t off
   if (sev != PL_SEV_ERROR) return PL_OK;
   lk->partial_seen = 1;
   if (lk->o->allow_partial) return PL_OK;
-  return pl__err(lk->err, PL_EPARTIAL, offset, "%s (use allow_partial to write what can be read)",
-                 msg);
+  return pl__err(lk->err, PL_EPARTIAL, offset,
+                 "%s; allow_partial (--allow-partial) writes what can be read", msg);
 }
 
 /* ---- setup and teardown */
@@ -860,7 +891,7 @@ static int topics_from_index(struct lake *lk) {
     }
     lk->topics[t]->bytes += ix->topics[i].bytes + ix->topics[i].message_count * 31;
   }
-  qsort(lk->topics, lk->n_topics, sizeof *lk->topics, cmp_topic_name);
+  if (lk->n_topics) qsort(lk->topics, lk->n_topics, sizeof *lk->topics, cmp_topic_name);
   for (size_t i = 0; i < lk->n_topics; i++)
     if (name_topic(lk, i) != PL_OK) return PL_ENOMEM;
   return PL_OK;
@@ -947,6 +978,9 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
   lk.o = o;
   lk.err = err;
   pl_recording_index *ix = NULL;
+  struct doctor_job doc;
+  memset(&doc, 0, sizeof doc);
+  doc.path = mcap_path;
   char *recdir = NULL, *dest = NULL, *tmpdir = NULL, *lockpath = NULL, *devdir = NULL;
   char *json = NULL;
   int lockfd = -1, keep_stage = 0, rc;
@@ -956,13 +990,15 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
   memset(&io, 0, sizeof io);
   io.tolerance_s = -1;
   io.threads = 1;
+  io.no_doctor = 1; /* run below, beside the pass */
   if ((rc = pl_index_file(mcap_path, &io, &ix, err))) goto out;
   if (ix->partial && !o->allow_partial) {
     const char *why = "";
     for (size_t i = 0; i < ix->n_problems && !*why; i++)
       if (ix->problems[i].severity == PL_SEV_ERROR) why = ix->problems[i].message;
     rc = pl__err(err, PL_EPARTIAL, UINT64_MAX,
-                 "'%s' cannot be read completely (%s); use allow_partial to write what can be read",
+                 "'%s' cannot be read completely (%s); allow_partial (--allow-partial) writes what "
+                 "can be read",
                  mcap_path, why);
     goto out;
   }
@@ -1050,6 +1086,10 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     }
   }
   if ((rc = start_workers(&lk, o->jobs))) goto out;
+  if (pthread_create(&doc.th, NULL, doctor_main, &doc) == 0)
+    doc.started = 1;
+  else
+    doctor_main(&doc);
 
   /* 4. one pass */
   {
@@ -1118,7 +1158,11 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     }
     p = join(lk.stage, PL_LAKE_INDEX_JSON);
     if (!p) goto oom;
-    rc = pl_index_to_json(ix, &json, err);
+    if (doc.started) pthread_join(doc.th, NULL);
+    doc.started = 0;
+    rc = pl__index_add_doctor(ix, doc.rc, doc.report, &doc.err);
+    if (rc) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (rc == PL_OK) rc = pl_index_to_json(ix, &json, err);
     if (rc == PL_OK) rc = pl__write_file_atomic(p, json, strlen(json), err);
     free(p);
     if (rc == PL_OK) rc = file_done(&lk);
@@ -1153,6 +1197,8 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
 oom:
   rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
+  if (doc.started) pthread_join(doc.th, NULL);
+  pl_doctor_report_free(doc.report);
   lake_dispose(&lk);
   if (rc != PL_OK) {
     /* once files are committed, a failure (or the injected one) leaves the staging directory as

@@ -17,6 +17,8 @@
  *   tolerance over the recording's time range;
  * - lake files (self-hosted sites only): every local topic in exactly one
  *   file, no file with a topic the recording does not have. Paths are opaque.
+ *   A site that refuses the lake-files request, or lists no file at all for
+ *   a recording with topics, is taken as not self-hosted (not checked).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,8 +78,7 @@ static void diff(struct rc_ctx *c, const char *local, const char *remote, const 
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  if (pl__diff_add(&c->r->diffs, &c->r->n_diffs, &c->cap, what, local, remote) != PL_OK)
-    c->oom = 1;
+  if (pl__diff_add(&c->r->diffs, &c->r->n_diffs, &c->cap, what, local, remote) != PL_OK) c->oom = 1;
 }
 
 static const char *tm(uint64_t ns, char buf[40]) {
@@ -85,7 +86,9 @@ static const char *tm(uint64_t ns, char buf[40]) {
   return buf;
 }
 
-static int str_eq(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+static int str_eq(const char *a, const char *b) {
+  return strcmp(a ? a : "", b ? b : "") == 0;
+}
 
 /* ------------------------------------------------------------- metadata */
 
@@ -155,8 +158,8 @@ static void compare_metadata(struct rc_ctx *c, const pl_recording_index *ix,
   }
   for (size_t j = 0; j < nr; j++)
     if (!rused[j])
-      diff(c, "(missing)", rt[j], "metadata '%s'", rec->metadata[j].name ? rec->metadata[j].name
-                                                                         : "");
+      diff(c, "(missing)", rt[j], "metadata '%s'",
+           rec->metadata[j].name ? rec->metadata[j].name : "");
 out:
   for (size_t i = 0; lt && i < nl; i++) free(lt[i]);
   for (size_t i = 0; rt && i < nr; i++) free(rt[i]);
@@ -177,12 +180,11 @@ static int is_hex(const char *s) {
 }
 
 static int att_same_id(const pl_attachment_info *l, const pl_api_attachment *r) {
-  return str_eq(l->name, r->name) && l->log_time == r->log_time &&
-         l->create_time == r->create_time;
+  return str_eq(l->name, r->name) && l->log_time == r->log_time && l->create_time == r->create_time;
 }
 
 static void compare_attachments(struct rc_ctx *c, const pl_recording_index *ix,
-                                 const pl_api_list *ra) {
+                                const pl_api_list *ra) {
   size_t nl = ix->n_attachments, nr = ra->n;
   char *lused = calloc(nl ? nl : 1, 1), *rused = calloc(nr ? nr : 1, 1);
   if (!lused || !rused) {
@@ -233,8 +235,7 @@ static void compare_attachments(struct rc_ctx *c, const pl_recording_index *ix,
     if (!rused[j]) {
       const pl_api_attachment *r = &ra->attachments[j];
       snprintf(b, sizeof b, "%llu bytes, crc %u", (unsigned long long)r->size, r->crc);
-      diff(c, "(missing)", b, "attachment '%s' at %s", r->name ? r->name : "",
-           tm(r->log_time, t));
+      diff(c, "(missing)", b, "attachment '%s' at %s", r->name ? r->name : "", tm(r->log_time, t));
     }
   free(lused);
   free(rused);
@@ -255,8 +256,7 @@ static int topic_eq(const pl_topic *l, const pl_api_topic *r) {
 }
 
 static void schema_text(const uint8_t *p, size_t n, char *out, size_t len) {
-  snprintf(out, len, "%zu bytes, xxh3 %016llx", n,
-           (unsigned long long)(n ? pl__hash64(p, n) : 0));
+  snprintf(out, len, "%zu bytes, xxh3 %016llx", n, (unsigned long long)(n ? pl__hash64(p, n) : 0));
 }
 
 static void compare_topics(struct rc_ctx *c, const pl_recording_index *ix, const pl_api_list *rt) {
@@ -381,7 +381,8 @@ static void compare_lake(struct rc_ctx *c, const pl_recording_index *ix, const p
     for (size_t t = 0; t < lf->lake_files[j].n_topics; t++) {
       const char *topic = lf->lake_files[j].topics[t];
       int known = 0;
-      for (size_t i = 0; i < ix->n_topics && !known; i++) known = str_eq(ix->topics[i].topic, topic);
+      for (size_t i = 0; i < ix->n_topics && !known; i++)
+        known = str_eq(ix->topics[i].topic, topic);
       if (!known) diff(c, "(missing)", lf->lake_files[j].path, "lake file topic '%s'", topic);
     }
 }
@@ -462,7 +463,7 @@ int pl_reconcile(pl_http *h, const pl_recording_index *ix, const char *key_or_id
     p[1] = (pl_param){"recordingId", rec->id};
     pl_error_info lerr;
     int lrc = pl_api_list_all(h, PL_API_LAKE_FILES, p, 2, 0, &lake, &lerr);
-    if (lrc == PL_OK) {
+    if (lrc == PL_OK && (lake.n > 0 || ix->n_topics == 0)) {
       r->lake_checked = 1;
       r->n_lake_files = lake.n;
       compare_lake(&c, ix, &lake);

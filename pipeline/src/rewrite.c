@@ -267,9 +267,12 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
     }                                                                                       \
   } while (0)
   NEED(len >= 16 + 4 + 4 + 8 + 4);
+  /* Everything is read front to back (a stream cannot go back); the stored CRC covers every
+   * byte from log_time to the end of the data, so it is computed on the way. */
   rc = pl__source_pull(src, &tmp, base, 20, &p, &got, err);
   if (rc) goto out;
   NEED(got == 20);
+  uint32_t crc = mcap_crc32(0, p, 20);
   mcap_attachment a;
   memset(&a, 0, sizeof a);
   a.log_time = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
@@ -284,6 +287,7 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   rc = pl__source_pull(src, &tmp, base + 20, nl + 4, &p, &got, err);
   if (rc) goto out;
   NEED(got == nl + 4);
+  crc = mcap_crc32(crc, p, (size_t)(nl + 4));
   name = malloc((size_t)nl + 1);
   if (!name) {
     rc = pl__err(err, PL_ENOMEM, off, "out of memory");
@@ -297,6 +301,7 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   rc = pl__source_pull(src, &tmp, base + 24 + nl, ml + 8, &p, &got, err);
   if (rc) goto out;
   NEED(got == ml + 8);
+  crc = mcap_crc32(crc, p, (size_t)(ml + 8));
   media = malloc((size_t)ml + 1);
   if (!media) {
     rc = pl__err(err, PL_ENOMEM, off, "out of memory");
@@ -315,19 +320,6 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   a.data.len = dl;
   if (keep && !keep(keep_ctx, &a)) goto out;
 
-  /* The stored CRC covers every byte from log_time to the end of the data. */
-  rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
-  if (rc) goto out;
-  NEED(got == 4);
-  uint32_t stored = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                    (uint32_t)p[3] << 24;
-  uint32_t crc = 0;
-  if (check_crc && stored) {
-    rc = pl__source_pull(src, &tmp, base, hdr, &p, &got, err);
-    if (rc) goto out;
-    NEED(got == hdr);
-    crc = mcap_crc32(0, p, (size_t)hdr);
-  }
   int mrc = mcap_writer_attachment_begin(w, a.log_time, a.create_time, a.name, a.media_type, dl);
   if (mrc) {
     rc = pl__werr(w, mrc, err, "writing an attachment");
@@ -338,7 +330,7 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
     rc = pl__source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
     if (rc) goto out;
     NEED(got == n);
-    if (check_crc && stored) crc = mcap_crc32(crc, p, (size_t)n);
+    if (check_crc) crc = mcap_crc32(crc, p, (size_t)n);
     mrc = mcap_writer_attachment_write(w, p, (size_t)n);
     if (mrc) {
       rc = pl__werr(w, mrc, err, "writing an attachment");
@@ -346,6 +338,11 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
     }
     done += n;
   }
+  rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
+  if (rc) goto out;
+  NEED(got == 4);
+  uint32_t stored = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                    (uint32_t)p[3] << 24;
   if (check_crc && stored && crc != stored) {
     rc = pl__err_mcap(err, MCAP_ECRC, off,
                       "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
@@ -432,6 +429,32 @@ static int has_summary(mcap_source *src) {
   return yes;
 }
 
+/*
+ * Do the file's chunks follow each other in time (each starting at or after the end of every
+ * earlier one), with every message in a chunk? Then file order is log-time order chunk by
+ * chunk. Needs the message counts of the chunk indexes (from message index lengths).
+ */
+static int chunks_disjoint(mcap_reader *r) {
+  size_t n = mcap_reader_chunk_count(r);
+  uint64_t total = 0, end = 0;
+  int any = 0;
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+    uint64_t k = mcap_map_u16u64_count(&ci->message_index_offsets);
+    if (k == 0) {
+      if (ci->message_start_time || ci->message_end_time || ci->message_index_length) return 0;
+      continue; /* a chunk without messages */
+    }
+    if (ci->message_index_length < 15 * k || (ci->message_index_length - 15 * k) % 16) return 0;
+    total += (ci->message_index_length - 15 * k) / 16;
+    if (any && ci->message_start_time < end) return 0;
+    if (!any || ci->message_end_time > end) end = ci->message_end_time;
+    any = 1;
+  }
+  return total == mcap_reader_statistics(r, NULL)->message_count;
+}
+
 static int open_source(const char *path, mcap_source *src, pl_error_info *err) {
   mcap_error_info me;
   memset(&me, 0, sizeof me);
@@ -512,10 +535,16 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
                      rw.o.memory_budget, &r, err);
     if (rc) goto out;
   }
-  if (o->order == PL_REWRITE_ORDER_PRESERVE)
+  if (o->order == PL_REWRITE_ORDER_LOG_TIME && chunks_disjoint(r)) {
+    /* Chunks that do not overlap in time, and nothing outside them: the file-order walk
+     * sorting each chunk sorts the file, and chunks already in order go through unopened. */
+    rw.sort_chunks = 1;
     rc = pl__rewrite_walk(&rw, &src, r);
-  else
+  } else if (o->order == PL_REWRITE_ORDER_PRESERVE) {
+    rc = pl__rewrite_walk(&rw, &src, r);
+  } else {
     rc = pl__rewrite_sorted(&rw, r, &src);
+  }
   if (!rc) rc = pl__rw_finish(&rw);
 
 out:

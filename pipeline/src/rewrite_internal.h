@@ -174,6 +174,8 @@ struct pl__rw {
   struct pl__sel sel;
   uint8_t *keep;          /* [PL__IDS] per channel: 0 undecided, 1 keep, 2 drop */
   int threads;            /* resolved */
+  int sort_chunks;        /* log-time order by the file-order walker: chunks do not overlap in
+                             time, so sorting each chunk's messages sorts the file */
   /* last message per channel before start, written first */
   struct pl__lpc_msg *lpc;
   size_t n_lpc;

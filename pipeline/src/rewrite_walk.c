@@ -220,6 +220,18 @@ static int copy_raw(struct walk *wk, const mcap_chunk *ck, const mcap_message_in
   return PL_OK;
 }
 
+/* Log time, then record position: a stable sort of one chunk's messages. */
+static int by_time(const void *a, const void *b) {
+  const struct pl__mi_ent *x = a, *y = b;
+  if (x->log_time != y->log_time) return x->log_time < y->log_time ? -1 : 1;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static int by_offset(const void *a, const void *b) {
+  const struct pl__mi_ent *x = a, *y = b;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 /* Decompress a chunk, note its definitions, and write what is kept of it. */
 static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
   struct pl__rw *rw = wk->rw;
@@ -284,13 +296,17 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
     p += 9 + (size_t)rlen;
   }
 
-  if (wk->passthrough && all_kept && wk->mi.n > 0 && !has_defs &&
+  int in_order = 1;
+  for (size_t i = 1; i < wk->mi.n && in_order; i++)
+    in_order = wk->mi.ents[i].log_time >= wk->mi.ents[i - 1].log_time;
+  if (wk->passthrough && all_kept && wk->mi.n > 0 && !has_defs && (in_order || !rw->sort_chunks) &&
       same_compression(wk, ck->compression)) {
     uint64_t n = wk->mi.n;
     if (pl__mi_build(&wk->mi)) return pl__err(wk->err, PL_ENOMEM, pos, "out of memory");
     return copy_raw(wk, ck, wk->mi.idx, wk->mi.n_idx, n);
   }
-  /* Pass 2: the kept messages, in record order. */
+  /* Pass 2: the kept messages, in record order (or log-time order when sorting). */
+  if (rw->sort_chunks && !in_order) qsort(wk->mi.ents, wk->mi.n, sizeof *wk->mi.ents, by_time);
   for (size_t i = 0; i < wk->mi.n; i++) {
     const struct pl__mi_ent *e = &wk->mi.ents[i];
     if (!pl__rw_keep_channel(rw, e->channel) || !pl__rw_in_range(rw, e->log_time)) continue;
@@ -304,6 +320,23 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
     if (rc) return rc;
   }
   return PL_OK;
+}
+
+/* Are the chunk's messages (by its message index) in log-time order in the chunk? */
+static int chunk_in_order(struct walk *wk) {
+  pl__mi_reset(&wk->mi);
+  for (size_t i = 0; i < wk->n_mis; i++) {
+    uint64_t n = mcap_message_index_count(&wk->mis[i]);
+    for (uint64_t e = 0; e < n; e++) {
+      uint64_t t, off;
+      mcap_message_index_entry(&wk->mis[i], e, &t, &off);
+      if (pl__mi_add(&wk->mi, wk->mis[i].channel_id, t, off)) return 0;
+    }
+  }
+  qsort(wk->mi.ents, wk->mi.n, sizeof *wk->mi.ents, by_offset);
+  for (size_t i = 1; i < wk->mi.n; i++)
+    if (wk->mi.ents[i].log_time < wk->mi.ents[i - 1].log_time) return 0;
+  return 1;
 }
 
 static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *next) {
@@ -378,7 +411,8 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
       }
       /* Copied unopened only when its first record is a message: a chunk that starts with
        * definitions comes from a writer that repeats them per chunk, so it is looked into. */
-      if (all && inside && wk->passthrough && same && omin == 0) {
+      if (all && inside && wk->passthrough && same && omin == 0 &&
+          (!rw->sort_chunks || chunk_in_order(wk))) {
         const uint8_t *content;
         mcap_record crec;
         rc = chunk_content(wk, pos, len, &content);

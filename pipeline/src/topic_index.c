@@ -746,7 +746,7 @@ static int builder_finish(struct builder *b) {
       t->frequency =
           (double)(t->message_count - 1) * 1e9 / (double)(t->last_log_time - t->first_log_time);
   }
-  qsort(b->topics, b->n_topics, sizeof *b->topics, cmp_topic);
+  if (b->n_topics) qsort(b->topics, b->n_topics, sizeof *b->topics, cmp_topic);
   ix->topics = b->topics;
   ix->n_topics = b->n_topics;
   b->topics = NULL;
@@ -1310,7 +1310,8 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
     rc = fast_attachments(f);
     if (rc) goto out;
   }
-  qsort(b->ix->attachments, b->ix->n_attachments, sizeof *b->ix->attachments, cmp_att_offset);
+  if (b->ix->n_attachments)
+    qsort(b->ix->attachments, b->ix->n_attachments, sizeof *b->ix->attachments, cmp_att_offset);
 out:
   *decompressed += f->chunks_decompressed;
   pl__buf_dispose(&f->tmp);
@@ -1459,8 +1460,23 @@ static int has_summary(mcap_source *src) {
   return ok;
 }
 
-static int copy_doctor_findings(pl_recording_index *ix, const pl_doctor_report *rep, size_t *cap) {
+int pl__index_add_doctor(pl_recording_index *ix, int doctor_rc, const pl_doctor_report *rep,
+                         const pl_error_info *derr) {
+  if (doctor_rc != PL_OK) {
+    pl_finding *p = realloc(ix->problems, (ix->n_problems + 1) * sizeof *p);
+    if (!p) return PL_ENOMEM;
+    ix->problems = p;
+    pl_finding *f = &p[ix->n_problems++];
+    memset(f, 0, sizeof *f);
+    f->severity = PL_SEV_WARNING;
+    snprintf(f->code, sizeof f->code, "index-doctor-failed");
+    f->offset = UINT64_MAX;
+    snprintf(f->message, sizeof f->message, "the doctor could not check the file: %.200s",
+             derr ? derr->msg : "");
+    return PL_OK;
+  }
   if (!rep || !rep->n_findings) return PL_OK;
+  /* the doctor's findings first, then the indexer's own */
   size_t n = rep->n_findings + ix->n_problems;
   pl_finding *all = malloc(n * sizeof *all);
   if (!all) return PL_ENOMEM;
@@ -1469,7 +1485,6 @@ static int copy_doctor_findings(pl_recording_index *ix, const pl_doctor_report *
   free(ix->problems);
   ix->problems = all;
   ix->n_problems = n;
-  *cap = n;
   return PL_OK;
 }
 
@@ -1487,6 +1502,9 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   struct stat sb;
   if (stat(path, &sb) != 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
   if (S_ISDIR(sb.st_mode)) return pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is a directory", path);
+  /* the index reads the file twice at once (index + hash/doctor): a pipe cannot do that */
+  if (!S_ISREG(sb.st_mode))
+    return pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is not a regular file", path);
 
   pl_recording_index *ix = calloc(1, sizeof *ix);
   if (!ix) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
@@ -1599,18 +1617,9 @@ out:
     else
       memcpy(ix->content_hash, side.hash, sizeof ix->content_hash);
   }
-  if (rc == PL_OK && side.run_doctor) {
-    if (side.doctor_rc == PL_OK) {
-      if (copy_doctor_findings(ix, side.report, &b.cap_problems))
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-    } else {
-      char msg[600];
-      snprintf(msg, sizeof msg, "the doctor could not check the file: %s", side.derr.msg);
-      if (pl__finding_add(&ix->problems, &ix->n_problems, &b.cap_problems, PL_SEV_WARNING,
-                          "index-doctor-failed", UINT64_MAX, "%.255s", msg))
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-    }
-  }
+  if (rc == PL_OK && side.run_doctor &&
+      pl__index_add_doctor(ix, side.doctor_rc, side.report, &side.derr) != PL_OK)
+    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_doctor_report_free(side.report);
   builder_dispose(&b);
   if (rc) {

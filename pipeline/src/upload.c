@@ -48,13 +48,20 @@
 
 const char *pl_upload_status_name(pl_upload_status s) {
   switch (s) {
-    case PL_UPLOAD_DONE: return "done";
-    case PL_UPLOAD_SKIPPED: return "skipped";
-    case PL_UPLOAD_UPLOADED: return "uploaded";
-    case PL_UPLOAD_IMPORTED: return "imported";
-    case PL_UPLOAD_REFUSED: return "refused";
-    case PL_UPLOAD_DIFFERS: return "differs";
-    case PL_UPLOAD_FAILED: return "failed";
+    case PL_UPLOAD_DONE:
+      return "done";
+    case PL_UPLOAD_SKIPPED:
+      return "skipped";
+    case PL_UPLOAD_UPLOADED:
+      return "uploaded";
+    case PL_UPLOAD_IMPORTED:
+      return "imported";
+    case PL_UPLOAD_REFUSED:
+      return "refused";
+    case PL_UPLOAD_DIFFERS:
+      return "differs";
+    case PL_UPLOAD_FAILED:
+      return "failed";
   }
   return "?";
 }
@@ -96,10 +103,9 @@ static int journal_open(struct journal *j, const char *dir, pl_error_info *err) 
     return rc;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int rc = errno == EWOULDBLOCK
-                 ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                           "another upload is using the journal '%s'", path)
-                 : pl__err_errno(err, errno, "cannot lock the journal '%s'", path);
+    int rc = errno == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                                            "another upload is using the journal '%s'", path)
+                                  : pl__err_errno(err, errno, "cannot lock the journal '%s'", path);
     close(fd);
     free(path);
     return rc;
@@ -605,7 +611,7 @@ static void *worker(void *arg) {
       res->err = herr;
     } else if (b->o->cancel && *b->o->cancel) {
       res->status = PL_UPLOAD_FAILED;
-      res->rc = pl__err(&res->err, PL_ECANCELED, UINT64_MAX, "'%s': interrupted", b->paths[i]);
+      res->rc = pl__err(&res->err, PL_ECANCELED, UINT64_MAX, "not started (interrupted)");
     } else if (!res->path) {
       res->status = PL_UPLOAD_FAILED;
       res->rc = pl__err(&res->err, PL_ENOMEM, UINT64_MAX, "out of memory");

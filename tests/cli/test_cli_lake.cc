@@ -57,6 +57,10 @@ TEST(CliLake, WritesVerifiesAndSkipsWhenComplete) {
   }
   Json ix = Json::parse(read_file_or_throw(lake + "/" + dir + "/index.json"));
   EXPECT_EQ(ix["format_version"].u64(), 1u);
+  // index.json is exactly what 'mcapkit index --json' prints (the doctor's findings included)
+  RunResult idx = run_mcapkit({"index", "--json", in});
+  EXPECT_EQ(idx.exit_code, 0);
+  EXPECT_EQ(idx.out, read_file_or_throw(lake + "/" + dir + "/index.json"));
   // each topic file passes the doctor
   for (size_t i = 0; i < lj.size(); i++) {
     RunResult doc = run_mcapkit({"doctor", lake + "/" + lj[i]["path"].str()});

@@ -69,7 +69,8 @@ TEST(ClientApi, FiveThousandRecordingsArePagedCompletely) {
   ASSERT_EQ(pl_api_list_all(h.h, PL_API_RECORDINGS, p, 1, 0, &l, &err), PL_OK) << err.msg;
   EXPECT_EQ(l.n, total);
   EXPECT_EQ(l.pages, 3u);
-  for (size_t i = 0; i < l.n; i++) ASSERT_EQ(std::string(l.recordings[i].id), "rec_" + std::to_string(i));
+  for (size_t i = 0; i < l.n; i++)
+    ASSERT_EQ(std::string(l.recordings[i].id), "rec_" + std::to_string(i));
   auto reqs = srv.requests();
   ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[0].target, "/v1/recordings?deviceName=robot%201&limit=2000&offset=0");
@@ -134,8 +135,9 @@ TEST(ClientApi, MaxItemsStopsEarlyWithASmallerLimit) {
 
 TEST(ClientApi, LakeFilesAreOneRequestWithoutPaging) {
   FakeHttpServer srv([](const FakeRequest &) {
-    return json_response(200, "[{\"path\":\"a/b.mcap\",\"topics\":[\"/x\",\"/y\"]},"
-                              "{\"path\":\"a/_r.mcap\",\"topics\":[]}]");
+    return json_response(200,
+                         "[{\"path\":\"a/b.mcap\",\"topics\":[\"/x\",\"/y\"]},"
+                         "{\"path\":\"a/_r.mcap\",\"topics\":[]}]");
   });
   Http h(srv.url());
   pl_api_list l;
@@ -153,22 +155,26 @@ TEST(ClientApi, LakeFilesAreOneRequestWithoutPaging) {
 TEST(ClientApi, UnknownStatusesAreKeptAndOtherKindsParse) {
   FakeHttpServer srv([](const FakeRequest &rq) {
     if (rq.path == "/v1/data/pending-imports")
-      return json_response(200, "[{\"requestId\":\"req_1\",\"status\":\"quantum-indexing\","
-                                "\"filename\":\"a.mcap\",\"createdAt\":\"2026-01-01T00:00:00Z\","
-                                "\"updatedAt\":\"2026-01-01T00:00:01Z\",\"extra\":true}]");
+      return json_response(200,
+                           "[{\"requestId\":\"req_1\",\"status\":\"quantum-indexing\","
+                           "\"filename\":\"a.mcap\",\"createdAt\":\"2026-01-01T00:00:00Z\","
+                           "\"updatedAt\":\"2026-01-01T00:00:01Z\",\"extra\":true}]");
     if (rq.path == "/v1/data/topics")
-      return json_response(200, "[{\"topic\":\"/imu\",\"encoding\":\"cdr\",\"schemaName\":\"Imu\","
-                                "\"schemaEncoding\":\"ros2msg\",\"version\":\"v1\","
-                                "\"schema\":\"aGVsbG8=\"}]");
+      return json_response(200,
+                           "[{\"topic\":\"/imu\",\"encoding\":\"cdr\",\"schemaName\":\"Imu\","
+                           "\"schemaEncoding\":\"ros2msg\",\"version\":\"v1\","
+                           "\"schema\":\"aGVsbG8=\"}]");
     if (rq.path == "/v1/data/coverage")
-      return json_response(200, "[{\"deviceId\":\"d\",\"device\":{\"id\":\"d\",\"name\":\"r\"},"
-                                "\"start\":\"2026-01-01T00:00:00Z\",\"end\":"
-                                "\"2026-01-01T00:00:09.000000001Z\",\"status\":\"imported\","
-                                "\"importStatus\":\"complete\"}]");
-    return json_response(200, "[{\"id\":\"att_1\",\"recordingId\":\"rec\",\"name\":\"calib\","
-                              "\"mediaType\":\"text/plain\",\"logTime\":\"2026-01-01T00:00:00Z\","
-                              "\"createTime\":\"2026-01-01T00:00:00Z\",\"crc\":4294967295,"
-                              "\"size\":7,\"fingerprint\":\"abc\"}]");
+      return json_response(200,
+                           "[{\"deviceId\":\"d\",\"device\":{\"id\":\"d\",\"name\":\"r\"},"
+                           "\"start\":\"2026-01-01T00:00:00Z\",\"end\":"
+                           "\"2026-01-01T00:00:09.000000001Z\",\"status\":\"imported\","
+                           "\"importStatus\":\"complete\"}]");
+    return json_response(200,
+                         "[{\"id\":\"att_1\",\"recordingId\":\"rec\",\"name\":\"calib\","
+                         "\"mediaType\":\"text/plain\",\"logTime\":\"2026-01-01T00:00:00Z\","
+                         "\"createTime\":\"2026-01-01T00:00:00Z\",\"crc\":4294967295,"
+                         "\"size\":7,\"fingerprint\":\"abc\"}]");
   });
   Http h(srv.url());
   pl_error_info err;
@@ -233,9 +239,9 @@ TEST(ClientApi, UploadAndStreamRequestBodies) {
   Http h(srv.url());
   char *link = nullptr, *rid = nullptr;
   pl_error_info err;
-  ASSERT_EQ(pl_api_upload_link(h.h, "a \"b\".mcap", nullptr, "robot-1", "mcapkit-k", &link, &rid,
-                               &err),
-            PL_OK)
+  ASSERT_EQ(
+      pl_api_upload_link(h.h, "a \"b\".mcap", nullptr, "robot-1", "mcapkit-k", &link, &rid, &err),
+      PL_OK)
       << err.msg;
   EXPECT_EQ(std::string(link), "http://x/signed/upload/r");
   EXPECT_EQ(std::string(rid), "r");
@@ -270,7 +276,18 @@ TEST(ClientApi, UploadAndStreamRequestBodies) {
 TEST(ClientApi, AttachmentDownloadFollowsTheRedirectWithoutTheKeyAndChecksTheCrc) {
   TempDir tmp;
   const std::string content = "calibration: 42\n";
-  uint32_t crc = mcap_crc32(0, content.data(), content.size());
+  // the record's CRC: log_time, create_time, name, media type, data length, data
+  // (the listing below gives no times: 0; name "c"; no media type)
+  std::string rec(16, '\0');
+  auto le = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; i++) rec += static_cast<char>(v >> (8 * i));
+  };
+  le(1, 4);
+  rec += "c";
+  le(0, 4);
+  le(content.size(), 8);
+  rec += content;
+  uint32_t crc = mcap_crc32(0, rec.data(), rec.size());
   std::atomic<int> corrupt{0};
   FakeHttpServer store([&](const FakeRequest &) {
     FakeResponse r;
@@ -279,9 +296,11 @@ TEST(ClientApi, AttachmentDownloadFollowsTheRedirectWithoutTheKeyAndChecksTheCrc
   });
   FakeHttpServer srv([&](const FakeRequest &rq) {
     if (rq.path == "/v1/recording-attachments/att_1")
-      return json_response(200, "{\"id\":\"att_1\",\"recordingId\":\"r\",\"name\":\"c\","
-                                "\"size\":" + std::to_string(content.size()) +
-                                    ",\"crc\":" + std::to_string(crc) + "}");
+      return json_response(200,
+                           "{\"id\":\"att_1\",\"recordingId\":\"r\",\"name\":\"c\","
+                           "\"size\":" +
+                               std::to_string(content.size()) + ",\"crc\":" + std::to_string(crc) +
+                               "}");
     FakeResponse r = json_response(302, "{}");
     r.headers.push_back({"Location", store.url() + "/att?sig=1"});
     return r;

@@ -31,6 +31,7 @@ pl_http *open_api(const std::string &url, const std::string &key) {
   pl_http_options o;
   memset(&o, 0, sizeof o);
   o.backoff_initial_s = 0.05;
+  o.log = [](void *, const char *line) { fprintf(stderr, "http: %s\n", line); };
   pl_http *h = nullptr;
   pl_error_info err;
   EXPECT_EQ(pl_http_new(&h, url.c_str(), key.c_str(), &o, &err), PL_OK) << err.msg;
@@ -58,8 +59,9 @@ std::string upload_one(const TestServer &s, const TempDir &tmp, const std::strin
 }
 
 // Copy `in` to `out`, letting `edit` drop (false) or change each message.
-void rewrite_messages(const std::string &in, const std::string &out,
-                      const std::function<bool(mcap_message &, mcap_writer *, std::string &)> &edit) {
+void rewrite_messages(
+    const std::string &in, const std::string &out,
+    const std::function<bool(mcap_message &, mcap_writer *, std::string &)> &edit) {
   mcap_source src;
   mcap_error_info me;
   ASSERT_EQ(mcap_source_open_file(&src, in.c_str(), &me), MCAP_OK);
@@ -76,11 +78,17 @@ void rewrite_messages(const std::string &in, const std::string &out,
     if (rec.opcode == MCAP_OP_DATA_END) summary = true;
     if (summary) continue;
     switch (rec.opcode) {
-      case MCAP_OP_SCHEMA: ASSERT_EQ(mcap_writer_put_schema(w, &rec.u.schema), MCAP_OK); break;
-      case MCAP_OP_CHANNEL: ASSERT_EQ(mcap_writer_put_channel(w, &rec.u.channel), MCAP_OK); break;
+      case MCAP_OP_SCHEMA:
+        ASSERT_EQ(mcap_writer_put_schema(w, &rec.u.schema), MCAP_OK);
+        break;
+      case MCAP_OP_CHANNEL:
+        ASSERT_EQ(mcap_writer_put_channel(w, &rec.u.channel), MCAP_OK);
+        break;
       case MCAP_OP_MESSAGE: {
         mcap_message m = rec.u.message;
-        if (edit(m, w, scratch)) ASSERT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
+        if (edit(m, w, scratch)) {
+          ASSERT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
+        }
         break;
       }
       case MCAP_OP_ATTACHMENT:
@@ -89,7 +97,8 @@ void rewrite_messages(const std::string &in, const std::string &out,
       case MCAP_OP_METADATA:
         ASSERT_EQ(mcap_writer_write_metadata_record(w, &rec.u.metadata), MCAP_OK);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   mcap_stream_reader_free(r);
@@ -133,8 +142,8 @@ TEST(ClientExport, FullAndByTopicAndTimeVerified) {
   o.include_attachments = 1;
   pl_export_result res;
   pl_error_info err;
-  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK)
-      << err.msg << "\n" << diffs_text(res.diffs, res.n_diffs);
+  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK) << err.msg << "\n"
+                                                     << diffs_text(res.diffs, res.n_diffs);
   EXPECT_EQ(res.parts, 1);
   EXPECT_EQ(res.messages, st.messages);
   EXPECT_EQ(res.local_messages, st.messages);
@@ -151,8 +160,8 @@ TEST(ClientExport, FullAndByTopicAndTimeVerified) {
   o.end = st.start_time + (st.end_time - st.start_time) / 2;
   std::string part = tmp.file("part.mcap");
   o.out_path = part.c_str();
-  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK)
-      << err.msg << "\n" << diffs_text(res.diffs, res.n_diffs);
+  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK) << err.msg << "\n"
+                                                     << diffs_text(res.diffs, res.n_diffs);
   EXPECT_GT(res.messages, 0u);
   EXPECT_LT(res.messages, st.topics[0].messages);
   EXPECT_EQ(res.local_messages, res.messages);
@@ -165,8 +174,8 @@ TEST(ClientExport, FullAndByTopicAndTimeVerified) {
   o.device_name = dev.c_str();
   std::string by_dev = tmp.file("dev.mcap");
   o.out_path = by_dev.c_str();
-  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK)
-      << err.msg << "\n" << diffs_text(res.diffs, res.n_diffs);
+  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK) << err.msg << "\n"
+                                                     << diffs_text(res.diffs, res.n_diffs);
   EXPECT_GT(res.messages, 0u);
   pl_export_result_dispose(&res);
   pl_http_free(h);
@@ -207,7 +216,8 @@ TEST(ClientExport, VerifyCatchesMissingChangedAndExtraMessages) {
   });
   struct Case {
     std::string file, kind;
-  } cases[] = {{missing, "extra message"}, {changed, "changed message"}, {extra, "missing message"}};
+  } cases[] = {
+      {missing, "extra message"}, {changed, "changed message"}, {extra, "missing message"}};
   for (const auto &c : cases) {
     pl_export_options o;
     memset(&o, 0, sizeof o);
@@ -220,8 +230,10 @@ TEST(ClientExport, VerifyCatchesMissingChangedAndExtraMessages) {
     EXPECT_EQ(pl_export_run(h, &o, &res, &err), PL_EVERIFY) << c.file;
     std::string all = diffs_text(res.diffs, res.n_diffs);
     EXPECT_TRUE(has(res.diffs, res.n_diffs, c.kind)) << c.file << "\n" << all;
-    EXPECT_TRUE(has(res.diffs, res.n_diffs, c.kind == "changed message" ? "1 changed" :
-                    c.kind == "extra message" ? "1 extra" : "1 missing"))
+    EXPECT_TRUE(has(res.diffs, res.n_diffs,
+                    c.kind == "changed message" ? "1 changed"
+                    : c.kind == "extra message" ? "1 extra"
+                                                : "1 missing"))
         << all;
     // exactly one message differs
     size_t details = 0;
@@ -282,8 +294,8 @@ TEST(ClientExport, ABrokenTransferIsResumedAndJoinedWithoutDuplicates) {
   o.verify_against = f.c_str();
   pl_export_result res;
   pl_error_info err;
-  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK)
-      << err.msg << "\n" << diffs_text(res.diffs, res.n_diffs);
+  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK) << err.msg << "\n"
+                                                     << diffs_text(res.diffs, res.n_diffs);
   EXPECT_EQ(res.parts, 2);
   EXPECT_EQ(res.messages, st.messages);  // none lost, none twice
   EXPECT_EQ(res.doctor_errors, 0u);
@@ -293,8 +305,11 @@ TEST(ClientExport, ABrokenTransferIsResumedAndJoinedWithoutDuplicates) {
   EXPECT_TRUE(second.has("start"));  // asked again from the last complete log time
   EXPECT_TRUE(second.has("end"));
   // the signed links never saw the key
-  for (const auto &rq : proxy.requests())
-    if (rq.path.rfind("/signed/", 0) == 0) EXPECT_FALSE(rq.has_header("authorization"));
+  for (const auto &rq : proxy.requests()) {
+    if (rq.path.rfind("/signed/", 0) == 0) {
+      EXPECT_FALSE(rq.has_header("authorization"));
+    }
+  }
   // attachments were written once
   mcap_source src;
   mcap_error_info me;

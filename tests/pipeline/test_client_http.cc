@@ -50,9 +50,7 @@ struct Http {
   std::vector<std::string> log;
   explicit Http(const std::string &url, pl_http_options o = fast_options(),
                 const char *key = kKey) {
-    o.log = [](void *user, const char *line) {
-      static_cast<Http *>(user)->log.push_back(line);
-    };
+    o.log = [](void *user, const char *line) { static_cast<Http *>(user)->log.push_back(line); };
     o.log_user = this;
     pl_error_info err;
     EXPECT_EQ(pl_http_new(&h, url.c_str(), key, &o, &err), PL_OK) << err.msg;
@@ -71,12 +69,14 @@ struct Resp {
   ~Resp() { pl_http_response_dispose(&r); }
 };
 
-int api(Http &h, const char *method, const std::string &path, Resp &out,
-        const char *body = nullptr, unsigned flags = 0) {
+int api(Http &h, const char *method, const std::string &path, Resp &out, const char *body = nullptr,
+        unsigned flags = 0) {
   return pl_http_api(h.h, method, path.c_str(), body, flags, &out.r, &out.err);
 }
 
-std::string bearer() { return std::string("Bearer ") + kKey; }
+std::string bearer() {
+  return std::string("Bearer ") + kKey;
+}
 
 }  // namespace
 
@@ -241,8 +241,7 @@ TEST(ClientHttp, PostIsRepeatedOnlyWhenMarkedSafe) {
   EXPECT_EQ(api(h, "POST", "/v1/devices", a, "{\"name\":\"x\"}"), PL_EHTTP);
   EXPECT_EQ(srv.request_count(), 1u);
   Resp b;
-  EXPECT_EQ(api(h, "POST", "/v1/data/upload", b, "{\"key\":\"k\"}", PL_HTTP_RETRY_POST),
-            PL_EHTTP);
+  EXPECT_EQ(api(h, "POST", "/v1/data/upload", b, "{\"key\":\"k\"}", PL_HTTP_RETRY_POST), PL_EHTTP);
   EXPECT_EQ(srv.request_count(), 5u);
   auto reqs = srv.requests();
   for (size_t i = 1; i < reqs.size(); i++) {
@@ -297,8 +296,7 @@ TEST(ClientHttp, ResponseBodiesAreCapped) {
   Http h(srv.url(), o);
   Resp r;
   EXPECT_EQ(api(h, "GET", "/v1/recordings", r), PL_EHTTP);
-  EXPECT_NE(std::string(r.err.msg).find("larger than 1000 bytes"), std::string::npos)
-      << r.err.msg;
+  EXPECT_NE(std::string(r.err.msg).find("larger than 1000 bytes"), std::string::npos) << r.err.msg;
   EXPECT_EQ(srv.request_count(), 1u);
 }
 
@@ -389,8 +387,7 @@ TEST(ClientHttp, PutToASignedLinkStreamsTheFileWithoutTheKey) {
     p->calls++;
     return 0;
   };
-  ASSERT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), cb, &prog, &resp,
-                             &err),
+  ASSERT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), cb, &prog, &resp, &err),
             PL_OK)
       << err.msg;
   pl_http_response_dispose(&resp);
@@ -425,8 +422,8 @@ TEST(ClientHttp, PutIsRepeatedWholeAfterAFailure) {
   pl_http_response resp;
   pl_error_info err;
   std::string link = srv.url() + "/signed/upload/r?sig=s";
-  ASSERT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), nullptr, nullptr,
-                             &resp, &err),
+  ASSERT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), nullptr, nullptr, &resp,
+                             &err),
             PL_OK)
       << err.msg;
   pl_http_response_dispose(&resp);
@@ -448,8 +445,8 @@ TEST(ClientHttp, ExpiredLinkIsAnAuthErrorWithoutTheSignatureInTheMessage) {
   pl_http_response resp;
   pl_error_info err;
   std::string link = srv.url() + "/signed/upload/r?expires=1&sig=SECRETSIG";
-  EXPECT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), nullptr, nullptr,
-                             &resp, &err),
+  EXPECT_EQ(pl_http_put_file(h.h, link.c_str(), tmp.file("f.mcap").c_str(), nullptr, nullptr, &resp,
+                             &err),
             PL_EAUTH);
   pl_http_response_dispose(&resp);
   EXPECT_NE(std::string(err.msg).find("expired"), std::string::npos);
@@ -596,9 +593,8 @@ TEST(ClientHttp, ABrokenDownloadWithoutRetryKeepsWhatArrived) {
 
 TEST(ClientHttp, ErrorBodiesOfDownloadsDoNotGoToTheFile) {
   TempDir tmp;
-  FakeHttpServer srv([](const FakeRequest &) {
-    return json_response(404, "{\"error\":\"no such export\"}");
-  });
+  FakeHttpServer srv(
+      [](const FakeRequest &) { return json_response(404, "{\"error\":\"no such export\"}"); });
   Http h(srv.url());
   std::string path = tmp.file("out.bin");
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -594,4 +595,101 @@ TEST(Rewrite, ThreadsDoNotChangeTheOutput) {
   }
   EXPECT_TRUE(outs[0] == outs[1]);
   EXPECT_TRUE(outs[0] == outs[2]);
+}
+
+namespace {
+
+// A file of chunks of 40 messages each on two channels: chunk k holds times in
+// [k * step, k * step + width); `shuffle` scrambles the order inside every other chunk.
+std::string chunky_file(const TempDir &tmp, const char *name, uint64_t step, uint64_t width,
+                        bool shuffle) {
+  using namespace mcapkit_test;
+  McapBuilder b;
+  b.magic();
+  Header h;
+  h.library = "test";
+  b.add(h);
+  Schema s{};
+  s.id = 1;
+  s.name = "S";
+  s.encoding = "jsonschema";
+  s.data = bytes_of("{}");
+  Channel c1{}, c2{};
+  c1.id = 1;
+  c1.schema_id = 1;
+  c1.topic = "/one";
+  c1.message_encoding = "json";
+  c2 = c1;
+  c2.id = 2;
+  c2.topic = "/two";
+  std::vector<ChunkIndex> indexes;
+  std::mt19937 rng(5);
+  uint32_t seq = 0;
+  for (int k = 0; k < 12; k++) {
+    ChunkBuilder cb;
+    if (k == 0) {
+      cb.add(s);
+      cb.add(c1);
+      cb.add(c2);
+    }
+    std::vector<uint64_t> times;
+    for (int i = 0; i < 40; i++) times.push_back(k * step + (uint64_t)i * width / 40);
+    if (shuffle && k % 2) std::shuffle(times.begin(), times.end(), rng);
+    for (uint64_t t : times) {
+      Message m;
+      m.channel_id = (uint16_t)(1 + t % 2);
+      m.sequence = seq++;
+      m.log_time = m.publish_time = 1000 + t;
+      m.data = bytes_of("{\"t\":" + std::to_string(t) + "}");
+      cb.add(m);
+    }
+    indexes.push_back(b.chunk(cb, "zstd").index);
+  }
+  b.data_end();
+  b.add(s);
+  b.add(c1);
+  b.add(c2);
+  for (const ChunkIndex &ci : indexes) b.add(ci);
+  b.finish();
+  std::string path = tmp.file(name);
+  rwt::write_all(path, std::string(b.bytes().begin(), b.bytes().end()));
+  return path;
+}
+
+}  // namespace
+
+// Sorting a file whose chunks follow each other in time: chunks already in order are copied,
+// the others sorted on their own; chunks that overlap go through the sorted query.
+TEST(Rewrite, SortPassesThroughChunksInOrder) {
+  TempDir tmp;
+  struct {
+    const char *name;
+    uint64_t step, width;
+    bool shuffle;
+  } cases[] = {{"sorted.mcap", 100, 100, false},
+               {"shuffled.mcap", 100, 100, true},
+               {"overlapping.mcap", 100, 250, true}};
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string in = chunky_file(tmp, c.name, c.step, c.width, c.shuffle);
+    pl_rewrite_options o = opts();
+    o.order = PL_REWRITE_ORDER_LOG_TIME;
+    o.keep_unused_channels = 1;
+    pl_rewrite_stats st;
+    std::string out = tmp.file("out.mcap");
+    std::string msg;
+    ASSERT_EQ(rwt::rewrite(in, out, o, &st, &msg), PL_OK) << msg;
+    if (getenv("KEEP")) system(("cp " + in + " /tmp/rw/").c_str());
+    rwt::QueryOpts q;
+    q.order = MCAP_ORDER_LOG_TIME;
+    std::vector<Msg> want = rwt::query(in, q);
+    ASSERT_EQ(want.size(), 480u);
+    EXPECT_EQ(rwt::stream(out), want);
+    EXPECT_DOCTOR_CLEAN(out);
+    if (c.width <= c.step) {
+      EXPECT_GE(st.chunks_copied, c.shuffle ? 5u : 11u);
+    } else {
+      EXPECT_EQ(st.chunks_copied, 0u);
+    }
+  }
 }

@@ -177,8 +177,7 @@ TEST(Upload, WaitTimesOutNamingTheLastStatus) {
   EXPECT_EQ(b.res[0].status, PL_UPLOAD_FAILED);
   EXPECT_NE(std::string(b.res[0].err.msg).find("did not finish within 1 s"), std::string::npos)
       << b.res[0].err.msg;
-  EXPECT_NE(std::string(b.res[0].err.msg).find("received"), std::string::npos)
-      << b.res[0].err.msg;
+  EXPECT_NE(std::string(b.res[0].err.msg).find("received"), std::string::npos) << b.res[0].err.msg;
   pl_server_release_imports(s.get());
   // the wait resumes on a re-run: no second upload
   o.wait_timeout_s = 60;
@@ -207,9 +206,9 @@ TEST(Upload, DoctorErrorsRefuseTheFileUnlessForced) {
   EXPECT_EQ(b.res[0].status, PL_UPLOAD_REFUSED);
   EXPECT_GT(b.res[0].doctor_errors, 0u);
   EXPECT_NE(std::string(b.res[0].err.msg).find("--force"), std::string::npos);
-  EXPECT_EQ(parse_json(s.get("/v1/data/pending-imports?showCompleted=true&showQuarantined=true"))
-                .size(),
-            0u);
+  EXPECT_EQ(
+      parse_json(s.get("/v1/data/pending-imports?showCompleted=true&showQuarantined=true")).size(),
+      0u);
   o.force = 1;
   Batch b2;
   run_upload(s, {bad}, o, b2);
@@ -277,16 +276,23 @@ void rewrite(const std::string &in, const std::string &out,
     if (summary) continue;
     if (!edit(rec, w)) continue;
     switch (rec.opcode) {
-      case MCAP_OP_SCHEMA: ASSERT_EQ(mcap_writer_put_schema(w, &rec.u.schema), MCAP_OK); break;
-      case MCAP_OP_CHANNEL: ASSERT_EQ(mcap_writer_put_channel(w, &rec.u.channel), MCAP_OK); break;
-      case MCAP_OP_MESSAGE: ASSERT_EQ(mcap_writer_write_message(w, &rec.u.message), MCAP_OK); break;
+      case MCAP_OP_SCHEMA:
+        ASSERT_EQ(mcap_writer_put_schema(w, &rec.u.schema), MCAP_OK);
+        break;
+      case MCAP_OP_CHANNEL:
+        ASSERT_EQ(mcap_writer_put_channel(w, &rec.u.channel), MCAP_OK);
+        break;
+      case MCAP_OP_MESSAGE:
+        ASSERT_EQ(mcap_writer_write_message(w, &rec.u.message), MCAP_OK);
+        break;
       case MCAP_OP_ATTACHMENT:
         ASSERT_EQ(mcap_writer_write_attachment(w, &rec.u.attachment), MCAP_OK);
         break;
       case MCAP_OP_METADATA:
         ASSERT_EQ(mcap_writer_write_metadata_record(w, &rec.u.metadata), MCAP_OK);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   mcap_stream_reader_free(r);
@@ -347,9 +353,9 @@ TEST(Reconcile, ReportsEachKindOfDifference) {
     if (rec.opcode == MCAP_OP_MESSAGE && !added) {
       added = true;
       uint16_t ch = 0;
-      EXPECT_EQ(mcap_writer_add_channel(w, 0, mcap_str_c("/extra"), mcap_str_c("json"), nullptr,
-                                        0, &ch),
-                MCAP_OK);
+      EXPECT_EQ(
+          mcap_writer_add_channel(w, 0, mcap_str_c("/extra"), mcap_str_c("json"), nullptr, 0, &ch),
+          MCAP_OK);
       mcap_message m = rec.u.message;
       m.channel_id = ch;
       EXPECT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);

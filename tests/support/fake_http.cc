@@ -121,7 +121,9 @@ FakeHttpServer::~FakeHttpServer() {
     if (t.joinable()) t.join();
 }
 
-std::string FakeHttpServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeHttpServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 void FakeHttpServer::set_handler(Handler handler) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -188,21 +190,36 @@ static bool send_all(int fd, const char *p, size_t n) {
 
 static const char *reason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 307: return "Temporary Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 307:
+      return "Temporary Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -288,8 +305,8 @@ void FakeHttpServer::serve(int fd, int conn_id) {
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
       break;
     }
-    std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason(resp.status) +
-                      "\r\n";
+    std::string out =
+        "HTTP/1.1 " + std::to_string(resp.status) + " " + reason(resp.status) + "\r\n";
     bool has_len = false;
     for (const auto &hd : resp.headers) {
       out += hd.first + ": " + hd.second + "\r\n";
@@ -383,7 +400,9 @@ ServeProcess::ServeProcess(const std::string &data_dir, const std::vector<std::s
   if (line.compare(0, prefix.size(), prefix) == 0) url_ = line.substr(prefix.size());
 }
 
-ServeProcess::~ServeProcess() { stop(); }
+ServeProcess::~ServeProcess() {
+  stop();
+}
 
 void ServeProcess::stop() {
   if (pid_ <= 0) return;

@@ -25,9 +25,9 @@ namespace mcapkit_test {
 
 struct FakeRequest {
   std::string method;
-  std::string target;  // path and query as sent
-  std::string path;    // before '?'
-  std::string query;   // after '?', "" if none
+  std::string target;                                        // path and query as sent
+  std::string path;                                          // before '?'
+  std::string query;                                         // after '?', "" if none
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;
   int connection = 0;  // which connection (1, 2, ...) carried it
@@ -42,10 +42,10 @@ struct FakeResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int delay_ms = 0;              // wait before answering
-  bool reset = false;            // close the connection (RST) instead of answering
-  long long cut_after = -1;      // >= 0: promise the whole body, send this many bytes, close
-  bool close = false;            // "Connection: close" and close after the response
+  int delay_ms = 0;          // wait before answering
+  bool reset = false;        // close the connection (RST) instead of answering
+  long long cut_after = -1;  // >= 0: promise the whole body, send this many bytes, close
+  bool close = false;        // "Connection: close" and close after the response
 };
 
 // A JSON response.

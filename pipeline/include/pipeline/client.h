@@ -47,23 +47,21 @@ typedef void (*pl_log_fn)(void *user, const char *line);
 
 /** HTTP options; all-zero means the defaults given per field. */
 typedef struct pl_http_options {
-  double connect_timeout_s;  /* 0 = 10 */
-  double timeout_s;          /* total time of one API request (not transfers); 0 = 120 */
-  double stall_timeout_s;    /* transfers: give up when under 1 byte/s for this long; 0 = 60 */
-  int max_attempts;          /* tries per request, the first included; 0 = 8; 1 = no retry */
-  double backoff_initial_s;  /* first backoff; doubles each retry; 0 = 0.5 */
-  double backoff_max_s;      /* 0 = 30 */
-  double retry_after_max_s;  /* longest Retry-After waited for; longer is an error; 0 = 300 */
-  uint64_t max_body;         /* cap on a response body kept in memory; 0 = 64 MiB */
-  uint64_t jitter_seed;      /* 0 = from the clock */
+  double connect_timeout_s;   /* 0 = 10 */
+  double timeout_s;           /* total time of one API request (not transfers); 0 = 120 */
+  double stall_timeout_s;     /* transfers: give up when under 1 byte/s for this long; 0 = 60 */
+  int max_attempts;           /* tries per request, the first included; 0 = 8; 1 = no retry */
+  double backoff_initial_s;   /* first backoff; doubles each retry; 0 = 0.5 */
+  double backoff_max_s;       /* 0 = 30 */
+  double retry_after_max_s;   /* longest Retry-After waited for; longer is an error; 0 = 300 */
+  uint64_t max_body;          /* cap on a response body kept in memory; 0 = 64 MiB */
+  uint64_t jitter_seed;       /* 0 = from the clock */
   const volatile int *cancel; /* optional: non-zero stops transfers and waits (PL_ECANCELED) */
-  pl_log_fn log;             /* optional: one line per retry and redirect */
+  pl_log_fn log;              /* optional: one line per retry and redirect */
+  /* (pl_upload_files calls `log` from its worker threads: it must be thread-safe) */
   void *log_user;
-  const char *user_agent;    /* NULL = "mcapkit/<version>" */
+  const char *user_agent; /* NULL = "mcapkit/<version>" */
 } pl_http_options;
-
-/** Returned when `cancel` was raised. Not in pl_error: only the client uses it. */
-#define PL_ECANCELED (-20)
 
 /**
  * Make a handle for the API at `api_url` (e.g. "https://api.foxglove.dev" or
@@ -72,8 +70,8 @@ typedef struct pl_http_options {
  * @param o NULL for the defaults; copied.
  * @return PL_OK, PL_EINVAL (URL not http(s)), PL_ENOMEM.
  */
-int pl_http_new(pl_http **out, const char *api_url, const char *api_key,
-                const pl_http_options *o, pl_error_info *err);
+int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const pl_http_options *o,
+                pl_error_info *err);
 
 /** Release a handle (wipes its copy of the key). Accepts NULL. */
 void pl_http_free(pl_http *h);
@@ -83,18 +81,18 @@ const char *pl_http_api_url(const pl_http *h);
 
 /** Counters of a handle since it was made. */
 typedef struct pl_http_stats {
-  uint64_t requests;      /* HTTP exchanges attempted (each retry and redirect counts) */
-  uint64_t retries;       /* of those, repeats after a retryable failure */
-  uint64_t bytes_sent;    /* request bodies */
+  uint64_t requests;       /* HTTP exchanges attempted (each retry and redirect counts) */
+  uint64_t retries;        /* of those, repeats after a retryable failure */
+  uint64_t bytes_sent;     /* request bodies */
   uint64_t bytes_received; /* response bodies */
-  uint64_t connections;   /* new connections opened (keep-alive keeps this low) */
+  uint64_t connections;    /* new connections opened (keep-alive keeps this low) */
 } pl_http_stats;
 void pl_http_get_stats(const pl_http *h, pl_http_stats *out);
 
 /** A response kept in memory. */
 typedef struct pl_http_response {
-  long status;        /* 0 when no response arrived */
-  char *body;         /* NUL-terminated; NULL when empty */
+  long status; /* 0 when no response arrived */
+  char *body;  /* NUL-terminated; NULL when empty */
   size_t len;
   char *location;     /* Location header of a 3xx, resolved to an absolute URL; or NULL */
   char *content_type; /* or NULL */
@@ -163,20 +161,20 @@ typedef struct pl_param {
 typedef struct pl_api_recording {
   char *id, *path, *key;
   uint64_t size;
-  uint64_t message_count; /* 0 unless the site sends it */
+  uint64_t message_count;                       /* 0 unless the site sends it */
   uint64_t created_at, imported_at, start, end; /* ns; 0 when absent */
-  char *import_status;    /* as sent: none, pending, importing, failed, complete, or newer */
+  char *import_status; /* as sent: none, pending, importing, failed, complete, or newer */
   char *site_id, *site_name, *edge_site_id, *edge_site_name;
   char *device_id, *device_name;
   pl_metadata_info *metadata;
   size_t n_metadata;
-  char *json;             /* the item as received (compact), for --json output */
+  char *json; /* the item as received (compact), for --json output */
 } pl_api_recording;
 
 /** GET /v1/data/pending-imports item. */
 typedef struct pl_api_import {
   char *request_id, *filename, *device_id, *device_name, *key;
-  char *status;           /* received, processing, ready for indexing, error, complete, or newer */
+  char *status; /* received, processing, ready for indexing, error, complete, or newer */
   char *error, *import_id, *site_id, *org_id, *pipeline_stage;
   uint64_t created_at, updated_at, quarantined_at;
   char *json;
@@ -277,8 +275,7 @@ int pl_api_delete_recording(pl_http *h, const char *key_or_id, char **deleted_id
                             pl_error_info *err);
 
 /** GET /v1/recording-attachments/{id}. */
-int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out,
-                          pl_error_info *err);
+int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out, pl_error_info *err);
 
 /**
  * Download an attachment to `path` (written atomically): GET .../download,
@@ -289,8 +286,7 @@ int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out,
 int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_error_info *err);
 
 /** GET /v1/devices/{nameOrId}. */
-int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out,
-                      pl_error_info *err);
+int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out, pl_error_info *err);
 
 /** DELETE /v1/devices/{nameOrId}. */
 int pl_api_delete_device(pl_http *h, const char *name_or_id, pl_error_info *err);
@@ -327,7 +323,7 @@ int pl_api_stream_link(pl_http *h, const pl_api_stream_request *req, char **link
 
 /** One difference between the local file and the remote copy. */
 typedef struct pl_diff {
-  char *what;   /* "recording.start", "attachment 'calib.yaml' (log 1.5 s).crc", "topic '/imu'" ... */
+  char *what; /* "recording.start", "attachment 'calib.yaml' (log 1.5 s).crc", "topic '/imu'" ... */
   char *local;  /* the local value ("(missing)" when the local side has none) */
   char *remote; /* the remote value ("(missing)" when the remote side has none) */
 } pl_diff;
@@ -335,9 +331,9 @@ typedef struct pl_diff {
 /* The coverage is compared with the index's own tolerance (ix->tolerance_ns),
  * which is also what the remote is asked to use. */
 typedef struct pl_reconcile_options {
-  const char *device_name;   /* expected device (the upload's); NULL = the file's own, if any */
+  const char *device_name; /* expected device (the upload's); NULL = the file's own, if any */
   const char *device_id;
-  int no_lake;               /* skip the lake-file check */
+  int no_lake; /* skip the lake-file check */
 } pl_reconcile_options;
 
 typedef struct pl_reconcile_report {
@@ -372,19 +368,19 @@ void pl_diffs_free(pl_diff *d, size_t n);
 
 /** What an upload event is about. */
 typedef enum pl_upload_event_kind {
-  PL_UPLOAD_EV_STATE = 0,   /* a file moved on: `state` says where */
+  PL_UPLOAD_EV_STATE = 0,    /* a file moved on: `state` says where */
   PL_UPLOAD_EV_PROGRESS = 1, /* bytes of the PUT: done/total */
-  PL_UPLOAD_EV_DONE = 2     /* a file is finished: see `result` */
+  PL_UPLOAD_EV_DONE = 2      /* a file is finished: see `result` */
 } pl_upload_event_kind;
 
 struct pl_upload_result;
 
 typedef struct pl_upload_event {
   pl_upload_event_kind kind;
-  size_t index;            /* which file (position in the list) */
+  size_t index; /* which file (position in the list) */
   const char *path;
-  const char *state;       /* "checking", "uploading", "waiting for import", "reconciling" */
-  uint64_t done, total;    /* progress */
+  const char *state;    /* "checking", "uploading", "waiting for import", "reconciling" */
+  uint64_t done, total; /* progress */
   const struct pl_upload_result *result;
 } pl_upload_event;
 
@@ -392,18 +388,18 @@ typedef struct pl_upload_event {
 typedef void (*pl_upload_event_fn)(void *user, const pl_upload_event *ev);
 
 typedef struct pl_upload_options {
-  const char *device_name;   /* sent with the upload; NULL = none (the file's metadata decides) */
+  const char *device_name; /* sent with the upload; NULL = none (the file's metadata decides) */
   const char *device_id;
-  const char *key;           /* only for a single file; NULL = derived from the content hash */
-  int force;                 /* upload even when the doctor finds errors */
-  int no_wait;               /* return once the file is uploaded */
-  int no_reconcile;          /* wait, but do not reconcile */
-  double wait_timeout_s;     /* import wait per file; 0 = 600 */
-  double poll_initial_s;     /* first poll interval, growing to 5 s; 0 = 0.2 */
-  int jobs;                  /* files at once; 0 = 4 */
-  const char *journal_dir;   /* NULL = ".mcapkit" (relative to the working directory) */
+  const char *key;         /* only for a single file; NULL = derived from the content hash */
+  int force;               /* upload even when the doctor finds errors */
+  int no_wait;             /* return once the file is uploaded */
+  int no_reconcile;        /* wait, but do not reconcile */
+  double wait_timeout_s;   /* import wait per file; 0 = 600 */
+  double poll_initial_s;   /* first poll interval, growing to 5 s; 0 = 0.2 */
+  int jobs;                /* files at once; 0 = 4 */
+  const char *journal_dir; /* NULL = ".mcapkit" (relative to the working directory) */
   int no_journal;
-  double tolerance_s;        /* reconcile coverage tolerance; < 0 or 0 = default 14 */
+  double tolerance_s; /* reconcile coverage tolerance; < 0 or 0 = default 14 */
   pl_upload_event_fn on_event;
   void *event_user;
   const volatile int *cancel; /* optional: stop starting files, abort transfers */
@@ -411,25 +407,25 @@ typedef struct pl_upload_options {
 
 /** Where a file ended. */
 typedef enum pl_upload_status {
-  PL_UPLOAD_DONE = 0,      /* uploaded (or already there), imported, reconciled clean */
-  PL_UPLOAD_SKIPPED = 1,   /* the journal says it is done: nothing was sent */
-  PL_UPLOAD_UPLOADED = 2,  /* uploaded, not waited for (no_wait) */
-  PL_UPLOAD_IMPORTED = 3,  /* imported, not reconciled (no_reconcile) */
-  PL_UPLOAD_REFUSED = 4,   /* the doctor found errors (and no force) */
-  PL_UPLOAD_DIFFERS = 5,   /* imported but reconcile found differences */
-  PL_UPLOAD_FAILED = 6     /* an error: see rc and err */
+  PL_UPLOAD_DONE = 0,     /* uploaded (or already there), imported, reconciled clean */
+  PL_UPLOAD_SKIPPED = 1,  /* the journal says it is done: nothing was sent */
+  PL_UPLOAD_UPLOADED = 2, /* uploaded, not waited for (no_wait) */
+  PL_UPLOAD_IMPORTED = 3, /* imported, not reconciled (no_reconcile) */
+  PL_UPLOAD_REFUSED = 4,  /* the doctor found errors (and no force) */
+  PL_UPLOAD_DIFFERS = 5,  /* imported but reconcile found differences */
+  PL_UPLOAD_FAILED = 6    /* an error: see rc and err */
 } pl_upload_status;
 
 typedef struct pl_upload_result {
   char *path;
   pl_upload_status status;
-  int rc;                  /* PL_OK or the error */
+  int rc; /* PL_OK or the error */
   pl_error_info err;
   char key[600];
   char request_id[128];
   char recording_id[128];
-  int already_there;       /* the recording existed: no new upload was made */
-  int uploads;             /* PUTs that went through for this file in this run (0 or 1) */
+  int already_there;              /* the recording existed: no new upload was made */
+  int uploads;                    /* PUTs that went through for this file in this run (0 or 1) */
   pl_reconcile_report *reconcile; /* when reconciled; owned by the result */
   size_t doctor_errors;
   uint64_t size;
@@ -458,7 +454,7 @@ const char *pl_upload_status_name(pl_upload_status s);
 /* =============================================================== export */
 
 typedef struct pl_export_options {
-  const char *recording;     /* key or id; or a device with start and end: */
+  const char *recording; /* key or id; or a device with start and end: */
   const char *device_name;
   const char *device_id;
   int has_start, has_end;
@@ -466,23 +462,23 @@ typedef struct pl_export_options {
   const char *const *topics; /* NULL/0 = all */
   size_t n_topics;
   int include_attachments;
-  const char *out_path;      /* written atomically */
+  const char *out_path;       /* written atomically */
   const char *verify_against; /* optional local file */
-  int max_parts;             /* transfers (first + resumes) at most; 0 = 8 */
-  pl_progress_fn progress;   /* bytes of the current part */
+  int max_parts;              /* transfers (first + resumes) at most; 0 = 8 */
+  pl_progress_fn progress;    /* bytes of the current part */
   void *progress_user;
 } pl_export_options;
 
 typedef struct pl_export_result {
-  uint64_t bytes;            /* size of the result */
+  uint64_t bytes; /* size of the result */
   uint64_t messages;
   uint64_t attachments;
-  int parts;                 /* transfers joined (1 when nothing broke) */
-  size_t doctor_errors;      /* in the result; non-zero fails the export */
-  int verified;              /* verify_against was checked */
-  pl_diff *diffs;            /* differences against verify_against */
+  int parts;            /* transfers joined (1 when nothing broke) */
+  size_t doctor_errors; /* in the result; non-zero fails the export */
+  int verified;         /* verify_against was checked */
+  pl_diff *diffs;       /* differences against verify_against */
   size_t n_diffs;
-  uint64_t local_messages;   /* messages selected in verify_against */
+  uint64_t local_messages; /* messages selected in verify_against */
 } pl_export_result;
 
 /**

@@ -37,7 +37,8 @@ typedef enum pl_error {
   PL_ENOTFOUND = -10,
   PL_ECONFLICT = -11, /* e.g. same key, different content */
   PL_EAUTH = -12,     /* 401/403 */
-  PL_EVERIFY = -13    /* a verification found differences */
+  PL_EVERIFY = -13,   /* a verification found differences */
+  PL_ECANCELED = -20  /* stopped on request (Ctrl-C, a cancel flag) */
 } pl_error;
 
 typedef struct pl_error_info {

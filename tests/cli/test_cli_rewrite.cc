@@ -1,0 +1,261 @@
+// test_cli_rewrite.cc - the rewrite commands from the command line: filter,
+// compress, decompress, sort, merge and recover. Outputs are read back with
+// 'mcapkit info --json' and checked with 'mcapkit doctor'; exit codes, usage
+// errors, refusing to write over an input, --in-place, standard input and
+// output, and the --json reports.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "run.h"
+#include "tmpdir.h"
+
+using mcapkit_test::Json;
+using mcapkit_test::read_file_or_throw;
+using mcapkit_test::run_mcapkit;
+using mcapkit_test::RunOptions;
+using mcapkit_test::RunResult;
+using mcapkit_test::TempDir;
+using mcapkit_test::write_file_or_throw;
+
+namespace {
+
+void synth(const std::string &out, std::vector<std::string> extra) {
+  std::vector<std::string> args{"synth", "-o", out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  RunResult r = run_mcapkit(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+Json info(const std::string &path) {
+  RunResult r = run_mcapkit({"info", "--json", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return Json::parse(r.out);
+}
+
+uint64_t topic_count(const Json &in, const std::string &topic) {
+  for (size_t i = 0; i < in["channels"].size(); i++)
+    if (in["channels"][i]["topic"].str() == topic) return in["channels"][i]["message_count"].u64();
+  return 0;
+}
+
+void expect_doctor_clean(const std::string &path) {
+  RunResult r = run_mcapkit({"doctor", path});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+bool exists(const std::string &p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+TEST(CliRewrite, FilterByTopicAndTime) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), out = tmp.file("out.mcap");
+  synth(in, {"-p", "robot", "-d", "2"});
+  Json before = info(in);
+  RunResult r = run_mcapkit({"filter", in, "-o", out, "--exclude-topic", "/camera.*", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json st = Json::parse(r.out);
+  EXPECT_EQ(st["format_version"].u64(), 1u);
+  EXPECT_GT(st["chunks_copied"].u64(), 0u);
+  Json after = info(out);
+  EXPECT_EQ(topic_count(after, "/camera/front/image"), 0u);
+  EXPECT_EQ(after["message_count"].u64(),
+            before["message_count"].u64() - topic_count(before, "/camera/front/image"));
+  EXPECT_EQ(st["message_count"].u64(), after["message_count"].u64());
+  EXPECT_EQ(after["channel_count"].u64(), 6u);
+  expect_doctor_clean(out);
+
+  // The official CLI's spellings work too; --end is inclusive.
+  std::string start = before["start_time_ns"].str();
+  uint64_t s = std::stoull(start);
+  r = run_mcapkit({"filter", in, "-o", out, "-y", "/imu", "-S", std::to_string(s + 500000000),
+                   "-E", std::to_string(s + 999999999)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json w = info(out);
+  EXPECT_EQ(w["channel_count"].u64(), 1u);
+  EXPECT_GE(w["message_count"].u64(), 498u);
+  EXPECT_LE(w["message_count"].u64(), 502u);
+  EXPECT_GE(w["start_time_ns"].u64(), s + 500000000);
+  EXPECT_LE(w["end_time_ns"].u64(), s + 999999999);
+  expect_doctor_clean(out);
+
+  // RFC 3339 times.
+  r = run_mcapkit({"filter", in, "-o", out, "--include-topic-regex", "/tf", "--start",
+                   before["start_time"].str(), "--no-attachments", "--no-metadata"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json t = info(out);
+  EXPECT_EQ(t["message_count"].u64(), topic_count(before, "/tf"));
+  EXPECT_EQ(t["attachment_count"].u64(), 0u);
+  EXPECT_EQ(t["metadata_count"].u64(), 0u);
+}
+
+TEST(CliRewrite, UsageErrors) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-p", "tiny", "-d", "2"});
+  struct {
+    std::vector<std::string> args;
+    const char *want;
+  } cases[] = {
+      {{"filter", in}, "-o OUT"},
+      {{"filter", in, "-o", tmp.file("o.mcap"), "--exclude-topic", "(bad"}, "(bad"},
+      {{"filter", in, "-o", tmp.file("o.mcap"), "--order", "sideways"}, "sideways"},
+      {{"filter", in, "-o", tmp.file("o.mcap"), "--start", "yesterday"}, "--start"},
+      {{"filter", in, "-o", tmp.file("o.mcap"), "-S", "20", "-E", "10"}, "after the end"},
+      {{"compress", in, "-o", tmp.file("o.mcap"), "-c", "brotli"}, "brotli"},
+      {{"sort", in, "-o", "-", "--json"}, "--json"},
+      {{"merge", in, in, "-o", tmp.file("o.mcap"), "--coalesce-channels", "maybe"}, "maybe"},
+      {{"recover", in, "-o", tmp.file("o.mcap"), "-c", "bogus"}, "bogus"},
+      {{"filter", "-", "--in-place"}, "standard input"},
+  };
+  for (const auto &c : cases) {
+    RunResult r = run_mcapkit(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << " " << r.err;
+    EXPECT_NE(r.err.find(c.want), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(exists(tmp.file("o.mcap")));
+}
+
+TEST(CliRewrite, RefusesToOverwriteInputInPlaceIsSafe) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-p", "tiny", "-d", "5", "-c", "zstd"});
+  std::string before = read_file_or_throw(in);
+  RunResult r = run_mcapkit({"compress", in, "-o", in, "-c", "lz4"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--in-place"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file_or_throw(in), before);
+
+  Json b = info(in);
+  r = run_mcapkit({"compress", in, "--in-place", "-c", "lz4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json a = info(in);
+  EXPECT_EQ(a["message_count"].u64(), b["message_count"].u64());
+  EXPECT_EQ(a["compression"][0]["compression"].str(), "lz4");
+  expect_doctor_clean(in);
+
+  // A failing rewrite leaves the input and no temporary file behind.
+  std::string bad = tmp.file("bad.mcap");
+  std::string d = read_file_or_throw(in);
+  write_file_or_throw(bad, d.substr(0, d.size() / 2));
+  std::string bad_before = read_file_or_throw(bad);
+  r = run_mcapkit({"filter", bad, "--in-place"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("recover"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file_or_throw(bad), bad_before);
+  RunResult ls = mcapkit_test::run_program({"/bin/ls", "-A", tmp.path()});
+  EXPECT_EQ(ls.out, "bad.mcap\nin.mcap\n");
+}
+
+TEST(CliRewrite, StdinToStdout) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-p", "robot", "-d", "1"});
+  Json b = info(in);
+  RunOptions ro;
+  ro.stdin_data = read_file_or_throw(in);
+  // File order runs on the stream itself; sorting spools it first.
+  for (const char *cmd : {"filter", "sort", "compress"}) {
+    RunResult r = run_mcapkit({cmd, "-", "-o", "-"}, ro);
+    ASSERT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+    std::string out = tmp.file(std::string(cmd) + ".mcap");
+    write_file_or_throw(out, r.out);
+    Json a = info(out);
+    EXPECT_EQ(a["message_count"].u64(), b["message_count"].u64()) << cmd;
+    expect_doctor_clean(out);
+  }
+}
+
+TEST(CliRewrite, CompressDecompressSort) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), c = tmp.file("c.mcap"), d = tmp.file("d.mcap"),
+              s = tmp.file("s.mcap");
+  synth(in, {"-p", "robot", "-d", "1", "-c", "lz4"});
+  Json b = info(in);
+  RunResult r = run_mcapkit({"compress", in, "-o", c, "-j", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote"), std::string::npos);
+  Json ci = info(c);
+  EXPECT_EQ(ci["message_count"].u64(), b["message_count"].u64());
+  for (size_t i = 0; i < ci["compression"].size(); i++)
+    EXPECT_NE(ci["compression"][i]["compression"].str(), "lz4");
+  expect_doctor_clean(c);
+
+  r = run_mcapkit({"decompress", c, "-o", d});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json di = info(d);
+  EXPECT_EQ(di["message_count"].u64(), b["message_count"].u64());
+  ASSERT_EQ(di["compression"].size(), 1u);
+  expect_doctor_clean(d);
+
+  r = run_mcapkit({"sort", d, "-o", s, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json st = Json::parse(r.out);
+  EXPECT_EQ(st["message_count"].u64(), b["message_count"].u64());
+  expect_doctor_clean(s);
+  r = run_mcapkit({"sort", d, "-o", s, "--order", "topic"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(info(s)["message_count"].u64(), b["message_count"].u64());
+}
+
+TEST(CliRewrite, Merge) {
+  TempDir tmp;
+  std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap"), m = tmp.file("m.mcap");
+  synth(a, {"-p", "tiny", "-d", "5", "--seed", "1", "--metadata", "0"});
+  synth(b, {"-p", "tiny", "-d", "5", "--seed", "2", "--metadata", "0"});
+  RunResult r = run_mcapkit({"merge", a, b, "-o", m, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json st = Json::parse(r.out);
+  uint64_t want = info(a)["message_count"].u64() + info(b)["message_count"].u64();
+  EXPECT_EQ(st["message_count"].u64(), want);
+  EXPECT_EQ(st["channel_count"].u64(), 2u);
+  EXPECT_EQ(info(m)["message_count"].u64(), want);
+  expect_doctor_clean(m);
+  r = run_mcapkit({"merge", a, b, "-o", m, "--coalesce-channels", "none", "--max-open", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(info(m)["channel_count"].u64(), 4u);
+  // The output may not be one of the inputs.
+  r = run_mcapkit({"merge", a, b, "-o", b});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(CliRewrite, RecoverExitCodes) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), out = tmp.file("out.mcap");
+  synth(in, {"-p", "robot", "-d", "1"});
+  Json b = info(in);
+  RunResult r = run_mcapkit({"recover", in, "-o", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("nothing was lost"), std::string::npos) << r.out;
+  EXPECT_EQ(info(out)["message_count"].u64(), b["message_count"].u64());
+
+  std::string data = read_file_or_throw(in);
+  std::string cut = tmp.file("cut.mcap");
+  write_file_or_throw(cut, data.substr(0, data.size() * 2 / 3));
+  r = run_mcapkit({"recover", cut, "-o", out, "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  Json rep = Json::parse(r.out);
+  EXPECT_TRUE(rep["lost"]["any"].boolean());
+  EXPECT_TRUE(rep["lost"]["truncated"].boolean());
+  EXPECT_EQ(rep["exit_status"].u64(), 3u);
+  EXPECT_GT(rep["recovered"]["message_count"].u64(), 0u);
+  EXPECT_EQ(info(out)["message_count"].u64(), rep["recovered"]["message_count"].u64());
+  expect_doctor_clean(out);
+
+  std::string junk = tmp.file("junk.mcap");
+  std::string j(50000, '\0');
+  for (size_t i = 0; i < j.size(); i++) j[i] = (char)(i * 2654435761u >> 13);
+  write_file_or_throw(junk, j);
+  std::string none = tmp.file("none.mcap");
+  r = run_mcapkit({"recover", junk, "-o", none});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing could be recovered"), std::string::npos) << r.out;
+  EXPECT_FALSE(exists(none));
+}
