@@ -29,36 +29,50 @@ struct compress_args {
 };
 
 #define A(f) offsetof(struct compress_args, f)
-#define COMMON_OPTS                                                                             \
-  {"output", 'o', CLI_OPT_STRING, A(output), "OUT",                                             \
-   "where to write ('-' = standard output); required unless --in-place"},                       \
-      {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",                                  \
-       "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},           \
-      {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},      \
-      {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},               \
-      {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",                         \
-       "message order of the output (default preserve)"},                                       \
-      {"threads", 'j', CLI_OPT_INT, A(threads), "N",                                            \
-       "compression threads (default: number of cores)"},                                       \
-      {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},                           \
-      {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,                                          \
-       "replace IN with the result (only once it is complete and verified)"},                   \
-      {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,                              \
-       "decompress and recompress every chunk"},                                                \
-      {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
-
 static const cli_opt compress_opts[] = {
     {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none",
      "chunk compression (default zstd)"},
     {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N",
      "codec level (recompresses every chunk)"},
-    COMMON_OPTS{NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+    {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
+     "where to write ('-' = standard output); required unless --in-place"},
+    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
+     "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},
+    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
+    {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
+     "message order of the output (default preserve)"},
+    {"threads", 'j', CLI_OPT_INT, A(threads), "N",
+     "compression threads (default: number of cores)"},
+    {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
+    {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
+     "replace IN with the result (only once it is complete and verified)"},
+    {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
+     "decompress and recompress every chunk"},
+    {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
+/* The same options without the compression ones. */
 static const cli_opt decompress_opts[] = {
-    COMMON_OPTS{NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
+    {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
+     "where to write ('-' = standard output); required unless --in-place"},
+    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
+     "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},
+    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
+    {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
+     "message order of the output (default preserve)"},
+    {"threads", 'j', CLI_OPT_INT, A(threads), "N",
+     "compression threads (default: number of cores)"},
+    {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
+    {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
+     "replace IN with the result (only once it is complete and verified)"},
+    {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
+     "decompress and recompress every chunk"},
+    {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
+    {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
-#undef COMMON_OPTS
 #undef A
 
 const cli_spec cmd_compress_spec = {

@@ -42,8 +42,8 @@ static void on_progress(void *user, uint64_t done, uint64_t total) {
     cli_progress_update(&rp->bar, "%s: %s", rp->name, cli_fmt_bytes(b1, sizeof b1, done));
 }
 
-int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char *order,
-                      int threads, struct pl_rewrite_options *o) {
+int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char *order, int threads,
+                      struct pl_rewrite_options *o) {
   if (compression) {
     if (strcmp(compression, "preserve") == 0) {
       o->compression = MCAP_COMPRESSION_DEFAULT;
@@ -99,18 +99,19 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
   int to_stdout = strcmp(output, "-") == 0;
   if (to_stdout && json) return cli_usage_error(spec, "'--json' cannot be used with '-o -'");
   if (to_stdout && ctx->stdout_tty) {
-    cli_error(ctx, "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
-                   "standard output");
+    cli_error(ctx,
+              "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
+              "standard output");
     return CLI_EXIT_FAILURE;
   }
-  if (o->n_include_topics && pl_rewrite_check_patterns(o->include_topics, o->n_include_topics,
-                                                       &err) != PL_OK)
+  if (o->n_include_topics &&
+      pl_rewrite_check_patterns(o->include_topics, o->n_include_topics, &err) != PL_OK)
     return cli_usage_error(spec, "%s", err.msg);
-  if (o->n_exclude_topics && pl_rewrite_check_patterns(o->exclude_topics, o->n_exclude_topics,
-                                                       &err) != PL_OK)
+  if (o->n_exclude_topics &&
+      pl_rewrite_check_patterns(o->exclude_topics, o->n_exclude_topics, &err) != PL_OK)
     return cli_usage_error(spec, "%s", err.msg);
-  if (o->n_last_per_channel && pl_rewrite_check_patterns(o->last_per_channel,
-                                                         o->n_last_per_channel, &err) != PL_OK)
+  if (o->n_last_per_channel &&
+      pl_rewrite_check_patterns(o->last_per_channel, o->n_last_per_channel, &err) != PL_OK)
     return cli_usage_error(spec, "%s", err.msg);
 
   pl_output *out = NULL;
@@ -155,8 +156,8 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
            output, (unsigned long long)st.messages, (unsigned long long)st.channels,
            (unsigned long long)st.attachments, (unsigned long long)st.metadata,
            (unsigned long long)st.chunks_copied, (unsigned long long)st.chunks_decompressed,
-           (unsigned long long)st.chunks_skipped, cli_fmt_bytes(b1, sizeof b1, st.bytes_out),
-           secs, secs > 0 ? (double)st.bytes_in / 1e6 / secs : 0.0);
+           (unsigned long long)st.chunks_skipped, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs,
+           secs > 0 ? (double)st.bytes_in / 1e6 / secs : 0.0);
   (void)b2;
   if (to_stdout)
     cli_verbose(ctx, "%s", line);

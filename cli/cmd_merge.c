@@ -99,8 +99,8 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   if (!a.output) return cli_usage_error(&cmd_merge_spec, "missing '-o OUT'");
   if (a.compression && mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
-    return cli_usage_error(&cmd_merge_spec,
-                           "unknown compression '%s' (expected zstd, lz4 or none)", a.compression);
+    return cli_usage_error(&cmd_merge_spec, "unknown compression '%s' (expected zstd, lz4 or none)",
+                           a.compression);
   if (a.coalesce && pl_coalesce_parse(a.coalesce, &o.coalesce) != PL_OK)
     return cli_usage_error(&cmd_merge_spec,
                            "unknown --coalesce-channels '%s' (expected auto, force or none)",
@@ -120,10 +120,12 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   o.max_open_inputs = (size_t)a.max_open;
 
   int to_stdout = strcmp(a.output, "-") == 0;
-  if (to_stdout && json) return cli_usage_error(&cmd_merge_spec, "'--json' cannot be used with '-o -'");
+  if (to_stdout && json)
+    return cli_usage_error(&cmd_merge_spec, "'--json' cannot be used with '-o -'");
   if (to_stdout && ctx->stdout_tty) {
-    cli_error(ctx, "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
-                   "standard output");
+    cli_error(ctx,
+              "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
+              "standard output");
     return CLI_EXIT_FAILURE;
   }
   size_t n = (size_t)(argc - first);

@@ -46,8 +46,7 @@ static const cli_opt recover_opts[] = {
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
-    {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "recompress even intact chunks"},
+    {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL, "recompress even intact chunks"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print the report as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -172,8 +171,9 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
   if (to_stdout && json)
     return cli_usage_error(&cmd_recover_spec, "'--json' cannot be used with '-o -'");
   if (to_stdout && ctx->stdout_tty) {
-    cli_error(ctx, "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
-                   "standard output");
+    cli_error(ctx,
+              "refusing to write binary MCAP data to a terminal; use -o FILE or redirect "
+              "standard output");
     return CLI_EXIT_FAILURE;
   }
 
@@ -233,8 +233,9 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
   }
   if (rep->n_problems_total > rep->n_problems)
     fprintf(f, "(%zu more problems not shown)\n", rep->n_problems_total - rep->n_problems);
-  fprintf(f, "recovered %llu messages, %llu attachments, %llu metadata records (%llu chunks "
-             "intact, %llu partly)",
+  fprintf(f,
+          "recovered %llu messages, %llu attachments, %llu metadata records (%llu chunks "
+          "intact, %llu partly)",
           (unsigned long long)rep->messages, (unsigned long long)rep->attachments,
           (unsigned long long)rep->metadata, (unsigned long long)rep->chunks_ok,
           (unsigned long long)rep->chunks_partial);

@@ -123,7 +123,7 @@ static int read_exact(mcap_stream_reader *r, uint64_t off, uint64_t n, const uin
 /* Yield the next record of the open chunk; MCAP_ITEROVER when it is exhausted. */
 static int next_in_chunk(mcap_stream_reader *r, mcap_record *rec) {
   uint64_t left = r->chunk_len - r->chunk_pos;
-  const uint8_t *p = r->chunk.data + r->chunk_pos;
+  const uint8_t *p;
   uint64_t len;
   uint8_t opcode;
   int rc;
@@ -131,6 +131,8 @@ static int next_in_chunk(mcap_stream_reader *r, mcap_record *rec) {
     r->in_chunk = 0;
     return MCAP_ITEROVER;
   }
+  /* Only now: an empty chunk may have no buffer at all (NULL + 0 is undefined in C). */
+  p = r->chunk.data + r->chunk_pos;
   if (left < MCAP_RECORD_HEADER_SIZE) {
     return fail(r, MCAP_ERECORD, r->chunk_offset,
                 "Chunk record at offset %llu: %llu stray bytes at the end of its records",

@@ -42,8 +42,6 @@ const char *pl_strerror(int code) {
     case PL_EVERIFY:
       return "verification found differences";
     case PL_ECANCELED:
-      return "canceled";
-    case PL_ECANCELED:
       return "interrupted";
     default:
       return "unknown error";

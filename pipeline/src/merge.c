@@ -31,7 +31,7 @@
 
 struct min {
   const char *path;
-  mcap_source raw;     /* for the metadata/attachment hop */
+  mcap_source raw; /* for the metadata/attachment hop */
   mcap_reader *r;
   mcap_message_iter *it;
   mcap_message_view cur;
@@ -68,7 +68,8 @@ struct merge {
   size_t n;
   struct okey *schemas[NBUCKETS], *channels[NBUCKETS];
   struct meta *metas[NBUCKETS];
-  uint32_t next_schema, next_channel;
+  uint32_t next_schema, next_channel; /* where to look for a free id */
+  uint8_t schema_used[PL__IDS], channel_used[PL__IDS];
   size_t *heap;
   size_t n_heap;
   struct min *cur_input; /* for the attachment/metadata hop */
@@ -104,10 +105,17 @@ static int map_schema(struct merge *m, struct min *in, const mcap_schema *s) {
       return PL_OK;
     }
   }
-  if (m->next_schema > UINT16_MAX)
-    return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 distinct schemas");
   mcap_schema out = *s;
-  out.id = (uint16_t)m->next_schema++;
+  /* Keep the input's id when it is free (merging parts of one recording then changes no id). */
+  if (!m->schema_used[s->id]) {
+    out.id = s->id;
+  } else {
+    while (m->next_schema <= UINT16_MAX && m->schema_used[m->next_schema]) m->next_schema++;
+    if (m->next_schema > UINT16_MAX)
+      return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 distinct schemas");
+    out.id = (uint16_t)m->next_schema;
+  }
+  m->schema_used[out.id] = 1;
   int rc = mcap_writer_put_schema(m->w, &out);
   if (rc) return pl__werr(m->w, rc, m->err, "writing a schema");
   struct okey *k = calloc(1, sizeof *k);
@@ -154,10 +162,16 @@ static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
       }
     }
   }
-  if (m->next_channel > UINT16_MAX)
-    return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 output channels");
   mcap_channel out = *c;
-  out.id = (uint16_t)m->next_channel++;
+  if (!m->channel_used[c->id]) {
+    out.id = c->id;
+  } else {
+    while (m->next_channel <= UINT16_MAX && m->channel_used[m->next_channel]) m->next_channel++;
+    if (m->next_channel > UINT16_MAX)
+      return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 output channels");
+    out.id = (uint16_t)m->next_channel;
+  }
+  m->channel_used[out.id] = 1;
   out.schema_id = (uint16_t)sid;
   int rc = mcap_writer_put_channel(m->w, &out);
   if (rc) return pl__werr(m->w, rc, m->err, "writing a channel");
@@ -322,7 +336,8 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
   rc = mcap_reader_open(&in->r, &src, &io, &me);
   if (rc) {
     in->r = NULL;
-    return pl__err_mcap(m->err, rc, me.offset, "%s: %s", path, me.msg[0] ? me.msg : mcap_strerror(rc));
+    return pl__err_mcap(m->err, rc, me.offset, "%s: %s", path,
+                        me.msg[0] ? me.msg : mcap_strerror(rc));
   }
   return PL_OK;
 }
@@ -336,6 +351,7 @@ static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
   m->err = err;
   m->next_schema = 1;
   m->next_channel = 1;
+  m->schema_used[0] = 1; /* schema id 0 means "no schema" */
   int rc = PL_OK;
   m->in = calloc(n, sizeof *m->in);
   m->heap = calloc(n ? n : 1, sizeof *m->heap);
@@ -362,8 +378,8 @@ static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
   mcap_writer_options wo;
   mcap_writer_options_init(&wo);
   wo.profile = profile;
-  wo.compression = o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
-                                                              : o->compression;
+  wo.compression =
+      o->compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD : o->compression;
   wo.compression_level = o->compression_level;
   wo.chunk_size = o->chunk_size;
   wo.no_chunking = o->no_chunks;
@@ -505,8 +521,8 @@ static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
   return PL_OK;
 }
 
-int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink,
-             const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err) {
+int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const pl_merge_options *o,
+             pl_merge_stats *st, pl_error_info *err) {
   pl_merge_options defaults;
   pl_merge_stats local;
   if (!st) st = &local;

@@ -50,6 +50,11 @@ struct sum_chunk {
   int seen;          /* met during the scan */
 };
 
+struct mi_ref {
+  size_t at; /* in mibuf */
+  uint64_t len;
+};
+
 struct rc_ctx {
   pl_recover_options o;
   pl_recover_report *rep;
@@ -59,10 +64,7 @@ struct rc_ctx {
   struct pl__buf tmp;
   struct pl__buf content; /* a record's content, owned */
   struct pl__buf mibuf;
-  struct {
-    size_t at;
-    uint64_t len;
-  } *refs;
+  struct mi_ref *refs;
   size_t n_refs, cap_refs;
   mcap_message_index *mis;
   size_t n_mis, cap_mis;
@@ -88,11 +90,11 @@ struct rc_ctx {
   size_t cap_problems;
   int passthrough;
   int threads;
-  int have_stats; /* the summary's Statistics record survived */
-  uint64_t loose_messages; /* written from outside chunks */
+  int have_stats;                /* the summary's Statistics record survived */
+  uint64_t loose_messages;       /* written from outside chunks */
   uint64_t stat_start, stat_end; /* message time range from the statistics (have_stats and
                                     claimed_messages > 0) */
-  uint64_t alt_len; /* set by plausible() for a Chunk: its length by its own fields */
+  uint64_t alt_len;              /* set by plausible() for a Chunk: its length by its own fields */
 };
 
 /* ---------------------------------------------------------------- report */
@@ -295,12 +297,12 @@ static int read_summary(struct rc_ctx *c) {
       if ((op == MCAP_OP_SCHEMA && rec.u.schema.id != 0) || op == MCAP_OP_CHANNEL) {
         int d = pl__defs_put(&c->defs, &rec);
         if (d < 0) return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
-        if (d == 0) pl__defs_get(&c->defs, op, op == MCAP_OP_SCHEMA ? rec.u.schema.id
-                                                                    : rec.u.channel.id)->from_summary = 1;
+        if (d == 0)
+          pl__defs_get(&c->defs, op, op == MCAP_OP_SCHEMA ? rec.u.schema.id : rec.u.channel.id)
+              ->from_summary = 1;
       } else if (op == MCAP_OP_CHUNK_INDEX) {
         const mcap_chunk_index *ci = &rec.u.chunk_index;
-        if (pl__grow((void **)&c->schunks, &c->cap_schunks, c->n_schunks + 1,
-                     sizeof *c->schunks))
+        if (pl__grow((void **)&c->schunks, &c->cap_schunks, c->n_schunks + 1, sizeof *c->schunks))
           return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
         struct sum_chunk *sc = &c->schunks[c->n_schunks++];
         memset(sc, 0, sizeof *sc);
@@ -347,22 +349,38 @@ enum { P_NO = 0, P_YES = 1, P_TRUNC_CHUNK = 2 };
 
 static uint64_t min_len(uint8_t op) {
   switch (op) {
-    case MCAP_OP_HEADER: return 8;
-    case MCAP_OP_FOOTER: return 20;
-    case MCAP_OP_SCHEMA: return 2 + 4 + 4 + 4;
-    case MCAP_OP_CHANNEL: return 2 + 2 + 4 + 4 + 4;
-    case MCAP_OP_MESSAGE: return 22;
-    case MCAP_OP_CHUNK: return 8 + 8 + 8 + 4 + 4 + 8;
-    case MCAP_OP_MESSAGE_INDEX: return 2 + 4;
-    case MCAP_OP_CHUNK_INDEX: return 8 + 8 + 8 + 8 + 4 + 8 + 4 + 8 + 8;
-    case MCAP_OP_ATTACHMENT: return 8 + 8 + 4 + 4 + 8 + 4;
-    case MCAP_OP_ATTACHMENT_INDEX: return 8 * 5 + 4 + 4;
-    case MCAP_OP_STATISTICS: return 8 + 2 + 4 * 4 + 8 + 8 + 4;
-    case MCAP_OP_METADATA: return 4 + 4;
-    case MCAP_OP_METADATA_INDEX: return 8 + 8 + 4;
-    case MCAP_OP_SUMMARY_OFFSET: return 1 + 8 + 8;
-    case MCAP_OP_DATA_END: return 4;
-    default: return UINT64_MAX;
+    case MCAP_OP_HEADER:
+      return 8;
+    case MCAP_OP_FOOTER:
+      return 20;
+    case MCAP_OP_SCHEMA:
+      return 2 + 4 + 4 + 4;
+    case MCAP_OP_CHANNEL:
+      return 2 + 2 + 4 + 4 + 4;
+    case MCAP_OP_MESSAGE:
+      return 22;
+    case MCAP_OP_CHUNK:
+      return 8 + 8 + 8 + 4 + 4 + 8;
+    case MCAP_OP_MESSAGE_INDEX:
+      return 2 + 4;
+    case MCAP_OP_CHUNK_INDEX:
+      return 8 + 8 + 8 + 8 + 4 + 8 + 4 + 8 + 8;
+    case MCAP_OP_ATTACHMENT:
+      return 8 + 8 + 4 + 4 + 8 + 4;
+    case MCAP_OP_ATTACHMENT_INDEX:
+      return 8 * 5 + 4 + 4;
+    case MCAP_OP_STATISTICS:
+      return 8 + 2 + 4 * 4 + 8 + 8 + 4;
+    case MCAP_OP_METADATA:
+      return 4 + 4;
+    case MCAP_OP_METADATA_INDEX:
+      return 8 + 8 + 4;
+    case MCAP_OP_SUMMARY_OFFSET:
+      return 1 + 8 + 8;
+    case MCAP_OP_DATA_END:
+      return 4;
+    default:
+      return UINT64_MAX;
   }
 }
 
@@ -414,39 +432,55 @@ static int utf8_map_ok(const mcap_map *m) {
 /* Are a definition's or metadata record's strings valid? */
 static int strings_ok(const mcap_record *r) {
   switch (r->opcode) {
-    case MCAP_OP_HEADER: return utf8_ok(r->u.header.profile) && utf8_ok(r->u.header.library);
-    case MCAP_OP_SCHEMA: return utf8_ok(r->u.schema.name) && utf8_ok(r->u.schema.encoding);
+    case MCAP_OP_HEADER:
+      return utf8_ok(r->u.header.profile) && utf8_ok(r->u.header.library);
+    case MCAP_OP_SCHEMA:
+      return utf8_ok(r->u.schema.name) && utf8_ok(r->u.schema.encoding);
     case MCAP_OP_CHANNEL:
       return utf8_ok(r->u.channel.topic) && utf8_ok(r->u.channel.message_encoding) &&
              utf8_map_ok(&r->u.channel.metadata);
-    case MCAP_OP_METADATA: return utf8_ok(r->u.metadata.name) && utf8_map_ok(&r->u.metadata.metadata);
-    default: return 1;
+    case MCAP_OP_METADATA:
+      return utf8_ok(r->u.metadata.name) && utf8_map_ok(&r->u.metadata.metadata);
+    default:
+      return 1;
   }
 }
 
 /* The content length a record's fields take (records without extension bytes). */
 static uint64_t exact_len(const mcap_record *r) {
   switch (r->opcode) {
-    case MCAP_OP_HEADER: return 8 + (uint64_t)r->u.header.profile.len + r->u.header.library.len;
-    case MCAP_OP_FOOTER: return 20;
+    case MCAP_OP_HEADER:
+      return 8 + (uint64_t)r->u.header.profile.len + r->u.header.library.len;
+    case MCAP_OP_FOOTER:
+      return 20;
     case MCAP_OP_SCHEMA:
-      return 2 + 12 + (uint64_t)r->u.schema.name.len + r->u.schema.encoding.len + r->u.schema.data.len;
+      return 2 + 12 + (uint64_t)r->u.schema.name.len + r->u.schema.encoding.len +
+             r->u.schema.data.len;
     case MCAP_OP_CHANNEL:
       return 4 + 12 + (uint64_t)r->u.channel.topic.len + r->u.channel.message_encoding.len +
              r->u.channel.metadata.len;
-    case MCAP_OP_MESSAGE: return 22 + r->u.message.data.len;
-    case MCAP_OP_MESSAGE_INDEX: return 6 + r->u.message_index.entries.len;
+    case MCAP_OP_MESSAGE:
+      return 22 + r->u.message.data.len;
+    case MCAP_OP_MESSAGE_INDEX:
+      return 6 + r->u.message_index.entries.len;
     case MCAP_OP_CHUNK_INDEX:
       return 32 + 4 + (uint64_t)r->u.chunk_index.message_index_offsets.len + 8 + 4 +
              r->u.chunk_index.compression.len + 16;
     case MCAP_OP_ATTACHMENT_INDEX:
-      return 40 + 8 + (uint64_t)r->u.attachment_index.name.len + r->u.attachment_index.media_type.len;
-    case MCAP_OP_STATISTICS: return 8 + 2 + 16 + 16 + 4 + (uint64_t)r->u.statistics.channel_message_counts.len;
-    case MCAP_OP_METADATA: return 8 + (uint64_t)r->u.metadata.name.len + r->u.metadata.metadata.len;
-    case MCAP_OP_METADATA_INDEX: return 16 + 4 + (uint64_t)r->u.metadata_index.name.len;
-    case MCAP_OP_SUMMARY_OFFSET: return 17;
-    case MCAP_OP_DATA_END: return 4;
-    default: return UINT64_MAX;
+      return 40 + 8 + (uint64_t)r->u.attachment_index.name.len +
+             r->u.attachment_index.media_type.len;
+    case MCAP_OP_STATISTICS:
+      return 8 + 2 + 16 + 16 + 4 + (uint64_t)r->u.statistics.channel_message_counts.len;
+    case MCAP_OP_METADATA:
+      return 8 + (uint64_t)r->u.metadata.name.len + r->u.metadata.metadata.len;
+    case MCAP_OP_METADATA_INDEX:
+      return 16 + 4 + (uint64_t)r->u.metadata_index.name.len;
+    case MCAP_OP_SUMMARY_OFFSET:
+      return 17;
+    case MCAP_OP_DATA_END:
+      return 4;
+    default:
+      return UINT64_MAX;
   }
 }
 
@@ -466,8 +500,7 @@ static int chunk_ok(const struct rc_ctx *c, const mcap_chunk *ck) {
  * for small records). `resync`: we are searching after damage, so be strict (no Header, no
  * private records).
  */
-static int plausible(struct rc_ctx *c, uint64_t q, int resync, uint8_t *op_out,
-                     uint64_t *len_out) {
+static int plausible(struct rc_ctx *c, uint64_t q, int resync, uint8_t *op_out, uint64_t *len_out) {
   const uint8_t *p;
   uint64_t got;
   if (q >= c->size || c->size - q < 9) return P_NO;
@@ -531,7 +564,8 @@ static int plausible(struct rc_ctx *c, uint64_t q, int resync, uint8_t *op_out,
   if (resync && exact_len(&rec) != len) return P_NO;
   if (!strings_ok(&rec)) return P_NO;
   switch (op) {
-    case MCAP_OP_SCHEMA: return rec.u.schema.id != 0 ? P_YES : P_NO;
+    case MCAP_OP_SCHEMA:
+      return rec.u.schema.id != 0 ? P_YES : P_NO;
     case MCAP_OP_CHANNEL:
       return rec.u.channel.schema_id == 0 || pl__defs_schema(&c->defs, rec.u.channel.schema_id) ||
                      !resync
@@ -549,7 +583,8 @@ static int plausible(struct rc_ctx *c, uint64_t q, int resync, uint8_t *op_out,
                          pl__defs_channel(&c->defs, rec.u.message_index.channel_id))
                  ? P_YES
                  : P_NO;
-    default: return P_YES;
+    default:
+      return P_YES;
   }
 }
 
@@ -671,7 +706,8 @@ static int decode_partial(struct rc_ctx *c, mcap_compression comp, const uint8_t
   const size_t in_step = 16 << 10, out_step = 128 << 10;
   size_t in_pos = 0, out_pos = 0;
   if (comp == MCAP_COMPRESSION_ZSTD) {
-    if (!c->zd && !(c->zd = ZSTD_createDCtx())) return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+    if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+      return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
     ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
     while (in_pos < src_len && out_pos < cap) {
       ZSTD_inBuffer in = {src + in_pos, src_len - in_pos < in_step ? src_len - in_pos : in_step, 0};
@@ -737,8 +773,8 @@ static int peek_indexes(struct rc_ctx *c, uint64_t q, uint64_t *next) {
     return pl__err(c->err, PL_ENOMEM, q, "out of memory");
   for (size_t i = 0; i < c->n_refs; i++) {
     mcap_record rec;
-    if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, c->mibuf.data + c->refs[i].at, c->refs[i].len,
-                          0, &rec, NULL) == MCAP_OK)
+    if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, c->mibuf.data + c->refs[i].at, c->refs[i].len, 0,
+                          &rec, NULL) == MCAP_OK)
       c->mis[c->n_mis++] = rec.u.message_index;
   }
   return PL_OK;
@@ -1013,8 +1049,8 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
             (unsigned long long)found, stop, usize);
   } else {
     problem(c, PL_SEV_ERROR, "chunk-damaged", pos,
-            "chunk records malformed after byte %zu of %zu: %llu messages recovered before",
-            stop, usize, (unsigned long long)found);
+            "chunk records malformed after byte %zu of %zu: %llu messages recovered before", stop,
+            usize, (unsigned long long)found);
   }
   return PL_OK;
 }
@@ -1206,8 +1242,10 @@ static int scan(struct rc_ctx *c) {
         rc = open_writer(c, NULL);
         if (!rc) {
           int mrc = mcap_writer_write_metadata_record(c->w, &rec.u.metadata);
-          if (mrc) rc = pl__werr(c->w, mrc, c->err, "writing metadata");
-          else c->rep->metadata++;
+          if (mrc)
+            rc = pl__werr(c->w, mrc, c->err, "writing metadata");
+          else
+            c->rep->metadata++;
         }
         break;
       }
@@ -1293,8 +1331,8 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
   c->sink = sink;
   c->threads = c->o.threads > 0 ? c->o.threads : pl__cores();
   c->passthrough = !c->o.no_passthrough && c->o.compression_level == 0 && c->o.chunk_size == 0;
-  if (pl__defs_init(&c->defs) || pl__reg_init(&c->reg) ||
-      !(c->conflict = calloc(2 * PL__IDS, 1)) || mcap_decompressor_new(&c->d) != MCAP_OK) {
+  if (pl__defs_init(&c->defs) || pl__reg_init(&c->reg) || !(c->conflict = calloc(2 * PL__IDS, 1)) ||
+      mcap_decompressor_new(&c->d) != MCAP_OK) {
     rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
     goto out;
   }

@@ -37,9 +37,12 @@ int pl_rewrite_order_parse(const char *s, pl_rewrite_order *out) {
 
 const char *pl_rewrite_order_name(pl_rewrite_order o) {
   switch (o) {
-    case PL_REWRITE_ORDER_PRESERVE: return "preserve";
-    case PL_REWRITE_ORDER_LOG_TIME: return "log-time";
-    case PL_REWRITE_ORDER_TOPIC: return "topic";
+    case PL_REWRITE_ORDER_PRESERVE:
+      return "preserve";
+    case PL_REWRITE_ORDER_LOG_TIME:
+      return "log-time";
+    case PL_REWRITE_ORDER_TOPIC:
+      return "topic";
   }
   return NULL;
 }
@@ -105,8 +108,7 @@ int pl__rw_writer(struct pl__rw *rw, const mcap_str *comp) {
   int rc = mcap_writer_open(&rw->w, rw->sink, &wo);
   if (rc) {
     rw->w = NULL;
-    return pl__err_mcap(rw->err, rc, UINT64_MAX, "cannot start the output: %s",
-                        mcap_strerror(rc));
+    return pl__err_mcap(rw->err, rc, UINT64_MAX, "cannot start the output: %s", mcap_strerror(rc));
   }
   /* What the writer stores chunks as, to compare with the input's chunks. */
   rw->o.compression = wo.compression;
@@ -200,8 +202,10 @@ int pl__rw_collect_lpc(struct pl__rw *rw, mcap_reader *r) {
   int rc = mcap_reader_query(r, &q, &it);
   if (rc) {
     free(found);
-    return pl__err_mcap(rw->err, rc, UINT64_MAX, "looking for the last messages before the "
-                        "start: %s", mcap_reader_errmsg(r));
+    return pl__err_mcap(rw->err, rc, UINT64_MAX,
+                        "looking for the last messages before the "
+                        "start: %s",
+                        mcap_reader_errmsg(r));
   }
   mcap_message_view v;
   while (rw->n_lpc < want && (rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
@@ -221,8 +225,10 @@ int pl__rw_collect_lpc(struct pl__rw *rw, mcap_reader *r) {
   free(found);
   int out = PL_OK;
   if (rc != MCAP_OK && rc != MCAP_ITEROVER) {
-    out = pl__err_mcap(rw->err, rc, UINT64_MAX, "looking for the last messages before the start: "
-                       "%s", mcap_reader_errmsg(r));
+    out = pl__err_mcap(rw->err, rc, UINT64_MAX,
+                       "looking for the last messages before the start: "
+                       "%s",
+                       mcap_reader_errmsg(r));
   }
   mcap_message_iter_free(it);
   return out;
@@ -249,22 +255,22 @@ int pl__rw_write_lpc(struct pl__rw *rw) {
 
 /* ------------------------------------------------------------ attachments */
 
-int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len,
-                        int check_crc, int (*keep)(void *ctx, const mcap_attachment *a),
-                        void *keep_ctx, int *written, pl_error_info *err) {
+int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
+                        int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
+                        int *written, pl_error_info *err) {
   struct pl__buf tmp = {0};
   const uint8_t *p;
   uint64_t got, base = off + 9;
   char *name = NULL, *media = NULL;
   int rc = PL_OK;
   *written = 0;
-#define NEED(cond)                                                                          \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      rc = pl__err_mcap(err, MCAP_ERECORD, off, "attachment at offset %llu is malformed",   \
-                        (unsigned long long)off);                                           \
-      goto out;                                                                             \
-    }                                                                                       \
+#define NEED(cond)                                                                        \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      rc = pl__err_mcap(err, MCAP_ERECORD, off, "attachment at offset %llu is malformed", \
+                        (unsigned long long)off);                                         \
+      goto out;                                                                           \
+    }                                                                                     \
   } while (0)
   NEED(len >= 16 + 4 + 4 + 8 + 4);
   /* Everything is read front to back (a stream cannot go back); the stored CRC covers every
@@ -275,14 +281,14 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   uint32_t crc = mcap_crc32(0, p, 20);
   mcap_attachment a;
   memset(&a, 0, sizeof a);
-  a.log_time = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-               (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-               (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+  a.log_time = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+               (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+               (uint64_t)p[7] << 56;
   a.create_time = (uint64_t)p[8] | (uint64_t)p[9] << 8 | (uint64_t)p[10] << 16 |
                   (uint64_t)p[11] << 24 | (uint64_t)p[12] << 32 | (uint64_t)p[13] << 40 |
                   (uint64_t)p[14] << 48 | (uint64_t)p[15] << 56;
-  uint64_t nl = (uint64_t)p[16] | (uint64_t)p[17] << 8 | (uint64_t)p[18] << 16 |
-                (uint64_t)p[19] << 24;
+  uint64_t nl =
+      (uint64_t)p[16] | (uint64_t)p[17] << 8 | (uint64_t)p[18] << 16 | (uint64_t)p[19] << 24;
   NEED(nl <= len - 36);
   rc = pl__source_pull(src, &tmp, base + 20, nl + 4, &p, &got, err);
   if (rc) goto out;
@@ -341,8 +347,8 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
   if (rc) goto out;
   NEED(got == 4);
-  uint32_t stored = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                    (uint32_t)p[3] << 24;
+  uint32_t stored =
+      (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
   if (check_crc && stored && crc != stored) {
     rc = pl__err_mcap(err, MCAP_ECRC, off,
                       "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
@@ -373,8 +379,8 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
   int rc = pl__rw_writer(rw, NULL);
   if (rc) return rc;
   int written = 0;
-  rc = pl__copy_attachment(rw->w, src, off, len, !rw->o.no_input_crc, keep_attachment, rw,
-                           &written, rw->err);
+  rc = pl__copy_attachment(rw->w, src, off, len, !rw->o.no_input_crc, keep_attachment, rw, &written,
+                           rw->err);
   if (!rc && written) rw->st->attachments++;
   return rc;
 }
@@ -414,8 +420,7 @@ static int has_summary(mcap_source *src) {
   const uint8_t *p;
   uint64_t got;
   int yes = 0;
-  if (src->size == MCAP_SIZE_UNKNOWN || src->size < 8 + 9 + MCAP_FOOTER_RECORD_SIZE + 8)
-    return 0;
+  if (src->size == MCAP_SIZE_UNKNOWN || src->size < 8 + 9 + MCAP_FOOTER_RECORD_SIZE + 8) return 0;
   uint64_t at = src->size - MCAP_FOOTER_RECORD_SIZE - MCAP_MAGIC_SIZE;
   if (pl__source_pull(src, &tmp, at, MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE, &p, &got, NULL) ==
           PL_OK &&
@@ -452,7 +457,13 @@ static int chunks_disjoint(mcap_reader *r) {
     if (!any || ci->message_end_time > end) end = ci->message_end_time;
     any = 1;
   }
-  return total == mcap_reader_statistics(r, NULL)->message_count;
+  /* Messages outside chunks would break the argument; the statistics (or a scan) count them.
+   * A summary without statistics cannot say, and the summary reader does not see them either. */
+  int from_file = 0;
+  const mcap_statistics *st = mcap_reader_statistics(r, &from_file);
+  if (from_file || mcap_reader_index_source(r, NULL) == MCAP_INDEX_FROM_SCAN)
+    return total == st->message_count;
+  return 1;
 }
 
 static int open_source(const char *path, mcap_source *src, pl_error_info *err) {

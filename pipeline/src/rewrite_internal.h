@@ -122,10 +122,10 @@ struct pl__mi {
   struct pl__mi_ent {
     uint16_t channel;
     uint64_t log_time, offset;
-  } *ents;
+  } * ents;
   size_t n, cap;
-  struct pl__buf bytes;        /* entries grouped by channel, 16 bytes each */
-  mcap_message_index *idx;     /* views into bytes, by channel id */
+  struct pl__buf bytes;    /* entries grouped by channel, 16 bytes each */
+  mcap_message_index *idx; /* views into bytes, by channel id */
   size_t n_idx, cap_idx;
 };
 
@@ -166,16 +166,16 @@ struct pl__rw {
   pl_rewrite_stats *st;
   pl_error_info *err;
   mcap_sink *sink;
-  mcap_writer *w;         /* opened on first need (pl__rw_writer) */
-  char *profile;          /* the input Header's profile (owned) */
+  mcap_writer *w; /* opened on first need (pl__rw_writer) */
+  char *profile;  /* the input Header's profile (owned) */
   int have_header;
-  struct pl__defs defs;   /* the input's definitions */
-  struct pl__reg reg;     /* what the output has */
+  struct pl__defs defs; /* the input's definitions */
+  struct pl__reg reg;   /* what the output has */
   struct pl__sel sel;
-  uint8_t *keep;          /* [PL__IDS] per channel: 0 undecided, 1 keep, 2 drop */
-  int threads;            /* resolved */
-  int sort_chunks;        /* log-time order by the file-order walker: chunks do not overlap in
-                             time, so sorting each chunk's messages sorts the file */
+  uint8_t *keep;   /* [PL__IDS] per channel: 0 undecided, 1 keep, 2 drop */
+  int threads;     /* resolved */
+  int sort_chunks; /* log-time order by the file-order walker: chunks do not overlap in
+                      time, so sorting each chunk's messages sorts the file */
   /* last message per channel before start, written first */
   struct pl__lpc_msg *lpc;
   size_t n_lpc;
@@ -231,8 +231,8 @@ typedef int (*pl__hop_fn)(void *ctx, uint8_t opcode, uint64_t off, uint64_t len)
 int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *err);
 
 /* Stream an attachment record into a writer (shared by rewrite and merge). */
-int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len,
-                        int check_crc, int (*keep)(void *ctx, const mcap_attachment *a),
-                        void *keep_ctx, int *written, pl_error_info *err);
+int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
+                        int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
+                        int *written, pl_error_info *err);
 
 #endif /* PIPELINE_REWRITE_INTERNAL_H */

@@ -115,7 +115,8 @@ static int note_def(struct walk *wk, const mcap_record *rec, uint64_t off) {
   }
   if (rw->o.keep_unused_channels && !rw->w) wk->pending_register = 1;
   if (rw->o.keep_unused_channels && rw->w) {
-    if (rec->opcode == MCAP_OP_CHANNEL) return pl__reg_channel(rw->w, &rw->reg, &rw->defs, id, wk->err);
+    if (rec->opcode == MCAP_OP_CHANNEL)
+      return pl__reg_channel(rw->w, &rw->reg, &rw->defs, id, wk->err);
     if (!rw->reg.schema[id]) {
       int mrc = mcap_writer_put_schema(rw->w, &def->rec.u.schema);
       if (mrc) return pl__werr(rw->w, mrc, wk->err, "writing a schema");
@@ -253,7 +254,8 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
   size_t usize = (size_t)ck->uncompressed_size;
   if (usize > wk->dec_cap) {
     uint8_t *p = realloc(wk->dec, usize);
-    if (!p) return pl__err(wk->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
+    if (!p)
+      return pl__err(wk->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
     wk->dec = p;
     wk->dec_cap = usize;
   }
@@ -354,7 +356,8 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
     if (pl__buf_append(&wk->chunk, p, (size_t)len))
       return pl__err(wk->err, PL_ENOMEM, pos, "out of memory for a chunk");
     head = wk->chunk.data;
-    if (pl__chunk_parse_partial(head, len, len, &ck, &truncated)) return malformed(wk, pos, "chunk");
+    if (pl__chunk_parse_partial(head, len, len, &ck, &truncated))
+      return malformed(wk, pos, "chunk");
   } else {
     uint64_t n = len < CHUNK_HEAD ? len : CHUNK_HEAD;
     rc = pull(wk, pos + 9, n, &head);
@@ -403,8 +406,10 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
       n_entries += cnt;
     }
     if (known && sane) {
-      int overlap = !(rw->o.has_start && tmax < rw->o.start) && !(rw->o.has_end && tmin > rw->o.end);
-      int inside = (!rw->o.has_start || tmin >= rw->o.start) && (!rw->o.has_end || tmax <= rw->o.end);
+      int overlap =
+          !(rw->o.has_start && tmax < rw->o.start) && !(rw->o.has_end && tmin > rw->o.end);
+      int inside =
+          (!rw->o.has_start || tmin >= rw->o.start) && (!rw->o.has_end || tmax <= rw->o.end);
       if (!any || !overlap) {
         rw->st->chunks_skipped++;
         return PL_OK;
@@ -443,20 +448,25 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
   wk.seekable = src->size != MCAP_SIZE_UNKNOWN;
   wk.passthrough = !rw->o.no_passthrough && !rw->o.no_chunks && rw->o.compression_level == 0 &&
                    rw->o.chunk_size == 0;
-  if (mcap_decompressor_new(&wk.d) != MCAP_OK) return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+  if (mcap_decompressor_new(&wk.d) != MCAP_OK)
+    return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
 
   if (r) {
     /* The summary: every definition up front, so skipped chunks lose nothing. */
     wk.have_summary = mcap_reader_index_source(r, NULL) == MCAP_INDEX_FROM_SUMMARY;
     for (size_t i = 0; i < mcap_reader_schema_count(r) && !rc; i++) {
       int d = pl__defs_put_parsed(&rw->defs, mcap_reader_schema_at(r, i), NULL);
-      if (d < 0) rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
-      else if (d == 0) rw->defs.schemas[mcap_reader_schema_at(r, i)->id]->from_summary = 1;
+      if (d < 0)
+        rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+      else if (d == 0)
+        rw->defs.schemas[mcap_reader_schema_at(r, i)->id]->from_summary = 1;
     }
     for (size_t i = 0; i < mcap_reader_channel_count(r) && !rc; i++) {
       int d = pl__defs_put_parsed(&rw->defs, NULL, mcap_reader_channel_at(r, i));
-      if (d < 0) rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
-      else if (d == 0) rw->defs.channels[mcap_reader_channel_at(r, i)->id]->from_summary = 1;
+      if (d < 0)
+        rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+      else if (d == 0)
+        rw->defs.channels[mcap_reader_channel_at(r, i)->id]->from_summary = 1;
     }
     wk.want_schemas = rw->defs.n_schemas;
     wk.want_channels = rw->defs.n_channels;
@@ -520,7 +530,8 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
           rw->have_header = 1;
           if (!rc && r) {
             /* The input's compression is known from its first chunk. */
-            const mcap_chunk_index *ci = mcap_reader_chunk_count(r) ? mcap_reader_chunk_at(r, 0) : NULL;
+            const mcap_chunk_index *ci =
+                mcap_reader_chunk_count(r) ? mcap_reader_chunk_at(r, 0) : NULL;
             rc = pl__rw_writer(rw, ci ? &ci->compression : NULL);
             if (!rc && rw->o.keep_unused_channels) rc = pl__rw_register_all(rw);
           }

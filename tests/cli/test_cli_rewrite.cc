@@ -75,8 +75,8 @@ TEST(CliRewrite, FilterByTopicAndTime) {
   // The official CLI's spellings work too; --end is inclusive.
   std::string start = before["start_time_ns"].str();
   uint64_t s = std::stoull(start);
-  r = run_mcapkit({"filter", in, "-o", out, "-y", "/imu", "-S", std::to_string(s + 500000000),
-                   "-E", std::to_string(s + 999999999)});
+  r = run_mcapkit({"filter", in, "-o", out, "-y", "/imu", "-S", std::to_string(s + 500000000), "-E",
+                   std::to_string(s + 999999999)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json w = info(out);
   EXPECT_EQ(w["channel_count"].u64(), 1u);

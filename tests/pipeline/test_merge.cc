@@ -53,27 +53,35 @@ void write_spec(const std::string &path, const FileSpec &f) {
   mcap_writer *w = nullptr;
   ASSERT_EQ(mcap_writer_open(&w, &sink, &wo), MCAP_OK);
   for (const Sch &s : f.schemas) {
-    mcap_schema ms = {s.id, mcap_str_c(s.name.c_str()), mcap_str_c("jsonschema"),
+    mcap_schema ms = {s.id,
+                      mcap_str_c(s.name.c_str()),
+                      mcap_str_c("jsonschema"),
                       {reinterpret_cast<const uint8_t *>(s.data.data()), s.data.size()}};
     ASSERT_EQ(mcap_writer_put_schema(w, &ms), MCAP_OK);
   }
   for (const Chan &c : f.channels) {
     // Encode the metadata map by hand (sorted keys, as writers do).
     std::string map;
-    auto put32 = [&](uint32_t v) { for (int k = 0; k < 4; k++) map.push_back((char)(v >> (8 * k))); };
+    auto put32 = [&](uint32_t v) {
+      for (int k = 0; k < 4; k++) map.push_back((char)(v >> (8 * k)));
+    };
     for (const auto &kv : c.meta) {
       put32((uint32_t)kv.first.size());
       map += kv.first;
       put32((uint32_t)kv.second.size());
       map += kv.second;
     }
-    mcap_channel mc = {c.id, c.schema_id, mcap_str_c(c.topic.c_str()), mcap_str_c("json"),
+    mcap_channel mc = {c.id,
+                       c.schema_id,
+                       mcap_str_c(c.topic.c_str()),
+                       mcap_str_c("json"),
                        {reinterpret_cast<const uint8_t *>(map.data()), (uint32_t)map.size()}};
     ASSERT_EQ(mcap_writer_put_channel(w, &mc), MCAP_OK) << mcap_writer_errmsg(w);
   }
   for (const auto &md : f.metadata) {
     std::vector<mcap_kv> kv;
-    for (const auto &p : md.second) kv.push_back({mcap_str_c(p.first.c_str()), mcap_str_c(p.second.c_str())});
+    for (const auto &p : md.second)
+      kv.push_back({mcap_str_c(p.first.c_str()), mcap_str_c(p.second.c_str())});
     ASSERT_EQ(mcap_writer_write_metadata(w, mcap_str_c(md.first.c_str()), kv.data(), kv.size()),
               MCAP_OK);
   }
@@ -89,7 +97,10 @@ void write_spec(const std::string &path, const FileSpec &f) {
   uint32_t seq = 0;
   for (const auto &m : f.messages) {
     std::string d = "{\"from\":\"" + f.tag + "\",\"t\":" + std::to_string(m.second) + "}";
-    mcap_message mm = {m.first, seq++, m.second, m.second,
+    mcap_message mm = {m.first,
+                       seq++,
+                       m.second,
+                       m.second,
                        {reinterpret_cast<const uint8_t *>(d.data()), d.size()}};
     ASSERT_EQ(mcap_writer_write_message(w, &mm), MCAP_OK);
   }

@@ -25,7 +25,7 @@ namespace {
 struct Placed {
   Msg m;
   uint64_t chunk_start = 0, chunk_end = 0;  // the Chunk record (or the Message record)
-  uint64_t record_end = 0;                  // for uncompressed chunks: end of its record in the file
+  uint64_t record_end = 0;  // for uncompressed chunks: end of its record in the file
 };
 
 std::vector<Placed> placed_messages(const std::string &path) {
@@ -117,8 +117,8 @@ Result recover(const TempDir &tmp, const std::string &damaged) {
     while (k < orig.size() && orig[k].m != got[i]) k++;
     if (k == orig.size()) {
       if (++extra <= unproven) continue;
-      return ::testing::AssertionFailure() << "recovered message " << i << " " << got[i]
-                                           << " is not in the original (in order)";
+      return ::testing::AssertionFailure()
+             << "recovered message " << i << " " << got[i] << " is not in the original (in order)";
     }
     j = k + 1;
   }
@@ -144,8 +144,8 @@ template <class F>
     }
   }
   if (missing)
-    return ::testing::AssertionFailure() << missing << " intact messages not recovered, first "
-                                         << first;
+    return ::testing::AssertionFailure()
+           << missing << " intact messages not recovered, first " << first;
   return ::testing::AssertionSuccess();
 }
 
@@ -388,26 +388,26 @@ TEST(Recover, NothingRecoverable) {
 // chunks it does not touch all come back, and nothing else is made up.
 TEST(Recover, SingleByteDamageAnywhere) {
   TempDir tmp;
-  for (mcap_compression comp : {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
-  pl_synth_options o = rwt::tiny(6, comp);
-  o.chunk_size = 1500;
-  std::string in = make(tmp, o, "orig.mcap");
-  std::string data = rwt::read_all(in);
-  std::vector<Placed> orig = placed_messages(in);
-  uint64_t dend = data_end_offset(in);
-  const char *step_env = getenv("MCAPKIT_RECOVER_STEP");
-  uint64_t step = step_env ? strtoull(step_env, nullptr, 10) : 7;
-  for (uint64_t at = 8; at < dend; at += step ? step : 1) {
-    SCOPED_TRACE(std::string(mcap_compression_name(comp)) + " byte " + std::to_string(at));
-    std::string d = data;
-    d[at] = (char)(d[at] ^ (0x5A + at % 7));
-    Result r = recover(tmp, d);
-    ASSERT_TRUE(subsequence(r.msgs, orig));
-    ASSERT_TRUE(all_intact_recovered(r.msgs, orig, [&](const Placed &p) {
-      return p.chunk_end <= at || p.chunk_start > at;
-    }));
-    ASSERT_EQ(r.rep.messages_lost, orig.size() - r.msgs.size());
-  }
+  for (mcap_compression comp :
+       {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
+    pl_synth_options o = rwt::tiny(6, comp);
+    o.chunk_size = 1500;
+    std::string in = make(tmp, o, "orig.mcap");
+    std::string data = rwt::read_all(in);
+    std::vector<Placed> orig = placed_messages(in);
+    uint64_t dend = data_end_offset(in);
+    const char *step_env = getenv("MCAPKIT_RECOVER_STEP");
+    uint64_t step = step_env ? strtoull(step_env, nullptr, 10) : 7;
+    for (uint64_t at = 8; at < dend; at += step ? step : 1) {
+      SCOPED_TRACE(std::string(mcap_compression_name(comp)) + " byte " + std::to_string(at));
+      std::string d = data;
+      d[at] = (char)(d[at] ^ (0x5A + at % 7));
+      Result r = recover(tmp, d);
+      ASSERT_TRUE(subsequence(r.msgs, orig));
+      ASSERT_TRUE(all_intact_recovered(
+          r.msgs, orig, [&](const Placed &p) { return p.chunk_end <= at || p.chunk_start > at; }));
+      ASSERT_EQ(r.rep.messages_lost, orig.size() - r.msgs.size());
+    }
   }
 }
 

@@ -26,7 +26,9 @@ using rwt::Msg;
 
 namespace {
 
-bool is_camera(const std::string &t) { return t.rfind("/camera", 0) == 0; }
+bool is_camera(const std::string &t) {
+  return t.rfind("/camera", 0) == 0;
+}
 
 struct Variant {
   const char *name;
@@ -121,7 +123,8 @@ TEST(Rewrite, FeatureMatrixMatchesQueries) {
       EXPECT_DOCTOR_CLEAN(out);
     }
     // compress to another codec, and decompress.
-    for (mcap_compression c : {MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE, MCAP_COMPRESSION_ZSTD}) {
+    for (mcap_compression c :
+         {MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE, MCAP_COMPRESSION_ZSTD}) {
       pl_rewrite_options o = opts();
       o.compression = c;
       o.keep_unused_channels = 1;
@@ -279,12 +282,15 @@ TEST(Rewrite, UnusedChannelsDroppedOrKept) {
               MCAP_OK);
     ASSERT_EQ(mcap_writer_add_channel(w, s2, mcap_str_c("/b"), mcap_str_c("json"), nullptr, 0, &b),
               MCAP_OK);
-    ASSERT_EQ(mcap_writer_add_channel(w, s2, mcap_str_c("/silent"), mcap_str_c("json"), nullptr,
-                                      0, &silent),
+    ASSERT_EQ(mcap_writer_add_channel(w, s2, mcap_str_c("/silent"), mcap_str_c("json"), nullptr, 0,
+                                      &silent),
               MCAP_OK);
     for (uint32_t i = 0; i < 100; i++) {
       std::string d = "{\"i\":" + std::to_string(i) + "}";
-      mcap_message m = {i % 2 ? a : b, i, 1000 + i, 1000 + i,
+      mcap_message m = {i % 2 ? a : b,
+                        i,
+                        1000 + i,
+                        1000 + i,
                         {reinterpret_cast<const uint8_t *>(d.data()), d.size()}};
       ASSERT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
     }
@@ -356,7 +362,8 @@ TEST(Rewrite, LastPerChannel) {
     ASSERT_TRUE(last) << t;
     want.push_back(*last);
   }
-  std::sort(want.begin(), want.end(), [](const Msg &a, const Msg &b) { return a.log_time < b.log_time; });
+  std::sort(want.begin(), want.end(),
+            [](const Msg &a, const Msg &b) { return a.log_time < b.log_time; });
   rwt::QueryOpts q;
   q.keep = [](const std::string &t) { return !is_camera(t); };
   q.has_start = true;
@@ -545,7 +552,8 @@ TEST(Rewrite, OutputRefusesToOverwriteInputUnlessInPlace) {
   EXPECT_EQ(rwt::stream(in), all);
   // Nothing but the file itself is left in the directory.
   std::string ls;
-  for (const auto &e : std::filesystem::directory_iterator(tmp.path())) ls += e.path().filename().string() + " ";
+  for (const auto &e : std::filesystem::directory_iterator(tmp.path()))
+    ls += e.path().filename().string() + " ";
   EXPECT_EQ(ls, "in.mcap ");
 }
 
@@ -679,7 +687,6 @@ TEST(Rewrite, SortPassesThroughChunksInOrder) {
     std::string out = tmp.file("out.mcap");
     std::string msg;
     ASSERT_EQ(rwt::rewrite(in, out, o, &st, &msg), PL_OK) << msg;
-    if (getenv("KEEP")) system(("cp " + in + " /tmp/rw/").c_str());
     rwt::QueryOpts q;
     q.order = MCAP_ORDER_LOG_TIME;
     std::vector<Msg> want = rwt::query(in, q);

@@ -36,8 +36,8 @@ struct Msg {
 };
 
 inline std::ostream &operator<<(std::ostream &os, const Msg &m) {
-  return os << "{" << m.topic << " ch" << m.channel << " seq " << m.sequence << " t "
-            << m.log_time << " " << m.data.size() << " bytes}";
+  return os << "{" << m.topic << " ch" << m.channel << " seq " << m.sequence << " t " << m.log_time
+            << " " << m.data.size() << " bytes}";
 }
 
 // Write a synthetic recording to `path` (atomically).
@@ -144,7 +144,8 @@ inline std::vector<Msg> query(const std::string &path, const QueryOpts &q = {}) 
   while (it && (rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
     Msg m;
     m.topic.assign(v.channel->topic.data ? v.channel->topic.data : "", v.channel->topic.len);
-    if (v.schema) m.schema.assign(v.schema->name.data ? v.schema->name.data : "", v.schema->name.len);
+    if (v.schema)
+      m.schema.assign(v.schema->name.data ? v.schema->name.data : "", v.schema->name.len);
     m.channel = v.message.channel_id;
     m.sequence = v.message.sequence;
     m.log_time = v.message.log_time;
@@ -179,7 +180,8 @@ inline std::vector<Msg> stream(const std::string &path, int *rc_out = nullptr) {
     } else if (rec.opcode == MCAP_OP_CHANNEL) {
       topics[rec.u.channel.id].assign(rec.u.channel.topic.data ? rec.u.channel.topic.data : "",
                                       rec.u.channel.topic.len);
-      chan_schema[rec.u.channel.id] = rec.u.channel.schema_id ? schemas[rec.u.channel.schema_id] : "";
+      chan_schema[rec.u.channel.id] =
+          rec.u.channel.schema_id ? schemas[rec.u.channel.schema_id] : "";
     } else if (rec.opcode == MCAP_OP_MESSAGE) {
       Msg m;
       m.channel = rec.u.message.channel_id;
@@ -231,11 +233,11 @@ inline Verdict doctor(const std::string &path) {
   return v;
 }
 
-#define EXPECT_DOCTOR_CLEAN(path)                               \
-  do {                                                          \
-    rwt::Verdict v_ = rwt::doctor(path);                        \
-    EXPECT_EQ(v_.errors, 0u) << (path) << "\n" << v_.text;      \
-    EXPECT_EQ(v_.warnings, 0u) << (path) << "\n" << v_.text;    \
+#define EXPECT_DOCTOR_CLEAN(path)                            \
+  do {                                                       \
+    rwt::Verdict v_ = rwt::doctor(path);                     \
+    EXPECT_EQ(v_.errors, 0u) << (path) << "\n" << v_.text;   \
+    EXPECT_EQ(v_.warnings, 0u) << (path) << "\n" << v_.text; \
   } while (0)
 
 inline std::string read_all(const std::string &path) {

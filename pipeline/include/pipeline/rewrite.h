@@ -65,7 +65,7 @@ typedef struct pl_output_check {
   uint64_t messages;    /* the file's message count must be this */
   uint64_t attachments; /* and its attachment and metadata counts these */
   uint64_t metadata;
-  int full;             /* also read every record back with every CRC checked */
+  int full; /* also read every record back with every CRC checked */
 } pl_output_check;
 
 /**
@@ -147,21 +147,21 @@ typedef struct pl_rewrite_options {
 
 /** What a rewrite did. */
 typedef struct pl_rewrite_stats {
-  uint64_t messages;          /* written */
+  uint64_t messages;                  /* written */
   uint64_t messages_last_per_channel; /* of which from before start (last per channel) */
   uint64_t attachments;
   uint64_t metadata;
-  uint64_t schemas;           /* registered in the output */
+  uint64_t schemas; /* registered in the output */
   uint64_t channels;
-  uint64_t chunks_in;         /* Chunk records of the input met */
-  uint64_t chunks_copied;     /* passed through still compressed */
+  uint64_t chunks_in;     /* Chunk records of the input met */
+  uint64_t chunks_copied; /* passed through still compressed */
   uint64_t chunks_decompressed;
-  uint64_t chunks_skipped;    /* nothing selected in them: not decompressed */
-  uint64_t bytes_copied;      /* compressed bytes of the chunks passed through */
-  uint64_t bytes_in;          /* input size (0 for a stream) */
-  uint64_t bytes_out;         /* bytes written */
-  int passthrough_trusted;    /* 1 once every schema and channel of the input's summary had
-                                 been seen, so chunks could be copied without a look inside */
+  uint64_t chunks_skipped; /* nothing selected in them: not decompressed */
+  uint64_t bytes_copied;   /* compressed bytes of the chunks passed through */
+  uint64_t bytes_in;       /* input size (0 for a stream) */
+  uint64_t bytes_out;      /* bytes written */
+  int passthrough_trusted; /* 1 once every schema and channel of the input's summary had
+                              been seen, so chunks could be copied without a look inside */
 } pl_rewrite_stats;
 
 /**
@@ -212,19 +212,19 @@ int pl_coalesce_parse(const char *s, pl_coalesce *out);
 typedef struct pl_merge_options {
   mcap_compression compression; /* DEFAULT = zstd */
   int compression_level;
-  uint64_t chunk_size;          /* 0 = 1 MiB */
+  uint64_t chunk_size; /* 0 = 1 MiB */
   int no_chunks;
   int no_crc;
-  int threads;                  /* compression workers; 0 = cores */
+  int threads; /* compression workers; 0 = cores */
   pl_coalesce coalesce;
   int allow_duplicate_metadata; /* keep metadata records that share a name but differ (else
                                    that is an error); identical ones are always kept once */
   int no_attachments;
   int no_metadata;
-  size_t max_open_inputs;       /* inputs read at once; 0 = 8. More inputs are merged in
-                                   rounds through temporary files, so memory does not grow
-                                   with the number of inputs */
-  const char *tmp_dir;          /* for those rounds; NULL = $TMPDIR or /tmp */
+  size_t max_open_inputs; /* inputs read at once; 0 = 8. More inputs are merged in
+                             rounds through temporary files, so memory does not grow
+                             with the number of inputs */
+  const char *tmp_dir;    /* for those rounds; NULL = $TMPDIR or /tmp */
   pl_progress_fn progress;
   void *progress_user;
 } pl_merge_options;
@@ -235,9 +235,9 @@ typedef struct pl_merge_stats {
   uint64_t metadata;
   uint64_t metadata_duplicates; /* identical metadata records written once */
   uint64_t schemas;
-  uint64_t channels;            /* output channels */
-  uint64_t channels_in;         /* input channels */
-  uint64_t rounds;              /* 1, or more when inputs exceeded max_open_inputs */
+  uint64_t channels;    /* output channels */
+  uint64_t channels_in; /* input channels */
+  uint64_t rounds;      /* 1, or more when inputs exceeded max_open_inputs */
   uint64_t bytes_out;
 } pl_merge_stats;
 
@@ -253,19 +253,19 @@ typedef struct pl_merge_stats {
  *         a damaged input; PL_EINVAL (more than 65535 channels or schemas);
  *         PL_EIO; PL_ENOMEM.
  */
-int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink,
-             const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err);
+int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const pl_merge_options *o,
+             pl_merge_stats *st, pl_error_info *err);
 
 /* ----------------------------------------------------------------- recover */
 
 typedef struct pl_recover_options {
   mcap_compression compression; /* DEFAULT = the input's (its first chunk's; zstd if none) */
   int compression_level;
-  uint64_t chunk_size;          /* 0 = 1 MiB */
+  uint64_t chunk_size; /* 0 = 1 MiB */
   int no_crc;
-  int threads;                  /* compression workers; 0 = cores */
-  int no_passthrough;           /* recompress even chunks that are intact */
-  uint64_t max_chunk_size;      /* largest decompressed chunk accepted; 0 = 1 GiB */
+  int threads;             /* compression workers; 0 = cores */
+  int no_passthrough;      /* recompress even chunks that are intact */
+  uint64_t max_chunk_size; /* largest decompressed chunk accepted; 0 = 1 GiB */
   pl_progress_fn progress;
   void *progress_user;
 } pl_recover_options;
@@ -274,26 +274,26 @@ typedef struct pl_recover_options {
 typedef struct pl_recover_report {
   /* recovered (written) */
   uint64_t messages, attachments, metadata, schemas, channels;
-  uint64_t chunks_ok;           /* decompressed whole with a good CRC */
-  uint64_t chunks_copied;       /* of which copied compressed */
-  uint64_t chunks_partial;      /* truncated or damaged: their leading records kept */
-  uint64_t chunks_dropped;      /* nothing trustworthy in them (CRC mismatch, ...) */
+  uint64_t chunks_ok;      /* decompressed whole with a good CRC */
+  uint64_t chunks_copied;  /* of which copied compressed */
+  uint64_t chunks_partial; /* truncated or damaged: their leading records kept */
+  uint64_t chunks_dropped; /* nothing trustworthy in them (CRC mismatch, ...) */
   /* lost */
-  uint64_t messages_lost;       /* known to be lost (counted from indexes or statistics) */
-  int messages_lost_unknown;    /* more may be lost than counted (nothing says how many) */
+  uint64_t messages_lost;    /* known to be lost (counted from indexes or statistics) */
+  int messages_lost_unknown; /* more may be lost than counted (nothing says how many) */
   uint64_t attachments_lost, metadata_lost, records_lost;
-  uint64_t bytes_skipped;       /* damaged bytes skipped while resynchronising */
+  uint64_t bytes_skipped; /* damaged bytes skipped while resynchronising */
   uint64_t skipped_regions;
-  int truncated;                /* the input ends before its data section does */
-  uint64_t data_end;            /* offset where usable data ended (the input size, or the
-                                   start of the damaged tail) */
+  int truncated;     /* the input ends before its data section does */
+  uint64_t data_end; /* offset where usable data ended (the input size, or the
+                        start of the damaged tail) */
   /* what the file claimed, when its summary survived */
   int has_summary;
   uint64_t claimed_messages, claimed_attachments, claimed_metadata, claimed_chunks;
-  int lost;                     /* something was lost */
-  pl_finding *problems;         /* what happened where, in file order */
+  int lost;             /* something was lost */
+  pl_finding *problems; /* what happened where, in file order */
   size_t n_problems;
-  size_t n_problems_total;      /* including those not kept (at most 1000 kept) */
+  size_t n_problems_total; /* including those not kept (at most 1000 kept) */
 } pl_recover_report;
 
 /**
