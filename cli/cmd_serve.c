@@ -30,6 +30,7 @@ struct serve_args {
   uint64_t timeout;
   uint64_t max_upload;
   int no_fsync;
+  int test_hooks;
 };
 
 static const cli_opt serve_opts[] = {
@@ -53,6 +54,8 @@ static const cli_opt serve_opts[] = {
      "largest accepted upload, e.g. 64G (default 1T)"},
     {"no-fsync", 0, CLI_OPT_FLAG, offsetof(struct serve_args, no_fsync), NULL,
      "do not fsync state files (faster, for tests; writes stay atomic)"},
+    {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
+     "enable the /v1/_test endpoints (signed-link counters, bulk recordings): tests only"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -133,6 +136,7 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.connection_timeout_s = (unsigned)a.timeout;
   o.max_upload = a.max_upload;
   o.no_fsync = a.no_fsync;
+  o.test_hooks = a.test_hooks;
   o.log = log_line;
   o.log_user = ctx;
   pl_server *srv = NULL;

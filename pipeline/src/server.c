@@ -9,6 +9,10 @@
  * Order of checks for /v1: key (401) -> route (404/405) -> capability (403)
  * -> rate limit (429) -> body size (413) and JSON (400) -> the route's own
  * validation (400/404/409).
+ *
+ * Every request to a signed link is counted, and so is one that carried an
+ * API key along (pl_server_get_stats): the client must never send the key
+ * there, and the tests check it here, where the requests arrive.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,6 +62,13 @@ static const struct route k_routes[] = {
     {"GET", "data/coverage", "coverage.list", pl__srv_route_coverage},
     {"GET", "lake-files", "lakeFiles.list", pl__srv_route_lake_files},
     {"POST", "data/stream", "data.stream", pl__srv_route_stream},
+};
+
+/* Only with opt.test_hooks (a library option; no request can turn it on).
+ * A NULL capability means any valid key. */
+static const struct route k_test_routes[] = {
+    {"GET", "_test/stats", NULL, pl__srv_route_test},
+    {"POST", "_test/recordings/bulk", NULL, pl__srv_route_test},
 };
 
 struct conn_ctx {
@@ -378,6 +390,32 @@ static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int s
 
 /* ------------------------------------------------------------- signed links */
 
+struct key_scan {
+  const struct srv_auth *auth;
+  int found;
+};
+
+static enum MHD_Result scan_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value) {
+  struct key_scan *k = cls;
+  if (kind == MHD_HEADER_KIND && key && strcasecmp(key, "Authorization") == 0) k->found = 1;
+  if (pl__srv_auth_contains_token(k->auth, key) || pl__srv_auth_contains_token(k->auth, value))
+    k->found = 1;
+  return MHD_YES;
+}
+
+/* Count a request to a signed link, and whether it carried an API key: an
+ * Authorization header (whatever its value), or a configured token anywhere in
+ * a header, a cookie, the path or the query. */
+static void count_signed(pl_server *s, struct MHD_Connection *c, const char *url) {
+  struct key_scan k = {&s->auth, pl__srv_auth_contains_token(&s->auth, url)};
+  MHD_get_connection_values(
+      c, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND),
+      scan_value, &k);
+  atomic_fetch_add(&s->signed_requests, 1);
+  if (k.found) atomic_fetch_add(&s->signed_requests_with_key, 1);
+}
+
 static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
                                     const char *url, const char *method) {
   /* /signed/<kind>/<id> */
@@ -537,10 +575,16 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     path_known = 1;
     if (strcmp(k_routes[i].method, method) == 0) found = &k_routes[i];
   }
+  for (size_t i = 0; s->opt.test_hooks && i < sizeof k_test_routes / sizeof k_test_routes[0];
+       i++) {
+    if (!match_pattern(k_test_routes[i].pattern, &q)) continue;
+    path_known = 1;
+    if (strcmp(k_test_routes[i].method, method) == 0) found = &k_test_routes[i];
+  }
   free_req(&q);
   if (!found && path_known) return queue_error(s, c, 405, "method %s not allowed here", method);
   if (!found) return queue_error(s, c, 404, "no such endpoint: %s %s", method, url);
-  if (!pl__srv_auth_has(x->key, found->cap))
+  if (found->cap && !pl__srv_auth_has(x->key, found->cap))
     return queue_error(s, c, 403, "this API key lacks the '%s' capability", found->cap);
   unsigned wait = pl__srv_rate_take(&s->auth, x->key);
   if (wait) {
@@ -726,6 +770,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     x->fd = -1;
     *con_cls = x;
     track_set(s, c, 1);
+    if (strncmp(url, "/signed/", 8) == 0) count_signed(s, c, url);
     pthread_mutex_lock(&s->mu);
     s->inflight++;
     pthread_mutex_unlock(&s->mu);
@@ -835,7 +880,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   vsnprintf(line, sizeof line, fmt, ap);
   size_t n = strlen(line);
   while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-  s->opt.log(s->opt.log_user, line);
+  pl__srv_log_line(s, line, sizeof line);
 }
 
 /* ------------------------------------------------------------- public API */
@@ -852,6 +897,8 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
   }
   pl_server *s = calloc(1, sizeof *s);
   if (!s) return err->code = PL_ENOMEM;
+  atomic_init(&s->signed_requests, 0);
+  atomic_init(&s->signed_requests_with_key, 0);
   s->opt = *o;
   s->listen_host = pl__srv_strdup(o->listen_host ? o->listen_host : "127.0.0.1");
   s->public_url_opt = o->public_url ? pl__srv_strdup(o->public_url) : NULL;
@@ -970,6 +1017,13 @@ const char *pl_server_url(const pl_server *s) { return s->local_url; }
 
 const char *pl_server_created_key(const pl_server *s) { return s->auth.created_key; }
 
+void pl_server_get_stats(const pl_server *s, pl_server_stats *out) {
+  memset(out, 0, sizeof *out);
+  if (!s) return;
+  out->signed_requests = atomic_load(&s->signed_requests);
+  out->signed_requests_with_key = atomic_load(&s->signed_requests_with_key);
+}
+
 static void stop_http(pl_server *s) {
   struct MHD_Daemon *d = s->mhd;
   if (!d) return;
@@ -994,6 +1048,12 @@ void pl_server_stop(pl_server *s) {
   stop_http(s);
   pl__srv_import_stop(s, 0);
   s->stopped = 1;
+  /* the counters of pl_server_get_stats, for servers run as a process */
+  pl_server_stats st;
+  pl_server_get_stats(s, &st);
+  pl__srv_log(s, "signed links: %llu requests, %llu with an API key",
+              (unsigned long long)st.signed_requests,
+              (unsigned long long)st.signed_requests_with_key);
 }
 
 void pl_server_crash(pl_server *s) {

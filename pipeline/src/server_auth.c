@@ -155,6 +155,38 @@ const struct srv_key *pl__srv_auth_lookup(struct srv_auth *a, const char *author
   return found;
 }
 
+int pl__srv_auth_contains_token(const struct srv_auth *a, const char *text) {
+  if (!text) return 0;
+  for (size_t i = 0; i < a->n_keys; i++)
+    if (a->keys[i].token && a->keys[i].token[0] && strstr(text, a->keys[i].token)) return 1;
+  return 0;
+}
+
+void pl__srv_auth_redact(const struct srv_auth *a, char *line, size_t cap) {
+  static const char mark[] = "[redacted]";
+  const size_t mlen = sizeof mark - 1;
+  for (size_t i = 0; i < a->n_keys; i++) {
+    const char *tok = a->keys[i].token;
+    size_t tlen = tok ? strlen(tok) : 0;
+    if (!tlen) continue;
+    char *p = line;
+    while ((p = strstr(p, tok)) != NULL) {
+      size_t len = strlen(line), at = (size_t)(p - line);
+      size_t tail = len - at - tlen; /* bytes after the token */
+      if (at + mlen >= cap) {
+        /* no room for the mark: cut the line where the token began */
+        *p = 0;
+        break;
+      }
+      if (at + mlen + tail >= cap) tail = cap - 1 - at - mlen; /* the end is cut short */
+      memmove(p + mlen, p + tlen, tail);
+      memcpy(p, mark, mlen);
+      p[mlen + tail] = 0;
+      p += mlen;
+    }
+  }
+}
+
 int pl__srv_auth_has(const struct srv_key *k, const char *cap) {
   if (k->all) return 1;
   for (size_t i = 0; i < k->n_caps; i++)

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -220,6 +221,11 @@ struct pl_server {
   int imp_stop;         /* stop after the current import */
   int imp_crash;        /* abandon: record nothing more */
   int imp_hold;
+
+  /* requests to signed links, and those of them that carried an API key
+   * (pl_server_get_stats; counted before faults and link checks) */
+  atomic_uint_least64_t signed_requests;
+  atomic_uint_least64_t signed_requests_with_key;
 };
 
 /* ------------------------------------------------------------- requests */
@@ -270,7 +276,10 @@ int pl__srv_random(void *buf, size_t len);
 char *pl__srv_strdup(const char *s);
 char *pl__srv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pl__srv_hex(const uint8_t *in, size_t n, char *out);
+/** Log through opt.log; every configured API key token in the line is replaced by
+ * "[redacted]" first (pl__srv_log_line too). */
 void pl__srv_log(pl_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pl__srv_log_line(pl_server *s, char *line, size_t cap);
 /** Make a directory and its parents (mode 0700/0755). 0 or -1 (errno). */
 int pl__srv_mkdirs(const char *path, unsigned mode);
 /** Remove a directory tree (does not follow symlinks). 0 or -1. */
@@ -374,6 +383,12 @@ int pl__srv_auth_init(struct srv_auth *a, const char *keys_path, const char *dat
                       double rate, pl_error_info *err);
 void pl__srv_auth_dispose(struct srv_auth *a);
 const struct srv_key *pl__srv_auth_lookup(struct srv_auth *a, const char *authorization);
+/** 1 if `text` contains a configured API key token (a non-empty one). The keys
+ * never change after pl__srv_auth_init, so no lock is needed. */
+int pl__srv_auth_contains_token(const struct srv_auth *a, const char *text);
+/** Replace every configured token in the NUL-terminated `line` by "[redacted]"
+ * (as far as `cap` bytes allow; a token is never left partly visible). */
+void pl__srv_auth_redact(const struct srv_auth *a, char *line, size_t cap);
 int pl__srv_auth_has(const struct srv_key *k, const char *cap);
 /** 0 = allowed; otherwise the seconds to wait (for Retry-After). */
 unsigned pl__srv_rate_take(struct srv_auth *a, const struct srv_key *k);
@@ -413,6 +428,8 @@ void pl__srv_route_topics(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_coverage(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_lake_files(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r);
+/** /v1/_test/... (server_test_hooks.c); routed only when opt.test_hooks is set. */
+void pl__srv_route_test(struct srv_req *q, struct srv_resp *r);
 
 /** GET of a signed stream link: sets up a RESP_STREAM (or an error). */
 void pl__srv_stream_open(pl_server *s, const char *token, struct srv_resp *r);

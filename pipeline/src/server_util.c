@@ -91,6 +91,13 @@ void pl__srv_log(pl_server *s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  pl__srv_log_line(s, line, sizeof line);
+}
+
+void pl__srv_log_line(pl_server *s, char *line, size_t cap) {
+  if (!s || !s->opt.log) return;
+  /* no API key ever reaches a log, whatever a message quotes */
+  pl__srv_auth_redact(&s->auth, line, cap);
   s->opt.log(s->opt.log_user, line);
 }
 

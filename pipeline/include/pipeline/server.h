@@ -46,6 +46,9 @@ typedef struct pl_server_options {
   int import_threads;        /* compression threads for lake files; 0 = cores */
   int hold_imports;          /* test hook: uploads are received but not imported until
                                 pl_server_release_imports() */
+  int test_hooks;            /* test hook: serve the /v1/_test/... endpoints (counters of
+                                signed-link requests, bulk synthetic recordings); off by
+                                default and only settable here, never by a request */
   /* Optional log sink: one line per call, no trailing newline. */
   void (*log)(void *user, const char *line);
   void *log_user;
@@ -83,6 +86,17 @@ void pl_server_free(pl_server *s);
  * @return 1 when idle, 0 on timeout.
  */
 int pl_server_wait_imports(pl_server *s, double timeout_s);
+
+/** Counters of requests to signed links (/signed/upload|stream|attachment/...). */
+typedef struct pl_server_stats {
+  uint64_t signed_requests;          /* every request whose path starts with /signed/ */
+  uint64_t signed_requests_with_key; /* those that carried an Authorization header, or a
+                                        configured API key token in any header value, the
+                                        path or the query */
+} pl_server_stats;
+
+/** Read the counters (any time, from any thread). */
+void pl_server_get_stats(const pl_server *s, pl_server_stats *out);
 
 /** Test hook: let imports held by `hold_imports` run. */
 void pl_server_release_imports(pl_server *s);
