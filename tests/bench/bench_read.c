@@ -5,7 +5,7 @@
  *
  * Reader choice: `--order file` without topic or time filters uses the
  * streamed reader over a pread source (every CRC checked unless --no-crc);
- * anything else uses the indexed reader over an mmap source, with --threads
+ * anything else uses the indexed reader over the file source, with --threads
  * decompression workers (default: the cores). --source file|mmap overrides
  * the source of either reader.
  * --stream / --indexed force one or the other. --stats prints the reader's
@@ -30,7 +30,7 @@ struct read_args {
   int threads;
   int no_crc;
   int force_stream, force_indexed;
-  int source; /* SRC_DEFAULT: pread for the streamed reader, mmap for the indexed one */
+  int source; /* SRC_DEFAULT: mcap_source_open_file (a sliding mapped window) for both readers */
   int stats;
   int help;
 };
@@ -267,8 +267,8 @@ static int read_indexed(const struct read_args *a, uint64_t *messages, uint64_t 
   memset(&o, 0, sizeof o);
   if (a->no_crc) set_no_crc(&o.base);
   o.threads = a->threads;
-  rc = a->source == SRC_FILE ? mcap_source_open_file(&src, a->file, &e)
-                             : mcap_source_open_mmap(&src, a->file, &e);
+  rc = a->source == SRC_MMAP ? mcap_source_open_mmap(&src, a->file, &e)
+                             : mcap_source_open_file(&src, a->file, &e);
   if (rc) {
     bench_err("read: %s", e.msg[0] ? e.msg : mcap_strerror(rc));
     return 1;
