@@ -239,7 +239,9 @@ const cli_spec cmd_filter_spec = {
     "filter",
     "IN -o OUT [options]",
     "Copies IN ('-' = standard input) to OUT keeping the messages of the selected topics in the\n"
-    "time range (both ends inclusive), plus attachments (in the range) and metadata. Schemas and\n"
+    "time range (both ends inclusive), plus attachments (in the range) and metadata. A topic is\n"
+    "kept when it matches an --include-topic (or there is none) and no --exclude-topic; patterns\n"
+    "are POSIX extended regular expressions matched against the whole topic. Schemas and\n"
     "channels that no kept message uses are dropped. Chunks whose messages are all kept are\n"
     "copied without recompression when the compression stays the same. OUT is written to a\n"
     "temporary file, checked, and renamed into place; IN is never modified (unless --in-place).",

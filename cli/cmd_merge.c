@@ -187,6 +187,8 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     cli_json_add_u64(doc, "channel_count", st.channels);
     cli_json_add_u64(doc, "input_channel_count", st.channels_in);
     cli_json_add_u64(doc, "rounds", st.rounds);
+    cli_json_add_u64(doc, "chunks_copied", st.chunks_copied);
+    cli_json_add_u64(doc, "chunks_decompressed", st.chunks_decompressed);
     cli_json_add_u64(doc, "bytes_out", st.bytes_out);
     cli_json_add_double(doc, "seconds", secs, 3);
     return cli_json_print(stdout, doc) != 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
@@ -195,11 +197,11 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   char line[600];
   snprintf(line, sizeof line,
            "wrote '%s': %llu messages on %llu channels (from %llu), %llu attachments, %llu "
-           "metadata (%llu duplicates dropped); %s in %.2f s",
+           "metadata (%llu duplicates dropped); chunks: %llu copied; %s in %.2f s",
            a.output, (unsigned long long)st.messages, (unsigned long long)st.channels,
            (unsigned long long)st.channels_in, (unsigned long long)st.attachments,
            (unsigned long long)st.metadata, (unsigned long long)st.metadata_duplicates,
-           cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs);
+           (unsigned long long)st.chunks_copied, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs);
   if (to_stdout)
     cli_verbose(ctx, "%s", line);
   else

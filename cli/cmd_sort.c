@@ -1,9 +1,9 @@
 /*
  * cmd_sort.c - 'mcapkit sort IN -o OUT': a preset of the rewrite engine (see
  * cmd_filter.c) that writes every message in log-time order (or grouped by
- * topic), keeping every attachment, metadata record and channel. Reading
- * uses the indexed reader's sorted queries: chunks are decompressed on
- * worker threads and the decompressed bytes held at once are capped.
+ * topic), keeping every attachment, metadata record and channel. Files whose
+ * chunks follow each other in time are sorted chunk by chunk (chunks already
+ * in order are copied); others through the indexed reader's sorted queries.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -54,7 +54,9 @@ const cli_spec cmd_sort_spec = {
     "IN -o OUT [options]",
     "Copies IN ('-' = standard input, spooled to a temporary file) to OUT with its messages in\n"
     "log-time order (ties keep file order), or with --order topic channel by channel (topic\n"
-    "name, then channel id), each in log-time order. Attachments and metadata come first.",
+    "name, then channel id), each in log-time order. When IN's chunks follow each other in time,\n"
+    "chunks already in order are copied without recompression and the others sorted one by one.\n"
+    "Attachments, metadata and every channel are kept.",
     sort_opts,
     1,
     1,

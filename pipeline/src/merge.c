@@ -29,15 +29,31 @@
 #define DEFAULT_MAX_OPEN 8
 #define NO_ID UINT32_MAX
 
+enum { M_QUERY = 0, M_BLOCKS = 1 };
+
 struct min {
   const char *path;
-  mcap_source raw; /* for the metadata/attachment hop */
+  mcap_source raw; /* for the metadata/attachment hop and, in block mode, chunks */
   mcap_reader *r;
+  uint32_t *schema_map;  /* [PL__IDS] input id -> output id */
+  uint32_t *channel_map; /* [PL__IDS] */
+  int mode;
+  /* M_QUERY: the reader's log-time query */
   mcap_message_iter *it;
   mcap_message_view cur;
   int has;
-  uint32_t *schema_map;  /* [PL__IDS] input id -> output id */
-  uint32_t *channel_map; /* [PL__IDS] */
+  /* M_BLOCKS: chunk by chunk (the input's chunks follow each other in time) */
+  size_t next_chunk, n_chunks;
+  int in_block;            /* messages of a decompressed chunk pending */
+  struct pl__mi_ent *ents; /* its messages in log-time order */
+  size_t n_ents, cap_ents, pos;
+  uint8_t *dec;
+  size_t dec_cap;
+  mcap_decompressor *d;
+  struct pl__buf tmp;
+  uint8_t *seen; /* [2 * PL__IDS] schema / channel definitions met in chunks */
+  size_t want_defs, seen_defs;
+  int repeat;
 };
 
 /* An output schema or channel, for coalescing lookups. */
@@ -73,6 +89,8 @@ struct merge {
   size_t *heap;
   size_t n_heap;
   struct min *cur_input; /* for the attachment/metadata hop */
+  int passthrough;       /* chunks may be copied compressed */
+  const char *out_comp;  /* the output's Chunk.compression string */
 };
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) {
@@ -258,8 +276,19 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
 
 /* ----------------------------------------------------------------- heap */
 
+/* The log time of what an input gives next. */
+static uint64_t key(const struct min *in) {
+  if (in->mode == M_QUERY) return in->cur.message.log_time;
+  if (in->in_block) return in->ents[in->pos].log_time;
+  return mcap_reader_chunk_at(in->r, in->next_chunk)->message_start_time;
+}
+
+static int has_more(const struct min *in) {
+  return in->mode == M_QUERY ? in->has : in->in_block || in->next_chunk < in->n_chunks;
+}
+
 static int before(const struct merge *m, size_t a, size_t b) {
-  uint64_t ta = m->in[a].cur.message.log_time, tb = m->in[b].cur.message.log_time;
+  uint64_t ta = key(&m->in[a]), tb = key(&m->in[b]);
   return ta != tb ? ta < tb : a < b;
 }
 
@@ -287,10 +316,235 @@ static int advance(struct merge *m, struct min *in) {
   return pl__err_mcap(m->err, rc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
 }
 
+/* ---------------------------------------------------------- block mode */
+
+static int by_time(const void *a, const void *b) {
+  const struct pl__mi_ent *x = a, *y = b;
+  if (x->log_time != y->log_time) return x->log_time < y->log_time ? -1 : 1;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* Decompress the input's next chunk: its messages become the pending block. */
+static int open_block(struct merge *m, struct min *in) {
+  const mcap_chunk_index *ci = mcap_reader_chunk_at(in->r, in->next_chunk);
+  const uint8_t *p;
+  uint64_t got, off = ci->chunk_start_offset;
+  mcap_record rec;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int rc = ci->chunk_length < 9
+               ? PL_OK
+               : pl__source_pull(&in->raw, &in->tmp, off, ci->chunk_length, &p, &got, m->err);
+  if (rc) return rc;
+  if (ci->chunk_length < 9 || got < ci->chunk_length || p[0] != MCAP_OP_CHUNK ||
+      mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, off, &rec, &me) != MCAP_OK)
+    return pl__err_mcap(m->err, MCAP_ECHUNK_OFFSET, off, "%s: no chunk at offset %llu", in->path,
+                        (unsigned long long)off);
+  const mcap_chunk *ck = &rec.u.chunk;
+  if (ck->uncompressed_size > PL__MAX_CHUNK)
+    return pl__err_mcap(m->err, MCAP_ELIMIT, off, "%s: chunk at offset %llu is too large", in->path,
+                        (unsigned long long)off);
+  size_t usize = (size_t)ck->uncompressed_size;
+  if (usize > in->dec_cap) {
+    uint8_t *q = realloc(in->dec, usize ? usize : 1);
+    if (!q) return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+    in->dec = q;
+    in->dec_cap = usize;
+  }
+  int mrc = mcap_chunk_decompress(in->d, ck, in->dec, usize, 0, &me);
+  if (mrc) return pl__err_mcap(m->err, mrc, off, "%s: %s", in->path, me.msg);
+  m->st->chunks_decompressed++;
+  in->n_ents = 0;
+  int in_order = 1;
+  for (size_t q = 0; q < usize;) {
+    if (usize - q < 9) break;
+    uint8_t op = in->dec[q];
+    uint64_t len = 0;
+    for (int k = 0; k < 8; k++) len |= (uint64_t)in->dec[q + 1 + (size_t)k] << (8 * k);
+    if (len > usize - q - 9) break;
+    mcap_record r2;
+    if ((op == MCAP_OP_MESSAGE || op == MCAP_OP_SCHEMA || op == MCAP_OP_CHANNEL) &&
+        mcap_record_parse(op, in->dec + q + 9, len, off, &r2, NULL) == MCAP_OK) {
+      if (op == MCAP_OP_MESSAGE) {
+        if (pl__grow((void **)&in->ents, &in->cap_ents, in->n_ents + 1, sizeof *in->ents))
+          return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+        struct pl__mi_ent *e = &in->ents[in->n_ents++];
+        e->channel = r2.u.message.channel_id;
+        e->log_time = r2.u.message.log_time;
+        e->offset = q;
+        if (in->n_ents > 1 && e->log_time < in->ents[in->n_ents - 2].log_time) in_order = 0;
+      } else {
+        /* Definitions met: once all the input lists have been, chunks need no look inside. */
+        int sch = op == MCAP_OP_SCHEMA;
+        uint16_t id = sch ? r2.u.schema.id : r2.u.channel.id;
+        size_t k = (sch ? 0 : PL__IDS) + id;
+        int listed =
+            sch ? mcap_reader_schema(in->r, id) != NULL : mcap_reader_channel(in->r, id) != NULL;
+        if (in->seen[k]) {
+          in->repeat = 1;
+        } else {
+          in->seen[k] = 1;
+          if (listed) in->seen_defs++;
+        }
+      }
+    }
+    q += 9 + (size_t)len;
+  }
+  if (!in_order) qsort(in->ents, in->n_ents, sizeof *in->ents, by_time);
+  in->next_chunk++;
+  in->pos = 0;
+  in->in_block = in->n_ents > 0;
+  return PL_OK;
+}
+
+/* Write the pending block's next message. */
+static int block_message(struct merge *m, struct min *in) {
+  size_t q = (size_t)in->ents[in->pos].offset;
+  uint64_t len = 0;
+  for (int k = 0; k < 8; k++) len |= (uint64_t)in->dec[q + 1 + (size_t)k] << (8 * k);
+  mcap_record rec;
+  if (mcap_record_parse(MCAP_OP_MESSAGE, in->dec + q + 9, len, 0, &rec, NULL) != MCAP_OK)
+    return pl__err_mcap(m->err, MCAP_ERECORD, UINT64_MAX, "%s: malformed message", in->path);
+  uint32_t out_id = in->channel_map[rec.u.message.channel_id];
+  if (out_id == NO_ID)
+    return pl__err_mcap(m->err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
+                        in->path, rec.u.message.channel_id);
+  rec.u.message.channel_id = (uint16_t)out_id;
+  int mrc = mcap_writer_write_message(m->w, &rec.u.message);
+  if (mrc) return pl__werr(m->w, mrc, m->err, "writing a message");
+  m->st->messages++;
+  if (++in->pos == in->n_ents) in->in_block = 0;
+  return PL_OK;
+}
+
+/*
+ * Copy the input's next chunk compressed when that gives the same file as merging its
+ * messages: nothing of another input falls inside its time range (the next thing of every
+ * other input is later, or as late and from a later input), its channels keep their ids, it
+ * holds no definitions (it starts with a message, and every definition of the input has been
+ * met), its messages are in log-time order, and its compression is the output's.
+ * @return 1 copied, 0 not (nothing done), or a negative error.
+ */
+static int try_copy(struct merge *m, size_t idx, int other, uint64_t other_t) {
+  struct min *in = &m->in[idx];
+  const mcap_chunk_index *ci = mcap_reader_chunk_at(in->r, in->next_chunk);
+  if (!m->passthrough || in->repeat || in->seen_defs < in->want_defs) return 0;
+  if (other >= 0 &&
+      !(ci->message_end_time < other_t || (ci->message_end_time == other_t && (size_t)other > idx)))
+    return 0;
+  size_t clen = strlen(m->out_comp);
+  if (ci->compression.len != clen || (clen && memcmp(ci->compression.data, m->out_comp, clen) != 0))
+    return 0;
+  mcap_map_iter it = {0};
+  uint16_t ch;
+  uint64_t mi_off, first = UINT64_MAX;
+  size_t k = 0;
+  while (mcap_map_next_u16u64(&ci->message_index_offsets, &it, &ch, &mi_off) == MCAP_OK) {
+    if (in->channel_map[ch] != ch) return 0;
+    if (mi_off < first) first = mi_off;
+    k++;
+  }
+  if (!k || ci->message_index_length > (UINT64_C(64) << 20)) return 0;
+  /* The message indexes: contiguous after the chunk. */
+  const uint8_t *p;
+  uint64_t got;
+  int rc = pl__source_pull(&in->raw, &in->tmp, first, ci->message_index_length, &p, &got, m->err);
+  if (rc) return rc;
+  if (got < ci->message_index_length) return 0;
+  struct pl__buf mib = {0};
+  if (pl__buf_append(&mib, p, (size_t)got))
+    return pl__err(m->err, PL_ENOMEM, first, "out of memory");
+  mcap_message_index *mis = calloc(k, sizeof *mis);
+  struct pl__mi_ent *ents = NULL;
+  size_t n_mis = 0, n_ents = 0, cap_ents = 0;
+  int ok = mis != NULL;
+  if (!mis) rc = pl__err(m->err, PL_ENOMEM, first, "out of memory");
+  for (size_t q = 0; ok && q < mib.len;) {
+    uint64_t len = 0;
+    mcap_record rec;
+    if (mib.len - q < 9 || mib.data[q] != MCAP_OP_MESSAGE_INDEX || n_mis == k) {
+      ok = 0;
+      break;
+    }
+    for (int b = 0; b < 8; b++) len |= (uint64_t)mib.data[q + 1 + (size_t)b] << (8 * b);
+    if (len > mib.len - q - 9 ||
+        mcap_record_parse(MCAP_OP_MESSAGE_INDEX, mib.data + q + 9, len, 0, &rec, NULL)) {
+      ok = 0;
+      break;
+    }
+    mis[n_mis++] = rec.u.message_index;
+    uint64_t n = mcap_message_index_count(&rec.u.message_index);
+    for (uint64_t e = 0; e < n && ok; e++) {
+      if (pl__grow((void **)&ents, &cap_ents, n_ents + 1, sizeof *ents)) {
+        rc = pl__err(m->err, PL_ENOMEM, first, "out of memory");
+        ok = 0;
+        break;
+      }
+      mcap_message_index_entry(&rec.u.message_index, e, &ents[n_ents].log_time,
+                               &ents[n_ents].offset);
+      n_ents++;
+    }
+    q += 9 + (size_t)len;
+  }
+  /* It starts with a message, and its record order is log-time order. */
+  if (ok && n_ents) {
+    qsort(ents, n_ents, sizeof *ents, by_time);
+    uint64_t omin = UINT64_MAX;
+    for (size_t i = 0; i < n_ents; i++) {
+      if (ents[i].offset < omin) omin = ents[i].offset;
+      if (i && ents[i].offset < ents[i - 1].offset) ok = 0;
+    }
+    if (omin != 0) ok = 0;
+  } else {
+    ok = 0;
+  }
+  if (ok) {
+    mcap_record rec;
+    rc = pl__source_pull(&in->raw, &in->tmp, ci->chunk_start_offset, ci->chunk_length, &p, &got,
+                         m->err);
+    if (!rc && (got < ci->chunk_length || ci->chunk_length < 9 || p[0] != MCAP_OP_CHUNK ||
+                mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, 0, &rec, NULL)))
+      ok = 0;
+    if (!rc && ok) {
+      int mrc = mcap_writer_write_chunk_raw(m->w, &rec.u.chunk, mis, n_mis);
+      if (mrc) {
+        rc = pl__werr(m->w, mrc, m->err, "copying a chunk");
+      } else {
+        m->st->messages += n_ents;
+        m->st->chunks_copied++;
+        in->next_chunk++;
+      }
+    }
+  }
+  free(ents);
+  free(mis);
+  pl__buf_dispose(&mib);
+  if (rc) return rc;
+  return ok;
+}
+
+/* The earliest next thing of the inputs other than the one at the top of the heap. */
+static void runner_up(const struct merge *m, int *idx, uint64_t *t) {
+  *idx = -1;
+  *t = 0;
+  for (size_t c = 1; c <= 2 && c < m->n_heap; c++) {
+    size_t j = m->heap[c];
+    if (*idx < 0 || before(m, j, (size_t)*idx)) {
+      *idx = (int)j;
+      *t = key(&m->in[j]);
+    }
+  }
+}
+
 /* --------------------------------------------------------------- one pass */
 
 static void close_inputs(struct merge *m) {
   for (size_t i = 0; i < m->n; i++) {
+    free(m->in[i].ents);
+    free(m->in[i].dec);
+    free(m->in[i].seen);
+    pl__buf_dispose(&m->in[i].tmp);
+    mcap_decompressor_free(m->in[i].d);
     mcap_message_iter_free(m->in[i].it);
     mcap_reader_free(m->in[i].r);
     mcap_source_close(&m->in[i].raw);
@@ -409,44 +663,74 @@ static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
   }
   if (rc) goto out;
 
-  /* Messages: k-way merge. */
-  uint64_t total = 0, done = 0;
+  /* Messages: k-way merge. An input whose chunks follow each other in time is read chunk by
+   * chunk (a chunk nothing else interleaves with can then be copied compressed); any other
+   * through its reader's log-time query. */
+  m->passthrough = !o->no_passthrough && !o->no_chunks && !o->compression_level && !o->chunk_size;
+  m->out_comp = mcap_compression_name(wo.compression);
+  uint64_t total = 0, last = 0;
   for (size_t i = 0; i < n && !rc; i++) {
     struct min *in = &m->in[i];
     total += mcap_reader_statistics(in->r, NULL)->message_count;
-    mcap_query q;
-    memset(&q, 0, sizeof q);
-    q.order = MCAP_ORDER_LOG_TIME;
-    mrc = mcap_reader_query(in->r, &q, &in->it);
-    if (mrc) {
-      in->it = NULL;
-      rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
-      break;
+    if (pl__chunks_disjoint(in->r)) {
+      in->mode = M_BLOCKS;
+      in->n_chunks = mcap_reader_chunk_count(in->r);
+      in->want_defs = mcap_reader_schema_count(in->r) + mcap_reader_channel_count(in->r);
+      in->seen = calloc(2 * PL__IDS, 1);
+      if (!in->seen || mcap_decompressor_new(&in->d) != MCAP_OK) {
+        rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+        break;
+      }
+    } else {
+      mcap_query q;
+      memset(&q, 0, sizeof q);
+      q.order = MCAP_ORDER_LOG_TIME;
+      mrc = mcap_reader_query(in->r, &q, &in->it);
+      if (mrc) {
+        in->it = NULL;
+        rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
+        break;
+      }
+      rc = advance(m, in);
     }
-    rc = advance(m, in);
-    if (!rc && in->has) m->heap[m->n_heap++] = i;
+    if (!rc && has_more(in)) m->heap[m->n_heap++] = i;
   }
   for (size_t i = m->n_heap; i-- > 0;) sift_down(m, i);
   while (!rc && m->n_heap) {
-    struct min *in = &m->in[m->heap[0]];
-    mcap_message msg = in->cur.message;
-    uint32_t out_id = in->channel_map[msg.channel_id];
-    if (out_id == NO_ID) {
-      rc = pl__err_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
-                        in->path, msg.channel_id);
-      break;
+    size_t idx = m->heap[0];
+    struct min *in = &m->in[idx];
+    if (in->mode == M_BLOCKS && in->in_block) {
+      rc = block_message(m, in);
+    } else if (in->mode == M_BLOCKS) {
+      int other;
+      uint64_t other_t;
+      runner_up(m, &other, &other_t);
+      rc = try_copy(m, idx, other, other_t);
+      if (rc == 0) rc = open_block(m, in);
+      if (rc > 0) rc = PL_OK;
+    } else {
+      mcap_message msg = in->cur.message;
+      uint32_t out_id = in->channel_map[msg.channel_id];
+      if (out_id == NO_ID) {
+        rc = pl__err_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
+                          in->path, msg.channel_id);
+        break;
+      }
+      msg.channel_id = (uint16_t)out_id;
+      mrc = mcap_writer_write_message(m->w, &msg);
+      if (mrc) {
+        rc = pl__werr(m->w, mrc, err, "writing a message");
+        break;
+      }
+      st->messages++;
+      rc = advance(m, in);
     }
-    msg.channel_id = (uint16_t)out_id;
-    mrc = mcap_writer_write_message(m->w, &msg);
-    if (mrc) {
-      rc = pl__werr(m->w, mrc, err, "writing a message");
-      break;
-    }
-    st->messages++;
-    if (o->progress && (++done & 4095) == 0) o->progress(o->progress_user, done, total);
-    rc = advance(m, in);
     if (rc) break;
-    if (!in->has) m->heap[0] = m->heap[--m->n_heap];
+    if (o->progress && st->messages - last >= 4096) {
+      last = st->messages;
+      o->progress(o->progress_user, st->messages, total);
+    }
+    if (!has_more(in)) m->heap[0] = m->heap[--m->n_heap];
     sift_down(m, 0);
   }
   if (rc) goto out;

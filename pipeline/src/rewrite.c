@@ -6,9 +6,12 @@
  * copying in pieces, and the envelope-hopping walk over the data section.
  *
  * Which engine: file order (PRESERVE) goes through rewrite_walk.c, one
- * forward pass that can copy chunks compressed and works on streams; the
- * sorted orders go through rewrite_sorted.c, which uses the indexed
- * reader's queries (parallel decompression, bounded memory).
+ * forward pass that can copy chunks compressed and works on streams. So does
+ * log-time order when the chunks follow each other in time with every
+ * message in one (sorting each chunk then sorts the file: the usual case of
+ * a recorder's own files). Other sorted orders go through rewrite_sorted.c,
+ * which uses the indexed reader's queries (parallel decompression, bounded
+ * memory).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -439,7 +442,7 @@ static int has_summary(mcap_source *src) {
  * earlier one), with every message in a chunk? Then file order is log-time order chunk by
  * chunk. Needs the message counts of the chunk indexes (from message index lengths).
  */
-static int chunks_disjoint(mcap_reader *r) {
+int pl__chunks_disjoint(mcap_reader *r) {
   size_t n = mcap_reader_chunk_count(r);
   uint64_t total = 0, end = 0;
   int any = 0;
@@ -546,7 +549,7 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
                      rw.o.memory_budget, &r, err);
     if (rc) goto out;
   }
-  if (o->order == PL_REWRITE_ORDER_LOG_TIME && chunks_disjoint(r)) {
+  if (o->order == PL_REWRITE_ORDER_LOG_TIME && pl__chunks_disjoint(r)) {
     /* Chunks that do not overlap in time, and nothing outside them: the file-order walk
      * sorting each chunk sorts the file, and chunks already in order go through unopened. */
     rw.sort_chunks = 1;

@@ -218,6 +218,10 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
 /* A writer failure as a pl_error. */
 int pl__werr(mcap_writer *w, int rc, pl_error_info *err, const char *what);
 
+/* Do the reader's chunks follow each other in time, with every message in a chunk? Then its
+ * file order, chunk by chunk sorted, is log-time order (rewrite.c). */
+int pl__chunks_disjoint(mcap_reader *r);
+
 /* The two engines. */
 int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r);
 int pl__rewrite_sorted(struct pl__rw *rw, mcap_reader *r, mcap_source *raw);

@@ -347,6 +347,13 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
   mcap_chunk ck;
   int truncated, usable, rc;
   rw->st->chunks_in++;
+  /* Chunks are held whole (compressed, then decompressed): cap them. */
+  if (len > PL__MAX_CHUNK + 4096) {
+    return pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
+                        "chunk at offset %llu: %llu bytes is above the limit of %llu",
+                        (unsigned long long)pos, (unsigned long long)len,
+                        (unsigned long long)PL__MAX_CHUNK);
+  }
   if (!wk->seekable) {
     /* A stream cannot go back: keep the chunk while reading the indexes after it. */
     const uint8_t *p;

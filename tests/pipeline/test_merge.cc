@@ -345,3 +345,63 @@ TEST(Merge, RealRecordingsDoctorClean) {
   EXPECT_EQ(st.channels, 7u);  // the same seven channels in both
   EXPECT_DOCTOR_CLEAN(out);
 }
+
+// Consecutive parts of one recording merge back into it, their chunks copied compressed;
+// interleaved inputs are merged message by message where they interleave.
+TEST(Merge, ConsecutivePartsAreCopied) {
+  TempDir tmp;
+  std::string whole = tmp.file("whole.mcap");
+  pl_synth_options so = rwt::robot(2.0);
+  so.n_metadata = PL_SYNTH_NONE;
+  rwt::synth(whole, so);
+  std::vector<Msg> all = rwt::query(whole);
+  // Cut it in three by time.
+  uint64_t t1 = all[all.size() / 3].log_time, t2 = all[2 * all.size() / 3].log_time;
+  std::vector<std::string> parts;
+  for (int k = 0; k < 3; k++) {
+    pl_rewrite_options o;
+    memset(&o, 0, sizeof o);
+    o.keep_unused_channels = 1;
+    o.no_attachments = k > 0;
+    if (k > 0) {
+      o.has_start = 1;
+      o.start = k == 1 ? t1 : t2;
+    }
+    if (k < 2) {
+      o.has_end = 1;
+      o.end = (k == 0 ? t1 : t2) - 1;
+    }
+    std::string p = tmp.file("part" + std::to_string(k) + ".mcap");
+    std::string msg;
+    ASSERT_EQ(rwt::rewrite(whole, p, o, nullptr, &msg), PL_OK) << msg;
+    parts.push_back(p);
+  }
+  pl_merge_stats st;
+  std::string out = tmp.file("m.mcap"), msg;
+  ASSERT_EQ(merge(parts, out, mopts(), &st, &msg), PL_OK) << msg;
+  rwt::QueryOpts q;
+  q.order = MCAP_ORDER_LOG_TIME;
+  std::vector<Msg> want = rwt::query(whole, q);
+  EXPECT_EQ(rwt::stream(out), want);
+  EXPECT_GT(st.chunks_copied, 20u);
+  EXPECT_EQ(st.channels, 7u);
+  EXPECT_DOCTOR_CLEAN(out);
+  // The same, merged message by message.
+  pl_merge_options np = mopts();
+  np.no_passthrough = 1;
+  ASSERT_EQ(merge(parts, out, np, &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.chunks_copied, 0u);
+  EXPECT_EQ(rwt::stream(out), want);
+
+  // Interleaved: two recordings over the same time; a third after them.
+  std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap");
+  pl_synth_options oa = rwt::tiny(20), ob = rwt::tiny(20);
+  oa.chunk_size = ob.chunk_size = 2048;
+  oa.n_metadata = ob.n_metadata = PL_SYNTH_NONE;
+  ob.seed = oa.seed;  // same start time: fully interleaved
+  rwt::synth(a, oa);
+  rwt::synth(b, ob);
+  ASSERT_EQ(merge({a, b, parts[2]}, out, mopts(), &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(rwt::stream(out), expected_merge({a, b, parts[2]}));
+  EXPECT_DOCTOR_CLEAN(out);
+}

@@ -207,6 +207,20 @@ TEST(Rewrite, PassThroughCopiesWholeChunks) {
   EXPECT_EQ(rwt::stream(out), all);
 
   o.compression_level = 0;
+  o.chunk_size = 256 << 10;
+  ASSERT_EQ(rwt::rewrite(in, out, o, &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.chunks_copied, 0u);
+  EXPECT_EQ(rwt::stream(out), all);
+  EXPECT_DOCTOR_CLEAN(out);
+
+  o.chunk_size = 0;
+  o.no_chunks = 1;
+  ASSERT_EQ(rwt::rewrite(in, out, o, &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.chunks_copied, 0u);
+  EXPECT_EQ(rwt::stream(out), all);
+  EXPECT_DOCTOR_CLEAN(out);
+
+  o.no_chunks = 0;
   o.no_passthrough = 1;
   ASSERT_EQ(rwt::rewrite(in, out, o, &st, &msg), PL_OK) << msg;
   EXPECT_EQ(st.chunks_copied, 0u);
@@ -727,7 +741,9 @@ TEST(Rewrite, DamagedInputsFailCleanly) {
       std::string msg;
       int rc = rwt::rewrite(bad, out, o, nullptr, &msg);
       EXPECT_TRUE(rc == PL_OK || rc == PL_EMCAP) << rc << " " << msg;
-      if (rc == PL_EMCAP) EXPECT_FALSE(msg.empty());
+      if (rc == PL_EMCAP) {
+        EXPECT_FALSE(msg.empty());
+      }
     }
   }
 }

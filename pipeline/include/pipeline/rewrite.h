@@ -167,17 +167,21 @@ typedef struct pl_rewrite_stats {
 /**
  * Rewrite one recording into `sink`.
  *
- * Chunk pass-through (order PRESERVE, chunking on, no compression level or
- * chunk size asked for): a chunk whose messages are all kept (its channels,
- * from the MessageIndex records after it, all selected and its time range
- * inside the bounds) and whose compression is the output's is copied as it
- * is, its indexes rebuilt by the writer. A copy must not carry Schema or
- * Channel records the output does not want, so chunks are looked into
- * (decompressed, not recompressed) until every schema and channel listed in
- * the input's summary has been seen in the data section; after that, chunks
- * are copied unopened, unless the input was seen repeating definitions.
- * Chunks without message indexes are decompressed to index them and then
- * copied when kept whole. Chunks with nothing selected are skipped unread.
+ * Chunk pass-through (chunking on, no compression level or chunk size asked
+ * for): a chunk whose messages are all kept (its channels, from the
+ * MessageIndex records after it, all selected and its time range inside the
+ * bounds) and whose compression is the output's is copied as it is, its
+ * indexes rebuilt by the writer. A copy must not carry Schema or Channel
+ * records the output does not want, so chunks are looked into (decompressed,
+ * not recompressed) until every schema and channel listed in the input's
+ * summary has been seen in the data section; after that, chunks whose first
+ * record is a message are copied unopened, unless the input was seen
+ * repeating definitions. Chunks without message indexes are decompressed to
+ * index them and then copied when kept whole. Chunks with nothing selected
+ * are skipped unread. This applies to file order, and to log-time order when
+ * the input's chunks follow each other in time (then chunks whose messages
+ * are in order are copied, the others sorted on their own); other inputs are
+ * sorted through the indexed reader's queries.
  *
  * @param in_path the input; "-" = standard input (spooled to a temporary file
  *        when the order or last_per_channel needs random access).
@@ -225,6 +229,7 @@ typedef struct pl_merge_options {
                              rounds through temporary files, so memory does not grow
                              with the number of inputs */
   const char *tmp_dir;    /* for those rounds; NULL = $TMPDIR or /tmp */
+  int no_passthrough;     /* never copy chunks compressed */
   pl_progress_fn progress;
   void *progress_user;
 } pl_merge_options;
@@ -235,17 +240,23 @@ typedef struct pl_merge_stats {
   uint64_t metadata;
   uint64_t metadata_duplicates; /* identical metadata records written once */
   uint64_t schemas;
-  uint64_t channels;    /* output channels */
-  uint64_t channels_in; /* input channels */
-  uint64_t rounds;      /* 1, or more when inputs exceeded max_open_inputs */
+  uint64_t channels;            /* output channels */
+  uint64_t channels_in;         /* input channels */
+  uint64_t rounds;              /* 1, or more when inputs exceeded max_open_inputs */
+  uint64_t chunks_copied;       /* passed through compressed (last round) */
+  uint64_t chunks_decompressed; /* read chunk by chunk and merged message by message */
   uint64_t bytes_out;
 } pl_merge_stats;
 
 /**
  * Merge recordings into one, messages in log-time order (ties in input
- * order, then file order); schema and channel ids are renumbered, identical
- * schemas are written once and channels coalesced per `coalesce`; metadata
- * then attachments of every input come first.
+ * order, then file order); schema and channel ids are renumbered (an input's
+ * own id is kept when it is free), identical schemas are written once and
+ * channels coalesced per `coalesce`; metadata then attachments of every input
+ * come first. An input whose chunks follow each other in time is read chunk
+ * by chunk, and a chunk that no other input's messages interleave with, whose
+ * ids are unchanged and whose compression is the output's is copied without
+ * recompression (merging consecutive parts of a recording runs at copy speed).
  * @param inputs paths (seekable files; "-" is spooled).
  * @param sink borrowed; not closed or committed.
  * @return PL_OK; PL_ECONFLICT for two metadata records with one name and
