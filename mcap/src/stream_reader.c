@@ -11,6 +11,7 @@
  *   decompressed chunk buffer, reused from chunk to chunk.
  * - After an error the reader is dead: every later call returns that error.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct mcap_stream_reader {
   enum state state;
   uint64_t pos;
   uint32_t data_crc;     /* running CRC of [0, pos) while in the data section */
+  struct crc_helper *crc; /* second thread for the data-section CRC of big records, or NULL */
+  int crc_failed;         /* the helper thread could not be started */
   uint32_t summary_crc;  /* running CRC since the end of DataEnd */
   int saw_data_end;
   /* the open chunk */
@@ -37,6 +40,107 @@ struct mcap_stream_reader {
   struct mcap_buf pieces; /* assembly buffer for sources that hand out pieces */
   mcap_error_info err;
 };
+
+/*
+ * The data-section CRC of big records (chunks, attachments) runs on a second
+ * thread while this one decompresses, so the check costs no wall time on a
+ * machine with a spare core. Invariant: at most one segment is pending, and
+ * the reader waits for it (crc_sync) before any source read -- a read may move
+ * the source's window and invalidate the segment's bytes -- and before using
+ * data_crc. Segments are CRC'd in file order, so the result is exactly the
+ * sequential CRC.
+ */
+#define CRC_OFFLOAD_MIN (64u << 10)
+
+struct crc_helper {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  const uint8_t *seg;
+  size_t len;
+  int busy, stop;
+  uint32_t crc;
+};
+
+static void *crc_main(void *arg) {
+  struct crc_helper *h = arg;
+  pthread_mutex_lock(&h->mu);
+  for (;;) {
+    while (!h->busy && !h->stop) pthread_cond_wait(&h->cv, &h->mu);
+    if (h->stop && !h->busy) break;
+    {
+      const uint8_t *seg = h->seg;
+      size_t len = h->len;
+      uint32_t crc = h->crc;
+      pthread_mutex_unlock(&h->mu);
+      crc = mcap_crc32(crc, seg, len);
+      pthread_mutex_lock(&h->mu);
+      h->crc = crc;
+      h->busy = 0;
+      pthread_cond_broadcast(&h->cv);
+    }
+  }
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+/* Wait for the pending segment and bring its CRC back into r->data_crc. */
+static void crc_sync(mcap_stream_reader *r) {
+  struct crc_helper *h = r->crc;
+  if (!h) return;
+  pthread_mutex_lock(&h->mu);
+  while (h->busy) pthread_cond_wait(&h->cv, &h->mu);
+  r->data_crc = h->crc;
+  pthread_mutex_unlock(&h->mu);
+}
+
+/* Continue the data CRC over p[0..len): on the helper thread when it is big, else here. */
+static void crc_feed(mcap_stream_reader *r, const uint8_t *p, size_t len) {
+  struct crc_helper *h = r->crc;
+  if (len >= CRC_OFFLOAD_MIN && !h && !r->crc_failed) {
+    h = mcap__calloc(1, sizeof *h);
+    if (h) {
+      h->crc = r->data_crc; /* the helper continues the running CRC */
+      pthread_mutex_init(&h->mu, NULL);
+      pthread_cond_init(&h->cv, NULL);
+      if (pthread_create(&h->thread, NULL, crc_main, h) != 0) {
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
+        mcap__free(h);
+        h = NULL;
+      }
+    }
+    if (!h) r->crc_failed = 1; /* no thread: compute inline from now on */
+    r->crc = h;
+  }
+  crc_sync(r);
+  if (!h || len < CRC_OFFLOAD_MIN) {
+    r->data_crc = mcap_crc32(r->data_crc, p, len);
+    if (h) h->crc = r->data_crc; /* helper idle: keep its running value in step */
+    return;
+  }
+  pthread_mutex_lock(&h->mu);
+  h->seg = p;
+  h->len = len;
+  h->crc = r->data_crc;
+  h->busy = 1;
+  pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+}
+
+static void crc_stop(mcap_stream_reader *r) {
+  struct crc_helper *h = r->crc;
+  if (!h) return;
+  pthread_mutex_lock(&h->mu);
+  h->stop = 1;
+  pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+  pthread_join(h->thread, NULL);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->cv);
+  mcap__free(h);
+  r->crc = NULL;
+}
 
 void mcap_reader_options_init(mcap_reader_options *opts) {
   if (opts) memset(opts, 0, sizeof *opts);
@@ -70,6 +174,7 @@ int mcap_stream_reader_new(mcap_stream_reader **out, mcap_source *src,
 
 void mcap_stream_reader_free(mcap_stream_reader *r) {
   if (!r) return;
+  crc_stop(r);
   mcap_source_close(&r->src);
   mcap__buf_dispose(&r->chunk);
   mcap__buf_dispose(&r->pieces);
@@ -110,7 +215,9 @@ static int fail(mcap_stream_reader *r, int code, uint64_t offset, const char *fm
 static int read_exact(mcap_stream_reader *r, uint64_t off, uint64_t n, const uint8_t **p,
                       const char *what) {
   uint64_t got = 0;
-  int rc = mcap__source_pull(&r->src, &r->pieces, off, n, p, &got, &r->err);
+  int rc;
+  crc_sync(r); /* the pending CRC segment must be done before the source moves */
+  rc = mcap__source_pull(&r->src, &r->pieces, off, n, p, &got, &r->err);
   if (rc) return die(r, rc);
   if (got < n) {
     return fail(r, MCAP_ETRUNCATED, off,
@@ -259,6 +366,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
 
     /* Record envelope. */
     off = r->pos;
+    crc_sync(r);
     rc = mcap__source_pull(&r->src, &r->pieces, off, MCAP_RECORD_HEADER_SIZE, &p, &got, &r->err);
     if (rc) return die(r, rc);
     if (got == 0) {
@@ -309,6 +417,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
     {
       uint64_t want = MCAP_RECORD_HEADER_SIZE + len;
       if (opcode == MCAP_OP_FOOTER) want += MCAP_MAGIC_SIZE;
+      crc_sync(r);
       rc = mcap__source_pull(&r->src, &r->pieces, off, want, &p, &got, &r->err);
       if (rc) return die(r, rc);
       if (got < MCAP_RECORD_HEADER_SIZE + len) {
@@ -330,7 +439,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
 
     /* CRC bookkeeping: data section up to DataEnd, then the summary through the footer. */
     if (r->state != ST_SUMMARY && opcode != MCAP_OP_DATA_END && opcode != MCAP_OP_FOOTER) {
-      if (!r->o.no_data_crc) r->data_crc = mcap_crc32(r->data_crc, p, (size_t)(9 + len));
+      if (!r->o.no_data_crc) crc_feed(r, p, (size_t)(9 + len));
     } else if (r->state == ST_SUMMARY && opcode != MCAP_OP_FOOTER) {
       if (!r->o.no_summary_crc) r->summary_crc = mcap_crc32(r->summary_crc, p, (size_t)(9 + len));
     }
@@ -350,6 +459,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
           return fail(r, MCAP_EOPCODE, off, "second DataEnd record at offset %llu",
                       (unsigned long long)off);
         }
+        crc_sync(r);
         if (!r->o.no_data_crc && want_crc != 0 && want_crc != r->data_crc) {
           return fail(r, MCAP_ECRC, off,
                       "DataEnd record at offset %llu: data section CRC mismatch: stored 0x%08x, "
