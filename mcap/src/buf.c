@@ -37,3 +37,19 @@ void mcap__buf_dispose(struct mcap_buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+int mcap__grow_array(void **arr, size_t *cap, size_t need, size_t elem) {
+  size_t c = *cap ? *cap : 16;
+  void *p;
+  if (need <= *cap) return MCAP_OK;
+  while (c < need) {
+    if (c > SIZE_MAX / 2) return MCAP_ELIMIT;
+    c *= 2;
+  }
+  if (elem && c > SIZE_MAX / elem) return MCAP_ELIMIT;
+  p = mcap__realloc(*arr, c * elem);
+  if (!p) return MCAP_ENOMEM;
+  *arr = p;
+  *cap = c;
+  return MCAP_OK;
+}

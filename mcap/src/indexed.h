@@ -52,6 +52,7 @@ struct mcap_reader {
   mcap_channel *channels;
   size_t n_channels, cap_channels;
   int sorted;
+  uint8_t schema_seen[8192], channel_seen[8192]; /* ids already indexed (bitmaps) */
   struct mcap__chunk *chunks;
   size_t n_chunks, cap_chunks;
   mcap_attachment_index *attachments;

@@ -81,38 +81,27 @@ int mcap__reader_read(mcap_reader *r, uint64_t off, uint64_t n, const uint8_t **
   return MCAP_OK;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return MCAP_OK;
-  size_t c = *cap ? *cap : 16;
-  while (c < need) c *= 2;
-  void *p = mcap__realloc(*arr, c * elem);
-  if (!p) return MCAP_ENOMEM;
-  *arr = p;
-  *cap = c;
-  return MCAP_OK;
-}
-
 /* Keep a copy of a Schema whose views point into `owned` memory. */
 static int add_schema(mcap_reader *r, const mcap_schema *s) {
   if (s->id == 0) return MCAP_OK; /* invalid per spec: ignored */
-  for (size_t i = 0; i < r->n_schemas; i++) {
-    if (r->schemas[i].id == s->id) return MCAP_OK; /* first occurrence wins */
-  }
-  if (grow((void **)&r->schemas, &r->cap_schemas, r->n_schemas + 1, sizeof *r->schemas)) {
+  /* First occurrence wins; a bitmap, not a search: a hostile file may repeat ids millions of
+   * times. */
+  if (r->schema_seen[s->id >> 3] & (1u << (s->id & 7))) return MCAP_OK;
+  if (mcap__grow_array((void **)&r->schemas, &r->cap_schemas, r->n_schemas + 1, sizeof *r->schemas)) {
     return MCAP_ENOMEM;
   }
   r->schemas[r->n_schemas++] = *s;
+  r->schema_seen[s->id >> 3] |= (uint8_t)(1u << (s->id & 7));
   return MCAP_OK;
 }
 
 static int add_channel(mcap_reader *r, const mcap_channel *c) {
-  for (size_t i = 0; i < r->n_channels; i++) {
-    if (r->channels[i].id == c->id) return MCAP_OK;
-  }
-  if (grow((void **)&r->channels, &r->cap_channels, r->n_channels + 1, sizeof *r->channels)) {
+  if (r->channel_seen[c->id >> 3] & (1u << (c->id & 7))) return MCAP_OK;
+  if (mcap__grow_array((void **)&r->channels, &r->cap_channels, r->n_channels + 1, sizeof *r->channels)) {
     return MCAP_ENOMEM;
   }
   r->channels[r->n_channels++] = *c;
+  r->channel_seen[c->id >> 3] |= (uint8_t)(1u << (c->id & 7));
   return MCAP_OK;
 }
 
@@ -137,7 +126,7 @@ static int own_map(mcap_reader *r, mcap_map *m) {
 
 int mcap__reader_add_schema_copy(mcap_reader *r, const mcap_schema *s) {
   mcap_schema c = *s;
-  if (mcap_reader_schema(r, s->id)) return MCAP_OK;
+  if (s->id == 0 || (r->schema_seen[s->id >> 3] & (1u << (s->id & 7)))) return MCAP_OK;
   if (own_str(r, &c.name) || own_str(r, &c.encoding) || own_bytes(r, &c.data)) {
     return MCAP_ENOMEM;
   }
@@ -146,9 +135,7 @@ int mcap__reader_add_schema_copy(mcap_reader *r, const mcap_schema *s) {
 
 int mcap__reader_add_channel_copy(mcap_reader *r, const mcap_channel *ch) {
   mcap_channel c = *ch;
-  for (size_t i = 0; i < r->n_channels; i++) {
-    if (r->channels[i].id == ch->id) return MCAP_OK;
-  }
+  if (r->channel_seen[ch->id >> 3] & (1u << (ch->id & 7))) return MCAP_OK;
   if (own_str(r, &c.topic) || own_str(r, &c.message_encoding) || own_map(r, &c.metadata)) {
     return MCAP_ENOMEM;
   }
@@ -190,7 +177,7 @@ static int chunk_channels_from_map(mcap_reader *r, struct mcap__chunk *c) {
 
 static int add_chunk(mcap_reader *r, const mcap_chunk_index *ci) {
   struct mcap__chunk *c;
-  if (grow((void **)&r->chunks, &r->cap_chunks, r->n_chunks + 1, sizeof *r->chunks)) {
+  if (mcap__grow_array((void **)&r->chunks, &r->cap_chunks, r->n_chunks + 1, sizeof *r->chunks)) {
     return MCAP_ENOMEM;
   }
   c = &r->chunks[r->n_chunks++];
@@ -239,14 +226,14 @@ static int load_summary(mcap_reader *r, uint64_t summary_start, uint64_t summary
         if (add_chunk(r, &rec.u.chunk_index)) return MCAP_ENOMEM;
         break;
       case MCAP_OP_ATTACHMENT_INDEX:
-        if (grow((void **)&r->attachments, &r->cap_attachments, r->n_attachments + 1,
+        if (mcap__grow_array((void **)&r->attachments, &r->cap_attachments, r->n_attachments + 1,
                  sizeof *r->attachments)) {
           return MCAP_ENOMEM;
         }
         r->attachments[r->n_attachments++] = rec.u.attachment_index;
         break;
       case MCAP_OP_METADATA_INDEX:
-        if (grow((void **)&r->metadata, &r->cap_metadata, r->n_metadata + 1,
+        if (mcap__grow_array((void **)&r->metadata, &r->cap_metadata, r->n_metadata + 1,
                  sizeof *r->metadata)) {
           return MCAP_ENOMEM;
         }
@@ -304,6 +291,8 @@ static int summary_plausible(mcap_reader *r, uint64_t data_end, char *why, size_
 static void reset_index(mcap_reader *r) {
   r->n_schemas = r->n_channels = r->n_chunks = r->n_attachments = r->n_metadata = 0;
   r->n_loose = 0;
+  memset(r->schema_seen, 0, sizeof r->schema_seen);
+  memset(r->channel_seen, 0, sizeof r->channel_seen);
   r->has_stats = 0;
   memset(&r->stats, 0, sizeof r->stats);
 }

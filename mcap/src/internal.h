@@ -77,6 +77,9 @@ int mcap__buf_reserve(struct mcap_buf *b, size_t extra);
 int mcap__buf_ensure(struct mcap_buf *b, size_t n);
 int mcap__buf_append(struct mcap_buf *b, const void *p, size_t n);
 void mcap__buf_dispose(struct mcap_buf *b);
+/* Grow an array of `elem`-byte items to hold at least `need` (capacity doubles; overflow
+ * checked). MCAP_ENOMEM or MCAP_ELIMIT on failure, the array unchanged. */
+int mcap__grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* ---- sources: read n bytes at off as one contiguous view even from a source that hands out
  * pieces (assembled in tmp); *got < n only at the end of input */

@@ -58,17 +58,6 @@ static int finish_chunk(struct scan_state *st) {
   return MCAP_OK;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return MCAP_OK;
-  size_t c = *cap ? *cap : 16;
-  while (c < need) c *= 2;
-  void *p = mcap__realloc(*arr, c * elem);
-  if (!p) return MCAP_ENOMEM;
-  *arr = p;
-  *cap = c;
-  return MCAP_OK;
-}
-
 /* Index one chunk: decompress it and learn its schemas, channels and message range. */
 static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
   mcap_reader *r = st->r;
@@ -134,7 +123,7 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
   }
   rc = finish_chunk(st);
   if (rc) return rc;
-  if (grow((void **)&r->chunks, &r->cap_chunks, r->n_chunks + 1, sizeof *r->chunks)) {
+  if (mcap__grow_array((void **)&r->chunks, &r->cap_chunks, r->n_chunks + 1, sizeof *r->chunks)) {
     return MCAP_ENOMEM;
   }
   c = &r->chunks[r->n_chunks++];
@@ -202,7 +191,7 @@ int mcap__reader_scan(mcap_reader *r) {
         if (mcap__reader_add_channel_copy(r, &rec.u.channel)) goto oom;
         break;
       case MCAP_OP_MESSAGE:
-        if (grow((void **)&r->loose, &r->cap_loose, r->n_loose + 1, sizeof *r->loose)) goto oom;
+        if (mcap__grow_array((void **)&r->loose, &r->cap_loose, r->n_loose + 1, sizeof *r->loose)) goto oom;
         r->loose[r->n_loose].log_time = rec.u.message.log_time;
         r->loose[r->n_loose].offset = rec.offset;
         r->loose[r->n_loose].channel_id = rec.u.message.channel_id;
@@ -245,7 +234,7 @@ int mcap__reader_scan(mcap_reader *r) {
             !(ai.media_type.data = mcap__arena_copy(&r->arena, a->media_type.data, a->media_type.len))) {
           goto oom;
         }
-        if (grow((void **)&r->attachments, &r->cap_attachments, r->n_attachments + 1,
+        if (mcap__grow_array((void **)&r->attachments, &r->cap_attachments, r->n_attachments + 1,
                  sizeof *r->attachments)) {
           goto oom;
         }
@@ -262,7 +251,7 @@ int mcap__reader_scan(mcap_reader *r) {
             !(mi.name.data = mcap__arena_copy(&r->arena, mi.name.data, mi.name.len))) {
           goto oom;
         }
-        if (grow((void **)&r->metadata, &r->cap_metadata, r->n_metadata + 1,
+        if (mcap__grow_array((void **)&r->metadata, &r->cap_metadata, r->n_metadata + 1,
                  sizeof *r->metadata)) {
           goto oom;
         }
