@@ -1,7 +1,8 @@
 /*
  * crc32.c - CRC-32/ISO-HDLC (zlib's crc32()) for libmcap: a portable
- * slicing-by-16 table version, and on x86 a carry-less multiplication
- * (PCLMULQDQ) folding version chosen at run time.
+ * slicing-by-16 table version, and on x86 carry-less multiplication folding
+ * on 128-bit (PCLMULQDQ) or 512-bit (AVX-512 VPCLMULQDQ) registers, chosen at
+ * run time.
  *
  * Notation for the folding version. Data is "reflected": bit 0 of byte 0 is
  * the highest-degree coefficient. A 64-bit lane L stands for the polynomial
@@ -101,6 +102,45 @@ CLMUL_TARGET static inline __m128i load(const uint8_t *p) {
 }
 
 /*
+ * The common end: four lanes standing for consecutive 16-byte blocks (x0 first)
+ * are folded into one, the whole 16-byte blocks left in p[0..len) are added,
+ * and the register is reduced to the CRC. *done grows by the blocks consumed.
+ */
+CLMUL_TARGET static inline uint32_t fold4_finish(__m128i x0, __m128i x1, __m128i x2, __m128i x3,
+                                                  const uint8_t *p, size_t len, size_t *done) {
+  const uint8_t *start = p;
+  const __m128i k128 = _mm_set_epi64x((long long)K_96, (long long)K_160);
+  /* Four lanes to one, then the remaining whole 16-byte blocks. */
+  x0 = _mm_xor_si128(fold(x0, k128), x1);
+  x0 = _mm_xor_si128(fold(x0, k128), x2);
+  x0 = _mm_xor_si128(fold(x0, k128), x3);
+  while (len >= 16) {
+    x0 = _mm_xor_si128(fold(x0, k128), load(p));
+    p += 16;
+    len -= 16;
+  }
+  *done += (size_t)(p - start);
+
+  /*
+   * Reduce the 128-bit R to R*x^32 mod P. First 128 -> 96 bits: lo*K(96) plus
+   * hi moved into the low lane gives R*x^64 == W*x^32 with W (96 bits) in the
+   * low 96 bits of the register. Then 96 -> 64: W's top 32 bits times K(64)
+   * plus the rest shifted down gives U*x^64, U == W (mod P), in the low lane.
+   */
+  const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+  const __m128i barrett = _mm_set_epi64x((long long)BARRETT_MU, (long long)BARRETT_P);
+  __m128i v = _mm_xor_si128(_mm_clmulepi64_si128(x0, k128, 0x10), _mm_srli_si128(x0, 8));
+  v = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(v, mask32),
+                                         _mm_set_epi64x(0, (long long)K_64), 0x00),
+                    _mm_srli_si128(v, 4));
+  /* Barrett: q = floor(U_hi * mu / x^32); U mod P = U - q*P, in lane bits 32..63. */
+  __m128i t = _mm_clmulepi64_si128(_mm_and_si128(v, mask32), barrett, 0x10);
+  t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), barrett, 0x00);
+  v = _mm_xor_si128(v, t);
+  return (uint32_t)_mm_extract_epi32(v, 1);
+}
+
+/*
  * Raw CRC register over the largest multiple of 16 bytes of p[0..len), len >= 64;
  * *done gets how many bytes that was.
  */
@@ -108,7 +148,6 @@ CLMUL_TARGET static uint32_t crc32_clmul_raw(uint32_t c, const uint8_t *p, size_
                                              size_t *done) {
   const uint8_t *start = p;
   const __m128i k512 = _mm_set_epi64x((long long)K_480, (long long)K_544);
-  const __m128i k128 = _mm_set_epi64x((long long)K_96, (long long)K_160);
   __m128i x0, x1, x2, x3;
 
   /* The register's raw value goes into the first four bytes of the message. */
@@ -164,43 +203,96 @@ CLMUL_TARGET static uint32_t crc32_clmul_raw(uint32_t c, const uint8_t *p, size_
     p += 64;
     len -= 64;
   }
-  /* Four lanes to one, then the remaining whole 16-byte blocks. */
-  x0 = _mm_xor_si128(fold(x0, k128), x1);
-  x0 = _mm_xor_si128(fold(x0, k128), x2);
-  x0 = _mm_xor_si128(fold(x0, k128), x3);
-  while (len >= 16) {
-    x0 = _mm_xor_si128(fold(x0, k128), load(p));
-    p += 16;
-    len -= 16;
-  }
   *done = (size_t)(p - start);
-
-  /*
-   * Reduce the 128-bit R to R*x^32 mod P. First 128 -> 96 bits: lo*K(96) plus
-   * hi moved into the low lane gives R*x^64 == W*x^32 with W (96 bits) in the
-   * low 96 bits of the register. Then 96 -> 64: W's top 32 bits times K(64)
-   * plus the rest shifted down gives U*x^64, U == W (mod P), in the low lane.
-   */
-  const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
-  const __m128i barrett = _mm_set_epi64x((long long)BARRETT_MU, (long long)BARRETT_P);
-  __m128i v = _mm_xor_si128(_mm_clmulepi64_si128(x0, k128, 0x10), _mm_srli_si128(x0, 8));
-  v = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(v, mask32),
-                                         _mm_set_epi64x(0, (long long)K_64), 0x00),
-                    _mm_srli_si128(v, 4));
-  /* Barrett: q = floor(U_hi * mu / x^32); U mod P = U - q*P, in lane bits 32..63. */
-  __m128i t = _mm_clmulepi64_si128(_mm_and_si128(v, mask32), barrett, 0x10);
-  t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), barrett, 0x00);
-  v = _mm_xor_si128(v, t);
-  return (uint32_t)_mm_extract_epi32(v, 1);
+  return fold4_finish(x0, x1, x2, x3, p, len, done);
 }
 
-enum { IMPL_UNKNOWN = 0, IMPL_TABLE = 1, IMPL_CLMUL = 2 };
+/*
+ * The same folding on 512-bit registers (VPCLMULQDQ: four 128-bit lanes per
+ * instruction), for long inputs: four registers cover 256 bytes, so each lane
+ * moves forward over T = 2048 bits per step; then the registers fold into one
+ * (T = 512) and its four lanes into fold4_finish(). Needs len >= 256.
+ */
+#define K_2080 0x11542778aULL
+#define K_2016 0x1322d1430ULL
+
+#define VCLMUL_TARGET __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.1")))
+
+VCLMUL_TARGET static inline __m512i fold512(__m512i x, __m512i k, __m512i next) {
+  /* 0x96: a ^ b ^ c in one instruction */
+  return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
+                                   _mm512_clmulepi64_epi128(x, k, 0x11), next, 0x96);
+}
+
+VCLMUL_TARGET static inline __m512i load512(const uint8_t *p) {
+  return _mm512_loadu_si512((const void *)p);
+}
+
+VCLMUL_TARGET static uint32_t crc32_vpclmul_raw(uint32_t c, const uint8_t *p, size_t len,
+                                                size_t *done) {
+  const uint8_t *start = p;
+  const __m512i k2048 =
+      _mm512_broadcast_i32x4(_mm_set_epi64x((long long)K_2016, (long long)K_2080));
+  const __m512i k512 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)K_480, (long long)K_544));
+  __m512i z0, z1, z2, z3;
+
+  /* The register's raw value goes into the first four bytes of the message. */
+  z0 = _mm512_xor_si512(load512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)c)));
+  z1 = load512(p + 64);
+  z2 = load512(p + 128);
+  z3 = load512(p + 192);
+  p += 256;
+  len -= 256;
+  while (len >= 256) {
+    if (len >= CLMUL_PREFETCH_DISTANCE + 256) {
+      PREFETCH(p + CLMUL_PREFETCH_DISTANCE);
+      PREFETCH(p + CLMUL_PREFETCH_DISTANCE + 64);
+      PREFETCH(p + CLMUL_PREFETCH_DISTANCE + 128);
+      PREFETCH(p + CLMUL_PREFETCH_DISTANCE + 192);
+    }
+    z0 = fold512(z0, k2048, load512(p));
+    z1 = fold512(z1, k2048, load512(p + 64));
+    z2 = fold512(z2, k2048, load512(p + 128));
+    z3 = fold512(z3, k2048, load512(p + 192));
+    p += 256;
+    len -= 256;
+  }
+  /* Four registers to one: each sits 512 bits before the next. */
+  z1 = fold512(z0, k512, z1);
+  z2 = fold512(z1, k512, z2);
+  z3 = fold512(z2, k512, z3);
+  while (len >= 64) {
+    z3 = fold512(z3, k512, load512(p));
+    p += 64;
+    len -= 64;
+  }
+  *done = (size_t)(p - start);
+  return fold4_finish(_mm512_extracti32x4_epi32(z3, 0), _mm512_extracti32x4_epi32(z3, 1),
+                      _mm512_extracti32x4_epi32(z3, 2), _mm512_extracti32x4_epi32(z3, 3), p,
+                      len, done);
+}
+
+enum { IMPL_UNKNOWN = 0, IMPL_TABLE = 1, IMPL_CLMUL = 2, IMPL_VPCLMUL = 3 };
+
+/* The OS saves the AVX-512 register state (XCR0: SSE, AVX, opmask, ZMM). */
+static int os_saves_zmm(void) {
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  (void)hi;
+  return (lo & 0xe6) == 0xe6;
+}
 
 static int detect_impl(void) {
   unsigned a = 0, b = 0, c = 0, d = 0;
+  int clmul;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return IMPL_TABLE;
-  if ((c & bit_PCLMUL) && (c & bit_SSE4_1)) return IMPL_CLMUL;
-  return IMPL_TABLE;
+  clmul = (c & bit_PCLMUL) && (c & bit_SSE4_1);
+  if (!clmul) return IMPL_TABLE;
+  if ((c & bit_OSXSAVE) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX512F) &&
+      (b & bit_AVX512VL) && (c & bit_VPCLMULQDQ) && os_saves_zmm()) {
+    return IMPL_VPCLMUL;
+  }
+  return IMPL_CLMUL;
 }
 
 /*
@@ -221,13 +313,32 @@ static int impl(void) {
 /* Below this many bytes the table version wins (the folding setup and final
  * reduction cost about as much as 64 table bytes). */
 #define CLMUL_MIN_LEN 64
+/* From here on the 512-bit version wins (its setup folds 256 bytes at once). */
+#define VPCLMUL_MIN_LEN 512
 
 uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len) {
   if (len == 0) return crc;
   const uint8_t *p = (const uint8_t *)data;
   uint32_t c = ~crc;
 #ifdef MCAP_CRC32_HAVE_CLMUL
-  if (len >= CLMUL_MIN_LEN && impl() == IMPL_CLMUL) {
+  if (len >= CLMUL_MIN_LEN) {
+    int which = impl();
+    size_t done = 0;
+    if (which == IMPL_VPCLMUL && len >= VPCLMUL_MIN_LEN) c = crc32_vpclmul_raw(c, p, len, &done);
+    else if (which >= IMPL_CLMUL) c = crc32_clmul_raw(c, p, len, &done);
+    p += done;
+    len -= done;
+  }
+#endif
+  return ~crc32_table_raw(c, p, len);
+}
+
+uint32_t mcap__crc32_pclmul(uint32_t crc, const void *data, size_t len) {
+  if (len == 0) return crc;
+  const uint8_t *p = (const uint8_t *)data;
+  uint32_t c = ~crc;
+#ifdef MCAP_CRC32_HAVE_CLMUL
+  if (len >= CLMUL_MIN_LEN && impl() >= IMPL_CLMUL) {
     size_t done = 0;
     c = crc32_clmul_raw(c, p, len, &done);
     p += done;
@@ -239,6 +350,7 @@ uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len) {
 
 const char *mcap__crc32_impl(void) {
 #ifdef MCAP_CRC32_HAVE_CLMUL
+  if (impl() == IMPL_VPCLMUL) return "vpclmul-avx512";
   if (impl() == IMPL_CLMUL) return "pclmul";
 #endif
   return "slicing-by-16";

@@ -21,13 +21,18 @@ uint32_t mcap__crc32_table(uint32_t crc, const void *data, size_t len);
 
 /*
  * The fastest version this CPU supports: carry-less multiplication folding on
- * x86-64 with PCLMULQDQ + SSE4.1 for inputs of 64 bytes or more, the table
- * version otherwise. The CPU check runs once per process. Thread-safe.
+ * x86-64, with AVX-512 VPCLMULQDQ for inputs of 512 bytes or more and
+ * PCLMULQDQ + SSE4.1 from 64 bytes, the table version otherwise. The CPU check
+ * runs once per process. Thread-safe.
  */
 uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len);
 
+/* The 128-bit PCLMULQDQ folding alone (table version without it), so tests and
+ * the benchmark can compare it with the 512-bit one. */
+uint32_t mcap__crc32_pclmul(uint32_t crc, const void *data, size_t len);
+
 /* Name of the implementation mcap__crc32_fast uses for long inputs:
- * "pclmul" or "slicing-by-16". Static storage. */
+ * "vpclmul-avx512", "pclmul" or "slicing-by-16". Static storage. */
 const char *mcap__crc32_impl(void);
 
 #ifdef __cplusplus

@@ -378,6 +378,26 @@ static int fetch_chunk(mcap_reader *r, struct bufcache *bc, const mcap_chunk_ind
   return rc;
 }
 
+/*
+ * Parse a Chunk record straight from the source's own buffer (calling thread
+ * only): *ck's views stay valid until the next read on r's source, which is
+ * long enough to decompress it and saves copying the compressed bytes.
+ */
+static int view_chunk(mcap_reader *r, const mcap_chunk_index *ci, mcap_chunk *ck, char *msg,
+                      size_t msg_len) {
+  const uint8_t *p;
+  if (!chunk_length_ok(r, ci)) {
+    snprintf(msg, msg_len, "chunk index: bad chunk length %llu at offset %llu",
+             (unsigned long long)ci->chunk_length, (unsigned long long)ci->chunk_start_offset);
+    return MCAP_ECHUNK_OFFSET;
+  }
+  if (mcap__reader_read(r, ci->chunk_start_offset, ci->chunk_length, &p, "Chunk record")) {
+    snprintf(msg, msg_len, "%s", r->err.msg);
+    return r->err.code ? r->err.code : MCAP_EIO;
+  }
+  return parse_chunk(ci, p, r->o.base.max_chunk_uncompressed_size, ck, msg, msg_len);
+}
+
 /* Decompress (and CRC-check) a chunk into a new buffer. Thread-safe with a private `dec`. */
 static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk *ck, int no_crc,
                    uint64_t offset, uint8_t **out, char *msg, size_t msg_len) {
@@ -548,17 +568,16 @@ static void note_held(struct mcap_message_iter *it) {
 static int unit_inflate(struct mcap_message_iter *it, struct unit *u, int collect_too) {
   mcap_reader *r = it->r;
   mcap_chunk ck;
-  uint8_t *comp = NULL;
   char msg[256];
   uint64_t off = r->chunks[u->chunk].ci.chunk_start_offset;
-  int rc = fetch_chunk(r, &it->bufs, &r->chunks[u->chunk].ci, 0, &ck, &comp, msg, sizeof msg);
-  if (rc) return mcap__rfail(r, rc, off, "%s", msg);
+  int rc;
   if (!it->dec && mcap_decompressor_new(&it->dec)) {
-    buf_put(&it->bufs, comp);
     return mcap__rfail(r, MCAP_ENOMEM, off, "out of memory");
   }
+  rc = view_chunk(r, &r->chunks[u->chunk].ci, &ck, msg, sizeof msg);
+  if (rc) return mcap__rfail(r, rc, off, "%s", msg);
+  /* Nothing reads the source between the view and the decompression. */
   rc = inflate(&it->bufs, it->dec, &ck, r->o.base.no_chunk_crc, off, &u->data, msg, sizeof msg);
-  buf_put(&it->bufs, comp);
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   u->data_len = ck.uncompressed_size;
   it->held += u->data_len;

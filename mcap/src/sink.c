@@ -50,7 +50,30 @@ struct out {
   int error;     /* first failure (an mcap_error), kept so later calls fail too */
   int saved_errno;
   const char *name; /* what messages call the output */
+  int writeback;    /* start writeback as data arrives (the atomic file sink) */
+  uint64_t kicked;  /* bytes already handed to writeback */
 };
+
+/*
+ * Bytes between writeback kicks. A commit fsyncs the whole file; started early,
+ * the disk writes run while the writer still computes instead of all at once at
+ * the end (a 600 MB rewrite spent a fifth of its time in that final fsync).
+ */
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+/* Ask the kernel to start writing what has reached the file; never waits. */
+static void out_kick(struct out *o) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+  uint64_t written = o->pos - o->len;
+  if (!o->writeback || written - o->kicked < WRITEBACK_STEP) return;
+  /* Advisory: a failure here only means the final fsync does all the work. */
+  (void)sync_file_range(o->fd, (off_t)o->kicked, (off_t)(written - o->kicked),
+                        SYNC_FILE_RANGE_WRITE);
+  o->kicked = written;
+#else
+  (void)o;
+#endif
+}
 
 /* Write all n bytes; returns 0 or an errno value. */
 static int write_all(int fd, const uint8_t *p, size_t n) {
@@ -97,6 +120,7 @@ static int out_flush(struct out *o, mcap_error_info *err) {
     return out_fail(o, e, err);
   }
   o->len = 0;
+  out_kick(o);
   return MCAP_OK;
 }
 
@@ -112,6 +136,9 @@ static int out_write(struct out *o, const void *data, size_t n, mcap_error_info 
     /* Large writes skip the buffer (it is empty here). */
     int e = write_all(o->fd, data, n);
     if (e) return out_fail(o, e, err);
+    o->pos += n;
+    out_kick(o);
+    return MCAP_OK;
   } else {
     memcpy(o->buf + o->len, data, n);
     o->len += n;
@@ -220,6 +247,7 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
   snprintf(f->label, strlen(path) + 3, "'%s'", path);
   f->o.name = f->label;
 
+  f->o.writeback = 1;
   f->o.fd = mkostemp(f->tmp_path, O_CLOEXEC);
   if (f->o.fd < 0) {
     int e = errno;

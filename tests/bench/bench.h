@@ -100,7 +100,15 @@ int bench_write_only(const struct bench_msgset *m, mcap_compression compression,
                      uint64_t *out_bytes);
 
 /** CRC-32 speed (bytes/s) of the fast and table versions on a `size`-byte buffer. */
-int bench_crc(size_t size, int repeats, double *fast_bps, double *table_bps, const char **impl);
+/* CRC-32 speeds in bytes/s, [0] fast (the one the library uses), [1] the 128-bit
+ * pclmul folding, [2] the slicing-by-16 table; over `size` bytes once (from
+ * memory) and over `cache_size` bytes many times (in cache). */
+struct bench_crc {
+  double memory_bps[3];
+  double cache_bps[3];
+  const char *impl; /* mcap__crc32_impl() */
+};
+int bench_crc(size_t size, size_t cache_size, int repeats, struct bench_crc *out);
 
 /** Chunk facts and raw decompression time of a file's chunks (compressed bytes preloaded). */
 struct bench_raw {

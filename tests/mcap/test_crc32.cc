@@ -1,4 +1,4 @@
-// test_crc32.cc - mcap_crc32 and its two implementations (crc32.c): known
+// test_crc32.cc - mcap_crc32 and its implementations (crc32.c): known
 // zlib vectors, every length 0..1024 at every alignment mod 16 against a
 // bitwise reference, random lengths/offsets across the folding thresholds,
 // and the continuation property f(f(0,a),b) == f(0,a||b).
@@ -49,7 +49,7 @@ uint32_t crc_str(uint32_t (*f)(uint32_t, const void *, size_t), const char *s) {
 }  // namespace
 
 TEST(Crc32, KnownVectors) {
-  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_table}) {
+  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_table}) {
     EXPECT_EQ(crc_str(f, "123456789"), 0xCBF43926u);
     EXPECT_EQ(crc_str(f, ""), 0u);
     EXPECT_EQ(crc_str(f, "a"), 0xE8B7BE43u);
@@ -65,7 +65,7 @@ TEST(Crc32, KnownVectors) {
 TEST(Crc32, LongBuffersMatchZlib) {
   // Values from Python's zlib.crc32 over the same LCG bytes.
   std::vector<uint8_t> d = lcg_bytes(1 << 20);
-  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_table}) {
+  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_table}) {
     EXPECT_EQ(f(0, d.data(), d.size()), 0xFCC6A706u);
     EXPECT_EQ(f(0, d.data(), 100003), 0x4D712FC3u);
     EXPECT_EQ(f(0, d.data() + 7, 65536), 0x22505D57u);
@@ -75,7 +75,9 @@ TEST(Crc32, LongBuffersMatchZlib) {
 TEST(Crc32, ImplementationIsNamed) {
   const char *impl = mcap__crc32_impl();
   ASSERT_NE(impl, nullptr);
-  EXPECT_TRUE(std::strcmp(impl, "pclmul") == 0 || std::strcmp(impl, "slicing-by-16") == 0) << impl;
+  EXPECT_TRUE(std::strcmp(impl, "vpclmul-avx512") == 0 || std::strcmp(impl, "pclmul") == 0 ||
+              std::strcmp(impl, "slicing-by-16") == 0)
+      << impl;
   RecordProperty("crc32_impl", impl);
 }
 
@@ -88,7 +90,24 @@ TEST(Crc32, EveryLengthAndAlignmentMatchesReference) {
       uint32_t want = crc_bitwise(init, p, len);
       ASSERT_EQ(mcap__crc32_table(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " align " << align;
+      ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap_crc32(init, p, len), want) << "len " << len << " align " << align;
+    }
+  }
+}
+
+TEST(Crc32, WideFoldingEveryLengthTo4KiB) {
+  // The 512-bit version starts at 512 bytes and steps 256 at a time, then 64, then
+  // 16: every length up to past the prefetch distance, at several alignments,
+  // against the table version (itself checked bitwise above and below).
+  std::vector<uint8_t> buf = random_bytes(4600 + 64, 8);
+  for (size_t align : {0, 1, 7, 16, 33, 63}) {
+    for (size_t len = 0; len <= 4600; len++) {
+      const uint8_t *p = buf.data() + align;
+      uint32_t init = static_cast<uint32_t>(len * 0x85EBCA6Bu);
+      uint32_t want = mcap__crc32_table(init, p, len);
+      ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " align " << align;
+      ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " align " << align;
     }
   }
 }
@@ -111,6 +130,7 @@ TEST(Crc32, RandomOffsetsAndLengthsAgree) {
     const uint8_t *p = buf.data() + off;
     uint32_t want = mcap__crc32_table(init, p, len);
     ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " off " << off;
+    ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " off " << off;
     if (len < 5000) {
       ASSERT_EQ(crc_bitwise(init, p, len), want) << "len " << len << " off " << off;
     }
@@ -147,5 +167,7 @@ TEST(Crc32, LargeBufferFastEqualsTable) {
   EXPECT_EQ(mcap__crc32_fast(0, buf.data(), buf.size()),
             mcap__crc32_table(0, buf.data(), buf.size()));
   EXPECT_EQ(mcap__crc32_fast(0xdeadbeefu, buf.data() + 3, buf.size() - 5),
+            mcap__crc32_table(0xdeadbeefu, buf.data() + 3, buf.size() - 5));
+  EXPECT_EQ(mcap__crc32_pclmul(0xdeadbeefu, buf.data() + 3, buf.size() - 5),
             mcap__crc32_table(0xdeadbeefu, buf.data() + 3, buf.size() - 5));
 }
