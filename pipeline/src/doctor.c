@@ -129,6 +129,7 @@
 #include <string.h>
 
 #include "doctor_internal.h"
+#include "chunk_feed.h"
 
 #define E PL_SEV_ERROR
 #define W PL_SEV_WARNING
@@ -988,6 +989,21 @@ static void doctor_free(struct doctor *d) {
 
 int pl_doctor_run(mcap_source *src, const pl_doctor_options *o, pl_doctor_report **out,
                   pl_error_info *err) {
+  return pl__doctor_run_fed(src, o, NULL, out, err);
+}
+
+static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
+                      pl_doctor_report **out, pl_error_info *err);
+
+int pl__doctor_run_fed(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
+                       pl_doctor_report **out, pl_error_info *err) {
+  int rc = doctor_run(src, o, feed, out, err);
+  if (feed) pl__feed_close(feed); /* the producer must not wait for a doctor that is gone */
+  return rc;
+}
+
+static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
+                      pl_doctor_report **out, pl_error_info *err) {
   struct doctor *d = NULL;
   mcap_stream_reader *r = NULL;
   mcap_reader_options ro;
@@ -1015,6 +1031,7 @@ int pl_doctor_run(mcap_source *src, const pl_doctor_options *o, pl_doctor_report
     return PL_ENOMEM;
   }
   if (o) d->o = *o;
+  d->feed = feed;
   if (d->o.max_findings <= 0) d->o.max_findings = DEFAULT_MAX_FINDINGS;
   d->per_code_cap = (size_t)d->o.max_findings / 10;
   if (d->per_code_cap < 10) d->per_code_cap = 10;

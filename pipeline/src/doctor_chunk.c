@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "doctor_internal.h"
+#include "chunk_feed.h"
 
 static struct dr_chunk *chunk_at(struct doctor *d, uint32_t i) {
   return &((struct dr_chunk *)d->chunks.p)[i];
@@ -63,6 +64,14 @@ static int chunk_records(struct doctor *d, const mcap_chunk *k, uint64_t off,
                    "uncompressed size %llu is impossible for %llu compressed bytes",
                    (unsigned long long)size, (unsigned long long)k->records.len);
     return -1;
+  }
+  if (d->feed) {
+    const uint8_t *fed;
+    uint64_t fed_len;
+    if (pl__feed_take(d->feed, off, &fed, &fed_len) && fed_len == size) {
+      *data = fed;
+      return 0;
+    }
   }
   if (size > d->cbuf_cap) {
     uint8_t *p = realloc(d->cbuf, (size_t)size);

@@ -213,6 +213,8 @@ struct dr_tap {
   uint32_t head_len;
 };
 
+struct pl__feed;
+
 struct doctor {
   pl_doctor_options o;
   pl_doctor_report *rep;
@@ -223,6 +225,7 @@ struct doctor {
 
   struct dr_tap tap;
   mcap_decompressor *dec;
+  struct pl__feed *feed; /* chunks another pass decompressed already, or NULL */
   uint8_t *cbuf; /* decompressed chunk records, reused */
   size_t cbuf_cap;
 

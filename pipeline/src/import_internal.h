@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chunk_feed.h"
 #include "pipeline/pipeline.h"
 
 /* ------------------------------------------------------------ errors.c */
@@ -121,6 +122,8 @@ typedef struct pl__walk_cb {
   int (*metadata)(void *ctx, const mcap_metadata *m, uint64_t offset);
   /* a problem met on the way (the walk goes on where it can) */
   int (*problem)(void *ctx, pl_severity sev, const char *code, uint64_t offset, const char *msg);
+  /* where each chunk goes once decompressed, CRC-checked and walked (NULL: nowhere) */
+  pl__feed *feed;
 } pl__walk_cb;
 
 typedef struct pl__walk_stats {

@@ -140,7 +140,12 @@ static int walk_chunk(struct walker *w, const mcap_chunk *ck, uint64_t offset) {
     return wproblem(w, PL_SEV_ERROR, "index-chunk-skipped", offset,
                     "chunk at offset %llu: %s; its messages are not indexed",
                     (unsigned long long)offset, me.msg[0] ? me.msg : mcap_strerror(rc));
-  return walk_chunk_records(w, w->chunk.data, usize, offset);
+  rc = walk_chunk_records(w, w->chunk.data, usize, offset);
+  if (rc == PL_OK && w->cb->feed) {
+    w->chunk.len = (size_t)usize;
+    pl__feed_put(w->cb->feed, offset, &w->chunk);
+  }
+  return rc;
 }
 
 /* Pull exactly n bytes or report the truncation. 1 = truncated (reported), <0 = error. */

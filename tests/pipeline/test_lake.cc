@@ -240,6 +240,53 @@ TEST(Lake, BadChunkCrcFoundDuringThePassIsRefused) {
   for (const auto &kv : tree(dir)) EXPECT_EQ(kv.first.rfind("tmp/", 0), 0u) << kv.first;
 }
 
+TEST(Lake, IndexJsonEqualsTheIndexOfTheFileAlsoWhenAChunkIsBad) {
+  // The doctor beside the pass takes the chunks the pass decompressed; a chunk the pass
+  // could not use (bad CRC) it must decompress itself, so index.json still names it.
+  TempDir tmp;
+  std::string in = tmp.file("rec.mcap"), bad = tmp.file("bad.mcap"), dir = tmp.file("lake");
+  pl_synth_options so = tiny(20);
+  so.chunk_size = 2048;
+  synth(in, so);
+  for (const std::string &file : {in, bad}) {
+    if (file == bad) {
+      mcap_source src;
+      mcap_error_info e{};
+      ASSERT_EQ(mcap_source_open_file(&src, in.c_str(), &e), MCAP_OK);
+      mcap_reader *r = nullptr;
+      ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &e), MCAP_OK);
+      const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+      uint64_t at = ci->chunk_start_offset + ci->chunk_length - 20;
+      mcap_reader_free(r);
+      std::string bytes = read_all(in);
+      bytes[at] ^= 1;
+      write_all(bad, bytes);
+    }
+    pl_lake_options lo{};
+    lo.allow_partial = 1;
+    auto r = lake(file, dir, lo);
+    ASSERT_EQ(r->rc, PL_OK) << r->err.msg;
+    std::string got = read_all(dir + "/" + r->res.recording_dir + "/index.json");
+    pl_index_options io{};
+    io.tolerance_s = -1;
+    pl_recording_index *ix = nullptr;
+    pl_error_info err{};
+    ASSERT_EQ(pl_index_file(file.c_str(), &io, &ix, &err), PL_OK) << err.msg;
+    char *json = nullptr;
+    ASSERT_EQ(pl_index_to_json(ix, &json, &err), PL_OK);
+    std::string want(json);
+    free(json);
+    pl_recording_index_free(ix);
+    // index.json may end with a newline the in-memory JSON has not
+    while (!got.empty() && got.back() == '\n') got.pop_back();
+    while (!want.empty() && want.back() == '\n') want.pop_back();
+    EXPECT_EQ(got, want) << file;
+    if (file == bad) {
+      EXPECT_NE(got.find("CRC"), std::string::npos);
+    }
+  }
+}
+
 TEST(Lake, SameKeyDifferentContentIsAConflict) {
   TempDir tmp;
   std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap"), dir = tmp.file("lake");
