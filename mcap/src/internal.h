@@ -83,6 +83,11 @@ int mcap__grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* ---- sources: read n bytes at off as one contiguous view even from a source that hands out
  * pieces (assembled in tmp); *got < n only at the end of input */
+/* Turn on read-ahead for a sequential reader of a file source (mcap_source_open_file):
+ * a helper thread maps and populates the next window. MCAP_OK, MCAP_EUNSUPPORTED for
+ * other sources, or MCAP_ENOMEM (then the source works as before). */
+int mcap__source_readahead(mcap_source *src);
+
 int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint64_t n,
                       const uint8_t **p, uint64_t *got, mcap_error_info *err);
 

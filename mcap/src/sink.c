@@ -50,7 +50,8 @@ struct out {
   int error;     /* first failure (an mcap_error), kept so later calls fail too */
   int saved_errno;
   const char *name; /* what messages call the output */
-  int writeback;    /* start writeback as data arrives (the atomic file sink) */
+  int writeback;    /* start writeback as data arrives (regular files only) */
+  uint64_t base;    /* file offset of the first byte written through the sink */
   uint64_t kicked;  /* bytes already handed to writeback */
 };
 
@@ -67,7 +68,7 @@ static void out_kick(struct out *o) {
   uint64_t written = o->pos - o->len;
   if (!o->writeback || written - o->kicked < WRITEBACK_STEP) return;
   /* Advisory: a failure here only means the final fsync does all the work. */
-  (void)sync_file_range(o->fd, (off_t)o->kicked, (off_t)(written - o->kicked),
+  (void)sync_file_range(o->fd, (off_t)(o->base + o->kicked), (off_t)(written - o->kicked),
                         SYNC_FILE_RANGE_WRITE);
   o->kicked = written;
 #else
@@ -364,6 +365,16 @@ int mcap_sink_from_fd(mcap_sink *sink, int fd, mcap_error_info *err) {
     return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory opening a sink on fd %d", fd);
   }
   s->o.fd = fd;
+  {
+    /* A regular file gets the same early writeback as the atomic file sink (a caller
+     * writing its own temporary file fsyncs it too); pipes and terminals do not. */
+    struct stat st;
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0) {
+      s->o.writeback = 1;
+      s->o.base = (uint64_t)at;
+    }
+  }
   snprintf(s->label, sizeof s->label, "fd %d", fd);
   s->o.name = s->label;
   sink->payload = s;

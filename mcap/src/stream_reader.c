@@ -161,6 +161,8 @@ int mcap_stream_reader_new(mcap_stream_reader **out, mcap_source *src,
   }
   r->src = *src;
   memset(src, 0, sizeof *src);
+  /* Reading strictly forward: a file source may map the next window ahead (best effort). */
+  (void)mcap__source_readahead(&r->src);
   if (opts) r->o = *opts;
   if (!r->o.max_record_size) r->o.max_record_size = MCAP_DEFAULT_MAX_RECORD_SIZE;
   if (!r->o.max_chunk_uncompressed_size) {

@@ -4,6 +4,7 @@
  *   mcapkit-bench read FILE [options]     read one file, print messages=N bytes=M
  *   mcapkit-bench [all] [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]
  *                                         the whole suite on a cached robot corpus
+ *   mcapkit-bench tools [options]         the mcapkit CLI's rewrite/lake commands (bench_tools.c)
  *
  * The suite makes a robot recording of about N MiB of message payload once
  * per compression (zstd, lz4, none) in a cache directory, then measures
@@ -35,6 +36,8 @@
 
 static void usage(FILE *f) {
   fputs("usage: " BENCH_PROG " [all] [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
+        "       " BENCH_PROG " tools [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
+        "                  [--mcapkit PATH]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
         "                  [--start NS] [--end NS] [--threads N] [--no-crc]\n"
@@ -43,6 +46,8 @@ static void usage(FILE *f) {
         "all   generate (once, cached) a robot corpus of N MiB of message payload (default\n"
         "      1024; 200 with --quick) per compression and report write, CRC, decompression\n"
         "      and read speeds, query costs and peak memory; --quick times everything once\n"
+        "tools time the mcapkit CLI (compress, filter, merge, lake, index; cp for comparison)\n"
+        "      on the same cached corpus, each command a measured child process\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
         "read  read a file's messages and print only 'messages=N bytes=M' (payload bytes);\n"
@@ -708,6 +713,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "read") == 0) return bench_read_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
                     strcmp(argv[1], "help") == 0)) {
     usage(stdout);

@@ -1,6 +1,7 @@
 /*
  * bench.h - the pieces of the mcapkit-bench program shared between its files:
  * bench.c (main and the `all` suite), bench_read.c (the `read` mode),
+ * bench_tools.c (the `tools` mode: timing the mcapkit CLI),
  * bench_corpus.c (corpus, write, CRC and raw decompression measurements) and
  * bench_util.c (clock, child processes, parsing, sinks).
  */
@@ -53,6 +54,14 @@ struct bench_child {
  */
 int bench_run_child(char *const args[], struct bench_child *res);
 
+/**
+ * Like bench_run_child, but the measured program is the executable `prog`
+ * (an absolute or relative path, not searched in PATH) run as `prog ARGS...`;
+ * prog NULL means mcapkit-bench itself. The launcher is
+ * `mcapkit-bench __measure --exec PROG ARGS...`.
+ */
+int bench_run_child_exec(const char *prog, char *const args[], struct bench_child *res);
+
 /** The `__measure` launcher mode (internal). */
 int bench_measure_main(int argc, char **argv);
 
@@ -63,6 +72,11 @@ int bench_kv_u64(const char *text, const char *key, uint64_t *out);
 
 /** `mcapkit-bench read FILE [options]`: see README.md. Returns the exit code. */
 int bench_read_main(int argc, char **argv);
+
+/* ----------------------------------------------------------------- tools */
+
+/** `mcapkit-bench tools [options]`: the mcapkit CLI's rewrite and lake commands. */
+int bench_tools_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- corpus */
 

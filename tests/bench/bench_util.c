@@ -8,7 +8,9 @@
  * from a benchmark that once held a gigabyte would report at least that much.
  * Measurements therefore go parent -> `__measure` launcher (a fresh, small
  * process after its exec) -> the measured program, and the launcher reports
- * the program's wait4() rusage on file descriptor 3.
+ * the program's wait4() rusage on file descriptor 3. The measured program is
+ * mcapkit-bench itself (`__measure ARGS...`) or any executable
+ * (`__measure --exec PATH ARGS...`, e.g. the mcapkit CLI or /bin/cp).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -159,9 +161,13 @@ static int drain(int fd, char *buf, size_t cap, size_t *len) {
 }
 
 int bench_run_child(char *const args[], struct bench_child *res) {
+  return bench_run_child_exec(NULL, args, res);
+}
+
+int bench_run_child_exec(const char *prog, char *const args[], struct bench_child *res) {
   int p_out[2] = {-1, -1}, p_err[2] = {-1, -1}, p_rep[2] = {-1, -1};
-  size_t n = count_args(args), len_out = 0, len_err = 0, len_rep = 0;
-  char **argv = calloc(n + 3, sizeof *argv);
+  size_t n = count_args(args), len_out = 0, len_err = 0, len_rep = 0, k = 0;
+  char **argv = calloc(n + 5, sizeof *argv);
   char rep[256] = "";
   pid_t pid;
   int status = 0;
@@ -170,9 +176,13 @@ int bench_run_child(char *const args[], struct bench_child *res) {
   memset(res, 0, sizeof *res);
   res->exit_code = -1;
   if (!argv) return -1;
-  argv[0] = (char *)BENCH_PROG;
-  argv[1] = (char *)"__measure";
-  for (size_t i = 0; i < n; i++) argv[i + 2] = args[i];
+  argv[k++] = (char *)BENCH_PROG;
+  argv[k++] = (char *)"__measure";
+  if (prog) {
+    argv[k++] = (char *)"--exec";
+    argv[k++] = (char *)prog;
+  }
+  for (size_t i = 0; i < n; i++) argv[k++] = args[i];
   if (pipe2(p_out, O_CLOEXEC) || pipe2(p_err, O_CLOEXEC) || pipe2(p_rep, O_CLOEXEC)) {
     bench_err("pipe: %s", strerror(errno));
     goto fail;
@@ -249,13 +259,24 @@ fail:
 }
 
 int bench_measure_main(int argc, char **argv) {
-  /* argv[0] is "__measure"; the program's arguments follow. */
+  /* argv[0] is "__measure"; then either the arguments of mcapkit-bench itself, or
+   * "--exec PATH" and the arguments of PATH. */
   char **args = calloc((size_t)argc + 1, sizeof *args);
+  const char *prog = "/proc/self/exe";
+  int first = 1; /* index in argv of the program's first argument */
   struct rusage ru;
   pid_t pid;
   int status = 0, code;
   double t0, t1, cpu;
-  if (!args || argc < 2) {
+  if (argc >= 2 && strcmp(argv[1], "--exec") == 0) {
+    if (argc < 3 || !argv[2][0]) {
+      free(args);
+      return 2;
+    }
+    prog = argv[2];
+    first = 3;
+  }
+  if (!args || (first == 1 && argc < 2)) {
     free(args);
     return 2;
   }
@@ -263,8 +284,8 @@ int bench_measure_main(int argc, char **argv) {
     free(args);
     return 2;
   }
-  args[0] = (char *)BENCH_PROG;
-  for (int i = 1; i < argc; i++) args[i] = argv[i];
+  args[0] = first == 1 ? (char *)BENCH_PROG : (char *)prog;
+  for (int i = first; i < argc; i++) args[1 + i - first] = argv[i];
   t0 = bench_now();
   pid = fork();
   if (pid < 0) {
@@ -272,7 +293,9 @@ int bench_measure_main(int argc, char **argv) {
     return 1;
   }
   if (pid == 0) {
-    execv("/proc/self/exe", args);
+    execv(prog, args);
+    /* stderr is the parent's pipe: say why, so the failure is not just "exit 127". */
+    dprintf(2, "%s: cannot run '%s': %s\n", BENCH_PROG, prog, strerror(errno));
     _exit(127);
   }
   memset(&ru, 0, sizeof ru);
