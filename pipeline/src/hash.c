@@ -10,9 +10,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 /* for XXH3_state_t on the stack (same library version as the header) */
 #define XXH_STATIC_LINKING_ONLY
@@ -101,36 +103,125 @@ void pl__topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_
   to_hex(XXH3_128bits_digest(&st), out);
 }
 
-int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
-  enum { BUF = 1 << 20 };
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
-#ifdef POSIX_FADV_SEQUENTIAL
-  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-  uint8_t *buf = malloc(BUF);
-  XXH3_state_t *st = XXH3_createState();
-  int rc = PL_OK;
-  if (!buf || !st) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory hashing '%s'", path);
-    goto out;
-  }
-  XXH3_128bits_reset(st);
-  for (;;) {
-    ssize_t n = read(fd, buf, BUF);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      rc = pl__err_errno(err, errno, "reading '%s'", path);
-      goto out;
+/*
+ * The content hash of a whole file. Reading it from the page cache costs about
+ * four times the hashing, so a second thread reads too: blocks are claimed in
+ * order by whichever thread is free, into a ring of slots, and hashed in order
+ * by the calling thread (on the 1 GiB corpus, 543 MB: ~120 ms alone, ~65 ms so).
+ * The file is hashed up to the size it had when opened.
+ */
+enum { HBLOCK = 1 << 20, HSLOTS = 8 };
+enum { SLOT_FREE, SLOT_READING, SLOT_READY };
+
+struct hfile {
+  int fd;
+  uint64_t size, n_blocks;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  uint8_t *buf; /* HSLOTS x HBLOCK */
+  int state[HSLOTS];
+  uint64_t next_claim, next_hash;
+  int failed_errno; /* a read failed (EIO for a short read) */
+};
+
+/* Claim and read the next block if its slot is free. Locked on entry and exit; 1 if it
+ * read one. */
+static int hfile_read_one(struct hfile *h) {
+  uint64_t b = h->next_claim;
+  int slot = (int)(b % HSLOTS);
+  if (b >= h->n_blocks || h->state[slot] != SLOT_FREE || h->failed_errno) return 0;
+  h->next_claim++;
+  h->state[slot] = SLOT_READING;
+  pthread_mutex_unlock(&h->mu);
+  uint64_t off = b * HBLOCK, want = h->size - off < HBLOCK ? h->size - off : HBLOCK, have = 0;
+  int e = 0;
+  while (have < want) {
+    ssize_t n = pread(h->fd, h->buf + (size_t)slot * HBLOCK + have, (size_t)(want - have),
+                      (off_t)(off + have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      e = n < 0 ? errno : EIO; /* EOF early: the file shrank */
+      break;
     }
-    if (n == 0) break;
-    XXH3_128bits_update(st, buf, (size_t)n);
+    have += (uint64_t)n;
   }
-  to_hex(XXH3_128bits_digest(st), out);
-out:
-  XXH3_freeState(st);
-  free(buf);
-  close(fd);
+  pthread_mutex_lock(&h->mu);
+  if (e && !h->failed_errno) h->failed_errno = e;
+  h->state[slot] = SLOT_READY;
+  pthread_cond_broadcast(&h->cv);
+  return 1;
+}
+
+static void *hfile_reader(void *arg) {
+  struct hfile *h = arg;
+  pthread_mutex_lock(&h->mu);
+  while (h->next_claim < h->n_blocks && !h->failed_errno) {
+    if (!hfile_read_one(h)) pthread_cond_wait(&h->cv, &h->mu);
+  }
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
+  struct hfile h;
+  struct stat st;
+  pthread_t th;
+  int have_thread = 0, rc = PL_OK;
+  XXH3_state_t *xs = NULL;
+  memset(&h, 0, sizeof h);
+  h.fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (h.fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+  if (fstat(h.fd, &st) != 0) {
+    rc = pl__err_errno(err, errno, "cannot stat '%s'", path);
+    close(h.fd);
+    return rc;
+  }
+#ifdef POSIX_FADV_SEQUENTIAL
+  (void)posix_fadvise(h.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  h.size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+  h.n_blocks = (h.size + HBLOCK - 1) / HBLOCK;
+  h.buf = malloc((size_t)HSLOTS * HBLOCK);
+  xs = XXH3_createState();
+  if (!h.buf || !xs) {
+    free(h.buf);
+    XXH3_freeState(xs);
+    close(h.fd);
+    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory hashing '%s'", path);
+  }
+  XXH3_128bits_reset(xs);
+  pthread_mutex_init(&h.mu, NULL);
+  pthread_cond_init(&h.cv, NULL);
+  /* Small files: one thread is as fast as two. */
+  if (h.n_blocks > 4 && pthread_create(&th, NULL, hfile_reader, &h) == 0) have_thread = 1;
+
+  pthread_mutex_lock(&h.mu);
+  while (h.next_hash < h.n_blocks && !h.failed_errno) {
+    int slot = (int)(h.next_hash % HSLOTS);
+    if (h.state[slot] == SLOT_READY && h.next_claim > h.next_hash) {
+      uint64_t off = h.next_hash * HBLOCK;
+      size_t n = (size_t)(h.size - off < HBLOCK ? h.size - off : HBLOCK);
+      pthread_mutex_unlock(&h.mu);
+      XXH3_128bits_update(xs, h.buf + (size_t)slot * HBLOCK, n);
+      pthread_mutex_lock(&h.mu);
+      h.state[slot] = SLOT_FREE;
+      h.next_hash++;
+      pthread_cond_broadcast(&h.cv);
+    } else if (!hfile_read_one(&h)) {
+      pthread_cond_wait(&h.cv, &h.mu);
+    }
+  }
+  int failed = h.failed_errno;
+  pthread_cond_broadcast(&h.cv);
+  pthread_mutex_unlock(&h.mu);
+  if (have_thread) pthread_join(th, NULL);
+  if (failed) rc = pl__err_errno(err, failed, "reading '%s'", path);
+  else to_hex(XXH3_128bits_digest(xs), out);
+  pthread_mutex_destroy(&h.mu);
+  pthread_cond_destroy(&h.cv);
+  XXH3_freeState(xs);
+  free(h.buf);
+  close(h.fd);
   return rc;
 }
 
