@@ -2,7 +2,8 @@
  * cmd_index.c - 'mcapkit index FILE|DIR... [--json] [--tolerance SECONDS]':
  * the recording index of each file (pl_index_file): topics as the API lists
  * them with per-topic statistics, coverage, attachments, metadata, device
- * and key, and the doctor's findings. Directories are searched for *.mcap
+ * and key, and problems (the doctor's findings where the file is read whole
+ * anyway, or with --doctor). Directories are searched for *.mcap
  * (pl_collect_recordings); files are indexed in parallel, one per core.
  *
  * --json prints each recording's index document (docs/index-json.md):
@@ -27,6 +28,7 @@ struct index_args {
   int json;
   double tolerance;
   int no_doctor;
+  int doctor;
   int jobs;
 };
 
@@ -34,8 +36,10 @@ static const cli_opt index_opts[] = {
     {"json", 0, CLI_OPT_FLAG, offsetof(struct index_args, json), NULL, "print the index as JSON"},
     {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
      "coverage gap tolerance (default 14; any value >= 0)"},
+    {"doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, doctor), NULL,
+     "always run the full check (every chunk decompressed), as 'mcapkit doctor'"},
     {"no-doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, no_doctor), NULL,
-     "skip the full check: problems list only what indexing met"},
+     "never run it: problems list only what indexing met"},
     {"jobs", 'j', CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
      "files indexed at once (default: the number of cores)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
@@ -43,9 +47,11 @@ static const cli_opt index_opts[] = {
 
 const cli_spec cmd_index_spec = {
     "index",
-    "[--json] [--tolerance SECONDS] FILE|DIR...",
+    "[--json] [--tolerance SECONDS] [--doctor | --no-doctor] FILE|DIR...",
     "Indexes each recording in one pass: with a summary and message indexes no chunk is\n"
-    "decompressed. A DIR contributes every *.mcap below it, except names ending '.active' and\n"
+    "decompressed, and problems are what that pass met; a file without a usable summary is\n"
+    "read whole, and then the doctor's full check runs beside it and lists its findings\n"
+    "(--doctor: always; the lake's index.json is made that way). A DIR contributes every *.mcap below it, except names ending '.active' and\n"
     "files without the trailing magic. Two messages further apart than the tolerance start a\n"
     "new coverage range (a gap exactly equal to it does not). Exit status 0 if all were indexed\n"
     "cleanly, 3 if an index lists errors, 1 if a file could not be indexed.",
@@ -209,7 +215,12 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.tolerance_s = a.tolerance; /* -1: the default 14 s */
   o.threads = 1;
+  if (a.doctor && a.no_doctor) {
+    pl_paths_free(paths, n);
+    return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
+  }
   o.no_doctor = a.no_doctor;
+  o.doctor_if_scanning = !a.doctor;
   struct {
     pl_recording_index **ix;
     int *rc;

@@ -35,7 +35,7 @@
  * Before the pass the recording is indexed without the doctor (fast path: no
  * chunk decompressed), which gives the topics, device, key and content hash;
  * the doctor runs on its own thread beside the pass and its findings are put
- * into index.json, which thus equals `mcapkit index --json` of the file. The
+ * into index.json, which thus equals `mcapkit index --json --doctor` of the file. The
  * pass hands each chunk it decompressed (and CRC-checked) to the doctor
  * through a chunk feed, so every chunk is decompressed once, not twice (on
  * the 1 GiB zstd corpus that second decompression was a quarter of the CPU).

@@ -1528,8 +1528,13 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   struct side side;
   memset(&side, 0, sizeof side);
   side.path = path;
-  side.run_doctor = !o->no_doctor;
+  side.run_doctor = !o->no_doctor && !o->doctor_if_scanning;
   side.no_hash = o->no_hash;
+  /* doctor_if_scanning: the doctor starts beside the streamed pass, once it is needed */
+  struct side scan_doctor;
+  memset(&scan_doctor, 0, sizeof scan_doctor);
+  pthread_t scan_th;
+  int scan_threaded = 0, scan_ran = 0;
   pthread_t th;
   int threaded = pthread_create(&th, NULL, side_main, &side) == 0;
   if (!threaded) side_main(&side);
@@ -1596,6 +1601,14 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   if (!done) {
     /* one streamed pass; pread with a bounded window, so memory does not grow with the file */
     mcap_source fsrc;
+    if (!o->no_doctor && o->doctor_if_scanning) {
+      scan_doctor.path = path;
+      scan_doctor.run_doctor = 1;
+      scan_doctor.no_hash = 1;
+      scan_ran = 1;
+      scan_threaded = pthread_create(&scan_th, NULL, side_main, &scan_doctor) == 0;
+      if (!scan_threaded) side_main(&scan_doctor);
+    }
     memset(&me, 0, sizeof me);
     rc = mcap_source_open_file(&fsrc, path, &me);
     if (rc != MCAP_OK) {
@@ -1616,6 +1629,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
 out:
   mcap_source_close(&raw);
   if (threaded) pthread_join(th, NULL);
+  if (scan_threaded) pthread_join(scan_th, NULL);
   if (rc == PL_OK && !o->no_hash) {
     if (side.hash_rc != PL_OK)
       rc = pl__err(err, side.hash_rc, UINT64_MAX, "hashing '%s': %s", path, side.hash_msg);
@@ -1625,7 +1639,12 @@ out:
   if (rc == PL_OK && side.run_doctor &&
       pl__index_add_doctor(ix, side.doctor_rc, side.report, &side.derr) != PL_OK)
     rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (rc == PL_OK && scan_ran &&
+      pl__index_add_doctor(ix, scan_doctor.doctor_rc, scan_doctor.report, &scan_doctor.derr) !=
+          PL_OK)
+    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_doctor_report_free(side.report);
+  pl_doctor_report_free(scan_doctor.report);
   builder_dispose(&b);
   if (rc) {
     pl_recording_index_free(ix);

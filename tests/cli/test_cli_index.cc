@@ -106,6 +106,39 @@ TEST(CliIndex, DirectoryNdjsonAndTolerance) {
   EXPECT_EQ(run_mcapkit({"index", "--tolerance", "x", d + "/in/a.mcap"}).exit_code, 2);
 }
 
+TEST(CliIndex, FullCheckOnlyWhereTheFileIsReadWholeUnlessAsked) {
+  // A bad chunk in a file whose summary and message indexes are intact: the default index
+  // reads no chunk, so it cannot see it (and exits 0); --doctor decompresses every chunk and
+  // reports it (exit 3); --no-doctor and --doctor together are a usage error.
+  TempDir tmp;
+  std::string p = tmp.file("r.mcap"), bad = tmp.file("bad.mcap");
+  synth(p, {"-p", "robot", "-d", "1"});
+  RunResult l = run_mcapkit({"list", "chunks", "--json", p});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  Json first = Json::parse(lines(l.out).at(0));
+  uint64_t at = first["offset"].u64() + first["length"].u64() / 2;
+  std::string bytes = read_file_or_throw(p);
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x5a);
+  write_file_or_throw(bad, bytes);
+
+  RunResult r = run_mcapkit({"index", "--json", bad});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  Json d = Json::parse(r.out);
+  EXPECT_EQ(d["problems"].size(), 0u) << r.out;
+
+  r = run_mcapkit({"index", "--json", "--doctor", bad});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  d = Json::parse(r.out);
+  bool names_chunk = false;
+  for (size_t i = 0; i < d["problems"].size(); i++) {
+    const Json &off = d["problems"][i]["offset"];
+    names_chunk |= off.type() == Json::kNumber && off.u64() == first["offset"].u64();
+  }
+  EXPECT_TRUE(names_chunk) << r.out;
+
+  EXPECT_EQ(run_mcapkit({"index", "--doctor", "--no-doctor", bad}).exit_code, 2);
+}
+
 TEST(CliIndex, DamagedFileExits3UnreadableExits1) {
   TempDir tmp;
   std::string p = tmp.file("r.mcap"), t = tmp.file("t.mcap"), g = tmp.file("g.mcap");

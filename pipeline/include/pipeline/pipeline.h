@@ -190,6 +190,9 @@ typedef struct pl_index_options {
   double tolerance_s;   /* coverage gap tolerance in seconds; < 0 = default 14 s */
   int threads;          /* decompression threads for the reader; 0 = cores */
   int no_doctor;        /* skip pl_doctor_run: problems then hold only what indexing met */
+  int doctor_if_scanning; /* run the doctor only when the index reads every chunk anyway (no
+                             usable summary); a file indexed from its summary and message
+                             indexes then decompresses no chunk (`mcapkit index`'s default) */
   int no_hash;          /* skip the content hash (content_hash stays ""): benchmarks, coverage */
 } pl_index_options;
 
