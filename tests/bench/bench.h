@@ -133,6 +133,7 @@ struct bench_raw {
   double seconds;               /* decompression only, best of `repeats` */
   double seconds_crc;           /* decompression + chunk CRC + CRC of the compressed bytes */
   double cpu_seconds;           /* `seconds` in thread CPU time (robust against other load) */
+  double seconds_file;          /* decompression only, of the chunks mapped from the file */
 };
 int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out);
 
