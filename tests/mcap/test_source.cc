@@ -5,6 +5,7 @@
 // read_at; and a streamed read of a multi-window MCAP file over it equals the
 // same read from memory, with every CRC checked.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -173,4 +174,53 @@ TEST(FileSource, StreamedReadOfAMultiWindowFileEqualsMemory) {
   ASSERT_EQ(got.rc, MCAP_ITEROVER) << got.errmsg;
   EXPECT_EQ(got.position, bytes.size());
   EXPECT_TRUE(got.records == want.records);
+}
+
+TEST(FileSource, SlowConsumerParksAndWakesTheCrcHelper) {
+  // The data-section CRC helper naps while segments come and sleeps after ~2 ms without
+  // one; a caller that pauses between records makes it park and be woken again, and the
+  // CRC at DataEnd must still come out right (a lost wake-up would hang here).
+  TempDir dir;
+  std::string path = dir.file("slow.mcap");
+  std::vector<uint8_t> payload = random_bytes(1u << 20, 9);
+  {
+    mcap_sink sink;
+    mcap_error_info err{};
+    ASSERT_EQ(mcap_sink_open_file(&sink, path.c_str(), &err), MCAP_OK) << err.msg;
+    mcap_writer_options wo;
+    mcap_writer_options_init(&wo);
+    wo.compression = MCAP_COMPRESSION_NONE;
+    wo.chunk_size = 200000;
+    mcap_writer *w = nullptr;
+    ASSERT_EQ(mcap_writer_open(&w, &sink, &wo), MCAP_OK);
+    uint16_t cid = 0;
+    ASSERT_EQ(mcap_writer_add_channel(w, 0, mcap_str_c("/t"), mcap_str_c("raw"), nullptr, 0, &cid),
+              MCAP_OK);
+    for (uint32_t i = 0; i < 40; i++) {
+      mcap_message m{};
+      m.channel_id = cid;
+      m.sequence = i;
+      m.log_time = m.publish_time = i;
+      m.data = {payload.data() + i * 1000, 90000};
+      ASSERT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
+    }
+    ASSERT_EQ(mcap_writer_close(w), MCAP_OK);
+    mcap_writer_free(w);
+    ASSERT_EQ(mcap_sink_commit(&sink, &err), MCAP_OK);
+    ASSERT_EQ(mcap_sink_close(&sink, &err), MCAP_OK);
+  }
+  mcap_source src;
+  mcap_error_info err{};
+  ASSERT_EQ(mcap_source_open_file(&src, path.c_str(), &err), MCAP_OK);
+  mcap_stream_reader *r = nullptr;
+  ASSERT_EQ(mcap_stream_reader_new(&r, &src, nullptr), MCAP_OK);
+  mcap_record rec;
+  int rc, n = 0, messages = 0;
+  while ((rc = mcap_stream_reader_next(r, &rec)) == MCAP_OK) {
+    if (rec.opcode == MCAP_OP_MESSAGE) messages++;
+    if (n++ % 7 == 0) usleep(4000);  // long enough for the helper to park
+  }
+  EXPECT_EQ(rc, MCAP_ITEROVER) << mcap_stream_reader_errmsg(r);
+  EXPECT_EQ(messages, 40);
+  mcap_stream_reader_free(r);
 }
