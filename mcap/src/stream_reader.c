@@ -37,6 +37,7 @@ struct mcap_stream_reader {
   uint64_t chunk_offset;
   uint64_t chunk_pos;
   uint64_t chunk_len;
+  const uint8_t *chunk_data; /* the open chunk's records: r->chunk, or in place if stored */
   struct mcap_buf chunk;
   mcap_decompressor *dec;
   struct mcap_buf pieces; /* assembly buffer for sources that hand out pieces */
@@ -64,6 +65,15 @@ struct mcap_stream_reader {
 #define CRC_OFFLOAD_MIN (64u << 10)
 #define HELPER_NAP_NS 20000L                 /* plus the kernel's timer slack */
 #define HELPER_PARK_AFTER_NS (2L * 1000000L) /* idle this long: sleep until signalled */
+#define SYNC_SPINS 20000 /* ~50-100 us of polling before the reader sleeps */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
 
 struct crc_helper {
   pthread_t thread;
@@ -114,6 +124,9 @@ static void *crc_main(void *arg) {
 static void crc_sync(mcap_stream_reader *r) {
   struct crc_helper *h = r->crc;
   if (!h) return;
+  /* The rest of a segment is usually a few microseconds of work: wait for it awake
+   * before sleeping, which would cost a wake-up on both sides. */
+  for (int spin = 0; spin < SYNC_SPINS && atomic_load(&h->busy); spin++) cpu_relax();
   if (atomic_load(&h->busy)) {
     pthread_mutex_lock(&h->mu);
     atomic_store(&h->waiting, 1);
@@ -277,7 +290,7 @@ static int next_in_chunk(mcap_stream_reader *r, mcap_record *rec) {
     return MCAP_ITEROVER;
   }
   /* Only now: an empty chunk may have no buffer at all (NULL + 0 is undefined in C). */
-  p = r->chunk.data + r->chunk_pos;
+  p = r->chunk_data + r->chunk_pos;
   if (left < MCAP_RECORD_HEADER_SIZE) {
     return fail(r, MCAP_ERECORD, r->chunk_offset,
                 "Chunk record at offset %llu: %llu stray bytes at the end of its records",
@@ -334,6 +347,20 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
     rc = mcap_decompressor_new(&r->dec);
     if (rc) return fail(r, rc, offset, "out of memory creating a decompressor");
   }
+  if (ck->compression.len == 0 && ck->records.len == ck->uncompressed_size) {
+    /* Uncompressed: the records are yielded where they lie (nothing reads the source
+     * until the chunk is done), after the CRC check a copy would have had. */
+    if (!r->o.no_chunk_crc && ck->uncompressed_crc != 0) {
+      uint32_t crc = mcap_crc32(0, ck->records.data, (size_t)ck->records.len);
+      if (crc != ck->uncompressed_crc) {
+        return fail(r, MCAP_ECRC, offset,
+                    "Chunk record at offset %llu: CRC mismatch: stored 0x%08x, computed 0x%08x",
+                    (unsigned long long)offset, (unsigned)ck->uncompressed_crc, (unsigned)crc);
+      }
+    }
+    r->chunk_data = ck->records.data;
+    goto opened;
+  }
   rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
   if (rc) {
     return fail(r, rc, offset, "Chunk record at offset %llu: cannot allocate %llu bytes",
@@ -351,6 +378,8 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
                 inner);
   }
   r->chunk.len = (size_t)ck->uncompressed_size;
+  r->chunk_data = r->chunk.data;
+opened:
   r->in_chunk = 1;
   r->chunk_offset = offset;
   r->chunk_pos = 0;
