@@ -109,6 +109,7 @@ struct unit {
   struct ent *ents;
   size_t n, i;
   uint8_t *data;         /* decompressed records (NULL: evicted or loose) */
+  uint8_t *data_buf;     /* the buffer holding them (a stored chunk: its whole record) */
   uint64_t data_len;
   struct job *job;       /* prefetch in flight */
 };
@@ -125,6 +126,7 @@ struct job {
   uint64_t held; /* bytes counted in it->held for this job */
   uint64_t chunk_offset;
   uint8_t *data;
+  uint8_t *data_buf; /* see struct unit */
   struct ent *ents;
   size_t n;
   struct job *next; /* queue link */
@@ -419,6 +421,29 @@ static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk
   return MCAP_OK;
 }
 
+/*
+ * A stored (uncompressed) chunk whose records can be used in place: 1 when so, with *rc
+ * the CRC check's result (a message in msg on a mismatch); 0 for anything else, which
+ * takes the decompression path and its checks.
+ */
+static int stored_in_place(const mcap_chunk *ck, int no_crc, uint64_t offset, char *msg,
+                           size_t msg_len, int *rc) {
+  if (ck->compression.len != 0 || ck->records.len != ck->uncompressed_size ||
+      ck->records.len == 0) {
+    return 0;
+  }
+  *rc = MCAP_OK;
+  if (!no_crc && ck->uncompressed_crc != 0) {
+    uint32_t crc = mcap_crc32(0, ck->records.data, (size_t)ck->records.len);
+    if (crc != ck->uncompressed_crc) {
+      snprintf(msg, msg_len, "Chunk record at offset %llu: CRC mismatch: stored 0x%08x, computed 0x%08x",
+               (unsigned long long)offset, (unsigned)ck->uncompressed_crc, (unsigned)crc);
+      *rc = MCAP_ECRC;
+    }
+  }
+  return 1;
+}
+
 /* ------------------------------------------------------------------ pool */
 
 static void *worker(void *arg) {
@@ -442,8 +467,20 @@ static void *worker(void *arg) {
                (j->rc = fetch_chunk(p->it->r, &p->it->bufs, j->ci, 1, &j->ck, &j->comp, j->msg,
                                     sizeof j->msg))) {
       /* reported by the main thread, in order */
+    } else if (j->comp && stored_in_place(&j->ck, no_crc, j->chunk_offset, j->msg,
+                                          sizeof j->msg, &j->rc)) {
+      /* A stored chunk read by this worker: its records are used where they are in the
+       * buffer read (pread's copy was the only one needed). */
+      j->data_buf = j->comp;
+      j->comp = NULL;
+      j->data = j->rc ? NULL : (uint8_t *)j->ck.records.data;
+      if (!j->rc) {
+        j->rc = collect(p->it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n,
+                        j->msg, sizeof j->msg);
+      }
     } else {
       j->rc = inflate(&p->it->bufs, dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg, sizeof j->msg);
+      j->data_buf = j->data;
       if (!j->rc) {
         j->rc = collect(p->it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n,
                         j->msg, sizeof j->msg);
@@ -491,7 +528,7 @@ static void pool_stop(struct pool *p) {
 static void free_job(struct bufcache *bc, struct job *j) {
   if (!j) return;
   buf_put(bc, j->comp);
-  buf_put(bc, j->data);
+  buf_put(bc, j->data_buf);
   mcap__free(j->ents);
   mcap__free(j);
 }
@@ -545,8 +582,8 @@ static void prefetch(struct mcap_message_iter *it) {
 static void unit_drop(struct mcap_message_iter *it, struct unit *u) {
   if (u->data) {
     it->held -= u->data_len;
-    buf_put(&it->bufs, u->data);
-    u->data = NULL;
+    buf_put(&it->bufs, u->data_buf);
+    u->data = u->data_buf = NULL;
   }
 }
 
@@ -578,6 +615,7 @@ static int unit_inflate(struct mcap_message_iter *it, struct unit *u, int collec
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   /* Nothing reads the source between the view and the decompression. */
   rc = inflate(&it->bufs, it->dec, &ck, r->o.base.no_chunk_crc, off, &u->data, msg, sizeof msg);
+  u->data_buf = u->data;
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   u->data_len = ck.uncompressed_size;
   it->held += u->data_len;
@@ -625,11 +663,12 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
       return rc;
     }
     u->data = j->data;
+    u->data_buf = j->data_buf;
     u->data_len = j->ck.uncompressed_size;
     it->held += u->data_len;
     u->ents = j->ents;
     u->n = j->n;
-    j->data = NULL;
+    j->data = j->data_buf = NULL;
     j->ents = NULL;
     it->stats.chunks_decompressed++;
     it->stats.bytes_decompressed += u->data_len;
@@ -883,7 +922,7 @@ void mcap_message_iter_free(mcap_message_iter *it) {
         free_job(&it->bufs, u->job);
         u->job = NULL;
       }
-      buf_put(&it->bufs, u->data);
+      buf_put(&it->bufs, u->data_buf);
       mcap__free(u->ents);
     }
     /* A loose unit prepared but not counted (no messages) was freed at query time. */

@@ -538,3 +538,50 @@ TEST(IndexedAttachments, ReadWholeAndStreamedWithCrc) {
 }
 
 }  // namespace
+
+TEST(IndexedCorrupt, BadCrcInStoredChunkIsReportedWithAndWithoutWorkers) {
+  // Stored (uncompressed) chunks read by a worker are used in place, without the copy a
+  // decompression makes: their CRC must still be checked, and the error must name the chunk.
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 4096;
+  spec.opts.compression = MCAP_COMPRESSION_NONE;
+  spec.seed = 77;
+  spec.n_messages = 400;
+  spec.shuffled = false;
+  std::vector<uint8_t> file = make_file(spec);
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_reader *r = nullptr;
+  mcap_error_info err;
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  ASSERT_GT(mcap_reader_chunk_count(r), 4u);
+  const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+  uint64_t chunk_at = ci->chunk_start_offset;
+  uint64_t flip = ci->chunk_start_offset + ci->chunk_length - 30;  // inside its records
+  mcap_reader_free(r);
+  file[flip] ^= 0x01;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_indexed_options o;
+    memset(&o, 0, sizeof o);
+    o.threads = threads;
+    ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+    mcap_query q;
+    memset(&q, 0, sizeof q);
+    q.order = MCAP_ORDER_LOG_TIME;
+    mcap_message_iter *it = nullptr;
+    ASSERT_EQ(mcap_reader_query(r, &q, &it), MCAP_OK);
+    mcap_message_view v;
+    int rc;
+    while ((rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+    }
+    EXPECT_EQ(rc, MCAP_ECRC) << mcap_reader_errmsg(r);
+    EXPECT_NE(std::string(mcap_reader_errmsg(r)).find(std::to_string(chunk_at)),
+              std::string::npos)
+        << mcap_reader_errmsg(r);
+    mcap_message_iter_free(it);
+    mcap_reader_free(r);
+  }
+}
