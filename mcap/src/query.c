@@ -58,10 +58,12 @@ static uint8_t *buf_get(struct bufcache *bc, uint64_t need) {
   size_t cap;
   if (need > SIZE_MAX - BUF_HDR - 65536) return NULL;
   pthread_mutex_lock(&bc->mu);
-  for (int i = 0; i < bc->n; i++) {
+  /* Newest first: the buffer put back last is the likeliest to be in cache. */
+  for (int i = bc->n - 1; i >= 0; i--) {
     if (buf_cap(bc->slot[i] + BUF_HDR) >= need) {
       base = bc->slot[i];
-      bc->slot[i] = bc->slot[--bc->n];
+      memmove(&bc->slot[i], &bc->slot[i + 1], (size_t)(bc->n - 1 - i) * sizeof bc->slot[0]);
+      bc->n--;
       break;
     }
   }
