@@ -142,36 +142,6 @@ static int parse_all_args(int argc, char **argv, struct suite *s) {
   return 0;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path) {
-  char tmp[4096];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof tmp) return -1;
-  memcpy(tmp, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (tmp[i] == '/' || tmp[i] == '\0') {
-      char c = tmp[i];
-      tmp[i] = '\0';
-      if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-        bench_err("cannot create '%s': %s", tmp, strerror(errno));
-        return -1;
-      }
-      tmp[i] = c;
-    }
-  }
-  return 0;
-}
-
-static int default_cache(char *dst, size_t cap) {
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  int n;
-  if (xdg && xdg[0] == '/') n = snprintf(dst, cap, "%s/mcapkit-bench", xdg);
-  else if (home && home[0]) n = snprintf(dst, cap, "%s/.cache/mcapkit-bench", home);
-  else n = snprintf(dst, cap, "/tmp/mcapkit-bench");
-  return n <= 0 || (size_t)n >= cap - 64 ? -1 : 0;
-}
-
 /* ---------------------------------------------------------- measurements */
 
 /* Run `read FILE extra... --stats` `repeats` times as children; 0 when every run succeeded
@@ -624,7 +594,7 @@ static int run_suite(struct suite *s) {
                      c->name, s->size_mib);
     if (n <= 0 || (size_t)n >= sizeof c->path) return -1;
   }
-  if (make_dirs(s->cache)) return -1;
+  if (bench_make_dirs(s->cache)) return -1;
   if (bench_corpus_duration(s->size_mib << 20, &s->duration)) return -1;
   for (int i = 0; i < N_COMP; i++) {
     if (bench_corpus_ensure(s->comps[i].path, s->comps[i].c, s->duration, &s->comps[i].info)) {
@@ -695,7 +665,7 @@ static int bench_all_main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (!s.cache[0] && default_cache(s.cache, sizeof s.cache)) {
+  if (!s.cache[0] && bench_default_cache(s.cache, sizeof s.cache)) {
     bench_err("cannot choose a cache directory; pass --cache DIR");
     return 2;
   }

@@ -29,6 +29,13 @@ void bench_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Parse a whole decimal string into *out. @return 0, or -1 (empty, junk, overflow). */
 int bench_parse_u64(const char *s, uint64_t *out);
 
+/* mkdir -p; 0 or -1 after a message. */
+int bench_make_dirs(const char *path);
+
+/* The corpus cache: $XDG_CACHE_HOME/mcapkit-bench, else ~/.cache/mcapkit-bench, else
+ * /tmp/mcapkit-bench. 0, or -1 when it does not fit in cap (with room to spare). */
+int bench_default_cache(char *dst, size_t cap);
+
 /** Read a whole file once and throw the bytes away (warms the page cache). */
 int bench_warm_file(const char *path, uint64_t *bytes);
 

@@ -130,38 +130,7 @@ static int set_path(char *dst, const char *fmt, ...) {
 }
 
 /* mkdir -p */
-static int make_dirs(const char *path) {
-  char tmp[PATH_CAP];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof tmp) return -1;
-  memcpy(tmp, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (tmp[i] == '/' || tmp[i] == '\0') {
-      char c = tmp[i];
-      tmp[i] = '\0';
-      if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-        bench_err("cannot create '%s': %s", tmp, strerror(errno));
-        return -1;
-      }
-      tmp[i] = c;
-    }
-  }
-  return 0;
-}
 
-/* The same default as `all`: $XDG_CACHE_HOME/mcapkit-bench, ~/.cache/mcapkit-bench. */
-static int default_cache(char *dst, size_t cap) {
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  int n;
-  if (xdg && xdg[0] == '/')
-    n = snprintf(dst, cap, "%s/mcapkit-bench", xdg);
-  else if (home && home[0])
-    n = snprintf(dst, cap, "%s/.cache/mcapkit-bench", home);
-  else
-    n = snprintf(dst, cap, "/tmp/mcapkit-bench");
-  return n <= 0 || (size_t)n >= cap - 64 ? -1 : 0;
-}
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
   (void)st;
@@ -187,7 +156,7 @@ static int fresh_out_dir(const struct tools *t) {
     bench_err("cannot empty '%s'", t->out_dir);
     return -1;
   }
-  return make_dirs(t->out_dir);
+  return bench_make_dirs(t->out_dir);
 }
 
 /* mcapkit next to this program: dirname(/proc/self/exe)/mcapkit. */
@@ -673,7 +642,7 @@ static int setup(struct tools *t) {
       return -1;
     }
   }
-  if (make_dirs(t->cache)) return -1;
+  if (bench_make_dirs(t->cache)) return -1;
   /* The same duration as `all` computes, so both modes share the cached files. */
   if (bench_corpus_duration(t->size_mib << 20, &t->duration)) return -1;
   if (bench_corpus_ensure(t->zstd, MCAP_COMPRESSION_ZSTD, t->duration, &t->zinfo) ||
@@ -908,7 +877,7 @@ int bench_tools_main(int argc, char **argv) {
     free(t);
     return rc > 0 ? 0 : 2;
   }
-  if (!t->cache[0] && default_cache(t->cache, sizeof t->cache)) {
+  if (!t->cache[0] && bench_default_cache(t->cache, sizeof t->cache)) {
     bench_err("cannot choose a cache directory; pass --cache DIR");
     free(t);
     return 2;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -314,4 +315,35 @@ int bench_measure_main(int argc, char **argv) {
           (unsigned long long)((t1 - t0) * 1e9), (unsigned long long)(cpu * 1e9));
   free(args);
   return 0;
+}
+
+/* ------------------------------------------------------------ cache dirs */
+
+int bench_make_dirs(const char *path) {
+  char tmp[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof tmp) return -1;
+  memcpy(tmp, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (tmp[i] == '/' || tmp[i] == '\0') {
+      char c = tmp[i];
+      tmp[i] = '\0';
+      if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+        bench_err("cannot create '%s': %s", tmp, strerror(errno));
+        return -1;
+      }
+      tmp[i] = c;
+    }
+  }
+  return 0;
+}
+
+int bench_default_cache(char *dst, size_t cap) {
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  int n;
+  if (xdg && xdg[0] == '/') n = snprintf(dst, cap, "%s/mcapkit-bench", xdg);
+  else if (home && home[0]) n = snprintf(dst, cap, "%s/.cache/mcapkit-bench", home);
+  else n = snprintf(dst, cap, "/tmp/mcapkit-bench");
+  return n <= 0 || (size_t)n >= cap - 64 ? -1 : 0;
 }
