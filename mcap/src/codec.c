@@ -124,6 +124,20 @@ static void printable(char *dst, size_t cap, mcap_str s) {
   dst[n] = '\0';
 }
 
+int mcap__chunk_stored(const mcap_chunk *ck) {
+  return ck->compression.len == 0 && ck->records.len == ck->uncompressed_size;
+}
+
+int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
+                          mcap_error_info *err) {
+  uint32_t crc;
+  if (no_crc || ck->uncompressed_crc == 0) return MCAP_OK;
+  crc = mcap_crc32(0, records, (size_t)ck->uncompressed_size);
+  if (crc == ck->uncompressed_crc) return MCAP_OK;
+  return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
+                   (unsigned)ck->uncompressed_crc, (unsigned)crc);
+}
+
 int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
                           uint64_t dst_len, int no_crc, mcap_error_info *err) {
   struct mcap_codec_ctx tmp = {0};
@@ -151,14 +165,7 @@ int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t
     for (int i = 0; i < MCAP__CODEC_COUNT; i++) codecs[i]->release(&tmp);
   }
   if (rc) return rc;
-  if (!no_crc && chunk->uncompressed_crc != 0) {
-    uint32_t crc = mcap_crc32(0, dst, (size_t)dst_len);
-    if (crc != chunk->uncompressed_crc) {
-      return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
-                       (unsigned)chunk->uncompressed_crc, (unsigned)crc);
-    }
-  }
-  return MCAP_OK;
+  return mcap__chunk_crc_check(chunk, dst, no_crc, err);
 }
 
 const char *mcap_compression_name(mcap_compression c) {

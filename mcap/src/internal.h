@@ -83,13 +83,13 @@ int mcap__grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* ---- sources: read n bytes at off as one contiguous view even from a source that hands out
  * pieces (assembled in tmp); *got < n only at the end of input */
+int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint64_t n,
+                      const uint8_t **p, uint64_t *got, mcap_error_info *err);
+
 /* Turn on read-ahead for a sequential reader of a file source (mcap_source_open_file):
  * a helper thread maps and populates the next window. MCAP_OK, MCAP_EUNSUPPORTED for
  * other sources, or MCAP_ENOMEM (then the source works as before). */
 int mcap__source_readahead(mcap_source *src);
-
-int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint64_t n,
-                      const uint8_t **p, uint64_t *got, mcap_error_info *err);
 
 /* ---- codecs (codec_*.c); the reader/writer never include codec headers */
 struct mcap_codec_ctx; /* per-handle reusable contexts for every codec */
@@ -97,6 +97,13 @@ int mcap__codec_ctx_new(struct mcap_codec_ctx **out);
 void mcap__codec_ctx_free(struct mcap_codec_ctx *c);
 /* Identify a compression string: 0 none, 1 zstd, 2 lz4, -1 unknown. */
 int mcap__codec_id(mcap_str compression);
+/* A stored chunk: uncompressed, its records exactly its declared size, so they can be
+ * used where they lie instead of being copied. */
+int mcap__chunk_stored(const mcap_chunk *ck);
+/* The chunk CRC over its uncompressed_size bytes of records (not checked when no_crc or
+ * the chunk's CRC is 0): MCAP_OK or MCAP_ECRC "CRC mismatch: ..." (no offset prefix). */
+int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
+                          mcap_error_info *err);
 /* Decompress exactly dst_len bytes; error if the data decodes to any other size. */
 int mcap__codec_decompress(struct mcap_codec_ctx *c, int codec, const uint8_t *src,
                            uint64_t src_len, uint8_t *dst, uint64_t dst_len, uint64_t offset,

@@ -423,29 +423,6 @@ static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk
   return MCAP_OK;
 }
 
-/*
- * A stored (uncompressed) chunk whose records can be used in place: 1 when so, with *rc
- * the CRC check's result (a message in msg on a mismatch); 0 for anything else, which
- * takes the decompression path and its checks.
- */
-static int stored_in_place(const mcap_chunk *ck, int no_crc, uint64_t offset, char *msg,
-                           size_t msg_len, int *rc) {
-  if (ck->compression.len != 0 || ck->records.len != ck->uncompressed_size ||
-      ck->records.len == 0) {
-    return 0;
-  }
-  *rc = MCAP_OK;
-  if (!no_crc && ck->uncompressed_crc != 0) {
-    uint32_t crc = mcap_crc32(0, ck->records.data, (size_t)ck->records.len);
-    if (crc != ck->uncompressed_crc) {
-      snprintf(msg, msg_len, "Chunk record at offset %llu: CRC mismatch: stored 0x%08x, computed 0x%08x",
-               (unsigned long long)offset, (unsigned)ck->uncompressed_crc, (unsigned)crc);
-      *rc = MCAP_ECRC;
-    }
-  }
-  return 1;
-}
-
 /* ------------------------------------------------------------------ pool */
 
 static void *worker(void *arg) {
@@ -469,10 +446,15 @@ static void *worker(void *arg) {
                (j->rc = fetch_chunk(p->it->r, &p->it->bufs, j->ci, 1, &j->ck, &j->comp, j->msg,
                                     sizeof j->msg))) {
       /* reported by the main thread, in order */
-    } else if (j->comp && stored_in_place(&j->ck, no_crc, j->chunk_offset, j->msg,
-                                          sizeof j->msg, &j->rc)) {
+    } else if (j->comp && j->ck.records.len && mcap__chunk_stored(&j->ck)) {
       /* A stored chunk read by this worker: its records are used where they are in the
        * buffer read (pread's copy was the only one needed). */
+      mcap_error_info e = {0, 0, {0}};
+      j->rc = mcap__chunk_crc_check(&j->ck, j->ck.records.data, no_crc, &e);
+      if (j->rc) {
+        snprintf(j->msg, sizeof j->msg, "Chunk record at offset %llu: %.200s",
+                 (unsigned long long)j->chunk_offset, e.msg);
+      }
       j->data_buf = j->comp;
       j->comp = NULL;
       j->data = j->rc ? NULL : (uint8_t *)j->ck.records.data;

@@ -347,27 +347,22 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
     rc = mcap_decompressor_new(&r->dec);
     if (rc) return fail(r, rc, offset, "out of memory creating a decompressor");
   }
-  if (ck->compression.len == 0 && ck->records.len == ck->uncompressed_size) {
-    /* Uncompressed: the records are yielded where they lie (nothing reads the source
-     * until the chunk is done), after the CRC check a copy would have had. */
-    if (!r->o.no_chunk_crc && ck->uncompressed_crc != 0) {
-      uint32_t crc = mcap_crc32(0, ck->records.data, (size_t)ck->records.len);
-      if (crc != ck->uncompressed_crc) {
-        return fail(r, MCAP_ECRC, offset,
-                    "Chunk record at offset %llu: CRC mismatch: stored 0x%08x, computed 0x%08x",
-                    (unsigned long long)offset, (unsigned)ck->uncompressed_crc, (unsigned)crc);
-      }
-    }
+  if (mcap__chunk_stored(ck)) {
+    /* Yielded where the records lie (nothing reads the source until the chunk is done),
+     * after the same CRC check a copy would have had. */
+    rc = mcap__chunk_crc_check(ck, ck->records.data, r->o.no_chunk_crc, &r->err);
     r->chunk_data = ck->records.data;
-    goto opened;
+  } else {
+    rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
+    if (rc) {
+      return fail(r, rc, offset, "Chunk record at offset %llu: cannot allocate %llu bytes",
+                  (unsigned long long)offset, (unsigned long long)ck->uncompressed_size);
+    }
+    rc = mcap_chunk_decompress(r->dec, ck, r->chunk.data, ck->uncompressed_size,
+                               r->o.no_chunk_crc, &r->err);
+    r->chunk.len = (size_t)ck->uncompressed_size;
+    r->chunk_data = r->chunk.data;
   }
-  rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
-  if (rc) {
-    return fail(r, rc, offset, "Chunk record at offset %llu: cannot allocate %llu bytes",
-                (unsigned long long)offset, (unsigned long long)ck->uncompressed_size);
-  }
-  rc = mcap_chunk_decompress(r->dec, ck, r->chunk.data, ck->uncompressed_size, r->o.no_chunk_crc,
-                             &r->err);
   if (rc) {
     char inner[200];
     size_t n = strlen(r->err.msg);
@@ -377,9 +372,6 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
     return fail(r, rc, offset, "Chunk record at offset %llu: %s", (unsigned long long)offset,
                 inner);
   }
-  r->chunk.len = (size_t)ck->uncompressed_size;
-  r->chunk_data = r->chunk.data;
-opened:
   r->in_chunk = 1;
   r->chunk_offset = offset;
   r->chunk_pos = 0;
