@@ -43,6 +43,7 @@
 #define MSG_OVERHEAD 31u /* Message record: opcode 1 + length 8 + fixed fields 22 */
 #define ATT_PIECE (1u << 20)
 #define MAX_OWN_PROBLEMS 200
+#define INDEX_FEED_DEPTH 4 /* decompressed chunks waiting for the doctor */
 
 /* ================================================================ walker */
 
@@ -1336,6 +1337,7 @@ out:
 struct side {
   const char *path;
   int run_doctor;
+  pl__feed *feed; /* chunks the index's streamed pass decompressed, for the doctor */
   int no_hash;
   char hash[33];
   int hash_rc;
@@ -1381,7 +1383,7 @@ static void *side_main(void *arg) {
     }
     pl_doctor_options dopts;
     memset(&dopts, 0, sizeof dopts);
-    s->doctor_rc = pl_doctor_run(&hs, &dopts, &s->report, &s->derr);
+    s->doctor_rc = pl__doctor_run_fed(&hs, &dopts, s->feed, &s->report, &s->derr);
     if (!s->no_hash) {
       if (st.rc != PL_OK) {
         s->hash_rc = st.rc;
@@ -1535,6 +1537,12 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   memset(&scan_doctor, 0, sizeof scan_doctor);
   pthread_t scan_th;
   int scan_threaded = 0, scan_ran = 0;
+  /* A doctor beside a streamed pass takes the chunks the pass decompressed instead of
+   * decompressing them again (without a feed it just does). */
+  pl__feed *feed = NULL;
+  if (!o->no_doctor && pl__feed_new(&feed, INDEX_FEED_DEPTH) != PL_OK) feed = NULL;
+  side.feed = feed;
+  scan_doctor.feed = feed;
   pthread_t th;
   int threaded = pthread_create(&th, NULL, side_main, &side) == 0;
   if (!threaded) side_main(&side);
@@ -1571,6 +1579,9 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     if (rc == MCAP_OK) {
       const char *why = "";
       if (mcap_reader_index_source(r, &why) == MCAP_INDEX_FROM_SUMMARY) {
+        /* No streamed pass is coming (a fallback one runs unfed): the doctor must not
+         * wait for chunks, it decompresses them itself. */
+        if (feed) pl__feed_finish(feed);
         rc = fast_index(&b, r, &raw, &ix->chunks_decompressed, err);
         if (rc < 0) {
           mcap_reader_free(r);
@@ -1617,8 +1628,10 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     }
     pl__walk_cb cb;
     builder_callbacks(&b, &cb);
+    cb.feed = feed;
     pl__walk_stats st;
     rc = pl__walk_file(&fsrc, 0, &cb, &st, err);
+    if (feed) pl__feed_finish(feed);
     mcap_source_close(&fsrc);
     ix->chunks_decompressed += st.chunks_decompressed;
     if (st.partial) ix->partial = 1;
@@ -1628,8 +1641,10 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   if (rc) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   mcap_source_close(&raw);
+  if (feed) pl__feed_finish(feed); /* whatever happened, the doctor must not wait */
   if (threaded) pthread_join(th, NULL);
   if (scan_threaded) pthread_join(scan_th, NULL);
+  pl__feed_free(feed);
   if (rc == PL_OK && !o->no_hash) {
     if (side.hash_rc != PL_OK)
       rc = pl__err(err, side.hash_rc, UINT64_MAX, "hashing '%s': %s", path, side.hash_msg);

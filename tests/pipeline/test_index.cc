@@ -347,6 +347,53 @@ TEST(IndexBroken, BadChunkCrcIsListedAndTheRestIndexed) {
   EXPECT_STREQ(ix2->problems[0].code, "index-chunk-skipped");
 }
 
+TEST(IndexBroken, DoctorBesideTheScanFindsTheBadChunkThePassSkipped) {
+  // Without a summary the index reads every chunk, and the doctor beside it takes the
+  // chunks the pass decompressed (the chunk feed); a chunk the pass could not use is not
+  // fed, so the doctor must decompress it itself and list its CRC mismatch. Both doctor
+  // modes (beside a scan only, and always) give the same document.
+  TempDir tmp;
+  std::string bad = tmp.file("bad.mcap");
+  pl_synth_options o = tiny(20);
+  o.chunk_size = 2048;
+  o.no_summary = 1;
+  synth(bad, o);
+  std::string bytes = read_all(bad);
+  // the middle chunk of the data section: found by a scan of the file (no chunk index)
+  uint64_t at = 0;
+  {
+    mcap_source src;
+    mcap_error_info e{};
+    ASSERT_EQ(mcap_source_open_file(&src, bad.c_str(), &e), MCAP_OK);
+    mcap_reader *r = nullptr;
+    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &e), MCAP_OK) << e.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 2u);
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+    at = ci->chunk_start_offset + ci->chunk_length - 20;
+    mcap_reader_free(r);
+  }
+  bytes[at] ^= 0x20;
+  write_all(bad, bytes);
+  std::string docs[2];
+  for (int mode = 0; mode < 2; mode++) {
+    pl_index_options io{};
+    io.tolerance_s = -1;
+    io.threads = 1;
+    io.doctor_if_scanning = mode == 0;
+    pl_recording_index *raw = nullptr;
+    pl_error_info err{};
+    ASSERT_EQ(pl_index_file(bad.c_str(), &io, &raw, &err), PL_OK) << err.msg;
+    Index ix(raw);
+    bool crc = false;
+    for (size_t i = 0; i < ix->n_problems; i++)
+      if (std::string(ix->problems[i].code) == "crc-chunk") crc = true;
+    EXPECT_TRUE(crc) << mode;
+    EXPECT_TRUE(ix->partial);
+    docs[mode] = to_json(ix.get());
+  }
+  EXPECT_EQ(docs[0], docs[1]);
+}
+
 TEST(IndexBroken, NotMcapFails) {
   TempDir tmp;
   std::string p = tmp.file("text.mcap");
