@@ -64,13 +64,7 @@ const cli_spec cmd_index_spec = {
 
 /* "'FILE': message", unless the message names the file already. */
 static void file_error(const cli_ctx *ctx, const char *path, const pl_error_info *err, int rc) {
-  const char *msg = err->msg[0] ? err->msg : pl_strerror(rc);
-  char quoted[4200];
-  snprintf(quoted, sizeof quoted, "'%s'", path);
-  if (strstr(msg, quoted))
-    cli_error(ctx, "%s", msg);
-  else
-    cli_error(ctx, "%s: %s", quoted, msg);
+  cli_file_error(ctx, path, err->msg[0] ? err->msg : pl_strerror(rc));
 }
 
 /* ----------------------------------------------------------------- output */

@@ -27,6 +27,15 @@ void cli_error(const cli_ctx *ctx, const char *fmt, ...) {
   va_end(ap);
 }
 
+void cli_file_error(const cli_ctx *ctx, const char *path, const char *msg) {
+  char quoted[4200];
+  snprintf(quoted, sizeof quoted, "'%s'", path);
+  if (strstr(msg, quoted))
+    cli_error(ctx, "%s", msg);
+  else
+    cli_error(ctx, "%s: %s", quoted, msg);
+}
+
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) {
   if (!ctx || ctx->verbose <= 0) return;
   va_list ap;

@@ -29,6 +29,9 @@
 /** "mcapkit CMD: <message>" (or "mcapkit: <message>" outside a command) on stderr. */
 void cli_error(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** cli_error() of "'PATH': <msg>", or of msg alone when it names the file already. */
+void cli_file_error(const cli_ctx *ctx, const char *path, const char *msg);
+
 /**
  * The text for a failure to open `path` (a source or sink): the library's
  * message when it already names the file, else "cannot open 'PATH': <why>".

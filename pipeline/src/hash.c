@@ -122,6 +122,7 @@ struct hfile {
   int state[HSLOTS];
   uint64_t next_claim, next_hash;
   int failed_errno; /* a read failed (EIO for a short read) */
+  uint64_t failed_off; /* where */
 };
 
 /* Claim and read the next block if its slot is free. Locked on entry and exit; 1 if it
@@ -146,7 +147,10 @@ static int hfile_read_one(struct hfile *h) {
     have += (uint64_t)n;
   }
   pthread_mutex_lock(&h->mu);
-  if (e && !h->failed_errno) h->failed_errno = e;
+  if (e && !h->failed_errno) {
+    h->failed_errno = e;
+    h->failed_off = off + have;
+  }
   h->state[slot] = SLOT_READY;
   pthread_cond_broadcast(&h->cv);
   return 1;
@@ -215,7 +219,10 @@ int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
   pthread_cond_broadcast(&h.cv);
   pthread_mutex_unlock(&h.mu);
   if (have_thread) pthread_join(th, NULL);
-  if (failed) rc = pl__err_errno(err, failed, "reading '%s'", path);
+  if (failed) {
+    rc = pl__err_errno(err, failed, "reading '%s' at offset %llu (of %llu bytes when opened)",
+                       path, (unsigned long long)h.failed_off, (unsigned long long)h.size);
+  }
   else to_hex(XXH3_128bits_digest(xs), out);
   pthread_mutex_destroy(&h.mu);
   pthread_cond_destroy(&h.cv);
