@@ -8,21 +8,83 @@
  * buffer only to tell "more data than declared" (MCAP_EDECOMPRESS_SIZE) from
  * trailing bytes that decode to nothing; the loop ends when the decoder stops
  * making progress, so garbage cannot make it spin.
+ *
+ * The input is handed to LZ4F about 32 KiB at a time, cut at block boundaries
+ * (lz4_next_cut walks the frame's block headers), with the next 64 KiB
+ * prefetched before each piece: the decoder then finds its input in cache
+ * instead of waiting on memory, which matters when the chunk lies in the page
+ * cache (1 GiB lz4 from a file mapping: 305 -> 289 ms, as fast as from a warm
+ * heap buffer). The walk only chooses where to cut; LZ4F still checks
+ * everything, so a wrong cut costs speed, never correctness.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include <lz4frame.h>
 
 #include "codec.h"
 
-static int lz4_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_len,
-                          uint8_t *dst, size_t dst_len, uint64_t offset, mcap_error_info *err) {
+#define LZ4_PIECE (32u << 10)
+#define LZ4_AHEAD (64u << 10)
+
+struct lz4_walk {
+  size_t pos;     /* where the walk is: a frame start or a block header */
+  int state;      /* 0: at a frame, 1: at a block header, 2: lost (cut at the end) */
+  int block_crc;  /* the frame's blocks carry checksums */
+  int content_crc;
+};
+
+static uint32_t lz4_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The first block or frame boundary at or after `target` (or len). */
+static size_t lz4_next_cut(struct lz4_walk *w, const uint8_t *src, size_t len, size_t target) {
+  while (w->state != 2 && w->pos < target) {
+    size_t left = len - w->pos, step;
+    const uint8_t *p = src + w->pos;
+    if (w->state == 0) {
+      uint32_t magic;
+      if (left < 8) break;
+      magic = lz4_le32(p);
+      if ((magic & 0xFFFFFFF0u) == 0x184D2A50u) { /* skippable frame */
+        step = 8 + (size_t)lz4_le32(p + 4);
+      } else if (magic == 0x184D2204u) {
+        step = 7 + ((p[4] & 8) ? 8 : 0) + ((p[4] & 1) ? 4 : 0);
+        w->block_crc = (p[4] >> 4) & 1;
+        w->content_crc = (p[4] >> 2) & 1;
+        w->state = 1;
+      } else {
+        break;
+      }
+    } else {
+      uint32_t b;
+      if (left < 4) break;
+      b = lz4_le32(p);
+      if (b == 0) {
+        step = 4 + (w->content_crc ? 4 : 0);
+        w->state = 0;
+      } else {
+        step = 4 + (size_t)(b & 0x7FFFFFFFu) + (w->block_crc ? 4 : 0);
+      }
+    }
+    if (step > left) break;
+    w->pos += step;
+  }
+  if (w->state == 2 || w->pos < target) w->state = 2; /* stopped short: the rest in one go */
+  return w->state == 2 ? len : w->pos;
+}
+
+static int lz4_decode(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_len, uint8_t *dst,
+                      size_t dst_len, uint64_t offset, mcap_error_info *err) {
   /* The whole output stays in dst between calls, so the decoder need not copy history. */
   LZ4F_decompressOptions_t opts = {.stableDst = 1};
   uint8_t scratch[64];
   size_t in = 0, out = 0;
   size_t hint = 0; /* 0: between frames; else the current frame is unfinished */
   int probe = 0;   /* the last call could only write to scratch */
+  struct lz4_walk walk = {0, 0, 0, 0};
+  size_t fetched = 0; /* input prefetched up to here */
 
   if (!c->lz4_d) {
     LZ4F_dctx *d = NULL;
@@ -46,9 +108,19 @@ static int lz4_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t s
       to = scratch;
       dst_size = sizeof scratch;
     } else {
+      size_t cut, ahead;
       if (in == src_len) break;
       to = dst + out;
       dst_size = dst_len - out;
+      cut = lz4_next_cut(&walk, src, src_len, in + LZ4_PIECE);
+      if (cut <= in) cut = src_len;
+      src_size = cut - in;
+      ahead = src_len - cut > LZ4_AHEAD ? cut + LZ4_AHEAD : src_len;
+#if defined(__GNUC__) || defined(__clang__)
+      for (; fetched < ahead; fetched += 64) __builtin_prefetch(src + fetched, 0, 3);
+#else
+      (void)ahead;
+#endif
     }
     r = LZ4F_decompress(c->lz4_d, to, &dst_size, src_len ? src + in : scratch, &src_size, &opts);
     if (LZ4F_isError(r)) {
@@ -78,6 +150,19 @@ static int lz4_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t s
                            out, dst_len);
   }
   return MCAP_OK;
+}
+
+static int lz4_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_len,
+                          uint8_t *dst, size_t dst_len, uint64_t offset, mcap_error_info *err) {
+  int rc = lz4_decode(c, src, src_len, dst, dst_len, offset, err);
+  if (rc && c->lz4_d) {
+    /* LZ4F_resetDecompressionContext keeps a failed frame's declared content size, and
+     * the next frame that declares none would fail "frameSize_wrong": after any error
+     * the next chunk gets a fresh decoder. */
+    LZ4F_freeDecompressionContext(c->lz4_d);
+    c->lz4_d = NULL;
+  }
+  return rc;
 }
 
 static int lz4_compress(struct mcap_codec_ctx *c, int level, const uint8_t *src, size_t src_len,

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <lz4frame.h>
+
 #include "mcap/mcap.h"
 extern "C" {
 #include "alloc.h"
@@ -445,4 +447,87 @@ TEST(Codec, AllocationFailures) {
     mcap__buf_dispose(&out);
   }
   EXPECT_EQ(mcap__alloc_calls(), 0);
+}
+
+// The lz4 decoder hands LZ4F its input in pieces cut at block boundaries it finds by
+// walking the frame (codec_lz4.c): every frame layout must still decode exactly, including
+// checksums, independent and uncompressed blocks, a dictionary ID and content size in the
+// header, every block size, and skippable frames between real ones.
+TEST(Codec, Lz4FramesOfEveryLayout) {
+  Ctx ctx;
+  Bytes part1 = semi_compressible(300000, 21), noise = random_bytes(150000, 22);
+  Bytes src = part1;
+  src.insert(src.end(), noise.begin(), noise.end());  // stored (uncompressed) blocks
+  Bytes tail = semi_compressible(200000, 23);
+  src.insert(src.end(), tail.begin(), tail.end());
+  const LZ4F_blockSizeID_t sizes[] = {LZ4F_max64KB, LZ4F_max256KB, LZ4F_max1MB, LZ4F_max4MB};
+  int layouts = 0;
+  for (LZ4F_blockSizeID_t bs : sizes) {
+    for (int independent = 0; independent < 2; independent++) {
+      for (int flags = 0; flags < 8; flags++) {  // content checksum, block checksum, size+dictID
+        LZ4F_preferences_t p;
+        memset(&p, 0, sizeof p);
+        p.frameInfo.blockSizeID = bs;
+        p.frameInfo.blockMode = independent ? LZ4F_blockIndependent : LZ4F_blockLinked;
+        p.frameInfo.contentChecksumFlag = (flags & 1) ? LZ4F_contentChecksumEnabled
+                                                      : LZ4F_noContentChecksum;
+        p.frameInfo.blockChecksumFlag = (flags & 2) ? LZ4F_blockChecksumEnabled
+                                                    : LZ4F_noBlockChecksum;
+        if (flags & 4) {
+          p.frameInfo.contentSize = src.size();
+          p.frameInfo.dictID = 7;
+        }
+        Bytes z(LZ4F_compressFrameBound(src.size(), &p));
+        size_t n = LZ4F_compressFrame(z.data(), z.size(), src.data(), src.size(), &p);
+        ASSERT_FALSE(LZ4F_isError(n)) << LZ4F_getErrorName(n);
+        z.resize(n);
+        // A skippable frame, then the same frame again.
+        const uint8_t skip[] = {0x5A, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 'a', 'b', 'c'};
+        Bytes two = z;
+        two.insert(two.end(), skip, skip + sizeof skip);
+        two.insert(two.end(), z.begin(), z.end());
+        Bytes want = src;
+        want.insert(want.end(), src.begin(), src.end());
+        Bytes back;
+        mcap_error_info err{};
+        ASSERT_EQ(decompress(ctx.c, 2, two, want.size(), &back, &err), MCAP_OK)
+            << "block size " << bs << " independent " << independent << " flags " << flags
+            << ": " << err.msg;
+        ASSERT_TRUE(back == want) << "block size " << bs << " flags " << flags;
+        // A checksum-protected frame with a flipped byte in a later block is still caught.
+        if (flags & 3) {
+          Bytes bad = z;
+          bad[bad.size() * 3 / 4] ^= 0x10;
+          EXPECT_EQ(decompress(ctx.c, 2, bad, src.size(), nullptr, &err), MCAP_EDECOMPRESS)
+              << "flags " << flags;
+        }
+        layouts++;
+      }
+    }
+  }
+  EXPECT_EQ(layouts, 64);
+}
+
+// Regression: a chunk whose lz4 frame declares its content size and fails to decode
+// left that size in the reused decoder, and the next chunk (a frame without a declared
+// size, as other writers make them) then failed with "frameSize_wrong".
+TEST(Codec, Lz4DecoderRecoversAfterAFailedFrameWithContentSize) {
+  Ctx ctx;
+  Bytes src = semi_compressible(200000, 31);
+  LZ4F_preferences_t sized;
+  memset(&sized, 0, sizeof sized);
+  sized.frameInfo.contentSize = src.size();
+  sized.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
+  Bytes bad(LZ4F_compressFrameBound(src.size(), &sized));
+  bad.resize(LZ4F_compressFrame(bad.data(), bad.size(), src.data(), src.size(), &sized));
+  bad[bad.size() / 2] ^= 0x10;
+  LZ4F_preferences_t plain;
+  memset(&plain, 0, sizeof plain);
+  Bytes good(LZ4F_compressFrameBound(src.size(), &plain));
+  good.resize(LZ4F_compressFrame(good.data(), good.size(), src.data(), src.size(), &plain));
+  mcap_error_info err{};
+  ASSERT_EQ(decompress(ctx.c, 2, bad, src.size(), nullptr, &err), MCAP_EDECOMPRESS) << err.msg;
+  Bytes back;
+  ASSERT_EQ(decompress(ctx.c, 2, good, src.size(), &back, &err), MCAP_OK) << err.msg;
+  EXPECT_TRUE(back == src);
 }
