@@ -17,11 +17,12 @@
  * chunks exceed it, buffers of units not at the top of the heap are dropped
  * and decompressed again when their turn comes (their message lists are kept).
  *
- * Threads: with threads > 1, a pool of workers decompresses and indexes the
- * next units in load order while the caller consumes the current ones. The
- * compressed bytes are read by the calling thread (sources are single-thread
- * objects) and handed to the workers, so the output order never depends on
- * timing.
+ * Threads: with threads > 1, threads - 1 workers decompress and index the
+ * next units in load order while the caller consumes the current ones; a caller
+ * that would wait for a unit runs a queued job itself instead. Workers read the
+ * chunks from windows the calling thread maps (see win_for), or with read_at
+ * where the source cannot map; a unit's messages are ordered within it, so the
+ * output order never depends on timing.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,7 +40,8 @@
  * costs more than the copy it holds.
  */
 #define BUF_CACHE_SLOTS 16
-#define BUF_HDR 16
+#define BUF_HDR 16 /* capacity, then the owner thread */
+_Static_assert(sizeof(size_t) + sizeof(pthread_t) <= BUF_HDR, "buffer header");
 
 struct bufcache {
   pthread_mutex_t mu;
@@ -53,27 +55,41 @@ static size_t buf_cap(const uint8_t *p) {
   return cap;
 }
 
+/* The thread that last wrote a buffer (the header's second word). */
+static pthread_t buf_owner(const uint8_t *base) {
+  pthread_t t;
+  memcpy(&t, base + sizeof(size_t), sizeof t);
+  return t;
+}
+
 static uint8_t *buf_get(struct bufcache *bc, uint64_t need) {
   uint8_t *base = NULL;
+  pthread_t self = pthread_self();
   size_t cap;
   if (need > SIZE_MAX - BUF_HDR - 65536) return NULL;
   pthread_mutex_lock(&bc->mu);
-  /* Newest first: the buffer put back last is the likeliest to be in cache. */
-  for (int i = bc->n - 1; i >= 0; i--) {
-    if (buf_cap(bc->slot[i] + BUF_HDR) >= need) {
-      base = bc->slot[i];
-      memmove(&bc->slot[i], &bc->slot[i + 1], (size_t)(bc->n - 1 - i) * sizeof bc->slot[0]);
-      bc->n--;
-      break;
+  /* Newest first, and this thread's own first: the buffer this thread put back last is
+   * the likeliest to be in its cache (another core's would have to be fetched from it). */
+  for (int pass = 0; pass < 2 && !base; pass++) {
+    for (int i = bc->n - 1; i >= 0; i--) {
+      if (buf_cap(bc->slot[i] + BUF_HDR) >= need &&
+          (pass || pthread_equal(buf_owner(bc->slot[i]), self))) {
+        base = bc->slot[i];
+        memmove(&bc->slot[i], &bc->slot[i + 1], (size_t)(bc->n - 1 - i) * sizeof bc->slot[0]);
+        bc->n--;
+        break;
+      }
     }
   }
   pthread_mutex_unlock(&bc->mu);
-  if (base) return base + BUF_HDR;
-  cap = ((size_t)need + 65535) & ~(size_t)65535; /* round up so buffers fit later chunks */
-  if (!cap) cap = 65536;
-  base = mcap__malloc(cap + BUF_HDR);
-  if (!base) return NULL;
-  memcpy(base, &cap, sizeof cap);
+  if (!base) {
+    cap = ((size_t)need + 65535) & ~(size_t)65535; /* round up so buffers fit later chunks */
+    if (!cap) cap = 65536;
+    base = mcap__malloc(cap + BUF_HDR);
+    if (!base) return NULL;
+    memcpy(base, &cap, sizeof cap);
+  }
+  memcpy(base + sizeof(size_t), &self, sizeof self);
   return base + BUF_HDR;
 }
 
@@ -112,6 +128,7 @@ struct unit {
   size_t n, i;
   uint8_t *data;         /* decompressed records (NULL: evicted or loose) */
   uint8_t *data_buf;     /* the buffer holding them (a stored chunk: its whole record) */
+  struct qwin *win;      /* or the window holding a stored chunk's records */
   uint64_t data_len;
   struct job *job;       /* prefetch in flight */
 };
@@ -129,6 +146,8 @@ struct job {
   uint64_t chunk_offset;
   uint8_t *data;
   uint8_t *data_buf; /* see struct unit */
+  struct qwin *win;   /* the window the chunk lies in (mapped by the main thread), or NULL */
+  const uint8_t *view; /* the Chunk record in it */
   struct ent *ents;
   size_t n;
   struct job *next; /* queue link */
@@ -157,6 +176,9 @@ struct mcap_message_iter {
   struct unit *release; /* exhausted unit to free on the next call */
   struct pool pool;
   struct bufcache bufs;
+  pthread_mutex_t win_mu; /* guards the windows' reference counts */
+  struct qwin *win;       /* the window prefetch maps chunks from (its reference), or NULL */
+  int no_windows;         /* the source cannot map: workers pread instead */
   int outstanding; /* jobs in flight */
   size_t next_prefetch;
   uint64_t held, budget;
@@ -423,7 +445,117 @@ static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk
   return MCAP_OK;
 }
 
+/* --------------------------------------------------------------- windows */
+
+/*
+ * The workers read chunks from windows of the file that the main thread maps as it
+ * queues them, shared and reference-counted (the main thread's current window, each job,
+ * each unit whose stored records lie in it). A munmap in a threaded process interrupts
+ * every other core running it to flush its TLB; a window per 8 MiB keeps that to a few
+ * dozen per GiB, where a mapping per chunk cost 15 % of a 2-thread lz4 read and pread's
+ * copy a quarter of it. Workers populate only their chunk's pages.
+ */
+#define QWIN_SIZE ((uint64_t)8 << 20)
+
+struct qwin {
+  void *base;
+  size_t len;
+  uint64_t off;        /* file offset of view */
+  uint64_t avail;      /* bytes mapped from view on */
+  const uint8_t *view;
+  int refs;
+};
+
+static void win_unref(struct mcap_message_iter *it, struct qwin *w) {
+  int last;
+  if (!w) return;
+  pthread_mutex_lock(&it->win_mu);
+  last = --w->refs == 0;
+  pthread_mutex_unlock(&it->win_mu);
+  if (last) {
+    mcap__source_unmap(w->base, w->len);
+    mcap__free(w);
+  }
+}
+
+/* A counted reference to a window holding the whole Chunk record of ci (main thread);
+ * NULL to have the worker pread it (no mapping here, or a chunk index the worker will
+ * report as bad). */
+static struct qwin *win_for(struct mcap_message_iter *it, const mcap_chunk_index *ci,
+                            const uint8_t **view) {
+  mcap_reader *r = it->r;
+  struct qwin *w = it->win;
+  uint64_t off = ci->chunk_start_offset, len = ci->chunk_length;
+  if (it->no_windows || !chunk_length_ok(r, ci)) return NULL;
+  if (!w || off < w->off || off - w->off > w->avail || len > w->avail - (off - w->off)) {
+    mcap_error_info e = {0, 0, {0}};
+    uint64_t want = len > QWIN_SIZE ? len : QWIN_SIZE;
+    if (want > r->src.size - off) want = r->src.size - off;
+    w = mcap__calloc(1, sizeof *w);
+    if (!w) return NULL;
+    if (mcap__source_map(&r->src, off, want, 0, &w->view, &w->base, &w->len, &e)) {
+      mcap__free(w);
+      it->no_windows = 1; /* EUNSUPPORTED, or mapping failed: pread from now on */
+      return NULL;
+    }
+    w->off = off;
+    w->avail = want;
+    w->refs = 1;
+    win_unref(it, it->win);
+    it->win = w;
+  }
+  pthread_mutex_lock(&it->win_mu);
+  w->refs++;
+  pthread_mutex_unlock(&it->win_mu);
+  *view = w->view + (off - w->off);
+  return w;
+}
+
 /* ------------------------------------------------------------------ pool */
+
+/* A worker's job: read (map or fetch) the chunk, decompress and CRC-check it, collect its
+ * messages. Errors stay in the job; the main thread reports them in order. */
+static void run_job(struct mcap_message_iter *it, mcap_decompressor *dec, struct job *j,
+                    int no_crc) {
+  if (!dec) {
+    j->rc = MCAP_ENOMEM;
+    snprintf(j->msg, sizeof j->msg, "out of memory creating a decompressor");
+    return;
+  }
+  if (j->win) {
+    mcap__source_populate(j->view, (size_t)j->ci->chunk_length);
+    j->rc = parse_chunk(j->ci, j->view, it->r->o.base.max_chunk_uncompressed_size, &j->ck, j->msg,
+                        sizeof j->msg);
+    if (j->rc) return;
+  } else if (j->fetch) {
+    j->rc = fetch_chunk(it->r, &it->bufs, j->ci, 1, &j->ck, &j->comp, j->msg, sizeof j->msg);
+    if (j->rc) return;
+  }
+  if (j->ck.records.len && mcap__chunk_stored(&j->ck)) {
+    /* A stored chunk: its records are used where they are, in the window or the buffer
+     * read, which the job (then the unit) keeps until its messages are consumed. */
+    mcap_error_info e = {0, 0, {0}};
+    j->rc = mcap__chunk_crc_check(&j->ck, j->ck.records.data, no_crc, &e);
+    if (j->rc) {
+      snprintf(j->msg, sizeof j->msg, "Chunk record at offset %llu: %.200s",
+               (unsigned long long)j->chunk_offset, e.msg);
+      return;
+    }
+    j->data_buf = j->comp;
+    j->comp = NULL;
+    j->data = (uint8_t *)j->ck.records.data;
+  } else {
+    j->rc = inflate(&it->bufs, dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg,
+                    sizeof j->msg);
+    j->data_buf = j->data;
+    /* The compressed bytes are done with: the window may go (see win_unref). */
+    win_unref(it, j->win);
+    j->win = NULL;
+    if (j->rc) return;
+  }
+  j->rc = collect(it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n, j->msg,
+                  sizeof j->msg);
+}
 
 static void *worker(void *arg) {
   struct pool *p = arg;
@@ -439,37 +571,7 @@ static void *worker(void *arg) {
     p->head = j->next;
     if (!p->head) p->tail = NULL;
     pthread_mutex_unlock(&p->mu);
-    if (!dec) {
-      j->rc = MCAP_ENOMEM;
-      snprintf(j->msg, sizeof j->msg, "out of memory creating a decompressor");
-    } else if (j->fetch &&
-               (j->rc = fetch_chunk(p->it->r, &p->it->bufs, j->ci, 1, &j->ck, &j->comp, j->msg,
-                                    sizeof j->msg))) {
-      /* reported by the main thread, in order */
-    } else if (j->comp && j->ck.records.len && mcap__chunk_stored(&j->ck)) {
-      /* A stored chunk read by this worker: its records are used where they are in the
-       * buffer read (pread's copy was the only one needed). */
-      mcap_error_info e = {0, 0, {0}};
-      j->rc = mcap__chunk_crc_check(&j->ck, j->ck.records.data, no_crc, &e);
-      if (j->rc) {
-        snprintf(j->msg, sizeof j->msg, "Chunk record at offset %llu: %.200s",
-                 (unsigned long long)j->chunk_offset, e.msg);
-      }
-      j->data_buf = j->comp;
-      j->comp = NULL;
-      j->data = j->rc ? NULL : (uint8_t *)j->ck.records.data;
-      if (!j->rc) {
-        j->rc = collect(p->it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n,
-                        j->msg, sizeof j->msg);
-      }
-    } else {
-      j->rc = inflate(&p->it->bufs, dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg, sizeof j->msg);
-      j->data_buf = j->data;
-      if (!j->rc) {
-        j->rc = collect(p->it, j->data, j->ck.uncompressed_size, j->chunk_offset, &j->ents, &j->n,
-                        j->msg, sizeof j->msg);
-      }
-    }
+    run_job(p->it, dec, j, no_crc);
     pthread_mutex_lock(&p->mu);
     j->done = 1;
     pthread_cond_broadcast(&p->done);
@@ -509,10 +611,11 @@ static void pool_stop(struct pool *p) {
   p->threads = NULL;
 }
 
-static void free_job(struct bufcache *bc, struct job *j) {
+static void free_job(struct mcap_message_iter *it, struct job *j) {
   if (!j) return;
-  buf_put(bc, j->comp);
-  buf_put(bc, j->data_buf);
+  buf_put(&it->bufs, j->comp);
+  buf_put(&it->bufs, j->data_buf);
+  win_unref(it, j->win);
   mcap__free(j->ents);
   mcap__free(j);
 }
@@ -522,7 +625,7 @@ static void prefetch(struct mcap_message_iter *it) {
   mcap_reader *r = it->r;
   if (!it->pool.n_threads) return;
   if (it->next_prefetch < it->next_load) it->next_prefetch = it->next_load;
-  while (it->outstanding < 2 * it->pool.n_threads && it->next_prefetch < it->n_units) {
+  while (it->outstanding < 3 * (it->pool.n_threads + 1) && it->next_prefetch < it->n_units) {
     struct unit *u = &it->units[it->next_prefetch];
     struct job *j;
     if (u->chunk == SIZE_MAX || u->job || u->loaded) {
@@ -540,11 +643,12 @@ static void prefetch(struct mcap_message_iter *it) {
     if (r->src.read_at) {
       j->fetch = 1; /* the worker reads it: the main thread only consumes */
       j->ck.uncompressed_size = j->ci->uncompressed_size;
+      j->win = win_for(it, j->ci, &j->view);
     } else {
       char msg[256];
       if (fetch_chunk(r, &it->bufs, j->ci, 0, &j->ck, &j->comp, msg, sizeof msg)) {
         /* Leave it for the main thread, which reports the error in order. */
-        free_job(&it->bufs, j);
+        free_job(it, j);
         return;
       }
     }
@@ -567,7 +671,9 @@ static void unit_drop(struct mcap_message_iter *it, struct unit *u) {
   if (u->data) {
     it->held -= u->data_len;
     buf_put(&it->bufs, u->data_buf);
+    win_unref(it, u->win);
     u->data = u->data_buf = NULL;
+    u->win = NULL;
   }
 }
 
@@ -636,27 +742,44 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
   } else if (u->job) {
     struct job *j = u->job;
     pthread_mutex_lock(&it->pool.mu);
-    while (!j->done) pthread_cond_wait(&it->pool.done, &it->pool.mu);
+    while (!j->done) {
+      /* Not done yet: run a queued job here (this one, or one needed soon) rather than
+       * sleep; the calling thread is one of the `threads`. */
+      struct job *h = it->pool.head;
+      if (!h) {
+        pthread_cond_wait(&it->pool.done, &it->pool.mu);
+        continue;
+      }
+      it->pool.head = h->next;
+      if (!it->pool.head) it->pool.tail = NULL;
+      pthread_mutex_unlock(&it->pool.mu);
+      if (!it->dec && mcap_decompressor_new(&it->dec)) it->dec = NULL;
+      run_job(it, it->dec, h, r->o.base.no_chunk_crc);
+      pthread_mutex_lock(&it->pool.mu);
+      h->done = 1;
+    }
     pthread_mutex_unlock(&it->pool.mu);
     it->outstanding--;
     u->job = NULL;
     it->held -= j->held;
     if (j->rc) {
       rc = mcap__rfail(r, j->rc, j->chunk_offset, "%s", j->msg);
-      free_job(&it->bufs, j);
+      free_job(it, j);
       return rc;
     }
     u->data = j->data;
     u->data_buf = j->data_buf;
+    u->win = j->win;
     u->data_len = j->ck.uncompressed_size;
     it->held += u->data_len;
     u->ents = j->ents;
     u->n = j->n;
     j->data = j->data_buf = NULL;
+    j->win = NULL;
     j->ents = NULL;
     it->stats.chunks_decompressed++;
     it->stats.bytes_decompressed += u->data_len;
-    free_job(&it->bufs, j);
+    free_job(it, j);
   } else {
     rc = unit_inflate(it, u, 1);
     if (rc) return rc;
@@ -720,6 +843,7 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
   it->end = q->end;
   it->budget = r->o.memory_budget;
   pthread_mutex_init(&it->bufs.mu, NULL);
+  pthread_mutex_init(&it->win_mu, NULL);
   it->selected = mcap__calloc(65536, 1);
   it->units = mcap__calloc(r->n_chunks + 1, sizeof *it->units);
   it->heap = mcap__calloc(r->n_chunks + 1, sizeof *it->heap);
@@ -784,7 +908,7 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
           q->order == MCAP_ORDER_REVERSE ? unit_cmp_desc : unit_cmp_asc);
   }
   if (r->o.threads > 1 && it->n_units > 1) {
-    rc = pool_start(it, r->o.threads);
+    rc = pool_start(it, r->o.threads - 1); /* the calling thread works too */
     if (rc) goto oom;
   }
   r->iter_open = 1;
@@ -903,14 +1027,17 @@ void mcap_message_iter_free(mcap_message_iter *it) {
     for (size_t i = 0; i < it->n_units; i++) {
       struct unit *u = &it->units[i];
       if (u->job) {
-        free_job(&it->bufs, u->job);
+        free_job(it, u->job);
         u->job = NULL;
       }
       buf_put(&it->bufs, u->data_buf);
+      win_unref(it, u->win);
       mcap__free(u->ents);
     }
     /* A loose unit prepared but not counted (no messages) was freed at query time. */
   }
+  win_unref(it, it->win);
+  pthread_mutex_destroy(&it->win_mu);
   it->r->iter_open = 0;
   mcap__free(it->units);
   mcap__free(it->heap);

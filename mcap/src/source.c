@@ -277,9 +277,15 @@ static int make_buf_source(mcap_source *src, int fd, int owns_fd, uint64_t size,
 /* ------------------------------------------------- sliding mapped window */
 
 #define MAP_WINDOW (16u << 20)
+/* Sequential windows start on this boundary (the x86-64 and arm64 PMD size), so that the
+ * kernel can map a large page-cache folio with one page-table entry; see map_window. */
+#define WINDOW_ALIGN ((uint64_t)2 << 20)
 /* Read-ahead maps the next window this far before the current one ends, so that a record
  * straddling the boundary (up to this size) is inside it. */
 #define AHEAD_OVERLAP (4u << 20)
+/* A read this close after the last one is still sequential: the indexed reader reads
+ * chunks and skips the message indexes between them. */
+#define SEQUENTIAL_GAP (1u << 20)
 
 /*
  * Optional read-ahead (mcap__source_readahead): a helper thread maps and populates the
@@ -311,6 +317,35 @@ struct win_source {
   char path[200];
 };
 
+/*
+ * Huge-page advice for a mapping, then populate [p, p + len) of it. The advice comes
+ * before the pages: a file read cold then comes into the page cache in 2 MiB folios
+ * (the kernel's read-ahead takes the order from the mapping), and a window over such
+ * folios is mapped with a handful of entries instead of one per 4 KiB page -- a tenth of
+ * the cost on a warm lz4 read (40 -> 9 ms for 656 MiB here). Advice is only advice: where
+ * the kernel has no MADV_HUGEPAGE or MADV_POPULATE_READ, the faults populate it instead.
+ */
+static void advise_populate(void *map, size_t map_len, void *p, size_t len) {
+#ifdef MADV_HUGEPAGE
+  (void)madvise(map, map_len, MADV_HUGEPAGE);
+#else
+  (void)map_len;
+#endif
+  if (!len) return;
+#ifdef MADV_POPULATE_READ
+  if (madvise(p, len, MADV_POPULATE_READ) == 0) return;
+#endif
+  (void)madvise(p, len, MADV_WILLNEED);
+}
+
+/* Map [off, off + len) of the file; a sequential window is populated at once. */
+static void *map_window(int fd, uint64_t off, uint64_t len, int sequential) {
+  void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
+  if (m == MAP_FAILED || !sequential) return m;
+  advise_populate(m, (size_t)len, m, (size_t)len);
+  return m;
+}
+
 static void *ahead_main(void *arg) {
   struct win_source *w = arg;
   struct win_ahead *a = w->ahead;
@@ -331,8 +366,7 @@ static void *ahead_main(void *arg) {
     pthread_mutex_unlock(&a->mu);
     /* Unmapping costs the caller as much as mapping; it is no longer looking at it. */
     if (old) munmap(old, (size_t)old_len);
-    m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, w->fd, (off_t)off);
-    if (m != MAP_FAILED) (void)madvise(m, (size_t)len, MADV_SEQUENTIAL);
+    m = map_window(w->fd, off, len, 1);
     pthread_mutex_lock(&a->mu);
     if (m != MAP_FAILED) {
       a->map = m;
@@ -387,7 +421,8 @@ static void ahead_request(struct win_source *w) {
   uint64_t end = w->map_off + w->map_len, start;
   if (end >= w->size) return;
   start = end > AHEAD_OVERLAP && end - AHEAD_OVERLAP > w->map_off ? end - AHEAD_OVERLAP : end;
-  start &= ~(w->page - 1);
+  start &= ~(WINDOW_ALIGN - 1);
+  if (start <= w->map_off) start = end & ~(w->page - 1);
   pthread_mutex_lock(&a->mu);
   a->req_off = start;
   a->req_len = w->size - start < MAP_WINDOW ? w->size - start : MAP_WINDOW;
@@ -433,7 +468,7 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
     return MCAP_OK;
   }
   /* Sequential readers get a window ahead; random readers only what they asked for. */
-  sequential = offset == w->last_end ||
+  sequential = (offset >= w->last_end && offset - w->last_end <= SEQUENTIAL_GAP) ||
                (w->map && offset >= w->map_off && offset <= w->map_off + w->map_len);
   if (sequential && w->ahead && ahead_take(w, offset, len)) {
     ahead_request(w);
@@ -442,21 +477,19 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
     *got = len;
     return MCAP_OK;
   }
-  start = offset & ~(w->page - 1);
+  start = offset & ~((sequential ? WINDOW_ALIGN : w->page) - 1);
   want = offset + len - start;
   if (sequential && want < MAP_WINDOW) want = MAP_WINDOW;
   if (want > w->size - start) want = w->size - start;
   if (want > SIZE_MAX) return mcap__err(err, MCAP_ELIMIT, offset, "%s: read too large", w->path);
   if (w->map) munmap(w->map, (size_t)w->map_len);
   w->map = NULL;
-  m = mmap(NULL, (size_t)want, PROT_READ, MAP_PRIVATE | (sequential ? MAP_POPULATE : 0), w->fd,
-           (off_t)start);
+  m = map_window(w->fd, start, want, sequential);
   if (m == MAP_FAILED) {
     return mcap__err(err, MCAP_EIO, offset, "%s: cannot map %llu bytes at offset %llu: %s",
                      w->path, (unsigned long long)want, (unsigned long long)start,
                      strerror(errno));
   }
-  if (sequential) (void)madvise(m, (size_t)want, MADV_SEQUENTIAL);
   w->map = m;
   w->map_off = start;
   w->map_len = want;
@@ -519,6 +552,54 @@ static int make_win_source(mcap_source *src, int fd, uint64_t size, const char *
   src->close = win_close;
   src->read_at = win_read_at;
   return MCAP_OK;
+}
+
+int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, int populate,
+                     const uint8_t **view, void **base, size_t *base_len, mcap_error_info *err) {
+  const struct win_source *w;
+  uint64_t start, end;
+  uint8_t *m;
+  if (!src || src->read != win_read) return MCAP_EUNSUPPORTED;
+  w = src->payload;
+  if (offset > w->size || len > w->size - offset) {
+    return mcap__err(err, MCAP_ETRUNCATED, offset,
+                     "%s: %llu bytes at offset %llu go past the end of the file (%llu bytes)",
+                     w->path, (unsigned long long)len, (unsigned long long)offset,
+                     (unsigned long long)w->size);
+  }
+  /* Whole 2 MiB blocks around the range, so that large folios map with single entries. */
+  start = offset & ~(WINDOW_ALIGN - 1);
+  end = (offset + len + WINDOW_ALIGN - 1) & ~(WINDOW_ALIGN - 1);
+  if (end > w->size) end = w->size;
+  if (end - start > SIZE_MAX) {
+    return mcap__err(err, MCAP_ELIMIT, offset, "%s: read too large", w->path);
+  }
+  m = mmap(NULL, (size_t)(end - start), PROT_READ, MAP_PRIVATE, w->fd, (off_t)start);
+  if (m == MAP_FAILED) {
+    return mcap__err(err, MCAP_EIO, offset, "%s: cannot map %llu bytes at offset %llu: %s",
+                     w->path, (unsigned long long)(end - start), (unsigned long long)start,
+                     strerror(errno));
+  }
+  advise_populate(m, (size_t)(end - start), NULL, 0);
+  if (populate) mcap__source_populate(m + (offset - start), (size_t)len);
+  *base = m;
+  *base_len = (size_t)(end - start);
+  *view = m + (offset - start);
+  return MCAP_OK;
+}
+
+void mcap__source_populate(const void *p, size_t len) {
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page > 0 ? page - 1 : 4095), e = (uintptr_t)p + len;
+  if (!len) return;
+#ifdef MADV_POPULATE_READ
+  if (madvise((void *)a, e - a, MADV_POPULATE_READ) == 0) return;
+#endif
+  (void)madvise((void *)a, e - a, MADV_WILLNEED);
+}
+
+void mcap__source_unmap(void *base, size_t len) {
+  if (base) munmap(base, len);
 }
 
 int mcap__source_readahead(mcap_source *src) {

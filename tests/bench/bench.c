@@ -36,20 +36,26 @@
 
 static void usage(FILE *f) {
   fputs("usage: " BENCH_PROG " [all] [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
+        "                  [--page-cache mcapkit|small|asis]\n"
         "       " BENCH_PROG " tools [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
         "                  [--mcapkit PATH]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
+        "       " BENCH_PROG " cache FILE mcapkit|small\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
         "                  [--start NS] [--end NS] [--threads N] [--no-crc]\n"
         "                  [--stream | --indexed] [--source mmap|file] [--stats]\n"
         "\n"
         "all   generate (once, cached) a robot corpus of N MiB of message payload (default\n"
         "      1024; 200 with --quick) per compression and report write, CRC, decompression\n"
-        "      and read speeds, query costs and peak memory; --quick times everything once\n"
+        "      and read speeds, query costs and peak memory; --quick times everything once;\n"
+        "      --page-cache: how the corpus is put into the page cache first (default\n"
+        "      mcapkit: evicted and read back by mcapkit's file source, which asks for large\n"
+        "      folios; small: by a plain mmap, small folios; asis: left alone)\n"
         "tools time the mcapkit CLI (compress, filter, merge, lake, index; cp for comparison)\n"
         "      on the same cached corpus, each command a measured child process\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
+        "cache evict a file from the page cache and read it back as --page-cache says\n"
         "read  read a file's messages and print only 'messages=N bytes=M' (payload bytes);\n"
         "      file order without filters uses the streamed reader, anything else the\n"
         "      indexed reader (file source, --threads workers, default = cores)\n",
@@ -85,6 +91,7 @@ struct suite {
   char cache[4096];
   uint64_t size_mib;
   int quick, repeats, json;
+  const char *page_cache; /* bench_page_cache_set state of the corpus before the reads */
   long cpus;
   double load[2]; /* 1-minute load average at the start and at the end; < 0 if unknown */
   double duration;
@@ -108,6 +115,13 @@ static int parse_all_args(int argc, char **argv, struct suite *s) {
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       return 1;
+    } else if (strcmp(a, "--page-cache") == 0) {
+      if (i + 1 >= argc || (strcmp(argv[i + 1], "mcapkit") && strcmp(argv[i + 1], "small") &&
+                            strcmp(argv[i + 1], "asis"))) {
+        bench_err("--page-cache needs mcapkit, small or asis");
+        return -1;
+      }
+      s->page_cache = argv[++i];
     } else if (strcmp(a, "--cache") == 0 || strcmp(a, "--size-mb") == 0 ||
                strcmp(a, "--repeats") == 0) {
       const char *v = i + 1 < argc ? argv[++i] : NULL;
@@ -391,11 +405,17 @@ static void print_table(const struct suite *s) {
          mcap_version_string(), (double)z->info.message_bytes / MIB, z->info.messages,
          z->info.duration);
   printf("cache %s; %ld CPUs, load average %.2f at the start, %.2f at the end (other work\n"
-         "on the machine makes wall times noisy); best of %d run%s; page cache warm (each file\n"
-         "is read once before its read timings: the cache cannot be dropped here). MB = 10^6\n"
+         "on the machine makes wall times noisy); best of %d run%s; page cache warm\n"
+         "(--page-cache %s: %s). MB = 10^6\n"
          "bytes; throughput is over uncompressed message payload bytes unless noted. Reads run\n"
          "as separate processes (`read` mode), timed as a whole, with their own peak RSS.\n\n",
-         s->cache, s->cpus, s->load[0], s->load[1], s->repeats, s->repeats == 1 ? "" : "s");
+         s->cache, s->cpus, s->load[0], s->load[1], s->repeats, s->repeats == 1 ? "" : "s",
+         s->page_cache,
+         strcmp(s->page_cache, "mcapkit") == 0
+             ? "each file evicted, then read back by mcapkit's file source: large folios"
+         : strcmp(s->page_cache, "small") == 0
+             ? "each file evicted, then read back by a plain mmap: small folios"
+             : "as earlier runs left it");
 
   printf("  %-38s%14s%14s%14s\n", "", "zstd", "lz4", "none");
   row_f(s, "file size (MiB)", "%.1f", g_file_mib);
@@ -488,6 +508,10 @@ static void j_num(json_object *o, const char *k, double v) {
   json_object_object_add(o, k, json_object_new_double(v));
 }
 
+static void j_str(json_object *o, const char *k, const char *v) {
+  json_object_object_add(o, k, json_object_new_string(v));
+}
+
 static void j_bool(json_object *o, const char *k, int v) {
   json_object_object_add(o, k, json_object_new_boolean(v));
 }
@@ -505,6 +529,7 @@ static int print_json(const struct suite *s) {
   j_num(root, "load_average_end", s->load[1]);
   json_object_object_add(root, "repeats", json_object_new_int(s->repeats));
   j_bool(root, "quick", s->quick);
+  j_str(root, "page_cache", s->page_cache);
   j_bool(root, "warm_page_cache", 1);
   json_object_object_add(corpus, "profile", json_object_new_string("robot"));
   json_object_object_add(corpus, "size_mib", json_object_new_uint64(s->size_mib));
@@ -630,6 +655,13 @@ static int run_suite(struct suite *s) {
   }
   bench_msgset_free(set);
 
+  if (strcmp(s->page_cache, "asis") != 0) {
+    fprintf(stderr, "%s: page cache of the corpus: evicting and reading back ('%s')...\n",
+            BENCH_PROG, s->page_cache);
+    for (int i = 0; i < N_COMP; i++) {
+      if (bench_page_cache_set(s->comps[i].path, s->page_cache)) return -1;
+    }
+  }
   fprintf(stderr, "%s: timing CRC-32 and raw decompression...\n", BENCH_PROG);
   if (bench_crc(CRC_BUFFER_SIZE, CRC_CACHE_SIZE, s->repeats, &s->crc)) return -1;
   for (int i = 0; i < N_COMP; i++) {
@@ -659,6 +691,7 @@ static int bench_all_main(int argc, char **argv) {
   s.comps[1].c = MCAP_COMPRESSION_LZ4;
   s.comps[2].name = "none";
   s.comps[2].c = MCAP_COMPRESSION_NONE;
+  s.page_cache = "mcapkit";
   rc = parse_all_args(argc, argv, &s);
   if (rc > 0) return 0;
   if (rc < 0) {
@@ -709,6 +742,13 @@ static int bench_raw_main(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "raw") == 0) return bench_raw_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "cache") == 0) {
+    if (argc != 4 || strcmp(argv[3], "asis") == 0) {
+      usage(stderr);
+      return 2;
+    }
+    return bench_page_cache_set(argv[2], argv[3]) ? 1 : 0;
+  }
   if (argc >= 2 && strcmp(argv[1], "read") == 0) return bench_read_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);

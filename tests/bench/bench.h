@@ -36,6 +36,13 @@ int bench_make_dirs(const char *path);
  * /tmp/mcapkit-bench. 0, or -1 when it does not fit in cap (with room to spare). */
 int bench_default_cache(char *dst, size_t cap);
 
+/* Put a file into the page cache in a known state: evict it, then read it back through
+ * mcapkit's file source ("mcapkit": as its readers leave it, in 2 MiB folios where the
+ * kernel and file system have them) or a plain mapping touched page by page ("small":
+ * small (4-16 KiB) folios, as another program's mmap read leaves it); "asis" leaves it alone.
+ * 0, or -1 with a message. */
+int bench_page_cache_set(const char *path, const char *state);
+
 /** Read a whole file once and throw the bytes away (warms the page cache). */
 int bench_warm_file(const char *path, uint64_t *bytes);
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -112,6 +113,65 @@ int bench_warm_file(const char *path, uint64_t *bytes) {
   close(fd);
   free(buf);
   if (bytes) *bytes = total;
+  return 0;
+}
+
+int bench_page_cache_set(const char *path, const char *state) {
+  int fd, small = strcmp(state, "small") == 0;
+  struct stat st;
+  if (strcmp(state, "asis") == 0) return 0;
+  if (!small && strcmp(state, "mcapkit") != 0) {
+    bench_err("unknown page-cache state '%s' (mcapkit, small, asis)", state);
+    return -1;
+  }
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    bench_err("cannot open '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  /* Evict it (clean, unmapped pages go), then read it back one way or the other. */
+  (void)fdatasync(fd);
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (small) {
+    volatile uint8_t sink = 0;
+    uint8_t *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    if (m == MAP_FAILED) {
+      bench_err("cannot map '%s': %s", path, strerror(errno));
+      close(fd);
+      return -1;
+    }
+#ifdef MADV_NOHUGEPAGE
+    if (m) (void)madvise(m, (size_t)st.st_size, MADV_NOHUGEPAGE);
+#endif
+    for (off_t o = 0; o < st.st_size; o += 4096) sink ^= m[o];
+    if (m) munmap(m, (size_t)st.st_size);
+    (void)sink;
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  {
+    mcap_source src;
+    mcap_error_info e = {0, 0, {0}};
+    uint64_t off = 0, size;
+    if (mcap_source_open_file(&src, path, &e)) {
+      bench_err("cannot open '%s': %s", path, e.msg);
+      return -1;
+    }
+    size = src.size;
+    while (off < size) {
+      const uint8_t *p;
+      uint64_t got = 0;
+      if (src.read(src.payload, off, 1u << 20, &p, &got, &e) || got == 0) break;
+      off += got;
+    }
+    mcap_source_close(&src);
+    if (off < size) {
+      bench_err("cannot read '%s': %s", path, e.msg);
+      return -1;
+    }
+  }
   return 0;
 }
 

@@ -6,7 +6,10 @@
 // streamed reader finds, filtered and sorted the same way.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -39,6 +42,7 @@ struct FileSpec {
   int n_messages;
   bool shuffled;
   bool early_dups = true;  // some messages jump back to the first times
+  int payload_scale = 1;   // payloads are up to 200 x this many bytes
 };
 
 std::vector<uint8_t> make_file(const FileSpec &spec) {
@@ -70,7 +74,7 @@ std::vector<uint8_t> make_file(const FileSpec &spec) {
     if (c == 2 && rng() % 3) c = 0;  // /c is rare
     uint64_t lt = spec.shuffled ? 1000 + rng() % 5000 : (t += rng() % 7);
     if (spec.early_dups && rng() % 10 == 0) lt = 1000 + (rng() % 8);  // duplicates of early times
-    std::string data(rng() % 200, '\0');
+    std::string data((rng() % 200) * (size_t)spec.payload_scale, '\0');
     for (auto &b : data) b = (char)(rng() & 0xff);
     if (rng() % 97 == 0) data.assign(3000, 'x');  // bigger than small chunk sizes
     mcap_message m = {ch[c], (uint32_t)i, lt, lt - (lt > 3 ? 3 : 0),
@@ -147,12 +151,37 @@ std::vector<Msg> expected(const std::vector<Msg> &all, const std::vector<std::st
   return out;
 }
 
+// The bytes in a temporary file, removed when the object goes.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::vector<uint8_t> &bytes) {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterized: "Name/3"
+    path = ::testing::TempDir() + "mcapkit_indexed_" + std::to_string(getpid()) + "_" + name +
+           ".mcap";
+    FILE *f = fopen(path.c_str(), "wb");
+    EXPECT_NE(f, nullptr) << path;
+    if (f) {
+      EXPECT_EQ(fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+      fclose(f);
+    }
+  }
+  ~TempFile() { remove(path.c_str()); }
+};
+
 std::vector<Msg> query(const std::vector<uint8_t> &file, int threads, uint64_t budget,
                        bool force_scan, const std::vector<std::string> &topics, bool has_start,
                        uint64_t start, bool has_end, uint64_t end, mcap_read_order order,
-                       mcap_iter_stats *stats = nullptr) {
+                       mcap_iter_stats *stats = nullptr, const std::string &path = "") {
+  // With a path: the same bytes through a file source (its windows: workers map the
+  // chunks instead of copying them).
   mcap_source src;
-  EXPECT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  mcap_error_info src_err;
+  if (path.empty()) {
+    EXPECT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  } else {
+    EXPECT_EQ(mcap_source_open_file(&src, path.c_str(), &src_err), MCAP_OK) << src_err.msg;
+  }
   mcap_indexed_options o;
   memset(&o, 0, sizeof o);
   o.threads = threads;
@@ -224,6 +253,7 @@ TEST_P(IndexedVsStreamed, EveryQueryMatches) {
     std::vector<uint8_t> file = make_file(spec);
     std::vector<Msg> all = stream_all(file);
     ASSERT_EQ(all.size(), 600u);
+    TempFile tmp(file);
     const std::vector<std::vector<std::string>> topic_sets = {
         {}, {"/a"}, {"/b", "/d"}, {"/c"}, {"/nope"}};
     struct Range {
@@ -237,12 +267,19 @@ TEST_P(IndexedVsStreamed, EveryQueryMatches) {
     for (const auto &ts : topic_sets) {
       for (const auto &rg : ranges) {
         for (int order = 0; order < 3; order++) {
+          auto want = expected(all, ts, rg.hs, rg.s, rg.he, rg.e, (mcap_read_order)order);
           for (int threads = 1; threads <= 2; threads++) {
-            auto want = expected(all, ts, rg.hs, rg.s, rg.he, rg.e, (mcap_read_order)order);
             auto got = query(file, threads, 0, false, ts, rg.hs, rg.s, rg.he, rg.e,
                              (mcap_read_order)order);
             ASSERT_EQ(got, want) << "topics " << ts.size() << " range " << rg.s << "-" << rg.e
                                  << " order " << order << " threads " << threads
+                                 << " shuffled " << shuffled;
+          }
+          for (int threads = 1; threads <= 3; threads++) {
+            auto got = query(file, threads, 0, false, ts, rg.hs, rg.s, rg.he, rg.e,
+                             (mcap_read_order)order, nullptr, tmp.path);
+            ASSERT_EQ(got, want) << "file source: topics " << ts.size() << " range " << rg.s
+                                 << "-" << rg.e << " order " << order << " threads " << threads
                                  << " shuffled " << shuffled;
           }
         }
@@ -257,6 +294,45 @@ TEST_P(IndexedVsStreamed, EveryQueryMatches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, IndexedVsStreamed, ::testing::Range(0, 8));
+
+// Files of several of the workers' 8 MiB windows, chunks straddling their ends, through a
+// file source: every thread count, order, a sparse topic, a tiny budget (units dropped and
+// decompressed again while windows come and go) give the streamed reader's answer.
+TEST(IndexedFile, ManyWindowsMatchStreamed) {
+  for (mcap_compression comp :
+       {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
+    SCOPED_TRACE((int)comp);
+    FileSpec spec;
+    memset(&spec.opts, 0, sizeof spec.opts);
+    spec.opts.chunk_size = 300 * 1024;
+    spec.opts.compression = comp;
+    spec.seed = 1234 + (uint64_t)comp;
+    spec.n_messages = 2200;
+    spec.shuffled = false;
+    spec.payload_scale = 120;  // ~12 KB a message: ~26 MB of payload
+    std::vector<uint8_t> file = make_file(spec);
+    ASSERT_GT(file.size(), (size_t)20 << 20);
+    std::vector<Msg> all = stream_all(file);
+    TempFile tmp(file);
+    for (int order = 0; order < 3; order++) {
+      auto want = expected(all, {}, false, 0, false, 0, (mcap_read_order)order);
+      for (int threads = 1; threads <= 3; threads++) {
+        mcap_iter_stats st;
+        auto got = query(file, threads, 0, false, {}, false, 0, false, 0, (mcap_read_order)order,
+                         &st, tmp.path);
+        ASSERT_EQ(got.size(), want.size()) << "order " << order << " threads " << threads;
+        ASSERT_TRUE(got == want) << "order " << order << " threads " << threads;
+      }
+    }
+    auto want_c = expected(all, {"/c"}, false, 0, false, 0, MCAP_ORDER_LOG_TIME);
+    ASSERT_FALSE(want_c.empty());
+    EXPECT_TRUE(query(file, 2, 0, false, {"/c"}, false, 0, false, 0, MCAP_ORDER_LOG_TIME,
+                      nullptr, tmp.path) == want_c);
+    auto want_all = expected(all, {}, false, 0, false, 0, MCAP_ORDER_REVERSE);
+    EXPECT_TRUE(query(file, 3, 1, false, {}, false, 0, false, 0, MCAP_ORDER_REVERSE, nullptr,
+                      tmp.path) == want_all);
+  }
+}
 
 TEST(Indexed, WindowDecompressesOnlyOverlappingChunks) {
   FileSpec spec;

@@ -380,7 +380,8 @@ int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size);
  * (zero-copy; 16 MiB ahead for sequential reads, just the asked range for
  * random ones), falling back to pread through a read-ahead buffer where mapping
  * fails. Memory use is bounded by the window and the largest single read,
- * not by the file. Supports read_at (pread) for parallel readers.
+ * not by the file. Supports read_at (pread); the indexed reader's workers map
+ * the chunks they decompress from it directly.
  */
 int mcap_source_open_file(mcap_source *src, const char *path, mcap_error_info *err);
 
@@ -650,7 +651,8 @@ typedef enum mcap_index_source {
 typedef struct mcap_indexed_options {
   mcap_reader_options base;  /* CRC toggles and limits, as for the streamed reader */
   int force_scan;            /* ignore the summary and scan */
-  int threads;               /* decompression workers: 0 = number of cores, 1 = none */
+  int threads;               /* decompressing threads, the caller's included: 0 = number of
+                                cores, 1 = the caller alone (no threads started) */
   uint64_t memory_budget;    /* max bytes of decompressed chunks held at once; 0 = unlimited
                                 (at least one chunk per worker is always allowed) */
 } mcap_indexed_options;
