@@ -596,7 +596,7 @@ static int info_from_index(const char *path, struct info_data *d, struct scan *s
   o.threads = 1;
   for (int attempt = 0; attempt < 2; attempt++) {
     memset(&err, 0, sizeof err);
-    rc = mcap_source_open_mmap(&src, path, &err);
+    rc = mcap_source_open_file(&src, path, &err);
     if (rc == MCAP_OK) rc = mcap_reader_open(&r, &src, &o, &err);
     if (rc != MCAP_OK) return scan_fail(s, rc, err.offset, "%s", err.msg);
     /* A summary without Statistics has no message counts: count them with a scan instead. */

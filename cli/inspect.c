@@ -43,7 +43,7 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
   struct stat st;
   if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
       lseek(STDIN_FILENO, 0, SEEK_CUR) == 0 &&
-      mcap_source_open_mmap(src, "/proc/self/fd/0", &err) == MCAP_OK)
+      mcap_source_open_file(src, "/proc/self/fd/0", &err) == MCAP_OK)
     return CLI_EXIT_OK;
 
   const char *dir = getenv("TMPDIR");
@@ -78,7 +78,7 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
       goto out;
     }
   }
-  if (mcap_source_open_mmap(src, path, &err) != MCAP_OK) {
+  if (mcap_source_open_file(src, path, &err) != MCAP_OK) {
     cli_error(ctx, "cannot open the copy of standard input: %s", err.msg);
     goto out;
   }
@@ -99,7 +99,7 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
   if (strcmp(path, "-") == 0) {
     int rc = cli_spool_stdin(ctx, &src);
     if (rc != CLI_EXIT_OK) return rc;
-  } else if (mcap_source_open_mmap(&src, path, &err) != MCAP_OK) {
+  } else if (mcap_source_open_file(&src, path, &err) != MCAP_OK) {
     cli_error(ctx, "cannot open '%s': %s", path, err.msg[0] ? err.msg : "unknown error");
     return CLI_EXIT_FAILURE;
   }

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,8 +135,11 @@ RunResult run_program(const std::vector<std::string> &argv, const RunOptions &op
   close_fd(out[0]);
   close_fd(err[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
   }
+  res.max_rss_kib = ru.ru_maxrss;
   if (WIFEXITED(status))
     res.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))

@@ -14,6 +14,8 @@ struct RunResult {
   int exit_code = -1;  // the exit status; 128 + signal number if killed by a signal
   std::string out;     // everything written to stdout
   std::string err;     // everything written to stderr
+  long max_rss_kib = 0; // the child's peak RSS (wait4); at least the test process's own
+                        // at the spawn, which Linux carries across exec
 };
 
 struct RunOptions {
