@@ -218,8 +218,10 @@ const cli_spec cmd_remote_spec = {
     "Lists fetch every page (2000 items per request until a short page); --limit stops early.\n"
     "Actions: recordings get|delete KEY|ID; attachments get ID, attachments download ID -o F\n"
     "(follows the signed link without the API key and checks size and CRC); devices get|delete\n"
-    "NAME|ID, devices create NAME. Filters map onto the API's query parameters; --param adds any\n"
-    "other. The API key comes from --api-key-file or $FOXGLOVE_API_KEY and is never printed.",
+    "NAME|ID, devices create NAME. Filters map onto the API's query parameters, each kind taking\n"
+    "its own (a filter the kind does not take is a usage error); --param adds any other.\n"
+    "--recording-key on attachments is looked up as a recording and sent as its recordingId.\n"
+    "The API key comes from --api-key-file or $FOXGLOVE_API_KEY and is never printed.",
     remote_opts,
     1,
     3,
@@ -239,6 +241,95 @@ static const struct {
     {"lake-files", PL_API_LAKE_FILES},
     {"devices", PL_API_DEVICES},
 };
+
+/*
+ * Which filters each kind takes (the API reference's query parameters): a filter given
+ * to a kind that does not take it is a usage error, not a parameter the API would refuse
+ * (or, worse, ignore). --site-id is `site.id` for recordings; --recording-key for
+ * attachments is looked up as a recording and sent as its recordingId.
+ */
+#define K(k) (1u << (k))
+#define K_ALL 0x7Fu
+enum { F_STR, F_FLAG, F_DOUBLE };
+static const struct {
+  const char *opt;
+  size_t off;
+  int type;
+  unsigned kinds;
+} k_filters[] = {
+    {"device-name", RA(device_name), F_STR, K_ALL & ~K(PL_API_DEVICES)},
+    {"device-id", RA(device_id), F_STR, K_ALL & ~K(PL_API_DEVICES)},
+    {"start", RA(start), F_STR,
+     K(PL_API_RECORDINGS) | K(PL_API_TOPICS) | K(PL_API_COVERAGE) | K(PL_API_LAKE_FILES)},
+    {"end", RA(end), F_STR,
+     K(PL_API_RECORDINGS) | K(PL_API_TOPICS) | K(PL_API_COVERAGE) | K(PL_API_LAKE_FILES)},
+    {"topic", RA(topic), F_STR, K(PL_API_RECORDINGS) | K(PL_API_LAKE_FILES)},
+    {"import-status", RA(import_status), F_STR, K(PL_API_RECORDINGS)},
+    {"path", RA(path), F_STR, K(PL_API_RECORDINGS)},
+    {"recording-id", RA(recording_id), F_STR,
+     K(PL_API_ATTACHMENTS) | K(PL_API_TOPICS) | K(PL_API_COVERAGE) | K(PL_API_LAKE_FILES)},
+    {"recording-key", RA(recording_key), F_STR,
+     K(PL_API_ATTACHMENTS) | K(PL_API_TOPICS) | K(PL_API_COVERAGE) | K(PL_API_LAKE_FILES)},
+    {"request-id", RA(request_id), F_STR, K(PL_API_PENDING_IMPORTS)},
+    {"key", RA(key), F_STR, K(PL_API_PENDING_IMPORTS)},
+    {"filename", RA(filename), F_STR, K(PL_API_PENDING_IMPORTS)},
+    {"error", RA(error), F_STR, K(PL_API_PENDING_IMPORTS)},
+    {"site-id", RA(site_id), F_STR,
+     K(PL_API_RECORDINGS) | K(PL_API_PENDING_IMPORTS) | K(PL_API_ATTACHMENTS) |
+         K(PL_API_LAKE_FILES)},
+    {"tolerance", RA(tolerance), F_DOUBLE, K(PL_API_COVERAGE)},
+    {"include-schemas", RA(include_schemas), F_FLAG, K(PL_API_TOPICS)},
+    {"show-completed", RA(show_completed), F_FLAG, K(PL_API_PENDING_IMPORTS)},
+    {"show-quarantined", RA(show_quarantined), F_FLAG, K(PL_API_PENDING_IMPORTS)},
+    {"include-edge", RA(include_edge), F_FLAG, K(PL_API_COVERAGE)},
+    {"sort-by", RA(sort_by), F_STR, K_ALL & ~K(PL_API_LAKE_FILES)},
+    {"sort-order", RA(sort_order), F_STR, K_ALL & ~K(PL_API_LAKE_FILES)},
+    {"query", RA(query), F_STR, K(PL_API_DEVICES)},
+};
+
+static int filter_set(const struct remote_args *a, size_t i) {
+  const char *base = (const char *)a + k_filters[i].off;
+  switch (k_filters[i].type) {
+    case F_STR: {
+      const char *v;
+      memcpy(&v, base, sizeof v);
+      return v != NULL;
+    }
+    case F_FLAG: {
+      int v;
+      memcpy(&v, base, sizeof v);
+      return v != 0;
+    }
+    default: {
+      double v;
+      memcpy(&v, base, sizeof v);
+      return v >= 0;
+    }
+  }
+}
+
+/* CLI_CONTINUE, or a usage error naming the filter and what the kind takes. */
+static int check_filters(const struct remote_args *a, int kind, const char *kind_name) {
+  for (size_t i = 0; i < sizeof k_filters / sizeof k_filters[0]; i++) {
+    if (!filter_set(a, i) || (k_filters[i].kinds & K(kind))) continue;
+    char takes[512];
+    size_t len = 0;
+    takes[0] = '\0';
+    for (size_t k = 0; k < sizeof k_filters / sizeof k_filters[0]; k++) {
+      if (!(k_filters[k].kinds & K(kind))) continue;
+      int w = snprintf(takes + len, sizeof takes - len, "%s--%s", len ? ", " : "",
+                       k_filters[k].opt);
+      if (w < 0 || (size_t)w >= sizeof takes - len) break;
+      len += (size_t)w;
+    }
+    return cli_usage_error(&cmd_remote_spec, "'--%s' is not a filter of %s (it takes %s)",
+                           k_filters[i].opt, kind_name, len ? takes : "none");
+  }
+  if (a->recording_id && a->recording_key) {
+    return cli_usage_error(&cmd_remote_spec, "give --recording-id or --recording-key, not both");
+  }
+  return CLI_CONTINUE;
+}
 
 static const char *tfmt(char *buf, uint64_t ns) {
   if (!ns) return "-";
@@ -416,7 +507,7 @@ static int print_json_item(const char *kind, const char *json) {
 }
 
 /* Collect the filters into params; 0, or a usage error printed. */
-static int build_params(const struct remote_args *a, pl_param *p, size_t cap, size_t *n,
+static int build_params(const struct remote_args *a, int kind, pl_param *p, size_t cap, size_t *n,
                         char times[2][40], char *tol, size_t tol_len) {
   *n = 0;
 #define ADD(nm, val)         \
@@ -444,10 +535,10 @@ static int build_params(const struct remote_args *a, pl_param *p, size_t cap, si
   ADD("importStatus", a->import_status);
   ADD("path", a->path);
   ADD("recordingId", a->recording_id);
-  ADD("recordingKey", a->recording_key);
+  if (kind != PL_API_ATTACHMENTS) ADD("recordingKey", a->recording_key); /* see cmd_remote */
   ADD("requestId", a->request_id);
   ADD("key", a->key);
-  ADD("siteId", a->site_id);
+  ADD(kind == PL_API_RECORDINGS ? "site.id" : "siteId", a->site_id);
   ADD("filename", a->filename);
   ADD("error", a->error);
   ADD("sortBy", a->sort_by);
@@ -530,7 +621,8 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   pl_param params[64];
   size_t n_params = 0;
   char times[2][40], tol[40];
-  rc = build_params(&a, params, 32, &n_params, times, tol, sizeof tol);
+  rc = check_filters(&a, kind, kind_name);
+  if (rc == CLI_CONTINUE) rc = build_params(&a, kind, params, 32, &n_params, times, tol, sizeof tol);
   if (rc != CLI_CONTINUE) {
     cli_opt_dispose(&cmd_remote_spec, &a);
     return rc;
@@ -550,12 +642,33 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   }
 
   pl_http *h = NULL;
-  char *site = NULL;
+  char *site = NULL, *rec_id = NULL; /* looked-up filter values */
   rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
   if (rc != CLI_EXIT_OK) goto out;
   pl_error_info err;
   memset(&err, 0, sizeof err);
   int prc = PL_OK;
+  if (kind == PL_API_ATTACHMENTS && a.recording_key) {
+    /* Attachments are listed by recordingId only: look the key up. */
+    pl_api_recording *r = NULL;
+    prc = pl_api_get_recording(h, a.recording_key, &r, &err);
+    if (prc == PL_OK && r->id && n_params < 64) {
+      rec_id = strdup(r->id);
+      params[n_params].name = "recordingId";
+      params[n_params].value = rec_id;
+      n_params++;
+    }
+    pl_api_recording_free(r);
+    if (prc != PL_OK) {
+      rc = report(ctx, prc, &err);
+      goto out;
+    }
+    if (!rec_id) {
+      cli_error(ctx, "recording '%s' has no id", a.recording_key);
+      rc = CLI_EXIT_FAILURE;
+      goto out;
+    }
+  }
   if (kind == PL_API_LAKE_FILES && !a.site_id && (a.recording_id || a.recording_key)) {
     /* the site is the recording's own: look it up instead of asking for --site-id */
     pl_api_recording *r = NULL;
@@ -670,6 +783,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
 out:
   pl_http_free(h);
   free(site);
+  free(rec_id);
   for (size_t i = 0; i < n_split; i++) free(split[i]);
   cli_opt_dispose(&cmd_remote_spec, &a);
   return rc;

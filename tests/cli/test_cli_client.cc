@@ -175,6 +175,30 @@ TEST(CliClient, UploadReconcileExportRoundTrip) {
   RunResult dl = s.run({"remote", "attachments", "download", att, "-o", saved});
   EXPECT_EQ(dl.exit_code, 0) << dl.err;
   EXPECT_EQ(read_file_or_throw(saved).size(), aj["items"][0]["size"].u64());
+  // Attachments are filtered by recordingId only: a key is looked up first (it used to be
+  // sent as recordingKey, which the API does not take).
+  RunResult by_key = s.run({"remote", "attachments", "--recording-key", key, "--json"});
+  ASSERT_EQ(by_key.exit_code, 0) << by_key.err;
+  EXPECT_EQ(Json::parse(by_key.out)["count"].u64(), 2u);
+  EXPECT_EQ(Json::parse(by_key.out)["items"][0]["id"].str(), att);
+  RunResult no_key = s.run({"remote", "attachments", "--recording-key", "no-such-key"});
+  EXPECT_EQ(no_key.exit_code, 1) << no_key.err;
+  // --site-id is `site.id` for recordings (it used to be sent as siteId: a 400)
+  std::string site = rj["items"][0]["site"]["id"].str();
+  if (site.empty()) site = rj["items"][0]["siteId"].str();
+  ASSERT_FALSE(site.empty()) << recs.out;
+  RunResult by_site = s.run({"remote", "recordings", "--site-id", site, "--json"});
+  ASSERT_EQ(by_site.exit_code, 0) << by_site.err;
+  EXPECT_EQ(Json::parse(by_site.out)["count"].u64(), 1u);
+  // A filter the kind does not take is a usage error that says what it takes.
+  RunResult bad = s.run({"remote", "attachments", "--import-status", "failed"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("'--import-status' is not a filter of attachments"), std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("--recording-key"), std::string::npos) << bad.err;
+  EXPECT_EQ(s.run({"remote", "attachments", "--recording-id", rec_id, "--recording-key", key})
+                .exit_code,
+            2);
 
   // delete
   RunResult del = s.run({"remote", "recordings", "delete", key});
