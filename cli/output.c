@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "pipeline/pipeline.h"
+
 /* ------------------------------------------------------------ diagnostics */
 
 static void vreport(const cli_ctx *ctx, const char *fmt, va_list ap) {
@@ -58,31 +60,15 @@ const char *cli_open_error(char *buf, size_t n, const char *path, const mcap_err
 
 /* ------------------------------------------------------------- formatting */
 
-/* Civil date from days since 1970-01-01 (proleptic Gregorian calendar). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 #define UNIX_1990 UINT64_C(631152000)
 #define UNIX_2200 UINT64_C(7258118400)
 
 const char *cli_fmt_time(char *buf, size_t n, uint64_t ns) {
   uint64_t secs = ns / 1000000000u, frac = ns % 1000000000u;
   if (secs >= UNIX_1990 && secs < UNIX_2200) {
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
-    unsigned sod = (unsigned)(secs % 86400);
-    snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lluZ", (long long)y, mo, d, sod / 3600,
-             sod / 60 % 60, sod % 60, (unsigned long long)frac);
+    char t[40];
+    pl_format_time(ns, t);
+    snprintf(buf, n, "%s", t);
   } else {
     snprintf(buf, n, "%llu.%09llu", (unsigned long long)secs, (unsigned long long)frac);
   }

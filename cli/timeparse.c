@@ -1,7 +1,8 @@
 /*
  * timeparse.c - parsing and styled formatting of timestamps (see timeparse.h).
  * Calendar arithmetic is the proleptic Gregorian one of H. Hinnant's
- * days_from_civil / civil_from_days algorithms; no libc time zone state is used.
+ * days_from_civil algorithm; RFC 3339 output is pl_format_time's. No libc time
+ * zone state is used.
  */
 #include "timeparse.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "pipeline/pipeline.h"
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -48,18 +50,6 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
   unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
 static unsigned days_in_month(int64_t y, unsigned m) {
@@ -213,12 +203,9 @@ const char *cli_fmt_time_as(char *buf, size_t n, uint64_t ns, cli_time_style sty
     case CLI_TIME_AUTO:
       return cli_fmt_time(buf, n, ns);
     case CLI_TIME_RFC3339: {
-      int64_t y;
-      unsigned mo, d;
-      civil_from_days((int64_t)(secs / 86400), &y, &mo, &d);
-      unsigned sod = (unsigned)(secs % 86400);
-      snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u.%09lluZ", (long long)y, mo, d, sod / 3600,
-               sod / 60 % 60, sod % 60, (unsigned long long)frac);
+      char t[40];
+      pl_format_time(ns, t);
+      snprintf(buf, n, "%s", t);
       return buf;
     }
     case CLI_TIME_SECONDS:
