@@ -381,14 +381,17 @@ int mcap_source_from_memory(mcap_source *src, const void *data, uint64_t size);
  * random ones), falling back to pread through a read-ahead buffer where mapping
  * fails. Memory use is bounded by the window and the largest single read,
  * not by the file. Supports read_at (pread); the indexed reader's workers map
- * the chunks they decompress from it directly.
+ * the chunks they decompress from it directly. Like every mapping, it assumes
+ * the file is not truncated while it is read: touching a mapped page past a new
+ * end raises SIGBUS, which a library cannot catch for its caller.
  */
 int mcap_source_open_file(mcap_source *src, const char *path, mcap_error_info *err);
 
 /**
  * A file mapped whole into memory (zero-copy); falls back to pread if mmap fails.
  * Note: pages touched stay resident (and count in the process's RSS) until the
- * source is closed; prefer mcap_source_open_file for large files.
+ * source is closed; prefer mcap_source_open_file for large files. The file must
+ * not be truncated while mapped (SIGBUS), as for mcap_source_open_file.
  */
 int mcap_source_open_mmap(mcap_source *src, const char *path, mcap_error_info *err);
 
