@@ -1,6 +1,7 @@
 /*
- * sink.c - the built-in mcap_sink outputs: an atomic file (temporary file +
- * fsync + rename on commit), a file descriptor, and a capped memory buffer.
+ * sink.c - the built-in mcap_sink outputs: an atomic file (an unnamed or hidden
+ * temporary file beside the target + fsync + rename on commit), a file
+ * descriptor, and a capped memory buffer.
  *
  * File and fd sinks buffer small writes (1 MiB) and pass large ones straight
  * to write(2); write_all() copes with short writes, EINTR and non-blocking
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -154,10 +156,56 @@ struct file_sink {
   struct out o;
   char *path;     /* the target */
   char *dir;      /* its directory, to fsync after the rename */
-  char *tmp_path; /* the temporary file; NULL once renamed */
+  char *tmp_path; /* the temporary file's name ("...XXXXXX" until it has one); NULL once renamed */
+  int named;      /* tmp_path exists (an unnamed file gets it just before the rename) */
   char *label;    /* "'path'" for messages */
   int committed;
 };
+
+/*
+ * An unnamed file in dir (O_TMPFILE), linked in through /proc at the commit: a process
+ * killed before then (Ctrl-C, SIGKILL, a crash) leaves nothing behind, where a named
+ * temporary file stayed as ".NAME.tmp-XXXXXX". -1 where the kernel, the file system or a
+ * missing /proc do not allow it (then a named temporary file is used).
+ */
+static int open_unnamed(const char *dir) {
+#ifdef O_TMPFILE
+  char proc[64];
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666); /* the umask applies */
+  if (fd < 0) return -1;
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  if (access(proc, F_OK) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+#else
+  (void)dir;
+  return -1;
+#endif
+}
+
+/* Give an unnamed file a name from `tmpl` (its "XXXXXX" replaced); 0 or an errno. */
+static int link_unnamed(int fd, char *tmpl) {
+  static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  char proc[64];
+  size_t n = strlen(tmpl);
+  struct timespec ts;
+  uint64_t x;
+  if (n < 6) return EINVAL;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15u ^ (uint64_t)getpid() << 32 ^ (uintptr_t)tmpl;
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  for (int attempt = 0; attempt < 64; attempt++) {
+    for (int i = 0; i < 6; i++) {
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      tmpl[n - 6 + (size_t)i] = chars[(x >> 33) % (sizeof chars - 1)];
+    }
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, tmpl, AT_SYMLINK_FOLLOW) == 0) return 0;
+    if (errno != EEXIST) return errno;
+  }
+  return EEXIST;
+}
 
 static void file_sink_free(struct file_sink *f) {
   mcap__free(f->o.buf);
@@ -182,7 +230,7 @@ static int file_close(void *payload, mcap_error_info *err) {
   struct file_sink *f = payload;
   (void)err;
   if (f->o.fd >= 0) close(f->o.fd);
-  if (f->tmp_path) unlink(f->tmp_path);
+  if (f->tmp_path && f->named) unlink(f->tmp_path);
   file_sink_free(f);
   return MCAP_OK;
 }
@@ -249,7 +297,15 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
   f->o.name = f->label;
 
   f->o.writeback = 1;
+  f->o.fd = open_unnamed(f->dir);
+  if (f->o.fd >= 0) {
+    sink->payload = f;
+    sink->write = file_write;
+    sink->close = file_close;
+    return MCAP_OK;
+  }
   f->o.fd = mkostemp(f->tmp_path, O_CLOEXEC);
+  f->named = f->o.fd >= 0;
   if (f->o.fd < 0) {
     int e = errno;
     mcap__free(f->tmp_path);
@@ -292,6 +348,14 @@ int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
     int e = errno;
     return mcap__err(err, MCAP_EIO, f->o.pos, "syncing '%s': %s", f->path,
                      errtext(e, tmp, sizeof tmp));
+  }
+  if (!f->named) {
+    int e = link_unnamed(f->o.fd, f->tmp_path);
+    if (e) {
+      return mcap__err(err, MCAP_EIO, UINT64_MAX, "naming the temporary file beside '%s': %s",
+                       f->path, errtext(e, tmp, sizeof tmp));
+    }
+    f->named = 1;
   }
   /* close() can report delayed write errors (NFS); check it before publishing. */
   rc = close(f->o.fd);

@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "rewrite_internal.h"
+#include "tmpfile.h"
 
 struct pl_output {
   char *path;     /* the target (a symlink resolved to what it points at) */
   char *dir;      /* its directory */
-  char *tmp_path; /* the temporary file; NULL for stdout */
+  char *tmp_path; /* the temporary file's name ("...XXXXXX" while unnamed); NULL for stdout */
+  int named;      /* tmp_path exists (an unnamed file is linked in just before the rename) */
   int fd;
   int is_stdout;
   int sink_open;
@@ -101,15 +103,20 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
     goto fail;
   }
   snprintf(o->tmp_path, n, "%s/.%s.tmp-XXXXXX", o->dir, base);
-  o->fd = mkstemp(o->tmp_path);
+  /* Unnamed where possible: a killed run then leaves nothing behind (tmpfile.c). */
+  o->fd = pl__tmpfile_open_unnamed(o->dir);
+  if (o->fd < 0) {
+    o->fd = mkstemp(o->tmp_path);
+    o->named = o->fd >= 0;
+  }
   if (o->fd < 0) {
     rc = pl__err_errno(err, errno, "cannot create a temporary file beside '%s'", path);
     free(o->tmp_path);
     o->tmp_path = NULL;
     goto fail;
   }
-  /* mkstemp makes 0600 files: give the result the mode a new file (or the file it replaces)
-   * would have. */
+  /* mkstemp and the unnamed file are 0600: give the result the mode a new file (or the file
+   * it replaces) would have. */
   mode_t mode;
   if (exists) {
     mode = st.st_mode & 07777;
@@ -221,16 +228,24 @@ int pl_output_commit(pl_output *o, const pl_output_check *check, pl_error_info *
     o->committed = 1;
     return PL_OK;
   }
-  if (fsync(o->fd) != 0) return pl__err_errno(err, errno, "cannot sync '%s'", o->tmp_path);
+  if (fsync(o->fd) != 0) return pl__err_errno(err, errno, "cannot sync the output of '%s'", o->path);
+  if (check) {
+    /* An unnamed file is read back through /proc: it gets its name only to be renamed. */
+    char proc[64];
+    if (!o->named) pl__tmpfile_proc_path(o->fd, proc);
+    int rc = verify(o->named ? o->tmp_path : proc, check, err);
+    if (rc) return rc;
+  }
+  if (!o->named) {
+    int e = pl__tmpfile_link(o->fd, o->tmp_path);
+    if (e) return pl__err_errno(err, e, "cannot name the temporary file beside '%s'", o->path);
+    o->named = 1;
+  }
   if (close(o->fd) != 0) {
     o->fd = -1;
     return pl__err_errno(err, errno, "cannot close '%s'", o->tmp_path);
   }
   o->fd = -1;
-  if (check) {
-    int rc = verify(o->tmp_path, check, err);
-    if (rc) return rc;
-  }
   if (rename(o->tmp_path, o->path) != 0)
     return pl__err_errno(err, errno, "cannot rename '%s' to '%s'", o->tmp_path, o->path);
   free(o->tmp_path);
@@ -248,7 +263,7 @@ void pl_output_free(pl_output *o) {
   if (!o) return;
   if (o->sink_open) mcap_sink_close(&o->sink, NULL);
   if (o->fd >= 0) close(o->fd);
-  if (o->tmp_path && !o->committed) unlink(o->tmp_path);
+  if (o->tmp_path && o->named && !o->committed) unlink(o->tmp_path);
   free(o->tmp_path);
   free(o->path);
   free(o->dir);

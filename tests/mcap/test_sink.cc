@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
@@ -98,11 +99,14 @@ TEST(FileSink, NothingAtTargetUntilCommit) {
   mcap_error_info err{};
   ASSERT_EQ(mcap_sink_open_file(&s, target.c_str(), &err), MCAP_OK) << err.msg;
 
-  // A temporary file beside the target, named .out.mcap.tmp-XXXXXX.
+  // An unnamed temporary file (O_TMPFILE): nothing in the directory at all. Where the file
+  // system cannot, a hidden one beside the target, named .out.mcap.tmp-XXXXXX.
   auto names = list_dir(dir.path());
-  ASSERT_EQ(names.size(), 1u);
-  EXPECT_EQ(names[0].rfind(".out.mcap.tmp-", 0), 0u) << names[0];
-  EXPECT_EQ(names[0].size(), std::strlen(".out.mcap.tmp-XXXXXX"));
+  if (!names.empty()) {
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_EQ(names[0].rfind(".out.mcap.tmp-", 0), 0u) << names[0];
+    EXPECT_EQ(names[0].size(), std::strlen(".out.mcap.tmp-XXXXXX"));
+  }
 
   Bytes data = random_bytes(5 << 20, 1);
   ASSERT_EQ(write_pieces(&s, data, &err), MCAP_OK) << err.msg;
@@ -119,6 +123,52 @@ TEST(FileSink, NothingAtTargetUntilCommit) {
   EXPECT_EQ(s.payload, nullptr);
   EXPECT_EQ(mcap_sink_close(&s, &err), MCAP_OK);  // second close: zeroed, no-op
   EXPECT_TRUE(read_file(target) == data);
+}
+
+// A writer killed before its commit (SIGKILL: nothing of it runs) leaves no file behind
+// where the temporary file is unnamed; the fallback's hidden file is the only other case.
+TEST(FileSink, KilledBeforeCommitLeavesNothing) {
+  TempDir dir;
+  std::string target = dir.file("killed.mcap");
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    mcap_sink s{};
+    mcap_error_info err{};
+    if (mcap_sink_open_file(&s, target.c_str(), &err) != MCAP_OK) _exit(2);
+    std::vector<uint8_t> data(3 << 20, 0x5a);
+    if (s.write(s.payload, data.data(), data.size(), &err) != MCAP_OK) _exit(3);
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1) _exit(4);
+    pause();  // killed here, mid-write
+    _exit(5);
+  }
+  close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  auto during = list_dir(dir.path());
+  kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto after = list_dir(dir.path());
+  bool unnamed_ok = false;
+#ifdef O_TMPFILE
+  int probe = open(dir.path().c_str(), O_TMPFILE | O_RDWR, 0600);
+  unnamed_ok = probe >= 0;
+  if (probe >= 0) close(probe);
+#endif
+  if (unnamed_ok) {
+    EXPECT_TRUE(during.empty()) << during[0];
+    EXPECT_TRUE(after.empty()) << after[0];
+  } else {
+    // No O_TMPFILE here: the hidden temporary file is what a killed writer leaves.
+    EXPECT_EQ(after, during);
+  }
+  EXPECT_FALSE(exists(target));
 }
 
 TEST(FileSink, CloseWithoutCommitLeavesNothing) {

@@ -416,7 +416,9 @@ typedef struct mcap_sink {
 /**
  * A sink writing to `path` atomically: bytes go to a temporary file beside it,
  * which mcap_sink_commit() fsyncs and renames over `path`; closing without a
- * commit removes the temporary file and leaves `path` untouched.
+ * commit removes the temporary file and leaves `path` untouched. Where Linux
+ * allows (O_TMPFILE and /proc), the temporary file has no name until the
+ * commit, so a process killed before it leaves nothing behind either.
  */
 int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err);
 
