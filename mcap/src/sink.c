@@ -158,6 +158,7 @@ struct file_sink {
   char *dir;      /* its directory, to fsync after the rename */
   char *tmp_path; /* the temporary file's name ("...XXXXXX" until it has one); NULL once renamed */
   int named;      /* tmp_path exists (an unnamed file gets it just before the rename) */
+  char proc[32];  /* "/proc/self/fd/N" of an unnamed file: where mcap_sink_sync's reader looks */
   char *label;    /* "'path'" for messages */
   int committed;
 };
@@ -171,7 +172,7 @@ struct file_sink {
 static int open_unnamed(const char *dir) {
 #ifdef O_TMPFILE
   char proc[64];
-  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666); /* the umask applies */
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   if (access(proc, F_OK) != 0) {
@@ -299,13 +300,11 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
   f->o.writeback = 1;
   f->o.fd = open_unnamed(f->dir);
   if (f->o.fd >= 0) {
-    sink->payload = f;
-    sink->write = file_write;
-    sink->close = file_close;
-    return MCAP_OK;
+    snprintf(f->proc, sizeof f->proc, "/proc/self/fd/%d", f->o.fd);
+  } else {
+    f->o.fd = mkostemp(f->tmp_path, O_CLOEXEC);
+    f->named = f->o.fd >= 0;
   }
-  f->o.fd = mkostemp(f->tmp_path, O_CLOEXEC);
-  f->named = f->o.fd >= 0;
   if (f->o.fd < 0) {
     int e = errno;
     mcap__free(f->tmp_path);
@@ -314,8 +313,14 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
     return mcap__err(err, MCAP_EIO, UINT64_MAX, "cannot create a temporary file beside '%s': %s",
                      path, errtext(e, tmp, sizeof tmp));
   }
-  /* mkstemp creates 0600; give the result the mode a plain open() would. */
-  (void)fchmod(f->o.fd, (mode_t)(0666 & ~current_umask()));
+  /* Both kinds start as 0600: give the result the mode of the file it replaces, or the one
+   * a plain open() would. */
+  {
+    struct stat st;
+    mode_t mode = (mode_t)(0666 & ~current_umask());
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+    (void)fchmod(f->o.fd, mode);
+  }
 
   sink->payload = f;
   sink->write = file_write;
@@ -327,28 +332,52 @@ nomem:
   return mcap__err(err, MCAP_ENOMEM, UINT64_MAX, "out of memory opening '%s'", path);
 }
 
-int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
+/* *out: the file sink of a sink not yet committed; else an error. */
+static int uncommitted(mcap_sink *sink, const char *what, struct file_sink **out,
+                       mcap_error_info *err) {
   struct file_sink *f;
-  char tmp[128];
-  int rc, dfd;
-
-  if (!sink || !sink->payload) {
-    return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "mcap_sink_commit: no sink");
-  }
+  if (!sink || !sink->payload) return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "%s: no sink", what);
   if (sink->close != file_close) {
-    return mcap__err(err, MCAP_EUNSUPPORTED, UINT64_MAX,
-                     "mcap_sink_commit: only file sinks can be committed");
+    return mcap__err(err, MCAP_EUNSUPPORTED, UINT64_MAX, "%s: only file sinks can be committed",
+                     what);
   }
   f = sink->payload;
   if (f->committed) {
     return mcap__err(err, MCAP_ESTATE, UINT64_MAX, "'%s' is already committed", f->path);
   }
-  if ((rc = out_flush(&f->o, err))) return rc;
+  *out = f;
+  return MCAP_OK;
+}
+
+static int flush_sync(struct file_sink *f, mcap_error_info *err) {
+  char tmp[128];
+  int rc = out_flush(&f->o, err);
+  if (rc) return rc;
   if (fsync(f->o.fd) != 0) {
     int e = errno;
     return mcap__err(err, MCAP_EIO, f->o.pos, "syncing '%s': %s", f->path,
                      errtext(e, tmp, sizeof tmp));
   }
+  return MCAP_OK;
+}
+
+int mcap_sink_sync(mcap_sink *sink, const char **path, mcap_error_info *err) {
+  struct file_sink *f = NULL;
+  int rc = uncommitted(sink, "mcap_sink_sync", &f, err);
+  if (rc) return rc;
+  rc = flush_sync(f, err);
+  if (rc) return rc;
+  if (path) *path = f->named ? f->tmp_path : f->proc;
+  return MCAP_OK;
+}
+
+int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
+  struct file_sink *f = NULL;
+  char tmp[128];
+  int rc, dfd;
+
+  if ((rc = uncommitted(sink, "mcap_sink_commit", &f, err))) return rc;
+  if ((rc = flush_sync(f, err))) return rc;
   if (!f->named) {
     int e = link_unnamed(f->o.fd, f->tmp_path);
     if (e) {

@@ -1,11 +1,11 @@
 /*
  * rewrite_output.c - pl_output: where rewrite, merge and recover write.
- * A file target is produced as a temporary file beside it (same directory,
- * so the final rename is atomic), flushed and fsynced, checked by reading it
- * back, and only then renamed over the target; the directory is fsynced so
- * the rename survives a crash. Writing over an input is refused unless the
- * caller asks for in-place, which is then the same procedure: the input is
- * replaced only by a complete, verified file.
+ * A file target is libmcap's atomic file sink (an unnamed temporary file
+ * beside it, so that a killed run leaves nothing behind), flushed and fsynced
+ * (mcap_sink_sync), checked by reading it back, and only then renamed over
+ * the target (mcap_sink_commit, which fsyncs the directory too). Writing over
+ * an input is refused unless the caller asks for in-place, which is then the
+ * same procedure: the input is replaced only by a complete, verified file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,32 +17,14 @@
 #include <unistd.h>
 
 #include "rewrite_internal.h"
-#include "tmpfile.h"
 
 struct pl_output {
-  char *path;     /* the target (a symlink resolved to what it points at) */
-  char *dir;      /* its directory */
-  char *tmp_path; /* the temporary file's name ("...XXXXXX" while unnamed); NULL for stdout */
-  int named;      /* tmp_path exists (an unnamed file is linked in just before the rename) */
-  int fd;
+  char *path; /* the target (a symlink resolved to what it points at) */
   int is_stdout;
   int sink_open;
   int committed;
   mcap_sink sink;
 };
-
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return pl__strdup(".");
-  if (slash == path) return pl__strdup("/");
-  size_t n = (size_t)(slash - path);
-  char *d = malloc(n + 1);
-  if (d) {
-    memcpy(d, path, n);
-    d[n] = '\0';
-  }
-  return d;
-}
 
 int pl_output_open(pl_output **out, const char *path, const char *const *inputs, size_t n_inputs,
                    int in_place, pl_error_info *err) {
@@ -54,7 +36,6 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
   *out = NULL;
   pl_output *o = calloc(1, sizeof *o);
   if (!o) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-  o->fd = -1;
   memset(&me, 0, sizeof me);
   if (strcmp(path, "-") == 0) {
     o->is_stdout = 1;
@@ -90,45 +71,11 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
   } else {
     o->path = pl__strdup(path);
   }
-  if (!o->path || !(o->dir = dir_of(o->path))) {
+  if (!o->path) {
     rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto fail;
   }
-  const char *base = strrchr(o->path, '/');
-  base = base ? base + 1 : o->path;
-  size_t n = strlen(o->dir) + strlen(base) + 32;
-  o->tmp_path = malloc(n);
-  if (!o->tmp_path) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-    goto fail;
-  }
-  snprintf(o->tmp_path, n, "%s/.%s.tmp-XXXXXX", o->dir, base);
-  /* Unnamed where possible: a killed run then leaves nothing behind (tmpfile.c). */
-  o->fd = pl__tmpfile_open_unnamed(o->dir);
-  if (o->fd < 0) {
-    o->fd = mkstemp(o->tmp_path);
-    o->named = o->fd >= 0;
-  }
-  if (o->fd < 0) {
-    rc = pl__err_errno(err, errno, "cannot create a temporary file beside '%s'", path);
-    free(o->tmp_path);
-    o->tmp_path = NULL;
-    goto fail;
-  }
-  /* mkstemp and the unnamed file are 0600: give the result the mode a new file (or the file
-   * it replaces) would have. */
-  mode_t mode;
-  if (exists) {
-    mode = st.st_mode & 07777;
-  } else {
-    mode_t um = umask(0);
-    umask(um);
-    mode = 0666 & ~um;
-  }
-  if (fchmod(o->fd, mode) != 0) {
-    /* not fatal: the data is what matters */
-  }
-  int mrc = mcap_sink_from_fd(&o->sink, o->fd, &me);
+  int mrc = mcap_sink_open_file(&o->sink, o->path, &me);
   if (mrc) {
     rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
     goto fail;
@@ -215,57 +162,41 @@ int pl_output_commit(pl_output *o, const pl_output_check *check, pl_error_info *
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   if (!o || o->committed) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
-  if (o->sink_open) {
-    o->sink_open = 0;
-    int mrc = mcap_sink_close(&o->sink, &me);
-    if (mrc) {
-      return pl__err_mcap(err, mrc, UINT64_MAX, "writing '%s': %s",
-                          o->is_stdout ? "standard output" : o->path,
-                          me.msg[0] ? me.msg : mcap_strerror(mrc));
-    }
-  }
   if (o->is_stdout) {
+    if (o->sink_open) {
+      o->sink_open = 0;
+      int mrc = mcap_sink_close(&o->sink, &me);
+      if (mrc) {
+        return pl__err_mcap(err, mrc, UINT64_MAX, "writing standard output: %s",
+                            me.msg[0] ? me.msg : mcap_strerror(mrc));
+      }
+    }
     o->committed = 1;
     return PL_OK;
   }
-  if (fsync(o->fd) != 0) return pl__err_errno(err, errno, "cannot sync the output of '%s'", o->path);
+  if (!o->sink_open) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  const char *written = NULL;
+  int mrc = mcap_sink_sync(&o->sink, &written, &me);
+  if (mrc) {
+    return pl__err_mcap(err, mrc, UINT64_MAX, "writing '%s': %s", o->path,
+                        me.msg[0] ? me.msg : mcap_strerror(mrc));
+  }
   if (check) {
-    /* An unnamed file is read back through /proc: it gets its name only to be renamed. */
-    char proc[64];
-    if (!o->named) pl__tmpfile_proc_path(o->fd, proc);
-    int rc = verify(o->named ? o->tmp_path : proc, check, err);
+    int rc = verify(written, check, err);
     if (rc) return rc;
   }
-  if (!o->named) {
-    int e = pl__tmpfile_link(o->fd, o->tmp_path);
-    if (e) return pl__err_errno(err, e, "cannot name the temporary file beside '%s'", o->path);
-    o->named = 1;
-  }
-  if (close(o->fd) != 0) {
-    o->fd = -1;
-    return pl__err_errno(err, errno, "cannot close '%s'", o->tmp_path);
-  }
-  o->fd = -1;
-  if (rename(o->tmp_path, o->path) != 0)
-    return pl__err_errno(err, errno, "cannot rename '%s' to '%s'", o->tmp_path, o->path);
-  free(o->tmp_path);
-  o->tmp_path = NULL;
+  mrc = mcap_sink_commit(&o->sink, &me);
+  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   o->committed = 1;
-  int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)fsync(dfd); /* best effort: some file systems refuse directory fsync */
-    close(dfd);
-  }
+  o->sink_open = 0;
+  mrc = mcap_sink_close(&o->sink, &me);
+  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   return PL_OK;
 }
 
 void pl_output_free(pl_output *o) {
   if (!o) return;
-  if (o->sink_open) mcap_sink_close(&o->sink, NULL);
-  if (o->fd >= 0) close(o->fd);
-  if (o->tmp_path && o->named && !o->committed) unlink(o->tmp_path);
-  free(o->tmp_path);
+  if (o->sink_open) mcap_sink_close(&o->sink, NULL); /* uncommitted: discarded */
   free(o->path);
-  free(o->dir);
   free(o);
 }

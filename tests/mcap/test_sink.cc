@@ -232,6 +232,56 @@ TEST(FileSink, EmptyFileAndUmaskMode) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);  // 0666 & ~027, not mkstemp's 0600
 }
 
+// Replacing a file keeps its mode (pl_output's in-place rewrites rely on it).
+TEST(FileSink, ReplacingKeepsTheMode) {
+  TempDir dir;
+  std::string target = dir.file("kept.mcap");
+  write_file(target, "old");
+  ASSERT_EQ(chmod(target.c_str(), 0604), 0);
+  mcap_sink s{};
+  mcap_error_info err{};
+  ASSERT_EQ(mcap_sink_open_file(&s, target.c_str(), &err), MCAP_OK) << err.msg;
+  ASSERT_EQ(s.write(s.payload, "new!", 4, &err), MCAP_OK) << err.msg;
+  ASSERT_EQ(mcap_sink_commit(&s, &err), MCAP_OK) << err.msg;
+  EXPECT_EQ(mcap_sink_close(&s, &err), MCAP_OK);
+  struct stat st;
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  EXPECT_EQ(read_file(target).size(), 4u);
+}
+
+// mcap_sink_sync: the bytes can be read back (by the path it gives) before the commit,
+// while the target does not exist yet; closing then discards them.
+TEST(FileSink, SyncGivesAPathToCheckBeforeCommit) {
+  TempDir dir;
+  std::string target = dir.file("checked.mcap");
+  Bytes data = random_bytes(3 << 20, 9);
+  for (int commit = 0; commit < 2; commit++) {
+    mcap_sink s{};
+    mcap_error_info err{};
+    ASSERT_EQ(mcap_sink_open_file(&s, target.c_str(), &err), MCAP_OK) << err.msg;
+    ASSERT_EQ(write_pieces(&s, data, &err), MCAP_OK) << err.msg;
+    const char *path = nullptr;
+    ASSERT_EQ(mcap_sink_sync(&s, &path, &err), MCAP_OK) << err.msg;
+    ASSERT_NE(path, nullptr);
+    EXPECT_TRUE(read_file(path) == data) << path;
+    EXPECT_FALSE(exists(target));
+    if (commit) {
+      ASSERT_EQ(mcap_sink_commit(&s, &err), MCAP_OK) << err.msg;
+      EXPECT_EQ(mcap_sink_sync(&s, &path, &err), MCAP_ESTATE);
+    }
+    EXPECT_EQ(mcap_sink_close(&s, &err), MCAP_OK);
+    EXPECT_EQ(exists(target), commit == 1);
+    EXPECT_EQ(list_dir(dir.path()).size(), (size_t)commit);
+  }
+  mcap_sink mem{};
+  ASSERT_EQ(mcap_sink_memory(&mem, 0), MCAP_OK);
+  mcap_error_info err{};
+  const char *path = nullptr;
+  EXPECT_EQ(mcap_sink_sync(&mem, &path, &err), MCAP_EUNSUPPORTED);
+  mcap_sink_close(&mem, &err);
+}
+
 TEST(FileSink, RelativePath) {
   TempDir dir;
   char cwd[4096];

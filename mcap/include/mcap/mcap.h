@@ -418,9 +418,18 @@ typedef struct mcap_sink {
  * which mcap_sink_commit() fsyncs and renames over `path`; closing without a
  * commit removes the temporary file and leaves `path` untouched. Where Linux
  * allows (O_TMPFILE and /proc), the temporary file has no name until the
- * commit, so a process killed before it leaves nothing behind either.
+ * commit, so a process killed before it leaves nothing behind either. The
+ * result has the mode of the file it replaces, else a new file's (0666 less
+ * the umask). A symlink at `path` is replaced, not followed.
  */
 int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err);
+
+/**
+ * Flush and fsync an atomic file sink without publishing it, so that its bytes can
+ * be checked before mcap_sink_commit(): *path (the sink's, valid until the commit or
+ * close) reads them back. Only for mcap_sink_open_file.
+ */
+int mcap_sink_sync(mcap_sink *sink, const char **path, mcap_error_info *err);
 
 /** Make an atomic file sink's output visible (fsync + rename). Only for mcap_sink_open_file. */
 int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err);
