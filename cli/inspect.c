@@ -4,6 +4,7 @@
 #include "inspect.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,23 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
     cli_error(ctx, "TMPDIR is too long");
     return CLI_EXIT_FAILURE;
   }
-  int fd = mkstemp(path);
+  /* Unnamed where possible (O_TMPFILE), so that a killed run leaves no copy behind. */
+  int named = 0, fd = -1;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (access(path, F_OK) != 0) {
+      close(fd);
+      fd = -1;
+      snprintf(path, sizeof path, "%s/mcapkit-stdin-XXXXXX", dir);
+    }
+  }
+#endif
+  if (fd < 0) {
+    fd = mkstemp(path);
+    named = fd >= 0;
+  }
   if (fd < 0) {
     cli_error(ctx, "cannot create a temporary file in '%s' for standard input: %s", dir,
               strerror(errno));
@@ -74,7 +91,8 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
     }
     if (n == 0) break;
     if (write_all(fd, buf, (size_t)n) != 0) {
-      cli_error(ctx, "copying standard input to '%s': %s", path, strerror(errno));
+      cli_error(ctx, "copying standard input to a temporary file in '%s': %s", dir,
+                strerror(errno));
       goto out;
     }
   }
@@ -85,7 +103,7 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
   rc = CLI_EXIT_OK;
 out:
   free(buf);
-  unlink(path); /* the mapping (or the open file) keeps the data alive */
+  if (named) unlink(path); /* the source's own descriptor keeps the data alive */
   close(fd);
   return rc;
 }

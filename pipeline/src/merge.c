@@ -766,16 +766,9 @@ int pl_coalesce_parse(const char *s, pl_coalesce *out) {
 /* Merge `inputs` into a new temporary file in dir; *path_out gets its name. */
 static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
                          const pl_merge_options *o, char **path_out, pl_error_info *err) {
-  size_t len = strlen(dir) + 32;
-  char *path = malloc(len);
-  if (!path) return pl__err(err, PL_ENOMEM, 0, "out of memory");
-  snprintf(path, len, "%s/mcapkit-merge-XXXXXX", dir);
-  int fd = mkstemp(path);
-  if (fd < 0) {
-    int e = errno;
-    free(path);
-    return pl__err_errno(err, e, "cannot create a temporary file in '%s'", dir);
-  }
+  char *path = NULL;
+  int fd = pl__scratch_open(dir, "mcapkit-merge", &path, err);
+  if (fd < 0) return err && err->code ? err->code : PL_EIO;
   mcap_sink sink;
   mcap_error_info me;
   memset(&me, 0, sizeof me);
@@ -793,12 +786,11 @@ static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
     memset(&ist, 0, sizeof ist);
     rc = merge_pass(inputs, n, &sink, &io, &ist, err);
     int crc = mcap_sink_close(&sink, &me);
-    if (!rc && crc) rc = pl__err_mcap(err, crc, 0, "writing '%s': %s", path, me.msg);
+    if (!rc && crc) rc = pl__err_mcap(err, crc, 0, "writing an intermediate file in '%s': %s", dir, me.msg);
   }
   close(fd);
   if (rc) {
-    unlink(path);
-    free(path);
+    pl__scratch_release(path);
     return rc;
   }
   *path_out = path;
@@ -859,10 +851,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
       rc = merge_to_temp(cur + a, b - a, dir, o, &next[g], err);
     }
     /* The previous round's temporary files are no longer needed. */
-    for (size_t i = 0; i < n_temps; i++) {
-      unlink(temps[i]);
-      free(temps[i]);
-    }
+    for (size_t i = 0; i < n_temps; i++) pl__scratch_release(temps[i]);
     free(temps);
     temps = next;
     n_temps = groups;
@@ -871,15 +860,9 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     st->rounds++;
   }
   if (!rc) rc = merge_pass(cur, n, sink, o, st, err);
-  for (size_t i = 0; i < n_temps; i++) {
-    if (temps[i]) unlink(temps[i]);
-    free(temps[i]);
-  }
+  for (size_t i = 0; i < n_temps; i++) pl__scratch_release(temps[i]);
   free(temps);
-  for (size_t i = 0; i < n_inputs; i++) {
-    if (spooled[i]) unlink(spooled[i]);
-    free(spooled[i]);
-  }
+  for (size_t i = 0; i < n_inputs; i++) pl__scratch_release(spooled[i]);
   free(spooled);
   free(cur);
   return rc;

@@ -1376,10 +1376,7 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
 out:
   mcap_writer_free(c->w);
   mcap_source_close(&c->src);
-  if (spool) {
-    unlink(spool);
-    free(spool);
-  }
+  pl__scratch_release(spool);
   pl__defs_dispose(&c->defs);
   pl__reg_dispose(&c->reg);
   pl__mi_dispose(&c->mi);

@@ -566,9 +566,6 @@ out:
   pl__rw_dispose(&rw);
   mcap_reader_free(r);
   mcap_source_close(&src);
-  if (spool) {
-    unlink(spool);
-    free(spool);
-  }
+  pl__scratch_release(spool);
   return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,20 +402,57 @@ int pl__compression_of(mcap_str s, mcap_compression *out) {
   return 0;
 }
 
+int pl__scratch_open(const char *dir, const char *prefix, char **path_out, pl_error_info *err) {
+  size_t n = strlen(dir) + strlen(prefix) + 32;
+  char *path = malloc(n);
+  *path_out = NULL;
+  if (!path) {
+    pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return -1;
+  }
+#ifdef O_TMPFILE
+  int keep = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (keep >= 0) {
+    snprintf(path, n, "/proc/self/fd/%d", keep);
+    int fd = access(path, F_OK) == 0 ? fcntl(keep, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd >= 0) {
+      *path_out = path;
+      return fd;
+    }
+    close(keep);
+  }
+#endif
+  snprintf(path, n, "%s/%s-XXXXXX", dir, prefix);
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    pl__err_errno(err, errno, "cannot create a temporary file in '%s'", dir);
+    free(path);
+    return -1;
+  }
+  *path_out = path;
+  return fd;
+}
+
+void pl__scratch_release(char *path) {
+  static const char proc[] = "/proc/self/fd/";
+  if (!path) return;
+  if (strncmp(path, proc, sizeof proc - 1) == 0) {
+    char *end = NULL;
+    unsigned long fd = strtoul(path + sizeof proc - 1, &end, 10);
+    /* the unnamed file goes with its last descriptor */
+    if (end && *end == '\0' && fd <= INT_MAX) close((int)fd);
+  } else {
+    unlink(path);
+  }
+  free(path);
+}
+
 int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_error_info *err) {
   const char *dir = tmp_dir ? tmp_dir : getenv("TMPDIR");
   if (!dir || !dir[0]) dir = "/tmp";
-  size_t n = strlen(dir) + 32;
-  char *path = malloc(n);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-  snprintf(path, n, "%s/mcapkit-stdin-XXXXXX", dir);
-  int fd = mkstemp(path);
-  if (fd < 0) {
-    int e = errno;
-    pl__err_errno(err, e, "cannot create a temporary file in '%s'", dir);
-    free(path);
-    return PL_EIO;
-  }
+  char *path = NULL;
+  int fd = pl__scratch_open(dir, "mcapkit-stdin", &path, err);
+  if (fd < 0) return PL_EIO;
   static const size_t kBuf = (size_t)1 << 20;
   uint8_t *buf = malloc(kBuf);
   int rc = PL_OK;
@@ -431,7 +469,7 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
       ssize_t w = write(fd, buf + done, (size_t)(r - done));
       if (w < 0) {
         if (errno == EINTR) continue;
-        rc = pl__err_errno(err, errno, "writing '%s'", path);
+        rc = pl__err_errno(err, errno, "writing the copy of standard input");
         break;
       }
       done += w;
@@ -446,8 +484,7 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
     if (mrc) rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   }
   if (rc != PL_OK) {
-    unlink(path);
-    free(path);
+    pl__scratch_release(path);
     return rc;
   }
   *path_out = path;

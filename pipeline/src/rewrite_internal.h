@@ -144,8 +144,19 @@ int pl__cores(void);
 int pl__compression_of(mcap_str s, mcap_compression *out);
 
 /*
- * Copy a stream (standard input) into an unlinked temporary file and return
- * its path-less fd through a file source. @return PL_OK or PL_EIO.
+ * A scratch file in dir, open for writing (the returned fd, which the caller closes when
+ * done writing; -1 on error). Unnamed (O_TMPFILE) where possible, so that a killed run
+ * leaves nothing behind: *path is then "/proc/self/fd/N" of a descriptor kept open until
+ * pl__scratch_release; else a real "dir/PREFIX-XXXXXX". Either way *path reopens it.
+ */
+int pl__scratch_open(const char *dir, const char *prefix, char **path, pl_error_info *err);
+
+/* Remove a scratch file (close its kept descriptor, or unlink it) and free path; NULL ok. */
+void pl__scratch_release(char *path);
+
+/*
+ * Copy a stream (standard input) into a scratch file and open it as a file source;
+ * *path_out reopens it (release it with pl__scratch_release). @return PL_OK or PL_EIO.
  */
 int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_error_info *err);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -271,6 +272,57 @@ TEST(CliRewrite, RecoverExitCodes) {
   EXPECT_FALSE(exists(none));
 }
 
+// Start mcapkit with args (stdout and stderr to /dev/null, stdin from stdin_fd or
+// /dev/null, TMPDIR=tmpdir), wait until it holds a file open in `watched`, then SIGKILL
+// it; true if it was killed that way (false: it ended first, or never opened one).
+bool kill_while_writing(const std::vector<std::string> &args, const std::string &watched,
+                        int stdin_fd, const std::string &tmpdir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> full{mcapkit_test::mcapkit_path()};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (auto &a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "TMPDIR=", 7) != 0) env_s.push_back(*e);
+  env_s.push_back("TMPDIR=" + tmpdir);
+  std::vector<char *> envp;
+  for (auto &e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  int src = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (src != 0) return false;
+  std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  bool writing = false;
+  for (int i = 0; i < 3000 && !writing; i++) {
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(fds, ec)) {
+      std::error_code ec2;
+      if (fs::read_symlink(e.path(), ec2).string().rfind(watched + "/", 0) == 0) writing = true;
+    }
+    if (!writing) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // some bytes written
+  kill(pid, SIGKILL);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return false;
+  return writing && WIFSIGNALED(status);
+}
+
+std::vector<std::string> names_in(const std::string &dir) {
+  std::vector<std::string> out;
+  for (const auto &e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename());
+  return out;
+}
+
 // Killed mid-write (SIGKILL: no handler runs), compress and synth leave nothing in the
 // output directory: their outputs are unnamed temporary files until the rename (they
 // used to leave ".OUT.tmp-XXXXXX" behind, a 186 MB one for a compress stopped after 1 s).
@@ -287,38 +339,43 @@ TEST(CliRewrite, KilledMidWriteLeavesNothingBehind) {
     SCOPED_TRACE(cmd[0]);
     std::string outdir = tmp.file("out-" + cmd[0]);
     fs::create_directory(outdir);
-    std::vector<std::string> args{mcapkit_test::mcapkit_path()};
+    std::vector<std::string> args;
     for (const auto &a : cmd) args.push_back(a == "OUT" ? outdir + "/out.mcap" : a);
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    // Wait until it has its output open in outdir (or has ended).
-    std::string fds = "/proc/" + std::to_string(pid) + "/fd";
-    bool writing = false;
-    for (int i = 0; i < 2000 && !writing; i++) {
-      std::error_code ec;
-      for (const auto &e : fs::directory_iterator(fds, ec)) {
-        std::error_code ec2;
-        if (fs::read_symlink(e.path(), ec2).string().rfind(outdir + "/", 0) == 0) writing = true;
-      }
-      if (!writing) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_TRUE(writing) << "the command never opened its output";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // some bytes written
-    kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "finished before it could be killed";
-    std::vector<std::string> left;
-    for (const auto &e : fs::directory_iterator(outdir)) left.push_back(e.path().filename());
+    ASSERT_TRUE(kill_while_writing(args, outdir, -1, tmp.path()));
+    auto left = names_in(outdir);
     EXPECT_TRUE(left.empty()) << left[0];
   }
 }
 
+// The copies of standard input that `cat -` (the CLI's spool, in $TMPDIR) and `merge -`
+// (the pipeline's, beside the output) make have no name either: killed while copying,
+// they leave none.
+TEST(CliRewrite, KilledWhileSpoolingStdinLeavesNoCopy) {
+  namespace fs = std::filesystem;
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-d", "2", "-c", "lz4"});
+  std::string head = read_file_or_throw(in).substr(0, 1 << 20);
+  const std::vector<std::vector<std::string>> commands = {
+      {"cat", "-", "--data", "none", "--order", "log-time"},
+      {"merge", "-", in, "-o", "SPOOL/merged.mcap"},  // merge spools beside its output
+  };
+  for (const auto &cmd : commands) {
+    SCOPED_TRACE(cmd[0]);
+    std::string spooldir = tmp.file("spool-" + cmd[0]);
+    fs::create_directory(spooldir);
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    // Part of a file, and the pipe kept open: the copy is never finished.
+    ASSERT_EQ(write(p[1], head.data(), head.size() < 60000 ? head.size() : 60000),
+              (ssize_t)(head.size() < 60000 ? head.size() : 60000));
+    std::vector<std::string> args;
+    for (const auto &a : cmd) args.push_back(a.rfind("SPOOL", 0) == 0 ? spooldir + a.substr(5) : a);
+    bool killed = kill_while_writing(args, spooldir, p[0], spooldir);
+    close(p[0]);
+    close(p[1]);
+    ASSERT_TRUE(killed);
+    auto left = names_in(spooldir);
+    EXPECT_TRUE(left.empty()) << left[0];
+  }
+}
