@@ -4,8 +4,9 @@
  *
  * The original is never written to. The amended file is built beside it as a
  * temporary file, checked, and renamed over the original, so a crash at any
- * moment leaves either the old or the new file at FILE (plus, at worst, a
- * stray ".NAME.add-XXXXXX" temporary file):
+ * moment leaves either the old or the new file at FILE. The temporary file is
+ * unnamed (O_TMPFILE) until just before the rename, so it goes with the process;
+ * where that is not possible, a crash can leave a stray ".NAME.add-XXXXXX":
  *
  * 1. Survey: stream FILE's records (raw chunks; magic, structure, data,
  *    summary and attachment CRCs checked) to find its DataEnd and the layout
@@ -770,7 +771,7 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
   struct survey sv;
   memset(&sv, 0, sizeof sv);
   char *target = NULL, *tmp = NULL, *dir = NULL;
-  int in_fd = -1, out_fd = -1;
+  int in_fd = -1, out_fd = -1, named = 0; /* named: the file tmp exists */
   struct wout w;
   memset(&w, 0, sizeof w);
   char why[768] = "";
@@ -824,7 +825,23 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
   if (slash) *slash = '\0';
   snprintf(tmp, tlen, "%s/.%s.add-XXXXXX", slash ? dir : ".", base);
   if (slash && !*dir) snprintf(tmp, tlen, "/.%s.add-XXXXXX", base);
-  out_fd = mkostemp(tmp, O_CLOEXEC);
+  /* Unnamed where possible: it gets the name in tmp only just before the rename. */
+  char proc[64] = "";
+#ifdef O_TMPFILE
+  out_fd = open(slash ? (*dir ? dir : "/") : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (out_fd >= 0) {
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", out_fd);
+    if (access(proc, F_OK) != 0) {
+      close(out_fd);
+      out_fd = -1;
+      proc[0] = '\0';
+    }
+  }
+#endif
+  if (out_fd < 0) {
+    out_fd = mkostemp(tmp, O_CLOEXEC);
+    named = out_fd >= 0;
+  }
   if (out_fd < 0) {
     cli_error(ctx, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
     free(tmp);
@@ -845,13 +862,13 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
     cli_error(ctx, "'%s' left unchanged: %s", path, why);
     goto out;
   }
-  if (fsync(out_fd) != 0 || close(out_fd) != 0) {
-    out_fd = -1;
+  if (fsync(out_fd) != 0 || (named && close(out_fd) != 0)) {
+    if (named) out_fd = -1;
     cli_error(ctx, "'%s' left unchanged: writing the new file: %s", path, strerror(errno));
     goto out;
   }
-  out_fd = -1;
-  if (verify(target, tmp, &sv, &it, indexed, new_offset, why, sizeof why) != 0) {
+  if (named) out_fd = -1; /* an unnamed one stays open: /proc reads it back */
+  if (verify(target, named ? tmp : proc, &sv, &it, indexed, new_offset, why, sizeof why) != 0) {
     cli_error(ctx, "'%s' left unchanged: %s", path, why);
     rc = CLI_EXIT_FAILURE;
     goto out;
@@ -865,6 +882,22 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
   if (fail && strcmp(fail, "before-rename") == 0) {
     cli_error(ctx, "'%s' left unchanged: failure injected before the rename", path);
     goto out;
+  }
+  if (!named) {
+    /* A fresh unique name (mkostemp's, given up at once) for the unnamed file to take. */
+    int pfd = mkostemp(tmp, O_CLOEXEC);
+    if (pfd < 0 || close(pfd) != 0 || unlink(tmp) != 0 ||
+        linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
+      cli_error(ctx, "'%s' left unchanged: cannot name the new file: %s", path, strerror(errno));
+      goto out;
+    }
+    named = 1;
+    int crc = close(out_fd);
+    out_fd = -1;
+    if (crc != 0) {
+      cli_error(ctx, "'%s' left unchanged: writing the new file: %s", path, strerror(errno));
+      goto out;
+    }
   }
   if (rename(tmp, target) != 0) {
     cli_error(ctx, "'%s' left unchanged: cannot replace it: %s", path, strerror(errno));
@@ -885,7 +918,7 @@ int cmd_add(cli_ctx *ctx, int argc, char **argv) {
 out:
   if (out_fd >= 0) close(out_fd);
   if (tmp) {
-    unlink(tmp);
+    if (named) unlink(tmp);
     free(tmp);
   }
   if (in_fd >= 0) close(in_fd);

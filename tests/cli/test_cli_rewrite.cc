@@ -273,10 +273,11 @@ TEST(CliRewrite, RecoverExitCodes) {
 }
 
 // Start mcapkit with args (stdout and stderr to /dev/null, stdin from stdin_fd or
-// /dev/null, TMPDIR=tmpdir), wait until it holds a file open in `watched`, then SIGKILL
-// it; true if it was killed that way (false: it ended first, or never opened one).
+// /dev/null, TMPDIR=tmpdir), wait until it holds a file open in `watched` (other than
+// `ignore`, an input there), then SIGKILL it; true if it was killed that way (false: it
+// ended first, or never opened one).
 bool kill_while_writing(const std::vector<std::string> &args, const std::string &watched,
-                        int stdin_fd, const std::string &tmpdir) {
+                        int stdin_fd, const std::string &tmpdir, const std::string &ignore = "") {
   namespace fs = std::filesystem;
   std::vector<std::string> full{mcapkit_test::mcapkit_path()};
   full.insert(full.end(), args.begin(), args.end());
@@ -306,7 +307,8 @@ bool kill_while_writing(const std::vector<std::string> &args, const std::string 
     std::error_code ec;
     for (const auto &e : fs::directory_iterator(fds, ec)) {
       std::error_code ec2;
-      if (fs::read_symlink(e.path(), ec2).string().rfind(watched + "/", 0) == 0) writing = true;
+      std::string to = fs::read_symlink(e.path(), ec2).string();
+      if (to.rfind(watched + "/", 0) == 0 && to != ignore) writing = true;
     }
     if (!writing) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -345,6 +347,29 @@ TEST(CliRewrite, KilledMidWriteLeavesNothingBehind) {
     auto left = names_in(outdir);
     EXPECT_TRUE(left.empty()) << left[0];
   }
+}
+
+// `add` builds the amended file beside the original: killed meanwhile, it leaves the
+// original as it was and nothing else (it used to leave ".NAME.add-XXXXXX").
+TEST(CliRewrite, KilledAddLeavesTheOriginalAlone) {
+  namespace fs = std::filesystem;
+  TempDir tmp;
+  std::string dir = tmp.file("target");
+  fs::create_directory(dir);
+  std::string target = dir + "/rec.mcap";
+  synth(target, {"-d", "6", "-c", "lz4"});
+  std::string before = read_file_or_throw(target);
+  std::string big = tmp.file("big.bin");  // sparse: fast to read, slow enough to copy
+  {
+    int fd = open(big.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, (off_t)1 << 30), 0);
+    close(fd);
+  }
+  ASSERT_TRUE(kill_while_writing({"add", "attachment", target, "--file", big}, dir, -1,
+                                 tmp.path(), target));
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"rec.mcap"});
+  EXPECT_TRUE(read_file_or_throw(target) == before);
 }
 
 // The copies of standard input that `cat -` (the CLI's spool, in $TMPDIR) and `merge -`
