@@ -571,6 +571,42 @@ static int report(const cli_ctx *ctx, int rc, const pl_error_info *err) {
   return cli_api_exit_code(rc);
 }
 
+/*
+ * Look a recording up (by key or id) and add its id (site = 0) or its site's id (site = 1)
+ * as the query parameter `name`; *value holds the copy (the caller frees it). A recording
+ * without an id is an error; one without a site adds nothing (the API will say siteId is
+ * required). A CLI exit code.
+ */
+static int recording_param(const cli_ctx *ctx, pl_http *h, const char *key_or_id, int site,
+                           const char *name, pl_param *params, size_t *n_params, char **value) {
+  pl_error_info err;
+  pl_api_recording *r = NULL;
+  memset(&err, 0, sizeof err);
+  int prc = pl_api_get_recording(h, key_or_id, &r, &err);
+  if (prc != PL_OK) {
+    pl_api_recording_free(r);
+    return report(ctx, prc, &err);
+  }
+  const char *v = site ? r->site_id : r->id;
+  if (v && *n_params < 64) {
+    *value = strdup(v);
+    if (!*value) {
+      pl_api_recording_free(r);
+      cli_error(ctx, "out of memory");
+      return CLI_EXIT_FAILURE;
+    }
+    params[*n_params].name = name;
+    params[*n_params].value = *value;
+    (*n_params)++;
+  }
+  pl_api_recording_free(r);
+  if (!site && !*value) {
+    cli_error(ctx, "recording '%s' has no id", key_or_id);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
+}
+
 int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   struct remote_args a;
   memset(&a, 0, sizeof a);
@@ -650,40 +686,14 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   int prc = PL_OK;
   if (kind == PL_API_ATTACHMENTS && a.recording_key) {
     /* Attachments are listed by recordingId only: look the key up. */
-    pl_api_recording *r = NULL;
-    prc = pl_api_get_recording(h, a.recording_key, &r, &err);
-    if (prc == PL_OK && r->id && n_params < 64) {
-      rec_id = strdup(r->id);
-      params[n_params].name = "recordingId";
-      params[n_params].value = rec_id;
-      n_params++;
-    }
-    pl_api_recording_free(r);
-    if (prc != PL_OK) {
-      rc = report(ctx, prc, &err);
-      goto out;
-    }
-    if (!rec_id) {
-      cli_error(ctx, "recording '%s' has no id", a.recording_key);
-      rc = CLI_EXIT_FAILURE;
-      goto out;
-    }
+    rc = recording_param(ctx, h, a.recording_key, 0, "recordingId", params, &n_params, &rec_id);
+    if (rc != CLI_EXIT_OK) goto out;
   }
   if (kind == PL_API_LAKE_FILES && !a.site_id && (a.recording_id || a.recording_key)) {
     /* the site is the recording's own: look it up instead of asking for --site-id */
-    pl_api_recording *r = NULL;
-    prc = pl_api_get_recording(h, a.recording_id ? a.recording_id : a.recording_key, &r, &err);
-    if (prc == PL_OK && r->site_id && n_params < 64) {
-      site = strdup(r->site_id);
-      params[n_params].name = "siteId";
-      params[n_params].value = site;
-      n_params++;
-    }
-    pl_api_recording_free(r);
-    if (prc != PL_OK) {
-      rc = report(ctx, prc, &err);
-      goto out;
-    }
+    rc = recording_param(ctx, h, a.recording_id ? a.recording_id : a.recording_key, 1, "siteId",
+                         params, &n_params, &site);
+    if (rc != CLI_EXIT_OK) goto out;
   }
   if (strcmp(action, "list") == 0) {
     pl_api_list l;

@@ -92,11 +92,11 @@ int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint
 int mcap__source_readahead(mcap_source *src);
 
 /* Map [offset, offset + len) of a file source (mcap_source_open_file) for any thread, also
- * while its read is in use, populated now or (populate = 0) as it is touched: *view points at
- * offset; the caller owns the mapping (*base, *base_len) and releases it with
- * mcap__source_unmap. MCAP_EUNSUPPORTED for other sources. */
-int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, int populate,
-                     const uint8_t **view, void **base, size_t *base_len, mcap_error_info *err);
+ * while its read is in use, unpopulated (see mcap__source_populate): *view points at offset;
+ * the caller owns the mapping (*base, *base_len) and releases it with mcap__source_unmap.
+ * MCAP_EUNSUPPORTED for other sources. */
+int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, const uint8_t **view,
+                     void **base, size_t *base_len, mcap_error_info *err);
 /* Populate the pages under [p, p + len) of such a mapping (advice: errors are ignored). */
 void mcap__source_populate(const void *p, size_t len);
 void mcap__source_unmap(void *base, size_t len);

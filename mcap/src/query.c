@@ -493,7 +493,7 @@ static struct qwin *win_for(struct mcap_message_iter *it, const mcap_chunk_index
     if (want > r->src.size - off) want = r->src.size - off;
     w = mcap__calloc(1, sizeof *w);
     if (!w) return NULL;
-    if (mcap__source_map(&r->src, off, want, 0, &w->view, &w->base, &w->len, &e)) {
+    if (mcap__source_map(&r->src, off, want, &w->view, &w->base, &w->len, &e)) {
       mcap__free(w);
       it->no_windows = 1; /* EUNSUPPORTED, or mapping failed: pread from now on */
       return NULL;

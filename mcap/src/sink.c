@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -186,24 +185,22 @@ static int open_unnamed(const char *dir) {
 #endif
 }
 
-/* Give an unnamed file a name from `tmpl` (its "XXXXXX" replaced); 0 or an errno. */
+/* Give an unnamed file a name from `tmpl` (its "XXXXXX" replaced); 0 or an errno. A unique
+ * name is reserved with mkostemp and given up just before the link takes it. */
 static int link_unnamed(int fd, char *tmpl) {
-  static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   char proc[64];
   size_t n = strlen(tmpl);
-  struct timespec ts;
-  uint64_t x;
   if (n < 6) return EINVAL;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15u ^ (uint64_t)getpid() << 32 ^ (uintptr_t)tmpl;
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  for (int attempt = 0; attempt < 64; attempt++) {
-    for (int i = 0; i < 6; i++) {
-      x = x * 6364136223846793005u + 1442695040888963407u;
-      tmpl[n - 6 + (size_t)i] = chars[(x >> 33) % (sizeof chars - 1)];
-    }
+  for (int attempt = 0; attempt < 8; attempt++) {
+    int p;
+    memcpy(tmpl + n - 6, "XXXXXX", 6);
+    p = mkostemp(tmpl, O_CLOEXEC);
+    if (p < 0) return errno;
+    close(p);
+    unlink(tmpl);
     if (linkat(AT_FDCWD, proc, AT_FDCWD, tmpl, AT_SYMLINK_FOLLOW) == 0) return 0;
-    if (errno != EEXIST) return errno;
+    if (errno != EEXIST) return errno; /* EEXIST: taken in between, try another name */
   }
   return EEXIST;
 }

@@ -554,8 +554,8 @@ static int make_win_source(mcap_source *src, int fd, uint64_t size, const char *
   return MCAP_OK;
 }
 
-int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, int populate,
-                     const uint8_t **view, void **base, size_t *base_len, mcap_error_info *err) {
+int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, const uint8_t **view,
+                     void **base, size_t *base_len, mcap_error_info *err) {
   const struct win_source *w;
   uint64_t start, end;
   uint8_t *m;
@@ -580,8 +580,7 @@ int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, int 
                      w->path, (unsigned long long)(end - start), (unsigned long long)start,
                      strerror(errno));
   }
-  advise_populate(m, (size_t)(end - start), NULL, 0);
-  if (populate) mcap__source_populate(m + (offset - start), (size_t)len);
+  advise_populate(m, (size_t)(end - start), NULL, 0); /* the huge-page advice only */
   *base = m;
   *base_len = (size_t)(end - start);
   *view = m + (offset - start);
