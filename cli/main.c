@@ -25,6 +25,8 @@ const cli_cmd cli_cmds[] = {
      &cmd_completion_spec},
     {"compress", cmd_compress, "rewrite an MCAP file with every chunk compressed (zstd, lz4)", 0,
      &cmd_compress_spec},
+    {"convert", cmd_convert, "convert ROS 1 bags and ROS 2 SQLite bags (.db3) to MCAP", 0,
+     &cmd_convert_spec},
     {"coverage", cmd_coverage, "time ranges covered by recordings, by device (and topic)", 0,
      &cmd_coverage_spec},
     {"decompress", cmd_decompress, "rewrite an MCAP file with uncompressed chunks", 0,
