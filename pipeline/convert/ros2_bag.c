@@ -362,16 +362,18 @@ static int column_exists(sqlite3 *db, const char *table, const char *col) {
   return found;
 }
 
-/* Decompress a .db3.zstd into an unnamed temporary file. @return fd or -1 (error set). */
-static int decompress_file(struct pl_convert *c, const char *path) {
+/* Decompress a .db3.zstd into a temporary file that has no name (O_TMPFILE) while
+ * it is written; SQLite needs a name to open it, so it gets one in `name` just
+ * before (the caller unlinks it once SQLite has it open). @return fd or -1. */
+static int decompress_file(struct pl_convert *c, const char *path, char *name, size_t name_len) {
   const char *dir = c->o.tmp_dir ? c->o.tmp_dir : getenv("TMPDIR");
   if (!dir || !*dir) dir = "/tmp";
+  int unnamed = 1;
   int out = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  char tmpl[4096];
-  if (out < 0) { /* no O_TMPFILE here: a named file, unlinked at once */
-    snprintf(tmpl, sizeof tmpl, "%s/mcapkit-db3-XXXXXX", dir);
-    out = mkostemp(tmpl, O_CLOEXEC);
-    if (out >= 0) unlink(tmpl);
+  if (out < 0) { /* no O_TMPFILE here: a named file from the start */
+    unnamed = 0;
+    snprintf(name, name_len, "%s/.mcapkit-db3-XXXXXX", dir);
+    out = mkostemp(name, O_CLOEXEC);
   }
   if (out < 0) {
     cv_fail(c, PL_CONVERT_EIO, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
@@ -424,8 +426,28 @@ static int decompress_file(struct pl_convert *c, const char *path) {
   ZSTD_freeDCtx(z);
   free(ib);
   free(ob);
+  if (!rc && unnamed) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", out);
+    for (int tries = 0;; tries++) {
+      snprintf(name, name_len, "%s/.mcapkit-db3-XXXXXX", dir);
+      int t = mkostemp(name, O_CLOEXEC); /* reserve a fresh name, then link the file to it */
+      if (t >= 0) {
+        close(t);
+        unlink(name);
+      }
+      if (t >= 0 && linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0) break;
+      if (t < 0 || errno != EEXIST || tries > 100) {
+        rc = cv_fail(c, PL_CONVERT_EIO, "cannot name a temporary file in '%s': %s", dir,
+                     strerror(errno));
+        break;
+      }
+    }
+  }
   if (rc) {
+    if (!unnamed) unlink(name);
     close(out);
+    name[0] = '\0';
     return -1;
   }
   return out;
@@ -532,6 +554,7 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   d->path = cv_strdup(file);
   int rc = PL_CONVERT_OK;
   char *uri = NULL;
+  char tmpname[4096] = "";
   if (!d->path) {
     rc = cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
     goto fail;
@@ -544,23 +567,25 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   }
   ssize_t hn = read(fd, head, 4);
   close(fd);
-  char procpath[64];
   const char *dbpath = file;
   if (hn == 4 && memcmp(head, "\x28\xb5\x2f\xfd", 4) == 0) {
-    d->tmp_fd = decompress_file(c, file);
+    d->tmp_fd = decompress_file(c, file, tmpname, sizeof tmpname);
     if (d->tmp_fd < 0) {
       rc = c->code;
       goto fail;
     }
-    snprintf(procpath, sizeof procpath, "/proc/self/fd/%d", d->tmp_fd);
-    dbpath = procpath;
+    dbpath = tmpname;
   }
   uri = sqlite_uri(dbpath);
   if (!uri) {
     rc = cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
     goto fail;
   }
-  if (sqlite3_open_v2(uri, &d->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+  int orc = sqlite3_open_v2(uri, &d->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  if (orc == SQLITE_OK && tmpname[0]) /* make SQLite open the file now, then drop its name */
+    orc = sqlite3_exec(d->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  if (tmpname[0]) unlink(tmpname);
+  if (orc != SQLITE_OK) {
     rc = cv_fail(c, PL_CONVERT_EIO, "'%s': cannot open the database: %s", file,
                  d->sql ? sqlite3_errmsg(d->sql) : "out of memory");
     goto fail;
@@ -663,6 +688,7 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   *out = d;
   return PL_CONVERT_OK;
 fail:
+  if (tmpname[0]) unlink(tmpname);
   free(uri);
   db_free(&d->base);
   return rc;
