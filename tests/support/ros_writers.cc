@@ -383,3 +383,54 @@ extern "C" int mcapkit_gen_ros2_db3(const char *path, uint64_t bytes, uint64_t *
     return -1;
   }
 }
+
+// ------------------------------------------------------------- fuzz seeds
+
+extern "C" int mcapkit_gen_ros1_seeds(const char *dir) {
+  try {
+    struct Seed {
+      const char *name, *compression;
+      bool index, index_data, unsorted;
+      int cut;  // bytes cut off the end
+    };
+    const Seed seeds[] = {
+        {"indexed_none", "none", true, true, false, 0},
+        {"indexed_bz2", "bz2", true, true, false, 0},
+        {"indexed_lz4", "lz4", true, true, false, 0},
+        {"unsorted_chunks", "none", true, true, true, 0},
+        {"unindexed_none", "none", false, true, false, 0},
+        {"unindexed_no_index_data_lz4", "lz4", false, false, false, 0},
+        {"truncated_none", "none", false, true, false, 150},
+        {"truncated_bz2", "bz2", false, true, false, 90},
+    };
+    for (const Seed &s : seeds) {
+      std::string path = std::string(dir) + "/" + s.name + ".bag";
+      mcapkit_test::BagOptions o;
+      o.compression = s.compression;
+      o.chunk_size = 300;
+      o.index = s.index;
+      o.index_data = s.index_data;
+      {
+        mcapkit_test::Ros1BagWriter w(path, o);
+        w.add_connection({1, "/a", "std_msgs/String", "x", "string data\n", "/n", "1"});
+        w.add_connection({5, "/b", "std_msgs/Int8", "y", "int8 data\n", "", ""});
+        for (int i = 0; i < 12; i++) {
+          uint64_t t = 1000000000ull + (uint64_t)(s.unsorted ? (12 - i) / 4 * 100 + i : i) * 1000;
+          w.write(i % 3 ? 1 : 5, t, std::string(20 + (size_t)i, (char)('a' + i)));
+        }
+      }
+      if (s.cut) {
+        std::ifstream in(path, std::ios::binary);
+        std::string d((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        d.resize(d.size() - (size_t)s.cut);
+        std::ofstream(path, std::ios::binary | std::ios::trunc).write(d.data(),
+                                                                      (std::streamsize)d.size());
+      }
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "mcapkit_gen_ros1_seeds: %s\n", e.what());
+    return -1;
+  }
+}

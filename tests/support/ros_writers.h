@@ -129,6 +129,9 @@ extern "C" {
 int mcapkit_gen_ros1_bag(const char *path, const char *compression, uint64_t bytes,
                          uint64_t *messages);
 int mcapkit_gen_ros2_db3(const char *path, uint64_t bytes, uint64_t *messages);
+// The seed corpus of fuzz_convert_bag: small bags (every compression, indexed, unindexed,
+// chunks out of order, truncated) written into `dir`. Return 0 or -1.
+int mcapkit_gen_ros1_seeds(const char *dir);
 
 #ifdef __cplusplus
 }
