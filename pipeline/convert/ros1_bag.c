@@ -1011,7 +1011,7 @@ int cv_ros1_open(struct pl_convert *c, const char *path, size_t input, struct cv
   } else {
     c->rep.inputs[input].indexed = 1;
   }
-  qsort(b->chunks, b->n_chunks, sizeof *b->chunks, ref_cmp);
+  if (b->n_chunks > 1) qsort(b->chunks, b->n_chunks, sizeof *b->chunks, ref_cmp);
   c->rep.inputs[input].chunks = b->n_chunks;
   *out = &b->base;
   return PL_CONVERT_OK;

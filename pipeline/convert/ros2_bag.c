@@ -666,7 +666,7 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   sqlite3_finalize(st);
   if (rc) goto fail;
   /* The schema encoding of each topic follows its definition (ros2idl or ros2msg). */
-  qsort(d->topics, d->n_topics, sizeof *d->topics, topic_cmp);
+  if (d->n_topics > 1) qsort(d->topics, d->n_topics, sizeof *d->topics, topic_cmp);
   if (sqlite3_prepare_v2(d->sql,
                          "SELECT id, topic_id, timestamp, data FROM messages ORDER BY timestamp, id",
                          -1, &d->st, NULL) != SQLITE_OK) {
@@ -786,7 +786,7 @@ int cv_ros2_open(struct pl_convert *c, const char *path, pl_convert_kind kind, s
         n_files++;
       }
       closedir(dir);
-      qsort(files, n_files, sizeof *files, name_cmp);
+      if (n_files > 1) qsort(files, n_files, sizeof *files, name_cmp);
     }
     if (!n_files) {
       rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': no database file in this rosbag2 folder", path);
