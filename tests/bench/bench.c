@@ -39,6 +39,7 @@ static void usage(FILE *f) {
         "                  [--page-cache mcapkit|small|asis]\n"
         "       " BENCH_PROG " tools [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
         "                  [--mcapkit PATH]\n"
+        "       " BENCH_PROG " convert [--cache DIR] [--size-mb N] [--repeats N] [--mcapkit PATH]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
         "       " BENCH_PROG " cache FILE mcapkit|small\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
@@ -53,6 +54,8 @@ static void usage(FILE *f) {
         "      folios; small: by a plain mmap, small folios; asis: left alone)\n"
         "tools time the mcapkit CLI (compress, filter, merge, lake, index; cp for comparison)\n"
         "      on the same cached corpus, each command a measured child process\n"
+        "convert  time 'mcapkit convert' (bags stored/lz4/bz2, a db3 -> zstd) against plain zstd\n"
+        "      of the same bytes; inputs made once by the test writers, cached\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
         "cache evict a file from the page cache and read it back as --page-cache says\n"
@@ -753,6 +756,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "convert") == 0) return bench_convert_main(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
                     strcmp(argv[1], "help") == 0)) {
     usage(stdout);

@@ -92,6 +92,11 @@ int bench_read_main(int argc, char **argv);
 /** `mcapkit-bench tools [options]`: the mcapkit CLI's rewrite and lake commands. */
 int bench_tools_main(int argc, char **argv);
 
+/* --------------------------------------------------------------- convert */
+
+/** `mcapkit-bench convert [options]`: 'mcapkit convert' on bags and a db3 (bench_convert.c). */
+int bench_convert_main(int argc, char **argv);
+
 /* ---------------------------------------------------------------- corpus */
 
 /** What the corpus files hold (the same messages in every compression). */
