@@ -127,12 +127,13 @@ int cv_file_open(struct pl_convert *c, struct cv_file *f, const char *path) {
   f->path = path;
   f->fd = open(path, O_RDONLY | O_CLOEXEC);
   if (f->fd < 0) return cv_fail(c, PL_CONVERT_EIO, "'%s': %s", path, strerror(errno));
-  if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int e = errno;
+  const char *why = NULL;
+  if (fstat(f->fd, &st) != 0) why = strerror(errno);
+  else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+  if (why) {
     close(f->fd);
     f->fd = -1;
-    return cv_fail(c, PL_CONVERT_EIO, "'%s': %s", path,
-                   S_ISREG(st.st_mode) ? strerror(e) : "not a regular file");
+    return cv_fail(c, PL_CONVERT_EIO, "'%s': %s", path, why);
   }
   f->size = (uint64_t)st.st_size;
   (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -306,6 +307,7 @@ int pl_convert_new(pl_convert **out, const pl_convert_options *opts) {
   if (!c) return PL_CONVERT_ENOMEM;
   if (opts) c->o = *opts;
   if (!c->o.max_chunk_size) c->o.max_chunk_size = CV_DEFAULT_MAX_CHUNK;
+  if (c->o.max_chunk_size > UINT32_MAX) c->o.max_chunk_size = UINT32_MAX; /* record offsets */
   if (!c->o.max_message_size) c->o.max_message_size = CV_DEFAULT_MAX_MESSAGE;
   if (!c->o.memory_budget) c->o.memory_budget = CV_DEFAULT_BUDGET;
   *out = c;

@@ -457,10 +457,12 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
   int bz = ri->h.compression.data[0] == 'b';
   bz_stream bs;
   int rc = PL_CONVERT_OK, ended = 0;
-  size_t want = usize;
+  /* One byte more than declared: output beyond the declared size is then seen as such,
+   * while a stream that ends exactly there can still report its end. */
+  size_t limit = usize + 1, want = limit;
   /* Grow with the real output: start near what the input could plausibly give. */
   if (avail < want / 8) want = (size_t)(avail * 8 > 65536 ? avail * 8 : 65536);
-  if (want > usize) want = usize;
+  if (want > limit) want = limit;
   rc = out_room(c, oc, want ? want : 1);
   if (rc) return rc;
   if (bz) {
@@ -488,11 +490,11 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
     size_t in_pos = 0;
     while (in_pos < got && !ended && !*why) {
       if (out == oc->cap) {
-        if (oc->cap >= usize) {
+        if (oc->cap >= limit) {
           *why = "decompresses to more than the chunk's declared size";
           break;
         }
-        size_t n = oc->cap * 2 > usize ? usize : oc->cap * 2;
+        size_t n = oc->cap * 2 > limit ? limit : oc->cap * 2;
         rc = out_room(c, oc, n);
         if (rc) goto done;
       }
@@ -531,6 +533,10 @@ done:
   else if (!ended && b->lz4) {
     LZ4F_freeDecompressionContext(b->lz4);
     b->lz4 = NULL;
+  }
+  if (out > usize) {
+    out = usize;
+    if (!*why) *why = "decompresses to more than the chunk's declared size";
   }
   oc->len = out;
   if (rc) return rc;

@@ -749,8 +749,12 @@ int cv_ros2_open(struct pl_convert *c, const char *path, pl_convert_kind kind, s
       msg_zstd = m.compression_mode && strcasecmp(m.compression_mode, "message") == 0 ? 1 : 0;
       for (size_t i = 0; i < m.n_files; i++) {
         if (cv_grow((void **)&files, &cap_files, n_files + 1, sizeof *files)) goto oom;
-        snprintf(buf, sizeof buf, "%s/%s", path, m.files[i]);
+        /* Relative to the folder; early rosbag2 versions wrote "FOLDER/FILE". */
         struct stat st;
+        if (m.files[i][0] == '/') snprintf(buf, sizeof buf, "%s", m.files[i]);
+        else snprintf(buf, sizeof buf, "%s/%s", path, m.files[i]);
+        const char *base = strrchr(m.files[i], '/');
+        if (stat(buf, &st) != 0 && base) snprintf(buf, sizeof buf, "%s/%s", path, base + 1);
         if (stat(buf, &st) != 0) {
           c->rep.messages_lost_unknown = 1;
           rc = cv_problem(c, 1, buf, CV_NO_OFFSET, -1,

@@ -5,6 +5,7 @@
  *   mcapkit-make-convert-corpus tests/fuzz/corpus/convert_bag
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "ros_writers.h"
@@ -14,6 +15,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: mcapkit-make-convert-corpus OUTDIR\n");
     return 2;
   }
-  mkdir(argv[1], 0777);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  for (char *p = dir + 1; *p; p++) /* mkdir -p */
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(dir, 0777);
+      *p = '/';
+    }
+  mkdir(dir, 0777);
   return mcapkit_gen_ros1_seeds(argv[1]) == 0 ? 0 : 1;
 }
