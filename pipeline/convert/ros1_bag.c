@@ -465,6 +465,8 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
   if (want > limit) want = limit;
   rc = out_room(c, oc, want ? want : 1);
   if (rc) return rc;
+  if (!b->piece && !(b->piece = malloc(PIECE)))
+    return cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
   if (bz) {
     memset(&bs, 0, sizeof bs);
     if (BZ2_bzDecompressInit(&bs, 0, 0) != BZ_OK) return cv_fail(c, PL_CONVERT_ENOMEM, "bz2");
@@ -757,7 +759,20 @@ static int bag_next(struct cv_stream *s) {
       }
     }
   }
-  if (!b->n_open) return 0;
+  if (!b->n_open) { /* the end: keep nothing while the other inputs go on */
+    for (size_t i = 0; i < b->n_spare; i++) {
+      free(b->spare[i]->buf);
+      free(b->spare[i]->recs);
+      free(b->spare[i]);
+    }
+    b->n_spare = 0;
+    free(b->piece);
+    b->piece = NULL;
+    if (b->lz4) LZ4F_freeDecompressionContext(b->lz4);
+    b->lz4 = NULL;
+    cv_file_close(&b->f);
+    return 0;
+  }
   const struct ochunk *top = b->heap[0];
   const struct rec *r = &top->recs[top->i];
   s->head.time = r->time;
@@ -952,9 +967,8 @@ int cv_ros1_open(struct pl_convert *c, const char *path, size_t input, struct cv
   b->c = c;
   b->f.fd = -1;
   b->path = cv_strdup(path);
-  b->piece = malloc(PIECE);
   int rc = PL_CONVERT_OK;
-  if (!b->path || !b->piece) {
+  if (!b->path) {
     rc = cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
     goto fail;
   }

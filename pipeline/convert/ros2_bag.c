@@ -178,15 +178,27 @@ struct db {
   int tmp_fd;      /* the decompressed copy of a .db3.zstd, or -1 */
 };
 
+/* Close the database and drop its buffers: a split bag's files are read one after
+ * the other, so only the files in use hold an SQLite page cache. */
+static void db_release(struct db *d) {
+  sqlite3_finalize(d->st);
+  sqlite3_close(d->sql);
+  d->st = NULL;
+  d->sql = NULL;
+  if (d->tmp_fd >= 0) close(d->tmp_fd);
+  d->tmp_fd = -1;
+  free(d->buf);
+  d->buf = NULL;
+  d->cap = 0;
+  ZSTD_freeDCtx(d->dctx);
+  d->dctx = NULL;
+}
+
 static void db_free(struct cv_stream *s) {
   struct db *d = (struct db *)s;
   if (!d) return;
-  sqlite3_finalize(d->st);
-  sqlite3_close(d->sql);
-  if (d->tmp_fd >= 0) close(d->tmp_fd);
+  db_release(d);
   free(d->topics);
-  free(d->buf);
-  ZSTD_freeDCtx(d->dctx);
   free(d->path);
   free(d);
 }
@@ -250,9 +262,13 @@ static int unzstd(struct db *d, const uint8_t *src, size_t len, size_t *out, con
 static int db_next(struct cv_stream *s) {
   struct db *d = (struct db *)s;
   struct pl_convert *c = d->c;
+  if (!d->st) return 0;
   for (;;) {
     int r = sqlite3_step(d->st);
-    if (r == SQLITE_DONE) return 0;
+    if (r == SQLITE_DONE) {
+      db_release(d);
+      return 0;
+    }
     if (r != SQLITE_ROW)
       return cv_fail(c, PL_CONVERT_EFORMAT, "'%s': reading the messages table: %s", d->path,
                      sqlite3_errmsg(d->sql));

@@ -256,3 +256,31 @@ TEST(CliConvert, PeakMemoryStaysFarBelowTheBagSize) {
   EXPECT_EQ(Json::parse(d.out)["message_count"].u64(), messages);
   EXPECT_LT(d.max_rss_kib, 96 * 1024) << "convert (db3) peak RSS";
 }
+
+// A bag split into many files: each database is closed once read, so the SQLite page
+// caches of the files already converted do not pile up.
+TEST(CliConvert, SplitBagOfManyFilesStaysSmall) {
+  TempDir dir;
+  std::string b = dir.file("split");
+  fs::create_directories(b);
+  const int files = 60, per_file = 30;
+  ASSERT_EQ(in_child([&] {
+              std::string payload(100000, '\0');
+              for (int f = 0; f < files; f++) {
+                mcapkit_test::Db3Writer w(b + "/split_" + std::to_string(f) + ".db3");
+                int64_t t = w.add_topic("/cam", "sensor_msgs/msg/Image");
+                for (int i = 0; i < per_file; i++) {
+                  payload[(size_t)i] = (char)f;
+                  w.write(t, 1000000000ull * (uint64_t)(f * per_file + i), payload);
+                }
+              }
+              return 0;
+            }),
+            0);
+  RunResult r = run_mcapkit({"convert", b, "-o", dir.file("o.mcap"), "-c", "none", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["message_count"].u64(), (uint64_t)files * per_file);
+  EXPECT_EQ(j["inputs"][0]["database_count"].u64(), (uint64_t)files);
+  EXPECT_LT(r.max_rss_kib, 64 * 1024) << "convert peak RSS, " << files << " files";
+}
