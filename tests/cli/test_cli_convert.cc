@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -258,12 +259,13 @@ TEST(CliConvert, PeakMemoryStaysFarBelowTheBagSize) {
 }
 
 // A bag split into many files: each database is closed once read, so the SQLite page
-// caches of the files already converted do not pile up.
+// caches of the files already converted do not pile up (128 MiB: the bound a 10 GB bag
+// must convert in).
 TEST(CliConvert, SplitBagOfManyFilesStaysSmall) {
   TempDir dir;
   std::string b = dir.file("split");
   fs::create_directories(b);
-  const int files = 60, per_file = 30;
+  const int files = 100, per_file = 30;
   ASSERT_EQ(in_child([&] {
               std::string payload(100000, '\0');
               for (int f = 0; f < files; f++) {
@@ -277,10 +279,19 @@ TEST(CliConvert, SplitBagOfManyFilesStaysSmall) {
               return 0;
             }),
             0);
+  // Under ASan, memory SQLite frees when a database closes would otherwise sit in the
+  // sanitizer's quarantine (256 MiB) and count as the converter's: keep that small.
+  const char *asan = getenv("ASAN_OPTIONS");
+  std::string saved = asan ? asan : "";
+  setenv("ASAN_OPTIONS", (saved.empty() ? "" : saved + ":").append("quarantine_size_mb=8").c_str(),
+         1);
   RunResult r = run_mcapkit({"convert", b, "-o", dir.file("o.mcap"), "-c", "none", "--json"});
+  if (asan) setenv("ASAN_OPTIONS", saved.c_str(), 1);
+  else unsetenv("ASAN_OPTIONS");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out);
   EXPECT_EQ(j["message_count"].u64(), (uint64_t)files * per_file);
   EXPECT_EQ(j["inputs"][0]["database_count"].u64(), (uint64_t)files);
-  EXPECT_LT(r.max_rss_kib, 64 * 1024) << "convert peak RSS, " << files << " files";
+  // Release: ~46 MiB (ASan ~108 MiB); with every database kept open it was ~2.3 MiB a file.
+  EXPECT_LT(r.max_rss_kib, 128 * 1024) << "convert peak RSS, " << files << " files";
 }
