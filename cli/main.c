@@ -5,7 +5,6 @@
  *
  *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
  */
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "cmd.h"
 #include "output.h"
+#include "pipeline/client.h"
 
 /* Sorted by name; 'mcapkit help' lists them in this order. */
 const cli_cmd cli_cmds[] = {
@@ -103,14 +103,19 @@ static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
   ctx->cmd = cmd;
   /* Per-command global setup driven by cmd->flags goes here (network init
    * for CLI_CMD_NEEDS_NETWORK, API configuration for CLI_CMD_NEEDS_API). */
-  /* libcurl's global state, once, before any thread exists (commands that use the network) */
+  /* libcurl (loaded here, not linked, so that other commands start without it) and its
+   * global state, once, before any thread exists: only for commands that use the network */
   int net = (cmd->flags & CLI_CMD_NEEDS_NETWORK) != 0;
-  if (net && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    fprintf(stderr, "mcapkit %s: cannot initialise the network library\n", cmd->name);
-    return CLI_EXIT_FAILURE;
+  if (net) {
+    pl_error_info err;
+    memset(&err, 0, sizeof err);
+    if (pl_http_global_init(&err) != PL_OK) {
+      fprintf(stderr, "mcapkit %s: %s\n", cmd->name, err.msg);
+      return CLI_EXIT_FAILURE;
+    }
   }
   int rc = cmd->fn(ctx, argc, argv);
-  if (net) curl_global_cleanup();
+  if (net) pl_http_global_cleanup();
   if (rc < CLI_EXIT_OK || rc > CLI_EXIT_PROBLEMS) rc = CLI_EXIT_FAILURE;
   return rc;
 }

@@ -43,6 +43,8 @@ const char *pl_strerror(int code) {
       return "verification found differences";
     case PL_ECANCELED:
       return "interrupted";
+    case PL_EUNAVAILABLE:
+      return "a library it needs cannot be loaded";
     default:
       return "unknown error";
   }

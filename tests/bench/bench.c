@@ -5,6 +5,7 @@
  *   mcapkit-bench [all] [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]
  *                                         the whole suite on a cached robot corpus
  *   mcapkit-bench tools [options]         the mcapkit CLI's rewrite/lake commands (bench_tools.c)
+ *   mcapkit-bench startup [options]       mcapkit's start-up time (bench_startup.c)
  *
  * The suite makes a robot recording of about N MiB of message payload once
  * per compression (zstd, lz4, none) in a cache directory, then measures
@@ -38,8 +39,9 @@ static void usage(FILE *f) {
   fputs("usage: " BENCH_PROG " [all] [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
         "                  [--page-cache mcapkit|small|asis]\n"
         "       " BENCH_PROG " tools [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
-        "                  [--mcapkit PATH]\n"
+        "                  [--mcapkit PATH] [--only ID[,ID...]] [--chunk-size 1M|4M]\n"
         "       " BENCH_PROG " convert [--cache DIR] [--size-mb N] [--repeats N] [--mcapkit PATH]\n"
+        "       " BENCH_PROG " startup [--runs N] [--file FILE] [--json]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
         "       " BENCH_PROG " cache FILE mcapkit|small\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
@@ -53,9 +55,12 @@ static void usage(FILE *f) {
         "      mcapkit: evicted and read back by mcapkit's file source, which asks for large\n"
         "      folios; small: by a plain mmap, small folios; asis: left alone)\n"
         "tools time the mcapkit CLI (compress, filter, merge, lake, index; cp for comparison)\n"
-        "      on the same cached corpus, each command a measured child process\n"
+        "      on the same cached corpus, each command a measured child process, with 1 and 2\n"
+        "      threads where it has threads, inputs copied with write() before each run\n"
         "convert  time 'mcapkit convert' (bags stored/lz4/bz2, a db3 -> zstd) against plain zstd\n"
         "      of the same bytes; inputs made once by the test writers, cached\n"
+        "startup median start-up time of 'mcapkit version' and 'mcapkit info FILE' next to a\n"
+        "      trivial C program (target: within 3 ms)\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
         "cache evict a file from the page cache and read it back as --page-cache says\n"
@@ -757,6 +762,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "convert") == 0) return bench_convert_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "startup") == 0) return bench_startup_main(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
                     strcmp(argv[1], "help") == 0)) {
     usage(stdout);

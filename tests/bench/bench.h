@@ -1,7 +1,8 @@
 /*
  * bench.h - the pieces of the mcapkit-bench program shared between its files:
  * bench.c (main and the `all` suite), bench_read.c (the `read` mode),
- * bench_tools.c (the `tools` mode: timing the mcapkit CLI),
+ * bench_tools.c (the `tools` mode: timing the mcapkit CLI), bench_startup.c (the
+ * `startup` mode: mcapkit's start-up next to a trivial program),
  * bench_corpus.c (corpus, write, CRC and raw decompression measurements) and
  * bench_util.c (clock, child processes, parsing, sinks).
  */
@@ -96,6 +97,8 @@ int bench_tools_main(int argc, char **argv);
 
 /** `mcapkit-bench convert [options]`: 'mcapkit convert' on bags and a db3 (bench_convert.c). */
 int bench_convert_main(int argc, char **argv);
+/** `mcapkit-bench startup [options]`: start-up time of mcapkit next to a trivial program. */
+int bench_startup_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- corpus */
 

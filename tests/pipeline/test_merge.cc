@@ -405,3 +405,32 @@ TEST(Merge, ConsecutivePartsAreCopied) {
   EXPECT_EQ(rwt::stream(out), expected_merge({a, b, parts[2]}));
   EXPECT_DOCTOR_CLEAN(out);
 }
+
+// Merging with 1, 2 or 3 compression threads (recompressing at another level) writes the
+// same bytes.
+TEST(Merge, IdenticalForAnyThreadCount) {
+  TempDir tmp;
+  std::vector<std::string> in;
+  for (int k = 0; k < 3; k++) {
+    pl_synth_options so = rwt::robot(0.3, k == 1 ? MCAP_COMPRESSION_LZ4 : MCAP_COMPRESSION_ZSTD);
+    so.seed = (uint64_t)k + 11;
+    in.push_back(tmp.file("in" + std::to_string(k) + ".mcap"));
+    rwt::synth(in.back(), so);
+  }
+  std::string first;
+  for (int threads : {1, 2, 3}) {
+    pl_merge_options o = mopts();
+    o.threads = threads;
+    o.compression_level = 1;
+    o.allow_duplicate_metadata = 1;  // each recording names its own device
+    std::string out = tmp.file("m" + std::to_string(threads) + ".mcap");
+    std::string msg;
+    ASSERT_EQ(merge(in, out, o, nullptr, &msg), PL_OK) << msg;
+    std::string bytes = rwt::read_all(out);
+    if (threads == 1)
+      first = bytes;
+    else
+      EXPECT_TRUE(bytes == first) << threads << " threads";
+  }
+  EXPECT_GT(first.size(), 100000u);
+}

@@ -530,6 +530,27 @@ const char *mcap_compression_name(mcap_compression c);
 int mcap_compression_parse(const char *name, mcap_compression *out);
 
 /**
+ * A pool of compression threads that writers share (mcap_writer_options.pool):
+ * the chunks any of them seals are compressed in parallel while each writer
+ * still writes its chunks in its own order, so the files are byte-identical to
+ * those written without a pool. `threads` counts the callers' share: threads - 1
+ * threads are started, and a writer that must wait for one of its chunks
+ * compresses the oldest queued chunk (of any writer) itself meanwhile, so a
+ * program that writes from one thread keeps `threads` cores busy.
+ * Thread-safe: writers used from different threads may share a pool.
+ * @param threads at least 1 (1: no thread is started; callers compress).
+ * @return MCAP_OK or MCAP_ENOMEM.
+ */
+typedef struct mcap_pool mcap_pool;
+int mcap_pool_new(mcap_pool **out, int threads);
+
+/** Stop the pool's threads. Every writer that uses it must be freed first. Accepts NULL. */
+void mcap_pool_free(mcap_pool *p);
+
+/** The `threads` the pool was made with (0 for NULL). */
+int mcap_pool_threads(const mcap_pool *p);
+
+/**
  * Writer options. All-zero means the recommended defaults: zstd level 3 chunks
  * of 1 MiB, every index, statistics, repeated schemas and channels, summary
  * offsets and CRCs.
@@ -556,7 +577,10 @@ typedef struct mcap_writer_options {
   int no_attachment_crc;  /* Attachment.crc = 0 */
   int force_compression;  /* compress even when it does not pay (else chunks that shrink by
                              less than 2% are stored uncompressed) */
-  int workers;            /* compression threads: 0 or 1 = compress inline */
+  int workers;            /* compression threads, the caller's included: 0 or 1 = compress
+                             inline; N >= 2 = a pool of N of its own (see mcap_pool) */
+  mcap_pool *pool;        /* borrowed: compress on this shared pool instead (workers is then
+                             ignored); it must outlive the writer */
 } mcap_writer_options;
 
 /** Fill opts with the defaults (same as zeroing it). */

@@ -38,7 +38,9 @@ typedef enum pl_error {
   PL_ECONFLICT = -11, /* e.g. same key, different content */
   PL_EAUTH = -12,     /* 401/403 */
   PL_EVERIFY = -13,   /* a verification found differences */
-  PL_ECANCELED = -20  /* stopped on request (Ctrl-C, a cancel flag) */
+  PL_ECANCELED = -20, /* stopped on request (Ctrl-C, a cancel flag) */
+  PL_EUNAVAILABLE = -21 /* a shared library the operation needs cannot be loaded (libcurl for
+                           the API client, libmicrohttpd for the local site) */
 } pl_error;
 
 typedef struct pl_error_info {
@@ -254,7 +256,7 @@ typedef struct pl_lake_options {
   mcap_compression compression; /* default zstd */
   int compression_level;        /* 0 = codec default */
   uint64_t chunk_size;          /* 0 = 768 KiB (under 1 MiB) */
-  int jobs;                     /* compression threads; 0 = cores */
+  int jobs;                     /* compression threads, the caller's included; 0 = cores */
   int allow_partial;            /* write what can be read of a damaged file */
   const char *device;           /* device folder name; NULL = from metadata or "unknown-device" */
   const char *key;              /* recording folder; NULL = from metadata key or content hash */

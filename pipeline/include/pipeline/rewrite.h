@@ -7,9 +7,9 @@
  * The engine reads one input, selects messages (topics by regular
  * expression, an inclusive time range, the last message per channel before
  * the start), and writes a new file through the libmcap writer, whose chunk
- * compression runs on `threads` workers. In file order it passes chunks
- * through without recompressing them when they are kept whole (see
- * pl_rewrite()).
+ * compression runs on `threads` threads (the caller's included). In file
+ * order it passes chunks through without recompressing them when they are
+ * kept whole (see pl_rewrite()).
  *
  * Conventions as in pipeline.h: functions return PL_OK (0) or a negative
  * pl_error with detail in a caller-supplied pl_error_info; option structs are
@@ -133,8 +133,9 @@ typedef struct pl_rewrite_options {
   uint64_t chunk_size;          /* 0 = 1 MiB; non-zero re-chunks every chunk */
   int no_chunks;                /* messages straight into the data section */
   int no_crc;                   /* write every CRC field as 0 (copied chunks keep theirs) */
-  int threads;                  /* compression workers and, when sorting, decompression
-                                   workers; 0 = number of cores, 1 = no extra threads */
+  int threads;                  /* compression threads and, when sorting, decompression
+                                   threads, the caller's included (the writer's pool: N - 1
+                                   threads + the caller); 0 = number of cores, 1 = none */
   int no_passthrough;           /* never copy chunks, always decompress and recompress */
   int no_input_crc;             /* do not check the input's chunk and attachment CRCs */
   uint64_t memory_budget;       /* sorting: max decompressed bytes held; 0 = 64 MiB */
@@ -219,7 +220,7 @@ typedef struct pl_merge_options {
   uint64_t chunk_size; /* 0 = 1 MiB */
   int no_chunks;
   int no_crc;
-  int threads; /* compression workers; 0 = cores */
+  int threads; /* compression threads, the caller's included; 0 = cores */
   pl_coalesce coalesce;
   int allow_duplicate_metadata; /* keep metadata records that share a name but differ (else
                                    that is an error); identical ones are always kept once */
@@ -274,7 +275,7 @@ typedef struct pl_recover_options {
   int compression_level;
   uint64_t chunk_size; /* 0 = 1 MiB */
   int no_crc;
-  int threads;             /* compression workers; 0 = cores */
+  int threads;             /* compression threads, the caller's included; 0 = cores */
   int no_passthrough;      /* recompress even chunks that are intact */
   uint64_t max_chunk_size; /* largest decompressed chunk accepted; 0 = 1 GiB */
   pl_progress_fn progress;
