@@ -478,9 +478,10 @@ struct cat {
   int oom;
 };
 
-static void input_dispose(struct cat_input *in) {
+/* Release an input, saying what of it could not be read. @return an exit code. */
+static int input_dispose(const cli_ctx *ctx, struct cat_input *in) {
   mcap_message_iter_free(in->it);
-  mcap_reader_free(in->r);
+  int rc = in->r ? cli_close_reader(ctx, in->path, in->r) : CLI_EXIT_OK;
   mcap_stream_reader_free(in->sr);
   if (in->schemas) {
     for (size_t i = 0; i < 65536; i++) {
@@ -505,6 +506,7 @@ static void input_dispose(struct cat_input *in) {
     free(in->cache);
   }
   memset(in, 0, sizeof *in);
+  return rc;
 }
 
 static void note_problem(struct cat *c, int mcap_rc) {
@@ -622,8 +624,11 @@ static int stream_next(struct cat *c, struct cat_input *in) {
     mcap_record rec;
     int rc = mcap_stream_reader_next(in->sr, &rec);
     if (rc != MCAP_OK) {
-      if (rc != MCAP_ITEROVER)
-        cli_error(c->ctx, "'%s': %s", in->path, mcap_stream_reader_errmsg(in->sr));
+      if (rc != MCAP_ITEROVER) {
+        mcap_damage d;
+        mcap_stream_reader_damage(in->sr, &d);
+        if (cli_report_damage(c->ctx, in->path, &d) == CLI_EXIT_FAILURE) rc = MCAP_EIO;
+      }
       return rc;
     }
     switch (rec.opcode) {
@@ -1068,8 +1073,12 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
   if (c.printed == 0 && c.filter.any && c.topic_w == 0)
     cli_verbose(ctx, "no channel matches the topic filter");
 out:
-  if (ins)
-    for (size_t i = 0; i < n; i++) input_dispose(&ins[i]);
+  if (ins) {
+    for (size_t i = 0; i < n; i++) {
+      int drc = input_dispose(ctx, &ins[i]);
+      if (rc == CLI_EXIT_OK) rc = drc;
+    }
+  }
   free(ins);
   free(c.ob.p);
   filter_dispose(&c.filter);

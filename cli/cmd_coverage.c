@@ -192,6 +192,7 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv) {
     }
     tol = ix[i]->tolerance_ns;
     if (ix[i]->partial && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    if (ix[i]->partial) cli_report_damage(ctx, paths[i], &ix[i]->damage);
     struct group *g = find_group(&gs, ix[i], NULL);
     if (!g || add_ranges(g, ix[i]->coverage, ix[i]->n_coverage)) goto oom;
     if (a.by_topic) {

@@ -80,6 +80,7 @@ static void print_json(const char *input, const char *output, const pl_rewrite_s
   cli_json_add_u64(doc, "bytes_out", st->bytes_out);
   cli_json_add_u64(doc, "bytes_copied", st->bytes_copied);
   cli_json_add_double(doc, "seconds", secs, 3);
+  cli_json_add_damage(doc, &st->damage);
   if (cli_json_print(stdout, doc) != 0) *failed = 1;
 }
 
@@ -131,8 +132,18 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
   cli_progress_done(&rp.bar);
   if (rc != PL_OK) {
     pl_output_free(out);
-    cli_error(ctx, "%s: %s", strcmp(input, "-") == 0 ? "standard input" : input,
-              err.msg[0] ? err.msg : pl_strerror(rc));
+    if (strcmp(input, "-") == 0)
+      cli_error(ctx, "standard input: %s", err.msg[0] ? err.msg : pl_strerror(rc));
+    else
+      cli_file_error(ctx, input, err.msg[0] ? err.msg : pl_strerror(rc));
+    return CLI_EXIT_FAILURE;
+  }
+  if (in_place && st.damage.problems) {
+    /* Replacing a damaged file with what could be read of it would lose the rest for good. */
+    pl_output_free(out);
+    cli_report_damage(ctx, input, &st.damage);
+    cli_error(ctx, "'%s' left as it is: it could not be read whole ('mcapkit recover' rescues "
+              "what can be rescued)", input);
     return CLI_EXIT_FAILURE;
   }
   pl_output_check check = {st.messages, st.attachments, st.metadata, 0};
@@ -143,10 +154,12 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
     return CLI_EXIT_FAILURE;
   }
   double secs = now_s() - t0;
+  /* A damaged input was rewritten as far as it could be read: say what is missing (exit 3). */
+  int drc = cli_report_damage(ctx, input, &st.damage);
   if (json) {
     int failed = 0;
     print_json(input, output, &st, secs, &failed);
-    return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    return failed ? CLI_EXIT_FAILURE : drc;
   }
   char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE];
   char line[600];
@@ -163,7 +176,7 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
     cli_verbose(ctx, "%s", line);
   else
     printf("%s\n", line);
-  return CLI_EXIT_OK;
+  return drc;
 }
 
 /* ------------------------------------------------------------------ filter */

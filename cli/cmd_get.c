@@ -289,6 +289,6 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv) {
   rc = cli_open_reader(ctx, path, 1, &r);
   if (rc != CLI_EXIT_OK) return rc;
   rc = attachment ? get_attachment(ctx, &a, path, r) : get_metadata(ctx, &a, path, r);
-  mcap_reader_free(r);
-  return rc;
+  int drc = cli_close_reader(ctx, path, r);
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

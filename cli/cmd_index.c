@@ -241,6 +241,8 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
       continue;
     }
     if (has_errors(js.ix[i]) && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    /* what could not be read, on stderr too (the problems list is on stdout) */
+    if (js.ix[i]->partial) cli_report_damage(ctx, paths[i], &js.ix[i]->damage);
     if (json) {
       if (print_json(ctx, js.ix[i], n == 1) != 0) worst = CLI_EXIT_FAILURE;
     } else {

@@ -96,6 +96,7 @@ struct info_data {
   int has_statistics;
   int has_chunk_indexes;
   int has_data_end;
+  mcap_damage damage; /* what could not be read */
 };
 
 static void info_dispose(struct info_data *d) {
@@ -320,7 +321,12 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
       break;
     }
     if (rc != MCAP_OK) {
-      scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      /* What was read so far stands; the damage is reported beside it. */
+      mcap_stream_reader_damage(r, &d->damage);
+      if (d->damage.unreadable || rc == MCAP_EIO || rc == MCAP_ENOMEM)
+        scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      else
+        rc = MCAP_OK;
       break;
     }
     if (++n_records % 1024 == 0 && d->file_size != MCAP_SIZE_UNKNOWN && d->file_size > 0)
@@ -373,6 +379,20 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
         mcap_error_info err;
         memset(&err, 0, sizeof err);
         rc = mcap_chunk_decompress(dec, ck, buf, ck->uncompressed_size, 0, &err);
+        if (rc != MCAP_OK && rc != MCAP_ENOMEM) {
+          /* a damaged chunk: skipped, counted, and the scan goes on */
+          mcap_damage *dm = &d->damage;
+          if (dm->problems++ == 0) {
+            dm->code = rc;
+            dm->first_offset = rec.offset;
+            snprintf(dm->msg, sizeof dm->msg, "chunk at offset %llu: %.200s",
+                     (unsigned long long)rec.offset, err.msg);
+          }
+          dm->chunks_skipped++;
+          dm->bytes_skipped += 9 + rec.content.len;
+          rc = MCAP_OK;
+          break;
+        }
         if (rc != MCAP_OK) {
           scan_fail(s, rc, rec.offset, "chunk at offset %llu: %s", (unsigned long long)rec.offset,
                     err.msg);
@@ -658,6 +678,7 @@ static int info_from_index(const char *path, struct info_data *d, struct scan *s
   }
   d->attachments = mcap_reader_attachment_count(r);
   d->metadata = mcap_reader_metadata_count(r);
+  mcap_reader_damage(r, &d->damage);
   mcap_reader_free(r);
   return MCAP_OK;
 fail:
@@ -779,6 +800,7 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   } else {
     print_human(stdout, path, &d);
   }
+  int drc = cli_report_damage(ctx, path, &d.damage);
   info_dispose(&d);
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

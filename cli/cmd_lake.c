@@ -169,20 +169,28 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     pl_lake_result res;
     memset(&err, 0, sizeof err);
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
-    if (rc != PL_OK) {
-      file_error(ctx, paths[i], &err, rc);
-      if (rc == PL_EPARTIAL) {
-        if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
-      } else {
-        worst = CLI_EXIT_FAILURE;
-      }
+    if (rc == PL_EPARTIAL) {
+      char msg[sizeof err.msg + 80];
+      snprintf(msg, sizeof msg, "%s; nothing written ('--allow-partial' writes what can be read)",
+               err.msg);
+      cli_file_error(ctx, paths[i], msg);
+      if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
       continue;
     }
+    if (rc != PL_OK) {
+      file_error(ctx, paths[i], &err, rc);
+      worst = CLI_EXIT_FAILURE;
+      continue;
+    }
+    /* --allow-partial: written as far as it could be read; say what is missing (exit 3) */
+    if (cli_report_damage(ctx, paths[i], &res.damage) == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK)
+      worst = CLI_EXIT_PROBLEMS;
     if (json) {
       json_object *r = json_object_new_object();
       cli_json_add_str(r, "file", paths[i]);
       cli_json_add_str(r, "recording_dir", res.recording_dir);
       cli_json_add_bool(r, "skipped", res.skipped);
+      cli_json_add_damage(r, &res.damage);
       json_object *files = json_object_new_array();
       for (size_t k = 0; k < res.n_files; k++) {
         json_object *f = json_object_new_object();

@@ -468,10 +468,10 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv) {
       rc = list_metadata(&o, r);
       break;
   }
-  mcap_reader_free(r);
+  int drc = cli_close_reader(ctx, path, r);
   if (o.failed) {
     cli_error(ctx, "out of memory or output error");
     return CLI_EXIT_FAILURE;
   }
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

@@ -173,6 +173,14 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   }
   double secs = now_s() - t0;
+  /* Damaged inputs were merged as far as they could be read: say what is missing (exit 3). */
+  int drc = CLI_EXIT_OK;
+  if (st.damaged_inputs) {
+    drc = cli_report_damage(ctx, inputs[st.first_damaged], &st.damage);
+    if (st.damaged_inputs > 1)
+      cli_error(ctx, "%zu inputs could not be read whole (the first is named above)",
+                st.damaged_inputs);
+  }
   if (json) {
     json_object *doc = cli_json_document();
     json_object *arr = json_object_new_array();
@@ -191,7 +199,8 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     cli_json_add_u64(doc, "chunks_decompressed", st.chunks_decompressed);
     cli_json_add_u64(doc, "bytes_out", st.bytes_out);
     cli_json_add_double(doc, "seconds", secs, 3);
-    return cli_json_print(stdout, doc) != 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    cli_json_add_damage(doc, &st.damage);
+    return cli_json_print(stdout, doc) != 0 ? CLI_EXIT_FAILURE : drc;
   }
   char b1[CLI_FMT_SIZE];
   char line[600];
@@ -206,5 +215,5 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     cli_verbose(ctx, "%s", line);
   else
     printf("%s\n", line);
-  return CLI_EXIT_OK;
+  return drc;
 }

@@ -124,6 +124,7 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
   mcap_indexed_options o;
   memset(&o, 0, sizeof o);
   o.threads = threads;
+  o.skip_bad_chunks = 1; /* what cannot be read is reported at the end (cli_close_reader) */
   int mrc = mcap_reader_open(out, &src, &o, &err); /* takes the source */
   if (mrc != MCAP_OK) {
     cli_error(ctx, "'%s': %s", path, err.msg[0] ? err.msg : mcap_strerror(mrc));
@@ -134,6 +135,14 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
     cli_verbose(ctx, "'%s': %s; indexed by scanning the file", path,
                 why && *why ? why : "no summary");
   return CLI_EXIT_OK;
+}
+
+int cli_close_reader(const cli_ctx *ctx, const char *path, mcap_reader *r) {
+  if (!r) return CLI_EXIT_OK;
+  mcap_damage d;
+  mcap_reader_damage(r, &d);
+  mcap_reader_free(r);
+  return cli_report_damage(ctx, path, &d);
 }
 
 char *cli_str_dup(mcap_str s) {

@@ -29,10 +29,18 @@ int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src);
 /**
  * Open `path` ('-' = standard input, spooled) with the indexed reader.
  * `threads` is mcap_indexed_options.threads (0 = one per core). Says with -v
- * when the index had to be built by scanning.
+ * when the index had to be built by scanning. Damaged chunks are skipped by
+ * queries (skip_bad_chunks); close with cli_close_reader, which reports them.
  * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
  */
 int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_reader **out);
+
+/**
+ * Done with a reader from cli_open_reader: say what of `path` it could not read
+ * (cli_report_damage: one line, and the run ends with exit 3 instead of 0),
+ * then free it. Accepts NULL. @return CLI_EXIT_OK or CLI_EXIT_PROBLEMS.
+ */
+int cli_close_reader(const cli_ctx *ctx, const char *path, mcap_reader *r);
 
 /** A NUL-terminated heap copy of a string view (free() it); NULL when out of memory. */
 char *cli_str_dup(mcap_str s);

@@ -110,14 +110,19 @@ static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
   int rc = cmd->fn(ctx, argc, argv);
   if (net) curl_global_cleanup();
   if (rc < CLI_EXIT_OK || rc > CLI_EXIT_PROBLEMS) rc = CLI_EXIT_FAILURE;
+  /* Exit 0 means complete: a command that could not read all of an input (and said so)
+   * did not complete, whatever it printed. */
+  if (rc == CLI_EXIT_OK && ctx->incomplete && *ctx->incomplete) rc = CLI_EXIT_PROBLEMS;
   return rc;
 }
 
 int main(int argc, char **argv) {
   cli_ctx ctx;
+  int incomplete = 0;
   /* A closed pipe (mcapkit cat ... | head) must be a write error (EPIPE), not a kill. */
   signal(SIGPIPE, SIG_IGN);
   memset(&ctx, 0, sizeof ctx);
+  ctx.incomplete = &incomplete;
   ctx.stdout_tty = isatty(STDOUT_FILENO);
   ctx.stderr_tty = isatty(STDERR_FILENO);
 

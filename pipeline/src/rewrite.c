@@ -390,7 +390,35 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
 
 /* ------------------------------------------------------------ record hops */
 
-int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *err) {
+uint64_t pl__next_known(mcap_reader *r, uint64_t pos, uint64_t *chunks, uint64_t *messages) {
+  uint64_t best = UINT64_MAX;
+  *chunks = *messages = 0;
+  if (!r || mcap_reader_index_source(r, NULL) != MCAP_INDEX_FROM_SUMMARY) return best;
+  for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+    uint64_t o = mcap_reader_chunk_at(r, i)->chunk_start_offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_attachment_count(r); i++) {
+    uint64_t o = mcap_reader_attachment_at(r, i)->offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_metadata_count(r); i++) {
+    uint64_t o = mcap_reader_metadata_at(r, i)->offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+    if (ci->chunk_start_offset < pos || ci->chunk_start_offset >= best) continue;
+    uint64_t k = mcap_map_u16u64_count(&ci->message_index_offsets);
+    (*chunks)++;
+    if (k && ci->message_index_length >= 15 * k && (ci->message_index_length - 15 * k) % 16 == 0)
+      *messages += (ci->message_index_length - 15 * k) / 16;
+  }
+  return best;
+}
+
+int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
+                    pl_error_info *err) {
   struct pl__buf tmp = {0};
   uint64_t pos = MCAP_MAGIC_SIZE;
   int rc = PL_OK;
@@ -399,12 +427,22 @@ int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *e
     uint64_t len;
     int eof;
     rc = pl__read_envelope(src, &tmp, pos, &op, &len, &eof, err);
-    if (rc || eof) break;
-    if (op == MCAP_OP_DATA_END || op == MCAP_OP_FOOTER) break;
-    if (src->size != MCAP_SIZE_UNKNOWN && len > src->size - pos - 9) {
+    if (rc || eof == 1) break;
+    if (!eof && (op == MCAP_OP_DATA_END || op == MCAP_OP_FOOTER)) break;
+    if (eof || (src->size != MCAP_SIZE_UNKNOWN && len > src->size - pos - 9)) {
+      if (r) {
+        /* damaged here: on at the next record the summary knows, or stop (r reports it) */
+        uint64_t chunks, messages, to = pl__next_known(r, pos, &chunks, &messages);
+        if (to != UINT64_MAX && to < src->size) {
+          pos = to;
+          continue;
+        }
+        break;
+      }
       rc = pl__err_mcap(err, MCAP_ETRUNCATED, pos,
-                        "%s record at offset %llu runs past the end of the file",
-                        mcap_opcode_name(op), (unsigned long long)pos);
+                        eof ? "record header at offset %llu runs past the end of the file"
+                            : "record at offset %llu runs past the end of the file",
+                        (unsigned long long)pos);
       break;
     }
     rc = fn(ctx, op, pos, len);
@@ -486,6 +524,7 @@ static int open_reader(const char *path, int threads, uint64_t budget, mcap_read
   memset(&io, 0, sizeof io);
   io.threads = threads;
   io.memory_budget = budget;
+  io.skip_bad_chunks = 1; /* counted in the reader's damage, reported in the stats */
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int mrc = mcap_reader_open(r, &src, &io, &me);
@@ -507,6 +546,7 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
   int rc;
   if (!st) st = &local;
   memset(st, 0, sizeof *st);
+  st->damage.first_offset = UINT64_MAX;
   memset(&src, 0, sizeof src);
   if (!o) {
     memset(&defaults, 0, sizeof defaults);
@@ -558,6 +598,9 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
     rc = pl__rewrite_walk(&rw, &src, r);
   } else {
     rc = pl__rewrite_sorted(&rw, r, &src);
+    /* the queries skipped what they could not read (and the index may come from a scan that
+     * stopped early): that is this rewrite's damage */
+    if (!rc) mcap_reader_damage(r, &st->damage);
   }
   if (!rc) rc = pl__rw_finish(&rw);
 

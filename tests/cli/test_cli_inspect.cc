@@ -721,10 +721,30 @@ TEST(CliExtract, HostileNamesStayInsideAndNothingIsOverwritten) {
   // no temporary files left behind
   for (const std::string &n : dir_entries(dir)) EXPECT_EQ(n.find(".mcapkit"), std::string::npos);
 
-  // a second run into the same directory refuses to touch it
+  // A second run into the same directory (it used to refuse): nothing written twice, the
+  // same names, the manifest replaced by an identical one.
+  std::vector<std::string> before = dir_entries(dir);
+  std::string manifest = read_file_or_throw(dir + "/manifest.json");
   r = run_mcapkit({"extract", "attachments", p, "-o", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "already there")) << r.out;
+  EXPECT_EQ(dir_entries(dir), before);
+  EXPECT_EQ(read_file_or_throw(dir + "/manifest.json"), manifest);
+
+  // A manifest.json that is not ours is not replaced.
+  std::string other = tmp.file("other");
+  ASSERT_EQ(mkdir(other.c_str(), 0777), 0);
+  write_file_or_throw(other + "/manifest.json", "not the manifest");
+  r = run_mcapkit({"extract", "attachments", p, "-o", other});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "manifest.json")) << r.err;
+  EXPECT_EQ(read_file_or_throw(other + "/manifest.json"), "not the manifest");
+
+  // -o creates the missing parents, as its help says.
+  r = run_mcapkit({"extract", "attachments", p, "-o", tmp.file("x/y/z")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_regular_file(tmp.file("x/y/z/manifest.json")));
+  EXPECT_EQ(dir_entries(tmp.file("x/y/z")).size(), atts.size() + 1);
 }
 
 TEST(CliExtract, BadCrcIsNotExtracted) {

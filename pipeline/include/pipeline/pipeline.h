@@ -182,6 +182,7 @@ typedef struct pl_recording_index {
   size_t n_problems;
   uint64_t tolerance_ns; /* coverage tolerance used */
   int partial;           /* the data could not all be read */
+  mcap_damage damage;    /* where and why (problems > 0 when partial; not in the JSON) */
   uint64_t chunks_decompressed; /* work counter: chunks the index had to decompress (0 on the
                                    fast path: summary + message indexes); not in the JSON */
 } pl_recording_index;
@@ -272,12 +273,17 @@ typedef struct pl_lake_result {
   pl_lake_file *files;
   size_t n_files;
   int skipped;         /* already complete: nothing written */
+  mcap_damage damage;  /* allow_partial: what of the recording could not be read (problems ==
+                          0: all of it) */
 } pl_lake_result;
 
 /**
  * Write one recording into the lake: one MCAP per topic plus a recording-level
  * file with attachments and metadata, lake.json and index.json; everything is
- * written under LAKE/tmp/ and renamed into place when complete.
+ * written under LAKE/tmp/ and renamed into place when complete. A recording
+ * that cannot be read completely is refused (PL_EPARTIAL, nothing written)
+ * unless allow_partial; then what can be read is written and res->damage says
+ * what could not.
  */
 int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *o,
                   pl_lake_result *res, pl_error_info *err);
