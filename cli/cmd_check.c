@@ -163,6 +163,8 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
     struct check_result res;
     char crcs[96];
     check_file(ctx, path, &res);
+    /* no readable record at all: not an MCAP file, a failure (exit 1) as for every command */
+    if (res.status == CLI_EXIT_PROBLEMS && res.records == 0) res.status = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
     if (res.status != CLI_EXIT_OK) n_bad++;
@@ -192,6 +194,11 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
              (unsigned long long)res.chunks, crcs);
     } else if (res.status == CLI_EXIT_PROBLEMS) {
       printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': invalid: %s", path, res.msg);
+    } else if (!res.open_failed && res.records == 0) {
+      printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': %s%s", path,
+                strncmp(res.msg, "not an MCAP file", 16) ? "not an MCAP file: " : "", res.msg);
     } else {
       if (res.open_failed)
         cli_error(ctx, "%s", res.msg);

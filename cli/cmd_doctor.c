@@ -174,6 +174,22 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
   }
   int ok = pl_doctor_report_ok(rep, a.strict);
   int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+  if (!ok) {
+    /* One line on stderr as well. Input with no readable record at all is not a recording
+     * with problems but no MCAP file: a failure (exit 1), as for every command. */
+    const pl_finding *f1 = rep->n_findings ? &rep->findings[0] : NULL;
+    if (rep->records == 0) {
+      status = CLI_EXIT_FAILURE;
+      const char *why = f1 ? f1->message : "no records";
+      cli_error(ctx, "'%s': %s%s", path, strncmp(why, "not an MCAP file", 16) ? "not an MCAP file: " : "",
+                why);
+    } else {
+      cli_error(ctx, "'%s': %zu %s, %zu %s%s%s", path, rep->n_errors,
+                cli_plural(rep->n_errors, "error", "errors"), rep->n_warnings,
+                cli_plural(rep->n_warnings, "warning", "warnings"), f1 ? "; the first: " : "",
+                f1 ? f1->message : "");
+    }
+  }
   if (json) {
     if (print_json(stdout, path, rep, ok) != 0) status = CLI_EXIT_FAILURE;
   } else {

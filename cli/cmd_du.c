@@ -204,7 +204,8 @@ static int du_exact(struct du *d, const char *path) {
   int mrc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
                                    : mcap_source_open_file(&src, path, &err);
   if (mrc != MCAP_OK) {
-    cli_error(d->ctx, "cannot open '%s': %s", path, err.msg[0] ? err.msg : mcap_strerror(mrc));
+    char msg[600];
+    cli_error(d->ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, mrc));
     return CLI_EXIT_FAILURE;
   }
   d->file_size = src.size;
@@ -392,7 +393,8 @@ static int du_approximate(struct du *d, const char *path) {
   memset(&src, 0, sizeof src);
   memset(&err, 0, sizeof err);
   if (mcap_source_open_mmap(&src, path, &err) != MCAP_OK) {
-    cli_error(d->ctx, "cannot open '%s': %s", path, err.msg);
+    char msg[600];
+    cli_error(d->ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, MCAP_EIO));
     mcap_reader_free(r);
     return CLI_EXIT_FAILURE;
   }

@@ -33,7 +33,7 @@ struct get_args {
 };
 
 static const cli_opt get_opts[] = {
-    {"name", 'n', CLI_OPT_STRING, offsetof(struct get_args, name), "NAME",
+    {"name", 0, CLI_OPT_STRING, offsetof(struct get_args, name), "NAME",
      "name of the attachment or metadata record"},
     {"offset", 0, CLI_OPT_U64, offsetof(struct get_args, offset), "OFFSET",
      "file offset of the record (see 'mcapkit list'), to choose among equal names"},

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 
 struct info_args {
   int json;
@@ -772,13 +773,14 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   struct scan s;
   memset(&s, 0, sizeof s);
   int mrc;
-  if (strcmp(path, "-") == 0) {
-    /* A pipe cannot be indexed: one streamed pass. */
+  if (strcmp(path, "-") == 0 || pl_input_is_stream(path)) {
+    /* A pipe (standard input, /dev/fd/N, <(cmd)) cannot be indexed: one streamed pass. */
     mcap_source src;
     mcap_error_info err;
     memset(&src, 0, sizeof src);
     memset(&err, 0, sizeof err);
-    mrc = mcap_source_from_fd(&src, STDIN_FILENO, &err);
+    mrc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
+                                 : mcap_source_open_file(&src, path, &err);
     if (mrc != MCAP_OK) {
       char msg[600];
       cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, mrc));
@@ -789,7 +791,8 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
     mrc = info_from_index(path, &d, &s);
   }
   if (mrc != MCAP_OK) {
-    cli_error(ctx, "'%s': %s", path, s.err[0] ? s.err : mcap_strerror(mrc));
+    cli_file_error(ctx, strcmp(path, "-") == 0 ? "standard input" : path,
+                   s.err[0] ? s.err : mcap_strerror(mrc));
     info_dispose(&d);
     return CLI_EXIT_FAILURE;
   }

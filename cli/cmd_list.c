@@ -469,8 +469,9 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv) {
       break;
   }
   int drc = cli_close_reader(ctx, path, r);
+  if (o.failed && ferror(stdout)) return CLI_EXIT_OK; /* main() reports the write error */
   if (o.failed) {
-    cli_error(ctx, "out of memory or output error");
+    cli_error(ctx, "out of memory");
     return CLI_EXIT_FAILURE;
   }
   return rc != CLI_EXIT_OK ? rc : drc;

@@ -50,10 +50,11 @@ static const cli_opt merge_opts[] = {
     {"no-attachments", 0, CLI_OPT_FLAG, A(no_attachments), NULL, "drop attachments"},
     {"no-metadata", 0, CLI_OPT_FLAG, A(no_metadata), NULL, "drop metadata records"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
-     "compression threads (default: number of cores)"},
+     "compression threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"max-open", 0, CLI_OPT_U64, A(max_open), "N",
-     "inputs read at once; more are merged in rounds via temporary files (default 8)"},
+     "inputs read at once, 2 to 4096; more are merged in rounds via temporary files "
+     "(default 8)"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -82,6 +83,8 @@ struct merge_progress {
   cli_progress bar;
 };
 
+#define NOT_GIVEN UINT64_MAX
+
 static void on_progress(void *user, uint64_t done, uint64_t total) {
   struct merge_progress *mp = user;
   cli_progress_update(&mp->bar, "merge: %llu of %llu messages", (unsigned long long)done,
@@ -91,6 +94,7 @@ static void on_progress(void *user, uint64_t done, uint64_t total) {
 int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   struct merge_args a;
   memset(&a, 0, sizeof a);
+  a.max_open = NOT_GIVEN;
   int first;
   int rc = cli_parse(ctx, &cmd_merge_spec, argc, argv, &a, &first);
   if (rc != CLI_CONTINUE) return rc;
@@ -107,7 +111,14 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
                            a.coalesce);
   if (a.threads < 0 || a.threads > 256)
     return cli_usage_error(&cmd_merge_spec, "'--threads' must be between 0 and 256");
-  if (a.max_open == 1 || a.max_open > 4096)
+  rc = cli_check_output_options(&cmd_merge_spec, a.compression,
+                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
+                                                                          : o.compression,
+                                1, a.compression_level, a.chunk_size, a.no_chunks);
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.max_open == NOT_GIVEN)
+    a.max_open = 0; /* the default, 8 */
+  else if (a.max_open < 2 || a.max_open > 4096)
     return cli_usage_error(&cmd_merge_spec, "'--max-open' must be between 2 and 4096");
   o.compression_level = a.compression_level;
   o.chunk_size = a.chunk_size;

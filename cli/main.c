@@ -6,6 +6,8 @@
  *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +23,7 @@ const cli_cmd cli_cmds[] = {
     {"cat", cmd_cat, "print messages as text or NDJSON, merging files by log time", 0,
      &cmd_cat_spec},
     {"check", cmd_check, "verify the structure and every CRC of MCAP files", 0, &cmd_check_spec},
-    {"completion", cmd_completion, "print a shell completion script", CLI_CMD_HIDDEN,
-     &cmd_completion_spec},
+    {"completion", cmd_completion, "print a shell completion script", 0, &cmd_completion_spec},
     {"compress", cmd_compress, "rewrite an MCAP file with every chunk compressed (zstd, lz4)", 0,
      &cmd_compress_spec},
     {"coverage", cmd_coverage, "time ranges covered by recordings, by device (and topic)", 0,
@@ -96,6 +97,12 @@ void cli_print_general_help(FILE *f) {
       f);
 }
 
+/* Is standard output a pipe whose reading end was closed (EPIPE on the next write)? */
+static int stdout_reader_gone(void) {
+  struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
 /* Run `cmd` with its own argument vector (argv[0] = its name). */
 static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
   ctx->cmd = cmd;
@@ -164,10 +171,16 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   int rc = run(&ctx, cmd, argc - i, argv + i);
-  /* A result that did not reach stdout (full disk, closed pipe) is a failure. */
+  /* A result that did not reach stdout (full disk) is a failure; a reader that went away
+   * (mcapkit cat f | head -1) is not: like git log | head, end quietly. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
-    fprintf(stderr, "mcapkit %s: error writing to standard output\n", cmd->name);
-    if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAILURE;
+    if (errno == EPIPE || stdout_reader_gone()) {
+      if (rc == CLI_EXIT_FAILURE) rc = CLI_EXIT_OK;
+    } else {
+      fprintf(stderr, "mcapkit %s: error writing to standard output: %s\n", cmd->name,
+              strerror(errno));
+      if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAILURE;
+    }
   }
   return rc;
 }

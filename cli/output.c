@@ -90,6 +90,28 @@ int cli_report_damage(const cli_ctx *ctx, const char *path, const mcap_damage *d
   return CLI_EXIT_PROBLEMS;
 }
 
+int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
+                             int c_known, int level, uint64_t chunk_size, int no_chunks) {
+  if (no_chunks && chunk_size)
+    return cli_usage_error(spec, "'--no-chunks' and '--chunk-size' exclude each other");
+  if (no_chunks && compression_arg)
+    return cli_usage_error(spec, "'--no-chunks' and '--compression' exclude each other "
+                                 "(only chunks are compressed)");
+  if (no_chunks && level)
+    return cli_usage_error(spec, "'--no-chunks' and '--compression-level' exclude each other "
+                                 "(only chunks are compressed)");
+  if (level && c_known) {
+    int lo, hi;
+    mcap_compression_levels(c, &lo, &hi);
+    if (lo > hi)
+      return cli_usage_error(spec, "'--compression-level' needs a compression (none has no level)");
+    if (level < lo || level > hi)
+      return cli_usage_error(spec, "'--compression-level %d' is out of range for %s (%d to %d)",
+                             level, mcap_compression_name(c), lo, hi);
+  }
+  return CLI_CONTINUE;
+}
+
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) {
   if (!ctx || ctx->verbose <= 0) return;
   va_list ap;

@@ -56,6 +56,16 @@ void cli_mark_incomplete(const cli_ctx *ctx);
 /** `one` when n is 1, else `many`: "1 chunk", "2 chunks". */
 const char *cli_plural(uint64_t n, const char *one, const char *many);
 
+/**
+ * Usage checks of the options every MCAP-writing command shares: a compression
+ * level the codec has (when the codec is known: `c_known`), and --no-chunks alone
+ * (--chunk-size, --compression and --compression-level apply to chunks only).
+ * `compression_arg` is the --compression value as given (NULL if none).
+ * @return CLI_CONTINUE, or CLI_EXIT_USAGE after printing why.
+ */
+int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
+                             int c_known, int level, uint64_t chunk_size, int no_chunks);
+
 /** Like cli_error, only when -v was given. */
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -871,7 +871,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
   if (!dir || !dir[0]) dir = "/tmp";
 
   /* Standard input is read once into a temporary file. */
-  char **spooled = calloc(n_inputs, sizeof *spooled);
+  pl_input *spooled = calloc(n_inputs, sizeof *spooled);
   const char **cur = calloc(n_inputs, sizeof *cur);
   int rc = PL_OK;
   if (!spooled || !cur) {
@@ -880,14 +880,11 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     return pl__err(err, PL_ENOMEM, 0, "out of memory");
   }
   for (size_t i = 0; i < n_inputs && !rc; i++) {
+    /* standard input and streams (pipes, /dev/fd/N) are read once into a temporary file */
     cur[i] = inputs[i];
-    if (inputs[i] && strcmp(inputs[i], "-") == 0) {
-      mcap_source s;
-      rc = pl__spool_stdin(dir, &s, &spooled[i], err);
-      if (!rc) {
-        mcap_source_close(&s);
-        cur[i] = spooled[i];
-      }
+    if (inputs[i] && (strcmp(inputs[i], "-") == 0 || pl_input_is_stream(inputs[i]))) {
+      rc = pl_input_open(inputs[i], dir, &spooled[i], err);
+      if (!rc) cur[i] = spooled[i].path;
     }
   }
   /* Rounds: groups of max_open inputs into temporary files until few enough remain. */
@@ -918,7 +915,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
   if (!rc) rc = merge_pass(cur, n, 0, sink, o, st, err);
   for (size_t i = 0; i < n_temps; i++) pl__scratch_release(temps[i]);
   free(temps);
-  for (size_t i = 0; i < n_inputs; i++) pl__scratch_release(spooled[i]);
+  for (size_t i = 0; i < n_inputs; i++) pl_input_release(&spooled[i]);
   free(spooled);
   free(cur);
   return rc;

@@ -100,6 +100,21 @@ int pl__rw_writer(struct pl__rw *rw, const mcap_str *comp) {
     wo.compression = comp && pl__compression_of(*comp, &c) == 0 ? c : MCAP_COMPRESSION_ZSTD;
   }
   wo.compression_level = rw->o.compression_level;
+  if (wo.compression_level) {
+    /* the input decided the codec: its level range is known only now */
+    int lo, hi;
+    mcap_compression_levels(wo.compression, &lo, &hi);
+    if (wo.compression_level < lo || wo.compression_level > hi) {
+      if (lo > hi)
+        return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
+                       "compression level %d given, but the output is not compressed (the "
+                       "input's chunks are not)",
+                       wo.compression_level);
+      return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
+                     "compression level %d is out of range for %s (%d to %d)",
+                     wo.compression_level, mcap_compression_name(wo.compression), lo, hi);
+    }
+  }
   wo.no_chunking = rw->o.no_chunks;
   if (rw->o.no_crc) {
     wo.no_chunk_crc = 1;
@@ -542,8 +557,9 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
   struct pl__rw rw;
   mcap_source src;
   mcap_reader *r = NULL;
-  char *spool = NULL;
+  pl_input input;
   int rc;
+  memset(&input, 0, sizeof input);
   if (!st) st = &local;
   memset(st, 0, sizeof *st);
   st->damage.first_offset = UINT64_MAX;
@@ -562,14 +578,18 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
   rc = pl__rw_init(&rw, o, sink, st, err);
   if (rc) return rc;
 
+  /* "-" and paths that are streams (pipes, /dev/fd/N) go forward only; a sorted order or
+   * last_per_channel needs them copied first. `path` reopens the input for the reader. */
   int is_stdin = strcmp(in_path, "-") == 0;
+  int stream = pl_input_is_stream(in_path);
   int want_lpc = rw.sel.n_lpc && o->has_start && o->start > 0;
   int need_seek = o->order != PL_REWRITE_ORDER_PRESERVE || want_lpc;
   const char *path = in_path;
-  if (is_stdin && need_seek) {
-    rc = pl__spool_stdin(o->tmp_dir, &src, &spool, err);
+  if (stream && need_seek) {
+    rc = pl_input_open(in_path, o->tmp_dir, &input, err);
+    if (!rc) rc = open_source(input.path, &src, err);
     if (rc) goto out;
-    path = spool;
+    path = input.path;
   } else if (is_stdin) {
     mcap_error_info me;
     memset(&me, 0, sizeof me);
@@ -578,6 +598,7 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
       rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
+    if (!stream) path = "/proc/self/fd/0"; /* redirected from a file: seekable in place */
   } else {
     rc = open_source(path, &src, err);
     if (rc) goto out;
@@ -609,6 +630,6 @@ out:
   pl__rw_dispose(&rw);
   mcap_reader_free(r);
   mcap_source_close(&src);
-  pl__scratch_release(spool);
+  pl_input_release(&input);
   return rc;
 }

@@ -404,3 +404,18 @@ TEST(CliRewrite, KilledWhileSpoolingStdinLeavesNoCopy) {
     EXPECT_TRUE(left.empty()) << left[0];
   }
 }
+
+// merge writes a new file: refusing to write over an input, it does not advise --in-place,
+// an option merge does not have.
+TEST(CliRewrite, MergeOverAnInputNamesNoOptionItLacks) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-p", "tiny", "-d", "1"});
+  RunResult r = run_mcapkit({"merge", in, "-o", in});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("refusing to write over the input"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--in-place"), std::string::npos) << r.err;
+  r = run_mcapkit({"filter", in, "-o", in});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--in-place"), std::string::npos) << r.err;
+}

@@ -560,6 +560,15 @@ const char *mcap_compression_name(mcap_compression c);
 int mcap_compression_parse(const char *name, mcap_compression *out);
 
 /**
+ * The compression levels a codec takes, besides 0 (its default): zstd its own
+ * range (1 to 22; negative levels are faster), lz4 1 to 12 (3 and up are its
+ * high-compression mode), none no level at all (min > max). The writer refuses
+ * any other level (MCAP_EINVAL).
+ * @return MCAP_OK or MCAP_EINVAL for an invalid compression.
+ */
+int mcap_compression_levels(mcap_compression c, int *min, int *max);
+
+/**
  * Writer options. All-zero means the recommended defaults: zstd level 3 chunks
  * of 1 MiB, every index, statistics, repeated schemas and channels, summary
  * offsets and CRCs.

@@ -221,6 +221,33 @@ int pl_collect_recordings(const char *const *args, size_t n_args, char ***paths,
                           pl_error_info *err);
 void pl_paths_free(char **paths, size_t n);
 
+/* ----------------------------------------------------------------- inputs */
+
+/**
+ * One grammar for input arguments: "-" is standard input, and a path that is
+ * not a regular file (a pipe, /dev/fd/N, a process substitution "<(cmd)") is
+ * read like it, as a stream. pl_input_open makes any of them a path that can
+ * be opened (and read again, at any offset): a stream is copied into an
+ * unnamed temporary file in tmp_dir (NULL = $TMPDIR, else /tmp); standard
+ * input redirected from a regular file is used in place (/proc/self/fd/0); a
+ * regular file is used as it is. Copying costs the disk space of the input;
+ * readers that go forward only open streams directly instead.
+ */
+typedef struct pl_input {
+  const char *path; /* what to open: the argument, /proc/self/fd/0, or the copy */
+  int copied;       /* the input was a stream, copied into a temporary file */
+  char *scratch;    /* the copy (internal) */
+} pl_input;
+
+/** 1 when `arg` is a stream: "-" on a pipe or terminal, or a path that is not a regular file. */
+int pl_input_is_stream(const char *arg);
+
+/** @return PL_OK; PL_EIO (cannot be read or copied); PL_ENOMEM. */
+int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_info *err);
+
+/** Remove the copy, if any. Accepts a zeroed pl_input. */
+void pl_input_release(pl_input *in);
+
 /**
  * Index many files, `jobs` at a time (0 = one per core). For each i, rc[i] is
  * pl_index_file's result, ix[i] the index (NULL on failure) and err[i] the
