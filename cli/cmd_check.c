@@ -189,9 +189,9 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
       }
       json_object_array_add(files, o);
     } else if (res.status == CLI_EXIT_OK) {
-      printf("OK %s: %llu records, %llu messages, %llu chunks, %s\n", path,
-             (unsigned long long)res.records, (unsigned long long)res.messages,
-             (unsigned long long)res.chunks, crcs);
+      printf("OK %s: %s, %s, %s, %s\n", path, CLI_COUNT(res.records, "record", "records"),
+             CLI_COUNT(res.messages, "message", "messages"),
+             CLI_COUNT(res.chunks, "chunk", "chunks"), crcs);
     } else if (res.status == CLI_EXIT_PROBLEMS) {
       printf("FAIL %s: %s\n", path, res.msg);
       cli_error(ctx, "'%s': invalid: %s", path, res.msg);

@@ -94,12 +94,11 @@ static void print_human(FILE *f, const char *path, const pl_doctor_report *r, in
             fd->message);
   }
   fprintf(f,
-          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%llu records, %llu messages, "
-          "%llu chunks, %llu bytes)\n",
+          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%s, %s, %s, %s)\n",
           ok ? "OK" : "FAIL", path, r->n_errors, r->n_errors == 1 ? "" : "s", r->n_warnings,
           r->n_warnings == 1 ? "" : "s", r->n_infos, r->n_infos == 1 ? "" : "s",
-          (unsigned long long)r->records, (unsigned long long)r->messages,
-          (unsigned long long)r->chunks, (unsigned long long)r->bytes);
+          CLI_COUNT(r->records, "record", "records"), CLI_COUNT(r->messages, "message", "messages"),
+          CLI_COUNT(r->chunks, "chunk", "chunks"), CLI_COUNT(r->bytes, "byte", "bytes"));
 }
 
 static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int ok) {

@@ -212,16 +212,16 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
     if (prc != PL_OK) cli_json_add_str(doc, "error", err.msg);
     if (cli_json_print(stdout, doc) != 0) prc = PL_EIO;
   } else {
-    printf("wrote '%s': %s, %llu messages", a.out, cli_fmt_bytes(b, sizeof b, res.bytes),
-           (unsigned long long)res.messages);
+    printf("wrote '%s': %s, %s", a.out, cli_fmt_bytes(b, sizeof b, res.bytes),
+           CLI_COUNT(res.messages, "message", "messages"));
     if (res.parts > 1) printf(", joined from %d transfers", res.parts);
     printf("\n");
     if (res.verified && res.n_diffs == 0)
-      printf("verified against '%s': the same %llu messages\n", a.verify,
-             (unsigned long long)res.local_messages);
+      printf("verified against '%s': the same %s\n", a.verify,
+             CLI_COUNT(res.local_messages, "message", "messages"));
     if (res.n_diffs) {
-      printf("differs from '%s' (local %llu messages):\n", a.verify,
-             (unsigned long long)res.local_messages);
+      printf("differs from '%s' (local %s):\n", a.verify,
+             CLI_COUNT(res.local_messages, "message", "messages"));
       for (size_t i = 0; i < res.n_diffs; i++)
         printf("  %s: local %s, export %s\n", res.diffs[i].what, res.diffs[i].local,
                res.diffs[i].remote);

@@ -173,10 +173,12 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
   char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE];
   char line[600];
   snprintf(line, sizeof line,
-           "wrote '%s': %llu messages on %llu channels, %llu attachments, %llu metadata; "
-           "chunks: %llu copied, %llu decompressed, %llu skipped; %s in %.2f s (%.0f MB/s)",
-           output, (unsigned long long)st.messages, (unsigned long long)st.channels,
-           (unsigned long long)st.attachments, (unsigned long long)st.metadata,
+           "wrote '%s': %s on %s, %s, %s; chunks: %llu copied, %llu decompressed, %llu "
+           "skipped; %s in %.2f s (%.0f MB/s)",
+           output, CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.channels, "channel", "channels"),
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
            (unsigned long long)st.chunks_copied, (unsigned long long)st.chunks_decompressed,
            (unsigned long long)st.chunks_skipped, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs,
            secs > 0 ? (double)st.bytes_in / 1e6 / secs : 0.0);

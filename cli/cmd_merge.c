@@ -216,11 +216,14 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   char b1[CLI_FMT_SIZE];
   char line[600];
   snprintf(line, sizeof line,
-           "wrote '%s': %llu messages on %llu channels (from %llu), %llu attachments, %llu "
-           "metadata (%llu duplicates dropped); chunks: %llu copied; %s in %.2f s",
-           a.output, (unsigned long long)st.messages, (unsigned long long)st.channels,
-           (unsigned long long)st.channels_in, (unsigned long long)st.attachments,
-           (unsigned long long)st.metadata, (unsigned long long)st.metadata_duplicates,
+           "wrote '%s': %s on %s (from %llu), %s, %s (%llu %s dropped); chunks: %llu copied; "
+           "%s in %.2f s",
+           a.output, CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.channels, "channel", "channels"), (unsigned long long)st.channels_in,
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
+           (unsigned long long)st.metadata_duplicates,
+           cli_plural(st.metadata_duplicates, "duplicate", "duplicates"),
            (unsigned long long)st.chunks_copied, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs);
   if (to_stdout)
     cli_verbose(ctx, "%s", line);

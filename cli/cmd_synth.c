@@ -222,12 +222,14 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
     return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
   }
   if (!to_stdout) {
-    printf("wrote '%s': %llu messages on %zu topics, %llu attachments, %llu metadata, %s\n",
-           a.output, (unsigned long long)st.messages, st.n_topics,
-           (unsigned long long)st.attachments, (unsigned long long)st.metadata,
+    printf("wrote '%s': %s on %s, %s, %s, %s\n", a.output,
+           CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.n_topics, "topic", "topics"),
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
            cli_fmt_bytes(b1, sizeof b1, st.file_bytes));
   } else {
-    cli_verbose(ctx, "wrote %llu messages, %s", (unsigned long long)st.messages,
+    cli_verbose(ctx, "wrote %s, %s", CLI_COUNT(st.messages, "message", "messages"),
                 cli_fmt_bytes(b1, sizeof b1, st.file_bytes));
   }
   return CLI_EXIT_OK;

@@ -42,6 +42,11 @@ const char *cli_plural(uint64_t n, const char *one, const char *many) {
   return n == 1 ? one : many;
 }
 
+const char *cli_count(char *buf, size_t size, uint64_t n, const char *one, const char *many) {
+  snprintf(buf, size, "%llu %s", (unsigned long long)n, n == 1 ? one : many);
+  return buf;
+}
+
 void cli_mark_incomplete(const cli_ctx *ctx) {
   if (ctx && ctx->incomplete) *ctx->incomplete = 1;
 }

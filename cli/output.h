@@ -56,6 +56,12 @@ void cli_mark_incomplete(const cli_ctx *ctx);
 /** `one` when n is 1, else `many`: "1 chunk", "2 chunks". */
 const char *cli_plural(uint64_t n, const char *one, const char *many);
 
+/** "N one" or "N many" into buf ("1 message", "2 messages"); returns buf. */
+const char *cli_count(char *buf, size_t size, uint64_t n, const char *one, const char *many);
+
+/** cli_count into a fresh compound literal, for printf arguments. */
+#define CLI_COUNT(n, one, many) cli_count((char[48]){0}, 48, (n), (one), (many))
+
 /**
  * Usage checks of the options every MCAP-writing command shares: a compression
  * level the codec has (when the codec is known: `c_known`), and --no-chunks alone

@@ -247,3 +247,36 @@ TEST(CliGrammar, ClosedPipeEndsQuietly) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "error writing to standard output")) << r.err;
 }
+
+// "1 messages", "1 chunks": counts agree with their nouns.
+TEST(CliGrammar, Plurals) {
+  TempDir tmp;
+  std::string p = tmp.file("one.mcap"), o = tmp.file("o.mcap");
+  RunResult r = run_mcapkit(
+      {"synth", "-p", "tiny", "-d", "1", "--attachments", "1", "--metadata", "1", "-o", p});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, " 1 attachment, 1 metadata record, ")) << r.out;
+  r = run_mcapkit({"filter", p, "-y", "/chatter", "-o", o});
+  EXPECT_TRUE(contains(r.out, " on 1 channel, 1 attachment, 1 metadata record;")) << r.out;
+  r = run_mcapkit({"check", o});
+  EXPECT_TRUE(contains(r.out, " 1 chunk, ")) << r.out;
+  r = run_mcapkit({"merge", o, "-o", tmp.file("m.mcap")});
+  EXPECT_TRUE(contains(r.out, "(0 duplicates dropped)")) << r.out;
+}
+
+// The human table of 'list' shows the start of a long value (rosbag2's QoS profiles run to
+// kilobytes); --json has it whole.
+TEST(CliGrammar, ListCutsLongCellsInTablesOnly) {
+  TempDir tmp;
+  std::string p = synth_tiny(tmp);
+  RunResult t = run_mcapkit({"list", "channels", p});
+  RunResult j = run_mcapkit({"list", "channels", "--json", p});
+  ASSERT_EQ(t.exit_code, 0);
+  std::istringstream in(t.out);
+  std::string line;
+  size_t longest = 0;
+  while (std::getline(in, line)) longest = std::max(longest, line.size());
+  EXPECT_LT(longest, 200u) << t.out;
+  EXPECT_TRUE(contains(t.out, "...")) << t.out;
+  EXPECT_TRUE(contains(j.out, "avoid_ros_namespace_conventions")) << "whole in --json";
+}
