@@ -146,6 +146,9 @@ TEST(CliEveryCommand, BadInputsGiveTheRightExitAndOneLine) {
       EXPECT_EQ(count_lines(r.err), 1u) << what << "\n" << r.err;
       EXPECT_EQ(r.err.rfind("mcapkit " + cmd + ": ", 0), 0u) << what << "\n" << r.err;
       EXPECT_NE(r.err.find(in.path), std::string::npos) << what << ": the file is named\n" << r.err;
+      // named once ("cannot open 'x': cannot open 'x': ..." repeated it)
+      EXPECT_EQ(r.err.find(in.path, r.err.find(in.path) + 1), std::string::npos) << what << "\n"
+                                                                                 << r.err;
     }
   }
   unsetenv("MCAPKIT_API_URL");

@@ -5,6 +5,9 @@
 // --max-open, --threads); a reader that closes the pipe ends the run quietly with exit 0.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -279,4 +282,34 @@ TEST(CliGrammar, ListCutsLongCellsInTablesOnly) {
   EXPECT_LT(longest, 200u) << t.out;
   EXPECT_TRUE(contains(t.out, "...")) << t.out;
   EXPECT_TRUE(contains(j.out, "avoid_ros_namespace_conventions")) << "whole in --json";
+}
+
+// --end is inclusive everywhere and a start after the end is a usage error everywhere
+// ('cat -s X -e X' printed nothing while 'filter -S X -E X' kept one message).
+TEST(CliGrammar, InclusiveEndAndOrderedRangeEverywhere) {
+  TempDir tmp;
+  std::string p = synth_tiny(tmp), o = tmp.file("o.mcap");
+  RunResult r = run_mcapkit({"cat", "--json", "-n", "1", p});
+  ASSERT_EQ(r.exit_code, 0);
+  size_t at = r.out.find("\"log_time\":\"") + 12;
+  std::string t = r.out.substr(at, r.out.find('"', at) - at);
+  r = run_mcapkit({"cat", "-S", t, "-E", t, p});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  r = run_mcapkit({"filter", "-S", t, "-E", t + "ns", p, "-o", o, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "\"message_count\": 1,")) << r.out;
+  setenv("MCAPKIT_API_URL", "http://127.0.0.1:1", 1);
+  setenv("FOXGLOVE_API_KEY", "fox_sk_test", 1);
+  for (const std::vector<std::string> &bad :
+       {std::vector<std::string>{"cat", p, "-S", "2s", "-E", "1s"},
+        std::vector<std::string>{"filter", p, "-o", o, "-S", "2s", "-E", "1s"},
+        std::vector<std::string>{"export", "--device-name", "d", "--start", "2s", "--end", "1s",
+                                 "-o", o},
+        std::vector<std::string>{"remote", "recordings", "--start", "2s", "--end", "1s"}}) {
+    r = run_mcapkit(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad[0] << "\n" << r.err;
+  }
+  unsetenv("MCAPKIT_API_URL");
+  unsetenv("FOXGLOVE_API_KEY");
 }
