@@ -641,6 +641,7 @@ static int print_json(struct du *d, const char *path, const struct topic_row *ro
     json_object_array_add(tops, o);
   }
   json_object_object_add(doc, "topics", tops);
+  cli_json_add_damage(doc, &d->damage); /* "complete", and what could not be read */
   return cli_json_print(stdout, doc);
 }
 

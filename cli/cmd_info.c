@@ -757,6 +757,7 @@ static int print_json(FILE *f, const char *path, struct info_data *d) {
   cli_json_add_bool(doc, "has_summary", d->has_summary);
   cli_json_add_bool(doc, "has_statistics", d->has_statistics);
   cli_json_add_bool(doc, "has_chunk_indexes", d->has_chunk_indexes);
+  cli_json_add_damage(doc, &d->damage); /* "complete", and what could not be read */
   return cli_json_print(f, doc);
 }
 

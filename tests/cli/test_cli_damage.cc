@@ -200,3 +200,19 @@ TEST(CliDamage, RewriteOutputIsValidAndInPlaceIsRefused) {
   EXPECT_TRUE(contains(r.err, "left as it is")) << r.err;
   EXPECT_EQ(read_file_or_throw(f.over), before);
 }
+
+// The JSON documents say it too: "complete", and "damage" when not.
+TEST(CliDamage, JsonSaysWhetherComplete) {
+  Files f;
+  for (const char *cmd : {"info", "du"}) {
+    RunResult r = run_mcapkit({cmd, "--json", f.good});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(mcapkit_test::Json::parse(r.out)["complete"].boolean()) << cmd;
+    r = run_mcapkit({cmd, "--json", f.trunc});
+    ASSERT_EQ(r.exit_code, 3) << r.err;
+    mcapkit_test::Json j = mcapkit_test::Json::parse(r.out);
+    EXPECT_FALSE(j["complete"].boolean()) << cmd;
+    EXPECT_GT(j["damage"]["stop_offset"].u64(), 0u) << cmd;
+    EXPECT_GT(j["damage"]["bytes_skipped"].u64(), 0u) << cmd;
+  }
+}
