@@ -163,6 +163,8 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
     struct check_result res;
     char crcs[96];
     check_file(ctx, path, &res);
+    /* no readable record at all: not an MCAP file, a failure (exit 1) as for every command */
+    if (res.status == CLI_EXIT_PROBLEMS && res.records == 0) res.status = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
     if (res.status != CLI_EXIT_OK) n_bad++;
@@ -187,11 +189,16 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
       }
       json_object_array_add(files, o);
     } else if (res.status == CLI_EXIT_OK) {
-      printf("OK %s: %llu records, %llu messages, %llu chunks, %s\n", path,
-             (unsigned long long)res.records, (unsigned long long)res.messages,
-             (unsigned long long)res.chunks, crcs);
+      printf("OK %s: %s, %s, %s, %s\n", path, CLI_COUNT(res.records, "record", "records"),
+             CLI_COUNT(res.messages, "message", "messages"),
+             CLI_COUNT(res.chunks, "chunk", "chunks"), crcs);
     } else if (res.status == CLI_EXIT_PROBLEMS) {
       printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': invalid: %s", path, res.msg);
+    } else if (!res.open_failed && res.records == 0) {
+      printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': %s%s", path,
+                strncmp(res.msg, "not an MCAP file", 16) ? "not an MCAP file: " : "", res.msg);
     } else {
       if (res.open_failed)
         cli_error(ctx, "%s", res.msg);

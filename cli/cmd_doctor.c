@@ -94,12 +94,11 @@ static void print_human(FILE *f, const char *path, const pl_doctor_report *r, in
             fd->message);
   }
   fprintf(f,
-          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%llu records, %llu messages, "
-          "%llu chunks, %llu bytes)\n",
+          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%s, %s, %s, %s)\n",
           ok ? "OK" : "FAIL", path, r->n_errors, r->n_errors == 1 ? "" : "s", r->n_warnings,
           r->n_warnings == 1 ? "" : "s", r->n_infos, r->n_infos == 1 ? "" : "s",
-          (unsigned long long)r->records, (unsigned long long)r->messages,
-          (unsigned long long)r->chunks, (unsigned long long)r->bytes);
+          CLI_COUNT(r->records, "record", "records"), CLI_COUNT(r->messages, "message", "messages"),
+          CLI_COUNT(r->chunks, "chunk", "chunks"), CLI_COUNT(r->bytes, "byte", "bytes"));
 }
 
 static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int ok) {
@@ -174,6 +173,22 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
   }
   int ok = pl_doctor_report_ok(rep, a.strict);
   int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+  if (!ok) {
+    /* One line on stderr as well. Input with no readable record at all is not a recording
+     * with problems but no MCAP file: a failure (exit 1), as for every command. */
+    const pl_finding *f1 = rep->n_findings ? &rep->findings[0] : NULL;
+    if (rep->records == 0) {
+      status = CLI_EXIT_FAILURE;
+      const char *why = f1 ? f1->message : "no records";
+      cli_error(ctx, "'%s': %s%s", path, strncmp(why, "not an MCAP file", 16) ? "not an MCAP file: " : "",
+                why);
+    } else {
+      cli_error(ctx, "'%s': %zu %s, %zu %s%s%s", path, rep->n_errors,
+                cli_plural(rep->n_errors, "error", "errors"), rep->n_warnings,
+                cli_plural(rep->n_warnings, "warning", "warnings"), f1 ? "; the first: " : "",
+                f1 ? f1->message : "");
+    }
+  }
   if (json) {
     if (print_json(stdout, path, rep, ok) != 0) status = CLI_EXIT_FAILURE;
   } else {

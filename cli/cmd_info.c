@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 
 struct info_args {
   int json;
@@ -96,6 +97,7 @@ struct info_data {
   int has_statistics;
   int has_chunk_indexes;
   int has_data_end;
+  mcap_damage damage; /* what could not be read */
 };
 
 static void info_dispose(struct info_data *d) {
@@ -320,7 +322,12 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
       break;
     }
     if (rc != MCAP_OK) {
-      scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      /* What was read so far stands; the damage is reported beside it. */
+      mcap_stream_reader_damage(r, &d->damage);
+      if (d->damage.unreadable || rc == MCAP_EIO || rc == MCAP_ENOMEM)
+        scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      else
+        rc = MCAP_OK;
       break;
     }
     if (++n_records % 1024 == 0 && d->file_size != MCAP_SIZE_UNKNOWN && d->file_size > 0)
@@ -373,6 +380,20 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
         mcap_error_info err;
         memset(&err, 0, sizeof err);
         rc = mcap_chunk_decompress(dec, ck, buf, ck->uncompressed_size, 0, &err);
+        if (rc != MCAP_OK && rc != MCAP_ENOMEM) {
+          /* a damaged chunk: skipped, counted, and the scan goes on */
+          mcap_damage *dm = &d->damage;
+          if (dm->problems++ == 0) {
+            dm->code = rc;
+            dm->first_offset = rec.offset;
+            snprintf(dm->msg, sizeof dm->msg, "chunk at offset %llu: %.200s",
+                     (unsigned long long)rec.offset, err.msg);
+          }
+          dm->chunks_skipped++;
+          dm->bytes_skipped += 9 + rec.content.len;
+          rc = MCAP_OK;
+          break;
+        }
         if (rc != MCAP_OK) {
           scan_fail(s, rc, rec.offset, "chunk at offset %llu: %s", (unsigned long long)rec.offset,
                     err.msg);
@@ -658,6 +679,7 @@ static int info_from_index(const char *path, struct info_data *d, struct scan *s
   }
   d->attachments = mcap_reader_attachment_count(r);
   d->metadata = mcap_reader_metadata_count(r);
+  mcap_reader_damage(r, &d->damage);
   mcap_reader_free(r);
   return MCAP_OK;
 fail:
@@ -735,6 +757,7 @@ static int print_json(FILE *f, const char *path, struct info_data *d) {
   cli_json_add_bool(doc, "has_summary", d->has_summary);
   cli_json_add_bool(doc, "has_statistics", d->has_statistics);
   cli_json_add_bool(doc, "has_chunk_indexes", d->has_chunk_indexes);
+  cli_json_add_damage(doc, &d->damage); /* "complete", and what could not be read */
   return cli_json_print(f, doc);
 }
 
@@ -751,13 +774,14 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   struct scan s;
   memset(&s, 0, sizeof s);
   int mrc;
-  if (strcmp(path, "-") == 0) {
-    /* A pipe cannot be indexed: one streamed pass. */
+  if (strcmp(path, "-") == 0 || pl_input_is_stream(path)) {
+    /* A pipe (standard input, /dev/fd/N, <(cmd)) cannot be indexed: one streamed pass. */
     mcap_source src;
     mcap_error_info err;
     memset(&src, 0, sizeof src);
     memset(&err, 0, sizeof err);
-    mrc = mcap_source_from_fd(&src, STDIN_FILENO, &err);
+    mrc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
+                                 : mcap_source_open_file(&src, path, &err);
     if (mrc != MCAP_OK) {
       char msg[600];
       cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, mrc));
@@ -768,7 +792,8 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
     mrc = info_from_index(path, &d, &s);
   }
   if (mrc != MCAP_OK) {
-    cli_error(ctx, "'%s': %s", path, s.err[0] ? s.err : mcap_strerror(mrc));
+    cli_file_error(ctx, strcmp(path, "-") == 0 ? "standard input" : path,
+                   s.err[0] ? s.err : mcap_strerror(mrc));
     info_dispose(&d);
     return CLI_EXIT_FAILURE;
   }
@@ -779,6 +804,7 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   } else {
     print_human(stdout, path, &d);
   }
+  int drc = cli_report_damage(ctx, path, &d.damage);
   info_dispose(&d);
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

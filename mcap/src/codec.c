@@ -178,6 +178,27 @@ const char *mcap_compression_name(mcap_compression c) {
   return NULL;
 }
 
+int mcap_compression_levels(mcap_compression c, int *min, int *max) {
+  int lo = 1, hi = 0; /* none: no level */
+  switch (c) {
+    case MCAP_COMPRESSION_DEFAULT:
+    case MCAP_COMPRESSION_ZSTD:
+      mcap__codec_zstd_levels(&lo, &hi);
+      break;
+    case MCAP_COMPRESSION_LZ4:
+      lo = 1;
+      hi = 12; /* LZ4HC_CLEVEL_MAX; lz4frame clamps anything above it */
+      break;
+    case MCAP_COMPRESSION_NONE:
+      break;
+    default:
+      return MCAP_EINVAL;
+  }
+  if (min) *min = lo;
+  if (max) *max = hi;
+  return MCAP_OK;
+}
+
 int mcap_compression_parse(const char *name, mcap_compression *out) {
   mcap_compression c;
   if (!name || !out) return MCAP_EINVAL;

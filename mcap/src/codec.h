@@ -42,6 +42,9 @@ struct mcap_codec {
   void (*release)(struct mcap_codec_ctx *c); /* free this codec's contexts */
 };
 
+/* zstd's level range (ZSTD_minCLevel .. ZSTD_maxCLevel), from the only file that includes zstd.h. */
+void mcap__codec_zstd_levels(int *min, int *max);
+
 extern const struct mcap_codec mcap__codec_none;
 extern const struct mcap_codec mcap__codec_zstd;
 extern const struct mcap_codec mcap__codec_lz4;

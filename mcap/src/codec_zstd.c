@@ -74,4 +74,9 @@ static void zstd_release(struct mcap_codec_ctx *c) {
   c->zstd_c = NULL;
 }
 
+void mcap__codec_zstd_levels(int *min, int *max) {
+  *min = ZSTD_minCLevel();
+  *max = ZSTD_maxCLevel();
+}
+
 const struct mcap_codec mcap__codec_zstd = {"zstd", zstd_decompress, zstd_compress, zstd_release};

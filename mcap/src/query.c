@@ -732,6 +732,24 @@ static void enforce_budget(struct mcap_message_iter *it) {
   }
 }
 
+/*
+ * A unit's chunk could not be read (rc, detail in r->err): with skip_bad_chunks a damaged
+ * chunk is counted once in the reader's damage and the query goes on without it
+ * (MCAP_OK); I/O errors and lack of memory end the query.
+ */
+static int unit_failed(struct mcap_message_iter *it, struct unit *u, int rc) {
+  mcap_reader *r = it->r;
+  struct mcap__chunk *c = &r->chunks[u->chunk];
+  if (!r->o.skip_bad_chunks || rc == MCAP_ENOMEM || rc == MCAP_EIO) return rc;
+  unit_free(it, u);
+  if (!c->damaged) {
+    c->damaged = 1;
+    mcap__reader_note_damage(r, rc, c->ci.chunk_start_offset, c->ci.chunk_length, 1,
+                             mcap__chunk_message_count(&c->ci), 0, r->err.msg);
+  }
+  return MCAP_OK;
+}
+
 /* Load a unit: take its prefetched job or do the work here; push it if it has messages. */
 static int unit_load(struct mcap_message_iter *it, struct unit *u) {
   mcap_reader *r = it->r;
@@ -765,7 +783,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     if (j->rc) {
       rc = mcap__rfail(r, j->rc, j->chunk_offset, "%s", j->msg);
       free_job(it, j);
-      return rc;
+      return unit_failed(it, u, rc);
     }
     u->data = j->data;
     u->data_buf = j->data_buf;
@@ -782,7 +800,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     free_job(it, j);
   } else {
     rc = unit_inflate(it, u, 1);
-    if (rc) return rc;
+    if (rc) return unit_failed(it, u, rc);
   }
   if (u->n == 0) {
     unit_free(it, u);
@@ -861,6 +879,7 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
   for (size_t i = 0; i < r->n_chunks; i++) {
     const struct mcap__chunk *c = &r->chunks[i];
     int want = !c->channels_known;
+    if (c->damaged && r->o.skip_bad_chunks) continue; /* skipped (and counted) before */
     if (c->channels_known) {
       for (uint32_t k = 0; k < c->n_channels && !want; k++) want = it->selected[c->channels[k]];
       if (c->n_channels == 0) want = 0;

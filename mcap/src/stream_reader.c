@@ -26,6 +26,7 @@ struct mcap_stream_reader {
   mcap_source src;
   mcap_reader_options o;
   enum state state;
+  int started; /* the Header was read */
   uint64_t pos;
   uint32_t data_crc;     /* running CRC of [0, pos) while in the data section */
   struct crc_helper *crc; /* second thread for the data-section CRC of big records, or NULL */
@@ -234,6 +235,22 @@ void mcap_stream_reader_free(mcap_stream_reader *r) {
 }
 
 const char *mcap_stream_reader_errmsg(const mcap_stream_reader *r) { return r ? r->err.msg : ""; }
+
+void mcap_stream_reader_damage(const mcap_stream_reader *r, mcap_damage *out) {
+  if (!out) return;
+  memset(out, 0, sizeof *out);
+  out->first_offset = UINT64_MAX;
+  if (!r || r->state != ST_DEAD) return;
+  uint64_t at = r->err.offset != UINT64_MAX ? r->err.offset : r->pos;
+  out->problems = 1;
+  out->code = r->err.code;
+  out->first_offset = at;
+  out->rest_unread = 1;
+  out->stop_offset = at;
+  if (r->src.size != MCAP_SIZE_UNKNOWN && r->src.size > at) out->bytes_skipped = r->src.size - at;
+  out->unreadable = r->started == 0;
+  snprintf(out->msg, sizeof out->msg, "%s", r->err.msg);
+}
 
 uint64_t mcap_stream_reader_error_offset(const mcap_stream_reader *r) {
   return r ? r->err.offset : UINT64_MAX;
@@ -511,6 +528,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
                       (unsigned long long)off);
         }
         r->state = ST_DATA;
+        r->started = 1;
         return MCAP_OK;
       case MCAP_OP_DATA_END: {
         uint32_t want_crc = rec->u.data_end.data_section_crc;

@@ -200,6 +200,14 @@ int mcap_writer_open(mcap_writer **out, mcap_sink *sink, const mcap_writer_optio
     case MCAP_COMPRESSION_NONE: w->codec = 0; break;
     default: mcap__free(w); return MCAP_EINVAL;
   }
+  if (w->o.compression_level) {
+    int lo, hi;
+    mcap_compression_levels(w->o.compression, &lo, &hi);
+    if (w->o.compression_level < lo || w->o.compression_level > hi) {
+      mcap__free(w);
+      return MCAP_EINVAL; /* a level the codec does not have */
+    }
+  }
   if (!w->o.chunk_size) w->o.chunk_size = DEFAULT_CHUNK_SIZE;
   if (w->o.no_summary) {
     w->o.no_chunk_index = w->o.no_attachment_index = w->o.no_metadata_index = 1;

@@ -67,6 +67,22 @@ int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
   return code;
 }
 
+void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
+  if (!src->problems) return;
+  if (!dst->problems) {
+    *dst = *src;
+    return;
+  }
+  dst->problems += src->problems;
+  if (src->rest_unread && !dst->rest_unread) {
+    dst->rest_unread = 1;
+    dst->stop_offset = src->stop_offset;
+  }
+  dst->bytes_skipped += src->bytes_skipped;
+  dst->chunks_skipped += src->chunks_skipped;
+  dst->messages_skipped += src->messages_skipped;
+}
+
 int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {
   int code = mcap_code == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP;
   va_list ap;

@@ -510,8 +510,7 @@ static int lk_problem(void *ctx, pl_severity sev, const char *code, uint64_t off
   if (sev != PL_SEV_ERROR) return PL_OK;
   lk->partial_seen = 1;
   if (lk->o->allow_partial) return PL_OK;
-  return pl__err(lk->err, PL_EPARTIAL, offset,
-                 "%s; allow_partial (--allow-partial) writes what can be read", msg);
+  return pl__err(lk->err, PL_EPARTIAL, offset, "%s", msg);
 }
 
 /* ---- setup and teardown */
@@ -689,10 +688,8 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     const char *why = "";
     for (size_t i = 0; i < ix->n_problems && !*why; i++)
       if (ix->problems[i].severity == PL_SEV_ERROR) why = ix->problems[i].message;
-    rc = pl__err(err, PL_EPARTIAL, UINT64_MAX,
-                 "'%s' cannot be read completely (%s); allow_partial (--allow-partial) writes what "
-                 "can be read",
-                 mcap_path, why);
+    rc = pl__err(err, PL_EPARTIAL, UINT64_MAX, "'%s' cannot be read completely (%s)", mcap_path,
+                 why);
     goto out;
   }
 
@@ -884,6 +881,16 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
   }
   (void)fsync_dir(devdir);
   (void)fsync_dir(tmpdir);
+  if (ix->partial || lk.partial_seen) {
+    res->damage = ix->damage;
+    if (!res->damage.problems) {
+      res->damage.problems = 1;
+      res->damage.code = MCAP_ESCHEMA_ID;
+      res->damage.first_offset = UINT64_MAX;
+      snprintf(res->damage.msg, sizeof res->damage.msg,
+               "channels whose schema is not defined before them were left out");
+    }
+  }
   res->recording_dir = pl__strdup(recdir);
   if (!res->recording_dir) goto oom;
   rc = PL_OK;

@@ -80,6 +80,28 @@ typedef struct mcap_error_info {
   char msg[256];
 } mcap_error_info;
 
+/**
+ * What a reader could not read: the damaged or missing parts of its input it
+ * skipped or stopped at (mcap_reader_damage, mcap_stream_reader_damage). All
+ * zero (problems == 0) when the whole input was read. Lets every caller say
+ * "complete" or "incomplete, and what is missing" the same way.
+ */
+typedef struct mcap_damage {
+  uint64_t problems;         /* damaged places met (each skipped, or the one reading stopped at) */
+  int code;                  /* mcap_error of the first one */
+  uint64_t first_offset;     /* file offset of the first one (UINT64_MAX when none) */
+  int rest_unread;           /* reading stopped before the end of the input: nothing from
+                                stop_offset on was read */
+  uint64_t stop_offset;      /* where it stopped (when rest_unread) */
+  uint64_t bytes_skipped;    /* input bytes not read because of the damage, where known (a
+                                stream's unread rest is not counted: its size is unknown) */
+  uint64_t chunks_skipped;   /* Chunk records skipped whole */
+  uint64_t messages_skipped; /* messages known (from message indexes) to be in what was
+                                skipped; a lower bound, 0 when nothing says */
+  int unreadable;            /* nothing could be read: no magic or no Header */
+  char msg[256];             /* the first one: what and where */
+} mcap_damage;
+
 /* ------------------------------------------------------------------ views */
 
 /** A string view; not NUL-terminated; data may be NULL when len is 0. */
@@ -497,6 +519,14 @@ const char *mcap_stream_reader_errmsg(const mcap_stream_reader *r);
 /** File offset of the last error (UINT64_MAX if not at a known place). */
 uint64_t mcap_stream_reader_error_offset(const mcap_stream_reader *r);
 
+/**
+ * What the reader could not read (all zero while it has met no error): after
+ * an error, where it stopped and why; `unreadable` when the input did not even
+ * start like an MCAP file (magic, Header). A stream reader never skips: the
+ * error that ends it is its one problem.
+ */
+void mcap_stream_reader_damage(const mcap_stream_reader *r, mcap_damage *out);
+
 /** Bytes of the input consumed so far. */
 uint64_t mcap_stream_reader_position(const mcap_stream_reader *r);
 
@@ -549,6 +579,15 @@ void mcap_pool_free(mcap_pool *p);
 
 /** The `threads` the pool was made with (0 for NULL). */
 int mcap_pool_threads(const mcap_pool *p);
+
+/**
+ * The compression levels a codec takes, besides 0 (its default): zstd its own
+ * range (1 to 22; negative levels are faster), lz4 1 to 12 (3 and up are its
+ * high-compression mode), none no level at all (min > max). The writer refuses
+ * any other level (MCAP_EINVAL).
+ * @return MCAP_OK or MCAP_EINVAL for an invalid compression.
+ */
+int mcap_compression_levels(mcap_compression c, int *min, int *max);
 
 /**
  * Writer options. All-zero means the recommended defaults: zstd level 3 chunks
@@ -693,6 +732,14 @@ typedef struct mcap_indexed_options {
                                 cores, 1 = the caller alone (no threads started) */
   uint64_t memory_budget;    /* max bytes of decompressed chunks held at once; 0 = unlimited
                                 (at least one chunk per worker is always allowed) */
+  int skip_bad_chunks;       /* a query skips a chunk it cannot read (truncated, malformed,
+                                bad CRC, cannot be decompressed) and goes on, counting it in
+                                mcap_reader_damage, instead of failing; I/O errors and lack of
+                                memory still fail */
+  /* Optional: called once for each damaged place as it is met (a scan that stops early, a
+   * chunk skipped by the scan or by a query), on the thread that called the reader. */
+  void (*on_problem)(void *user, const mcap_error_info *problem);
+  void *problem_user;
 } mcap_indexed_options;
 
 /**
@@ -717,6 +764,14 @@ mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **wh
 
 /** After a scan: why it stopped before DataEnd ("" when it read the whole data section). */
 const char *mcap_reader_scan_problem(const mcap_reader *r);
+
+/**
+ * What the reader could not read so far: a scan that stopped before the end of
+ * the data section (rest_unread, with the bytes after it), chunks the scan or
+ * a query (with skip_bad_chunks) skipped. It grows as queries meet damaged
+ * chunks; each chunk is counted once. All zero for an intact file.
+ */
+void mcap_reader_damage(const mcap_reader *r, mcap_damage *out);
 
 /** The file's Header (views valid for the reader's life). */
 const mcap_header *mcap_reader_header(const mcap_reader *r);

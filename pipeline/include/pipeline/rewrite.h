@@ -163,6 +163,8 @@ typedef struct pl_rewrite_stats {
   uint64_t bytes_out;      /* bytes written */
   int passthrough_trusted; /* 1 once every schema and channel of the input's summary had
                               been seen, so chunks could be copied without a look inside */
+  mcap_damage damage;      /* what of the input could not be read (problems == 0: all of
+                              it); the output holds everything else */
 } pl_rewrite_stats;
 
 /**
@@ -189,9 +191,18 @@ typedef struct pl_rewrite_stats {
  * @param sink borrowed; not closed or committed.
  * @param o NULL for defaults.
  * @param[out] st optional; filled also on failure with what was done.
- * @return PL_OK; PL_EINVAL (bad pattern or options); PL_EMCAP (the input is
- *         damaged: the message names the offset; try pl_recover); PL_EIO;
- *         PL_ENOMEM.
+ * A damaged input (truncated, garbage inside, a chunk that cannot be read) is
+ * rewritten as far as it can be read: after its Header, a damaged record ends
+ * the pass there (st->damage says where and how many bytes were not read);
+ * with a usable summary the pass instead resumes at the next record the
+ * summary indexes (chunk, attachment, metadata), counting each damaged part.
+ * The sorted orders skip the chunks they cannot read. The output is then a
+ * complete, valid file of everything else (pl_recover rescues more: partial
+ * chunks, resynchronisation without a summary).
+ *
+ * @return PL_OK (check st->damage); PL_EINVAL (bad pattern or options);
+ *         PL_EMCAP (not an MCAP file, or its Header is damaged; or the
+ *         writer failed); PL_EIO; PL_ENOMEM.
  */
 int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o,
                pl_rewrite_stats *st, pl_error_info *err);
@@ -247,6 +258,10 @@ typedef struct pl_merge_stats {
   uint64_t chunks_copied;       /* passed through compressed (last round) */
   uint64_t chunks_decompressed; /* read chunk by chunk and merged message by message */
   uint64_t bytes_out;
+  mcap_damage damage;     /* what of the inputs could not be read, all together (problems ==
+                             0: every input whole); the output holds everything else */
+  size_t damaged_inputs;  /* how many inputs had damage */
+  size_t first_damaged;   /* index (in `inputs`) of the first of them */
 } pl_merge_stats;
 
 /**
@@ -260,10 +275,13 @@ typedef struct pl_merge_stats {
  * recompression (merging consecutive parts of a recording runs at copy speed).
  * @param inputs paths (seekable files; "-" is spooled).
  * @param sink borrowed; not closed or committed.
- * @return PL_OK; PL_ECONFLICT for two metadata records with one name and
- *         different content (without allow_duplicate_metadata); PL_EMCAP for
- *         a damaged input; PL_EINVAL (more than 65535 channels or schemas);
- *         PL_EIO; PL_ENOMEM.
+ * A damaged input is merged as far as it can be read: chunks that cannot be
+ * read are skipped, a truncated input ends where it is cut (st->damage).
+ * @return PL_OK (check st->damage); PL_ECONFLICT for two metadata records
+ *         with one name and different content in different inputs (without
+ *         allow_duplicate_metadata); PL_EMCAP for an input that is not an
+ *         MCAP file; PL_EINVAL (more than 65535 channels or schemas); PL_EIO;
+ *         PL_ENOMEM.
  */
 int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const pl_merge_options *o,
              pl_merge_stats *st, pl_error_info *err);
