@@ -51,6 +51,8 @@ std::map<std::string, Form> forms(const std::string &dir) {
       {"cat", {{"cat", "{}"}}},
       {"check", {{"check", "{}"}}},
       {"compress", {{"compress", "{}", "-o", out}}},
+      // convert takes bags: an MCAP input, whole or not, is refused (nothing to convert)
+      {"convert", {{"convert", "{}", "-o", out}, 1}},
       {"coverage", {{"coverage", "{}"}}},
       {"decompress", {{"decompress", "{}", "-o", out}}},
       {"doctor", {{"doctor", "{}"}}},
