@@ -29,6 +29,11 @@ struct mcap_codec_ctx {
   struct ZSTD_CCtx_s *zstd_c;
   struct LZ4F_dctx_s *lz4_d;
   struct LZ4F_cctx_s *lz4_c;
+  /* Optional: while a decompress call runs, told (in order, growing) how many bytes at the
+   * start of dst are final, every 64-128 KiB or so; lets another thread check the CRC of
+   * what is done while the rest decodes. NULL: not called. */
+  void (*progress)(void *arg, size_t done);
+  void *progress_arg;
 };
 
 struct mcap_codec {

@@ -729,7 +729,9 @@ typedef struct mcap_indexed_options {
   mcap_reader_options base;  /* CRC toggles and limits, as for the streamed reader */
   int force_scan;            /* ignore the summary and scan */
   int threads;               /* decompressing threads, the caller's included: 0 = number of
-                                cores, 1 = the caller alone (no threads started) */
+                                cores, 1 = the caller alone decompresses (a query of several
+                                chunks still starts a helper thread that checks chunk CRCs
+                                beside it, and a file source one that maps ahead) */
   uint64_t memory_budget;    /* max bytes of decompressed chunks held at once; 0 = unlimited
                                 (at least one chunk per worker is always allowed) */
   int skip_bad_chunks;       /* a query skips a chunk it cannot read (truncated, malformed,
