@@ -2,11 +2,11 @@
  * codec_zstd.c - the "zstd" chunk codec (Zstandard frames). Decompression runs
  * block by block (zstd's buffer-less streaming: ZSTD_decompressBegin,
  * ZSTD_nextSrcSizeToDecompress, ZSTD_decompressContinue) straight into the
- * caller's exact-size buffer, so that progress can be reported as each block
- * (at most 128 KiB) is done; it accepts several concatenated frames, skippable
- * frames and frames without a content-size field, and zstd checks each
- * frame's content size and checksum. As fast as one-shot ZSTD_decompressDCtx
- * here (1 GiB: 1.38-1.54 s against 1.64-1.70 s, noisy). Those functions are in
+ * caller's exact-size buffer when the caller wants progress reports (each
+ * block, at most 128 KiB), else one-shot (ZSTD_decompressDCtx). Both accept
+ * several concatenated frames, skippable frames and frames without a
+ * content-size field, and zstd checks each frame's content size and checksum.
+ * The streaming functions are in
  * zstd's "static linking only" section; they have been stable since 1.3.
  */
 #define ZSTD_STATIC_LINKING_ONLY
@@ -37,6 +37,20 @@ static int zstd_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t 
     if (!c->zstd_d) {
       return mcap__codec_err(err, MCAP_ENOMEM, offset, "out of memory creating a zstd decoder");
     }
+  }
+  if (!c->progress) {
+    /* One-shot when nobody waits for pieces: readers do not use the block-by-block path
+     * for zstd (see mcap__chunk_decompress_crch). */
+    r = ZSTD_decompressDCtx(c->zstd_d, to, dst_len, src_len ? (const void *)src : &dummy, src_len);
+    if (ZSTD_isError(r)) {
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+        return zstd_fail(r, dst_len, 0, offset, err);
+      }
+      return mcap__codec_err(err, MCAP_EDECOMPRESS, offset, "zstd decompression failed: %s",
+                             ZSTD_getErrorName(r));
+    }
+    out = r;
+    in = src_len;
   }
   while (in < src_len) { /* a frame */
     r = ZSTD_decompressBegin(c->zstd_d);

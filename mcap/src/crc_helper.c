@@ -16,8 +16,7 @@
  *   asleep or busy: at worst it computes more itself.
  *
  * Waking: handing over work is an atomic store, not a futex wake per piece.
- * While a fill is open or work came recently, the helper polls (spins with the
- * CPU's pause instruction) for up to HELPER_SPIN_NS, then naps in short sleeps,
+ * While a fill is open or work came recently, the helper naps in short sleeps,
  * and after HELPER_PARK_AFTER_NS without work sleeps on the condition variable,
  * which the owner then signals. Flags pair up Dekker-style with sequentially
  * consistent atomics: the side that goes to sleep sets its flag and re-checks
@@ -33,7 +32,6 @@
 
 #define FILL_PIECE ((size_t)64 << 10)     /* the helper's unit of work on a fill */
 #define SEG_STEP ((size_t)256 << 10)      /* segments are done in steps, fills first */
-#define HELPER_SPIN_NS (200L * 1000L)     /* poll this long after the last work */
 #define HELPER_NAP_NS 20000L              /* then nap (plus the kernel's timer slack) */
 #define HELPER_PARK_AFTER_NS (2L * 1000000L) /* idle this long: sleep until signalled */
 #define OWNER_SPINS 20000                 /* ~50-100 us of polling before the owner sleeps */
@@ -69,12 +67,6 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Wake the owner if it sleeps waiting for us. */
 static void wake_owner(struct mcap__crch *h) {
   if (atomic_load(&h->waiting)) {
@@ -102,11 +94,10 @@ static int fill_step(struct mcap__crch *h) {
 
 static void *helper_main(void *arg) {
   struct mcap__crch *h = arg;
-  long idle_since = now_ns(), napped_ns = 0;
-  int polls = 0;
+  long napped_ns = 0;
   for (;;) {
     if (fill_step(h)) {
-      idle_since = 0;
+      napped_ns = 0;
       continue;
     }
     if (atomic_load(&h->seg_busy)) {
@@ -119,26 +110,17 @@ static void *helper_main(void *arg) {
         atomic_store(&h->seg_busy, 0);
         wake_owner(h);
       }
-      idle_since = 0;
+      napped_ns = 0;
       continue;
     }
     if (atomic_load(&h->stop)) break;
-    if (idle_since == 0) {
-      idle_since = now_ns();
-      napped_ns = 0;
-      polls = 0;
-    }
-    /* Idle: poll while work is likely to come soon (a fill is open, or work came a
-     * moment ago), then nap, then park. The clock is read every 64 polls. */
-    if (atomic_load(&h->fill_on) || ++polls % 64 != 0 ||
-        now_ns() - idle_since < HELPER_SPIN_NS) {
-      cpu_relax();
-      continue;
-    }
-    if (napped_ns < HELPER_PARK_AFTER_NS) {
+    /* Idle: nap while work is likely to come soon (a fill is open, or work came a
+     * moment ago), then park. Never spin: the second vCPU of a VM may share a core
+     * with the owner's, and a spinning helper took a third of the owner's speed. */
+    if (atomic_load(&h->fill_on) || napped_ns < HELPER_PARK_AFTER_NS) {
       struct timespec nap = {0, HELPER_NAP_NS};
       nanosleep(&nap, NULL);
-      napped_ns += HELPER_NAP_NS * 3; /* count the timer slack too: park after ~2 ms */
+      if (!atomic_load(&h->fill_on)) napped_ns += HELPER_NAP_NS * 3; /* with timer slack */
       continue;
     }
     pthread_mutex_lock(&h->mu);
@@ -148,7 +130,7 @@ static void *helper_main(void *arg) {
     }
     atomic_store(&h->parked, 0);
     pthread_mutex_unlock(&h->mu);
-    idle_since = 0;
+    napped_ns = 0;
   }
   return NULL;
 }
