@@ -255,3 +255,33 @@ TEST(CliDamage, DamagedAttachmentIsLeftOutOfRewrites) {
     EXPECT_EQ(la.out, "") << label(cmd, "");
   }
 }
+
+// Garbage inside a chunk's compressed bytes, its header intact: a rewrite that copies the
+// chunk through unopened copies the damage with the input's chunk CRC, so the output fails
+// 'check' as the input does (nothing hidden); --no-passthrough opens every chunk and so
+// reports it, leaves it out and exits 3.
+TEST(CliDamage, PassThroughCopiesDamageVisiblyAndNoPassthroughReportsIt) {
+  Files f;
+  RunResult l = run_mcapkit({"list", "chunks", "--json", f.good});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  // the last chunk: the first ones hold the definitions and are always looked into
+  std::string last = l.out.substr(0, l.out.size() - 1);
+  last = last.substr(last.rfind('\n') + 1);
+  mcapkit_test::Json c = mcapkit_test::Json::parse(last);
+  uint64_t off = c["offset"].u64(), len = c["length"].u64();
+  std::string b = read_file_or_throw(f.good);
+  for (uint64_t i = off + len - 200; i < off + len - 100; i++) b[i] = '\xAB';
+  std::string bad = f.tmp.file("inside.mcap");
+  write_file_or_throw(bad, b);
+  ASSERT_EQ(run_mcapkit({"check", bad}).exit_code, 3);
+  for (const char *cmd : {"filter", "compress"}) {
+    std::string out = f.tmp.file(std::string(cmd) + ".mcap");
+    RunResult r = run_mcapkit({cmd, bad, "-o", out});
+    EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+    EXPECT_EQ(run_mcapkit({"check", out}).exit_code, 3) << cmd;  // the damage is still seen
+    r = run_mcapkit({cmd, "--no-passthrough", bad, "-o", out});
+    expect_incomplete(r, "'" + bad + "'", std::string(cmd) + " --no-passthrough");
+    EXPECT_TRUE(contains(r.err, "chunk at offset " + std::to_string(off))) << r.err;
+    EXPECT_EQ(run_mcapkit({"check", out}).exit_code, 0) << cmd;
+  }
+}
