@@ -48,7 +48,7 @@ static const cli_opt compress_opts[] = {
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk"},
+     "decompress (and so check) every chunk, even those copied"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -69,7 +69,7 @@ static const cli_opt decompress_opts[] = {
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk"},
+     "decompress (and so check) every chunk, even those copied"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };

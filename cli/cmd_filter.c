@@ -253,7 +253,7 @@ static const cli_opt filter_opts[] = {
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk, even those kept whole"},
+     "decompress (and so check) every chunk, even those kept whole"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };

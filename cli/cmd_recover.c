@@ -296,8 +296,10 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
       n += (size_t)snprintf(brief + n, sizeof brief - n, "%s", n ? ", " : "");             \
     if ((cond) && n < sizeof brief) n += (size_t)snprintf(brief + n, sizeof brief - n, __VA_ARGS__); \
   } while (0)
-    PART(rep->messages_lost || rep->messages_lost_unknown, "%s%llu %s lost",
-         rep->messages_lost_unknown ? "at least " : "", (unsigned long long)rep->messages_lost,
+    /* "at least 0 messages" says nothing: say that the number is unknown */
+    PART(!rep->messages_lost && rep->messages_lost_unknown, "an unknown number of messages lost");
+    PART(rep->messages_lost, "%s%llu %s lost", rep->messages_lost_unknown ? "at least " : "",
+         (unsigned long long)rep->messages_lost,
          cli_plural(rep->messages_lost, "message", "messages"));
     PART(rep->attachments_lost, "%llu %s lost", (unsigned long long)rep->attachments_lost,
          cli_plural(rep->attachments_lost, "attachment", "attachments"));

@@ -65,7 +65,14 @@ int cli_report_damage(const cli_ctx *ctx, const char *path, const mcap_damage *d
   }
   char what[256] = "", more[256] = "";
   size_t n = 0, m = 0;
-  if (d->chunks_skipped)
+  /* the places skipped: chunks, and other records (an attachment whose CRC does not match) */
+  uint64_t parts = d->problems - (d->rest_unread ? 1 : 0);
+  if (d->chunks_skipped && parts > d->chunks_skipped)
+    n += (size_t)snprintf(what, sizeof what, "skipped %llu damaged parts (%llu %s), the first at offset %llu",
+                          (unsigned long long)parts, (unsigned long long)d->chunks_skipped,
+                          cli_plural(d->chunks_skipped, "chunk", "chunks"),
+                          (unsigned long long)d->first_offset);
+  else if (d->chunks_skipped)
     n += (size_t)snprintf(what, sizeof what, "skipped %llu damaged %s%s %llu",
                           (unsigned long long)d->chunks_skipped,
                           cli_plural(d->chunks_skipped, "chunk", "chunks"),

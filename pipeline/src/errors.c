@@ -83,6 +83,17 @@ void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
   dst->messages_skipped += src->messages_skipped;
 }
 
+void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes) {
+  mcap_damage one;
+  memset(&one, 0, sizeof one);
+  one.problems = 1;
+  one.code = err && err->mcap_code ? err->mcap_code : MCAP_ERECORD;
+  one.first_offset = offset;
+  one.bytes_skipped = bytes;
+  if (err) snprintf(one.msg, sizeof one.msg, "%.*s", (int)sizeof one.msg - 1, err->msg);
+  pl__damage_add(dst, &one);
+}
+
 int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {
   int code = mcap_code == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP;
   va_list ap;

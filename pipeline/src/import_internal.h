@@ -37,6 +37,8 @@ int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...)
 
 /* Add what `src` could not read to `dst` (mcap_damage; dst keeps its first problem). */
 void pl__damage_add(mcap_damage *dst, const mcap_damage *src);
+/* Add one damaged record at `offset` (bytes long, skipped whole) to `dst`; why: err's message. */
+void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes);
 
 char *pl__strdup(const char *s); /* NULL in, NULL out */
 char *pl__strview(mcap_str s);   /* NUL-terminated copy of a view */

@@ -261,9 +261,13 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
   struct merge *m = ctx;
   struct min *in = m->cur_input;
   if (op == MCAP_OP_ATTACHMENT && !m->o->no_attachments) {
-    int written = 0;
-    int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, m->err);
+    int written = 0, damaged = 0;
+    int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, &damaged, m->err);
     if (rc) return rc;
+    if (damaged) {
+      pl__damage_one(&in->blocks, m->err, off, 9 + len);
+      return PL_OK;
+    }
     m->st->attachments++;
     return PL_OK;
   }

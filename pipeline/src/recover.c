@@ -1238,7 +1238,7 @@ static int scan(struct rc_ctx *c) {
         }
         rc = open_writer(c, NULL);
         int written = 0;
-        if (!rc) rc = pl__copy_attachment(c->w, &c->src, pos, len, 0, NULL, NULL, &written, c->err);
+        if (!rc) rc = pl__copy_attachment(c->w, &c->src, pos, len, 0, NULL, NULL, &written, NULL, c->err);
         if (!rc && written) c->rep->attachments++;
         break;
       }

@@ -275,13 +275,14 @@ int pl__rw_write_lpc(struct pl__rw *rw) {
 
 int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
                         int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
-                        int *written, pl_error_info *err) {
+                        int *written, int *damaged, pl_error_info *err) {
   struct pl__buf tmp = {0};
   const uint8_t *p;
   uint64_t got, base = off + 9;
   char *name = NULL, *media = NULL;
   int rc = PL_OK;
   *written = 0;
+  if (damaged) *damaged = 0;
 #define NEED(cond)                                                                        \
   do {                                                                                    \
     if (!(cond)) {                                                                        \
@@ -344,6 +345,33 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   a.data.len = dl;
   if (keep && !keep(keep_ctx, &a)) goto out;
 
+  if (check_crc && damaged && src->size != MCAP_SIZE_UNKNOWN) {
+    /* A file can be read twice: check the CRC before writing anything, so that a damaged
+     * attachment is left out (the writer would give its bytes a new, valid CRC). */
+    uint32_t c2 = crc;
+    for (uint64_t done = 0; done < dl;) {
+      uint64_t n = dl - done < COPY_PIECE ? dl - done : COPY_PIECE;
+      rc = pl__source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
+      if (rc) goto out;
+      NEED(got == n);
+      c2 = mcap_crc32(c2, p, (size_t)n);
+      done += n;
+    }
+    rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
+    if (rc) goto out;
+    NEED(got == 4);
+    uint32_t st =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (st && c2 != st) {
+      pl__err_mcap(err, MCAP_ECRC, off,
+                   "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
+                   name, (unsigned long long)off, st, c2);
+      *damaged = 1;
+      goto out;
+    }
+    check_crc = 0; /* checked */
+  }
+
   int mrc = mcap_writer_attachment_begin(w, a.log_time, a.create_time, a.name, a.media_type, dl);
   if (mrc) {
     rc = pl__werr(w, mrc, err, "writing an attachment");
@@ -396,10 +424,11 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
   if (rw->o.no_attachments) return PL_OK;
   int rc = pl__rw_writer(rw, NULL);
   if (rc) return rc;
-  int written = 0;
+  int written = 0, damaged = 0;
   rc = pl__copy_attachment(rw->w, src, off, len, !rw->o.no_input_crc, keep_attachment, rw, &written,
-                           rw->err);
+                           &damaged, rw->err);
   if (!rc && written) rw->st->attachments++;
+  if (!rc && damaged) pl__damage_one(&rw->st->damage, rw->err, off, 9 + len);
   return rc;
 }
 

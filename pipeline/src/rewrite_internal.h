@@ -256,9 +256,13 @@ int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
  */
 uint64_t pl__next_known(mcap_reader *r, uint64_t pos, uint64_t *chunks, uint64_t *messages);
 
-/* Stream an attachment record into a writer (shared by rewrite and merge). */
+/*
+ * Stream an attachment record into a writer (shared by rewrite and merge). With check_crc
+ * and `damaged` on a file (not a stream), the CRC is checked before anything is written: a
+ * mismatch writes nothing, sets *damaged and says why in err, and returns PL_OK.
+ */
 int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
                         int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
-                        int *written, pl_error_info *err);
+                        int *written, int *damaged, pl_error_info *err);
 
 #endif /* PIPELINE_REWRITE_INTERNAL_H */

@@ -216,3 +216,72 @@ TEST(CliDamage, JsonSaysWhetherComplete) {
     EXPECT_GT(j["damage"]["bytes_skipped"].u64(), 0u) << cmd;
   }
 }
+
+// An attachment whose data no longer matches its CRC: the rewrites leave it out (their
+// writer would give the damaged bytes a new, valid CRC), write everything else, say what
+// they skipped and exit 3 (they failed with exit 1 and wrote nothing before).
+TEST(CliDamage, DamagedAttachmentIsLeftOutOfRewrites) {
+  Files f;
+  RunResult l = run_mcapkit({"list", "attachments", "--json", f.good});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  mcapkit_test::Json a = mcapkit_test::Json::parse(l.out);
+  uint64_t off = a["offset"].u64(), len = a["length"].u64();
+  std::string b = read_file_or_throw(f.good);
+  ASSERT_LT(off + len, b.size());
+  b[off + len - 20] = (char)(b[off + len - 20] ^ 0x5A);  // inside the data, before the CRC
+  std::string bad = f.tmp.file("att.mcap"), name = "'" + bad + "'";
+  write_file_or_throw(bad, b);
+  RunResult all = run_mcapkit({"cat", f.good});
+  std::string dir = f.tmp.path();
+  std::vector<std::vector<std::string>> cmds = {{"filter", "-o", dir + "/f.mcap"},
+                                                {"filter", "--order", "log-time", "-o", dir + "/fl.mcap"},
+                                                {"compress", "-o", dir + "/c.mcap"},
+                                                {"decompress", "-o", dir + "/d.mcap"},
+                                                {"sort", "-o", dir + "/s.mcap"},
+                                                {"merge", "-o", dir + "/m.mcap"}};
+  for (std::vector<std::string> cmd : cmds) {
+    std::string out = cmd[cmd.size() - 1];
+    cmd.push_back(bad);
+    RunResult r = run_mcapkit(cmd);
+    expect_incomplete(r, name, label(cmd, ""));
+    EXPECT_TRUE(contains(r.err, "damaged at offset " + std::to_string(off))) << r.err;
+    EXPECT_TRUE(contains(r.err, "attachment 'calibration.yaml'")) << r.err;
+    EXPECT_TRUE(contains(r.err, "CRC mismatch")) << r.err;
+    // a valid file with every message and no attachment
+    EXPECT_EQ(run_mcapkit({"check", out}).exit_code, 0) << label(cmd, "");
+    EXPECT_EQ(run_mcapkit({"cat", out}).out, all.out) << label(cmd, "");
+    RunResult la = run_mcapkit({"list", "attachments", "--json", out});
+    EXPECT_EQ(la.exit_code, 0) << la.err;
+    EXPECT_EQ(la.out, "") << label(cmd, "");
+  }
+}
+
+// Garbage inside a chunk's compressed bytes, its header intact: a rewrite that copies the
+// chunk through unopened copies the damage with the input's chunk CRC, so the output fails
+// 'check' as the input does (nothing hidden); --no-passthrough opens every chunk and so
+// reports it, leaves it out and exits 3.
+TEST(CliDamage, PassThroughCopiesDamageVisiblyAndNoPassthroughReportsIt) {
+  Files f;
+  RunResult l = run_mcapkit({"list", "chunks", "--json", f.good});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  // the last chunk: the first ones hold the definitions and are always looked into
+  std::string last = l.out.substr(0, l.out.size() - 1);
+  last = last.substr(last.rfind('\n') + 1);
+  mcapkit_test::Json c = mcapkit_test::Json::parse(last);
+  uint64_t off = c["offset"].u64(), len = c["length"].u64();
+  std::string b = read_file_or_throw(f.good);
+  for (uint64_t i = off + len - 200; i < off + len - 100; i++) b[i] = '\xAB';
+  std::string bad = f.tmp.file("inside.mcap");
+  write_file_or_throw(bad, b);
+  ASSERT_EQ(run_mcapkit({"check", bad}).exit_code, 3);
+  for (const char *cmd : {"filter", "compress"}) {
+    std::string out = f.tmp.file(std::string(cmd) + ".mcap");
+    RunResult r = run_mcapkit({cmd, bad, "-o", out});
+    EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+    EXPECT_EQ(run_mcapkit({"check", out}).exit_code, 3) << cmd;  // the damage is still seen
+    r = run_mcapkit({cmd, "--no-passthrough", bad, "-o", out});
+    expect_incomplete(r, "'" + bad + "'", std::string(cmd) + " --no-passthrough");
+    EXPECT_TRUE(contains(r.err, "chunk at offset " + std::to_string(off))) << r.err;
+    EXPECT_EQ(run_mcapkit({"check", out}).exit_code, 0) << cmd;
+  }
+}

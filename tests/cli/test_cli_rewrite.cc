@@ -443,7 +443,16 @@ TEST(CliRewrite, RecoverReportWording) {
   RunResult r = run_mcapkit({"recover", bad, "-o", tmp.file("r.mcap")});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_EQ(r.out.find("at least 0 "), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("at least 0 "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("'" + bad + "': incomplete: "), std::string::npos) << r.err;
+  // cut inside a chunk: its messages cannot be counted ('an unknown number', not 'at least 0')
+  std::string cut = tmp.file("cut.mcap");
+  write_file_or_throw(cut, b.substr(0, b.size() / 2));
+  r = run_mcapkit({"recover", cut, "-o", tmp.file("c.mcap")});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(r.out.find("at least 0 "), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("at least 0 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'" + cut + "': incomplete: "), std::string::npos) << r.err;
   r = run_mcapkit({"recover", bad, "-o", "-"});
   std::istringstream lines(r.err);
   std::string line;
