@@ -195,8 +195,8 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   if (a.doctor && a.no_doctor)
     return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
   cli_recordings recs;
-  rc = cli_collect_recordings(ctx, &cmd_index_spec, argv + first, (size_t)(argc - first), NULL,
-                              &recs);
+  rc = cli_collect_recordings_bags(ctx, &cmd_index_spec, argv + first, (size_t)(argc - first),
+                                   NULL, CLI_BAGS_CONVERT, NULL, &recs);
   if (rc != CLI_EXIT_OK) return rc;
   char **paths = recs.paths;
   size_t n = recs.n;
@@ -255,6 +255,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   free(js.ix);
   free(js.rc);
   free(js.err);
+  if (recs.bags.lost && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS; /* lost converting */
   cli_recordings_free(&recs);
   return worst;
 }

@@ -158,8 +158,8 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   o.key = a.key;
 
   cli_recordings recs;
-  rc = cli_collect_recordings(ctx, &cmd_lake_spec, argv + first, (size_t)(argc - first), NULL,
-                              &recs);
+  rc = cli_collect_recordings_bags(ctx, &cmd_lake_spec, argv + first, (size_t)(argc - first),
+                                   NULL, CLI_BAGS_CONVERT, NULL, &recs);
   if (rc != CLI_EXIT_OK) return rc;
   char **paths = recs.paths;
   size_t n = recs.n;
@@ -215,6 +215,7 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     json_object_object_add(doc, "recordings", arr);
     if (cli_json_print(stdout, doc) != 0) worst = CLI_EXIT_FAILURE;
   }
+  if (recs.bags.lost && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS; /* lost converting */
   cli_recordings_free(&recs);
   return worst;
 }

@@ -39,6 +39,7 @@ struct upload_args {
   const char *journal;
   int no_journal;
   double tolerance;
+  int convert;
 };
 
 #define UA(f) offsetof(struct upload_args, f)
@@ -53,6 +54,8 @@ static const cli_opt upload_opts[] = {
     {"no-reconcile", 0, CLI_OPT_FLAG, UA(no_reconcile), NULL,
      "wait for the import but do not compare"},
     {"force", 0, CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
+    {"convert", 0, CLI_OPT_FLAG, UA(convert), NULL,
+     "convert ROS bags (ROS 1 .bag, rosbag2 .db3 or folder) to MCAP first and upload that"},
     {"jobs", 0, CLI_OPT_INT, UA(jobs), "N", "files at once, 1 to 64 (0 or default: 4)"},
     {"timeout", 0, CLI_OPT_DOUBLE, UA(timeout), "SECONDS",
      "how long to wait for each import (default 600)"},
@@ -76,7 +79,12 @@ const cli_spec cmd_upload_spec = {
     "a duplicate: files already on the platform are only waited for and reconciled. After the\n"
     "import it compares the platform's copy with the file (see 'mcapkit reconcile'). A journal\n"
     "in .mcapkit/ lets a re-run skip what is done. Exit status 0 all done, 3 some file was\n"
-    "refused or differs remotely, 1 some file failed.",
+    "refused or differs remotely, 1 some file failed.\n"
+    "A ROS bag (ROS 1 .bag, rosbag2 .db3 or folder) is refused unless --convert is given: it\n"
+    "is then converted to a temporary MCAP file (as 'mcapkit convert' does), uploaded under\n"
+    "the bag's name with .mcap (run1.bag -> run1.mcap), and removed; a conversion that lost\n"
+    "data makes the exit status 3. The journal cannot skip a converted bag (it is a new file\n"
+    "each time); the content key still finds it on the platform.",
     upload_opts,
     1,
     -1,
@@ -199,8 +207,10 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
 
   /* The platform keeps each file's name: standard input or a pipe has none to give. */
   cli_recordings recs;
-  rc = cli_collect_recordings(ctx, &cmd_upload_spec, argv + first, (size_t)(argc - first),
-                              "upload sends named files (save it to a file first)", &recs);
+  rc = cli_collect_recordings_bags(ctx, &cmd_upload_spec, argv + first, (size_t)(argc - first),
+                                   "upload sends named files (save it to a file first)",
+                                   a.convert ? CLI_BAGS_CONVERT : CLI_BAGS_REFUSE,
+                                   "add --convert to convert it to MCAP and upload that", &recs);
   if (rc != CLI_EXIT_OK) return rc;
   char **paths = recs.paths;
   size_t n = recs.n;
@@ -250,6 +260,15 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
     cli_recordings_free(&recs);
     return prc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
+  /* results name a converted bag as the user did, not by its temporary file */
+  for (size_t i = 0; i < n; i++) {
+    const char *shown = res[i].path ? cli_bag_inputs_shown(&recs.bags, res[i].path) : NULL;
+    char *copy = shown && shown != res[i].path ? strdup(shown) : NULL;
+    if (copy) {
+      free(res[i].path);
+      res[i].path = copy;
+    }
+  }
   size_t counts[7] = {0};
   int cancelled = 0;
   for (size_t i = 0; i < n; i++) {
@@ -282,7 +301,9 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   if (cancelled)
     cli_error(ctx, "interrupted: run the same command again to finish (files done are skipped)");
   pl_upload_results_free(res, n);
+  int lost = recs.bags.lost;
   cli_recordings_free(&recs);
   if (prc == PL_EIO) return CLI_EXIT_FAILURE;
-  return cli_api_exit_code(prc);
+  int code = cli_api_exit_code(prc);
+  return code == CLI_EXIT_OK && lost ? CLI_EXIT_PROBLEMS : code; /* lost converting */
 }

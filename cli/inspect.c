@@ -66,6 +66,13 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
 
 int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
                            const char *no_streams, cli_recordings *out) {
+  return cli_collect_recordings_bags(ctx, spec, args, n, no_streams, -1, NULL, out);
+}
+
+/* mode -1: bags are not looked for (the command reads them as the MCAP files they are not). */
+int cli_collect_recordings_bags(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                                const char *no_streams, enum cli_bag_mode mode, const char *hint,
+                                cli_recordings *out) {
   memset(out, 0, sizeof *out);
   const char **resolved = calloc(n ? n : 1, sizeof *resolved);
   out->inputs = calloc(n ? n : 1, sizeof *out->inputs);
@@ -77,8 +84,14 @@ int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args
   pl_error_info err;
   memset(&err, 0, sizeof err);
   int rc = CLI_EXIT_OK;
+  for (size_t i = 0; i < n; i++) resolved[i] = args[i];
+  if ((int)mode >= 0) {
+    int brc = cli_bag_inputs_prepare(ctx, &out->bags, (char **)resolved, n,
+                                     mode == CLI_BAGS_CONVERT, hint ? hint : "");
+    if (brc != CLI_CONTINUE) rc = brc;
+  }
   for (size_t i = 0; i < n && rc == CLI_EXIT_OK; i++) {
-    resolved[i] = args[i];
+    if (resolved[i] != args[i]) continue; /* a converted bag */
     int is_stdin = strcmp(args[i], "-") == 0;
     if (!is_stdin && !pl_input_is_stream(args[i])) continue;
     if (no_streams) {
@@ -129,6 +142,7 @@ void cli_recordings_free(cli_recordings *r) {
   free(r->names);
   for (size_t i = 0; i < r->n_inputs; i++) pl_input_release(&r->inputs[i]);
   free(r->inputs);
+  cli_bag_inputs_dispose(&r->bags);
   memset(r, 0, sizeof *r);
 }
 

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
+#include "bag_input.h"
 #include "cmd.h"
 #include "mcap/mcap.h"
 
@@ -44,6 +45,7 @@ typedef struct cli_recordings {
   size_t n;
   struct pl_input *inputs; /* copies of '-' and streams, released with the list */
   size_t n_inputs;
+  cli_bag_inputs bags;     /* ROS bags converted to temporary MCAP files, removed with the list */
 } cli_recordings;
 
 /**
@@ -55,6 +57,21 @@ typedef struct cli_recordings {
  */
 int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
                            const char *no_streams, cli_recordings *out);
+
+/** How cli_collect_recordings_bags treats arguments that are ROS bags (bag_input.h). */
+enum cli_bag_mode {
+  CLI_BAGS_CONVERT = 1, /* converted to temporary MCAP files, named as given */
+  CLI_BAGS_REFUSE = 0   /* a failure whose message says how to convert (`hint`) */
+};
+
+/**
+ * cli_collect_recordings, with the ROS bags among `args` (a ROS 1 bag, a rosbag2
+ * .db3 or folder, recognised by content) converted or refused as `mode` says.
+ * out->bags.lost is set when a conversion lost data (the command then exits 3).
+ */
+int cli_collect_recordings_bags(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                                const char *no_streams, enum cli_bag_mode mode, const char *hint,
+                                cli_recordings *out);
 void cli_recordings_free(cli_recordings *r);
 
 /** A NUL-terminated heap copy of a string view (free() it); NULL when out of memory. */
