@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "output.h"
@@ -74,9 +75,11 @@ const cli_spec cmd_serve_spec = {
     NULL,
 };
 
+/* The server's log: warnings always, the rest with -v. */
 static void log_line(void *user, const char *line) {
   const cli_ctx *ctx = user;
-  if (ctx->verbose) fprintf(stderr, "mcapkit serve: %s\n", line);
+  if (ctx->verbose || strncmp(line, "warning: ", 9) == 0)
+    fprintf(stderr, "mcapkit serve: %s\n", line);
 }
 
 /* "HOST:PORT", "HOST" or ":PORT". 0 or -1. */
@@ -122,6 +125,8 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* everything the site writes (state, uploads, lake files) is its owner's alone */
+  umask(077);
 
   pl_server_options o;
   memset(&o, 0, sizeof o);

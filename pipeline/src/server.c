@@ -484,7 +484,7 @@ static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, stru
   x->kind = CTX_UPLOAD;
   snprintf(x->request_id, sizeof x->request_id, "%s", id);
   x->part_path = pl__srv_inbox_path(st_, id, ".part");
-  x->fd = x->part_path ? open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  x->fd = x->part_path ? open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
   if (x->fd < 0) {
     pthread_rwlock_wrlock(&st_->lock);
     imp = pl__srv_imp_find(st_, id);
@@ -937,6 +937,19 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
   if (rc != PL_OK) {
     pl_server_free(s);
     return err->code = rc;
+  }
+  if (s->store.tightened.fixed)
+    pl__srv_log(s, "warning: %zu files and directories under '%s' were open to other users; "
+                "they are now private to their owner",
+                s->store.tightened.fixed, s->store.data_dir);
+  if (s->store.tightened.failed)
+    pl__srv_log(s, "warning: %zu files and directories under '%s' could not be made private",
+                s->store.tightened.failed, s->store.data_dir);
+  if (o->keys_path) {
+    struct stat ks;
+    if (stat(o->keys_path, &ks) == 0 && (ks.st_mode & 077))
+      pl__srv_log(s, "warning: the keys file '%s' is readable by other users (mode %03o)",
+                  o->keys_path, (unsigned)(ks.st_mode & 0777));
   }
   *out = s;
   return PL_OK;

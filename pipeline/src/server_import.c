@@ -168,7 +168,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     free(dir);
     return 0;
   }
-  if (pl__srv_mkdirs(dir, 0755) != 0) {
+  if (pl__srv_mkdirs(dir, 0700) != 0) {
     snprintf(msg, len, "cannot create '%s': %s", dir, strerror(errno));
     free(dir);
     return -1;
@@ -216,7 +216,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     memcpy(a->fingerprint, info->fingerprint, sizeof a->fingerprint);
     (*n_out)++;
     char *file = pl__srv_att_path(st, rec_id, id);
-    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     free(file);
     if (fd < 0) {
       snprintf(msg, len, "cannot store attachment '%s': %s", a->name, strerror(errno));
@@ -465,6 +465,15 @@ static void import_one(pl_server *s, const char *rid) {
     fail(s, rid, "cannot write lake files: %s", perr.msg[0] ? perr.msg : pl_strerror(rc));
     goto out;
   }
+  /* the lake writer makes files as the umask allows; here they are private */
+  struct srv_tighten tt = {0, 0};
+  pl__srv_tighten(lake_abs, 1, &tt);
+  char *up = pl__srv_printf("%s/%s", st->lake_dir, dev_id);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
+  up = pl__srv_printf("%s/tmp", st->lake_dir);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
   free(lake_abs);
   free(lake_rel);
   if (crashed(s)) goto out;

@@ -112,6 +112,11 @@ struct srv_import {
   int uploading;     /* a PUT is receiving the body */
 };
 
+/** Permission bits taken away from group and others (pl__srv_tighten). */
+struct srv_tighten {
+  size_t fixed, failed;
+};
+
 /* A dynamic array of pointers. */
 struct srv_vec {
   void **items;
@@ -131,6 +136,7 @@ struct srv_store {
   struct srv_vec devices;    /* struct srv_device * */
   struct srv_vec recordings; /* struct srv_recording * */
   struct srv_vec imports;    /* struct srv_import * */
+  struct srv_tighten tightened; /* what opening the store had to make private */
 };
 
 /* ------------------------------------------------------------- keys, limits */
@@ -280,8 +286,11 @@ void pl__srv_hex(const uint8_t *in, size_t n, char *out);
  * "[redacted]" first (pl__srv_log_line too). */
 void pl__srv_log(pl_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pl__srv_log_line(pl_server *s, char *line, size_t cap);
-/** Make a directory and its parents (mode 0700/0755). 0 or -1 (errno). */
+/** Make a directory and its parents (with `mode`; the server uses 0700). 0 or -1 (errno). */
 int pl__srv_mkdirs(const char *path, unsigned mode);
+/** Make `path` (and with `recursive` everything below it) private to its owner:
+ * directories u+rwx, no group/other bits; symlinks are left alone. */
+void pl__srv_tighten(const char *path, int recursive, struct srv_tighten *t);
 /** Remove a directory tree (does not follow symlinks). 0 or -1. */
 int pl__srv_rmtree(const char *path);
 /** Write a file atomically (tmp + fsync + rename + fsync dir). 0 or -1 (errno). */

@@ -126,6 +126,44 @@ int pl__srv_mkdirs(const char *path, unsigned mode) {
   return 0;
 }
 
+/* Remove group and other permission bits below `path` (lstat: symlinks are neither
+ * followed nor changed). */
+static void tighten(const char *path, const struct stat *sb, int recursive,
+                    struct srv_tighten *t) {
+  if (S_ISLNK(sb->st_mode)) return;
+  if (sb->st_mode & 077) {
+    mode_t want = (sb->st_mode & 07700) & ~(mode_t)06000; /* no set-id bits either */
+    if (S_ISDIR(sb->st_mode)) want |= 0700;
+    if (chmod(path, want) == 0)
+      t->fixed++;
+    else
+      t->failed++;
+  }
+  if (!recursive || !S_ISDIR(sb->st_mode)) return;
+  DIR *d = opendir(path);
+  if (!d) {
+    t->failed++;
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *child = pl__srv_printf("%s/%s", path, e->d_name);
+    struct stat cs;
+    if (child && lstat(child, &cs) == 0)
+      tighten(child, &cs, recursive, t);
+    else
+      t->failed++;
+    free(child);
+  }
+  closedir(d);
+}
+
+void pl__srv_tighten(const char *path, int recursive, struct srv_tighten *t) {
+  struct stat sb;
+  if (lstat(path, &sb) == 0) tighten(path, &sb, recursive, t);
+}
+
 int pl__srv_rmtree(const char *path) {
   struct stat sb;
   if (lstat(path, &sb) != 0) return errno == ENOENT ? 0 : -1;
