@@ -279,6 +279,31 @@ out:
 
 /* ------------------------------------------------------------- one import */
 
+/* What a recording keeps in the site's state and lists are bounded (docs/serve.md). */
+static int index_too_large(const pl_recording_index *ix, char *msg, size_t len) {
+  uint64_t meta = 0, ranges = ix->n_coverage;
+  for (size_t i = 0; i < ix->n_metadata; i++) {
+    meta += strlen(ix->metadata[i].name ? ix->metadata[i].name : "");
+    for (size_t k = 0; k < ix->metadata[i].n_entries; k++)
+      meta += strlen(ix->metadata[i].entries[k].key) + strlen(ix->metadata[i].entries[k].value);
+  }
+  for (size_t i = 0; i < ix->n_topic_coverage; i++) ranges += ix->topic_coverage[i].n_ranges;
+  if (meta > SRV_MAX_METADATA_BYTES)
+    snprintf(msg, len, "the file's metadata records hold %llu bytes; a recording keeps at most "
+                       "%u",
+             (unsigned long long)meta, SRV_MAX_METADATA_BYTES);
+  else if (ix->n_attachments > SRV_MAX_ATTACHMENTS)
+    snprintf(msg, len, "the file has %zu attachments; a recording keeps at most %d",
+             ix->n_attachments, SRV_MAX_ATTACHMENTS);
+  else if (ranges > SRV_MAX_RANGES)
+    snprintf(msg, len, "the file's coverage has %llu ranges (topics included); a recording keeps "
+                       "at most %d",
+             (unsigned long long)ranges, SRV_MAX_RANGES);
+  else
+    return 0;
+  return 1;
+}
+
 static void import_one(pl_server *s, const char *rid) {
   struct srv_store *st = &s->store;
   char msg[1024];
@@ -309,6 +334,10 @@ static void import_one(pl_server *s, const char *rid) {
   if (ix->partial) {
     fail(s, rid, "the file could only be read in part%s%s",
          ix->n_problems ? ": " : "", ix->n_problems ? ix->problems[0].message : "");
+    goto out;
+  }
+  if (index_too_large(ix, msg, sizeof msg)) {
+    fail(s, rid, "%s", msg);
     goto out;
   }
 

@@ -139,6 +139,10 @@ int pl__srv_device_save(struct srv_store *st, const struct srv_device *d) {
 
 struct srv_device *pl__srv_device_create(struct srv_store *st, const char *name,
                                          json_object *properties) {
+  if (st->devices.n >= SRV_MAX_DEVICES) {
+    errno = ENOSPC; /* the site holds the most devices it takes */
+    return NULL;
+  }
   struct srv_device *d = calloc(1, sizeof *d);
   char id[SRV_ID_LEN + 1];
   if (!d) return NULL;
