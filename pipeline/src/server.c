@@ -592,7 +592,8 @@ static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, str
 static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
                                  const char *url, const char *method) {
   const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-  if (!auth) return queue_error(s, c, x, 401, "missing API key: send 'Authorization: Bearer <key>'");
+  if (!auth)
+    return queue_error(s, c, x, 401, "missing API key: send 'Authorization: Bearer <key>'");
   x->key = pl__srv_auth_lookup(&s->auth, auth);
   if (!x->key) return queue_error(s, c, x, 401, "invalid API key");
   pl__srv_conn_authed(s, x->track);
@@ -722,6 +723,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   x->track = ci ? ci->socket_context : NULL;
+  pl__srv_conn_line(s, x->track);
   char msg[160];
   int st = pl__srv_check_target(uri, msg, sizeof msg);
   if (st) {

@@ -22,9 +22,11 @@
  * of one address come within a reserve of the per-address limit, or all
  * connections within a reserve of the global ceiling, the oldest connections
  * that are waiting for a header and have never authenticated are dropped (once
- * they have had 100 ms to send one), at once when a connection arrives and
- * again on every watchdog tick. The limits themselves are enforced here too: a
- * connection beyond them is refused.
+ * they have had 100 ms to send one; one that is sending its request, bytes
+ * waiting in the socket or its request line read, is kept for its first
+ * second), at once when a connection arrives and again on every watchdog tick.
+ * The limits themselves are enforced here too: a connection beyond them is
+ * refused.
  *
  * Dropping is shutdown(2), not close: the descriptor stays libmicrohttpd's,
  * which sees the end of the stream and closes the connection itself; the
@@ -41,6 +43,8 @@
 enum { CONN_HEAD = 0, CONN_BODY = 1, CONN_BUSY = 2 };
 
 #define REAP_MIN_AGE_NS (100u * 1000000u)
+/* a connection that has sent bytes of its request is not idle: it is kept this long */
+#define REAP_ACTIVE_AGE_NS (1000u * 1000000u)
 
 struct conn_track {
   int fd;
@@ -48,6 +52,7 @@ struct conn_track {
   int state;
   int authed;    /* a request on this connection was authenticated */
   int dropped;   /* shut down by us; closing */
+  int line;      /* its request line has been read */
   uint64_t since_ns;  /* HEAD: connected or previous request done; BODY: header done */
   uint64_t last_ns;   /* BODY: last bytes received */
   uint64_t received;  /* BODY: bytes so far */
@@ -88,6 +93,14 @@ static unsigned count(const pl_server *s, uint32_t ip) {
   return n;
 }
 
+/* Whether a connection waiting for a header has sent any of it: its request line was
+ * read, or bytes wait in the socket (a peek; the descriptor stays libmicrohttpd's). */
+static int active(const struct conn_track *t) {
+  if (t->line) return 1;
+  char c;
+  return recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 /* Under conn_mu: while the address `ip` (or, with ip 0, the server) holds more than
  * `keep` connections, drop its oldest never-authenticated one waiting for a header that
  * has waited min_age. */
@@ -98,6 +111,9 @@ static void reap(pl_server *s, uint32_t ip, unsigned keep, uint64_t now, uint64_
     for (struct conn_track *t = s->conns; t; t = t->next) {
       if (t->dropped || (ip && t->ip != ip) || t->state != CONN_HEAD || t->authed) continue;
       if (now - t->since_ns < min_age) continue;
+      /* a client that is sending its request (beside idle sockets of the same address,
+       * which a burst of new ones would otherwise push out) gets its chance */
+      if (now - t->since_ns < REAP_ACTIVE_AGE_NS && active(t)) continue;
       if (!oldest || t->since_ns < oldest->since_ns) oldest = t;
     }
     if (!oldest) return;
@@ -173,7 +189,20 @@ static void set_state(pl_server *s, struct conn_track *t, int state) {
 
 void pl__srv_conn_head_done(pl_server *s, struct conn_track *t) { set_state(s, t, CONN_BODY); }
 void pl__srv_conn_busy(pl_server *s, struct conn_track *t) { set_state(s, t, CONN_BUSY); }
-void pl__srv_conn_idle(pl_server *s, struct conn_track *t) { set_state(s, t, CONN_HEAD); }
+void pl__srv_conn_idle(pl_server *s, struct conn_track *t) {
+  set_state(s, t, CONN_HEAD);
+  if (!t) return;
+  pthread_mutex_lock(&s->conn_mu);
+  t->line = 0;
+  pthread_mutex_unlock(&s->conn_mu);
+}
+
+void pl__srv_conn_line(pl_server *s, struct conn_track *t) {
+  if (!t) return;
+  pthread_mutex_lock(&s->conn_mu);
+  t->line = 1;
+  pthread_mutex_unlock(&s->conn_mu);
+}
 
 void pl__srv_conn_authed(pl_server *s, struct conn_track *t) {
   if (!t) return;
