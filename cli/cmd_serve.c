@@ -30,6 +30,7 @@ struct serve_args {
   uint64_t fault_seed;
   uint64_t timeout;
   uint64_t max_upload;
+  uint64_t max_message_size;
   int no_fsync;
   int test_hooks;
 };
@@ -53,6 +54,8 @@ static const cli_opt serve_opts[] = {
      "drop idle or slow connections after this long (default 30)"},
     {"max-upload", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_upload), "BYTES",
      "largest accepted upload, e.g. 64G (default 1T)"},
+    {"max-message-size", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_message_size), "BYTES",
+     "an upload with a larger message fails its import (default 256M)"},
     {"no-fsync", 0, CLI_OPT_FLAG, offsetof(struct serve_args, no_fsync), NULL,
      "do not fsync state files (faster, for tests; writes stay atomic)"},
     {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
@@ -140,6 +143,7 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.fault_seed = a.fault_seed;
   o.connection_timeout_s = (unsigned)a.timeout;
   o.max_upload = a.max_upload;
+  o.max_message_size = a.max_message_size;
   o.no_fsync = a.no_fsync;
   o.test_hooks = a.test_hooks;
   o.log = log_line;

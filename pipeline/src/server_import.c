@@ -319,6 +319,13 @@ static void import_one(pl_server *s, const char *rid) {
     fail(s, rid, "%s", msg);
     goto out;
   }
+  /* before any reader trusts the sizes the file declares (server_bounds.c) */
+  if (pl__srv_check_sizes(path, s->opt.max_message_size ? s->opt.max_message_size
+                                                        : SRV_DEFAULT_MAX_MESSAGE,
+                          msg, sizeof msg) != 0) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
   set_status(s, rid, IMP_PROCESSING, "indexing");
   pl_index_options io;
   memset(&io, 0, sizeof io);

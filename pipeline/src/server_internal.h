@@ -59,6 +59,10 @@
 #define SRV_MAX_RANGES 100000       /* coverage ranges of one recording, all topics */
 #define SRV_LINGER_BYTES (64u << 20)
 
+/* Sizes an upload declares (server_bounds.c) */
+#define SRV_DEFAULT_MAX_MESSAGE (UINT64_C(256) << 20) /* --max-message-size */
+#define SRV_CHUNK_SLACK (UINT64_C(64) << 20) /* a chunk: its largest message and this much more */
+
 /* Connections (server_conn.c) */
 #define SRV_DEFAULT_CONN_TIMEOUT 30u          /* s: idle keep-alive, body grace */
 #define SRV_DEFAULT_HEADER_TIMEOUT 10u        /* s: a request header must be complete */
@@ -491,6 +495,14 @@ void pl__srv_stream_gc(pl_server *s);
 int pl__srv_stream_start(pl_server *s, struct srv_stream_req *sr, void **handle);
 /* Join the producer; 0 when the export succeeded. Accepts NULL (returns -1). */
 int pl__srv_stream_finish(void *handle);
+
+/* ------------------------------------------------------------- sizes (server_bounds.c) */
+
+/** Check the sizes the MCAP file at `path` declares without decompressing anything whole:
+ * 0 when every message is at most max_message bytes and every chunk at most max_message +
+ * SRV_CHUNK_SLACK uncompressed (data section and chunk index); 1 with msg naming the first
+ * message (topic, offset) or chunk beyond them; -1 with msg when the file cannot be read. */
+int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap);
 
 /* ------------------------------------------------------------- connections (server_conn.c) */
 

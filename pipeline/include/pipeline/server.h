@@ -50,6 +50,8 @@ typedef struct pl_server_options {
   unsigned max_connections_per_ip; /* connections of one client address; 0 = 64 */
   uint64_t max_json_body;    /* 0 = 1 MiB */
   uint64_t max_upload;       /* largest accepted upload in bytes; 0 = 1 TiB */
+  uint64_t max_message_size; /* an upload with a larger message (or a chunk larger than this
+                                plus 64 MiB uncompressed) fails its import; 0 = 256 MiB */
   int no_fsync;              /* skip fsync of state files (tests; rename stays atomic) */
   int import_threads;        /* compression threads for lake files; 0 = cores */
   int hold_imports;          /* test hook: uploads are received but not imported until
