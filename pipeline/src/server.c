@@ -713,17 +713,16 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
   }
 }
 
-/* The request line has been read: every request gets its context here, and a target
- * that breaks the limits is answered at once (server_head.c says why here). */
+/* The request line has been read: a target that breaks the limits is answered at once
+ * (server_head.c says why here) and the connection's tracker remembers it. No request
+ * context is made here: libmicrohttpd hands it to on_completed only once on_request has
+ * seen it, so one made here for a request it refuses itself (a header too large) leaked. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   pl_server *s = cls;
-  struct conn_ctx *x = calloc(1, sizeof *x);
-  if (!x) return NULL;
-  x->fd = -1;
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  x->track = ci ? ci->socket_context : NULL;
-  pl__srv_conn_line(s, x->track);
+  struct conn_track *track = ci ? ci->socket_context : NULL;
+  pl__srv_conn_line(s, track, 0);
   char msg[160];
   int st = pl__srv_check_target(uri, msg, sizeof msg);
   if (st) {
@@ -735,10 +734,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     if (fd && r.body)
       pl__srv_send_raw_error(fd->connect_fd, st, "URI Too Long", r.body, SRV_LINGER_MS);
     free(r.body);
-    pl__srv_conn_busy(s, x->track);
-    x->early = st;
+    pl__srv_conn_busy(s, track);
+    pl__srv_conn_line(s, track, st);
   }
-  return x;
+  return NULL;
 }
 
 /* A body over its limit, met while it arrives: 413 now, then the connection is closed
@@ -770,7 +769,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls) {
   pl_server *s = cls;
   struct conn_ctx *x = *con_cls;
-  if (!x) return MHD_NO; /* out of memory in on_uri */
+  if (!x) {
+    x = calloc(1, sizeof *x);
+    if (!x) return MHD_NO;
+    x->fd = -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    x->track = ci ? ci->socket_context : NULL;
+    x->early = pl__srv_conn_early(s, x->track);
+    *con_cls = x;
+  }
   if (!x->started) {
     x->started = 1;
     if (x->early) return MHD_NO; /* answered from the request line; close */
@@ -997,7 +1005,7 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
                                                 : SRV_DEFAULT_CONN_TIMEOUT;
   /* server_conn.c enforces the limits; libmicrohttpd's are a backstop above them, since it
    * still counts connections that were shut down and are not closed yet */
-  unsigned maxconn = pl__srv_max_connections(s) + pl__srv_max_connections_per_ip(s);
+  unsigned maxconn = 2 * pl__srv_max_connections(s) + pl__srv_max_connections_per_ip(s);
   unsigned per_ip = 2 * pl__srv_max_connections_per_ip(s);
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |

@@ -53,6 +53,7 @@ struct conn_track {
   int authed;    /* a request on this connection was authenticated */
   int dropped;   /* shut down by us; closing */
   int line;      /* its request line has been read */
+  int early;     /* its request was answered from the request line (status) */
   uint64_t since_ns;  /* HEAD: connected or previous request done; BODY: header done */
   uint64_t last_ns;   /* BODY: last bytes received */
   uint64_t received;  /* BODY: bytes so far */
@@ -101,26 +102,70 @@ static int active(const struct conn_track *t) {
   return recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* How many of the sorted ips[0..n) are ip. */
+static unsigned run_of(const uint32_t *ips, size_t n, uint32_t ip) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ips[mid] < ip)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  unsigned k = 0;
+  while (lo + k < n && ips[lo + k] == ip) k++;
+  return k;
+}
+
 /* Under conn_mu: while the address `ip` (or, with ip 0, the server) holds more than
  * `keep` connections, drop its oldest never-authenticated one waiting for a header that
- * has waited min_age. */
+ * has waited min_age. For the server, the one dropped is of the address that holds the
+ * most connections (then the oldest): sockets that one address churns out push out its
+ * own, never a client of another address that has not been served yet. */
 static void reap(pl_server *s, uint32_t ip, unsigned keep, uint64_t now, uint64_t min_age) {
   unsigned n = count(s, ip);
+  uint32_t *ips = NULL;
+  size_t n_ips = 0;
+  if (!ip && n > keep && (ips = malloc(n * sizeof *ips)) != NULL) {
+    for (const struct conn_track *t = s->conns; t && n_ips < n; t = t->next)
+      if (!t->dropped) ips[n_ips++] = t->ip;
+    qsort(ips, n_ips, sizeof *ips, cmp_u32);
+  }
   while (n > keep) {
-    struct conn_track *oldest = NULL;
+    struct conn_track *pick = NULL;
+    unsigned pick_w = 0;
     for (struct conn_track *t = s->conns; t; t = t->next) {
       if (t->dropped || (ip && t->ip != ip) || t->state != CONN_HEAD || t->authed) continue;
       if (now - t->since_ns < min_age) continue;
       /* a client that is sending its request (beside idle sockets of the same address,
        * which a burst of new ones would otherwise push out) gets its chance */
       if (now - t->since_ns < REAP_ACTIVE_AGE_NS && active(t)) continue;
-      if (!oldest || t->since_ns < oldest->since_ns) oldest = t;
+      unsigned w = ips ? run_of(ips, n_ips, t->ip) : 0;
+      if (!pick || w > pick_w || (w == pick_w && t->since_ns < pick->since_ns)) {
+        pick = t;
+        pick_w = w;
+      }
     }
-    if (!oldest) return;
-    drop(oldest);
+    if (!pick) break;
+    drop(pick);
     s->conn_reaped++;
     n--;
+    /* one fewer of its address: remove one entry of it from the sorted list */
+    if (ips) {
+      size_t lo = 0;
+      while (lo < n_ips && ips[lo] != pick->ip) lo++;
+      if (lo < n_ips) {
+        memmove(ips + lo, ips + lo + 1, (n_ips - lo - 1) * sizeof *ips);
+        n_ips--;
+      }
+    }
   }
+  free(ips);
 }
 
 /* Under conn_mu: keep a reserve of free slots for the address and for the server; a
@@ -197,11 +242,21 @@ void pl__srv_conn_idle(pl_server *s, struct conn_track *t) {
   pthread_mutex_unlock(&s->conn_mu);
 }
 
-void pl__srv_conn_line(pl_server *s, struct conn_track *t) {
+void pl__srv_conn_line(pl_server *s, struct conn_track *t, int early) {
   if (!t) return;
   pthread_mutex_lock(&s->conn_mu);
   t->line = 1;
+  if (early) t->early = early;
   pthread_mutex_unlock(&s->conn_mu);
+}
+
+int pl__srv_conn_early(pl_server *s, struct conn_track *t) {
+  if (!t) return 0;
+  pthread_mutex_lock(&s->conn_mu);
+  int early = t->early;
+  t->early = 0;
+  pthread_mutex_unlock(&s->conn_mu);
+  return early;
 }
 
 void pl__srv_conn_authed(pl_server *s, struct conn_track *t) {

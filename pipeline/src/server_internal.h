@@ -519,7 +519,10 @@ void pl__srv_conn_body(pl_server *s, struct conn_track *t, uint64_t n); /* body 
 void pl__srv_conn_busy(pl_server *s, struct conn_track *t);  /* handled / answering */
 void pl__srv_conn_idle(pl_server *s, struct conn_track *t);  /* done: waiting for a header */
 void pl__srv_conn_authed(pl_server *s, struct conn_track *t); /* authenticated request */
-void pl__srv_conn_line(pl_server *s, struct conn_track *t);   /* request line read */
+/* The request line was read; early: the status it was answered with from that line. */
+void pl__srv_conn_line(pl_server *s, struct conn_track *t, int early);
+/** The status of an answer from the request line, once (0: none). */
+int pl__srv_conn_early(pl_server *s, struct conn_track *t);
 /** The watchdog thread that enforces the deadlines. 0 or -1. */
 int pl__srv_conn_start(pl_server *s);
 void pl__srv_conn_stop(pl_server *s);
