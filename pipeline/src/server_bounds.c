@@ -22,8 +22,9 @@
  *
  * Memory: a few 64 KiB buffers and the topics of the channels met (at most
  * MAX_CHANNELS, names cut at 200 bytes). Time: one read of the file's record
- * headers; a chunk above max_message is decompressed (in pieces) at most as far
- * as its declared size or max_message + SRV_CHUNK_SLACK, whichever is less.
+ * headers; a chunk above max_message is decompressed (in pieces) as far as its
+ * declared size when that is at most max_message + SRV_CHUNK_SLACK, else only its
+ * first SRV_CHUNK_SLACK bytes (it is refused whatever they hold).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -260,9 +261,10 @@ static int check_chunk(struct bounds *b, uint64_t rec_off, uint64_t off, uint64_
   struct rec_walk w;
   memset(&w, 0, sizeof w);
   /* beyond max_chunk the chunk is refused anyway: the scan only looks for a message to
-   * name, and the header of one above the limit would be in the first max_chunk bytes */
-  if (records_len)
-    scan_chunk(b, comp, records_off, records_len, usize < b->max_chunk ? usize : b->max_chunk, &w);
+   * name in its first SRV_CHUNK_SLACK bytes (a writer closes a chunk at its chunk size,
+   * so a large message comes after at most that much of other records) */
+  uint64_t scan = usize <= b->max_chunk ? usize : SRV_CHUNK_SLACK;
+  if (records_len) scan_chunk(b, comp, records_off, records_len, scan, &w);
   if (!w.found && usize <= b->max_chunk) return 0;
   if (w.found) {
     char topic[TOPIC_MAX + 32];
