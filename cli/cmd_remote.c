@@ -341,6 +341,12 @@ static const char *nz(const char *s) {
   return s && *s ? s : "-";
 }
 
+/* Text from the server for the terminal: control characters shown as '?' (the client
+ * library has made it UTF-8 already). */
+static void put_text(const char *s) {
+  for (; s && *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 static void print_table(const pl_api_list *l) {
   cli_table t;
   char a[40], b[40], c[CLI_FMT_SIZE];
@@ -721,12 +727,22 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
         one.n = 1;
         one.recordings = r;
         print_table(&one);
-        if (r->key) printf("key: %s\n", r->key);
+        if (r->key) {
+          fputs("key: ", stdout);
+          put_text(r->key);
+          putchar('\n');
+        }
         for (size_t i = 0; i < r->n_metadata; i++) {
-          printf("metadata '%s':", r->metadata[i].name);
-          for (size_t k = 0; k < r->metadata[i].n_entries; k++)
-            printf(" %s=%s", r->metadata[i].entries[k].key, r->metadata[i].entries[k].value);
-          printf("\n");
+          fputs("metadata '", stdout);
+          put_text(r->metadata[i].name);
+          fputs("':", stdout);
+          for (size_t k = 0; k < r->metadata[i].n_entries; k++) {
+            putchar(' ');
+            put_text(r->metadata[i].entries[k].key);
+            putchar('=');
+            put_text(r->metadata[i].entries[k].value);
+          }
+          putchar('\n');
         }
       }
     }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "output.h"
@@ -29,6 +30,7 @@ struct serve_args {
   uint64_t fault_seed;
   uint64_t timeout;
   uint64_t max_upload;
+  uint64_t max_message_size;
   int no_fsync;
   int test_hooks;
 };
@@ -52,6 +54,8 @@ static const cli_opt serve_opts[] = {
      "drop idle or slow connections after this long (default 30)"},
     {"max-upload", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_upload), "BYTES",
      "largest accepted upload, e.g. 64G (default 1T)"},
+    {"max-message-size", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_message_size), "BYTES",
+     "an upload with a larger message fails its import (default 256M)"},
     {"no-fsync", 0, CLI_OPT_FLAG, offsetof(struct serve_args, no_fsync), NULL,
      "do not fsync state files (faster, for tests; writes stay atomic)"},
     {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
@@ -74,9 +78,11 @@ const cli_spec cmd_serve_spec = {
     NULL,
 };
 
+/* The server's log: warnings always, the rest with -v. */
 static void log_line(void *user, const char *line) {
   const cli_ctx *ctx = user;
-  if (ctx->verbose) fprintf(stderr, "mcapkit serve: %s\n", line);
+  if (ctx->verbose || strncmp(line, "warning: ", 9) == 0)
+    fprintf(stderr, "mcapkit serve: %s\n", line);
 }
 
 /* "HOST:PORT", "HOST" or ":PORT". 0 or -1. */
@@ -122,6 +128,8 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* everything the site writes (state, uploads, lake files) is its owner's alone */
+  umask(077);
 
   pl_server_options o;
   memset(&o, 0, sizeof o);
@@ -135,6 +143,7 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.fault_seed = a.fault_seed;
   o.connection_timeout_s = (unsigned)a.timeout;
   o.max_upload = a.max_upload;
+  o.max_message_size = a.max_message_size;
   o.no_fsync = a.no_fsync;
   o.test_hooks = a.test_hooks;
   o.log = log_line;

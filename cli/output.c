@@ -215,6 +215,9 @@ void cli_table_add(cli_table *t, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(s, (size_t)len + 1, fmt, ap);
   va_end(ap);
+  /* names from files and servers may hold control characters: never for the terminal */
+  for (char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
   t->cells[t->ncells++] = s;
 }
 

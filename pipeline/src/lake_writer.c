@@ -11,8 +11,8 @@
  *   LAKE/<device>/<key>/index.json       the recording index (docs/index-json.md)
  *
  * Atomic and re-runnable: everything is written into LAKE/tmp/<device>~<key>/
- * (under an flock on LAKE/tmp/<device>~<key>.lock) and that directory is
- * renamed into place as the last step, so a crash leaves no partial
+ * (under an flock on LAKE/tmp/<device>~<key>.lock, removed when the run ends) and
+ * that directory is renamed into place as the last step, so a crash leaves no partial
  * recording visible; a re-run removes the leftover staging directory and
  * starts again; a recording whose folder exists with the same content hash is
  * skipped. Deterministic: the same input and options give the same bytes
@@ -647,6 +647,34 @@ out:
   return rc;
 }
 
+/* Take the lock of a recording's staging directory (LAKE/tmp/<device>~<key>.lock).
+ * The holder removes the file before it lets go, so a run that opened the old file
+ * just before may get a lock on a file that no longer has that name: it checks that
+ * the name still leads to the file it locked and otherwise tries again. */
+static int lock_stage(const char *lockpath, const char *recdir, int *out, pl_error_info *err) {
+  *out = -1;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return pl__err_errno(err, errno, "cannot create '%s'", lockpath);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      close(fd);
+      return e == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
+                                        "'%s' is being written by another process", recdir)
+                              : pl__err_errno(err, e, "cannot lock '%s'", lockpath);
+    }
+    struct stat held, named;
+    if (fstat(fd, &held) == 0 && stat(lockpath, &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      *out = fd;
+      return PL_OK;
+    }
+    close(fd);
+  }
+  return pl__err(err, PL_ECONFLICT, UINT64_MAX, "'%s' is being written by another process",
+                 recdir);
+}
+
 void pl_lake_result_dispose(pl_lake_result *res) {
   if (!res) return;
   free(res->recording_dir);
@@ -717,17 +745,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     snprintf(devdir, strlen(lake_dir) + strlen(recdir) + 2, "%s/%.*s", lake_dir,
              (int)(slash - recdir), recdir);
   }
-  lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (lockfd < 0) {
-    rc = pl__err_errno(err, errno, "cannot create '%s'", lockpath);
-    goto out;
-  }
-  if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-    rc = errno == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                                        "'%s' is being written by another process", recdir)
-                              : pl__err_errno(err, errno, "cannot lock '%s'", lockpath);
-    goto out;
-  }
+  if ((rc = lock_stage(lockpath, recdir, &lockfd, err))) goto out;
   /* another process may have finished it while we waited for nothing */
   if (stat(dest, &st) == 0) {
     rc = check_existing(dest, recdir, ix, res, err);
@@ -909,7 +927,11 @@ out:
     if (lk.stage && !keep_stage) remove_tree(lk.stage, NULL);
     pl_lake_result_dispose(res);
   }
-  if (lockfd >= 0) close(lockfd);
+  if (lockfd >= 0) {
+    /* removed while still held, so that no run leaves it behind (see lock_stage) */
+    unlink(lockpath);
+    close(lockfd);
+  }
   free(json);
   free(lk.stage);
   free(lockpath);

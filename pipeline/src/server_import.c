@@ -168,7 +168,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     free(dir);
     return 0;
   }
-  if (pl__srv_mkdirs(dir, 0755) != 0) {
+  if (pl__srv_mkdirs(dir, 0700) != 0) {
     snprintf(msg, len, "cannot create '%s': %s", dir, strerror(errno));
     free(dir);
     return -1;
@@ -216,7 +216,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     memcpy(a->fingerprint, info->fingerprint, sizeof a->fingerprint);
     (*n_out)++;
     char *file = pl__srv_att_path(st, rec_id, id);
-    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     free(file);
     if (fd < 0) {
       snprintf(msg, len, "cannot store attachment '%s': %s", a->name, strerror(errno));
@@ -279,6 +279,31 @@ out:
 
 /* ------------------------------------------------------------- one import */
 
+/* What a recording keeps in the site's state and lists are bounded (docs/serve.md). */
+static int index_too_large(const pl_recording_index *ix, char *msg, size_t len) {
+  uint64_t meta = 0, ranges = ix->n_coverage;
+  for (size_t i = 0; i < ix->n_metadata; i++) {
+    meta += strlen(ix->metadata[i].name ? ix->metadata[i].name : "");
+    for (size_t k = 0; k < ix->metadata[i].n_entries; k++)
+      meta += strlen(ix->metadata[i].entries[k].key) + strlen(ix->metadata[i].entries[k].value);
+  }
+  for (size_t i = 0; i < ix->n_topic_coverage; i++) ranges += ix->topic_coverage[i].n_ranges;
+  if (meta > SRV_MAX_METADATA_BYTES)
+    snprintf(msg, len, "the file's metadata records hold %llu bytes; a recording keeps at most "
+                       "%u",
+             (unsigned long long)meta, SRV_MAX_METADATA_BYTES);
+  else if (ix->n_attachments > SRV_MAX_ATTACHMENTS)
+    snprintf(msg, len, "the file has %zu attachments; a recording keeps at most %d",
+             ix->n_attachments, SRV_MAX_ATTACHMENTS);
+  else if (ranges > SRV_MAX_RANGES)
+    snprintf(msg, len, "the file's coverage has %llu ranges (topics included); a recording keeps "
+                       "at most %d",
+             (unsigned long long)ranges, SRV_MAX_RANGES);
+  else
+    return 0;
+  return 1;
+}
+
 static void import_one(pl_server *s, const char *rid) {
   struct srv_store *st = &s->store;
   char msg[1024];
@@ -291,6 +316,13 @@ static void import_one(pl_server *s, const char *rid) {
   if (!path) return;
   set_status(s, rid, IMP_PROCESSING, "checking");
   if (quick_check(path, msg, sizeof msg) != 0) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
+  /* before any reader trusts the sizes the file declares (server_bounds.c) */
+  if (pl__srv_check_sizes(path, s->opt.max_message_size ? s->opt.max_message_size
+                                                        : SRV_DEFAULT_MAX_MESSAGE,
+                          msg, sizeof msg) != 0) {
     fail(s, rid, "%s", msg);
     goto out;
   }
@@ -309,6 +341,10 @@ static void import_one(pl_server *s, const char *rid) {
   if (ix->partial) {
     fail(s, rid, "the file could only be read in part%s%s",
          ix->n_problems ? ": " : "", ix->n_problems ? ix->problems[0].message : "");
+    goto out;
+  }
+  if (index_too_large(ix, msg, sizeof msg)) {
+    fail(s, rid, "%s", msg);
     goto out;
   }
 
@@ -465,6 +501,15 @@ static void import_one(pl_server *s, const char *rid) {
     fail(s, rid, "cannot write lake files: %s", perr.msg[0] ? perr.msg : pl_strerror(rc));
     goto out;
   }
+  /* the lake writer makes files as the umask allows; here they are private */
+  struct srv_tighten tt = {0, 0};
+  pl__srv_tighten(lake_abs, 1, &tt);
+  char *up = pl__srv_printf("%s/%s", st->lake_dir, dev_id);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
+  up = pl__srv_printf("%s/tmp", st->lake_dir);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
   free(lake_abs);
   free(lake_rel);
   if (crashed(s)) goto out;

@@ -239,6 +239,15 @@ void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r) {
   }
   pl__srv_stream_gc(q->srv);
   pthread_mutex_lock(&q->srv->stream_mu);
+  size_t alive = 0;
+  for (const struct srv_stream_req *p = q->srv->streams; p; p = p->next) alive++;
+  if (alive >= SRV_MAX_STREAM_LINKS) {
+    pthread_mutex_unlock(&q->srv->stream_mu);
+    free(link);
+    pl__srv_resp_error(r, 429, "%zu export links are alive; wait for them to expire", alive);
+    r->retry_after = SRV_STREAM_LINK_S;
+    goto fail;
+  }
   sr->next = q->srv->streams;
   q->srv->streams = sr;
   pthread_mutex_unlock(&q->srv->stream_mu);

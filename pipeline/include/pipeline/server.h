@@ -38,10 +38,20 @@ typedef struct pl_server_options {
   double rate_limit;         /* requests per second per API key; 0 = no limit */
   const char *faults;        /* "error=P,reset=P,delay=P:MS,expire=P"; NULL = none */
   uint64_t fault_seed;       /* seed of the fault dice (0 = from the clock) */
-  unsigned connection_timeout_s; /* idle/slow client timeout; 0 = 30 s */
-  unsigned max_connections;  /* 0 = 256 */
+  unsigned connection_timeout_s; /* idle keep-alive connections and the grace of a request
+                                    body; 0 = 30 s */
+  unsigned header_timeout_s; /* a request header must be complete this long after the
+                                connection (or the previous response); 0 = 10 s */
+  unsigned body_idle_timeout_s; /* a request body that sends nothing this long is cut off;
+                                   0 = connection_timeout_s */
+  uint64_t min_body_rate;    /* bytes/s a request body must average once the grace is over;
+                                0 = 64 KiB/s */
+  unsigned max_connections;  /* all connections; 0 = 256 */
+  unsigned max_connections_per_ip; /* connections of one client address; 0 = 64 */
   uint64_t max_json_body;    /* 0 = 1 MiB */
   uint64_t max_upload;       /* largest accepted upload in bytes; 0 = 1 TiB */
+  uint64_t max_message_size; /* an upload with a larger message (or a chunk larger than this
+                                plus 64 MiB uncompressed) fails its import; 0 = 256 MiB */
   int no_fsync;              /* skip fsync of state files (tests; rename stays atomic) */
   int import_threads;        /* compression threads for lake files; 0 = cores */
   int hold_imports;          /* test hook: uploads are received but not imported until
