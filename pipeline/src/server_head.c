@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "server_internal.h"
+#include "server_mhd.h" /* libmicrohttpd is loaded at run time: its calls go through a table */
 
 /* ------------------------------------------------------------- request target */
 

@@ -25,6 +25,7 @@ static const struct {
     F(MHD_get_daemon_info, get_daemon_info),
     F(MHD_get_connection_info, get_connection_info),
     F(MHD_get_connection_values, get_connection_values),
+    F(MHD_get_connection_values_n, get_connection_values_n),
     F(MHD_lookup_connection_value, lookup_connection_value),
     F(MHD_queue_response, queue_response),
     F(MHD_create_response_from_buffer, create_response_from_buffer),

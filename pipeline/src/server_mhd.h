@@ -1,6 +1,6 @@
 /*
  * server_mhd.h - libmicrohttpd, loaded when the local site first starts
- * (server_mhd.c); included by server.c only, right after <microhttpd.h>.
+ * (server_mhd.c); included by server.c and server_head.c, right after <microhttpd.h>.
  *
  * Why: like libcurl for the API client (http_curl.h), libmicrohttpd and its
  * GnuTLS dependencies were loaded by every mcapkit command at start-up,
@@ -10,7 +10,7 @@
  * How: the MHD functions server.c calls are pointers in one table, filled once
  * per process (pthread_once) by pl__mhd_load(); each name is redefined below
  * as a call through that table, so server.c reads as plain libmicrohttpd
- * code. A function server.c starts to use must be added here and in
+ * code. A function the server starts to use must be added here and in
  * server_mhd.c (else the link fails: the binary does not link the library).
  */
 #ifndef PIPELINE_SERVER_MHD_H
@@ -31,6 +31,7 @@ struct pl__mhd_api {
   __typeof__(MHD_get_daemon_info) *get_daemon_info;
   __typeof__(MHD_get_connection_info) *get_connection_info;
   __typeof__(MHD_get_connection_values) *get_connection_values;
+  __typeof__(MHD_get_connection_values_n) *get_connection_values_n;
   __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
   __typeof__(MHD_queue_response) *queue_response;
   __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
@@ -59,6 +60,7 @@ int pl__mhd_open(const char *soname, struct pl__mhd_api *api, char *msg, size_t 
 #define MHD_get_daemon_info (*pl__mhd.get_daemon_info)
 #define MHD_get_connection_info (*pl__mhd.get_connection_info)
 #define MHD_get_connection_values (*pl__mhd.get_connection_values)
+#define MHD_get_connection_values_n (*pl__mhd.get_connection_values_n)
 #define MHD_lookup_connection_value (*pl__mhd.lookup_connection_value)
 #define MHD_queue_response (*pl__mhd.queue_response)
 #define MHD_create_response_from_buffer (*pl__mhd.create_response_from_buffer)
