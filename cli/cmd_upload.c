@@ -75,8 +75,9 @@ const cli_spec cmd_upload_spec = {
     "under a key derived from its content hash, so running the same upload again never creates\n"
     "a duplicate: files already on the platform are only waited for and reconciled. After the\n"
     "import it compares the platform's copy with the file (see 'mcapkit reconcile'). A journal\n"
-    "in .mcapkit/ lets a re-run skip what is done. Exit status 0 all done, 3 some file was\n"
-    "refused or differs remotely, 1 some file failed.",
+    "in .mcapkit/ lets a re-run skip what is done. Only named files are sent ('-', /dev/fd/N\n"
+    "and other streams are refused with exit 2: the platform keeps the file name). Exit status\n"
+    "0 all done, 3 some file was refused or differs remotely, 1 some file failed.",
     upload_opts,
     1,
     -1,
