@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -152,7 +153,13 @@ int cli_bag_inputs_prepare(const cli_ctx *ctx, cli_bag_inputs *b, char **paths, 
   }
   b->n = n;
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(paths[i], "-") == 0) continue;
+    /* Only named regular files and folders: looking at the first bytes of a pipe would
+     * consume them, and a descriptor path has no name to give the converted file. */
+    struct stat st;
+    if (strcmp(paths[i], "-") == 0 || strncmp(paths[i], "/dev/fd/", 8) == 0 ||
+        strncmp(paths[i], "/proc/", 6) == 0 || stat(paths[i], &st) != 0 ||
+        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+      continue;
     pl_convert_kind k = PL_CONVERT_KIND_UNKNOWN;
     mcap_error_info e;
     memset(&e, 0, sizeof e);

@@ -26,7 +26,7 @@ typedef struct cli_bag_inputs {
  * Convert every ROS bag among paths[0..n) into a temporary MCAP file (zstd
  * chunks, named after the input, in a private folder of $TMPDIR or /tmp) and
  * replace paths[i] by the temporary path.
- * '-' and MCAP files are left alone; so is anything unrecognised (the command
+ * '-', streams, descriptor paths and MCAP files are left alone; so is anything unrecognised (the command
  * reports it as it always has). With allow = 0 a bag is refused with a message
  * that names `hint` (e.g. "add --convert"). Conversion problems go to stderr.
  * @param paths borrowed; entries replaced by strings owned by `b`.

@@ -93,6 +93,12 @@ int cli_collect_recordings_bags(const cli_ctx *ctx, const cli_spec *spec, char *
   for (size_t i = 0; i < n && rc == CLI_EXIT_OK; i++) {
     if (resolved[i] != args[i]) continue; /* a converted bag */
     int is_stdin = strcmp(args[i], "-") == 0;
+    /* a descriptor path has no file name to keep, even when it leads to a regular file */
+    if (no_streams && (strncmp(args[i], "/dev/fd/", 8) == 0 ||
+                       strncmp(args[i], "/proc/self/fd/", 14) == 0)) {
+      rc = cli_usage_error(spec, "'%s' is a file descriptor: %s", args[i], no_streams);
+      break;
+    }
     if (!is_stdin && !pl_input_is_stream(args[i])) continue;
     if (no_streams) {
       rc = cli_usage_error(spec, "'%s' is %s: %s", args[i],

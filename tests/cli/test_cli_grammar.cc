@@ -129,6 +129,12 @@ TEST(CliGrammar, StandardInputAndPipePathsEverywhere) {
   RunResult r = sh(m + " upload - < " + q);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(contains(r.err, "named files")) << r.err;
+  for (const std::string &form : {"<(cat " + q + ")", "/dev/fd/3 3< " + q}) {
+    r = sh(m + " upload --no-journal " + form);
+    EXPECT_EQ(r.exit_code, 2) << form << "\n" << r.err;
+    EXPECT_TRUE(contains(r.err, "named files")) << form << "\n" << r.err;
+  }
+  EXPECT_TRUE(contains(run_mcapkit({"help", "upload"}).out, "Only named files are sent"));
 }
 
 // One meaning per short option across every command: -n is --limit, -j is --threads, -S/-E
