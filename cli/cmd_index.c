@@ -52,8 +52,8 @@ const cli_spec cmd_index_spec = {
     "decompressed, and problems are what that pass met; a file without a usable summary is\n"
     "read whole, and then the doctor's full check runs beside it and lists its findings\n"
     "(--doctor: always; the lake's index.json is made that way). A DIR contributes every *.mcap below it, except names ending '.active' and\n"
-    "files without the trailing magic. Two messages further apart than the tolerance start a\n"
-    "new coverage range (a gap exactly equal to it does not). Exit status 0 if all were indexed\n"
+    "files without the trailing magic. Two messages separated by at least the tolerance start\n"
+    "a new coverage range (a gap equal to it splits). Exit status 0 if all were indexed\n"
     "cleanly, 3 if an index lists errors, 1 if a file could not be indexed.",
     index_opts,
     1,

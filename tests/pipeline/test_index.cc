@@ -150,19 +150,40 @@ TEST(IndexGolden, GapsAtTolerance0_5_14) {
     snprintf(name, sizeof name, "gaps_tol%g.json", tol);
     expect_golden(name, golden_json(ix.get(), "gaps.mcap"));
   }
-  // the tolerance rule, spelled out: 5 s gaps join at tolerance 5, 14 s gaps at 14
+  // the tolerance rule, spelled out (the API reference's): a gap equal to the tolerance
+  // splits, so the 5 s gap splits at tolerance 5 and the 14 s gap at 14
   Index t5 = index_file(p, 5), t14 = index_file(p, 14), t0 = index_file(p, 0);
-  ASSERT_EQ(t5->n_coverage, 4u);  // [0,20] [34,40] [47] [60,62]
-  EXPECT_EQ(t5->coverage[0].end, kT0 + 20 * kSec);
-  ASSERT_EQ(t14->n_coverage, 1u);
+  ASSERT_EQ(t5->n_coverage, 5u);  // [0,10] [15,20] [34,40] [47] [60,62]
+  EXPECT_EQ(t5->coverage[0].end, kT0 + 10 * kSec);
+  EXPECT_EQ(t5->coverage[1].start, kT0 + 15 * kSec);
+  ASSERT_EQ(t14->n_coverage, 2u);  // [0,20] [34,62]
   EXPECT_EQ(t14->coverage[0].start, kT0);
-  EXPECT_EQ(t14->coverage[0].end, kT0 + 62 * kSec);
+  EXPECT_EQ(t14->coverage[0].end, kT0 + 20 * kSec);
+  EXPECT_EQ(t14->coverage[1].start, kT0 + 34 * kSec);
+  EXPECT_EQ(t14->coverage[1].end, kT0 + 62 * kSec);
   EXPECT_EQ(t0->n_coverage, t0->message_count);  // all distinct times: one range each
+  // one nanosecond more tolerance joins the gaps equal to the tolerance
+  Index t5p = index_file(p, 5.000000001), t14p = index_file(p, 14.000000001);
+  ASSERT_EQ(t5p->n_coverage, 4u);  // [0,20] [34,40] [47] [60,62]
+  EXPECT_EQ(t5p->coverage[0].end, kT0 + 20 * kSec);
+  ASSERT_EQ(t14p->n_coverage, 1u);
+  EXPECT_EQ(t14p->coverage[0].end, kT0 + 62 * kSec);
   // per topic: /b alone at tolerance 14 has [0.5, 3.5] and [47]
   for (size_t i = 0; i < t14->n_topic_coverage; i++)
     if (std::string(t14->topic_coverage[i].topic) == "/b") {
       EXPECT_EQ(t14->topic_coverage[i].n_ranges, 2u);
     }
+  // the streamed path (no summary) builds the same ranges
+  std::string q = tmp.file("gaps_nosummary.mcap");
+  write_gaps(q, false);
+  for (double tol : {0.0, 5.0, 5.000000001, 14.0}) {
+    Index a = index_file(p, tol), b = index_file(q, tol);
+    ASSERT_EQ(a->n_coverage, b->n_coverage) << tol;
+    for (size_t i = 0; i < a->n_coverage; i++) {
+      EXPECT_EQ(a->coverage[i].start, b->coverage[i].start) << tol;
+      EXPECT_EQ(a->coverage[i].end, b->coverage[i].end) << tol;
+    }
+  }
 }
 
 TEST(IndexGolden, TopicWhoseSchemaChangesMidFile) {

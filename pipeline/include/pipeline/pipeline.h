@@ -231,9 +231,11 @@ void pl_index_files(const char *const *paths, size_t n, const pl_index_options *
 /* --------------------------------------------------------------- coverage */
 
 /**
- * Merge time points/ranges into coverage ranges: sorted by start, two ranges
- * join when the gap between them is <= tolerance_ns (a gap exactly equal to the
- * tolerance does not split). *out is malloc'd (free with free()).
+ * Merge time points/ranges into coverage ranges: sorted by start, touching or
+ * overlapping ranges join, and so do two ranges whose gap (next start - previous
+ * end) is shorter than tolerance_ns; a gap equal to the tolerance splits (the API
+ * reference: the minimum interval that ranges must be separated by to be
+ * discrete). *out is malloc'd (free with free()).
  */
 int pl_coverage_merge(const pl_range *in, size_t n, uint64_t tolerance_ns, pl_range **out,
                       size_t *n_out);
