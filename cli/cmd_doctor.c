@@ -42,13 +42,17 @@ const cli_spec cmd_doctor_spec = {
     "It reports every problem it finds; only a truncated file or an unparseable record ends\n"
     "the pass early (with a finding at its offset).\n"
     "\n"
-    "Severity policy:\n"
-    "  error    the file breaks the MCAP spec in a way that loses or corrupts data for some\n"
-    "           reader (bad CRC, wrong index, wrong statistics, missing footer, ...)\n"
-    "  warning  legal or recoverable, but suspicious or costly (out-of-order log times,\n"
-    "           duplicate definitions, missing message indexes, ...)\n"
-    "  info     worth knowing, nothing wrong (private records, no message indexes)\n"
-    "Each code has a fixed severity (table below).\n"
+    "Severity policy: severities follow what happens to the data (docs/doctor.md gives the\n"
+    "reason per code):\n"
+    "  error    some data is unreadable, wrong or lost for a reader that relies on what the\n"
+    "           file says (bad CRC, unparseable record, an index or statistic that disagrees\n"
+    "           with the data, messages indexed readers cannot reach, ...); upload refuses it\n"
+    "  warning  the data is all there and right, but the layout is unusual or costly, or some\n"
+    "           readers treat it differently; also the layouts widespread writers produce\n"
+    "           (rosbag2's summary-only topics, a first message at log time 0), each named\n"
+    "  info     worth knowing, nothing wrong (private records, identical repeated definitions)\n"
+    "Each code has a fixed severity (table below). 'mcapkit check' reports the structural codes\n"
+    "only (is every byte readable and intact), with the same counts.\n"
     "\n"
     "Output: one line per finding, 'SEVERITY  CODE  @OFFSET  MESSAGE' (offset of the record;\n"
     "for records inside a chunk, of the chunk), then a summary line. --json prints\n"
@@ -70,12 +74,13 @@ static void print_codes(FILE *f) {
   const pl_doctor_code *codes = pl_doctor_codes(&n);
   for (size_t i = 0; i < n; i++)
     if (strlen(codes[i].code) > width) width = strlen(codes[i].code);
-  fputs("\nfinding codes (E error, W warning, I info):\n", f);
+  fputs("\nfinding codes (E error, W warning, I info; S: also reported by 'mcapkit check'):\n", f);
   for (size_t i = 0; i < n; i++) {
     char sev = codes[i].severity == PL_SEV_ERROR     ? 'E'
                : codes[i].severity == PL_SEV_WARNING ? 'W'
                                                      : 'I';
-    fprintf(f, "  %-*s  %c  %s\n", (int)width, codes[i].code, sev, codes[i].summary);
+    fprintf(f, "  %-*s  %c %c  %s\n", (int)width, codes[i].code, sev,
+            codes[i].structural ? 'S' : ' ', codes[i].summary);
   }
 }
 

@@ -67,15 +67,24 @@ typedef struct pl_finding {
 /* ----------------------------------------------------------------- doctor */
 
 typedef struct pl_doctor_options {
-  int strict;         /* warnings count as errors (exit 3) */
-  int max_findings;   /* 0 = 1000; further findings are counted, not kept */
+  int strict;          /* warnings count as errors (exit 3) */
+  int max_findings;    /* 0 = 1000; further findings are counted, not kept */
+  int structural_only; /* report only the structural codes (pl_doctor_code.structural): what
+                          `mcapkit check` shows; the pass and its counts are the same */
+  /* Called now and then with the bytes read so far and the input's size
+   * (MCAP_SIZE_UNKNOWN for pipes); NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_doctor_options;
 
 typedef struct pl_doctor_report {
   pl_finding *findings;
   size_t n_findings;
   size_t n_errors, n_warnings, n_infos; /* counts including those not kept */
-  uint64_t records, messages, chunks, bytes;
+  uint64_t records; /* every record, those inside chunks included (a Chunk counts too) */
+  uint64_t messages, chunks, bytes;
+  uint64_t crcs_checked; /* non-zero CRC fields compared (chunks, attachments, DataEnd, Footer) */
+  uint64_t crcs_absent;  /* CRC fields written as 0 ("not computed") */
 } pl_doctor_report;
 
 /**
@@ -100,6 +109,9 @@ typedef struct pl_doctor_code {
   const char *code;
   pl_severity severity;
   const char *summary;
+  int structural; /* about reading the bytes (framing, records, CRCs, chunk contents), not
+                     about what the file says (indexes, statistics, definitions) */
+  int mcap_code;  /* the mcap_error a strict reader meets for a structural error (0 if none) */
 } pl_doctor_code;
 
 /** The table of every doctor finding code (static storage); *n gets its length. */
