@@ -57,7 +57,15 @@ struct walker {
   struct pl__buf chunk; /* decompressed records */
   struct pl__buf att;   /* attachment name + media type */
   mcap_decompressor *dec;
+  uint8_t *seen; /* summary_defs: [65536] bit 1 schema id defined, bit 2 channel id */
 };
+
+/* Remember a definition of the data section (for cb->summary_defs). */
+static void mark_seen(struct walker *w, uint8_t op, const mcap_record *rec) {
+  if (!w->seen) return;
+  if (op == MCAP_OP_SCHEMA) w->seen[rec->u.schema.id] |= 1;
+  if (op == MCAP_OP_CHANNEL) w->seen[rec->u.channel.id] |= 2;
+}
 
 static int wproblem(struct walker *w, pl_severity sev, const char *code, uint64_t offset,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -104,10 +112,12 @@ static int walk_chunk_records(struct walker *w, const uint8_t *data, uint64_t si
                     "chunk at offset %llu, byte %llu: %s", (unsigned long long)chunk_offset,
                     (unsigned long long)pos, me.msg);
       if (rc) return rc;
-    } else if (op == MCAP_OP_SCHEMA && w->cb->schema) {
-      if ((rc = w->cb->schema(w->cb->ctx, &rec.u.schema))) return rc;
-    } else if (op == MCAP_OP_CHANNEL && w->cb->channel) {
-      if ((rc = w->cb->channel(w->cb->ctx, &rec.u.channel))) return rc;
+    } else if (op == MCAP_OP_SCHEMA) {
+      mark_seen(w, op, &rec);
+      if (w->cb->schema && (rc = w->cb->schema(w->cb->ctx, &rec.u.schema))) return rc;
+    } else if (op == MCAP_OP_CHANNEL) {
+      mark_seen(w, op, &rec);
+      if (w->cb->channel && (rc = w->cb->channel(w->cb->ctx, &rec.u.channel))) return rc;
     } else if (op == MCAP_OP_MESSAGE && w->cb->message) {
       if ((rc = w->cb->message(w->cb->ctx, &rec.u.message))) return rc;
     }
@@ -229,6 +239,70 @@ malformed:
                   (unsigned long long)pos, (unsigned long long)len);
 }
 
+/*
+ * The summary's definitions the data section lacked (cb->summary_defs), from `pos` (right
+ * after DataEnd) to the Footer. The summary is optional extra here: a short or unparseable
+ * record ends this part quietly (the doctor reports it). Channels whose schema comes later in
+ * the summary wait in `later` until the schemas are all in.
+ */
+static int walk_summary_defs(struct walker *w, uint64_t pos) {
+  struct pl__buf later = {NULL, 0, 0}; /* (uint64 length, content) of waiting Channels */
+  const pl__walk_cb *cb = w->cb;
+  int rc = PL_OK;
+  for (;;) {
+    const uint8_t *p;
+    uint64_t got = 0, left = remaining(w, pos);
+    if (left < 9) break;
+    if (pl__source_pull(w->src, &w->tmp, pos, 9, &p, &got, w->err) || got < 9) break;
+    uint8_t op = p[0];
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
+    if (op == MCAP_OP_FOOTER || len > left - 9 || len > MCAP_DEFAULT_MAX_RECORD_SIZE) break;
+    if (op == MCAP_OP_SCHEMA || op == MCAP_OP_CHANNEL) {
+      mcap_record rec;
+      mcap_error_info me;
+      memset(&me, 0, sizeof me);
+      if (pl__source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
+      if (mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
+      if (op == MCAP_OP_SCHEMA && rec.u.schema.id && !(w->seen[rec.u.schema.id] & 1)) {
+        w->seen[rec.u.schema.id] |= 1;
+        if (cb->schema && (rc = cb->schema(cb->ctx, &rec.u.schema))) goto out;
+      } else if (op == MCAP_OP_CHANNEL && !(w->seen[rec.u.channel.id] & 2)) {
+        uint16_t sid = rec.u.channel.schema_id;
+        if (sid == 0 || (w->seen[sid] & 1)) {
+          w->seen[rec.u.channel.id] |= 2;
+          if (cb->channel && (rc = cb->channel(cb->ctx, &rec.u.channel))) goto out;
+        } else {
+          uint8_t l8[8];
+          for (int i = 0; i < 8; i++) l8[i] = (uint8_t)(len >> (8 * i));
+          if (pl__buf_append(&later, l8, 8) || pl__buf_append(&later, p, (size_t)len)) {
+            rc = pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+            goto out;
+          }
+        }
+      }
+    }
+    pos += 9 + len;
+  }
+  for (size_t at = 0; at + 8 <= later.len;) {
+    uint64_t len = 0;
+    mcap_record rec;
+    mcap_error_info me;
+    memset(&me, 0, sizeof me);
+    for (int i = 0; i < 8; i++) len |= (uint64_t)later.data[at + i] << (8 * i);
+    at += 8;
+    if (mcap_record_parse(MCAP_OP_CHANNEL, later.data + at, len, 0, &rec, &me) == MCAP_OK &&
+        (w->seen[rec.u.channel.schema_id] & 1) && !(w->seen[rec.u.channel.id] & 2)) {
+      w->seen[rec.u.channel.id] |= 2;
+      if (cb->channel && (rc = cb->channel(cb->ctx, &rec.u.channel))) goto out;
+    }
+    at += (size_t)len;
+  }
+out:
+  pl__buf_dispose(&later);
+  return rc;
+}
+
 int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__walk_stats *st,
                   pl_error_info *err) {
   struct walker w;
@@ -239,6 +313,8 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
   w.st = st;
   w.err = err;
   w.skip_chunks = skip_chunks;
+  if (cb->summary_defs && !(w.seen = calloc(65536, 1)))
+    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   const uint8_t *p;
   uint64_t got = 0, pos = MCAP_MAGIC_SIZE;
   int rc = pl__source_pull(src, &w.tmp, 0, MCAP_MAGIC_SIZE, &p, &got, err);
@@ -322,9 +398,11 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
         if (cb->header) rc = cb->header(cb->ctx, &rec.u.header);
         break;
       case MCAP_OP_SCHEMA:
+        mark_seen(&w, op, &rec);
         if (cb->schema) rc = cb->schema(cb->ctx, &rec.u.schema);
         break;
       case MCAP_OP_CHANNEL:
+        mark_seen(&w, op, &rec);
         if (cb->channel) rc = cb->channel(cb->ctx, &rec.u.channel);
         break;
       case MCAP_OP_MESSAGE:
@@ -337,6 +415,9 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
         if (cb->metadata) rc = cb->metadata(cb->ctx, &rec.u.metadata, pos);
         break;
       case MCAP_OP_DATA_END:
+        st->complete = 1;
+        if (w.seen) rc = walk_summary_defs(&w, pos + 9 + len);
+        break;
       case MCAP_OP_FOOTER:
         st->complete = 1;
         break;
@@ -359,6 +440,7 @@ out:
   pl__buf_dispose(&w.chunk);
   pl__buf_dispose(&w.att);
   mcap_decompressor_free(w.dec);
+  free(w.seen);
   return rc;
 }
 
@@ -1075,6 +1157,19 @@ static int fast_chunk(struct fast *f, const mcap_chunk_index *ci, uint64_t *unde
   return PL_OK;
 }
 
+/* Definitions of the summary not found in the data that delivered messages use: their
+ * number (0 when every definition in use is accounted for). */
+static size_t unfound_in_use(struct fast *f) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->n_cids; i++) {
+    uint16_t c = f->cids[i], sc = f->chan_schema[c];
+    if (!f->per_channel[c]) continue;
+    if (!f->cdone[c]) n++;
+    if (sc && !f->sdone[sc]) n++;
+  }
+  return n;
+}
+
 static uint64_t encoded_size(uint8_t opcode, const void *rec_u, size_t u_size) {
   mcap_record rec;
   uint64_t size = 0;
@@ -1233,8 +1328,11 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
   const mcap_statistics *stats = mcap_reader_statistics(r, &from_file);
   size_t n_schemas = mcap_reader_schema_count(r), n_channels = mcap_reader_channel_count(r);
   size_t n_chunks = mcap_reader_chunk_count(r);
-  if (from_file && (stats->channel_count != n_channels || stats->schema_count != n_schemas)) {
-    rc = 1; /* the summary does not repeat every definition */
+  /* Fewer definitions in the summary than the Statistics count: not all repeated. More is
+   * fine: topics without messages that a writer defines in the summary only (rosbag2), which
+   * the Statistics leave out; they are listed with no messages. */
+  if (from_file && (stats->channel_count > n_channels || stats->schema_count > n_schemas)) {
+    rc = 1;
     goto out;
   }
   if (n_channels == 0 && n_chunks > 0) {
@@ -1262,8 +1360,9 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
     rc = fast_chunk(f, mcap_reader_chunk_at(r, i), &undefined);
     if (rc) goto out;
   }
-  /* every definition must have been found in the data; look outside chunks for the rest */
-  int need_walk = undefined != 0;
+  /* every definition that messages use must have been found in the data; look outside
+   * chunks for the rest (a definition no message uses may be in the summary only) */
+  int need_walk = unfound_in_use(f) != 0;
   int att_from_index = from_file && stats->attachment_count == mcap_reader_attachment_count(r) &&
                        stats->metadata_count == mcap_reader_metadata_count(r);
   if (need_walk || !att_from_index) {
@@ -1290,11 +1389,10 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
       rc = 1; /* messages outside chunks are in no message index */
       goto out;
     }
-    for (size_t i = 0; i < f->n_cids; i++)
-      if (!f->cdone[f->cids[i]]) rc = 1;
-    for (size_t i = 0; i < f->n_sids; i++)
-      if (!f->sdone[f->sids[i]]) rc = 1;
-    if (rc) goto out; /* a definition hides between messages of a chunk we trusted */
+    if (unfound_in_use(f)) {
+      rc = 1; /* a definition hides between messages of a chunk we trusted */
+      goto out;
+    }
   }
   /* the counts must agree with the file's Statistics */
   if (from_file) {
@@ -1628,6 +1726,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     }
     pl__walk_cb cb;
     builder_callbacks(&b, &cb);
+    cb.summary_defs = 1; /* topics defined in the summary only are listed too */
     cb.feed = feed;
     pl__walk_stats st;
     rc = pl__walk_file(&fsrc, 0, &cb, &st, err);

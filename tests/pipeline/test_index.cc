@@ -3,7 +3,9 @@
 // whose schema changes mid-file; attachments and `foxglove` metadata), the
 // fast path (summary + message indexes: no chunk decompressed) against the
 // streamed path on every file variant, broken inputs, JSON round trip and
-// directory collection.
+// directory collection; the layouts widespread writers produce (topics defined
+// in the summary only, a first message at log time 0) index without errors,
+// every defined topic listed.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -16,6 +18,7 @@
 
 #include "import_fixtures.h"
 #include "tmpdir.h"
+#include "writer_layouts.h"
 
 using namespace import_test;
 using mcapkit_test::TempDir;
@@ -485,4 +488,77 @@ TEST(IndexCollect, DirectorySkipsActiveAndUnfinishedFiles) {
   EXPECT_STREQ(ix[0]->content_hash, ix[1]->content_hash);  // same synth options
   pl_recording_index_free(ix[0]);
   pl_recording_index_free(ix[1]);
+}
+
+namespace {
+
+std::string write_layout(TempDir &tmp, const std::string &name, const mcapkit_test::Bytes &b) {
+  std::string p = tmp.file(name);
+  write_all(p, std::string(b.begin(), b.end()));
+  return p;
+}
+
+const pl_topic *topic_named(const pl_recording_index *ix, const std::string &name) {
+  for (size_t i = 0; i < ix->n_topics; i++)
+    if (name == ix->topics[i].topic) return &ix->topics[i];
+  return nullptr;
+}
+
+size_t error_problems(const pl_recording_index *ix) {
+  size_t n = 0;
+  for (size_t i = 0; i < ix->n_problems; i++)
+    if (ix->problems[i].severity == PL_SEV_ERROR) n++;
+  return n;
+}
+
+}  // namespace
+
+// rosbag2's topics without messages, defined in the summary only: listed with no messages,
+// from the summary and message indexes alone (no chunk read, no fallback), and the same when
+// the file must be read whole; no error, with or without the doctor.
+TEST(IndexWriterLayouts, TopicsDefinedInTheSummaryOnlyAreListed) {
+  TempDir tmp;
+  std::string fast = write_layout(tmp, "rosbag2.mcap", mcapkit_test::rosbag2_summary_only_file());
+  std::string slow =
+      write_layout(tmp, "rosbag2_noidx.mcap", mcapkit_test::rosbag2_summary_only_file("", false));
+  Index a = index_file(fast, -1, true), b = index_file(slow, -1, true);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->chunks_decompressed, 0u);
+  EXPECT_GT(b->chunks_decompressed, 0u);
+  for (const Index *ix : {&a, &b}) {
+    const pl_recording_index *x = ix->get();
+    EXPECT_FALSE(x->partial);
+    EXPECT_EQ(error_problems(x), 0u) << to_json(x);
+    for (size_t i = 0; i < x->n_problems; i++)
+      EXPECT_NE(std::string(x->problems[i].code), "index-summary-unused") << to_json(x);
+    ASSERT_EQ(x->n_topics, 3u) << to_json(x);
+    EXPECT_EQ(x->message_count, mcapkit_test::kRosbag2Messages);
+    const pl_topic *events = topic_named(x, "/parameter_events");
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->message_count, mcapkit_test::kRosbag2Messages);
+    for (const char *empty : {"/rosout", "/events/write_split"}) {
+      const pl_topic *t = topic_named(x, empty);
+      ASSERT_TRUE(t) << empty;
+      EXPECT_EQ(t->message_count, 0u);
+      EXPECT_EQ(t->frequency, 0.0);
+      EXPECT_GT(strlen(t->schema_name), 0u);
+    }
+    EXPECT_EQ(x->n_metadata, 2u);
+  }
+  expect_same_index(a.get(), b.get());
+}
+
+TEST(IndexWriterLayouts, FirstMessageAtLogTimeZero) {
+  TempDir tmp;
+  std::string p = write_layout(tmp, "zero.mcap", mcapkit_test::log_time_zero_file());
+  Index ix = index_file(p, -1, true);
+  ASSERT_TRUE(ix);
+  EXPECT_EQ(ix->chunks_decompressed, 0u) << "the Statistics start time does not stop the fast path";
+  EXPECT_EQ(error_problems(ix.get()), 0u) << to_json(ix.get());
+  EXPECT_EQ(ix->message_count, mcapkit_test::kLogTimeZeroMessages);
+  EXPECT_TRUE(ix->has_messages);
+  EXPECT_EQ(ix->start, 0u);  // from the messages, not from the Statistics
+  ASSERT_EQ(ix->n_topics, 2u);
+  EXPECT_EQ(topic_named(ix.get(), "/a_empty")->first_log_time, 0u);
+  EXPECT_EQ(topic_named(ix.get(), "/a_empty")->schema_len, 0u);  // the empty ros2msg schema
 }

@@ -50,7 +50,7 @@ Metadata rosbag2_metadata(uint64_t messages) {
 
 }  // namespace
 
-Bytes rosbag2_summary_only_file(const std::string &chunk_compression) {
+Bytes rosbag2_summary_only_file(const std::string &chunk_compression, bool message_indexes) {
   const uint64_t t0 = 1697521620031724098ull;  // 2023-10-17, as in the rosbag2 test bag
   McapBuilder b;
   b.magic();
@@ -80,7 +80,9 @@ Bytes rosbag2_summary_only_file(const std::string &chunk_compression) {
   cb.add(events);
   for (uint32_t i = 0; i < kRosbag2Messages; i++)
     cb.add(cdr_message(2, 0, t0 + i * 1000000ull + i * 137, 120 + 8 * i));
-  PlacedChunk pc = b.chunk(cb, chunk_compression);
+  ChunkOptions co;
+  co.message_indexes = message_indexes;
+  PlacedChunk pc = b.chunk(cb, chunk_compression, co);
 
   Metadata last = rosbag2_metadata(kRosbag2Messages);
   MetadataIndex mi2;

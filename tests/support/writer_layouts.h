@@ -25,7 +25,10 @@ namespace mcapkit_test {
 // Topics of rosbag2_summary_only_file(): the one with messages and the two without.
 constexpr uint64_t kRosbag2Messages = 7;
 
-Bytes rosbag2_summary_only_file(const std::string &chunk_compression = "");
+// `message_indexes` false leaves them out (the chunk index then has an empty map), which
+// makes indexers read the chunks: the streamed path.
+Bytes rosbag2_summary_only_file(const std::string &chunk_compression = "",
+                                bool message_indexes = true);
 
 // Messages of log_time_zero_file(): 10 on /a_empty (log times 0, 1 ms, ... 9 ms), 5 on
 // /b_basictypes (1, 3, 5, 7, 9 ms).
