@@ -121,7 +121,10 @@ static void print_human(const pl_recording_index *ix) {
       cli_table_add(&t, "%s", tp->topic);
       cli_table_add(&t, "%llu", (unsigned long long)tp->message_count);
       cli_table_add(&t, "%s", cli_fmt_bytes(a, sizeof a, tp->bytes));
-      cli_table_add(&t, "%.2f", tp->frequency);
+      if (tp->frequency > 0)
+        cli_table_add(&t, "%.2f", tp->frequency);
+      else
+        cli_table_add(&t, "-"); /* undefined: fewer than two messages (as info shows it) */
       cli_table_add(&t, "%zu", ranges);
       cli_table_add(&t, "%s (%s, %s)", tp->schema_name[0] ? tp->schema_name : "-",
                     tp->schema_encoding[0] ? tp->schema_encoding : "no schema", tp->encoding);

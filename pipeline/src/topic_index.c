@@ -817,6 +817,11 @@ static int copy_ranges(const pl__rangeset *rs, pl_range **out, size_t *n) {
   return PL_OK;
 }
 
+double pl_topic_frequency(uint64_t count, uint64_t first_log_time, uint64_t last_log_time) {
+  if (count < 2 || last_log_time <= first_log_time) return 0;
+  return (double)(count - 1) * 1e9 / (double)(last_log_time - first_log_time);
+}
+
 /* Move what the builder gathered into the index. */
 static int builder_finish(struct builder *b) {
   pl_recording_index *ix = b->ix;
@@ -830,9 +835,7 @@ static int builder_finish(struct builder *b) {
   }
   for (size_t i = 0; i < b->n_topics; i++) {
     pl_topic *t = &b->topics[i];
-    if (t->message_count > 1 && t->last_log_time > t->first_log_time)
-      t->frequency =
-          (double)(t->message_count - 1) * 1e9 / (double)(t->last_log_time - t->first_log_time);
+    t->frequency = pl_topic_frequency(t->message_count, t->first_log_time, t->last_log_time);
   }
   if (b->n_topics) qsort(b->topics, b->n_topics, sizeof *b->topics, cmp_topic);
   ix->topics = b->topics;

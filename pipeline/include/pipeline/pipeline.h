@@ -142,8 +142,15 @@ typedef struct pl_topic {
   uint64_t message_count;
   uint64_t bytes;        /* message payload bytes */
   uint64_t first_log_time, last_log_time;
-  double frequency;      /* (count-1) / (last-first) in Hz; 0 when undefined */
+  double frequency;      /* pl_topic_frequency(): (count-1) / (last-first) in Hz; 0 when undefined */
 } pl_topic;
+
+/**
+ * A topic's (or channel's) message rate in Hz: (count - 1) / (last - first), the messages
+ * over the span between its first and last one. The one definition behind `index` and
+ * `info`. @return the rate, or 0 when undefined (fewer than 2 messages, or all at one time).
+ */
+double pl_topic_frequency(uint64_t count, uint64_t first_log_time, uint64_t last_log_time);
 
 typedef struct pl_topic_coverage {
   char *topic;
