@@ -1,11 +1,12 @@
 /*
- * cmd_doctor.c - 'mcapkit doctor FILE [--strict] [--json]': the pre-flight
- * check of a recording before an upload. Runs pl_doctor_run (one streamed
- * pass; '-' reads standard input) and prints one line per finding and a
- * summary line, or one JSON document.
+ * cmd_doctor.c - 'mcapkit doctor FILE... [--strict] [--json]': the pre-flight
+ * check of recordings before an upload. Runs pl_doctor_run on each (one
+ * streamed pass; '-' reads standard input) and prints one line per finding and
+ * a summary line per file, or one JSON document per file (NDJSON for several).
  *
  * Exit status: 0 no errors (warnings allowed; with --strict none either),
- * 3 errors found, 1 the file cannot be opened or read, 2 usage.
+ * 3 errors found, 1 a file cannot be opened or read, 2 usage; the worst of
+ * the files.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +36,8 @@ static const cli_opt doctor_opts[] = {
 
 const cli_spec cmd_doctor_spec = {
     "doctor",
-    "[--strict] [--json] FILE",
-    "Checks FILE ('-' = standard input) in one streamed pass: magics, every CRC, record\n"
+    "[--strict] [--json] FILE...",
+    "Checks each FILE ('-' = standard input) in one streamed pass: magics, every CRC, record\n"
     "structure and sections, schemas and channels, chunk contents and times, message, chunk,\n"
     "attachment and metadata indexes, statistics, summary offsets, footer, UTF-8 strings.\n"
     "It reports every problem it finds; only a truncated file or an unparseable record ends\n"
@@ -57,13 +58,16 @@ const cli_spec cmd_doctor_spec = {
     "Output: one line per finding, 'SEVERITY  CODE  @OFFSET  MESSAGE' (offset of the record;\n"
     "for records inside a chunk, of the chunk), then a summary line. --json prints\n"
     "{format_version, file, ok, errors, warnings, infos, findings: [{severity, code, offset,\n"
-    "message}], stats: {records, messages, chunks, bytes}}; offset is null when unknown.\n"
+    "message}], stats: {records, messages, chunks, bytes}}; offset is null when unknown. With\n"
+    "several files: each file's lines and summary line, then 'N of M files OK'; with --json one\n"
+    "compact document per file and line (NDJSON). A progress line shows on a terminal.\n"
     "\n"
     "Exit status: 0 no errors (warnings allowed), 3 errors found (with --strict, warnings\n"
-    "too), 1 the file cannot be opened or read, 2 usage error.",
+    "too), 1 a file cannot be opened or read, 2 usage error; with several files the worst\n"
+    "of them (1 before 3 before 0).",
     doctor_opts,
     1,
-    1,
+    -1,
     CLI_ARGS_FILES,
     NULL,
 };
@@ -107,7 +111,8 @@ static void print_human(FILE *f, const char *path, const pl_doctor_report *r, in
           (unsigned long long)r->chunks, (unsigned long long)r->bytes);
 }
 
-static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int ok) {
+/* One document; with several files one compact line each (NDJSON). */
+static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int ok, int line) {
   json_object *doc = cli_json_document();
   json_object *arr = json_object_new_array();
   json_object *stats = json_object_new_object();
@@ -134,7 +139,70 @@ static int print_json(FILE *f, const char *path, const pl_doctor_report *r, int 
   cli_json_add_u64(stats, "chunks", r->chunks);
   cli_json_add_u64(stats, "bytes", r->bytes);
   json_object_object_add(doc, "stats", stats);
-  return cli_json_print(f, doc);
+  return line ? cli_json_print_line(f, doc) : cli_json_print(f, doc);
+}
+
+struct doctor_progress {
+  cli_progress bar;
+  const char *path;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+  struct doctor_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
+  if (total != MCAP_SIZE_UNKNOWN && total > 0)
+    cli_progress_update(&p->bar, "doctor %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
+  else
+    cli_progress_update(&p->bar, "doctor %s: %s", p->path, cli_fmt_bytes(a, sizeof a, done));
+}
+
+/* One file: CLI_EXIT_OK, CLI_EXIT_PROBLEMS or CLI_EXIT_FAILURE (could not be read). */
+static int doctor_one(cli_ctx *ctx, const struct doctor_args *a, const char *path, int json,
+                      int several) {
+  mcap_source src;
+  mcap_error_info oerr;
+  memset(&src, 0, sizeof src);
+  memset(&oerr, 0, sizeof oerr);
+  int rc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &oerr)
+                                  : mcap_source_open_file(&src, path, &oerr);
+  if (rc != MCAP_OK) {
+    char buf[512];
+    cli_error(ctx, "%s", cli_open_error(buf, sizeof buf, path, &oerr, rc));
+    return CLI_EXIT_FAILURE;
+  }
+
+  struct doctor_progress pg;
+  cli_progress_init(&pg.bar, ctx);
+  pg.path = path;
+  pl_doctor_options o;
+  memset(&o, 0, sizeof o);
+  o.strict = a->strict;
+  o.max_findings = a->max_findings;
+  o.progress = on_progress;
+  o.progress_ctx = &pg;
+  pl_doctor_report *rep = NULL;
+  pl_error_info err;
+  rc = pl_doctor_run(&src, &o, &rep, &err);
+  cli_progress_done(&pg.bar);
+  if (rc != PL_OK) {
+    if (err.offset != UINT64_MAX)
+      cli_error(ctx, "'%s': %s (at offset %llu)", path, err.msg[0] ? err.msg : "check failed",
+                (unsigned long long)err.offset);
+    else
+      cli_error(ctx, "'%s': %s", path, err.msg[0] ? err.msg : "check failed");
+    return CLI_EXIT_FAILURE;
+  }
+  int ok = pl_doctor_report_ok(rep, a->strict);
+  int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+  if (json) {
+    if (print_json(stdout, path, rep, ok, several) != 0) status = CLI_EXIT_FAILURE;
+  } else {
+    print_human(stdout, path, rep, ok);
+  }
+  pl_doctor_report_free(rep);
+  return status;
 }
 
 int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
@@ -148,42 +216,20 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
   if (rc != CLI_CONTINUE) return rc;
   if (a.max_findings < 0) return cli_usage_error(&cmd_doctor_spec, "--max-findings must be >= 0");
   int json = a.json || ctx->json;
-  const char *path = argv[first];
+  int n = argc - first, stdin_uses = 0;
+  for (int i = first; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
+  if (stdin_uses > 1) return cli_usage_error(&cmd_doctor_spec, "'-' can be given once");
 
-  mcap_source src;
-  mcap_error_info oerr;
-  memset(&src, 0, sizeof src);
-  memset(&oerr, 0, sizeof oerr);
-  rc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &oerr)
-                              : mcap_source_open_file(&src, path, &oerr);
-  if (rc != MCAP_OK) {
-    char buf[512];
-    cli_error(ctx, "%s", cli_open_error(buf, sizeof buf, path, &oerr, rc));
-    return CLI_EXIT_FAILURE;
+  /* The worst outcome wins: a file that could not be read (1) over problems found (3). */
+  int worst = CLI_EXIT_OK, n_ok = 0, printed = 0;
+  for (int i = first; i < argc; i++) {
+    if (!json && printed) fputc('\n', stdout); /* a blank line between files' reports */
+    int st = doctor_one(ctx, &a, argv[i], json, n > 1);
+    printed = st != CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_OK) n_ok++;
+    if (st == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
   }
-
-  pl_doctor_options o;
-  memset(&o, 0, sizeof o);
-  o.strict = a.strict;
-  o.max_findings = a.max_findings;
-  pl_doctor_report *rep = NULL;
-  pl_error_info err;
-  rc = pl_doctor_run(&src, &o, &rep, &err);
-  if (rc != PL_OK) {
-    if (err.offset != UINT64_MAX)
-      cli_error(ctx, "'%s': %s (at offset %llu)", path, err.msg[0] ? err.msg : "check failed",
-                (unsigned long long)err.offset);
-    else
-      cli_error(ctx, "'%s': %s", path, err.msg[0] ? err.msg : "check failed");
-    return CLI_EXIT_FAILURE;
-  }
-  int ok = pl_doctor_report_ok(rep, a.strict);
-  int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
-  if (json) {
-    if (print_json(stdout, path, rep, ok) != 0) status = CLI_EXIT_FAILURE;
-  } else {
-    print_human(stdout, path, rep, ok);
-  }
-  pl_doctor_report_free(rep);
-  return status;
+  if (!json && n > 1) printf("%s%d of %d files OK\n", printed ? "\n" : "", n_ok, n);
+  return worst;
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_info.c - 'mcapkit info FILE [--json]': what is in an MCAP file.
+ * cmd_info.c - 'mcapkit info FILE... [--json]': what is in MCAP files.
  *
  * Two halves: info_scan() (standard input) fills a plain `struct info_data` by
  * streaming the whole file (every chunk decompressed, every message counted),
@@ -32,15 +32,18 @@ static const cli_opt info_opts[] = {
 
 const cli_spec cmd_info_spec = {
     "info",
-    "[--json] FILE",
+    "[--json] FILE...",
     "FILE may be '-' for standard input. A file with a summary section is described from its\n"
     "footer and summary, plus two message index records per channel for its first and last\n"
     "message (chunks are not read); a file without one, a damaged summary, or standard input\n"
     "is scanned in one pass ('source' says which). A channel's frequency is (messages - 1)\n"
-    "over the span of its own messages, as 'mcapkit index' computes it.",
+    "over the span of its own messages, as 'mcapkit index' computes it. With several files:\n"
+    "one block each, separated by a blank line; with --json one compact document per file and\n"
+    "line (NDJSON). Exit status 0, or 1 if a file could not be read (the others are still\n"
+    "described).",
     info_opts,
     1,
-    1,
+    -1,
     CLI_ARGS_FILES,
     NULL,
 };
@@ -573,8 +576,9 @@ static void print_human(FILE *f, const char *path, struct info_data *d) {
             d->has_chunk_indexes ? "with" : "without");
   fputc('\n', f);
   if (d->rates_unknown)
-    fputs("(no message indexes: channel frequencies need the chunks read; 'mcapkit index' does "
-          "that)\n", f);
+    fputs("(no message indexes: channel frequencies need the chunks read; 'mcapkit index' "
+          "does that)\n",
+          f);
   if (strcmp(d->source, "summary") == 0)
     fputs("(read from the summary section)\n", f);
   else if (d->scan_why[0])
@@ -722,7 +726,8 @@ fail:
   return s->err_code ? s->err_code : MCAP_ENOMEM;
 }
 
-static int print_json(FILE *f, const char *path, struct info_data *d) {
+/* One document; with several files one compact line each (NDJSON). */
+static int print_json(FILE *f, const char *path, struct info_data *d, int line) {
   char buf[CLI_FMT_SIZE];
   json_object *doc = cli_json_document();
   cli_json_add_str(doc, "source", d->source);
@@ -792,22 +797,17 @@ static int print_json(FILE *f, const char *path, struct info_data *d) {
   cli_json_add_bool(doc, "has_summary", d->has_summary);
   cli_json_add_bool(doc, "has_statistics", d->has_statistics);
   cli_json_add_bool(doc, "has_chunk_indexes", d->has_chunk_indexes);
-  return cli_json_print(f, doc);
+  return line ? cli_json_print_line(f, doc) : cli_json_print(f, doc);
 }
 
 /* ------------------------------------------------------------- command */
 
-int cmd_info(cli_ctx *ctx, int argc, char **argv) {
-  struct info_args a = {0};
-  int first;
-  int rc = cli_parse(ctx, &cmd_info_spec, argc, argv, &a, &first);
-  if (rc != CLI_CONTINUE) return rc;
-  const char *path = argv[first];
-
+/* One file: CLI_EXIT_OK or CLI_EXIT_FAILURE (could not be read; said on stderr). */
+static int info_one(cli_ctx *ctx, const struct info_args *a, const char *path, int several) {
   struct info_data d;
   struct scan s;
   memset(&s, 0, sizeof s);
-  int mrc;
+  int mrc, rc;
   if (strcmp(path, "-") == 0) {
     /* A pipe cannot be indexed: one streamed pass. */
     mcap_source src;
@@ -831,11 +831,30 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   }
   if (d.n_channels) qsort(d.channels, d.n_channels, sizeof *d.channels, cmp_channel);
   rc = CLI_EXIT_OK;
-  if (a.json || ctx->json) {
-    if (print_json(stdout, path, &d) != 0) rc = CLI_EXIT_FAILURE;
+  if (a->json || ctx->json) {
+    if (print_json(stdout, path, &d, several) != 0) rc = CLI_EXIT_FAILURE;
   } else {
     print_human(stdout, path, &d);
   }
   info_dispose(&d);
   return rc;
+}
+
+int cmd_info(cli_ctx *ctx, int argc, char **argv) {
+  struct info_args a = {0};
+  int first;
+  int rc = cli_parse(ctx, &cmd_info_spec, argc, argv, &a, &first);
+  if (rc != CLI_CONTINUE) return rc;
+  int n = argc - first, stdin_uses = 0;
+  for (int i = first; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
+  if (stdin_uses > 1) return cli_usage_error(&cmd_info_spec, "'-' can be given once");
+  /* Each file in turn; the exit status is the worst (a file that cannot be read: 1). */
+  int worst = CLI_EXIT_OK, printed = 0;
+  for (int i = first; i < argc; i++) {
+    if (!(a.json || ctx->json) && printed) fputc('\n', stdout);
+    int st = info_one(ctx, &a, argv[i], n > 1);
+    printed = st == CLI_EXIT_OK;
+    if (st != CLI_EXIT_OK) worst = st;
+  }
+  return worst;
 }

@@ -213,7 +213,8 @@ TEST(CliDoctor, UnreadableAndUsage) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 
   EXPECT_EQ(run_mcapkit({"doctor"}).exit_code, 2);
-  EXPECT_EQ(run_mcapkit({"doctor", "a.mcap", "b.mcap"}).exit_code, 2);
+  EXPECT_EQ(run_mcapkit({"doctor", "-", "-"}).exit_code, 2);  // standard input twice
+  EXPECT_EQ(run_mcapkit({"doctor", "a.mcap", "b.mcap"}).exit_code, 1);  // several: neither exists
   EXPECT_EQ(run_mcapkit({"doctor", "--bogus", "a.mcap"}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"doctor", "--max-findings", "-3", "a.mcap"}).exit_code, 2);
 }
