@@ -61,8 +61,13 @@ struct check_progress {
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total) {
   struct check_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
   if (total != MCAP_SIZE_UNKNOWN && total > 0)
-    cli_progress_update(&p->bar, "check %s: %.0f%%", p->path, 100.0 * (double)done / (double)total);
+    cli_progress_update(&p->bar, "check %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
+  else
+    cli_progress_update(&p->bar, "check %s: %s", p->path, cli_fmt_bytes(a, sizeof a, done));
 }
 
 static void check_file(const cli_ctx *ctx, const char *path, struct check_result *res) {

@@ -123,6 +123,20 @@ static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char *
   return worst;
 }
 
+struct lake_progress {
+  cli_progress bar;
+  const char *path;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+  struct lake_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
+  if (total != MCAP_SIZE_UNKNOWN && total > 0)
+    cli_progress_update(&p->bar, "lake %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
+}
+
 int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   struct lake_args a;
   memset(&a, 0, sizeof a);
@@ -168,7 +182,13 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     pl_lake_result res;
     memset(&err, 0, sizeof err);
+    struct lake_progress pg;
+    cli_progress_init(&pg.bar, ctx); /* stderr only, and only when it is a terminal */
+    pg.path = paths[i];
+    o.progress = on_progress;
+    o.progress_ctx = &pg;
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
+    cli_progress_done(&pg.bar);
     if (rc != PL_OK) {
       file_error(ctx, paths[i], &err, rc);
       if (rc == PL_EPARTIAL) {

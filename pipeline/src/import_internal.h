@@ -128,6 +128,9 @@ typedef struct pl__walk_cb {
    * section did not define (topics without messages that rosbag2 writes there only);
    * a channel whose schema the file never defines is left out */
   int summary_defs;
+  /* called now and then with the bytes walked so far and the source's size; NULL = none */
+  void (*progress)(void *progress_ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl__walk_cb;
 
 typedef struct pl__walk_stats {

@@ -44,6 +44,7 @@
 #define ATT_PIECE (1u << 20)
 #define MAX_OWN_PROBLEMS 200
 #define INDEX_FEED_DEPTH 4 /* decompressed chunks waiting for the doctor */
+#define WALK_PROGRESS_STEP (4u << 20) /* bytes between progress calls */
 
 /* ================================================================ walker */
 
@@ -325,6 +326,7 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     goto out;
   }
   int first = 1, truncated = 0;
+  uint64_t progress_at = 0;
   for (;;) {
     uint64_t left = remaining(&w, pos);
     if (left == 0) break;
@@ -427,6 +429,10 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     if (rc) goto out;
     if (st->complete) break;
     pos += 9 + len;
+    if (cb->progress && pos - progress_at >= WALK_PROGRESS_STEP) {
+      progress_at = pos;
+      cb->progress(cb->progress_ctx, pos, src->size);
+    }
   }
   if (rc) goto out;
   if (!st->complete && !truncated) {

@@ -280,6 +280,10 @@ typedef struct pl_lake_options {
   const char *device;           /* device folder name; NULL = from metadata or "unknown-device" */
   const char *key;              /* recording folder; NULL = from metadata key or content hash */
   int fail_after_files;         /* test hook: fail after writing N files (0 = off) */
+  /* Called now and then during the pass that writes the files, with the input bytes read so
+   * far and the input's size; NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_lake_options;
 
 typedef struct pl_lake_file {
