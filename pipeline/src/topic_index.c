@@ -240,67 +240,88 @@ malformed:
                   (unsigned long long)pos, (unsigned long long)len);
 }
 
+/* Pass on the stashed definitions (opcode, uint64 length, content): schemas first, then the
+ * channels whose schema is now known. */
+static int deliver_defs(struct walker *w, const struct pl__buf *defs) {
+  const pl__walk_cb *cb = w->cb;
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t at = 0; at + 9 <= defs->len;) {
+      uint8_t op = defs->data[at];
+      uint64_t len = 0;
+      mcap_record rec;
+      mcap_error_info me;
+      int rc = PL_OK;
+      for (int i = 0; i < 8; i++) len |= (uint64_t)defs->data[at + 1 + i] << (8 * i);
+      at += 9;
+      memset(&me, 0, sizeof me);
+      if (mcap_record_parse(op, defs->data + at, len, 0, &rec, &me) != MCAP_OK) {
+        /* parsed before it was stashed: cannot happen */
+      } else if (pass == 0 && op == MCAP_OP_SCHEMA && !(w->seen[rec.u.schema.id] & 1)) {
+        w->seen[rec.u.schema.id] |= 1;
+        if (cb->schema) rc = cb->schema(cb->ctx, &rec.u.schema);
+      } else if (pass == 1 && op == MCAP_OP_CHANNEL && !(w->seen[rec.u.channel.id] & 2) &&
+                 (rec.u.channel.schema_id == 0 || (w->seen[rec.u.channel.schema_id] & 1))) {
+        w->seen[rec.u.channel.id] |= 2;
+        if (cb->channel) rc = cb->channel(cb->ctx, &rec.u.channel);
+      }
+      if (rc) return rc;
+      at += (size_t)len;
+    }
+  }
+  return PL_OK;
+}
+
 /*
  * The summary's definitions the data section lacked (cb->summary_defs), from `pos` (right
  * after DataEnd) to the Footer. The summary is optional extra here: a short or unparseable
- * record ends this part quietly (the doctor reports it). Channels whose schema comes later in
- * the summary wait in `later` until the schemas are all in.
+ * record, or a summary CRC that does not match, ends this part quietly and passes nothing on
+ * (the doctor reports it); so the definitions are kept until the Footer's CRC is checked.
  */
 static int walk_summary_defs(struct walker *w, uint64_t pos) {
-  struct pl__buf later = {NULL, 0, 0}; /* (uint64 length, content) of waiting Channels */
-  const pl__walk_cb *cb = w->cb;
-  int rc = PL_OK;
+  struct pl__buf defs = {NULL, 0, 0}; /* (opcode, uint64 length, content) of new definitions */
+  uint32_t crc = 0;
+  int rc = PL_OK, ok = 0;
   for (;;) {
     const uint8_t *p;
     uint64_t got = 0, left = remaining(w, pos);
     if (left < 9) break;
     if (pl__source_pull(w->src, &w->tmp, pos, 9, &p, &got, w->err) || got < 9) break;
-    uint8_t op = p[0];
+    uint8_t op = p[0], env[9];
     uint64_t len = 0;
+    memcpy(env, p, 9);
     for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
-    if (op == MCAP_OP_FOOTER || len > left - 9 || len > MCAP_DEFAULT_MAX_RECORD_SIZE) break;
+    if (len > left - 9 || len > MCAP_DEFAULT_MAX_RECORD_SIZE) break;
+    if (pl__source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
+    if (op == MCAP_OP_FOOTER) {
+      mcap_record rec;
+      mcap_error_info me;
+      memset(&me, 0, sizeof me);
+      if (len < 20 || mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
+      /* the CRC runs from after DataEnd through the Footer's summary_offset_start */
+      crc = mcap_crc32(crc, env, sizeof env);
+      crc = mcap_crc32(crc, p, 16);
+      ok = rec.u.footer.summary_crc == 0 || rec.u.footer.summary_crc == crc;
+      break;
+    }
+    crc = mcap_crc32(crc, env, sizeof env);
+    crc = mcap_crc32(crc, p, (size_t)len);
     if (op == MCAP_OP_SCHEMA || op == MCAP_OP_CHANNEL) {
       mcap_record rec;
       mcap_error_info me;
       memset(&me, 0, sizeof me);
-      if (pl__source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
       if (mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
-      if (op == MCAP_OP_SCHEMA && rec.u.schema.id && !(w->seen[rec.u.schema.id] & 1)) {
-        w->seen[rec.u.schema.id] |= 1;
-        if (cb->schema && (rc = cb->schema(cb->ctx, &rec.u.schema))) goto out;
-      } else if (op == MCAP_OP_CHANNEL && !(w->seen[rec.u.channel.id] & 2)) {
-        uint16_t sid = rec.u.channel.schema_id;
-        if (sid == 0 || (w->seen[sid] & 1)) {
-          w->seen[rec.u.channel.id] |= 2;
-          if (cb->channel && (rc = cb->channel(cb->ctx, &rec.u.channel))) goto out;
-        } else {
-          uint8_t l8[8];
-          for (int i = 0; i < 8; i++) l8[i] = (uint8_t)(len >> (8 * i));
-          if (pl__buf_append(&later, l8, 8) || pl__buf_append(&later, p, (size_t)len)) {
-            rc = pl__err(w->err, PL_ENOMEM, pos, "out of memory");
-            goto out;
-          }
-        }
+      int is_new = op == MCAP_OP_SCHEMA ? rec.u.schema.id && !(w->seen[rec.u.schema.id] & 1)
+                                        : !(w->seen[rec.u.channel.id] & 2);
+      if (is_new && (pl__buf_append(&defs, env, 9) || pl__buf_append(&defs, p, (size_t)len))) {
+        rc = pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+        goto out;
       }
     }
     pos += 9 + len;
   }
-  for (size_t at = 0; at + 8 <= later.len;) {
-    uint64_t len = 0;
-    mcap_record rec;
-    mcap_error_info me;
-    memset(&me, 0, sizeof me);
-    for (int i = 0; i < 8; i++) len |= (uint64_t)later.data[at + i] << (8 * i);
-    at += 8;
-    if (mcap_record_parse(MCAP_OP_CHANNEL, later.data + at, len, 0, &rec, &me) == MCAP_OK &&
-        (w->seen[rec.u.channel.schema_id] & 1) && !(w->seen[rec.u.channel.id] & 2)) {
-      w->seen[rec.u.channel.id] |= 2;
-      if (cb->channel && (rc = cb->channel(cb->ctx, &rec.u.channel))) goto out;
-    }
-    at += (size_t)len;
-  }
+  if (ok) rc = deliver_defs(w, &defs);
 out:
-  pl__buf_dispose(&later);
+  pl__buf_dispose(&defs);
   return rc;
 }
 

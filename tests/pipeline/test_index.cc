@@ -562,3 +562,40 @@ TEST(IndexWriterLayouts, FirstMessageAtLogTimeZero) {
   EXPECT_EQ(topic_named(ix.get(), "/a_empty")->first_log_time, 0u);
   EXPECT_EQ(topic_named(ix.get(), "/a_empty")->schema_len, 0u);  // the empty ros2msg schema
 }
+
+// The summary's definitions are read after DataEnd by the streamed path (and by the lake):
+// a damaged summary must never crash or mislead the index: they are taken only when the
+// summary's CRC matches. Every byte of the summary of a rosbag2-layout file without message
+// indexes (so the streamed path runs) flipped, and the file cut along the summary: the
+// topic with messages is there, the summary-only ones are not. (Every other byte, to keep
+// the test short; the doctor's own sweep covers every byte.)
+TEST(IndexWriterLayouts, DamagedSummaryNeverBreaksTheIndex) {
+  TempDir tmp;
+  mcapkit_test::Bytes base = mcapkit_test::rosbag2_summary_only_file("", false);
+  // the summary starts where the Footer says
+  size_t footer = base.size() - 8 - 29;
+  uint64_t summary_start = 0;
+  for (int i = 7; i >= 0; i--) summary_start = summary_start << 8 | base[footer + 9 + i];
+  ASSERT_GT(summary_start, 0u);
+  ASSERT_LT(summary_start, footer);
+  std::string p = tmp.file("d.mcap");
+  write_all(p, std::string(base.begin(), base.end()));
+  ASSERT_EQ(index_file(p)->n_topics, 3u);
+  for (size_t at = summary_start; at < footer; at += 2) {
+    mcapkit_test::Bytes b = base;
+    b[at] ^= 0x5A;
+    write_all(p, std::string(b.begin(), b.end()));
+    Index ix = index_file(p);
+    ASSERT_TRUE(ix) << "flip at " << at;
+    EXPECT_EQ(ix->message_count, mcapkit_test::kRosbag2Messages) << "flip at " << at;
+    ASSERT_EQ(ix->n_topics, 1u) << "flip at " << at;
+    EXPECT_STREQ(ix->topics[0].topic, "/parameter_events");
+  }
+  for (size_t n = summary_start; n < footer; n += 3) {
+    write_all(p, std::string(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(n)));
+    Index ix = index_file(p);
+    ASSERT_TRUE(ix) << "cut at " << n;
+    EXPECT_EQ(ix->message_count, mcapkit_test::kRosbag2Messages) << "cut at " << n;
+    EXPECT_EQ(ix->n_topics, 1u) << "cut at " << n;
+  }
+}
