@@ -4,7 +4,8 @@
 // recordings of ../shared/realworld (read in place) go through the whole
 // product: doctor (warnings, exit 0; --strict exit 3), check, index (no
 // error), lake and lake verify, and upload to a local site ('mcapkit serve' on
-// loopback) whose import takes them and whose reconcile finds no difference.
+// loopback) whose import takes them and whose reconcile finds no difference
+// (upload --strict refuses them, as doctor --strict fails them).
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -104,6 +105,15 @@ TEST(CliWriterLayouts, UploadAndTheLocalSiteImportTakeThem) {
     EXPECT_EQ(f["doctor_errors"].u64(), 0u);
     EXPECT_EQ(f["differences"].size(), 0u) << up.out;  // the site's import agrees with ours
   }
+
+  // --strict refuses files with warnings (exit 3), without sending anything
+  RunResult strict = run_mcapkit({"upload", "--strict", "--no-journal", "--json", files[0].path,
+                                  "--api-url", serve.url(), "--api-key-file", key_file});
+  EXPECT_EQ(strict.exit_code, 3) << strict.out << strict.err;
+  Json sj = Json::parse(strict.out);
+  EXPECT_EQ(sj["files"][0]["status"].str(), "refused");
+  EXPECT_GT(sj["files"][0]["doctor_warnings"].u64(), 0u);
+  EXPECT_FALSE(sj["files"][0]["uploaded"].boolean());
 
   // The site holds a recording per file, and lists the topics without messages too.
   RunResult recs = run_mcapkit(
