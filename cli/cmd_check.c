@@ -159,6 +159,9 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
     char crcs[96] = "";
     check_file(ctx, path, &res);
     const pl_doctor_report *r = res.rep;
+    uint64_t records = r ? r->records : 0;
+    /* no readable record at all: not an MCAP file, a failure (exit 1) as for every command */
+    if (res.status == CLI_EXIT_PROBLEMS && records == 0) res.status = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
     if (res.status != CLI_EXIT_OK) n_bad++;
@@ -180,25 +183,28 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
       cli_json_add_u64(o, "warnings", r ? r->n_warnings : 0);
       if (res.status != CLI_EXIT_OK) {
         cli_json_add_str(o, "error", res.msg);
-        if (res.status == CLI_EXIT_PROBLEMS) {
-          cli_json_add_str(o, "error_kind", error_kind(res.first));
-          if (res.first) cli_json_add_str(o, "error_code", res.first->code);
-          if (res.first && res.first->offset != UINT64_MAX)
-            cli_json_add_u64(o, "error_offset", res.first->offset);
-        } else {
-          cli_json_add_str(o, "error_kind", "unreadable");
-        }
+        cli_json_add_str(o, "error_kind",
+                         res.status == CLI_EXIT_PROBLEMS ? error_kind(res.first) : "unreadable");
+        /* the doctor's code, also when no record at all could be read */
+        if (res.first) cli_json_add_str(o, "error_code", res.first->code);
+        if (res.first && res.first->offset != UINT64_MAX)
+          cli_json_add_u64(o, "error_offset", res.first->offset);
       }
       json_object_array_add(files, o);
     } else if (res.status == CLI_EXIT_OK) {
-      printf("OK %s: %llu records, %llu messages, %llu chunks, %s\n", path,
-             (unsigned long long)r->records, (unsigned long long)r->messages,
-             (unsigned long long)r->chunks, crcs);
+      printf("OK %s: %s, %s, %s, %s\n", path, CLI_COUNT(r->records, "record", "records"),
+             CLI_COUNT(r->messages, "message", "messages"), CLI_COUNT(r->chunks, "chunk", "chunks"),
+             crcs);
     } else if (res.status == CLI_EXIT_PROBLEMS) {
       if (r->n_errors > 1)
         printf("FAIL %s: %s; %zu more errors\n", path, res.msg, r->n_errors - 1);
       else
         printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': invalid: %s", path, res.msg);
+    } else if (!res.open_failed && records == 0) {
+      printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': %s%s", path,
+                strncmp(res.msg, "not an MCAP file", 16) ? "not an MCAP file: " : "", res.msg);
     } else {
       if (res.open_failed)
         cli_error(ctx, "%s", res.msg);

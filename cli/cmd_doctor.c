@@ -103,12 +103,11 @@ static void print_human(FILE *f, const char *path, const pl_doctor_report *r, in
             fd->message);
   }
   fprintf(f,
-          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%llu records, %llu messages, "
-          "%llu chunks, %llu bytes)\n",
+          "%s %s: %zu error%s, %zu warning%s, %zu info%s (%s, %s, %s, %s)\n",
           ok ? "OK" : "FAIL", path, r->n_errors, r->n_errors == 1 ? "" : "s", r->n_warnings,
           r->n_warnings == 1 ? "" : "s", r->n_infos, r->n_infos == 1 ? "" : "s",
-          (unsigned long long)r->records, (unsigned long long)r->messages,
-          (unsigned long long)r->chunks, (unsigned long long)r->bytes);
+          CLI_COUNT(r->records, "record", "records"), CLI_COUNT(r->messages, "message", "messages"),
+          CLI_COUNT(r->chunks, "chunk", "chunks"), CLI_COUNT(r->bytes, "byte", "bytes"));
 }
 
 /* One document; with several files one compact line each (NDJSON). */
@@ -160,7 +159,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total) {
 
 /* One file: CLI_EXIT_OK, CLI_EXIT_PROBLEMS or CLI_EXIT_FAILURE (could not be read). */
 static int doctor_one(cli_ctx *ctx, const struct doctor_args *a, const char *path, int json,
-                      int several) {
+                      int several, int *printed) {
   mcap_source src;
   mcap_error_info oerr;
   memset(&src, 0, sizeof src);
@@ -196,6 +195,23 @@ static int doctor_one(cli_ctx *ctx, const struct doctor_args *a, const char *pat
   }
   int ok = pl_doctor_report_ok(rep, a->strict);
   int status = ok ? CLI_EXIT_OK : CLI_EXIT_PROBLEMS;
+  if (!ok) {
+    /* One line on stderr as well. Input with no readable record at all is not a recording
+     * with problems but no MCAP file: a failure (exit 1), as for every command. */
+    const pl_finding *f1 = rep->n_findings ? &rep->findings[0] : NULL;
+    if (rep->records == 0) {
+      status = CLI_EXIT_FAILURE;
+      const char *why = f1 ? f1->message : "no records";
+      cli_error(ctx, "'%s': %s%s", path,
+                strncmp(why, "not an MCAP file", 16) ? "not an MCAP file: " : "", why);
+    } else {
+      cli_error(ctx, "'%s': %zu %s, %zu %s%s%s", path, rep->n_errors,
+                cli_plural(rep->n_errors, "error", "errors"), rep->n_warnings,
+                cli_plural(rep->n_warnings, "warning", "warnings"), f1 ? "; the first: " : "",
+                f1 ? f1->message : "");
+    }
+  }
+  *printed = 1;
   if (json) {
     if (print_json(stdout, path, rep, ok, several) != 0) status = CLI_EXIT_FAILURE;
   } else {
@@ -224,8 +240,8 @@ int cmd_doctor(cli_ctx *ctx, int argc, char **argv) {
   int worst = CLI_EXIT_OK, n_ok = 0, printed = 0;
   for (int i = first; i < argc; i++) {
     if (!json && printed) fputc('\n', stdout); /* a blank line between files' reports */
-    int st = doctor_one(ctx, &a, argv[i], json, n > 1);
-    printed = st != CLI_EXIT_FAILURE;
+    printed = 0;
+    int st = doctor_one(ctx, &a, argv[i], json, n > 1, &printed);
     if (st == CLI_EXIT_OK) n_ok++;
     if (st == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
     if (st == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;

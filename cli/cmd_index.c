@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 
@@ -34,14 +35,14 @@ struct index_args {
 
 static const cli_opt index_opts[] = {
     {"json", 0, CLI_OPT_FLAG, offsetof(struct index_args, json), NULL, "print the index as JSON"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
      "coverage gap tolerance (default 14; any value >= 0)"},
     {"doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, doctor), NULL,
      "always run the full check (every chunk decompressed), as 'mcapkit doctor'"},
     {"no-doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, no_doctor), NULL,
      "never run it: problems list only what indexing met"},
-    {"jobs", 'j', CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
-     "files indexed at once (default: the number of cores)"},
+    {"jobs", 0, CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
+     "files indexed at once (0 or default: one per core)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -194,28 +195,18 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_index_spec, "option '--tolerance' must be >= 0");
   if (a.jobs < 0) return cli_usage_error(&cmd_index_spec, "option '--jobs' must be >= 0");
 
-  char **paths = NULL;
-  size_t n = 0;
-  pl_error_info err;
-  memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    pl_paths_free(paths, n);
-    return CLI_EXIT_FAILURE;
-  }
+  if (a.doctor && a.no_doctor)
+    return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
+  cli_recordings recs;
+  rc = cli_collect_recordings(ctx, &cmd_index_spec, argv + first, (size_t)(argc - first), NULL,
+                              &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_index_options o;
   memset(&o, 0, sizeof o);
   o.tolerance_s = a.tolerance; /* -1: the default 14 s */
   o.threads = 1;
-  if (a.doctor && a.no_doctor) {
-    pl_paths_free(paths, n);
-    return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
-  }
   o.no_doctor = a.no_doctor;
   o.doctor_if_scanning = !a.doctor;
   struct {
@@ -231,7 +222,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     free(js.ix);
     free(js.rc);
     free(js.err);
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return CLI_EXIT_FAILURE;
   }
   pl_index_files((const char *const *)paths, n, &o, a.jobs, js.ix, js.rc, js.err);
@@ -239,24 +230,34 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   int worst = CLI_EXIT_OK;
   for (size_t i = 0; i < n; i++) {
     if (js.rc[i] != PL_OK) {
-      file_error(ctx, paths[i], &js.err[i], js.rc[i]);
+      file_error(ctx, recs.names[i], &js.err[i], js.rc[i]);
       worst = CLI_EXIT_FAILURE;
       continue;
     }
+    if (recs.names[i] != paths[i]) {
+      /* a copy of standard input or of a pipe: called what the command line called it */
+      char *name = strdup(recs.names[i]);
+      if (name) {
+        free(js.ix[i]->path);
+        js.ix[i]->path = name;
+      }
+    }
     if (has_errors(js.ix[i]) && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    /* what could not be read, on stderr too (the problems list is on stdout) */
+    if (js.ix[i]->partial) cli_report_damage(ctx, recs.names[i], &js.ix[i]->damage);
     if (json) {
       if (print_json(ctx, js.ix[i], n == 1) != 0) worst = CLI_EXIT_FAILURE;
     } else {
       if (i) putchar('\n');
       print_human(js.ix[i]);
     }
-    cli_verbose(ctx, "'%s': %llu chunks decompressed", paths[i],
+    cli_verbose(ctx, "'%s': %llu chunks decompressed", recs.names[i],
                 (unsigned long long)js.ix[i]->chunks_decompressed);
   }
   for (size_t i = 0; i < n; i++) pl_recording_index_free(js.ix[i]);
   free(js.ix);
   free(js.rc);
   free(js.err);
-  pl_paths_free(paths, n);
+  cli_recordings_free(&recs);
   return worst;
 }

@@ -105,7 +105,8 @@ struct info_data {
   int has_statistics;
   int has_chunk_indexes;
   int has_data_end;
-  int rates_unknown; /* no message indexes: per-channel times not read */
+  int rates_unknown;  /* no message indexes: per-channel times not read */
+  mcap_damage damage; /* what could not be read */
 };
 
 static void info_dispose(struct info_data *d) {
@@ -336,7 +337,12 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
       break;
     }
     if (rc != MCAP_OK) {
-      scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      /* What was read so far stands; the damage is reported beside it. */
+      mcap_stream_reader_damage(r, &d->damage);
+      if (d->damage.unreadable || rc == MCAP_EIO || rc == MCAP_ENOMEM)
+        scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      else
+        rc = MCAP_OK;
       break;
     }
     if (++n_records % 1024 == 0 && d->file_size != MCAP_SIZE_UNKNOWN && d->file_size > 0)
@@ -389,6 +395,20 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
         mcap_error_info err;
         memset(&err, 0, sizeof err);
         rc = mcap_chunk_decompress(dec, ck, buf, ck->uncompressed_size, 0, &err);
+        if (rc != MCAP_OK && rc != MCAP_ENOMEM) {
+          /* a damaged chunk: skipped, counted, and the scan goes on */
+          mcap_damage *dm = &d->damage;
+          if (dm->problems++ == 0) {
+            dm->code = rc;
+            dm->first_offset = rec.offset;
+            snprintf(dm->msg, sizeof dm->msg, "chunk at offset %llu: %.200s",
+                     (unsigned long long)rec.offset, err.msg);
+          }
+          dm->chunks_skipped++;
+          dm->bytes_skipped += 9 + rec.content.len;
+          rc = MCAP_OK;
+          break;
+        }
         if (rc != MCAP_OK) {
           scan_fail(s, rc, rec.offset, "chunk at offset %llu: %s", (unsigned long long)rec.offset,
                     err.msg);
@@ -719,6 +739,7 @@ static int info_from_index(const char *path, struct info_data *d, struct scan *s
   }
   d->attachments = mcap_reader_attachment_count(r);
   d->metadata = mcap_reader_metadata_count(r);
+  mcap_reader_damage(r, &d->damage);
   mcap_reader_free(r);
   return MCAP_OK;
 fail:
@@ -797,24 +818,27 @@ static int print_json(FILE *f, const char *path, struct info_data *d, int line) 
   cli_json_add_bool(doc, "has_summary", d->has_summary);
   cli_json_add_bool(doc, "has_statistics", d->has_statistics);
   cli_json_add_bool(doc, "has_chunk_indexes", d->has_chunk_indexes);
+  cli_json_add_damage(doc, &d->damage); /* "complete", and what could not be read */
   return line ? cli_json_print_line(f, doc) : cli_json_print(f, doc);
 }
 
 /* ------------------------------------------------------------- command */
 
-/* One file: CLI_EXIT_OK or CLI_EXIT_FAILURE (could not be read; said on stderr). */
+/* One file: CLI_EXIT_OK, CLI_EXIT_PROBLEMS (some of it could not be read) or
+ * CLI_EXIT_FAILURE (could not be read at all); said on stderr. */
 static int info_one(cli_ctx *ctx, const struct info_args *a, const char *path, int several) {
   struct info_data d;
   struct scan s;
   memset(&s, 0, sizeof s);
   int mrc, rc;
-  if (strcmp(path, "-") == 0) {
-    /* A pipe cannot be indexed: one streamed pass. */
+  if (strcmp(path, "-") == 0 || pl_input_is_stream(path)) {
+    /* A pipe (standard input, /dev/fd/N, <(cmd)) cannot be indexed: one streamed pass. */
     mcap_source src;
     mcap_error_info err;
     memset(&src, 0, sizeof src);
     memset(&err, 0, sizeof err);
-    mrc = mcap_source_from_fd(&src, STDIN_FILENO, &err);
+    mrc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
+                                 : mcap_source_open_file(&src, path, &err);
     if (mrc != MCAP_OK) {
       char msg[600];
       cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, mrc));
@@ -825,7 +849,8 @@ static int info_one(cli_ctx *ctx, const struct info_args *a, const char *path, i
     mrc = info_from_index(path, &d, &s);
   }
   if (mrc != MCAP_OK) {
-    cli_error(ctx, "'%s': %s", path, s.err[0] ? s.err : mcap_strerror(mrc));
+    cli_file_error(ctx, strcmp(path, "-") == 0 ? "standard input" : path,
+                   s.err[0] ? s.err : mcap_strerror(mrc));
     info_dispose(&d);
     return CLI_EXIT_FAILURE;
   }
@@ -836,8 +861,9 @@ static int info_one(cli_ctx *ctx, const struct info_args *a, const char *path, i
   } else {
     print_human(stdout, path, &d);
   }
+  int drc = cli_report_damage(ctx, path, &d.damage);
   info_dispose(&d);
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
 }
 
 int cmd_info(cli_ctx *ctx, int argc, char **argv) {
@@ -848,13 +874,14 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
   int n = argc - first, stdin_uses = 0;
   for (int i = first; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
   if (stdin_uses > 1) return cli_usage_error(&cmd_info_spec, "'-' can be given once");
-  /* Each file in turn; the exit status is the worst (a file that cannot be read: 1). */
+  /* Each file in turn; the exit status is the worst (1 over 3 over 0). */
   int worst = CLI_EXIT_OK, printed = 0;
   for (int i = first; i < argc; i++) {
     if (!(a.json || ctx->json) && printed) fputc('\n', stdout);
     int st = info_one(ctx, &a, argv[i], n > 1);
-    printed = st == CLI_EXIT_OK;
-    if (st != CLI_EXIT_OK) worst = st;
+    printed = st != CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
   }
   return worst;
 }

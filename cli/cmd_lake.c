@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 
@@ -40,8 +41,9 @@ static const cli_opt lake_opts[] = {
      "compression level (default: the codec's)"},
     {"chunk-size", 0, CLI_OPT_BYTES, offsetof(struct lake_args, chunk_size), "BYTES",
      "target uncompressed chunk size (default 768K)"},
-    {"jobs", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
-     "compression threads (default: the number of cores; 1 = none)"},
+    {"threads", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
+     "compression threads (0 or default: one per core; 1 = none)"},
+    {"jobs", 0, CLI_OPT_INT, offsetof(struct lake_args, jobs), "N", "same as --threads"},
     {"allow-partial", 0, CLI_OPT_FLAG, offsetof(struct lake_args, allow_partial), NULL,
      "write what can be read of a damaged file"},
     {"device", 0, CLI_OPT_STRING, offsetof(struct lake_args, device), "NAME",
@@ -54,7 +56,7 @@ static const cli_opt lake_opts[] = {
 
 const cli_spec cmd_lake_spec = {
     "lake",
-    "--lake DIR [--compression zstd|lz4|none] [--chunk-size BYTES] [--jobs N] FILE|DIR...\n"
+    "--lake DIR [--compression zstd|lz4|none] [--chunk-size BYTES] [--threads N] FILE|DIR...\n"
     "   or: mcapkit lake verify --lake DIR FILE...",
     "Writes LAKE/<device>/<key>/ for each recording: <topic>.mcap per topic, _recording.mcap\n"
     "(attachments and metadata), lake.json ([{path, topics}] as the lake-files endpoint) and\n"
@@ -155,7 +157,13 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     if (mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
       return cli_usage_error(&cmd_lake_spec, "unknown compression '%s'", a.compression);
   }
-  if (a.jobs < 0) return cli_usage_error(&cmd_lake_spec, "option '--jobs' must be >= 0");
+  rc = cli_check_output_options(&cmd_lake_spec, a.compression,
+                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
+                                                                          : o.compression,
+                                1, a.level, a.chunk_size, 0);
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.jobs < 0 || a.jobs > 256)
+    return cli_usage_error(&cmd_lake_spec, "'--threads' must be between 0 and 256");
   o.compression_level = a.level;
   o.chunk_size = a.chunk_size;
   o.jobs = a.jobs;
@@ -163,19 +171,13 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   o.device = a.device;
   o.key = a.key;
 
-  char **paths = NULL;
-  size_t n = 0;
+  cli_recordings recs;
+  rc = cli_collect_recordings(ctx, &cmd_lake_spec, argv + first, (size_t)(argc - first), NULL,
+                              &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_error_info err;
-  memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    return CLI_EXIT_FAILURE;
-  }
   int worst = CLI_EXIT_OK;
   json_object *doc = json ? cli_json_document() : NULL;
   json_object *arr = json ? json_object_new_array() : NULL;
@@ -184,25 +186,33 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     memset(&err, 0, sizeof err);
     struct lake_progress pg;
     cli_progress_init(&pg.bar, ctx); /* stderr only, and only when it is a terminal */
-    pg.path = paths[i];
+    pg.path = recs.names[i];
     o.progress = on_progress;
     o.progress_ctx = &pg;
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
     cli_progress_done(&pg.bar);
-    if (rc != PL_OK) {
-      file_error(ctx, paths[i], &err, rc);
-      if (rc == PL_EPARTIAL) {
-        if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
-      } else {
-        worst = CLI_EXIT_FAILURE;
-      }
+    if (rc == PL_EPARTIAL) {
+      char msg[sizeof err.msg + 80];
+      snprintf(msg, sizeof msg, "%s; nothing written ('--allow-partial' writes what can be read)",
+               err.msg);
+      cli_file_error(ctx, recs.names[i], msg);
+      if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
       continue;
     }
+    if (rc != PL_OK) {
+      file_error(ctx, recs.names[i], &err, rc);
+      worst = CLI_EXIT_FAILURE;
+      continue;
+    }
+    /* --allow-partial: written as far as it could be read; say what is missing (exit 3) */
+    if (cli_report_damage(ctx, recs.names[i], &res.damage) == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK)
+      worst = CLI_EXIT_PROBLEMS;
     if (json) {
       json_object *r = json_object_new_object();
-      cli_json_add_str(r, "file", paths[i]);
+      cli_json_add_str(r, "file", recs.names[i]);
       cli_json_add_str(r, "recording_dir", res.recording_dir);
       cli_json_add_bool(r, "skipped", res.skipped);
+      cli_json_add_damage(r, &res.damage);
       json_object *files = json_object_new_array();
       for (size_t k = 0; k < res.n_files; k++) {
         json_object *f = json_object_new_object();
@@ -216,7 +226,7 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
       json_object_object_add(r, "files", files);
       json_object_array_add(arr, r);
     } else {
-      printf("%s %s: %s (%zu topic file%s)\n", res.skipped ? "complete" : "wrote", paths[i],
+      printf("%s %s: %s (%zu topic file%s)\n", res.skipped ? "complete" : "wrote", recs.names[i],
              res.recording_dir, res.n_files, res.n_files == 1 ? "" : "s");
     }
     pl_lake_result_dispose(&res);
@@ -225,6 +235,6 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     json_object_object_add(doc, "recordings", arr);
     if (cli_json_print(stdout, doc) != 0) worst = CLI_EXIT_FAILURE;
   }
-  pl_paths_free(paths, n);
+  cli_recordings_free(&recs);
   return worst;
 }

@@ -34,11 +34,11 @@ struct serve_args {
 };
 
 static const cli_opt serve_opts[] = {
-    {"data", 'd', CLI_OPT_STRING, offsetof(struct serve_args, data), "DIR",
+    {"data", 0, CLI_OPT_STRING, offsetof(struct serve_args, data), "DIR",
      "the data directory (state, inbox, lake); required"},
-    {"listen", 'l', CLI_OPT_STRING, offsetof(struct serve_args, listen), "HOST:PORT",
+    {"listen", 0, CLI_OPT_STRING, offsetof(struct serve_args, listen), "HOST:PORT",
      "address to listen on (default 127.0.0.1:0, port 0 = a free port)"},
-    {"keys", 'k', CLI_OPT_STRING, offsetof(struct serve_args, keys), "FILE",
+    {"keys", 0, CLI_OPT_STRING, offsetof(struct serve_args, keys), "FILE",
      "API keys file (default DATA/keys.json, created on first start)"},
     {"public-url", 0, CLI_OPT_STRING, offsetof(struct serve_args, public_url), "URL",
      "base URL of signed links (default http://HOST:PORT)"},

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/client.h"
 
@@ -52,13 +53,13 @@ static const cli_opt upload_opts[] = {
     {"no-wait", 0, CLI_OPT_FLAG, UA(no_wait), NULL, "do not wait for the import"},
     {"no-reconcile", 0, CLI_OPT_FLAG, UA(no_reconcile), NULL,
      "wait for the import but do not compare"},
-    {"force", 'f', CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
+    {"force", 0, CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
     {"strict", 0, CLI_OPT_FLAG, UA(strict), NULL,
      "refuse files with doctor warnings too (as 'doctor --strict')"},
-    {"jobs", 'j', CLI_OPT_INT, UA(jobs), "N", "files at once (default 4)"},
+    {"jobs", 0, CLI_OPT_INT, UA(jobs), "N", "files at once, 1 to 64 (0 or default: 4)"},
     {"timeout", 0, CLI_OPT_DOUBLE, UA(timeout), "SECONDS",
      "how long to wait for each import (default 600)"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, UA(tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, UA(tolerance), "SECONDS",
      "coverage gap tolerance of the reconcile (default 14)"},
     {"journal", 0, CLI_OPT_STRING, UA(journal), "DIR", "the journal directory (default .mcapkit)"},
     {"no-journal", 0, CLI_OPT_FLAG, UA(no_journal), NULL, "keep no journal"},
@@ -198,31 +199,26 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   if (a.device_name && a.device_id)
     return cli_usage_error(&cmd_upload_spec, "give '--device-name' or '--device-id', not both");
   if (a.jobs < 0 || a.jobs > 64)
-    return cli_usage_error(&cmd_upload_spec, "'--jobs' must be from 1 to 64");
+    return cli_usage_error(&cmd_upload_spec, "'--jobs' must be from 1 to 64 (0: the default 4)");
   if (a.timeout < 0) return cli_usage_error(&cmd_upload_spec, "'--timeout' must be >= 0");
 
-  char **paths = NULL;
-  size_t n = 0;
+  /* The platform keeps each file's name: standard input or a pipe has none to give. */
+  cli_recordings recs;
+  rc = cli_collect_recordings(ctx, &cmd_upload_spec, argv + first, (size_t)(argc - first),
+                              "upload sends named files (save it to a file first)", &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_error_info err;
   memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    pl_paths_free(paths, n);
-    return CLI_EXIT_FAILURE;
-  }
   if (a.key && n > 1) {
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return cli_usage_error(&cmd_upload_spec, "'--key' needs exactly one file (%zu found)", n);
   }
   char *key = NULL;
   rc = cli_api_key(ctx, a.api_key_file, &key);
   if (rc != CLI_EXIT_OK) {
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return rc;
   }
   pl_http_options ho;
@@ -257,7 +253,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   cli_progress_done(&u.progress);
   if (!res) {
     cli_error(ctx, "%s", err.msg);
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return prc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
   size_t counts[7] = {0};
@@ -278,10 +274,21 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
       }
     printf("\n");
   }
+  /* What failed or was refused, one line each on stderr (the report above is the result). */
+  for (size_t i = 0; i < n; i++) {
+    const pl_upload_result *r = &res[i];
+    const char *name = r->path ? r->path : paths[i];
+    if (r->status == PL_UPLOAD_REFUSED)
+      cli_error(ctx, "'%s': not uploaded: the doctor found %zu %s (see 'mcapkit doctor'; "
+                "--force uploads anyway)", name, r->doctor_errors,
+                cli_plural(r->doctor_errors, "error", "errors"));
+    else if (r->status == PL_UPLOAD_FAILED && r->rc != PL_ECANCELED)
+      cli_file_error(ctx, name, r->err.msg[0] ? r->err.msg : pl_strerror(r->rc));
+  }
   if (cancelled)
     cli_error(ctx, "interrupted: run the same command again to finish (files done are skipped)");
   pl_upload_results_free(res, n);
-  pl_paths_free(paths, n);
+  cli_recordings_free(&recs);
   if (prc == PL_EIO) return CLI_EXIT_FAILURE;
   return cli_api_exit_code(prc);
 }

@@ -87,6 +87,8 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
     return mcap__rfail(r, rc, rec->offset, "Chunk record at offset %llu: %s",
                        (unsigned long long)rec->offset, e.msg);
   }
+  /* Check every record first: a chunk that turns out bad is skipped whole, and must not
+   * have been counted in part. */
   while (pos < ck->uncompressed_size) {
     mcap_record in;
     uint64_t left = ck->uncompressed_size - pos, len;
@@ -105,6 +107,20 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
       return mcap__rfail(r, rc, rec->offset, "in chunk at offset %llu: %s",
                          (unsigned long long)rec->offset, e.msg);
     }
+    pos += 9 + len;
+  }
+  pos = 0;
+  while (pos < ck->uncompressed_size) {
+    mcap_record in;
+    uint64_t left = ck->uncompressed_size - pos, len;
+    uint8_t op;
+    if (left < 9) break;
+    op = st->chunk.data[pos];
+    len = mcap__le64dec(st->chunk.data + pos + 1);
+    memset(&in, 0, sizeof in);
+    rc = mcap_record_parse(op, st->chunk.data + pos + 9, len, rec->offset, &in, &e);
+    if (rc) return mcap__rfail(r, rc, rec->offset, "in chunk at offset %llu: %s",
+                               (unsigned long long)rec->offset, e.msg);
     if (op == MCAP_OP_SCHEMA) {
       if (mcap__reader_add_schema_copy(r, &in.u.schema)) return MCAP_ENOMEM;
     } else if (op == MCAP_OP_CHANNEL) {
@@ -180,7 +196,17 @@ int mcap__reader_scan(mcap_reader *r) {
     rc = mcap_stream_reader_next(sr, &rec);
     if (rc == MCAP_ITEROVER) break;
     if (rc) {
+      uint64_t at = mcap_stream_reader_error_offset(sr);
+      if (rc == MCAP_EIO || rc == MCAP_ENOMEM) {
+        /* not damage: the file could not be read at all from here */
+        rc = mcap__rfail(r, rc, at, "%s", mcap_stream_reader_errmsg(sr));
+        goto out;
+      }
       snprintf(r->scan_problem, sizeof r->scan_problem, "%s", mcap_stream_reader_errmsg(sr));
+      if (at == UINT64_MAX || at > r->src.size) at = mcap_stream_reader_position(sr);
+      mcap__reader_note_damage(r, rc, at, r->src.size > at ? r->src.size - at : 0, 0, 0, 1,
+                               r->scan_problem);
+      rc = MCAP_OK;
       break;
     }
     if (rec.opcode != MCAP_OP_MESSAGE_INDEX && st.have_chunk) {
@@ -209,6 +235,7 @@ int mcap__reader_scan(mcap_reader *r) {
           if (!r->scan_problem[0]) {
             snprintf(r->scan_problem, sizeof r->scan_problem, "%s", r->err.msg);
           }
+          mcap__reader_note_damage(r, rc, rec.offset, 9 + rec.content.len, 1, 0, 0, r->err.msg);
           rc = MCAP_OK;
         }
         break;

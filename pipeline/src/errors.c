@@ -43,6 +43,8 @@ const char *pl_strerror(int code) {
       return "verification found differences";
     case PL_ECANCELED:
       return "interrupted";
+    case PL_EUNAVAILABLE:
+      return "a library it needs cannot be loaded";
     default:
       return "unknown error";
   }
@@ -63,6 +65,22 @@ int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
   vfill(err, code, offset, fmt, ap);
   va_end(ap);
   return code;
+}
+
+void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
+  if (!src->problems) return;
+  if (!dst->problems) {
+    *dst = *src;
+    return;
+  }
+  dst->problems += src->problems;
+  if (src->rest_unread && !dst->rest_unread) {
+    dst->rest_unread = 1;
+    dst->stop_offset = src->stop_offset;
+  }
+  dst->bytes_skipped += src->bytes_skipped;
+  dst->chunks_skipped += src->chunks_skipped;
+  dst->messages_skipped += src->messages_skipped;
 }
 
 int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {

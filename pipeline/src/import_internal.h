@@ -35,6 +35,9 @@ int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char 
 int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Add what `src` could not read to `dst` (mcap_damage; dst keeps its first problem). */
+void pl__damage_add(mcap_damage *dst, const mcap_damage *src);
+
 char *pl__strdup(const char *s); /* NULL in, NULL out */
 char *pl__strview(mcap_str s);   /* NUL-terminated copy of a view */
 /* Grow *arr (elements of `elem` bytes) to hold at least `need`. 0 or -1 (ENOMEM). */

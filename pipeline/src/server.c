@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "server_internal.h"
+#include "server_mhd.h" /* <microhttpd.h>, the functions loaded on first start */
 
 #define DEFAULT_JSON_MAX (1u << 20)
 #define DEFAULT_UPLOAD_MAX (UINT64_C(1) << 40)
@@ -961,6 +961,8 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
     snprintf(err->msg, sizeof err->msg, "the server is already started");
     return err->code = PL_EINVAL;
   }
+  int lrc = pl__mhd_load(err);
+  if (lrc) return lrc;
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;

@@ -771,7 +771,15 @@ static int b_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
 static int b_problem(void *ctx, pl_severity sev, const char *code, uint64_t offset,
                      const char *msg) {
   struct builder *b = ctx;
-  if (sev == PL_SEV_ERROR) b->ix->partial = 1;
+  if (sev == PL_SEV_ERROR) {
+    mcap_damage *d = &b->ix->damage;
+    b->ix->partial = 1;
+    if (d->problems++ == 0) {
+      d->code = MCAP_ERECORD;
+      d->first_offset = offset;
+      snprintf(d->msg, sizeof d->msg, "%.*s", (int)sizeof d->msg - 1, msg);
+    }
+  }
   return own_problem(b, sev, code, offset, msg);
 }
 
@@ -818,6 +826,7 @@ static int builder_restart(struct builder *b) {
   ix->start = ix->end = 0;
   ix->message_count = 0;
   ix->partial = 0;
+  memset(&ix->damage, 0, sizeof ix->damage);
   return builder_init(b, ix, tol);
 }
 

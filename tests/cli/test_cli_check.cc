@@ -128,8 +128,11 @@ TEST(CliCheck, TruncatedAndGarbageFilesAreInvalid) {
     std::string p = tmp.file(c.first);
     write_file_or_throw(p, c.second);
     RunResult r = run_mcapkit({"check", p});
-    EXPECT_EQ(r.exit_code, 3) << c.first << ": " << r.out << r.err;
+    // A damaged recording is invalid (3); input with no MCAP record at all is unreadable (1),
+    // as for every command (it was 3 here before the exit codes were made uniform).
+    EXPECT_EQ(r.exit_code, c.second.size() < 100 ? 1 : 3) << c.first << ": " << r.out << r.err;
     EXPECT_EQ(r.out.rfind("FAIL " + p + ": ", 0), 0u) << r.out;
+    EXPECT_NE(r.err.find("'" + p + "'"), std::string::npos) << r.err;
   }
 }
 
@@ -138,7 +141,11 @@ TEST(CliCheck, SeveralFilesAndExitCodes) {
   std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap"), bad = tmp.file("bad.mcap");
   synth(a, {"-p", "tiny", "-d", "1"});
   synth(b, {"-p", "tiny", "-d", "2", "-c", "lz4"});
-  write_file_or_throw(bad, "\x89MCAP0\r\n");
+  std::string half = read_file_or_throw(b);
+  write_file_or_throw(bad, half.substr(0, half.size() / 2));  // invalid: exit 3
+  std::string magic_only = tmp.file("magic.mcap");
+  write_file_or_throw(magic_only, "\x89MCAP0\r\n");  // no record at all: unreadable, exit 1
+  EXPECT_EQ(run_mcapkit({"check", magic_only}).exit_code, 1);
   std::string missing = tmp.file("missing.mcap");
 
   RunResult r = run_mcapkit({"check", a, b});
@@ -215,7 +222,9 @@ TEST(CliCheck, IsTheDoctorsStructuralSubsetWithTheSameCounts) {
     EXPECT_EQ(cf["errors"].u64(), structural_errors);
     if (structural_errors) {
       structural_files++;
-      EXPECT_EQ(c.exit_code, 3) << c.out;
+      // no readable record at all is no MCAP file: a failure (1) for both, as for every command
+      EXPECT_EQ(c.exit_code, cf["record_count"].u64() == 0 ? 1 : 3) << c.out;
+      EXPECT_EQ(d.exit_code, c.exit_code) << d.out;
       EXPECT_EQ(cf["error_code"].str(), first_structural);
     } else {
       EXPECT_EQ(c.exit_code, 0) << c.out << d.out;

@@ -806,3 +806,86 @@ TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
     mcap_reader_free(r);
   }
 }
+
+// Big chunks (300 KiB: the CRC runs on the helper thread while the chunk decodes, or is
+// split between the threads for stored chunks used in place) with a wrong stored CRC: every
+// reader, every thread count, memory and file sources report MCAP_ECRC naming the chunk,
+// and nothing of the bad chunk is yielded before (the CRC is checked before its messages).
+TEST(IndexedCorrupt, BadCrcOfBigChunksIsFoundBeforeTheirMessages) {
+  for (mcap_compression comp :
+       {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
+    SCOPED_TRACE((int)comp);
+    FileSpec spec;
+    memset(&spec.opts, 0, sizeof spec.opts);
+    spec.opts.chunk_size = 300 * 1024;
+    spec.opts.compression = comp;
+    spec.seed = 99 + (uint64_t)comp;
+    spec.n_messages = 600;
+    spec.shuffled = false;
+    spec.early_dups = false;
+    spec.payload_scale = 60;
+    std::vector<uint8_t> file = make_file(spec);
+    mcap_source src;
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_reader *r = nullptr;
+    mcap_error_info err;
+    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 4u);
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+    uint64_t chunk_at = ci->chunk_start_offset;
+    ASSERT_GT(ci->uncompressed_size, 200000u);
+    mcap_reader_free(r);
+    // Chunk record: opcode, length, start and end time, uncompressed size, then the CRC.
+    file[chunk_at + 9 + 24] ^= 0x40;
+    TempFile tmp(file);
+
+    // Streamed reader.
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_stream_reader *sr = nullptr;
+    ASSERT_EQ(mcap_stream_reader_new(&sr, &src, nullptr), MCAP_OK);
+    mcap_record rec;
+    int rc;
+    while ((rc = mcap_stream_reader_next(sr, &rec)) == MCAP_OK) {
+      ASSERT_FALSE(rec.in_chunk && rec.chunk_offset == chunk_at) << "record of the bad chunk";
+    }
+    EXPECT_EQ(rc, MCAP_ECRC) << mcap_stream_reader_errmsg(sr);
+    EXPECT_NE(std::string(mcap_stream_reader_errmsg(sr)).find(std::to_string(chunk_at)),
+              std::string::npos)
+        << mcap_stream_reader_errmsg(sr);
+    mcap_stream_reader_free(sr);
+
+    // Indexed reader.
+    for (int use_file = 0; use_file < 2; use_file++) {
+      for (int threads = 1; threads <= 3; threads++) {
+        SCOPED_TRACE(std::to_string(threads) + " threads, file " + std::to_string(use_file));
+        if (use_file) {
+          ASSERT_EQ(mcap_source_open_file(&src, tmp.path.c_str(), &err), MCAP_OK) << err.msg;
+        } else {
+          ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+        }
+        mcap_indexed_options o;
+        memset(&o, 0, sizeof o);
+        o.threads = threads;
+        ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+        mcap_query q;
+        memset(&q, 0, sizeof q);
+        q.order = MCAP_ORDER_FILE;
+        mcap_message_iter *it = nullptr;
+        ASSERT_EQ(mcap_reader_query(r, &q, &it), MCAP_OK);
+        mcap_message_view v;
+        size_t n = 0;
+        while ((rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+          ASSERT_NE(v.chunk_offset, chunk_at) << "message of the bad chunk";
+          n++;
+        }
+        EXPECT_EQ(rc, MCAP_ECRC) << mcap_reader_errmsg(r);
+        EXPECT_GT(n, 0u);
+        EXPECT_NE(std::string(mcap_reader_errmsg(r)).find(std::to_string(chunk_at)),
+                  std::string::npos)
+            << mcap_reader_errmsg(r);
+        mcap_message_iter_free(it);
+        mcap_reader_free(r);
+      }
+    }
+  }
+}
