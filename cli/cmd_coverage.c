@@ -2,8 +2,8 @@
  * cmd_coverage.c - 'mcapkit coverage FILE|DIR... [--tolerance SECONDS]
  * [--by-topic] [--json]': the time ranges a set of recordings covers, grouped
  * by device as the coverage endpoint does, ranges merged across recordings
- * with the same rule as within one (a gap longer than the tolerance splits;
- * a gap equal to it does not).
+ * with the same rule as within one (a gap equal to the tolerance or longer
+ * splits; touching ranges join).
  *
  * The device of a recording is its `foxglove` metadata's deviceName, else its
  * deviceId, else "unknown device". JSON: {format_version, tolerance,
@@ -44,9 +44,9 @@ const cli_spec cmd_coverage_spec = {
     "coverage",
     "[--tolerance SECONDS] [--by-topic] [--json] FILE|DIR...",
     "Coverage across recordings, by device (the 'foxglove' metadata's deviceName, else\n"
-    "deviceId). Two data points further apart than the tolerance start a new range; a gap\n"
-    "exactly equal to the tolerance does not. The hosted API clamps tolerances under 14 s to\n"
-    "14 s; here any value >= 0 is used as given.",
+    "deviceId). Two data points separated by at least the tolerance start a new range (a gap\n"
+    "equal to the tolerance splits); touching ones join. The hosted API clamps tolerances under\n"
+    "14 s to 14 s; here any value >= 0 is used as given.",
     coverage_opts,
     1,
     -1,

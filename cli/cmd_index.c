@@ -53,9 +53,11 @@ const cli_spec cmd_index_spec = {
     "decompressed, and problems are what that pass met; a file without a usable summary is\n"
     "read whole, and then the doctor's full check runs beside it and lists its findings\n"
     "(--doctor: always; the lake's index.json is made that way). A DIR contributes every *.mcap below it, except names ending '.active' and\n"
-    "files without the trailing magic. Two messages further apart than the tolerance start a\n"
-    "new coverage range (a gap exactly equal to it does not). Exit status 0 if all were indexed\n"
-    "cleanly, 3 if an index lists errors, 1 if a file could not be indexed.",
+    "files without the trailing magic. Two messages separated by at least the tolerance start\n"
+    "a new coverage range (a gap equal to it splits). Exit status 0 if all were indexed\n"
+    "cleanly, 3 if an index lists errors, 1 if a file could not be indexed. A ROS bag given as\n"
+    "FILE (ROS 1 .bag, rosbag2 .db3 or folder) is converted to a temporary MCAP file first\n"
+    "(exit 3 if the conversion lost data); bags inside a DIR are not looked for.",
     index_opts,
     1,
     -1,
@@ -122,7 +124,10 @@ static void print_human(const pl_recording_index *ix) {
       cli_table_add(&t, "%s", tp->topic);
       cli_table_add(&t, "%llu", (unsigned long long)tp->message_count);
       cli_table_add(&t, "%s", cli_fmt_bytes(a, sizeof a, tp->bytes));
-      cli_table_add(&t, "%.2f", tp->frequency);
+      if (tp->frequency > 0)
+        cli_table_add(&t, "%.2f", tp->frequency);
+      else
+        cli_table_add(&t, "-"); /* undefined: fewer than two messages (as info shows it) */
       cli_table_add(&t, "%zu", ranges);
       cli_table_add(&t, "%s (%s, %s)", tp->schema_name[0] ? tp->schema_name : "-",
                     tp->schema_encoding[0] ? tp->schema_encoding : "no schema", tp->encoding);

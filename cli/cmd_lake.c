@@ -64,7 +64,8 @@ const cli_spec cmd_lake_spec = {
     "recording already in the lake with the same content is skipped. 'lake verify' re-reads the\n"
     "lake files of each FILE and compares them with it (messages per topic, attachments,\n"
     "metadata). Exit status 3 if a file cannot be read completely (see --allow-partial) or verify\n"
-    "finds differences.",
+    "finds differences. A ROS bag given as FILE (ROS 1 .bag, rosbag2 .db3 or folder) is\n"
+    "converted to a temporary MCAP file first (exit 3 if the conversion lost data).",
     lake_opts,
     1,
     -1,
@@ -125,6 +126,20 @@ static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char *
   return worst;
 }
 
+struct lake_progress {
+  cli_progress bar;
+  const char *path;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+  struct lake_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
+  if (total != MCAP_SIZE_UNKNOWN && total > 0)
+    cli_progress_update(&p->bar, "lake %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
+}
+
 int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   struct lake_args a;
   memset(&a, 0, sizeof a);
@@ -170,7 +185,13 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     pl_lake_result res;
     memset(&err, 0, sizeof err);
+    struct lake_progress pg;
+    cli_progress_init(&pg.bar, ctx); /* stderr only, and only when it is a terminal */
+    pg.path = recs.names[i];
+    o.progress = on_progress;
+    o.progress_ctx = &pg;
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
+    cli_progress_done(&pg.bar);
     if (rc == PL_EPARTIAL) {
       char msg[sizeof err.msg + 80];
       snprintf(msg, sizeof msg, "%s; nothing written ('--allow-partial' writes what can be read)",

@@ -33,6 +33,7 @@ struct upload_args {
   int no_wait;
   int no_reconcile;
   int force;
+  int strict;
   int jobs;
   int json;
   double timeout;
@@ -54,6 +55,8 @@ static const cli_opt upload_opts[] = {
     {"no-reconcile", 0, CLI_OPT_FLAG, UA(no_reconcile), NULL,
      "wait for the import but do not compare"},
     {"force", 0, CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
+    {"strict", 0, CLI_OPT_FLAG, UA(strict), NULL,
+     "refuse files with doctor warnings too (as 'doctor --strict')"},
     {"convert", 0, CLI_OPT_FLAG, UA(convert), NULL,
      "convert ROS bags (ROS 1 .bag, rosbag2 .db3 or folder) to MCAP first and upload that"},
     {"jobs", 0, CLI_OPT_INT, UA(jobs), "N", "files at once, 1 to 64 (0 or default: 4)"},
@@ -74,7 +77,8 @@ static const cli_opt upload_opts[] = {
 const cli_spec cmd_upload_spec = {
     "upload",
     "[--device-name N | --device-id ID] [--key K] [--no-wait] [--jobs N] FILE|DIR...",
-    "Checks each file with the doctor first (errors refuse it unless --force), then uploads it\n"
+    "Checks each file with the doctor first (errors refuse it unless --force; warnings, such\n"
+    "as the layouts rosbag2 writes, do not, unless --strict), then uploads it\n"
     "under a key derived from its content hash, so running the same upload again never creates\n"
     "a duplicate: files already on the platform are only waited for and reconciled. After the\n"
     "import it compares the platform's copy with the file (see 'mcapkit reconcile'). A journal\n"
@@ -169,6 +173,7 @@ static int print_json(const pl_upload_result *res, size_t n) {
     cli_json_add_bool(o, "uploaded", r->uploads > 0);
     cli_json_add_bool(o, "already_there", r->already_there);
     cli_json_add_u64(o, "doctor_errors", r->doctor_errors);
+    cli_json_add_u64(o, "doctor_warnings", r->doctor_warnings);
     if (r->status == PL_UPLOAD_FAILED || r->status == PL_UPLOAD_REFUSED)
       cli_json_add_str(o, "error", r->err.msg);
     if (r->reconcile) {
@@ -241,6 +246,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   o.device_id = a.device_id;
   o.key = a.key;
   o.force = a.force;
+  o.strict = a.strict;
   o.no_wait = a.no_wait;
   o.no_reconcile = a.no_reconcile;
   o.wait_timeout_s = a.timeout;

@@ -67,6 +67,7 @@ struct mcap_reader {
   int has_stats;
   mcap_statistics computed;
   uint64_t *channel_counts; /* [65536] after a scan */
+  uint64_t *channel_times;  /* [2 * 65536] after a scan: first, last log time per channel */
   int counts_known;
   uint64_t scan_start, scan_end;
   char scan_problem[256]; /* why a scan stopped early ("" if it reached DataEnd) */

@@ -538,6 +538,7 @@ void mcap_reader_free(mcap_reader *r) {
   mcap__free(r->metadata);
   mcap__free(r->loose);
   mcap__free(r->channel_counts);
+  mcap__free(r->channel_times);
   mcap_decompressor_free(r->dec);
   arena_free(&r->arena);
   mcap__free(r);

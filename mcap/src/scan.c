@@ -35,7 +35,9 @@ struct scan_state {
 };
 
 static void count_message(mcap_reader *r, uint16_t channel_id, uint64_t log_time, int *any) {
-  r->channel_counts[channel_id]++;
+  uint64_t *t = &r->channel_times[2 * (size_t)channel_id];
+  if (r->channel_counts[channel_id]++ == 0 || log_time < t[0]) t[0] = log_time;
+  if (r->channel_counts[channel_id] == 1 || log_time > t[1]) t[1] = log_time;
   if (!*any || log_time < r->scan_start) r->scan_start = log_time;
   if (!*any || log_time > r->scan_end) r->scan_end = log_time;
   *any = 1;
@@ -178,9 +180,10 @@ int mcap__reader_scan(mcap_reader *r) {
   memset(&st, 0, sizeof st);
   st.r = r;
   r->channel_counts = mcap__calloc(65536, sizeof *r->channel_counts);
+  r->channel_times = mcap__calloc(2 * 65536, sizeof *r->channel_times);
   st.ids = mcap__malloc(65536 * sizeof *st.ids);
   st.seen = mcap__calloc(65536, 1);
-  if (!r->channel_counts || !st.ids || !st.seen) {
+  if (!r->channel_counts || !r->channel_times || !st.ids || !st.seen) {
     rc = mcap__rfail(r, MCAP_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }

@@ -129,6 +129,13 @@ typedef struct pl__walk_cb {
   int (*problem)(void *ctx, pl_severity sev, const char *code, uint64_t offset, const char *msg);
   /* where each chunk goes once decompressed, CRC-checked and walked (NULL: nowhere) */
   pl__feed *feed;
+  /* after DataEnd, also pass on the summary's Schema and Channel records that the data
+   * section did not define (topics without messages that rosbag2 writes there only);
+   * a channel whose schema the file never defines is left out */
+  int summary_defs;
+  /* called now and then with the bytes walked so far and the source's size; NULL = none */
+  void (*progress)(void *progress_ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl__walk_cb;
 
 typedef struct pl__walk_stats {
@@ -139,7 +146,8 @@ typedef struct pl__walk_stats {
 } pl__walk_stats;
 
 /*
- * Walk a seekable source's data section record by record (not the summary):
+ * Walk a seekable source's data section record by record (the summary only for
+ * cb->summary_defs):
  * chunks are decompressed once (unless skip_chunks) and their records passed
  * on; a bad chunk is reported and skipped; attachments are passed on in pieces
  * (memory independent of their size). The source is borrowed.

@@ -827,6 +827,9 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     cb.metadata = lk_metadata;
     cb.problem = lk_problem;
     cb.feed = doc.feed;
+    cb.summary_defs = 1; /* a topic the summary alone defines gets its (empty) file too */
+    cb.progress = o->progress;
+    cb.progress_ctx = o->progress_ctx;
     pl__walk_stats ws;
     rc = pl__walk_file(&src, 0, &cb, &ws, err);
     if (doc.feed) pl__feed_finish(doc.feed);

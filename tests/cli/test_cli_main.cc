@@ -118,7 +118,7 @@ TEST(CliMain, UsageErrorsExit2) {
       {"synth", "-o", out, "extra"},                  // unexpected argument
       {"synth", "-o", "-", "--json"},                 // conflicting
       {"info"},                                       // missing file
-      {"info", "a.mcap", "b.mcap"},                   // too many
+      {"info", "-", "-"},                             // standard input twice
       {"check"},                                      // missing file
       {"version", "extra"},                           // too many
       {"completion"},                                 // missing shell

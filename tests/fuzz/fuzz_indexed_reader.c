@@ -2,7 +2,8 @@
  * fuzz_indexed_reader.c - fuzz target for the indexed reader: open a whole
  * file from memory (summary or scan fallback), walk every accessor, read
  * every attachment (whole and streamed) and metadata record by its index, and
- * run log-time, reverse and file-order queries with 1 and 2 threads and a tiny
+ * ask every channel's time range (message indexes or queries), run log-time,
+ * reverse and file-order queries with 1 and 2 threads and a tiny
  * memory budget; then the same bytes once more through a file source (a memfd),
  * whose workers map windows of the file instead of copying chunks. Some runs
  * skip the chunks they cannot read (skip_bad_chunks) and check that the damage
@@ -90,7 +91,13 @@ static void one(const uint8_t *data, size_t size, int threads, int force_scan, i
     (void)mcap_reader_read_metadata(r, mcap_reader_metadata_at(r, i), &m);
   }
   for (size_t i = 0; i < mcap_reader_channel_count(r); i++) {
+    uint64_t first, last;
     (void)mcap_reader_channel_message_count(r, mcap_reader_channel_at(r, i)->id);
+    /* message indexes read from the file, or queries where they cannot be used */
+    if (mcap_reader_channel_time_range(r, mcap_reader_channel_at(r, i)->id, &first, &last) ==
+            MCAP_OK &&
+        first > last)
+      __builtin_trap();
   }
   (void)mcap_reader_statistics(r, NULL);
   run_query(r, MCAP_ORDER_LOG_TIME, 0);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -658,6 +659,150 @@ TEST(IndexedCorrupt, BadCrcInStoredChunkIsReportedWithAndWithoutWorkers) {
               std::string::npos)
         << mcap_reader_errmsg(r);
     mcap_message_iter_free(it);
+    mcap_reader_free(r);
+  }
+}
+
+// mcap_reader_channel_time_range: each channel's first and last log time, as the messages
+// say, in every file variant (message indexes read where they exist, queries where not,
+// messages outside chunks, the scan); no messages or an unknown channel is MCAP_ITEROVER.
+TEST(IndexedChannelTimes, MatchTheMessagesInEveryVariant) {
+  for (const Variant &v : kVariants) {
+    for (int shuffled = 0; shuffled < 2; shuffled++) {
+      for (int force_scan = 0; force_scan < 2; force_scan++) {
+        SCOPED_TRACE(std::string(v.name) + (shuffled ? " shuffled" : "") +
+                     (force_scan ? " scan" : ""));
+        FileSpec spec;
+        memset(&spec.opts, 0, sizeof spec.opts);
+        spec.opts.chunk_size = 2048;
+        v.apply(&spec.opts);
+        spec.seed = 7 + (uint64_t)shuffled;
+        spec.n_messages = 500;
+        spec.shuffled = shuffled;
+        std::vector<uint8_t> file = make_file(spec);
+        std::vector<Msg> all = stream_all(file);
+        std::map<uint16_t, std::pair<uint64_t, uint64_t>> want;
+        for (const Msg &m : all) {
+          auto it = want.find(m.channel);
+          if (it == want.end()) {
+            want[m.channel] = {m.log_time, m.log_time};
+          } else {
+            it->second.first = std::min(it->second.first, m.log_time);
+            it->second.second = std::max(it->second.second, m.log_time);
+          }
+        }
+        mcap_source src;
+        ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+        mcap_indexed_options o;
+        memset(&o, 0, sizeof o);
+        o.threads = 1;
+        o.force_scan = force_scan;
+        mcap_reader *r = nullptr;
+        mcap_error_info err;
+        ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+        size_t checked = 0;
+        for (size_t i = 0; i < mcap_reader_channel_count(r); i++) {
+          uint16_t id = mcap_reader_channel_at(r, i)->id;
+          uint64_t first = 1, last = 1;
+          int rc = mcap_reader_channel_time_range(r, id, &first, &last);
+          auto it = want.find(id);
+          if (it == want.end()) {
+            EXPECT_EQ(rc, MCAP_ITEROVER) << "channel " << id;
+            continue;
+          }
+          ASSERT_EQ(rc, MCAP_OK) << "channel " << id << ": " << mcap_reader_errmsg(r);
+          EXPECT_EQ(first, it->second.first) << "channel " << id;
+          EXPECT_EQ(last, it->second.second) << "channel " << id;
+          checked++;
+        }
+        EXPECT_EQ(checked, want.size());
+        uint64_t a, b;
+        EXPECT_EQ(mcap_reader_channel_time_range(r, 999, &a, &b), MCAP_ITEROVER);
+        EXPECT_EQ(mcap_reader_channel_time_range(r, 0, nullptr, &b), MCAP_EINVAL);
+        mcap_reader_free(r);
+      }
+    }
+  }
+}
+
+namespace {
+
+// A memory source that counts the bytes it hands out.
+struct CountingSource {
+  const std::vector<uint8_t> *file;
+  uint64_t bytes = 0;
+};
+
+int counting_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                  uint64_t *got, mcap_error_info *err) {
+  (void)err;
+  CountingSource *c = static_cast<CountingSource *>(payload);
+  uint64_t size = c->file->size();
+  uint64_t n = offset < size ? std::min(len, size - offset) : 0;
+  *out = c->file->data() + (offset < size ? offset : size);
+  *got = n;
+  c->bytes += n;
+  return MCAP_OK;
+}
+
+void counting_close(void *) {}
+
+}  // namespace
+
+// With message indexes, the range comes from a few MessageIndex records, not the chunks;
+// a MessageIndex that cannot be used (its opcode damaged) falls back to reading chunks and
+// still gives the right answer.
+TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 4096;
+  spec.seed = 3;
+  spec.n_messages = 4000;
+  spec.shuffled = false;
+  spec.early_dups = false;
+  std::vector<uint8_t> file = make_file(spec);
+  std::vector<Msg> all = stream_all(file);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (const Msg &m : all)
+    if (m.topic == "/a") {
+      lo = std::min(lo, m.log_time);
+      hi = std::max(hi, m.log_time);
+    }
+  for (int damage = 0; damage < 2; damage++) {
+    std::vector<uint8_t> bytes = file;
+    CountingSource cs{&bytes, 0};
+    mcap_source src = {&cs, bytes.size(), counting_read, counting_close, nullptr};
+    mcap_indexed_options o;
+    memset(&o, 0, sizeof o);
+    o.threads = 1;
+    mcap_reader *r = nullptr;
+    mcap_error_info err;
+    ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 20u);
+    const mcap_channel *a = nullptr;
+    for (size_t i = 0; i < mcap_reader_channel_count(r); i++)
+      if (std::string(mcap_reader_channel_at(r, i)->topic.data, 2) == "/a")
+        a = mcap_reader_channel_at(r, i);
+    ASSERT_NE(a, nullptr);
+    if (damage) {
+      // every MessageIndex of /a gets another opcode: none can be trusted
+      for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+        uint64_t off;
+        if (mcap_map_find_u16u64(&mcap_reader_chunk_at(r, i)->message_index_offsets, a->id, &off))
+          bytes[off] = 0x42;
+      }
+    }
+    cs.bytes = 0;
+    uint64_t first = 0, last = 0;
+    ASSERT_EQ(mcap_reader_channel_time_range(r, a->id, &first, &last), MCAP_OK)
+        << mcap_reader_errmsg(r);
+    EXPECT_EQ(first, lo);
+    EXPECT_EQ(last, hi);
+    if (!damage) {
+      EXPECT_LT(cs.bytes, 4096u) << "read more than a few message indexes";
+    } else {
+      EXPECT_GT(cs.bytes, 4096u) << "the damaged indexes were used";
+    }
     mcap_reader_free(r);
   }
 }

@@ -792,6 +792,17 @@ const mcap_statistics *mcap_reader_statistics(const mcap_reader *r, int *from_fi
 /** Per-channel message count (from statistics or index); 0 if unknown channel. */
 uint64_t mcap_reader_channel_message_count(const mcap_reader *r, uint16_t channel_id);
 
+/**
+ * The log time of a channel's first and last message, exact: from the MessageIndex records
+ * of the chunks that can hold them (a few small reads), else by reading those chunks.
+ * Not while an iterator is open on the reader.
+ * @param[out] first, last set on MCAP_OK.
+ * @return MCAP_OK, MCAP_ITEROVER when the channel has no messages (or is not defined),
+ *         MCAP_EINVAL, MCAP_ESTATE, or a read error (message on the reader).
+ */
+int mcap_reader_channel_time_range(mcap_reader *r, uint16_t channel_id, uint64_t *first,
+                                   uint64_t *last);
+
 /* Schemas and channels: by position (0..count-1, ordered by id) or by id. NULL if none.
  * All views stay valid for the reader's life. */
 size_t mcap_reader_schema_count(const mcap_reader *r);

@@ -411,6 +411,7 @@ typedef struct pl_upload_options {
   const char *device_id;
   const char *key;         /* only for a single file; NULL = derived from the content hash */
   int force;               /* upload even when the doctor finds errors */
+  int strict;              /* refuse files with doctor warnings too (as doctor --strict) */
   int no_wait;             /* return once the file is uploaded */
   int no_reconcile;        /* wait, but do not reconcile */
   double wait_timeout_s;   /* import wait per file; 0 = 600 */
@@ -430,7 +431,7 @@ typedef enum pl_upload_status {
   PL_UPLOAD_SKIPPED = 1,  /* the journal says it is done: nothing was sent */
   PL_UPLOAD_UPLOADED = 2, /* uploaded, not waited for (no_wait) */
   PL_UPLOAD_IMPORTED = 3, /* imported, not reconciled (no_reconcile) */
-  PL_UPLOAD_REFUSED = 4,  /* the doctor found errors (and no force) */
+  PL_UPLOAD_REFUSED = 4,  /* the doctor found errors, or warnings when strict (and no force) */
   PL_UPLOAD_DIFFERS = 5,  /* imported but reconcile found differences */
   PL_UPLOAD_FAILED = 6    /* an error: see rc and err */
 } pl_upload_status;
@@ -447,6 +448,7 @@ typedef struct pl_upload_result {
   int uploads;                    /* PUTs that went through for this file in this run (0 or 1) */
   pl_reconcile_report *reconcile; /* when reconciled; owned by the result */
   size_t doctor_errors;
+  size_t doctor_warnings;
   uint64_t size;
 } pl_upload_result;
 

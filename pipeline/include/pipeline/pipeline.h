@@ -69,15 +69,24 @@ typedef struct pl_finding {
 /* ----------------------------------------------------------------- doctor */
 
 typedef struct pl_doctor_options {
-  int strict;         /* warnings count as errors (exit 3) */
-  int max_findings;   /* 0 = 1000; further findings are counted, not kept */
+  int strict;          /* warnings count as errors (exit 3) */
+  int max_findings;    /* 0 = 1000; further findings are counted, not kept */
+  int structural_only; /* report only the structural codes (pl_doctor_code.structural): what
+                          `mcapkit check` shows; the pass and its counts are the same */
+  /* Called now and then with the bytes read so far and the input's size
+   * (MCAP_SIZE_UNKNOWN for pipes); NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_doctor_options;
 
 typedef struct pl_doctor_report {
   pl_finding *findings;
   size_t n_findings;
   size_t n_errors, n_warnings, n_infos; /* counts including those not kept */
-  uint64_t records, messages, chunks, bytes;
+  uint64_t records; /* every record, those inside chunks included (a Chunk counts too) */
+  uint64_t messages, chunks, bytes;
+  uint64_t crcs_checked; /* non-zero CRC fields compared (chunks, attachments, DataEnd, Footer) */
+  uint64_t crcs_absent;  /* CRC fields written as 0 ("not computed") */
 } pl_doctor_report;
 
 /**
@@ -102,6 +111,9 @@ typedef struct pl_doctor_code {
   const char *code;
   pl_severity severity;
   const char *summary;
+  int structural; /* about reading the bytes (framing, records, CRCs, chunk contents), not
+                     about what the file says (indexes, statistics, definitions) */
+  int mcap_code;  /* the mcap_error a strict reader meets for a structural error (0 if none) */
 } pl_doctor_code;
 
 /** The table of every doctor finding code (static storage); *n gets its length. */
@@ -132,8 +144,15 @@ typedef struct pl_topic {
   uint64_t message_count;
   uint64_t bytes;        /* message payload bytes */
   uint64_t first_log_time, last_log_time;
-  double frequency;      /* (count-1) / (last-first) in Hz; 0 when undefined */
+  double frequency;      /* pl_topic_frequency(): (count-1) / (last-first) in Hz; 0 when undefined */
 } pl_topic;
+
+/**
+ * A topic's (or channel's) message rate in Hz: (count - 1) / (last - first), the messages
+ * over the span between its first and last one. The one definition behind `index` and
+ * `info`. @return the rate, or 0 when undefined (fewer than 2 messages, or all at one time).
+ */
+double pl_topic_frequency(uint64_t count, uint64_t first_log_time, uint64_t last_log_time);
 
 typedef struct pl_topic_coverage {
   char *topic;
@@ -261,9 +280,11 @@ void pl_index_files(const char *const *paths, size_t n, const pl_index_options *
 /* --------------------------------------------------------------- coverage */
 
 /**
- * Merge time points/ranges into coverage ranges: sorted by start, two ranges
- * join when the gap between them is <= tolerance_ns (a gap exactly equal to the
- * tolerance does not split). *out is malloc'd (free with free()).
+ * Merge time points/ranges into coverage ranges: sorted by start, touching or
+ * overlapping ranges join, and so do two ranges whose gap (next start - previous
+ * end) is shorter than tolerance_ns; a gap equal to the tolerance splits (the API
+ * reference: the minimum interval that ranges must be separated by to be
+ * discrete). *out is malloc'd (free with free()).
  */
 int pl_coverage_merge(const pl_range *in, size_t n, uint64_t tolerance_ns, pl_range **out,
                       size_t *n_out);
@@ -289,6 +310,10 @@ typedef struct pl_lake_options {
   const char *device;           /* device folder name; NULL = from metadata or "unknown-device" */
   const char *key;              /* recording folder; NULL = from metadata key or content hash */
   int fail_after_files;         /* test hook: fail after writing N files (0 = off) */
+  /* Called now and then during the pass that writes the files, with the input bytes read so
+   * far and the input's size; NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_lake_options;
 
 typedef struct pl_lake_file {
