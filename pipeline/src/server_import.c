@@ -1,9 +1,10 @@
 /*
  * server_import.c - the background import of received uploads on a pool of
  * workers (--import-workers, default 2), started in order of arrival, so that
- * one huge file does not hold the uploads behind it: quick checks (leading magic, footer record, trailing
- * magic), the full index (pl_index_file), device and key resolution with
- * de-duplication, lake files (pl_lake_write), attachment bytes, commit.
+ * one huge file does not hold the uploads behind it: quick checks (leading
+ * magic, footer record, trailing magic), the full index (pl_index_file),
+ * device and key resolution with de-duplication, lake files (pl_lake_write),
+ * attachment bytes, commit.
  *
  * Crash safety: the upload stays in DATA/inbox until the commit has been
  * persisted, and every step persists the import's status first. On start,
@@ -341,8 +342,9 @@ static int wait_for_an_import(pl_server *s, uint64_t done_before) {
   return ok;
 }
 
-/* Reserve from the budget, showing "waiting for memory" while it is not there; 0 when the
- * server stops meanwhile. The stage before it is put back. */
+/* Reserve from the budget, showing "waiting for memory" while it is not there; 0 on a
+ * crash meanwhile. The stage before it is put back. A key-wait below holds a reservation,
+ * but the import it waits for is past all of its own, so nothing waits in a circle. */
 static uint64_t reserve(pl_server *s, const char *rid, uint64_t want) {
   uint64_t got = pl__srv_budget_reserve(&s->budget, want, 0);
   if (got) return got;
