@@ -942,6 +942,7 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   pthread_mutex_init(&s->stream_mu, NULL);
+  pl__srv_budget_init(&s->budget, o->memory_budget);
   pthread_mutex_init(&s->conn_mu, NULL);
   pthread_cond_init(&s->conn_cv, NULL);
   pthread_mutex_init(&s->imp_mu, NULL);
@@ -1062,6 +1063,9 @@ void pl_server_get_stats(const pl_server *s, pl_server_stats *out) {
   if (!s) return;
   out->signed_requests = atomic_load(&s->signed_requests);
   out->signed_requests_with_key = atomic_load(&s->signed_requests_with_key);
+  pl__srv_budget_get((struct srv_budget *)&s->budget, &out->budget_used, &out->budget_peak,
+                     &out->budget_refused);
+  out->budget_total = s->budget.total;
 }
 
 static void stop_http(pl_server *s) {
@@ -1122,6 +1126,7 @@ void pl_server_free(pl_server *s) {
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->stream_mu);
+  pl__srv_budget_dispose(&s->budget);
   pthread_mutex_destroy(&s->conn_mu);
   pthread_cond_destroy(&s->conn_cv);
   pthread_mutex_destroy(&s->imp_mu);

@@ -55,6 +55,7 @@ struct bounds {
   int fd;
   uint64_t size;
   uint64_t max_message, max_chunk;
+  uint64_t largest; /* largest chunk (uncompressed) or non-attachment record met */
   char **topics; /* by channel id; NULL = unknown */
   char *msg;
   size_t cap;
@@ -246,6 +247,7 @@ static int check_chunk(struct bounds *b, uint64_t rec_off, uint64_t off, uint64_
   size_t hn = len < sizeof h ? (size_t)len : sizeof h;
   if (hn < 32 || read_at(b, h, hn, off) != 0) return 0; /* the importer reports it */
   uint64_t usize = u64le(h + 16);
+  if (usize > b->largest) b->largest = usize;
   if (usize <= b->max_message) return 0; /* no message in it can be too large */
   uint32_t clen = u32le(h + 28);
   char comp[65] = "";
@@ -294,6 +296,7 @@ static int walk_data(struct bounds *b) {
     uint64_t len = u64le(h + 1);
     if (len > b->size - pos - 9) return 0; /* truncated: the importer reports it */
     if (op == OP_DATA_END || op == OP_FOOTER) return 0;
+    if (op != OP_CHUNK && op != OP_ATTACHMENT && len > b->largest) b->largest = len;
     if (op == OP_CHUNK) {
       if (check_chunk(b, pos, pos + 9, len)) return 1;
     } else if (op == OP_CHANNEL) {
@@ -355,6 +358,7 @@ static int walk_summary(struct bounds *b, int check) {
       uint8_t sz[16];
       if (comp_len > len || read_at(b, sz, 16, p + 4 + comp_len) != 0) return 0;
       uint64_t usize = u64le(sz + 8);
+      if (usize > b->largest) b->largest = usize;
       if (usize > b->max_chunk) {
         /* the chunk it points at names the message when it can */
         uint8_t ch[9];
@@ -382,7 +386,8 @@ static int walk_summary(struct bounds *b, int check) {
   return 0;
 }
 
-int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap) {
+int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap,
+                        uint64_t *largest) {
   struct bounds b;
   memset(&b, 0, sizeof b);
   b.msg = msg;
@@ -410,5 +415,6 @@ int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_
     for (size_t i = 0; i < MAX_CHANNELS; i++) free(b.topics[i]);
   free(b.topics);
   close(b.fd);
+  if (largest) *largest = b.largest;
   return rc;
 }

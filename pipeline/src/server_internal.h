@@ -5,8 +5,9 @@
  * Threads and locking:
  * - libmicrohttpd runs one thread per connection; each request is handled on
  *   its connection's thread (server.c routes it to a server_routes_*.c file).
- * - One import worker thread (server_import.c) imports received uploads one
- *   at a time, in order of arrival.
+ * - A pool of import workers (server_import.c, --import-workers) imports
+ *   received uploads; they are started in order of arrival, several at once,
+ *   and two imports of the same recording key never run at once.
  * - All state (devices, recordings, attachments, imports) lives in struct
  *   srv_store behind one rwlock `lock`: handlers that only read take it
  *   shared; every mutation takes it exclusive and persists the objects it
@@ -63,6 +64,18 @@
 #define SRV_DEFAULT_MAX_MESSAGE (UINT64_C(256) << 20) /* --max-message-size */
 #define SRV_CHUNK_SLACK (UINT64_C(64) << 20) /* a chunk: its largest message and this much more */
 
+/* Memory budget (server_budget.c; the accounting is in docs/serve.md, "Memory budget") */
+#define SRV_DEFAULT_MEMORY_BUDGET (UINT64_C(1) << 30) /* --memory-budget */
+#define SRV_DEFAULT_BUDGET_WAIT_MS 2000u /* an export fetch waits this long, then 503 */
+#define SRV_BUDGET_RETRY_S 2u            /* Retry-After of that 503 */
+#define SRV_LAKE_CHUNK (UINT64_C(768) << 10) /* lake files' chunk size (lake_writer.c) */
+#define SRV_EXPORT_BASE (UINT64_C(4) << 20)  /* an export: pipe, writer, contexts */
+#define SRV_IMPORT_BASE (UINT64_C(16) << 20) /* an import: index, contexts, buffers */
+
+/* Imports (server_import.c) */
+#define SRV_DEFAULT_IMPORT_WORKERS 2 /* --import-workers */
+#define SRV_MAX_IMPORT_WORKERS 64
+
 /* Connections (server_conn.c) */
 #define SRV_DEFAULT_CONN_TIMEOUT 30u          /* s: idle keep-alive, body grace */
 #define SRV_DEFAULT_HEADER_TIMEOUT 10u        /* s: a request header must be complete */
@@ -110,6 +123,8 @@ struct srv_recording {
   int status;                 /* enum srv_rec_status */
   char content_hash[33];
   pl_recording_index *index; /* owned */
+  uint64_t largest; /* largest chunk (uncompressed) or record a reader of the upload holds;
+                       0 = unknown (recordings imported before it was kept) */
   char *lake_dir;            /* relative to the lake root: <deviceId>/<recordingId> */
   struct srv_lakefile *lake;
   size_t n_lake;
@@ -170,6 +185,29 @@ struct srv_store {
   struct srv_tighten tightened; /* what opening the store had to make private */
 };
 
+/* ------------------------------------------------------------- memory budget */
+
+struct srv_budget_waiter;
+struct srv_budget {
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* CLOCK_MONOTONIC */
+  uint64_t total, used, peak;
+  uint64_t refused; /* reservations given up after their wait (503s) */
+  struct srv_budget_waiter *waiters; /* in order of arrival */
+  int cancel;                        /* stopping: every wait ends without a reservation */
+};
+
+void pl__srv_budget_init(struct srv_budget *b, uint64_t total); /* 0 = the default */
+void pl__srv_budget_dispose(struct srv_budget *b);
+/** Reserve `want` bytes (cut to the whole budget), waiting at most wait_ms (< 0: until it
+ * fits or the budget is cancelled) behind earlier waiters. The amount reserved (give it to
+ * pl__srv_budget_release), or 0 when the wait ended without it. */
+uint64_t pl__srv_budget_reserve(struct srv_budget *b, uint64_t want, int wait_ms);
+void pl__srv_budget_release(struct srv_budget *b, uint64_t amount); /* 0 is a no-op */
+void pl__srv_budget_cancel(struct srv_budget *b);
+void pl__srv_budget_get(struct srv_budget *b, uint64_t *used, uint64_t *peak,
+                        uint64_t *refused);
+
 /* ------------------------------------------------------------- keys, limits */
 
 struct srv_key {
@@ -214,6 +252,9 @@ struct srv_stream_req {
   int last_per_channel;
   mcap_compression compression;
   char filename[128];
+  uint64_t cost;      /* bytes an export fetch reserves from the budget */
+  uint64_t reserved;  /* reserved by this copy (released when it is freed) */
+  struct srv_budget *budget;
   struct srv_stream_req *next;
 };
 
@@ -247,17 +288,20 @@ struct pl_server {
   uint64_t conn_reaped;    /* dropped to keep slots for clients that authenticate */
   uint64_t conn_refused;   /* beyond the connection limits */
 
+  struct srv_budget budget; /* --memory-budget (server_budget.c) */
+
   /* stream links */
   pthread_mutex_t stream_mu;
   struct srv_stream_req *streams;
 
-  /* import worker */
-  pthread_t worker;
-  int worker_running;
+  /* import workers (a pool: --import-workers) */
+  pthread_t workers[SRV_MAX_IMPORT_WORKERS];
+  int n_workers; /* started */
   pthread_mutex_t imp_mu;
   pthread_cond_t imp_cv;
   struct srv_vec queue; /* char * request ids, owned */
-  int imp_busy;         /* the worker is importing one */
+  int imp_busy;         /* imports being imported now */
+  uint64_t imp_done;    /* imports ended so far (a generation: waits for a key in use) */
   int imp_stop;         /* stop after the current import */
   int imp_crash;        /* abandon: record nothing more */
   int imp_hold;
@@ -501,8 +545,11 @@ int pl__srv_stream_finish(void *handle);
 /** Check the sizes the MCAP file at `path` declares without decompressing anything whole:
  * 0 when every message is at most max_message bytes and every chunk at most max_message +
  * SRV_CHUNK_SLACK uncompressed (data section and chunk index); 1 with msg naming the first
- * message (topic, offset) or chunk beyond them; -1 with msg when the file cannot be read. */
-int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap);
+ * message (topic, offset) or chunk beyond them; -1 with msg when the file cannot be read.
+ * *largest: the largest chunk (uncompressed) or other record (attachments aside) met, what
+ * a reader of the file holds at once per chunk. */
+int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap,
+                        uint64_t *largest);
 
 /* ------------------------------------------------------------- connections (server_conn.c) */
 

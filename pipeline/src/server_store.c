@@ -310,6 +310,7 @@ int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec) {
   add_u64(o, "imported", rec->imported);
   add_str(o, "status", pl__srv_rec_status_name(rec->status));
   add_str(o, "contentHash", rec->content_hash);
+  add_u64(o, "largest", rec->largest);
   add_str(o, "lakeDir", rec->lake_dir);
   json_object *lake = json_object_new_array();
   for (size_t i = 0; i < rec->n_lake; i++) {
@@ -363,6 +364,7 @@ static struct srv_recording *rec_load(struct srv_store *st, json_object *o) {
                                                            : REC_FAILED;
   const char *hash = jstr(o, "contentHash");
   if (hash) snprintf(r->content_hash, sizeof r->content_hash, "%s", hash);
+  r->largest = ju64(o, "largest");
   r->lake_dir = pl__srv_strdup(jstr(o, "lakeDir"));
   json_object *lake = NULL, *atts = NULL;
   if (json_object_object_get_ex(o, "lake", &lake) && json_object_is_type(lake, json_type_array)) {
