@@ -193,18 +193,38 @@ TEST(ServerLockout, IdleSocketsOfOneAddressDoNotLockItOut) {
     for (int fd : fds) close(fd);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  int ok = 0, n = 0;
+  int ok = 0, n = 0, retried = 0;
+  std::string failed;  // "address:status" of each request not served (0: no answer)
   auto t0 = Clock::now();
   while (since(t0) < 3) {
     // the same address (a client beside the attacker) and another one
-    ok += get_from(s, "127.0.0.1", "/v1/devices") == 200;
-    ok += get_from(s, "127.0.0.2", "/v1/devices") == 200;
-    n += 2;
+    for (const char *from : {"127.0.0.1", "127.0.0.2"}) {
+      int status = get_from(s, from, "/v1/devices");
+      // A socket of the attacked address that has not sent its request yet cannot be told
+      // from the attacker's: when this client is descheduled between connect and send for as
+      // long as the attacker takes to open per-address-limit new sockets (tens of ms, seen
+      // once in 2248 requests on a loaded machine), it is dropped before any answer. Such a
+      // request is retried once, as browsers retry a request whose connection closed before
+      // any response; another address is never retried.
+      if (status == 0 && std::string(from) == "127.0.0.1") {
+        retried++;
+        status = get_from(s, from, "/v1/devices");
+      }
+      if (status == 200)
+        ok++;
+      else if (failed.size() < 200)
+        failed += std::string(from) + ":" + std::to_string(status) + " ";
+      n++;
+    }
   }
   stop = true;
   attacker.join();
   EXPECT_GT(opened.load(), 100);
-  EXPECT_EQ(ok, n) << "every request is served while idle sockets try to hold the slots";
+  // (it failed 1 in 2248 under load before libmicrohttpd's own per-address limit was dropped:
+  // that counted the attacker's sockets that were shut down but whose threads had not exited)
+  EXPECT_EQ(ok, n) << "every request is served while idle sockets try to hold the slots; not: "
+                   << failed;
+  EXPECT_LE(retried * 100, n / 2) << "at most 1 % of the attacked address's requests need a retry";
 }
 
 TEST(ServerLockout, IdleSocketsFromManyAddressesDoNotFillTheServer) {
