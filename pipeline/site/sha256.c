@@ -38,9 +38,12 @@ static void load(void) {
     const char *name;
     void *field;
   } fns[] = {
-      {"EVP_sha256", &crypto.sha256},       {"EVP_MD_CTX_new", &crypto.ctx_new},
-      {"EVP_MD_CTX_free", &crypto.ctx_free}, {"EVP_DigestInit_ex", &crypto.init},
-      {"EVP_DigestUpdate", &crypto.update},  {"EVP_DigestFinal_ex", &crypto.final},
+      {"EVP_sha256", &crypto.sha256},
+      {"EVP_MD_CTX_new", &crypto.ctx_new},
+      {"EVP_MD_CTX_free", &crypto.ctx_free},
+      {"EVP_DigestInit_ex", &crypto.init},
+      {"EVP_DigestUpdate", &crypto.update},
+      {"EVP_DigestFinal_ex", &crypto.final},
       {"HMAC", &crypto.hmac},
   };
   void *lib = dlopen(PL__CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -53,8 +56,7 @@ static void load(void) {
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     void *p = dlsym(lib, fns[i].name);
     if (!p) {
-      snprintf(load_msg, sizeof load_msg, "%s has no function %s", PL__CRYPTO_SONAME,
-               fns[i].name);
+      snprintf(load_msg, sizeof load_msg, "%s has no function %s", PL__CRYPTO_SONAME, fns[i].name);
       memset(&crypto, 0, sizeof crypto);
       dlclose(lib);
       load_failed = 1;

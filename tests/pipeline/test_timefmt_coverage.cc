@@ -1,5 +1,6 @@
 // test_timefmt_coverage.cc - pl_format_time / pl_parse_time (the API's RFC 3339
-// rules), the calendar (pl_days_from_civil and its inverse) and pl_coverage_merge (the tolerance rule, exact equality included).
+// rules), the calendar (pl_days_from_civil and its inverse) and pl_coverage_merge
+// (the tolerance rule, exact equality included).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
