@@ -1,5 +1,5 @@
 /*
- * cmd_serve.c - 'mcapkit serve': run the local site (pipeline/server.h), a
+ * cmd_serve.c - 'mcapkit serve': run the local site (pipeline/site.h), a
  * self-hosted primary site that speaks the Foxglove API over DATA/inbox and
  * DATA/lake. The first line on stdout is exactly
  * "mcapkit serve: listening on http://HOST:PORT" (scripts read it); SIGTERM
@@ -18,7 +18,7 @@
 
 #include "cmd.h"
 #include "output.h"
-#include "pipeline/server.h"
+#include "pipeline/site.h"
 
 struct serve_args {
   const char *data;

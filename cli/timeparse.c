@@ -1,8 +1,8 @@
 /*
  * timeparse.c - parsing and styled formatting of timestamps (see timeparse.h).
- * Calendar arithmetic is the proleptic Gregorian one of H. Hinnant's
- * days_from_civil algorithm; RFC 3339 output is pl_format_time's. No libc time
- * zone state is used.
+ * The calendar is pl_core's (pl_days_from_civil, pl_days_in_month: the one
+ * calendar of mcapkit); RFC 3339 output is pl_format_time's. No libc time zone
+ * state is used.
  */
 #include "timeparse.h"
 
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -40,22 +40,6 @@ static int fixed_digits(const char *s, int n, unsigned *v) {
   }
   *v = x;
   return 0;
-}
-
-/* Days since 1970-01-01 of a civil date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned days_in_month(int64_t y, unsigned m) {
-  static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-  return dm[m - 1];
 }
 
 /*
@@ -140,7 +124,7 @@ static int parse_rfc3339(const char *s, uint64_t *out, char *err, size_t errlen)
       p[7] != '-' || fixed_digits(p + 8, 2, &d) != 0)
     return fail(err, errlen, "time '%s': expected YYYY-MM-DD", s);
   p += 10;
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+  if (mo < 1 || mo > 12 || d < 1 || d > pl_days_in_month(y, mo))
     return fail(err, errlen, "time '%s': no such date", s);
   if (*p != '\0') {
     if (*p != 'T' && *p != 't' && *p != ' ')
@@ -172,7 +156,8 @@ static int parse_rfc3339(const char *s, uint64_t *out, char *err, size_t errlen)
     }
     if (*p != '\0') return fail(err, errlen, "time '%s': unexpected text after the time", s);
   }
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec) - offset_s;
+  int64_t secs =
+      pl_days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec) - offset_s;
   if (secs < 0) return fail(err, errlen, "time '%s' is before 1970", s);
   if (seconds_to_ns((uint64_t)secs, frac, out) != 0)
     return fail(err, errlen, "time '%s' is out of range", s);

@@ -1,4 +1,4 @@
-// test_chunk_feed.cc - the chunk feed (pipeline/src/chunk_feed.c) that hands
+// test_chunk_feed.cc - the chunk feed (pipeline/core/chunk_feed.c) that hands
 // decompressed chunks from the lake pass to the doctor: chunks taken in file
 // order with their bytes, chunks the producer skipped or the consumer passed,
 // a finished producer and a closed consumer never leaving the other waiting,
@@ -12,7 +12,7 @@
 #include <vector>
 
 extern "C" {
-#include "import_internal.h"
+#include "core_internal.h"
 }
 
 namespace {

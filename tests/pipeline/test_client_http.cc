@@ -1,4 +1,4 @@
-// test_client_http.cc - the pl_http handle (pipeline/src/http.c) against a
+// test_client_http.cc - the pl_http handle (pipeline/client/http.c) against a
 // scripted loopback server (fake_http.h) that asserts the exact requests:
 // retries and their count for connection errors, 5xx and 429, Retry-After in
 // seconds and as an HTTP date, POST not repeated unless marked safe, PUT

@@ -12,7 +12,7 @@
 #include "tmpdir.h"
 
 extern "C" {
-#include "import_internal.h"
+#include "core_internal.h"
 }
 
 using mcapkit_test::TempDir;

@@ -1,4 +1,4 @@
-// test_server_api.cc - contract tests of the local site's API (pipeline/server.h)
+// test_server_api.cc - contract tests of the local site's API (pipeline/site.h)
 // from the reference text: authentication and capabilities, devices (fields,
 // types, defaults, sorting, paging over three pages of 2000+ items), query
 // parameter validation (limits, booleans, times, unknown parameters) and the

@@ -6,7 +6,7 @@
 #include <string>
 
 extern "C" {
-#include "../../pipeline/src/sha256.h"
+#include "sha256.h"
 }
 
 namespace {

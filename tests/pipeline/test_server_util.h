@@ -17,7 +17,7 @@
 #include "http_client.h"
 #include "mcap/mcap.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/server.h"
+#include "pipeline/site.h"
 #include "pipeline/synth.h"
 #include "run.h"
 #include "tmpdir.h"

@@ -1,5 +1,6 @@
 // test_timefmt_coverage.cc - pl_format_time / pl_parse_time (the API's RFC 3339
-// rules) and pl_coverage_merge (the tolerance rule, exact equality included).
+// rules), the calendar (pl_days_from_civil and its inverse) and pl_coverage_merge
+// (the tolerance rule, exact equality included).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -81,6 +82,44 @@ TEST(TimeParse, RejectsNonIsoForms) {
 
 // The API reference: tolerance is the "minimum interval that ranges must be separated by
 // to be considered discrete", so a gap equal to the tolerance splits, a shorter one joins.
+// The one calendar (pl_core): the day counts of known dates, a round trip over every day
+// from 1970 to 2554 (the uint64 ns range) and a little before 1970, and month lengths.
+TEST(Calendar, DaysFromCivilAndBack) {
+  EXPECT_EQ(pl_days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(pl_days_from_civil(1969, 12, 31), -1);
+  EXPECT_EQ(pl_days_from_civil(2000, 3, 1), 11017);
+  EXPECT_EQ(pl_days_from_civil(2026, 1, 1), 1767225600 / 86400);
+  int64_t prev_y = 1969;
+  unsigned prev_m = 12, prev_d = 31;
+  for (int64_t z = -1; z <= 214000; z++) {
+    int64_t y;
+    unsigned m, d;
+    pl_civil_from_days(z, &y, &m, &d);
+    ASSERT_EQ(pl_days_from_civil(y, m, d), z) << z;
+    ASSERT_GE(m, 1u);
+    ASSERT_LE(d, pl_days_in_month(y, m)) << z;
+    if (z > -1) {  // consecutive days: the next day of the month, or the 1st of the next
+      bool next_day = y == prev_y && m == prev_m && d == prev_d + 1;
+      bool month_end = d == 1 && prev_d == pl_days_in_month(prev_y, prev_m);
+      bool next_month = month_end && ((y == prev_y && m == prev_m + 1) ||
+                                      (y == prev_y + 1 && m == 1 && prev_m == 12));
+      ASSERT_TRUE(next_day || next_month) << z;
+    }
+    prev_y = y, prev_m = m, prev_d = d;
+  }
+}
+
+TEST(Calendar, DaysInMonth) {
+  EXPECT_EQ(pl_days_in_month(2024, 2), 29u);
+  EXPECT_EQ(pl_days_in_month(2000, 2), 29u);
+  EXPECT_EQ(pl_days_in_month(1900, 2), 28u);
+  EXPECT_EQ(pl_days_in_month(2026, 2), 28u);
+  EXPECT_EQ(pl_days_in_month(2026, 4), 30u);
+  EXPECT_EQ(pl_days_in_month(2026, 12), 31u);
+  EXPECT_EQ(pl_days_in_month(2026, 0), 0u);
+  EXPECT_EQ(pl_days_in_month(2026, 13), 0u);
+}
+
 TEST(Coverage, GapEqualToToleranceSplitsOneLessJoins) {
   auto v = merge({{0, 10}, {15, 20}}, 5);  // gap 5 == tolerance
   ASSERT_EQ(v.size(), 2u);

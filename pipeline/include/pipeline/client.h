@@ -6,7 +6,7 @@
  * (upload.c), reconciliation of a local file against its remote recording
  * (reconcile.c), and export with resume and verification (export_client.c).
  *
- * Conventions as in pipeline.h: functions return PL_OK (0) or a negative
+ * Conventions as in pipeline/core.h: functions return PL_OK (0) or a negative
  * pl_error with detail in a caller-supplied pl_error_info (for HTTP failures
  * http_status and curl_code are set too). Structures returned through **out
  * are owned by the caller and released with their _free function; structs
@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/pipeline.h"
+#include "pipeline/import.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,7 +11,7 @@
  * order it passes chunks through without recompressing them when they are
  * kept whole (see pl_rewrite()).
  *
- * Conventions as in pipeline.h: functions return PL_OK (0) or a negative
+ * Conventions as in pipeline/core.h: functions return PL_OK (0) or a negative
  * pl_error with detail in a caller-supplied pl_error_info; option structs are
  * all-zero for the defaults; times are uint64 nanoseconds.
  */
@@ -22,11 +22,40 @@
 #include <stdint.h>
 
 #include "mcap/mcap.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ----------------------------------------------------------------- inputs */
+
+/**
+ * One grammar for input arguments: "-" is standard input, and a path that is
+ * not a regular file (a pipe, /dev/fd/N, a process substitution "<(cmd)") is
+ * read like it, as a stream. pl_input_open makes any of them a path that can
+ * be opened (and read again, at any offset): a stream is copied into an
+ * unnamed temporary file in tmp_dir (NULL = $TMPDIR, else /tmp); standard
+ * input redirected from a regular file is used in place (/proc/self/fd/0); a
+ * regular file is used as it is. Copying costs the disk space of the input;
+ * readers that go forward only open streams directly instead.
+ */
+typedef struct pl_input {
+  const char *path; /* what to open: the argument, /proc/self/fd/0, or the copy */
+  int copied;       /* the input was a stream, copied into a temporary file */
+  char *scratch;    /* the copy (internal) */
+} pl_input;
+
+/** 1 when `arg` is a stream: "-" on a pipe or terminal, or a path that is not a regular file. */
+int pl_input_is_stream(const char *arg);
+
+/** @return PL_OK; PL_EIO (cannot be read or copied); PL_ENOMEM. */
+int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_info *err);
+
+/** Remove the copy, if any. Accepts a zeroed pl_input. */
+void pl_input_release(pl_input *in);
+
+
 
 /* ------------------------------------------------------------------ output */
 
@@ -96,7 +125,7 @@ int pl_rewrite_order_parse(const char *s, pl_rewrite_order *out);
 const char *pl_rewrite_order_name(pl_rewrite_order o);
 
 /** Progress: bytes of input dealt with so far, of `total` (0 when unknown). */
-typedef void (*pl_progress_fn)(void *user, uint64_t done, uint64_t total);
+typedef void (*pl_rewrite_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /**
  * Rewrite options. All-zero: every message, attachment and metadata record,
@@ -142,7 +171,7 @@ typedef struct pl_rewrite_options {
   const char *tmp_dir;          /* where a stream input is spooled when it must be seekable;
                                    NULL = $TMPDIR or /tmp */
 
-  pl_progress_fn progress;
+  pl_rewrite_progress_fn progress;
   void *progress_user;
 } pl_rewrite_options;
 
@@ -242,7 +271,7 @@ typedef struct pl_merge_options {
                              with the number of inputs */
   const char *tmp_dir;    /* for those rounds; NULL = $TMPDIR or /tmp */
   int no_passthrough;     /* never copy chunks compressed */
-  pl_progress_fn progress;
+  pl_rewrite_progress_fn progress;
   void *progress_user;
 } pl_merge_options;
 
@@ -296,7 +325,7 @@ typedef struct pl_recover_options {
   int threads;             /* compression threads, the caller's included; 0 = cores */
   int no_passthrough;      /* recompress even chunks that are intact */
   uint64_t max_chunk_size; /* largest decompressed chunk accepted; 0 = 1 GiB */
-  pl_progress_fn progress;
+  pl_rewrite_progress_fn progress;
   void *progress_user;
 } pl_recover_options;
 
