@@ -49,7 +49,7 @@ static const cli_opt serve_opts[] = {
     {"rate-limit", 0, CLI_OPT_DOUBLE, offsetof(struct serve_args, rate_limit), "N",
      "requests per second per API key; beyond it 429 (default: no limit)"},
     {"faults", 0, CLI_OPT_STRING, offsetof(struct serve_args, faults), "SPEC",
-     "inject faults: error=P,reset=P,delay=P:MS,expire=P (P = fraction of requests)"},
+     "inject faults: error=P,reset=P,throttle=P,delay=P:MS,expire=P (P = fraction of requests)"},
     {"fault-seed", 0, CLI_OPT_U64, offsetof(struct serve_args, fault_seed), "N",
      "seed of the fault dice (default: from the clock)"},
     {"timeout", 0, CLI_OPT_U64, offsetof(struct serve_args, timeout), "SECONDS",

@@ -814,6 +814,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       pl__srv_conn_busy(s, x->track);
       return queue_reset(c);
     }
+    if (fault == FAULT_THROTTLE) {
+      x->kind = CTX_DONE;
+      struct srv_resp r;
+      memset(&r, 0, sizeof r);
+      r.fd = -1;
+      pl__srv_resp_error(&r, 429, "fault injection: too many requests");
+      r.retry_after = 1;
+      return queue(s, c, x, &r);
+    }
     if (strncmp(url, "/signed/", 8) == 0) {
       x->kind = CTX_DONE;
       enum MHD_Result ret = begin_signed(s, c, x, url, method);

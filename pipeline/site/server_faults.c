@@ -1,10 +1,12 @@
 /*
  * server_faults.c - fault injection for tests of clients:
- * "error=P,reset=P,delay=P:MS,expire=P", each P a fraction of requests in
- * [0, 1]. error answers 500 or 503 (alternately by the dice), reset cuts the
- * connection in the middle of the response body, delay holds the response MS
- * milliseconds, expire hands out signed links that have already expired.
- * error and reset exclude each other (one roll decides); delay and expire
+ * "error=P,reset=P,throttle=P,delay=P:MS,expire=P", each P a fraction of
+ * requests in [0, 1]. error answers 500 or 503 (alternately by the dice), reset
+ * cuts the connection in the middle of the response body, throttle answers 429
+ * with Retry-After: 1 (as the rate limit does, whatever the client's pace),
+ * delay holds the response MS milliseconds, expire hands out signed links that
+ * have already expired. error, reset and throttle exclude each other (one roll
+ * decides); delay and expire
  * are rolled independently and leave authentication and validation intact.
  * The dice are a seeded xorshift generator, so a seed replays the same faults
  * for the same sequence of requests.
@@ -54,6 +56,8 @@ int pl__srv_faults_parse(struct srv_faults *f, const char *spec, uint64_t seed, 
       ok = parse_p(v, vlen, &f->error);
     } else if (nlen == 5 && strncmp(p, "reset", 5) == 0) {
       ok = parse_p(v, vlen, &f->reset);
+    } else if (nlen == 8 && strncmp(p, "throttle", 8) == 0) {
+      ok = parse_p(v, vlen, &f->throttle);
     } else if (nlen == 6 && strncmp(p, "expire", 6) == 0) {
       ok = parse_p(v, vlen, &f->expire);
     } else if (nlen == 5 && strncmp(p, "delay", 5) == 0) {
@@ -76,7 +80,7 @@ int pl__srv_faults_parse(struct srv_faults *f, const char *spec, uint64_t seed, 
         }
       }
     } else {
-      snprintf(msg, msg_len, "unknown fault '%.*s' (expected error, reset, delay or expire)",
+      snprintf(msg, msg_len, "unknown fault '%.*s' (expected error, reset, throttle, delay or expire)",
                (int)nlen, p);
       return -1;
     }
@@ -89,8 +93,8 @@ int pl__srv_faults_parse(struct srv_faults *f, const char *spec, uint64_t seed, 
     if (!end) break;
     p = end + 1;
   }
-  if (f->error + f->reset > 1) {
-    snprintf(msg, msg_len, "faults: error + reset must not exceed 1");
+  if (f->error + f->reset + f->throttle > 1) {
+    snprintf(msg, msg_len, "faults: error + reset + throttle must not exceed 1");
     return -1;
   }
   return 0;
@@ -110,7 +114,8 @@ static double next_unit(struct srv_faults *f) {
 int pl__srv_faults_roll(struct srv_faults *f, unsigned *delay_ms, int *expire) {
   *delay_ms = 0;
   *expire = 0;
-  if (f->error <= 0 && f->reset <= 0 && f->delay <= 0 && f->expire <= 0) return FAULT_NONE;
+  if (f->error <= 0 && f->reset <= 0 && f->throttle <= 0 && f->delay <= 0 && f->expire <= 0)
+    return FAULT_NONE;
   pthread_mutex_lock(&f->mu);
   double a = next_unit(f), b = next_unit(f), c = next_unit(f);
   pthread_mutex_unlock(&f->mu);
@@ -118,5 +123,6 @@ int pl__srv_faults_roll(struct srv_faults *f, unsigned *delay_ms, int *expire) {
   if (c < f->expire) *expire = 1;
   if (a < f->error) return a < f->error / 2 ? FAULT_ERROR_503 : FAULT_ERROR;
   if (a < f->error + f->reset) return FAULT_RESET;
+  if (a < f->error + f->reset + f->throttle) return FAULT_THROTTLE;
   return FAULT_NONE;
 }

@@ -229,13 +229,19 @@ struct srv_auth {
 };
 
 struct srv_faults {
-  double error, reset, delay, expire;
+  double error, reset, throttle, delay, expire;
   unsigned delay_ms;
   uint64_t rng;
   pthread_mutex_t mu;
 };
 
-enum srv_fault { FAULT_NONE = 0, FAULT_ERROR = 1, FAULT_RESET = 2, FAULT_ERROR_503 = 3 };
+enum srv_fault {
+  FAULT_NONE = 0,
+  FAULT_ERROR = 1,
+  FAULT_RESET = 2,
+  FAULT_ERROR_503 = 3,
+  FAULT_THROTTLE = 4
+};
 
 /* ------------------------------------------------------------- stream links */
 

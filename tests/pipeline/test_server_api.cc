@@ -425,6 +425,14 @@ TEST_F(ServerApi, ExpireFaultHandsOutExpiredLinks) {
   EXPECT_NE(error_of(p).find("expired"), std::string::npos) << p.body;
 }
 
+TEST_F(ServerApi, ThrottleFaultAnswers429WithRetryAfter) {
+  TestServer s(dir.file("data"), [](pl_server_options &o) { o.faults = "throttle=1"; });
+  ASSERT_TRUE(s.ok());
+  HttpResponse r = s.get("/v1/devices");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.header("retry-after"), "1");
+}
+
 TEST_F(ServerApi, BadOptionsAreRefused) {
   pl_server *srv = nullptr;
   pl_error_info err;
@@ -433,7 +441,8 @@ TEST_F(ServerApi, BadOptionsAreRefused) {
   EXPECT_EQ(pl_server_create(&srv, &o, &err), PL_EINVAL);
   std::string data = dir.file("data");
   o.data_dir = data.c_str();
-  for (const char *f : {"error=2", "boom=0.1", "delay=0.1", "delay=0.5:x", "error=0.6,reset=0.6"}) {
+  for (const char *f : {"error=2", "boom=0.1", "delay=0.1", "delay=0.5:x", "error=0.6,reset=0.6",
+                        "reset=0.5,throttle=0.6", "throttle=x"}) {
     o.faults = f;
     EXPECT_EQ(pl_server_create(&srv, &o, &err), PL_EINVAL) << f;
     EXPECT_NE(err.msg[0], 0);

@@ -36,7 +36,7 @@ typedef struct pl_server_options {
   const char *keys_path;     /* KEYS.json; NULL = DATA/keys.json, created on first start */
   const char *public_url;    /* base of signed links; NULL = http://HOST:PORT */
   double rate_limit;         /* requests per second per API key; 0 = no limit */
-  const char *faults;        /* "error=P,reset=P,delay=P:MS,expire=P"; NULL = none */
+  const char *faults;        /* "error=P,reset=P,throttle=P,delay=P:MS,expire=P"; NULL = none */
   uint64_t fault_seed;       /* seed of the fault dice (0 = from the clock) */
   unsigned connection_timeout_s; /* idle keep-alive connections and the grace of a request
                                     body; 0 = 30 s */
