@@ -50,6 +50,8 @@ const cli_cmd cli_cmds[] = {
      &cmd_lake_spec},
     {"list", cmd_list, "list channels, schemas, chunks, attachments or metadata", 0,
      &cmd_list_spec},
+    {"man", cmd_man, "print the manual pages, generated from the option tables", CLI_CMD_HIDDEN,
+     &cmd_man_spec},
     {"merge", cmd_merge, "merge MCAP files into one in log-time order", 0, &cmd_merge_spec},
     {"recover", cmd_recover, "rescue what can be rescued from a truncated or damaged MCAP file",
      0, &cmd_recover_spec},
