@@ -1,8 +1,8 @@
 # Packaging.cmake - `cpack -G DEB` (run in the build directory): one Debian package, mcapkit,
 # holding everything `cmake --install` installs, under /usr. Its dependencies: what
 # dpkg-shlibdeps finds in the ELF files (libzstd1, liblz4-1, libjson-c5, libxxhash0, ...),
-# plus the two libraries the pipeline opens only when needed (dlopen), which no tool can see:
-# libcurl.so.4 (network commands) and libmicrohttpd.so.12 (serve).
+# plus the three libraries the pipeline opens only when needed (dlopen), which no tool can
+# see: libcurl.so.4 (network commands), libmicrohttpd.so.12 and libcrypto.so.3 (serve).
 set(CPACK_PACKAGE_NAME mcapkit)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
@@ -19,7 +19,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.62.0), libmicrohttpd12")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.62.0), libmicrohttpd12, libssl3")
 # A shlibs file for libmcap.so.MAJOR, and the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
