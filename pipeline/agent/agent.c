@@ -308,6 +308,7 @@ static void prune(struct pl_agent *a) {
   size_t drop = np - KEEP_HISTORY, k = 0;
   for (size_t i = 0; i < a->n_entries; i++) {
     if (mark[i] && drop) {
+      ag_count_entry(&a->forgotten, a->entries[i]->state, a->entries[i]->lost);
       ag_entry_free(a->entries[i]);
       drop--;
     } else {

@@ -152,6 +152,7 @@ struct pl_agent {
   pthread_t *threads;
   int n_threads;
   uint64_t uploads;
+  pl_agent_counts forgotten; /* entries pruned from memory in this run, by state */
   int dirty; /* the snapshot is out of date */
   double last_snapshot;
   /* systemd */
@@ -190,6 +191,8 @@ int ag_journal_append(struct pl_agent *a, const struct ag_entry *e);
 /* Rewrite the journal with the live entries (fsync, rename, fsync dir). Caller holds mu. */
 int ag_journal_compact(struct pl_agent *a);
 void ag_journal_close(struct pl_agent *a);
+/* Add one entry in `state` to the counts. */
+void ag_count_entry(pl_agent_counts *c, int state, int lost);
 /* Write agent-status.json (temporary file + rename). Caller holds mu. */
 int ag_snapshot_write(struct pl_agent *a, int stopping);
 

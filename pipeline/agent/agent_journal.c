@@ -508,7 +508,7 @@ void ag_journal_close(struct pl_agent *a) {
 
 /* ------------------------------------------------------------- counts */
 
-static void count_entry(pl_agent_counts *c, int state, int lost) {
+void ag_count_entry(pl_agent_counts *c, int state, int lost) {
   switch (state) {
     case AG_VERIFIED:
       c->verified++;
@@ -538,10 +538,10 @@ static void count_entry(pl_agent_counts *c, int state, int lost) {
 }
 
 void pl_agent_get_counts(pl_agent *a, pl_agent_counts *out) {
-  memset(out, 0, sizeof *out);
   pthread_mutex_lock(&a->mu);
+  *out = a->forgotten;
   for (size_t i = 0; i < a->n_entries; i++)
-    count_entry(out, a->entries[i]->state, a->entries[i]->lost);
+    ag_count_entry(out, a->entries[i]->state, a->entries[i]->lost);
   for (size_t i = 0; i < a->n_cands; i++) out->pending++;
   out->uploads = a->uploads;
   pthread_mutex_unlock(&a->mu);
@@ -557,11 +557,10 @@ int ag_snapshot_write(struct pl_agent *a, int stopping) {
     json_object_put(arr);
     return -1;
   }
-  pl_agent_counts c;
-  memset(&c, 0, sizeof c);
+  pl_agent_counts c = a->forgotten;
   size_t terminal = 0;
   for (size_t i = 0; i < a->n_entries; i++) {
-    count_entry(&c, a->entries[i]->state, a->entries[i]->lost);
+    ag_count_entry(&c, a->entries[i]->state, a->entries[i]->lost);
     if (ag_state_terminal(a->entries[i]->state)) terminal++;
   }
   c.pending += a->n_cands;
@@ -666,7 +665,7 @@ static int snapshot_from(struct ag_entry **e, size_t n, pl_agent_snapshot **out)
       pl_agent_snapshot_free(s);
       return -1;
     }
-    count_entry(&s->counts, e[i]->state, e[i]->lost);
+    ag_count_entry(&s->counts, e[i]->state, e[i]->lost);
   }
   s->n_entries = n;
   *out = s;

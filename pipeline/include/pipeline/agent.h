@@ -222,7 +222,9 @@ typedef struct pl_agent_snapshot {
   pl_agent_entry *entries; /* sorted by id; recordings still being written have id 0 */
   size_t n_entries;
   size_t omitted;          /* finished recordings left out of a live snapshot (the oldest) */
-  pl_agent_counts counts;  /* over every recording, omitted ones included */
+  pl_agent_counts counts;  /* over every recording, omitted ones included; from a running
+                              agent also those it forgot (the oldest finished ones whose file
+                              is gone, beyond 256) since it started */
   size_t skipped_lines; /* journal lines that could not be used (a torn last line) */
 } pl_agent_snapshot;
 
