@@ -83,7 +83,7 @@ static const cli_opt agent_opts[] = {
      "upload at most BYTES per second in all (K, M, G suffixes; default no limit)"},
     {"timeout", 0, CLI_OPT_DOUBLE, AA(timeout), "SECONDS",
      "how long to wait for each import (default 600)"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, AA(tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, AA(tolerance), "SECONDS",
      "coverage gap tolerance of the reconcile (default 14)"},
     {"delete-after-verify", 0, CLI_OPT_FLAG, AA(delete_after_verify), NULL,
      "delete a recording once the platform's copy reconciled clean"},

@@ -37,7 +37,7 @@
 #define DEFAULT_RETRY_MAX_S 3600.0
 #define MAX_PARALLEL 64
 #define KEEP_HISTORY 256 /* finished recordings whose file is gone, kept for 'status' */
-#define PAUSE_RECHECK_S 2.0
+#define PAUSE_RECHECK_S 2.0 /* or the retry delay when shorter */
 
 int pl_agent_new(pl_agent **out, const pl_agent_options *o) {
   *out = NULL;
@@ -249,7 +249,8 @@ static int runnable(struct pl_agent *a, struct ag_entry *e, uint64_t now_ns, dou
     case AG_FAILED:
       return e->next_retry_ns != 0 && now_ns >= e->next_retry_ns;
     case AG_PAUSED: {
-      if (now - e->paused_at < PAUSE_RECHECK_S) return 0;
+      double recheck = a->o.retry_initial_s < PAUSE_RECHECK_S ? a->o.retry_initial_s : PAUSE_RECHECK_S;
+      if (now - e->paused_at < recheck) return 0;
       uint64_t f = ag_free_bytes(a->work_dir);
       if (f != UINT64_MAX && (f < e->need_bytes || f - e->need_bytes < a->o.min_free)) {
         e->paused_at = now;
@@ -407,7 +408,7 @@ static void stop_workers(struct pl_agent *a) {
       cut = 1;
       a->cancel = 1;
       ag_event_path(a, "warning", NULL, 0,
-                    "stop timeout (%.0f s) reached: cutting the transfers in progress; they "
+                    "stop timeout (%g s) reached: cutting the transfers in progress; they "
                     "resume on the next start",
                     a->o.stop_timeout_s);
     }
@@ -450,7 +451,12 @@ int pl_agent_run(pl_agent *a) {
   double next_rescan = ag_mono_s() + a->o.rescan_s;
   while (!a->stop_requested) {
     double tick = a->n_cands ? a->o.settle_s / 4 : 1.0;
+    if (tick > a->o.retry_initial_s) tick = a->o.retry_initial_s; /* retries, paused ones */
     if (tick > 1.0) tick = 1.0;
+    pthread_mutex_lock(&a->mu);
+    double snap_due = a->dirty ? a->last_snapshot + 0.5 - ag_mono_s() : tick;
+    pthread_mutex_unlock(&a->mu);
+    if (tick > snap_due) tick = snap_due; /* 'agent status' sees a change within 0.5 s */
     if (tick < 0.05) tick = 0.05;
     wait_events(a, tick);
     if (a->stop_requested) break;

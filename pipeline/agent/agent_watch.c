@@ -206,6 +206,14 @@ static void consider(struct pl_agent *a, const char *path) {
   nc.since = ag_mono_s();
   nc.kind = ag_detect_kind(a, path);
   nc.finished = ag_file_finished(path, nc.kind) == 1;
+  struct stat sb;
+  if (nc.finished && lstat(path, &sb) == 0) {
+    /* a finished file whose inode has not changed (ctime: no write, no utimes) for the
+     * settle time already, as found by the first scan after a restart, is not waited for
+     * again; an unfinished one still waits the whole stale time (clock jumps) */
+    double age = ((double)ag_wall_ns() - ((double)sb.st_ctim.tv_sec * 1e9 + (double)sb.st_ctim.tv_nsec)) / 1e9;
+    if (age > 0) nc.since -= age < a->o.settle_s ? age : a->o.settle_s;
+  }
   pthread_mutex_lock(&a->mu);
   if (ag_grow((void **)&a->cands, &a->cap_cands, a->n_cands + 1, sizeof *a->cands) != 0) {
     pthread_mutex_unlock(&a->mu);

@@ -1,10 +1,11 @@
 // test_agent.cc - pl_agent without a server: the state journal's parser (last line
 // per id wins, a torn last line, every kind of bad field skipped, no NUL or
 // relative paths), reading a state folder (missing, journal only), option checks,
-// one agent per state folder, and the CLI's usage errors.
+// one agent per state folder, the CLI's usage errors, and the dist/ unit and example.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <sstream>
 #include <string>
 
 #include "fake_http.h"
@@ -237,4 +238,53 @@ TEST(AgentCli, UsageErrorsAndOneAgentPerStateFolder) {
   EXPECT_NE(st.out.find("agent running (pid"), std::string::npos) << st.out;
   first.kill_now(SIGTERM);
   EXPECT_EQ(first.wait(30), 0) << read_file_or_throw(t.file("a1.err"));
+}
+
+// dist/: the example configuration's options are all accepted by the agent (a run with
+// --once on an empty folder exits 0 without reaching any server), and the unit file passes
+// 'systemd-analyze verify' (with the binary and environment file pointed at this tree;
+// skipped where systemd-analyze is missing).
+TEST(AgentDist, ExampleConfigurationRunsAndUnitFileVerifies) {
+  TempDir t;
+  std::string env = read_file_or_throw(std::string(MCAPKIT_SOURCE_DIR) + "/dist/mcapkit-agent.env");
+  std::string options;
+  for (size_t at = 0; at < env.size();) {
+    size_t nl = env.find('\n', at);
+    std::string ln = env.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? env.size() : nl + 1;
+    if (ln.rfind("MCAPKIT_AGENT_OPTIONS=", 0) == 0) options = ln.substr(22);
+  }
+  ASSERT_FALSE(options.empty()) << env;
+  EXPECT_NE(env.find("MCAPKIT_WATCH="), std::string::npos);
+  EXPECT_NE(env.find("MCAPKIT_DEVICE_NAME="), std::string::npos);
+  mkdir(t.file("rec").c_str(), 0755);
+  std::string key = t.file("key");
+  write_file_or_throw(key, "fox_sk_x\n");
+  chmod(key.c_str(), 0600);
+  std::vector<std::string> argv = {mcapkit_path(), "agent", "--watch", t.file("rec"),
+                                   "--device-name", "d", "--api-url", "http://127.0.0.1:9",
+                                   "--api-key-file", key, "--once", "--no-notify"};
+  std::istringstream words(options);
+  for (std::string w; words >> w;) argv.push_back(w);
+  RunResult r = run_program(argv);
+  EXPECT_EQ(r.exit_code, 0) << options << "\n" << r.err;
+
+  std::string unit =
+      read_file_or_throw(std::string(MCAPKIT_SOURCE_DIR) + "/dist/mcapkit-agent.service");
+  EXPECT_NE(unit.find("Type=notify"), std::string::npos);
+  EXPECT_NE(unit.find("ExecStart=/usr/bin/mcapkit agent"), std::string::npos);
+  if (system("command -v systemd-analyze >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no systemd-analyze here";
+  auto replace = [&](const std::string &from, const std::string &to) {
+    size_t p = unit.find(from);
+    ASSERT_NE(p, std::string::npos) << from;
+    unit.replace(p, from.size(), to);
+  };
+  replace("/usr/bin/mcapkit", mcapkit_path());
+  replace("/etc/mcapkit/agent.env", std::string(MCAPKIT_SOURCE_DIR) + "/dist/mcapkit-agent.env");
+  write_file_or_throw(t.file("mcapkit-agent.service"), unit);
+  RunResult v = run_program({"/bin/sh", "-c",
+                             "systemd-analyze verify '" + t.file("mcapkit-agent.service") + "'"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(v.err, "") << v.err;
 }

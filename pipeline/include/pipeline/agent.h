@@ -130,7 +130,8 @@ typedef struct pl_agent_options {
   int delete_after_verify; /* remove the original once the platform's copy reconciled clean
                               (never a stale file's original, which stays as it was) */
   uint64_t min_free;       /* bytes to keep free on the state folder's file system: a
-                              preparation that would go below pauses until there is room */
+                              preparation that would go below pauses until there is room
+                              (looked at every 2 s, or retry_initial_s when shorter) */
   double stop_timeout_s;   /* after a stop request, how long work may go on before
                               transfers are cut and checkpointed; 0 = 20 */
   double retry_initial_s;  /* first retry of a failed recording; doubles each time; 0 = 30 */
