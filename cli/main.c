@@ -20,6 +20,8 @@
 const cli_cmd cli_cmds[] = {
     {"add", cmd_add, "add an attachment or metadata to an MCAP file, safely in place", 0,
      &cmd_add_spec},
+    {"agent", cmd_agent, "watch recording folders and upload each finished recording once",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_agent_spec},
     {"cat", cmd_cat, "print messages as text or NDJSON, merging files by log time", 0,
      &cmd_cat_spec},
     {"check", cmd_check, "verify the structure and every CRC of MCAP files", 0, &cmd_check_spec},

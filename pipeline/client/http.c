@@ -590,6 +590,8 @@ static CURLcode perform(pl_http *h, const struct req *rq, struct xfer *x, long *
     curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
     curl_easy_setopt(c, CURLOPT_SEEKDATA, x);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->in_size);
+    if (h->o.max_send_speed)
+      curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)h->o.max_send_speed);
   } else {
     if (strcmp(rq->method, "POST") != 0) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
     if (rq->body || strcmp(rq->method, "POST") == 0) {

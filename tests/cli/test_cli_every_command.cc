@@ -28,6 +28,7 @@ namespace {
 
 // Commands without an input file, and why they are not run here.
 const std::map<std::string, std::string> kNoInputFile = {
+    {"agent", "a daemon on watched folders (tests/pipeline/test_agent_e2e.cc runs it)"},
     {"completion", "prints a shell script; takes a shell name"},
     {"help", "prints help; takes a command name"},
     {"remote", "talks to the API only; takes no local file"},

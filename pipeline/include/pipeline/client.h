@@ -67,6 +67,7 @@ typedef struct pl_http_options {
   /* (pl_upload_files calls `log` from its worker threads: it must be thread-safe) */
   void *log_user;
   const char *user_agent; /* NULL = "mcapkit/<version>" */
+  uint64_t max_send_speed; /* bytes/s of a file PUT (CURLOPT_MAX_SEND_SPEED_LARGE); 0 = no limit */
 } pl_http_options;
 
 /**

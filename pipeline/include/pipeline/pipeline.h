@@ -6,6 +6,7 @@
 #ifndef PIPELINE_PIPELINE_H
 #define PIPELINE_PIPELINE_H
 
+#include "pipeline/agent.h"
 #include "pipeline/client.h"
 #include "pipeline/convert.h"
 #include "pipeline/core.h"

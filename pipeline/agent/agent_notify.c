@@ -1,0 +1,51 @@
+/*
+ * agent_notify.c - systemd service notification (libsystemd's sd_notify, the
+ * only libsystemd user): READY=1 once the agent watches its folders,
+ * STATUS=<counts> when they change, WATCHDOG=1 at a third of $WATCHDOG_USEC
+ * when the unit asks for a watchdog, STOPPING=1 on the way out. Nothing is
+ * sent unless the options ask for it and $NOTIFY_SOCKET is set.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent_internal.h"
+
+void ag_notify_init(struct pl_agent *a) {
+  const char *sock = getenv("NOTIFY_SOCKET");
+  a->notify_on = a->o.notify && sock && *sock;
+  a->watchdog_usec = 0;
+  uint64_t usec = 0;
+  if (a->notify_on && sd_watchdog_enabled(0, &usec) > 0) a->watchdog_usec = usec;
+}
+
+void ag_notify(struct pl_agent *a, const char *fmt, ...) {
+  if (!a->notify_on) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (sd_notify(0, buf) < 0) ag_event_path(a, "warning", NULL, 0, "sd_notify failed");
+}
+
+void ag_notify_tick(struct pl_agent *a, const pl_agent_counts *c) {
+  if (!a->notify_on) return;
+  double now = ag_mono_s();
+  if (a->watchdog_usec && now - a->last_watchdog >= (double)a->watchdog_usec / 3e6) {
+    a->last_watchdog = now;
+    sd_notify(0, "WATCHDOG=1");
+  }
+  char st[256];
+  snprintf(st, sizeof st,
+           "%llu verified, %llu in progress, %llu failed, %llu refused, %llu differ; %llu "
+           "uploaded this run",
+           (unsigned long long)c->verified, (unsigned long long)c->pending,
+           (unsigned long long)c->failed, (unsigned long long)c->refused,
+           (unsigned long long)c->differs, (unsigned long long)c->uploads);
+  if (strcmp(st, a->last_status) == 0) return;
+  snprintf(a->last_status, sizeof a->last_status, "%s", st);
+  ag_notify(a, "STATUS=%s", st);
+}
