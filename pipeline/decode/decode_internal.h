@@ -159,6 +159,7 @@ struct pl__type {
   uint8_t wkt;      /* enum pl__pb_wkt */
   uint8_t base64;   /* JSON schema: a string with contentEncoding base64 */
   uint8_t map_entry; /* protobuf: a synthesized map entry message */
+  uint8_t plain;     /* STRUCT: names need no JSON escaping (PL_VALUE_F_PLAIN_NAMES) */
   uint32_t n;       /* ARRAY length, SEQ bound, STRUCT fields, ENUM values */
   struct pl__type *elem; /* ARRAY/SEQ elements, MAP values */
   struct pl__type *key;  /* MAP keys */
@@ -217,7 +218,19 @@ static inline int pl__is_prim_numeric(int k) {
 }
 
 /* Size in bytes of a primitive numeric kind (bool 1). */
-size_t pl__prim_size(int kind);
+static inline size_t pl__prim_size(int kind) {
+  switch (kind) {
+    case PL__T_BOOL:
+    case PL__T_I8:
+    case PL__T_U8: return 1;
+    case PL__T_I16:
+    case PL__T_U16: return 2;
+    case PL__T_I32:
+    case PL__T_U32:
+    case PL__T_F32: return 4;
+    default: return 8;
+  }
+}
 /* pl_packed_kind of a primitive numeric kind. */
 static inline uint8_t pl__packed_kind(int kind) {
   return (uint8_t)kind; /* the enums are in the same order */

@@ -1,40 +1,35 @@
 #!/usr/bin/env python3
-"""gen_pow10.py - prints the table of cached powers of ten used by fmt_double.c.
-
-Each entry is 10^k for k = -348, -340, ..., 340 as a 64-bit significand f with its
-top bit set and a binary exponent e, f * 2^e being 10^k rounded to nearest.
-Exact integer arithmetic; run it to check or regenerate the table:
+"""gen_pow10.py - prints the tables of powers of ten used by fmt_double.c.
 
     python3 pipeline/decode/gen_pow10.py
+
+Exact integer arithmetic (fractions). For each e = -292 .. 324, 10^e as a
+126-bit integer g with 10^e * 2^(125 - floor(log2(10^e))) < g, g = that value
+rounded down, plus one (so g is in [2^125, 2^126]), printed as its high and low
+64-bit halves: the table of the Schubfach-style conversion (float64 and
+float32 both use it).
 """
 from fractions import Fraction
 
 
-def entry(k):
-    v = Fraction(10) ** k
-    e = v.numerator.bit_length() - v.denominator.bit_length() - 64
-    # adjust e so that v / 2^e lies in [2^63, 2^64)
-    while Fraction(v) / Fraction(2) ** e >= 2 ** 64:
-        e += 1
-    while Fraction(v) / Fraction(2) ** e < 2 ** 63:
-        e -= 1
-    q = Fraction(v) / Fraction(2) ** e
-    f = q.numerator // q.denominator
-    rem = q - f
-    if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and f % 2 == 1):
-        f += 1
-    if f == 2 ** 64:
-        f //= 2
-        e += 1
-    return f, e
+def flog2pow10(e):
+    return (e * 913124641741) >> 38
+
+
+def table(lo, hi, bits):
+    rows = []
+    for e in range(lo, hi + 1):
+        v = Fraction(10) ** e
+        scaled = v * Fraction(2) ** (bits - 1 - flog2pow10(e))
+        g = scaled.numerator // scaled.denominator + 1
+        assert 2 ** (bits - 1) < g <= 2 ** bits
+        rows.append((e, g))
+    return rows
 
 
 def main():
-    rows = []
-    for k in range(-348, 341, 8):
-        f, e = entry(k)
-        rows.append("    {UINT64_C(0x%016x), %d, %d}," % (f, e, k))
-    print("\n".join(rows))
+    for e, g in table(-292, 324, 126):
+        print("    {UINT64_C(0x%016x), UINT64_C(0x%016x)}, /* %d */" % (g >> 64, g & (2**64 - 1), e))
 
 
 if __name__ == "__main__":

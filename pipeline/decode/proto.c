@@ -1091,6 +1091,7 @@ static int message(struct pd *d, const struct pl__type *t, const uint8_t *p, siz
   }
   memset(out, 0, sizeof *out);
   out->kind = PL_VALUE_STRUCT;
+  out->flags = t->plain ? PL_VALUE_F_PLAIN_NAMES : 0;
   out->count = nf;
   out->v.items = items;
   out->names = t->names;

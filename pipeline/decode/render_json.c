@@ -150,7 +150,7 @@ static int value(pl_text *t, const pl_value *v, pl_bytes_mode bytes) {
         const pl_name *nm = &v->names[i];
         if (pl__text_reserve(t, (size_t)nm->len + 4) != 0) return -1;
         if (i) t->data[t->len++] = ',';
-        if (v->flags & PL_VALUE_F_JSON_NAMES) {
+        if (v->flags & (PL_VALUE_F_JSON_NAMES | PL_VALUE_F_PLAIN_NAMES)) {
           t->data[t->len++] = '"';
           memcpy(t->data + t->len, nm->data, nm->len);
           t->len += nm->len;

@@ -128,7 +128,14 @@ int pl__schema_slot(struct pl__schema *s, struct pl__type **slot) {
 int pl__struct_names(struct pl__schema *s, struct pl__type *t) {
   t->names = pl__arena_alloc(&s->arena, (t->n ? t->n : 1) * sizeof *t->names);
   if (!t->names) return -1;
-  for (uint32_t i = 0; i < t->n; i++) t->names[i] = t->fields[i].name;
+  t->plain = 1;
+  for (uint32_t i = 0; i < t->n; i++) {
+    t->names[i] = t->fields[i].name;
+    for (uint32_t k = 0; k < t->names[i].len; k++) {
+      unsigned char c = (unsigned char)t->names[i].data[k];
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') t->plain = 0;
+    }
+  }
   return 0;
 }
 

@@ -387,34 +387,40 @@ void pl__path_index(struct pl__dctx *c, size_t i) {
 
 /* -------------------------------------------------------------- values */
 
-size_t pl__prim_size(int kind) {
-  switch (kind) {
-    case PL__T_BOOL:
-    case PL__T_I8:
-    case PL__T_U8: return 1;
-    case PL__T_I16:
-    case PL__T_U16: return 2;
-    case PL__T_I32:
-    case PL__T_U32:
-    case PL__T_F32: return 4;
-    default: return 8;
-  }
-}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HOST_BE 1
+#else
+#define HOST_BE 0
+#endif
 
-static uint64_t load(const uint8_t *p, size_t n, int be) {
-  uint64_t v = 0;
-  if (be) {
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
-  } else {
-    for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
+static inline uint64_t load(const uint8_t *p, size_t n, int be) {
+  int swap = be != HOST_BE;
+  switch (n) {
+    case 1: return p[0];
+    case 2: {
+      uint16_t v;
+      memcpy(&v, p, 2);
+      return swap ? __builtin_bswap16(v) : v;
+    }
+    case 4: {
+      uint32_t v;
+      memcpy(&v, p, 4);
+      return swap ? __builtin_bswap32(v) : v;
+    }
+    default: {
+      uint64_t v;
+      memcpy(&v, p, 8);
+      return swap ? __builtin_bswap64(v) : v;
+    }
   }
-  return v;
 }
 
 void pl__packed_get(const pl_value *a, size_t i, pl_value *out) {
   size_t sz = pl__prim_size(a->elem);
   uint64_t x = load(a->v.bytes + i * sz, sz, (a->flags & PL_VALUE_F_BIG_ENDIAN) != 0);
-  memset(out, 0, sizeof *out);
+  out->flags = 0;
+  out->count = 0;
+  out->names = NULL;
   switch (a->elem) {
     case PL_PACKED_BOOL:
       out->kind = PL_VALUE_BOOL;

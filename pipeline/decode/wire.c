@@ -49,15 +49,34 @@ static inline int have(const struct rd *r, size_t n) {
   return r->pos <= r->size && r->size - r->pos >= n;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HOST_BE 1
+#else
+#define HOST_BE 0
+#endif
+
+/* An n-byte integer at the current position (bounds checked by the caller). */
 static inline uint64_t load(const struct rd *r, size_t n) {
   const uint8_t *p = r->base + r->pos;
-  uint64_t v = 0;
-  if (r->be) {
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
-  } else {
-    for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
+  int swap = r->be != HOST_BE;
+  switch (n) {
+    case 1: return p[0];
+    case 2: {
+      uint16_t v;
+      memcpy(&v, p, 2);
+      return swap ? __builtin_bswap16(v) : v;
+    }
+    case 4: {
+      uint32_t v;
+      memcpy(&v, p, 4);
+      return swap ? __builtin_bswap32(v) : v;
+    }
+    default: {
+      uint64_t v;
+      memcpy(&v, p, 8);
+      return swap ? __builtin_bswap64(v) : v;
+    }
   }
-  return v;
 }
 
 static const char *prim_name(int kind) {
@@ -67,7 +86,7 @@ static const char *prim_name(int kind) {
 }
 
 /* A primitive numeric value at the current position. */
-static int prim(struct rd *r, int kind, pl_value *out) {
+static inline int prim(struct rd *r, int kind, pl_value *out) {
   size_t sz = pl__prim_size(kind);
   align(r, sz);
   if (!have(r, sz)) return truncated(r, prim_name(kind), sz);
@@ -249,7 +268,7 @@ static int value(struct rd *r, const struct pl__type *t, pl_value *out, uint32_t
         return pl__fail(r->c, PL_DECODE_ELIMIT, r->hdr + r->pos, "nesting deeper than %u levels",
                         r->c->max_depth);
       out->kind = PL_VALUE_STRUCT;
-      out->flags = 0;
+      out->flags = t->plain ? PL_VALUE_F_PLAIN_NAMES : 0;
       out->count = t->n;
       out->names = t->names;
       if (t->n == 0) {
@@ -308,7 +327,7 @@ static int value(struct rd *r, const struct pl__type *t, pl_value *out, uint32_t
         }
       }
       out->kind = PL_VALUE_STRUCT;
-      out->flags = 0;
+      out->flags = PL_VALUE_F_PLAIN_NAMES;
       out->count = 2;
       out->v.items = items;
       out->names = time_names;

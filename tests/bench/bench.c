@@ -39,6 +39,7 @@ static void usage(FILE *f) {
         "                  [--page-cache mcapkit|small|asis]\n"
         "       " BENCH_PROG " tools [--cache DIR] [--size-mb N] [--quick] [--repeats N] [--json]\n"
         "                  [--mcapkit PATH]\n"
+        "       " BENCH_PROG " decode [--duration S] [--seconds S] [--repeats N] [--json]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
         "       " BENCH_PROG " cache FILE mcapkit|small\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
@@ -53,6 +54,8 @@ static void usage(FILE *f) {
         "      folios; small: by a plain mmap, small folios; asis: left alone)\n"
         "tools time the mcapkit CLI (compress, filter, merge, lake, index; cp for comparison)\n"
         "      on the same cached corpus, each command a measured child process\n"
+        "decode  decode /imu, /tf and /odom CDR messages of a robot recording with\n"
+        "      pl_decode, to values, NDJSON and CSV, on one core (MB/s of payload)\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
         "cache evict a file from the page cache and read it back as --page-cache says\n"
@@ -753,6 +756,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "decode") == 0) return bench_decode_main(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
                     strcmp(argv[1], "help") == 0)) {
     usage(stdout);

@@ -73,6 +73,12 @@ TEST(DecodeNumbers, ShortestRoundTripVectors) {
   EXPECT_EQ(fmt_double(std::nan("")), "NaN");
   EXPECT_EQ(fmt_double(INFINITY), "Infinity");
   EXPECT_EQ(fmt_double(-INFINITY), "-Infinity");
+  EXPECT_EQ(fmt_double(0.1 + 0.2), "0.30000000000000004");
+  // a decimal exactly on the rounding interval's bound (read back by round-half-even)
+  EXPECT_EQ(fmt_double(938238e15), "938238000000000000000");
+  EXPECT_EQ(fmt_double(0x1p+757), "7.580654747562055e+227");  // lower neighbour closer
+  EXPECT_EQ(fmt_double(0x0.0000000000001p-1022 * 3), "1.5e-323");
+  EXPECT_EQ(fmt_float(0x1p-12f), "0.00024414062");  // a tie between two 8-digit decimals
   EXPECT_EQ(fmt_float(0.1f), "0.1");
   EXPECT_EQ(fmt_float(16777216.0f), "16777216");
   EXPECT_EQ(fmt_float(3.4028235e38f), "3.4028235e+38");

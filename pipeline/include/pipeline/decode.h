@@ -116,6 +116,7 @@ typedef enum pl_packed_kind {
 #define PL_VALUE_F_BIG_ENDIAN 0x02   /* packed elements are big endian (else little) */
 #define PL_VALUE_F_JSON_ESCAPED 0x04 /* STRING: the body of a JSON string, escapes included */
 #define PL_VALUE_F_JSON_NAMES 0x08   /* STRUCT: member names are JSON string bodies */
+#define PL_VALUE_F_PLAIN_NAMES 0x10  /* STRUCT: member names are printable ASCII without " or \ */
 
 /** A name (struct member, enum value): not NUL-terminated. */
 typedef struct pl_name {
