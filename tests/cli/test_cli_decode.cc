@@ -1,4 +1,4 @@
-// test_cli_decode.cc - 'mcapkit cat --decode':
+// test_cli_decode.cc - 'mcapkit cat --decode' and 'mcapkit extract topic' (NDJSON, CSV):
 // the built binary on files written with the libmcap writer (messages from the tests'
 // own CDR encoder), on rosbag2's talker.mcap (read in place) and on a large synthetic
 // recording (bounded memory).
@@ -163,6 +163,115 @@ TEST(CliDecode, CatDecodeSkipsWhatCannotBeDecoded) {
   EXPECT_EQ(run_mcapkit({"cat", "--decode", "--data", "none", p}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"cat", "--bytes", "length", p}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"cat", "--decode", "--bytes", "hex", p}).exit_code, 2);
+}
+
+TEST(CliDecode, ExtractNdjsonAndCsv) {
+  TempDir tmp;
+  std::string p = mixed_file(tmp);
+  std::string nd = tmp.file("pose.ndjson"), csv = tmp.file("pose.csv");
+  RunResult r = run_mcapkit({"extract", "topic", p, "/pose", "-o", nd});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "/pose")) << r.out;
+  auto ls = lines_of(read_file_or_throw(nd));
+  ASSERT_EQ(ls.size(), 6u);
+  EXPECT_EQ(ls[2],
+            "{\"topic\":\"/pose\",\"channel_id\":1,\"sequence\":6,\"log_time\":\"1020\","
+            "\"publish_time\":\"1020\",\"message\":{\"position\":{\"x\":2,\"y\":-2,\"z\":0.5},"
+            "\"samples\":[0.25,1.25],\"blob\":\"AQID\",\"name\":\"p\"}}");
+
+  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", csv, "--max-array", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["format"].str(), "csv");
+  EXPECT_EQ(j["channels"][0]["written"].u64(), 6u);
+  EXPECT_EQ(j["channels"][0]["columns"].u64(), 9u);
+  EXPECT_EQ(read_file_or_throw(csv),
+            "log_time,log_time_rfc3339,position.x,position.y,position.z,samples[0],"
+            "samples.count,blob,name\n"
+            "1000,1970-01-01T00:00:00.000001000Z,0,-0,0.5,,0,3,p\n"
+            "1010,1970-01-01T00:00:00.000001010Z,1,-1,0.5,0.25,1,3,p\n"
+            "1020,1970-01-01T00:00:00.000001020Z,2,-2,0.5,0.25,2,3,p\n"
+            "1030,1970-01-01T00:00:00.000001030Z,3,-3,0.5,,0,3,p\n"
+            "1040,1970-01-01T00:00:00.000001040Z,4,-4,0.5,0.25,1,3,\"a,\"\"b\"\"\"\n"
+            "1050,1970-01-01T00:00:00.000001050Z,5,-5,0.5,0.25,2,3,p\n");
+  // time range [start, end), reverse order, base64 bytes, to standard output
+  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--format", "csv", "--start",
+                   "1010", "--end", "1030", "--order", "reverse", "--bytes", "base64"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ls = lines_of(r.out);
+  ASSERT_EQ(ls.size(), 3u) << r.out;
+  EXPECT_EQ(ls[1].substr(0, 5), "1020,");
+  EXPECT_TRUE(contains(ls[1], ",AQID,")) << ls[1];
+  EXPECT_EQ(ls[2].substr(0, 5), "1010,");
+}
+
+TEST(CliDecode, ExtractSeveralTopicsAndSkippedMessages) {
+  TempDir tmp;
+  std::string p = mixed_file(tmp);
+  std::string dir = tmp.file("tables");
+  RunResult r = run_mcapkit({"extract", "topic", p, "/pose", "/broken", "-o", dir, "-f", "csv"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // three /broken messages skipped
+  std::vector<std::string> names;
+  for (const auto &e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"broken.csv", "pose.csv"}));
+  EXPECT_EQ(lines_of(read_file_or_throw(dir + "/broken.csv")).size(), 4u);  // header + 3
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << r.err;
+  // ndjson of both topics into one file, in log-time order
+  std::string nd = tmp.file("both.ndjson");
+  r = run_mcapkit({"extract", "topic", p, "/broken", "/pose", "-o", nd});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  auto ls = lines_of(read_file_or_throw(nd));
+  ASSERT_EQ(ls.size(), 9u);
+  EXPECT_EQ(Json::parse(ls[0])["topic"].str(), "/pose");
+  EXPECT_EQ(Json::parse(ls[1])["topic"].str(), "/broken");
+}
+
+TEST(CliDecode, ExtractRefusesBeforeWriting) {
+  TempDir tmp;
+  std::string p = mixed_file(tmp);
+  std::string out = tmp.file("out.csv");
+  RunResult r = run_mcapkit({"extract", "topic", p, "/pose", "/nope", "-o", out});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "no channel has topic '/nope'")) << r.err;
+  r = run_mcapkit({"extract", "topic", p, "/cam", "-o", out});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "no decoder for message encoding 'flatbuffer'")) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  std::vector<std::string> left;
+  for (const auto &e : fs::directory_iterator(tmp.path())) left.push_back(e.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>{"mixed.mcap"});  // no temporary file either
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose"}).exit_code, 2);  // no -o
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "/broken", "-f", "csv", "-o", "-"})
+                .exit_code,
+            2);
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--max-array", "2"})
+                .exit_code,
+            2);
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", out, "-f", "yaml"}).exit_code, 2);
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--json"}).exit_code, 2);
+  EXPECT_EQ(run_mcapkit({"extract", "-o", out, "topic", p, "/pose"}).exit_code, 2);
+  r = run_mcapkit({"extract", "topic", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.out, "usage: mcapkit extract topic FILE TOPIC... -o OUT")) << r.out;
+}
+
+TEST(CliDecode, ExtractCsvMemoryStaysBounded) {
+  TempDir tmp;
+  std::string f = tmp.file("big.mcap");
+  RunResult s = run_mcapkit({"synth", "-o", f, "--profile", "robot", "-d", "8", "-c", "lz4"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  ASSERT_GT(fs::file_size(f), 80u << 20);
+  std::string out = tmp.file("imu.csv");
+  RunResult r = run_mcapkit({"extract", "topic", f, "/imu", "/lidar/points", "-o", tmp.file("t"),
+                             "-f", "csv", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_GT(j["channels"][0]["written"].u64(), 7900u);
+  EXPECT_EQ(j["channels"][1]["written"].u64(), 80u);
+  EXPECT_EQ(lines_of(read_file_or_throw(tmp.file("t/imu.csv"))).size(),
+            j["channels"][0]["written"].u64() + 1);
+  EXPECT_LT(r.max_rss_kib, 64 * 1024) << "extract --format csv peak RSS";
 }
 
 }  // namespace
