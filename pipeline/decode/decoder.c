@@ -179,6 +179,8 @@ static int decode(pl_decoder *d, const uint8_t *data, size_t len, uint32_t seq, 
   *out = &null_value;
   d->errmsg[0] = '\0';
   pl__arena_reset(&d->tree);
+  /* like the arena, do not keep a huge scratch stack from one big JSON message */
+  if (d->scratch.cap > ((size_t)1 << 16)) pl__scratch_dispose(&d->scratch);
   pl_value *root = pl__arena_alloc(&d->tree, sizeof *root);
   struct pl__dctx c;
   pl__dctx_init(&c, &d->tree, data, len, d->o.max_depth);
