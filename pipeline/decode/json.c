@@ -155,14 +155,14 @@ static int collect(struct jp *p, size_t base, pl_value *out, int names) {
   size_t n = s->n - base;
   pl_value *items = pl__values(p->c, n ? n : 1);
   if (!items) return pl__fail_alloc(p->c, p->i);
-  memcpy(items, s->vals + base, n * sizeof *items);
+  if (n) memcpy(items, s->vals + base, n * sizeof *items); /* vals is NULL until the first push */
   out->v.items = items;
   out->count = (uint32_t)n;
   out->names = NULL;
   if (names) {
     pl_name *nm = pl__arena_alloc(p->c->arena, (n ? n : 1) * sizeof *nm);
     if (!nm) return pl__fail_alloc(p->c, p->i);
-    memcpy(nm, s->names + base, n * sizeof *nm);
+    if (n) memcpy(nm, s->names + base, n * sizeof *nm);
     out->names = nm;
   }
   s->n = base;

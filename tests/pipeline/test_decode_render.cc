@@ -165,6 +165,17 @@ TEST(DecodeJson, PassedThroughExactlyWithoutWhitespace) {
   EXPECT_EQ(to_json(m.d.get(), bytes("42")), "42");
 }
 
+// Regression (fuzz_decode_json): an empty object or array decoded before anything had been
+// put on the scratch stack computed an offset from a null pointer (UBSan).
+TEST(DecodeJson, EmptyContainersOnAFreshDecoder) {
+  for (const char *text : {"{}", "[]", " [ {}, -0.0, 1E+2, \"\xc3\xa9\" ] "}) {
+    Made m = make("json", "jsonschema", "", "");
+    ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
+    std::string want = text[1] == '[' ? "[{},-0.0,1E+2,\"\xc3\xa9\"]" : text;
+    EXPECT_EQ(to_json(m.d.get(), bytes(text)), want);
+  }
+}
+
 TEST(DecodeJson, InvalidJsonIsAnErrorWithItsOffset) {
   Made m = make("json", "jsonschema", "x", "{\"type\":\"object\"}", nullptr, "/diag");
   ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
