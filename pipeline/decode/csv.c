@@ -47,6 +47,9 @@ struct pl_csv {
   uint32_t max_columns;
   uint32_t max_depth;
   pl_text tmp; /* scratch for JSON cells and unescaped strings, reused */
+  /* hash tables of large JSON objects' member names, a stack during a row */
+  uint32_t *htab;
+  size_t hcap, htop;
 };
 
 void pl_csv_options_init(pl_csv_options *o) {
@@ -273,6 +276,7 @@ void pl_csv_free(pl_csv *c) {
   if (!c) return;
   pl__arena_dispose(&c->arena);
   pl_text_dispose(&c->tmp);
+  free(c->htab);
   free(c);
 }
 
@@ -386,7 +390,8 @@ static int empties(pl_text *t, uint64_t n) {
   return 0;
 }
 
-/* The member of struct value v that layout child i stands for, or NULL. */
+/* The member of struct value v that layout child i stands for, or NULL (small objects:
+ * the same position first, then a scan). */
 static const pl_value *member_for(const struct lnode *n, uint32_t i, const pl_value *v) {
   if (!v || v->kind != PL_VALUE_STRUCT) return NULL;
   if (!(v->flags & PL_VALUE_F_JSON_NAMES)) return i < v->count ? &v->v.items[i] : NULL;
@@ -400,12 +405,89 @@ static const pl_value *member_for(const struct lnode *n, uint32_t i, const pl_va
   return NULL;
 }
 
+static uint32_t name_hash(const char *p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
+  return h;
+}
+
+/* Hash of a JSON member name as it reads (escapes resolved); 0 with *ok = 0 when too long. */
+static uint32_t raw_name_hash(const pl_name *raw, int *ok) {
+  *ok = 1;
+  if (!memchr(raw->data, '\\', raw->len)) return name_hash(raw->data, raw->len);
+  if (raw->len > 4096) {
+    *ok = 0; /* pl__json_key_eq never matches it either */
+    return 0;
+  }
+  char buf[4096];
+  pl_text t = {buf, 0, sizeof buf};
+  if (pl__json_unescape(&t, raw->data, raw->len) != 0) {
+    *ok = 0;
+    return 0;
+  }
+  return name_hash(buf, t.len);
+}
+
+/*
+ * Index of the members of a large JSON object on c->htab (open addressing,
+ * member index + 1, 0 = empty), so that matching the layout's children costs
+ * O(children + members) instead of their product. @return the table's offset
+ * and size in *size, or (size_t)-1 when out of memory.
+ */
+static size_t index_members(pl_csv *c, const pl_value *v, size_t *size) {
+  size_t n = 16;
+  while (n < 2 * (size_t)v->count) n *= 2;
+  if (c->htop + n > c->hcap) {
+    size_t cap = c->hcap ? c->hcap : 1024;
+    while (cap < c->htop + n) cap *= 2;
+    uint32_t *t = realloc(c->htab, cap * sizeof *t);
+    if (!t) return (size_t)-1;
+    c->htab = t;
+    c->hcap = cap;
+  }
+  size_t base = c->htop;
+  uint32_t *tab = c->htab + base;
+  memset(tab, 0, n * sizeof *tab);
+  for (uint32_t k = 0; k < v->count; k++) {
+    int ok;
+    uint32_t h = raw_name_hash(&v->names[k], &ok);
+    if (!ok) continue;
+    size_t j = h & (n - 1);
+    while (tab[j]) j = (j + 1) & (n - 1);
+    tab[j] = k + 1;
+  }
+  c->htop += n;
+  *size = n;
+  return base;
+}
+
+static const pl_value *member_by_index(const pl_csv *c, size_t base, size_t size,
+                                       const pl_name *want, const pl_value *v) {
+  const uint32_t *tab = c->htab + base;
+  size_t j = name_hash(want->data, want->len) & (size - 1);
+  while (tab[j]) {
+    uint32_t k = tab[j] - 1;
+    if (pl__json_key_eq(v->names[k].data, v->names[k].len, want->data, want->len))
+      return &v->v.items[k];
+    j = (j + 1) & (size - 1);
+  }
+  return NULL;
+}
+
 /* Cells of layout n for value v (NULL: absent); each cell is preceded by a comma. */
-static int emit(const pl_csv *c, const struct lnode *n, const pl_value *v, pl_text *t,
-                pl_text *tmp) {
+static int emit(pl_csv *c, const struct lnode *n, const pl_value *v, pl_text *t, pl_text *tmp) {
   switch (n->kind) {
     case L_STRUCT:
       if (!v || v->kind != PL_VALUE_STRUCT) return empties(t, n->ncols);
+      if ((v->flags & PL_VALUE_F_JSON_NAMES) && v->count > 8 && n->nkids > 1) {
+        size_t size, base = index_members(c, v, &size);
+        if (base == (size_t)-1) return -1;
+        int rc = 0;
+        for (uint32_t i = 0; i < n->nkids && rc == 0; i++)
+          rc = emit(c, n->kids[i], member_by_index(c, base, size, &n->names[i], v), t, tmp);
+        c->htop = base;
+        return rc;
+      }
       for (uint32_t i = 0; i < n->nkids; i++)
         if (emit(c, n->kids[i], member_for(n, i, v), t, tmp) != 0) return -1;
       return 0;
@@ -466,6 +548,7 @@ int pl_csv_write_row(pl_csv *c, uint64_t log_time, const pl_value *v, pl_text *o
     size_t n = pl_decode_format_rfc3339(log_time, tb);
     memcpy(out->data + out->len, tb, n);
     out->len += n;
+    c->htop = 0;
     ok = emit(c, c->root, v, out, &c->tmp) == 0 && pl__text_ch(out, '\n') == 0;
   }
   if (!ok) {

@@ -238,6 +238,27 @@ TEST(DecodeJson, SchemaGivesCsvColumns) {
   EXPECT_NE(csv.find(",AAECAw==,"), std::string::npos) << csv;
 }
 
+TEST(DecodeJson, LargeObjectsMatchMembersByName) {
+  // 3000 properties, the message's members in reverse order, one escaped key, a duplicate
+  const int n = 3000;
+  std::string schema = "{\"type\":\"object\",\"properties\":{";
+  std::string msg = "{";
+  for (int i = 0; i < n; i++) schema += (i ? "," : "") + std::string("\"p") + std::to_string(i) + "\":{\"type\":\"number\"}";
+  schema += "}}";
+  for (int i = n - 1; i >= 0; i--) {
+    std::string key = i == 7 ? "\\u0070" + std::to_string(i) : "p" + std::to_string(i);  // "\u0070" is 'p'
+    msg += "\"" + key + "\":" + std::to_string(i * 2) + ",";
+  }
+  msg += "\"p5\":-1}";  // a later duplicate: the first one counts, as for small objects
+  Made m = make("json", "jsonschema", "Big", schema);
+  ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
+  std::string csv = to_csv(m.d.get(), {bytes(msg)});
+  std::string row = csv.substr(csv.find('\n') + 1);
+  std::string want = "1767225600000000000,2026-01-01T00:00:00.000000000Z";
+  for (int i = 0; i < n; i++) want += "," + std::to_string(i * 2);
+  EXPECT_EQ(row, want + "\n");
+}
+
 TEST(DecodeJson, RecursiveAndEmptySchemas) {
   Made r = make("json", "jsonschema", "N",
                 "{\"$ref\":\"#/definitions/N\",\"definitions\":{\"N\":{\"type\":\"object\","
