@@ -62,9 +62,10 @@ char *pl__arena_strdup(struct pl__arena *a, const char *s, size_t n);
 
 int pl__text_grow(pl_text *t, size_t n);
 
-/* Room for n more bytes: 0 or -1 (out of memory). */
+/* Room for n more bytes: 0 or -1 (out of memory). Afterwards t->data is never NULL, so
+ * t->data + t->len is always a valid pointer (even for n = 0). */
 static inline int pl__text_reserve(pl_text *t, size_t n) {
-  return t->cap - t->len >= n ? 0 : pl__text_grow(t, n);
+  return t->cap - t->len >= n && t->data ? 0 : pl__text_grow(t, n);
 }
 
 static inline int pl__text_put(pl_text *t, const void *s, size_t n) {

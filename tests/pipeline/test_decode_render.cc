@@ -176,6 +176,15 @@ TEST(DecodeJson, EmptyContainersOnAFreshDecoder) {
   }
 }
 
+// Regression (fuzz_decode_json): an empty JSON string as the first CSV cell to unescape
+// offset the layout's still unallocated scratch buffer (UBSan).
+TEST(DecodeJson, EmptyStringInAFreshCsvLayout) {
+  Made m = make("json", "jsonschema", "S", "{\"properties\":{\"s\":{\"type\":\"string\"}}}");
+  ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
+  EXPECT_EQ(to_csv(m.d.get(), {bytes("{\"s\":\"\"}")}),
+            "log_time,log_time_rfc3339,s\n1767225600000000000,2026-01-01T00:00:00.000000000Z,\n");
+}
+
 TEST(DecodeJson, InvalidJsonIsAnErrorWithItsOffset) {
   Made m = make("json", "jsonschema", "x", "{\"type\":\"object\"}", nullptr, "/diag");
   ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
