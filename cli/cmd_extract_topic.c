@@ -355,7 +355,8 @@ static int one(struct run *r, const mcap_message_view *v) {
   return 0;
 }
 
-static void summary(const struct run *r, int json, const char *output) {
+/* The summary on stdout. @return 0, or -1 when it could not be written. */
+static int summary(const struct run *r, int json, const char *output) {
   if (json) {
     json_object *doc = cli_json_document();
     cli_json_add_str(doc, "file", r->file);
@@ -376,8 +377,7 @@ static void summary(const struct run *r, int json, const char *output) {
       json_object_array_add(arr, o);
     }
     json_object_object_add(doc, "channels", arr);
-    cli_json_print(stdout, doc);
-    return;
+    return cli_json_print(stdout, doc);
   }
   cli_table t;
   cli_table_init(&t, 5, "lrrrl");
@@ -400,7 +400,9 @@ static void summary(const struct run *r, int json, const char *output) {
     cli_table_add(&t, "%s", c->out->path ? c->out->path : "-");
   }
   cli_table_print(&t, stdout, NULL);
+  int oom = t.oom;
   cli_table_dispose(&t);
+  return oom ? -1 : 0;
 }
 
 static int parse_order(const char *s, mcap_read_order *o) {
@@ -547,8 +549,8 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
       goto out;
     }
   made_dir = 0; /* it holds the outputs now */
-  if (!to_stdout) summary(&r, a.json || ctx->json, a.output);
   rc = r.worst;
+  if (!to_stdout && summary(&r, a.json || ctx->json, a.output) != 0) rc = CLI_EXIT_FAILURE;
 out:
   cli_progress_done(&prog);
   mcap_message_iter_free(it);
