@@ -177,6 +177,7 @@ static int decode(pl_decoder *d, const uint8_t *data, size_t len, uint32_t seq, 
                   const pl_value **out) {
   static const pl_value null_value = {0};
   *out = &null_value;
+  if (!data) data = (const uint8_t *)""; /* an empty message's view may be NULL */
   d->errmsg[0] = '\0';
   pl__arena_reset(&d->tree);
   /* like the arena, do not keep a huge scratch stack from one big JSON message */

@@ -470,6 +470,22 @@ TEST(DecodeSchema, UnsupportedEncodingsAreNamed) {
   EXPECT_EQ(mixed.rc, PL_DECODE_EUNSUPPORTED);
 }
 
+TEST(DecodeSchema, EmptyMessageWithoutADataPointer) {
+  Made m = make("ros1", "ros1msg", "pkg/E", "uint8[0] nothing\n");
+  ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
+  mcap_message msg = {};  // data.data == NULL, data.len == 0
+  const pl_value *v = nullptr;
+  ASSERT_EQ(pl_decoder_decode(m.d.get(), &msg, &v), PL_DECODE_OK) << pl_decoder_errmsg(m.d.get());
+  ASSERT_EQ(v->kind, PL_VALUE_STRUCT);
+  EXPECT_EQ(v->v.items[0].kind, PL_VALUE_BYTES);
+  EXPECT_EQ(v->v.items[0].count, 0u);
+  Made c = make("cdr", "ros2msg", "pkg/msg/E", "int32 x\n");
+  ASSERT_EQ(c.rc, PL_DECODE_OK);
+  EXPECT_EQ(pl_decoder_decode(c.d.get(), &msg, &v), PL_DECODE_EMESSAGE);
+  EXPECT_NE(std::string(pl_decoder_errmsg(c.d.get())).find("0 bytes is shorter than the 4-byte"),
+            std::string::npos);
+}
+
 // ------------------------------------------------------------------ ROS 1
 
 TEST(DecodeRos1, ImuWithHeaderTime) {
