@@ -103,7 +103,7 @@ struct out {
 struct chan {
   const mcap_channel *ch;
   pl_decoder *dec;
-  pl_csv *csv;     /* csv: the topic's table layout (made from its first channel) */
+  pl_csv *csv; /* csv: the topic's table layout (made from its first channel) */
   int owns_csv;
   struct out *out; /* where its rows go */
   uint64_t messages, skipped;
@@ -336,9 +336,9 @@ static int one(struct run *r, const mcap_message_view *v) {
     c->skipped++;
     problem(r);
     if (c->skipped <= SHOWN_DECODE_ERRORS)
-      cli_error(r->ctx, "'%s': %s%s", r->file, pl_decoder_errmsg(c->dec),
-                c->skipped == SHOWN_DECODE_ERRORS ? " (further errors on this topic not shown)"
-                                                  : "");
+      cli_error(
+          r->ctx, "'%s': %s%s", r->file, pl_decoder_errmsg(c->dec),
+          c->skipped == SHOWN_DECODE_ERRORS ? " (further errors on this topic not shown)" : "");
     return 0;
   }
   struct out *o = c->out;
@@ -534,7 +534,8 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
         rc = CLI_EXIT_FAILURE;
         goto out;
       }
-      if ((++n & 4095) == 0) cli_progress_update(&prog, "extract: %llu messages", (unsigned long long)n);
+      if ((++n & 4095) == 0)
+        cli_progress_update(&prog, "extract: %llu messages", (unsigned long long)n);
     }
     if (mrc != MCAP_ITEROVER) {
       cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));

@@ -89,8 +89,10 @@ static struct lnode *build(pl_csv *c, const struct pl__type *t, const struct pat
                            uint32_t depth) {
   if (depth > c->max_depth) return node(c, L_JSON);
   switch (t->kind) {
-    case PL__T_BYTES: return node(c, L_BYTES);
-    case PL__T_STRING: return node(c, t->base64 ? L_BYTES : L_LEAF);
+    case PL__T_BYTES:
+      return node(c, L_BYTES);
+    case PL__T_STRING:
+      return node(c, t->base64 ? L_BYTES : L_LEAF);
     case PL__T_TIME:
     case PL__T_DURATION: {
       static const pl_name tn[2] = {{"sec", 3}, {"nsec", 4}};
@@ -139,8 +141,10 @@ static struct lnode *build(pl_csv *c, const struct pl__type *t, const struct pat
       return n;
     }
     case PL__T_MAP:
-    case PL__T_JSON: return node(c, L_JSON);
-    default: return node(c, L_LEAF); /* numbers, bools, enums, strings */
+    case PL__T_JSON:
+      return node(c, L_JSON);
+    default:
+      return node(c, L_LEAF); /* numbers, bools, enums, strings */
   }
 }
 
@@ -370,15 +374,19 @@ static int cell_bytes(const pl_csv *c, pl_text *t, const pl_value *v, pl_text *t
 
 static int cell_leaf(pl_text *t, const pl_value *v, pl_text *tmp) {
   switch (v->kind) {
-    case PL_VALUE_NULL: return 0;
-    case PL_VALUE_STRING: return cell_string(t, v, tmp);
+    case PL_VALUE_NULL:
+      return 0;
+    case PL_VALUE_STRING:
+      return cell_string(t, v, tmp);
     case PL_VALUE_ENUM:
       if (v->names) return cell_text(t, v->names->data, v->names->len);
       return pl__render_scalar(t, v, 0);
     case PL_VALUE_BYTES:
     case PL_VALUE_ARRAY:
-    case PL_VALUE_STRUCT: return cell_json(t, v, tmp);
-    default: return pl__render_scalar(t, v, 0);
+    case PL_VALUE_STRUCT:
+      return cell_json(t, v, tmp);
+    default:
+      return pl__render_scalar(t, v, 0);
   }
 }
 
@@ -396,8 +404,7 @@ static const pl_value *member_for(const struct lnode *n, uint32_t i, const pl_va
   if (!v || v->kind != PL_VALUE_STRUCT) return NULL;
   if (!(v->flags & PL_VALUE_F_JSON_NAMES)) return i < v->count ? &v->v.items[i] : NULL;
   const pl_name *want = &n->names[i];
-  if (i < v->count &&
-      pl__json_key_eq(v->names[i].data, v->names[i].len, want->data, want->len))
+  if (i < v->count && pl__json_key_eq(v->names[i].data, v->names[i].len, want->data, want->len))
     return &v->v.items[i];
   for (uint32_t k = 0; k < v->count; k++)
     if (pl__json_key_eq(v->names[k].data, v->names[k].len, want->data, want->len))

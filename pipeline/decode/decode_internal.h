@@ -154,27 +154,27 @@ struct pl__field {
 };
 
 struct pl__type {
-  uint8_t kind;     /* enum pl__tk */
-  uint8_t mark;     /* walk state (finish: 0 new, 1 on the path, 2 done) */
-  uint8_t ros2_empty; /* CDR: a struct without fields is one uint8 on the wire */
-  uint8_t wkt;      /* enum pl__pb_wkt */
-  uint8_t base64;   /* JSON schema: a string with contentEncoding base64 */
-  uint8_t map_entry; /* protobuf: a synthesized map entry message */
-  uint8_t plain;     /* STRUCT: names need no JSON escaping (PL_VALUE_F_PLAIN_NAMES) */
-  uint32_t n;       /* ARRAY length, SEQ bound, STRUCT fields, ENUM values */
+  uint8_t kind;          /* enum pl__tk */
+  uint8_t mark;          /* walk state (finish: 0 new, 1 on the path, 2 done) */
+  uint8_t ros2_empty;    /* CDR: a struct without fields is one uint8 on the wire */
+  uint8_t wkt;           /* enum pl__pb_wkt */
+  uint8_t base64;        /* JSON schema: a string with contentEncoding base64 */
+  uint8_t map_entry;     /* protobuf: a synthesized map entry message */
+  uint8_t plain;         /* STRUCT: names need no JSON escaping (PL_VALUE_F_PLAIN_NAMES) */
+  uint32_t n;            /* ARRAY length, SEQ bound, STRUCT fields, ENUM values */
   struct pl__type *elem; /* ARRAY/SEQ elements, MAP values */
   struct pl__type *key;  /* MAP keys */
   struct pl__field *fields;
-  pl_name *names;         /* STRUCT: field names; ENUM: value names */
-  int32_t *numbers;       /* ENUM: value numbers */
-  pl_name name;           /* STRUCT/ENUM/REF: full name (REF: as written) */
-  pl_name scope;          /* REF: the package/scope it was written in */
-  uint64_t min_size;      /* CDR/ROS1: wire bytes at least (saturated) */
+  pl_name *names;    /* STRUCT: field names; ENUM: value names */
+  int32_t *numbers;  /* ENUM: value numbers */
+  pl_name name;      /* STRUCT/ENUM/REF: full name (REF: as written) */
+  pl_name scope;     /* REF: the package/scope it was written in */
+  uint64_t min_size; /* CDR/ROS1: wire bytes at least (saturated) */
   /* protobuf: field index by number */
-  uint32_t *by_number;    /* dense: by_number[number] = field index + 1 (0 = none) */
+  uint32_t *by_number; /* dense: by_number[number] = field index + 1 (0 = none) */
   uint32_t by_number_n;
-  uint32_t *sorted;       /* sparse: field indexes sorted by number */
-  uint32_t max_oneof;     /* protobuf: number of oneofs */
+  uint32_t *sorted;   /* sparse: field indexes sorted by number */
+  uint32_t max_oneof; /* protobuf: number of oneofs */
 };
 
 /* Everything parsed from one schema. */
@@ -223,13 +223,17 @@ static inline size_t pl__prim_size(int kind) {
   switch (kind) {
     case PL__T_BOOL:
     case PL__T_I8:
-    case PL__T_U8: return 1;
+    case PL__T_U8:
+      return 1;
     case PL__T_I16:
-    case PL__T_U16: return 2;
+    case PL__T_U16:
+      return 2;
     case PL__T_I32:
     case PL__T_U32:
-    case PL__T_F32: return 4;
-    default: return 8;
+    case PL__T_F32:
+      return 4;
+    default:
+      return 8;
   }
 }
 /* pl_packed_kind of a primitive numeric kind. */

@@ -126,8 +126,9 @@ int pl_decoder_create(pl_decoder **out, const pl_decoder_spec *spec, const pl_de
   /* the schema text is kept: parsed types may point into it */
   size_t sl = (size_t)spec->schema_data.len;
   char *text = pl__arena_alloc(&d->schema.arena, sl + 1);
-  char *sname = pl__arena_strdup(&d->schema.arena, spec->schema_name.data ? spec->schema_name.data : "",
-                                 spec->schema_name.len);
+  char *sname =
+      pl__arena_strdup(&d->schema.arena, spec->schema_name.data ? spec->schema_name.data : "",
+                       spec->schema_name.len);
   if (!d->topic || !text || !sname) {
     pl_decoder_free(d);
     set_err(err, PL_DECODE_ENOMEM, "out of memory");
@@ -140,9 +141,15 @@ int pl_decoder_create(pl_decoder **out, const pl_decoder_spec *spec, const pl_de
   int rc;
   switch (sub) {
     case 1:
-    case 2: rc = pl__rosmsg_parse(&d->schema, text, sl, sname, spec->schema_name.len, sub == 2); break;
-    case 3: rc = pl__idl_parse(&d->schema, text, sl, sname, spec->schema_name.len); break;
-    case 4: rc = pl__jsonschema_parse(&d->schema, text, sl); break;
+    case 2:
+      rc = pl__rosmsg_parse(&d->schema, text, sl, sname, spec->schema_name.len, sub == 2);
+      break;
+    case 3:
+      rc = pl__idl_parse(&d->schema, text, sl, sname, spec->schema_name.len);
+      break;
+    case 4:
+      rc = pl__jsonschema_parse(&d->schema, text, sl);
+      break;
     case 5:
       d->schema.root = pl__prim(PL__T_JSON);
       rc = PL_DECODE_OK;
@@ -194,10 +201,18 @@ static int decode(pl_decoder *d, const uint8_t *data, size_t len, uint32_t seq, 
     rc = pl__fail(&c, PL_DECODE_ELIMIT, 0, "message larger than 4 GiB");
   } else {
     switch (d->fmt) {
-      case FMT_CDR: rc = pl__cdr_decode(&c, d->schema.root, root); break;
-      case FMT_ROS1: rc = pl__ros1_decode(&c, d->schema.root, root); break;
-      case FMT_JSON: rc = pl__json_decode(&c, root); break;
-      default: rc = pl__proto_decode(&c, d->schema.root, root); break;
+      case FMT_CDR:
+        rc = pl__cdr_decode(&c, d->schema.root, root);
+        break;
+      case FMT_ROS1:
+        rc = pl__ros1_decode(&c, d->schema.root, root);
+        break;
+      case FMT_JSON:
+        rc = pl__json_decode(&c, root);
+        break;
+      default:
+        rc = pl__proto_decode(&c, d->schema.root, root);
+        break;
     }
   }
   if (rc == PL_DECODE_OK) {
@@ -208,11 +223,12 @@ static int decode(pl_decoder *d, const uint8_t *data, size_t len, uint32_t seq, 
   if (*path == '.') path++;
   if (*path)
     snprintf(d->errmsg, sizeof d->errmsg,
-             "topic '%s' sequence %u log time %llu: byte %zu of %zu, field '%s': %s", d->topic,
-             seq, (unsigned long long)log_time, c.offset, len, path, c.why);
+             "topic '%s' sequence %u log time %llu: byte %zu of %zu, field '%s': %s", d->topic, seq,
+             (unsigned long long)log_time, c.offset, len, path, c.why);
   else
-    snprintf(d->errmsg, sizeof d->errmsg, "topic '%s' sequence %u log time %llu: byte %zu of %zu: %s",
-             d->topic, seq, (unsigned long long)log_time, c.offset, len, c.why);
+    snprintf(d->errmsg, sizeof d->errmsg,
+             "topic '%s' sequence %u log time %llu: byte %zu of %zu: %s", d->topic, seq,
+             (unsigned long long)log_time, c.offset, len, c.why);
   return rc;
 }
 
@@ -222,8 +238,7 @@ int pl_decoder_decode(pl_decoder *d, const mcap_message *m, const pl_value **out
   return decode(d, m->data.data, (size_t)m->data.len, m->sequence, m->log_time, out);
 }
 
-int pl_decoder_decode_bytes(pl_decoder *d, const uint8_t *data, size_t len,
-                            const pl_value **out) {
+int pl_decoder_decode_bytes(pl_decoder *d, const uint8_t *data, size_t len, const pl_value **out) {
   if (!d || (!data && len) || !out) return PL_DECODE_EINVAL;
   return decode(d, data ? data : (const uint8_t *)"", len, 0, 0, out);
 }

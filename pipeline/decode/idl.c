@@ -20,8 +20,8 @@
 
 enum tok { T_EOF, T_IDENT, T_INT, T_FLOAT, T_STRING, T_CHAR, T_SCOPE, T_PUNCT, T_ERR };
 
-#define MAX_SCOPE 64   /* module nesting */
-#define MAX_NAME 1024  /* a scoped name */
+#define MAX_SCOPE 64  /* module nesting */
+#define MAX_NAME 1024 /* a scoped name */
 #define MAX_CONSTS 4096
 
 struct constant {
@@ -471,7 +471,8 @@ static int struct_def(struct idl *x) {
     next(x);
     return 0;
   }
-  if (is_punct(x, ':')) return err(x, PL_DECODE_EUNSUPPORTED, "struct inheritance is not supported");
+  if (is_punct(x, ':'))
+    return err(x, PL_DECODE_EUNSUPPORTED, "struct inheritance is not supported");
   int rc = expect_punct(x, '{');
   if (rc) return rc;
   struct pl__field *fields = NULL;

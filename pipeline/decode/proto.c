@@ -47,7 +47,8 @@ static int pb_varint(struct pb *b, uint64_t *v) {
 static int pb_skip(struct pb *b, int wt, uint32_t field, unsigned depth) {
   uint64_t v;
   switch (wt) {
-    case WT_VARINT: return pb_varint(b, &v);
+    case WT_VARINT:
+      return pb_varint(b, &v);
     case WT_I64:
       if (b->end - b->p < 8) return -1;
       b->p += 8;
@@ -71,7 +72,8 @@ static int pb_skip(struct pb *b, int wt, uint32_t field, unsigned depth) {
         int rc = pb_skip(b, w, f, depth - 1);
         if (rc) return rc;
       }
-    default: return -1;
+    default:
+      return -1;
   }
 }
 
@@ -249,24 +251,24 @@ static int scalar_type(uint64_t type, int *kind, int *form) {
     int kind, form;
   } map[19] = {
       {-1, 0},
-      {PL__T_F64, PL__PB_FIXED},     /* 1 double */
-      {PL__T_F32, PL__PB_FIXED},     /* 2 float */
-      {PL__T_I64, PL__PB_VARINT},    /* 3 int64 */
-      {PL__T_U64, PL__PB_VARINT},    /* 4 uint64 */
-      {PL__T_I32, PL__PB_VARINT},    /* 5 int32 */
-      {PL__T_U64, PL__PB_FIXED},     /* 6 fixed64 */
-      {PL__T_U32, PL__PB_FIXED},     /* 7 fixed32 */
-      {PL__T_BOOL, PL__PB_VARINT},   /* 8 bool */
-      {PL__T_STRING, 0},             /* 9 string */
-      {-2, 0},                       /* 10 group */
-      {-3, 0},                       /* 11 message */
-      {PL__T_BYTES, 0},              /* 12 bytes */
-      {PL__T_U32, PL__PB_VARINT},    /* 13 uint32 */
-      {-4, PL__PB_VARINT},           /* 14 enum */
-      {PL__T_I32, PL__PB_FIXED},     /* 15 sfixed32 */
-      {PL__T_I64, PL__PB_FIXED},     /* 16 sfixed64 */
-      {PL__T_I32, PL__PB_ZIGZAG},    /* 17 sint32 */
-      {PL__T_I64, PL__PB_ZIGZAG},    /* 18 sint64 */
+      {PL__T_F64, PL__PB_FIXED},   /* 1 double */
+      {PL__T_F32, PL__PB_FIXED},   /* 2 float */
+      {PL__T_I64, PL__PB_VARINT},  /* 3 int64 */
+      {PL__T_U64, PL__PB_VARINT},  /* 4 uint64 */
+      {PL__T_I32, PL__PB_VARINT},  /* 5 int32 */
+      {PL__T_U64, PL__PB_FIXED},   /* 6 fixed64 */
+      {PL__T_U32, PL__PB_FIXED},   /* 7 fixed32 */
+      {PL__T_BOOL, PL__PB_VARINT}, /* 8 bool */
+      {PL__T_STRING, 0},           /* 9 string */
+      {-2, 0},                     /* 10 group */
+      {-3, 0},                     /* 11 message */
+      {PL__T_BYTES, 0},            /* 12 bytes */
+      {PL__T_U32, PL__PB_VARINT},  /* 13 uint32 */
+      {-4, PL__PB_VARINT},         /* 14 enum */
+      {PL__T_I32, PL__PB_FIXED},   /* 15 sfixed32 */
+      {PL__T_I64, PL__PB_FIXED},   /* 16 sfixed64 */
+      {PL__T_I32, PL__PB_ZIGZAG},  /* 17 sint32 */
+      {PL__T_I64, PL__PB_ZIGZAG},  /* 18 sint64 */
   };
   if (type == 0 || type > 18) return -1;
   *kind = map[type].kind;
@@ -491,8 +493,7 @@ static struct pl__type *resolve(struct pl__schema *s, const struct pl__type *ref
   if (n && name[0] == '.') {
     struct pl__type *t = pl__schema_find(s, name + 1, n - 1);
     if (!t)
-      pl__schema_error(s, PL_DECODE_ESCHEMA, "unknown type '%.*s'", (int)(n > 100 ? 100 : n),
-                       name);
+      pl__schema_error(s, PL_DECODE_ESCHEMA, "unknown type '%.*s'", (int)(n > 100 ? 100 : n), name);
     return t;
   }
   /* relative: from the innermost scope outwards */
@@ -621,8 +622,8 @@ static int scalar_wire(const struct pl__field *f, const struct pl__type *t) {
 }
 
 static const char *wt_name(int wt) {
-  static const char *const n[] = {"varint", "64-bit", "length-delimited", "group start",
-                                  "group end", "32-bit", "6", "7"};
+  static const char *const n[] = {
+      "varint", "64-bit", "length-delimited", "group start", "group end", "32-bit", "6", "7"};
   return n[wt & 7];
 }
 
@@ -693,11 +694,19 @@ static void absent(const struct pl__field *f, pl_value *out) {
   memset(out, 0, sizeof *out);
   if (f->presence) return; /* null */
   switch (t->kind) {
-    case PL__T_BOOL: out->kind = PL_VALUE_BOOL; break;
+    case PL__T_BOOL:
+      out->kind = PL_VALUE_BOOL;
+      break;
     case PL__T_I32:
-    case PL__T_I64: out->kind = PL_VALUE_INT; break;
-    case PL__T_F32: out->kind = PL_VALUE_FLOAT32; break;
-    case PL__T_F64: out->kind = PL_VALUE_FLOAT64; break;
+    case PL__T_I64:
+      out->kind = PL_VALUE_INT;
+      break;
+    case PL__T_F32:
+      out->kind = PL_VALUE_FLOAT32;
+      break;
+    case PL__T_F64:
+      out->kind = PL_VALUE_FLOAT64;
+      break;
     case PL__T_STRING:
       out->kind = PL_VALUE_STRING;
       out->v.str = "";
@@ -714,9 +723,15 @@ static void absent(const struct pl__field *f, pl_value *out) {
           break;
         }
       break;
-    case PL__T_SEQ: out->kind = PL_VALUE_ARRAY; break;
-    case PL__T_MAP: out->kind = PL_VALUE_STRUCT; break;
-    default: out->kind = PL_VALUE_UINT; break;
+    case PL__T_SEQ:
+      out->kind = PL_VALUE_ARRAY;
+      break;
+    case PL__T_MAP:
+      out->kind = PL_VALUE_STRUCT;
+      break;
+    default:
+      out->kind = PL_VALUE_UINT;
+      break;
   }
 }
 
@@ -739,9 +754,15 @@ static void packed_put(uint8_t *base, size_t sz, size_t i, const pl_value *v) {
       x = b;
       break;
     }
-    case PL_VALUE_FLOAT64: memcpy(&x, &v->v.f64, 8); break;
-    case PL_VALUE_BOOL: x = (uint64_t)v->v.b; break;
-    default: x = v->v.u; break;
+    case PL_VALUE_FLOAT64:
+      memcpy(&x, &v->v.f64, 8);
+      break;
+    case PL_VALUE_BOOL:
+      x = (uint64_t)v->v.b;
+      break;
+    default:
+      x = v->v.u;
+      break;
   }
   uint8_t *o = base + i * sz;
   for (size_t k = 0; k < sz; k++) o[k] = (uint8_t)(x >> (8 * k));
@@ -901,8 +922,7 @@ static int message(struct pd *d, const struct pl__type *t, const uint8_t *p, siz
                    pl_value *out, uint32_t depth) {
   struct pl__dctx *c = d->c;
   if (depth >= c->max_depth)
-    return pl__fail(c, PL_DECODE_ELIMIT, off(d, p), "nesting deeper than %u levels",
-                    c->max_depth);
+    return pl__fail(c, PL_DECODE_ELIMIT, off(d, p), "nesting deeper than %u levels", c->max_depth);
   uint32_t nf = t->n;
   pl_value *items = pl__values(c, nf ? nf : 1);
   uint32_t *counts = pl__arena_alloc(c->arena, 2 * (size_t)(nf ? nf : 1) * sizeof *counts);

@@ -70,11 +70,20 @@ int pl__render_scalar(pl_text *t, const pl_value *v, int json) {
       memcpy(p, v->v.b ? "true" : "false", n);
       break;
     case PL_VALUE_INT:
-    case PL_VALUE_ENUM: n = put_int(p, v->v.i, json); break;
-    case PL_VALUE_UINT: n = put_uint(p, v->v.u, json); break;
-    case PL_VALUE_FLOAT32: n = put_f32(p, v->v.f32, json); break;
-    case PL_VALUE_FLOAT64: n = put_f64(p, v->v.f64, json); break;
-    case PL_VALUE_NUMBER: return pl__text_put(t, v->v.str, v->count);
+    case PL_VALUE_ENUM:
+      n = put_int(p, v->v.i, json);
+      break;
+    case PL_VALUE_UINT:
+      n = put_uint(p, v->v.u, json);
+      break;
+    case PL_VALUE_FLOAT32:
+      n = put_f32(p, v->v.f32, json);
+      break;
+    case PL_VALUE_FLOAT64:
+      n = put_f64(p, v->v.f64, json);
+      break;
+    case PL_VALUE_NUMBER:
+      return pl__text_put(t, v->v.str, v->count);
     default:
       n = json ? 4 : 0;
       memcpy(p, "null", n);
@@ -164,8 +173,10 @@ static int value(pl_text *t, const pl_value *v, pl_bytes_mode bytes) {
     case PL_VALUE_ENUM:
       if (v->names) return pl__text_json_string(t, v->names->data, v->names->len);
       return pl__render_scalar(t, v, 1);
-    case PL_VALUE_NULL: return pl__text_put(t, "null", 4);
-    default: return pl__render_scalar(t, v, 1);
+    case PL_VALUE_NULL:
+      return pl__text_put(t, "null", 4);
+    default:
+      return pl__render_scalar(t, v, 1);
   }
 }
 

@@ -80,12 +80,12 @@ static int prim_kind(int ros2, const char *t, size_t n) {
     int kind;
     int only; /* 0 both, 1 ros1 only, 2 ros2 only */
   } map[] = {
-      {"bool", PL__T_BOOL, 0},      {"int8", PL__T_I8, 0},        {"uint8", PL__T_U8, 0},
-      {"int16", PL__T_I16, 0},      {"uint16", PL__T_U16, 0},     {"int32", PL__T_I32, 0},
-      {"uint32", PL__T_U32, 0},     {"int64", PL__T_I64, 0},      {"uint64", PL__T_U64, 0},
-      {"float32", PL__T_F32, 0},    {"float64", PL__T_F64, 0},    {"string", PL__T_STRING, 0},
-      {"char", PL__T_U8, 0},        {"byte", PL__T_I8, 1},        {"byte", PL__T_U8, 2},
-      {"time", PL__T_TIME, 1},      {"duration", PL__T_DURATION, 1}, {"wstring", PL__T_WSTRING, 2},
+      {"bool", PL__T_BOOL, 0},   {"int8", PL__T_I8, 0},           {"uint8", PL__T_U8, 0},
+      {"int16", PL__T_I16, 0},   {"uint16", PL__T_U16, 0},        {"int32", PL__T_I32, 0},
+      {"uint32", PL__T_U32, 0},  {"int64", PL__T_I64, 0},         {"uint64", PL__T_U64, 0},
+      {"float32", PL__T_F32, 0}, {"float64", PL__T_F64, 0},       {"string", PL__T_STRING, 0},
+      {"char", PL__T_U8, 0},     {"byte", PL__T_I8, 1},           {"byte", PL__T_U8, 2},
+      {"time", PL__T_TIME, 1},   {"duration", PL__T_DURATION, 1}, {"wstring", PL__T_WSTRING, 2},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
     if (map[i].only == 1 && ros2) continue;
@@ -322,8 +322,10 @@ int pl__rosmsg_parse(struct pl__schema *s, const char *text, size_t len, const c
     const char *le = eol ? eol : ps.end;
     const char *c = ps.p;
     if ((size_t)(le - c) < 4 || memcmp(c, "MSG:", 4) != 0)
-      return pl__schema_error(s, PL_DECODE_ESCHEMA, "line %u: expected 'MSG: pkg/Type' after "
-                              "the separator", ps.line + 1);
+      return pl__schema_error(s, PL_DECODE_ESCHEMA,
+                              "line %u: expected 'MSG: pkg/Type' after "
+                              "the separator",
+                              ps.line + 1);
     c += 4;
     while (c < le && is_space(*c)) c++;
     const char *ne = le;

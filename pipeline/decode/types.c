@@ -169,8 +169,7 @@ static uint64_t sat_mul(uint64_t a, uint64_t b) {
  */
 static int check(struct pl__schema *s, struct pl__type *t, uint32_t depth, int sized) {
   if (depth > s->max_depth)
-    return pl__schema_error(s, PL_DECODE_ELIMIT, "types nest deeper than %u levels",
-                            s->max_depth);
+    return pl__schema_error(s, PL_DECODE_ELIMIT, "types nest deeper than %u levels", s->max_depth);
   switch (t->kind) {
     case PL__T_STRUCT: {
       if (t->mark == 2) return 0;
@@ -228,7 +227,6 @@ int pl__schema_finish(struct pl__schema *s, pl__resolver resolve, int sized) {
     if (!t) return PL_DECODE_ESCHEMA; /* resolve set the message */
     *s->slots[i] = t;
   }
-  if (!s->root)
-    return pl__schema_error(s, PL_DECODE_ESCHEMA, "no root type");
+  if (!s->root) return pl__schema_error(s, PL_DECODE_ESCHEMA, "no root type");
   return check(s, s->root, 0, sized);
 }

@@ -306,11 +306,21 @@ int pl__json_unescape(pl_text *t, const char *s, size_t n) {
     char e = s[i + 1];
     i += 2;
     switch (e) {
-      case 'b': *o++ = '\b'; break;
-      case 'f': *o++ = '\f'; break;
-      case 'n': *o++ = '\n'; break;
-      case 'r': *o++ = '\r'; break;
-      case 't': *o++ = '\t'; break;
+      case 'b':
+        *o++ = '\b';
+        break;
+      case 'f':
+        *o++ = '\f';
+        break;
+      case 'n':
+        *o++ = '\n';
+        break;
+      case 'r':
+        *o++ = '\r';
+        break;
+      case 't':
+        *o++ = '\t';
+        break;
       case 'u': {
         uint32_t cp = hex4(s + i);
         i += 4;
@@ -325,7 +335,9 @@ int pl__json_unescape(pl_text *t, const char *s, size_t n) {
         o += pl__utf8_put(o, cp);
         break;
       }
-      default: *o++ = e; break; /* " \ / */
+      default:
+        *o++ = e;
+        break; /* " \ / */
     }
   }
   t->len = (size_t)(o - t->data);
@@ -396,7 +408,8 @@ void pl__path_index(struct pl__dctx *c, size_t i) {
 static inline uint64_t load(const uint8_t *p, size_t n, int be) {
   int swap = be != HOST_BE;
   switch (n) {
-    case 1: return p[0];
+    case 1:
+      return p[0];
     case 2: {
       uint16_t v;
       memcpy(&v, p, 2);
@@ -460,8 +473,7 @@ void pl__packed_get(const pl_value *a, size_t i, pl_value *out) {
 }
 
 int pl_value_at(const pl_value *array, size_t i, pl_value *out) {
-  if (!array || !out || array->kind != PL_VALUE_ARRAY || i >= array->count)
-    return PL_DECODE_EINVAL;
+  if (!array || !out || array->kind != PL_VALUE_ARRAY || i >= array->count) return PL_DECODE_EINVAL;
   if (array->flags & PL_VALUE_F_PACKED)
     pl__packed_get(array, i, out);
   else
@@ -478,21 +490,29 @@ const pl_value *pl_value_member(const pl_value *s, const char *name) {
 }
 
 const char *pl_value_kind_name(int kind) {
-  static const char *const names[] = {"null",   "bool",  "int",    "uint",   "float32", "float64",
-                                      "string", "bytes", "array",  "struct", "enum",    "number"};
+  static const char *const names[] = {"null",   "bool",  "int",   "uint",   "float32", "float64",
+                                      "string", "bytes", "array", "struct", "enum",    "number"};
   if (kind < 0 || (size_t)kind >= sizeof names / sizeof names[0]) return "?";
   return names[kind];
 }
 
 const char *pl_decode_strerror(int code) {
   switch (code) {
-    case PL_DECODE_OK: return "ok";
-    case PL_DECODE_EINVAL: return "invalid argument";
-    case PL_DECODE_ENOMEM: return "out of memory";
-    case PL_DECODE_EUNSUPPORTED: return "no decoder for this encoding";
-    case PL_DECODE_ESCHEMA: return "bad schema";
-    case PL_DECODE_EMESSAGE: return "malformed message";
-    case PL_DECODE_ELIMIT: return "safety limit exceeded";
-    default: return "unknown error";
+    case PL_DECODE_OK:
+      return "ok";
+    case PL_DECODE_EINVAL:
+      return "invalid argument";
+    case PL_DECODE_ENOMEM:
+      return "out of memory";
+    case PL_DECODE_EUNSUPPORTED:
+      return "no decoder for this encoding";
+    case PL_DECODE_ESCHEMA:
+      return "bad schema";
+    case PL_DECODE_EMESSAGE:
+      return "malformed message";
+    case PL_DECODE_ELIMIT:
+      return "safety limit exceeded";
+    default:
+      return "unknown error";
   }
 }

@@ -60,7 +60,8 @@ static inline uint64_t load(const struct rd *r, size_t n) {
   const uint8_t *p = r->base + r->pos;
   int swap = r->be != HOST_BE;
   switch (n) {
-    case 1: return p[0];
+    case 1:
+      return p[0];
     case 2: {
       uint16_t v;
       memcpy(&v, p, 2);
@@ -80,8 +81,8 @@ static inline uint64_t load(const struct rd *r, size_t n) {
 }
 
 static const char *prim_name(int kind) {
-  static const char *const names[] = {"bool",   "int8",   "uint8", "int16",  "uint16", "int32",
-                                      "uint32", "int64",  "uint64", "float32", "float64"};
+  static const char *const names[] = {"bool",   "int8",  "uint8",  "int16",   "uint16", "int32",
+                                      "uint32", "int64", "uint64", "float32", "float64"};
   return kind <= PL__T_F64 ? names[kind] : "value";
 }
 
@@ -219,9 +220,8 @@ static int elements(struct rd *r, const struct pl__type *elem, uint32_t count, p
     if (count) align(r, sz);
     if (r->pos > r->size || count > (r->size - r->pos) / sz)
       return pl__fail(r->c, PL_DECODE_EMESSAGE, r->hdr + r->pos,
-                      "array of %u %s needs %llu bytes, %zu left", count,
-                      prim_name(elem->kind), (unsigned long long)count * sz,
-                      r->pos <= r->size ? r->size - r->pos : 0);
+                      "array of %u %s needs %llu bytes, %zu left", count, prim_name(elem->kind),
+                      (unsigned long long)count * sz, r->pos <= r->size ? r->size - r->pos : 0);
     const uint8_t *p = r->base + r->pos;
     if (elem->kind == PL__T_BOOL)
       for (uint32_t i = 0; i < count; i++)
@@ -262,7 +262,8 @@ static int elements(struct rd *r, const struct pl__type *elem, uint32_t count, p
 
 static int value(struct rd *r, const struct pl__type *t, pl_value *out, uint32_t depth) {
   switch (t->kind) {
-    case PL__T_STRING: return string(r, out);
+    case PL__T_STRING:
+      return string(r, out);
     case PL__T_STRUCT: {
       if (depth >= r->c->max_depth)
         return pl__fail(r->c, PL_DECODE_ELIMIT, r->hdr + r->pos, "nesting deeper than %u levels",
@@ -286,7 +287,7 @@ static int value(struct rd *r, const struct pl__type *t, pl_value *out, uint32_t
       for (uint32_t i = 0; i < t->n; i++) {
         const struct pl__type *ft = t->fields[i].type;
         int rc = ft->kind <= PL__T_F64 ? prim(r, ft->kind, &items[i])
-                                        : value(r, ft, &items[i], depth + 1);
+                                       : value(r, ft, &items[i], depth + 1);
         if (rc) {
           pl__path_field(r->c, &t->fields[i].name);
           return rc;
@@ -294,14 +295,16 @@ static int value(struct rd *r, const struct pl__type *t, pl_value *out, uint32_t
       }
       return 0;
     }
-    case PL__T_ARRAY: return elements(r, t->elem, t->n, out, depth);
+    case PL__T_ARRAY:
+      return elements(r, t->elem, t->n, out, depth);
     case PL__T_SEQ: {
       uint32_t count;
       int rc = u32(r, "sequence length", &count);
       if (rc) return rc;
       return elements(r, t->elem, count, out, depth);
     }
-    case PL__T_WSTRING: return wstring(r, out);
+    case PL__T_WSTRING:
+      return wstring(r, out);
     case PL__T_ENUM: {
       uint32_t x;
       int rc = u32(r, "enum", &x);
@@ -346,12 +349,18 @@ int pl__cdr_decode(struct pl__dctx *c, const struct pl__type *root, pl_value *ou
   const uint8_t *m = c->msg;
   unsigned rep = (unsigned)m[0] << 8 | m[1];
   if (rep > 1) {
-    static const char *const names[] = {"CDR big endian", "CDR little endian",
-                                        "PL_CDR big endian", "PL_CDR little endian",
-                                        "?", "?", "XCDR2 big endian", "XCDR2 little endian",
+    static const char *const names[] = {"CDR big endian",
+                                        "CDR little endian",
+                                        "PL_CDR big endian",
+                                        "PL_CDR little endian",
+                                        "?",
+                                        "?",
+                                        "XCDR2 big endian",
+                                        "XCDR2 little endian",
                                         "delimited XCDR2 big endian",
                                         "delimited XCDR2 little endian",
-                                        "PL_CDR2 big endian", "PL_CDR2 little endian"};
+                                        "PL_CDR2 big endian",
+                                        "PL_CDR2 little endian"};
     return pl__fail(c, PL_DECODE_EUNSUPPORTED, 0,
                     "CDR representation 0x%04x (%s) is not supported: only XCDR1 plain CDR is "
                     "decoded",

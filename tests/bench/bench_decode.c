@@ -110,10 +110,9 @@ static int load(struct dset *s, const uint8_t *file, uint64_t size) {
         s->channels[i].topic.data = s->topics[i];
         memset(&s->channels[i].metadata, 0, sizeof s->channels[i].metadata);
         pl_decoder_spec spec;
-        pl_decoder_spec_from(&spec, &s->channels[i],
-                             c->schema_id < 16 && schema_copies[c->schema_id]
-                                 ? &schemas[c->schema_id]
-                                 : NULL);
+        pl_decoder_spec_from(
+            &spec, &s->channels[i],
+            c->schema_id < 16 && schema_copies[c->schema_id] ? &schemas[c->schema_id] : NULL);
         pl_decode_error_info de;
         if (pl_decoder_create(&s->dec[i], &spec, NULL, &de) != PL_DECODE_OK) {
           bench_err("%s", de.msg);
@@ -248,7 +247,8 @@ static int measure(struct dset *s, enum mode mode, int topic, double min_seconds
 }
 
 static void decode_usage(FILE *f) {
-  fputs("usage: " BENCH_PROG " decode [--duration S] [--seconds S] [--repeats N] [--json]\n"
+  fputs("usage: " BENCH_PROG
+        " decode [--duration S] [--seconds S] [--repeats N] [--json]\n"
         "  --duration S  seconds of robot recording to take messages from (default 10)\n"
         "  --seconds S   minimum time per measurement (default 1)\n"
         "  --repeats N   best of N measurements (default 3)\n",
@@ -333,10 +333,11 @@ int bench_decode_main(int argc, char **argv) {
     printf("{\"format_version\":1,\"messages\":%zu,\"payload_bytes\":%llu,\"topics\":{", s.n,
            (unsigned long long)total);
     for (int t = 0; t < 3; t++)
-      printf("%s\"%s\":{\"messages\":%llu,\"payload_bytes\":%llu,\"ndjson_mbps\":%.1f,"
-             "\"ndjson_cpu_mbps\":%.1f}",
-             t ? "," : "", k_topics[t], (unsigned long long)s.count[t],
-             (unsigned long long)s.bytes[t], per[t].mbps, per[t].cpu_mbps);
+      printf(
+          "%s\"%s\":{\"messages\":%llu,\"payload_bytes\":%llu,\"ndjson_mbps\":%.1f,"
+          "\"ndjson_cpu_mbps\":%.1f}",
+          t ? "," : "", k_topics[t], (unsigned long long)s.count[t], (unsigned long long)s.bytes[t],
+          per[t].mbps, per[t].cpu_mbps);
     printf("},\"mix\":{");
     for (int m = 0; m < 3; m++)
       printf("%s\"%s\":{\"mbps\":%.1f,\"cpu_mbps\":%.1f,\"output_per_input\":%.2f}", m ? "," : "",
@@ -344,10 +345,11 @@ int bench_decode_main(int argc, char **argv) {
     printf("},\"ndjson_target_mbps\":%.0f,\"ndjson_target_met\":%s}\n", TARGET_NDJSON_MBPS,
            met ? "true" : "false");
   } else {
-    printf("decode: %zu messages, %.2f MB of CDR payload (/imu %llu, /tf %llu, /odom %llu "
-           "messages), one core\n\n",
-           s.n, (double)total / 1e6, (unsigned long long)s.count[0],
-           (unsigned long long)s.count[1], (unsigned long long)s.count[2]);
+    printf(
+        "decode: %zu messages, %.2f MB of CDR payload (/imu %llu, /tf %llu, /odom %llu "
+        "messages), one core\n\n",
+        s.n, (double)total / 1e6, (unsigned long long)s.count[0], (unsigned long long)s.count[1],
+        (unsigned long long)s.count[2]);
     printf("%-28s %10s %10s %12s\n", "", "MB/s", "CPU MB/s", "out/in");
     for (int m = 0; m < 3; m++)
       printf("%-28s %10.1f %10.1f %12.2f%s\n", mode_names[m], mix[m].mbps, mix[m].cpu_mbps,
@@ -356,8 +358,7 @@ int bench_decode_main(int argc, char **argv) {
     for (int t = 0; t < 3; t++) {
       char label[64];
       snprintf(label, sizeof label, "  NDJSON, %s only", k_topics[t]);
-      printf("%-28s %10.1f %10.1f %12.2f\n", label, per[t].mbps, per[t].cpu_mbps,
-             per[t].out_ratio);
+      printf("%-28s %10.1f %10.1f %12.2f\n", label, per[t].mbps, per[t].cpu_mbps, per[t].out_ratio);
     }
   }
   dset_free(&s);

@@ -149,12 +149,14 @@ TEST(CliDecode, CatDecodeSkipsWhatCannotBeDecoded) {
   EXPECT_EQ(first["message"]["blob"].str(), "AQID");
   EXPECT_EQ(Json::parse(ls[1])["topic"].str(), "/broken");
   // one line about the channel without a decoder, one per broken message
-  EXPECT_TRUE(contains(r.err, "topic '/cam': no decoder for message encoding 'flatbuffer' with "
-                              "schema encoding 'flatbuffer'; its messages are skipped"))
+  EXPECT_TRUE(contains(r.err,
+                       "topic '/cam': no decoder for message encoding 'flatbuffer' with "
+                       "schema encoding 'flatbuffer'; its messages are skipped"))
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 4) << r.err;
-  EXPECT_TRUE(contains(r.err, "topic '/broken' sequence 4 log time 1015: byte 4 of 10, field "
-                              "'position.x': float64 needs 8 bytes, 6 left"))
+  EXPECT_TRUE(contains(r.err,
+                       "topic '/broken' sequence 4 log time 1015: byte 4 of 10, field "
+                       "'position.x': float64 needs 8 bytes, 6 left"))
       << r.err;
   r = run_mcapkit({"cat", "--decode", "--bytes", "length", "-t", "/pose", p});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -195,8 +197,8 @@ TEST(CliDecode, ExtractNdjsonAndCsv) {
             "1040,1970-01-01T00:00:00.000001040Z,4,-4,0.5,0.25,1,3,\"a,\"\"b\"\"\"\n"
             "1050,1970-01-01T00:00:00.000001050Z,5,-5,0.5,0.25,2,3,p\n");
   // time range [start, end), reverse order, base64 bytes, to standard output
-  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--format", "csv", "--start",
-                   "1010", "--end", "1030", "--order", "reverse", "--bytes", "base64"});
+  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--format", "csv", "--start", "1010",
+                   "--end", "1030", "--order", "reverse", "--bytes", "base64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ls = lines_of(r.out);
   ASSERT_EQ(ls.size(), 3u) << r.out;
@@ -242,11 +244,10 @@ TEST(CliDecode, ExtractRefusesBeforeWriting) {
   for (const auto &e : fs::directory_iterator(tmp.path())) left.push_back(e.path().filename());
   EXPECT_EQ(left, std::vector<std::string>{"mixed.mcap"});  // no temporary file either
   EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose"}).exit_code, 2);  // no -o
-  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "/broken", "-f", "csv", "-o", "-"})
-                .exit_code,
-            2);
-  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--max-array", "2"})
-                .exit_code,
+  EXPECT_EQ(
+      run_mcapkit({"extract", "topic", p, "/pose", "/broken", "-f", "csv", "-o", "-"}).exit_code,
+      2);
+  EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--max-array", "2"}).exit_code,
             2);
   EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", out, "-f", "yaml"}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--json"}).exit_code, 2);
@@ -263,8 +264,8 @@ TEST(CliDecode, ExtractCsvMemoryStaysBounded) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   ASSERT_GT(fs::file_size(f), 80u << 20);
   std::string out = tmp.file("imu.csv");
-  RunResult r = run_mcapkit({"extract", "topic", f, "/imu", "/lidar/points", "-o", tmp.file("t"),
-                             "-f", "csv", "--json"});
+  RunResult r = run_mcapkit(
+      {"extract", "topic", f, "/imu", "/lidar/points", "-o", tmp.file("t"), "-f", "csv", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out);
   EXPECT_GT(j["channels"][0]["written"].u64(), 7900u);

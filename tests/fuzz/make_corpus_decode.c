@@ -154,12 +154,10 @@ struct seeds {
   int failed;
 };
 
-static void seed(struct seeds *s, const char *dir, const char *file, const char *me,
-                 const char *se, const char *name, const void *schema, size_t schema_len,
-                 const struct buf *msg) {
+static void seed(struct seeds *s, const char *dir, const char *file, const char *me, const char *se,
+                 const char *name, const void *schema, size_t schema_len, const struct buf *msg) {
   if (msg->overflow) {
-    fprintf(stderr, "make-corpus: decode seed %s/%s: message over %d bytes\n", dir, file,
-            SEED_MAX);
+    fprintf(stderr, "make-corpus: decode seed %s/%s: message over %d bytes\n", dir, file, SEED_MAX);
     s->failed = 1;
     return;
   }
@@ -224,10 +222,14 @@ static const char k_imu[] =
     "std_msgs/Header header\ngeometry_msgs/Quaternion orientation\n"
     "float64[9] orientation_covariance\ngeometry_msgs/Vector3 angular_velocity\n"
     "float64[9] angular_velocity_covariance\ngeometry_msgs/Vector3 linear_acceleration\n"
-    "float64[9] linear_acceleration_covariance\n" SEP "MSG: std_msgs/Header\n"
-    "builtin_interfaces/Time stamp\nstring frame_id\n" SEP "MSG: builtin_interfaces/Time\n"
-    "int32 sec\nuint32 nanosec\n" SEP "MSG: geometry_msgs/Quaternion\nfloat64 x 0\n"
-    "float64 y 0\nfloat64 z 0\nfloat64 w 1\n" SEP "MSG: geometry_msgs/Vector3\nfloat64 x\n"
+    "float64[9] linear_acceleration_covariance\n" SEP
+    "MSG: std_msgs/Header\n"
+    "builtin_interfaces/Time stamp\nstring frame_id\n" SEP
+    "MSG: builtin_interfaces/Time\n"
+    "int32 sec\nuint32 nanosec\n" SEP
+    "MSG: geometry_msgs/Quaternion\nfloat64 x 0\n"
+    "float64 y 0\nfloat64 z 0\nfloat64 w 1\n" SEP
+    "MSG: geometry_msgs/Vector3\nfloat64 x\n"
     "float64 y\nfloat64 z\n";
 
 static void imu_cdr(struct buf *b, int be) {
@@ -279,8 +281,8 @@ static void tree_cdr(struct buf *b, int depth) {
   cdr_num(b, (uint64_t)depth, 4);
 }
 
-static const char k_idl[] =
-    SEP "IDL: pkg/msg/Sample\n#include \"pkg/msg/Inner.idl\"\n"
+static const char k_idl[] = SEP
+    "IDL: pkg/msg/Sample\n#include \"pkg/msg/Inner.idl\"\n"
     "module pkg {\n  module msg {\n    module Sample_Constants { const uint8 LEVEL = 3; };\n"
     "    const long N = 2;\n    typedef int32 Pair[N];\n    enum Color { RED, GREEN, BLUE };\n"
     "    struct Sample {\n      @default (value=5)\n      int16 a;\n      unsigned short b;\n"
@@ -315,7 +317,8 @@ static void idl_cdr(struct buf *b, int be) {
 
 static const char k_ros1[] =
     "Header header\nbyte b\nchar c\nduration d\nint16[2] fixed\nuint8[] blob\nstring[] names\n"
-    "float64[] values\nint64 BIG=5\n" SEP "MSG: std_msgs/Header\nuint32 seq\ntime stamp\n"
+    "float64[] values\nint64 BIG=5\n" SEP
+    "MSG: std_msgs/Header\nuint32 seq\ntime stamp\n"
     "string frame_id\n";
 
 static void ros1_msg(struct buf *b) {
@@ -512,7 +515,6 @@ int make_decode_corpus(const char *root, unsigned *files) {
   if (ds.overflow) s.failed = 1;
   seed(&s, "decode_protobuf", "all.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
   memset(&b, 0, sizeof b);
-  seed(&s, "decode_protobuf", "defaults.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n,
-       &b);
+  seed(&s, "decode_protobuf", "defaults.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
   return s.failed ? -1 : 0;
 }

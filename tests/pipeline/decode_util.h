@@ -20,8 +20,7 @@ inline mcap_str S(const std::string &s) {
 }
 
 inline std::string fixture(const std::string &name) {
-  std::ifstream f(std::string(MCAPKIT_SOURCE_DIR) + "/testdata/schemas/" + name,
-                  std::ios::binary);
+  std::ifstream f(std::string(MCAPKIT_SOURCE_DIR) + "/testdata/schemas/" + name, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   EXPECT_FALSE(ss.str().empty()) << "missing fixture " << name;
@@ -61,8 +60,7 @@ inline std::string to_json(pl_decoder *d, const std::vector<uint8_t> &msg,
                            pl_bytes_mode bytes = PL_BYTES_DEFAULT) {
   const pl_value *v = nullptr;
   int rc = pl_decoder_decode_bytes(d, msg.data(), msg.size(), &v);
-  if (rc != PL_DECODE_OK)
-    return "ERROR " + std::to_string(rc) + ": " + pl_decoder_errmsg(d);
+  if (rc != PL_DECODE_OK) return "ERROR " + std::to_string(rc) + ": " + pl_decoder_errmsg(d);
   pl_text t = PL_TEXT_INIT;
   pl_json_options o = {bytes};
   EXPECT_EQ(pl_decode_json_value(v, &o, &t), PL_DECODE_OK);

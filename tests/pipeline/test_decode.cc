@@ -86,7 +86,7 @@ TEST(DecodeCdr, AlignmentAfterStringsAndEmptySequences) {
     CdrWriter w(be);
     w.u8(1).u32(2).seq(0);  // no element: no alignment to 8
     EXPECT_EQ(w.offset(), 12u);
-    w.u8(3);  // right after the length, at 12
+    w.u8(3);      // right after the length, at 12
     w.str("ab");  // length at 16, bytes 20..22
     w.f64(2.5);   // aligned to 24
     EXPECT_EQ(w.offset(), 32u);
@@ -109,12 +109,12 @@ TEST(DecodeCdr, NestedArraysOfStructsAndBoundedSequences) {
   Made m = make("cdr", "ros2msg", "pkg/msg/Arrays", schema);
   ASSERT_EQ(m.rc, PL_DECODE_OK) << m.err;
   CdrWriter w;
-  w.f32(1).str("a").f32(2).str("b");       // fixed[2]: no length
-  w.seq(1).f32(3.25f).str("c");           // dyn
-  w.seq(0);                               // bounded, empty
-  w.i32(1).i32(2).i32(3);                 // nums
-  w.seq(2).str("x").str("");              // names
-  w.seq(2).i16(7).i16(-7);                // shorts
+  w.f32(1).str("a").f32(2).str("b");  // fixed[2]: no length
+  w.seq(1).f32(3.25f).str("c");       // dyn
+  w.seq(0);                           // bounded, empty
+  w.i32(1).i32(2).i32(3);             // nums
+  w.seq(2).str("x").str("");          // names
+  w.seq(2).i16(7).i16(-7);            // shorts
   w.str("abc");
   EXPECT_EQ(to_json(m.d.get(), w.bytes()),
             "{\"fixed\":[{\"x\":1,\"label\":\"a\"},{\"x\":2,\"label\":\"b\"}],"
@@ -405,7 +405,11 @@ TEST(DecodeSchema, RecursionThroughSequencesIsBoundedByDepth) {
 TEST(DecodeSchema, DeepTypeChainsAndHugeFixedArraysAreLimited) {
   std::string chain;
   for (int i = 0; i < 200; i++) {
-    if (i) chain += "================================================================================\nMSG: pkg/T" + std::to_string(i) + "\n";
+    if (i)
+      chain +=
+          "================================================================================\nMSG: "
+          "pkg/T" +
+          std::to_string(i) + "\n";
     chain += i < 199 ? "T" + std::to_string(i + 1) + " next\n" : "int32 x\n";
   }
   Made m = make("cdr", "ros2msg", "pkg/msg/T0", chain);
@@ -413,10 +417,10 @@ TEST(DecodeSchema, DeepTypeChainsAndHugeFixedArraysAreLimited) {
   EXPECT_NE(m.err.find("nest deeper than 64"), std::string::npos) << m.err;
   Made big = make("cdr", "ros2msg", "pkg/msg/B", "uint8[100000000] x\n");
   EXPECT_EQ(big.rc, PL_DECODE_ELIMIT);
-  EXPECT_NE(big.err.find("fixed array of 100000000 elements (limit 16777216)"),
-            std::string::npos)
+  EXPECT_NE(big.err.find("fixed array of 100000000 elements (limit 16777216)"), std::string::npos)
       << big.err;
-  Made idl = make("cdr", "ros2idl", "a/B", "module a { struct B { double x[4000][5000][6000]; }; };");
+  Made idl =
+      make("cdr", "ros2idl", "a/B", "module a { struct B { double x[4000][5000][6000]; }; };");
   ASSERT_EQ(idl.rc, PL_DECODE_OK) << idl.err;  // legal, but no message can be long enough
   std::string e = to_json(idl.d.get(), {0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8});
   EXPECT_EQ(e.rfind("ERROR " + std::to_string(PL_DECODE_EMESSAGE), 0), 0u) << e;
@@ -447,10 +451,13 @@ TEST(DecodeSchema, ParseErrorsNameTheLine) {
   EXPECT_EQ(u.rc, PL_DECODE_ESCHEMA);
   EXPECT_NE(u.err.find("unknown type 'Missing'"), std::string::npos) << u.err;
   Made sep = make("cdr", "ros2msg", "pkg/msg/X",
-                  "int32 a\n================================================================================\nnot a header\n");
+                  "int32 "
+                  "a\n============================================================================="
+                  "===\nnot a header\n");
   EXPECT_EQ(sep.rc, PL_DECODE_ESCHEMA);
   EXPECT_NE(sep.err.find("expected 'MSG: pkg/Type'"), std::string::npos) << sep.err;
-  Made un = make("cdr", "ros2idl", "a/U", "module a { union U switch (long) { case 1: long x; }; };");
+  Made un =
+      make("cdr", "ros2idl", "a/U", "module a { union U switch (long) { case 1: long x; }; };");
   EXPECT_EQ(un.rc, PL_DECODE_EUNSUPPORTED) << un.err;
   Made nos = make("cdr", "ros2idl", "a/Missing", "module a { struct B { long x; }; };");
   EXPECT_EQ(nos.rc, PL_DECODE_ESCHEMA);

@@ -198,9 +198,9 @@ TEST(DecodeProto, PackedAndUnpackedRepeatedInterleaved) {
     EXPECT_EQ(e.v.i, want[i]);
   }
   EXPECT_EQ(pl_value_member(v, "doubles")->count, 3u);
-  EXPECT_EQ(to_json(m.d.get(), b).find("\"modes\":[\"MODE_MANUAL\",\"MODE_AUTO\"]") !=
-                std::string::npos,
-            true);
+  EXPECT_EQ(
+      to_json(m.d.get(), b).find("\"modes\":[\"MODE_MANUAL\",\"MODE_AUTO\"]") != std::string::npos,
+      true);
 }
 
 TEST(DecodeProto, MapsSortByKeyAndLastDuplicateWins) {
@@ -259,7 +259,9 @@ TEST(DecodeProto, Proto2PresenceAndRequired) {
   f.syntax = "proto2";
   PbMessage p;
   p.name = "P";
-  p.fields = {{"a", 1, kPbInt32}, {"b", 2, kPbString}, {"c", 3, kPbInt32, kPbRequired},
+  p.fields = {{"a", 1, kPbInt32},
+              {"b", 2, kPbString},
+              {"c", 3, kPbInt32, kPbRequired},
               {"r", 4, kPbInt32, kPbRepeated}};
   f.messages = {p};
   WireBytes ds = descriptor_set({f});
@@ -287,16 +289,17 @@ TEST(DecodeProto, MalformedMessagesNameFieldAndOffset) {
   EXPECT_NE(e.find("field number 0"), std::string::npos) << e;
   for (const auto &bad : std::vector<std::vector<uint8_t>>{
            {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01},
-           {0xA2, 0x01, 0x03, 0x80, 0x80, 0x80},  // packed varints that end inside a value
+           {0xA2, 0x01, 0x03, 0x80, 0x80, 0x80},     // packed varints that end inside a value
            {0xAA, 0x01, 0x07, 1, 2, 3, 4, 5, 6, 7},  // packed doubles, not a multiple of 8
-           {0x23}}) {                               // a group start without its end
+           {0x23}}) {                                // a group start without its end
     e = to_json(m.d.get(), bad);
     EXPECT_EQ(e.rfind("ERROR", 0), 0u) << e;
   }
   // every prefix of a good message fails or succeeds, never crashes
   auto full = full_message().bytes();
   for (size_t n = 0; n < full.size(); n++)
-    (void)to_json(m.d.get(), std::vector<uint8_t>(full.begin(), full.begin() + static_cast<long>(n)));
+    (void)to_json(m.d.get(),
+                  std::vector<uint8_t>(full.begin(), full.begin() + static_cast<long>(n)));
   EXPECT_EQ(to_json(m.d.get(), full), kFullJson);
 }
 
@@ -356,7 +359,8 @@ TEST(DecodeProto, SchemaErrors) {
   EXPECT_NE(dang.err.find("unknown type '.g.Missing'"), std::string::npos) << dang.err;
   // every prefix of a descriptor set is handled without a crash
   std::string full = schema_bytes();
-  for (size_t n = 0; n < full.size(); n += 7) (void)make("protobuf", "protobuf", "test.All", full.substr(0, n));
+  for (size_t n = 0; n < full.size(); n += 7)
+    (void)make("protobuf", "protobuf", "test.All", full.substr(0, n));
 }
 
 TEST(DecodeProto, CsvColumnsFromTheDescriptor) {

@@ -96,7 +96,8 @@ TEST(DecodeNumbers, RandomValuesRoundTripWithTheFewestDigits) {
     if (i % 3 == 0) {
       std::memcpy(&v, &bits, 8);
     } else if (i % 3 == 1) {
-      v = static_cast<double>(bits % 2000000) / 1000.0 * std::pow(10.0, static_cast<int>(bits % 41) - 20);
+      v = static_cast<double>(bits % 2000000) / 1000.0 *
+          std::pow(10.0, static_cast<int>(bits % 41) - 20);
     } else {
       v = (static_cast<double>(bits >> 11) * 0x1p-53 - 0.5) * 0.01;
     }
@@ -128,10 +129,11 @@ TEST(DecodeNumbers, JsonExactness) {
   w.i64(9007199254740991LL).i64(-9007199254740992LL).u64(9007199254740991ULL);
   w.u64(9007199254740992ULL).f64(std::nan("")).f64(INFINITY).f32(-INFINITY);
   w.seq(3).f64(NAN).f64(1e300).f64(-INFINITY).f32(0.3f);
-  EXPECT_EQ(to_json(m.d.get(), w.bytes()),
-            "{\"a\":9007199254740991,\"b\":\"-9007199254740992\",\"c\":9007199254740991,"
-            "\"d\":\"9007199254740992\",\"nan\":\"NaN\",\"inf\":\"Infinity\",\"ninf\":\"-Infinity\","
-            "\"arr\":[\"NaN\",1e+300,\"-Infinity\"],\"f\":0.3}");
+  EXPECT_EQ(
+      to_json(m.d.get(), w.bytes()),
+      "{\"a\":9007199254740991,\"b\":\"-9007199254740992\",\"c\":9007199254740991,"
+      "\"d\":\"9007199254740992\",\"nan\":\"NaN\",\"inf\":\"Infinity\",\"ninf\":\"-Infinity\","
+      "\"arr\":[\"NaN\",1e+300,\"-Infinity\"],\"f\":0.3}");
   EXPECT_EQ(to_csv(m.d.get(), {w.bytes()}),
             "log_time,log_time_rfc3339,a,b,c,d,nan,inf,ninf,arr[0],arr[1],arr[2],arr[3],arr[4],"
             "arr[5],arr[6],arr[7],arr[8],arr[9],arr[10],arr[11],arr[12],arr[13],arr[14],arr[15],"
@@ -230,18 +232,19 @@ TEST(DecodeJson, SchemaGivesCsvColumns) {
   pl_csv_options o;
   pl_csv_options_init(&o);
   o.max_array = 2;
-  EXPECT_EQ(to_csv(m.d.get(),
-                   {bytes("{\"pos\":{\"y\":2,\"x\":1.50},\"name\":\"a,\\\"b\\\"\",\"tags\":[\"t1\"],"
-                          "\"img\":\"AAECAw==\",\"meta\":{\"k\":5},\"ok\":true,\"any\":{\"z\":[1]},"
-                          "\"extra\":1}"),
-                    bytes("{}"), bytes("{\"pos\":7,\"tags\":[\"a\",\"b\",\"c\"],\"name\":null}")},
-                   &o),
-            "log_time,log_time_rfc3339,name,pos.x,pos.y,tags[0],tags[1],tags.count,img,meta.k,ok,"
-            "any\n"
-            "1767225600000000000,2026-01-01T00:00:00.000000000Z,\"a,\"\"b\"\"\",1.50,2,t1,,1,4,5,"
-            "true,\"{\"\"z\"\":[1]}\"\n"
-            "1767225600500000000,2026-01-01T00:00:00.500000000Z,,,,,,,,,,\n"
-            "1767225601000000000,2026-01-01T00:00:01.000000000Z,,,,a,b,3,,,,\n");
+  EXPECT_EQ(
+      to_csv(m.d.get(),
+             {bytes("{\"pos\":{\"y\":2,\"x\":1.50},\"name\":\"a,\\\"b\\\"\",\"tags\":[\"t1\"],"
+                    "\"img\":\"AAECAw==\",\"meta\":{\"k\":5},\"ok\":true,\"any\":{\"z\":[1]},"
+                    "\"extra\":1}"),
+              bytes("{}"), bytes("{\"pos\":7,\"tags\":[\"a\",\"b\",\"c\"],\"name\":null}")},
+             &o),
+      "log_time,log_time_rfc3339,name,pos.x,pos.y,tags[0],tags[1],tags.count,img,meta.k,ok,"
+      "any\n"
+      "1767225600000000000,2026-01-01T00:00:00.000000000Z,\"a,\"\"b\"\"\",1.50,2,t1,,1,4,5,"
+      "true,\"{\"\"z\"\":[1]}\"\n"
+      "1767225600500000000,2026-01-01T00:00:00.500000000Z,,,,,,,,,,\n"
+      "1767225601000000000,2026-01-01T00:00:01.000000000Z,,,,a,b,3,,,,\n");
   o.bytes = PL_BYTES_BASE64;
   std::string csv = to_csv(m.d.get(), {bytes("{\"img\":\"AAECAw==\"}")}, &o);
   EXPECT_NE(csv.find(",AAECAw==,"), std::string::npos) << csv;
@@ -252,10 +255,12 @@ TEST(DecodeJson, LargeObjectsMatchMembersByName) {
   const int n = 3000;
   std::string schema = "{\"type\":\"object\",\"properties\":{";
   std::string msg = "{";
-  for (int i = 0; i < n; i++) schema += (i ? "," : "") + std::string("\"p") + std::to_string(i) + "\":{\"type\":\"number\"}";
+  for (int i = 0; i < n; i++)
+    schema += (i ? "," : "") + std::string("\"p") + std::to_string(i) + "\":{\"type\":\"number\"}";
   schema += "}}";
   for (int i = n - 1; i >= 0; i--) {
-    std::string key = i == 7 ? "\\u0070" + std::to_string(i) : "p" + std::to_string(i);  // "\u0070" is 'p'
+    std::string key =
+        i == 7 ? "\\u0070" + std::to_string(i) : "p" + std::to_string(i);  // "\u0070" is 'p'
     msg += "\"" + key + "\":" + std::to_string(i * 2) + ",";
   }
   msg += "\"p5\":-1}";  // a later duplicate: the first one counts, as for small objects

@@ -71,10 +71,10 @@ class Ros1Writer {
 // Protobuf wire format.
 class ProtoWriter {
  public:
-  ProtoWriter &varint(uint32_t field, uint64_t v);        // wire type 0
-  ProtoWriter &sint(uint32_t field, int64_t v);           // zigzag varint
-  ProtoWriter &fixed32(uint32_t field, uint32_t v);       // wire type 5
-  ProtoWriter &fixed64(uint32_t field, uint64_t v);       // wire type 1
+  ProtoWriter &varint(uint32_t field, uint64_t v);   // wire type 0
+  ProtoWriter &sint(uint32_t field, int64_t v);      // zigzag varint
+  ProtoWriter &fixed32(uint32_t field, uint32_t v);  // wire type 5
+  ProtoWriter &fixed64(uint32_t field, uint64_t v);  // wire type 1
   ProtoWriter &f32(uint32_t field, float v);
   ProtoWriter &f64(uint32_t field, double v);
   ProtoWriter &bytes(uint32_t field, const std::string &s);  // wire type 2
@@ -93,9 +93,23 @@ class ProtoWriter {
 
 // descriptor.proto field types and labels.
 enum PbType {
-  kPbDouble = 1, kPbFloat = 2, kPbInt64 = 3, kPbUint64 = 4, kPbInt32 = 5, kPbFixed64 = 6,
-  kPbFixed32 = 7, kPbBool = 8, kPbString = 9, kPbGroup = 10, kPbMessage = 11, kPbBytes = 12,
-  kPbUint32 = 13, kPbEnum = 14, kPbSfixed32 = 15, kPbSfixed64 = 16, kPbSint32 = 17,
+  kPbDouble = 1,
+  kPbFloat = 2,
+  kPbInt64 = 3,
+  kPbUint64 = 4,
+  kPbInt32 = 5,
+  kPbFixed64 = 6,
+  kPbFixed32 = 7,
+  kPbBool = 8,
+  kPbString = 9,
+  kPbGroup = 10,
+  kPbMessage = 11,
+  kPbBytes = 12,
+  kPbUint32 = 13,
+  kPbEnum = 14,
+  kPbSfixed32 = 15,
+  kPbSfixed64 = 16,
+  kPbSint32 = 17,
   kPbSint64 = 18
 };
 enum PbLabel { kPbOptional = 1, kPbRequired = 2, kPbRepeated = 3 };
@@ -103,8 +117,13 @@ enum PbLabel { kPbOptional = 1, kPbRequired = 2, kPbRepeated = 3 };
 struct PbField {
   PbField(std::string n, int num, PbType t, PbLabel l = kPbOptional, std::string tn = "",
           int oneof = -1, bool p3_optional = false)
-      : name(std::move(n)), number(num), type(t), label(l), type_name(std::move(tn)),
-        oneof_index(oneof), proto3_optional(p3_optional) {}
+      : name(std::move(n)),
+        number(num),
+        type(t),
+        label(l),
+        type_name(std::move(tn)),
+        oneof_index(oneof),
+        proto3_optional(p3_optional) {}
   std::string name;
   int number;
   PbType type;

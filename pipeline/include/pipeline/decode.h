@@ -62,12 +62,12 @@ extern "C" {
 
 typedef enum pl_decode_status {
   PL_DECODE_OK = 0,
-  PL_DECODE_EINVAL = -1,      /* bad argument */
-  PL_DECODE_ENOMEM = -2,      /* out of memory */
+  PL_DECODE_EINVAL = -1,       /* bad argument */
+  PL_DECODE_ENOMEM = -2,       /* out of memory */
   PL_DECODE_EUNSUPPORTED = -3, /* no decoder for this schema/message encoding */
-  PL_DECODE_ESCHEMA = -4,     /* the schema could not be parsed or resolved */
-  PL_DECODE_EMESSAGE = -5,    /* a message is malformed or truncated */
-  PL_DECODE_ELIMIT = -6       /* a safety limit was exceeded (depth, size, columns) */
+  PL_DECODE_ESCHEMA = -4,      /* the schema could not be parsed or resolved */
+  PL_DECODE_EMESSAGE = -5,     /* a message is malformed or truncated */
+  PL_DECODE_ELIMIT = -6        /* a safety limit was exceeded (depth, size, columns) */
 } pl_decode_status;
 
 /** Static text for a status code. */
@@ -216,8 +216,7 @@ void pl_decoder_free(pl_decoder *d);
 int pl_decoder_decode(pl_decoder *d, const mcap_message *m, const pl_value **out);
 
 /** Same, for bare message bytes (sequence and log time are reported as 0). */
-int pl_decoder_decode_bytes(pl_decoder *d, const uint8_t *data, size_t len,
-                            const pl_value **out);
+int pl_decoder_decode_bytes(pl_decoder *d, const uint8_t *data, size_t len, const pl_value **out);
 
 /** One line about the last failure on this decoder ("" when none). Valid until the next call. */
 const char *pl_decoder_errmsg(const pl_decoder *d);
@@ -234,7 +233,8 @@ typedef struct pl_text {
   size_t cap;
 } pl_text;
 
-#define PL_TEXT_INIT {NULL, 0, 0}
+#define PL_TEXT_INIT \
+  { NULL, 0, 0 }
 
 /** Free the buffer's memory and reset it to empty. */
 void pl_text_dispose(pl_text *t);
@@ -268,8 +268,8 @@ int pl_decode_ndjson_line(const mcap_channel *channel, const mcap_message *m, co
 
 /** CSV options. Use pl_csv_options_init() (all-zero means max_array 0: counts only). */
 typedef struct pl_csv_options {
-  uint32_t max_array; /* elements per array given their own columns (default 16) */
-  pl_bytes_mode bytes; /* default: the length */
+  uint32_t max_array;   /* elements per array given their own columns (default 16) */
+  pl_bytes_mode bytes;  /* default: the length */
   uint32_t max_columns; /* 0 = 65536 */
 } pl_csv_options;
 
