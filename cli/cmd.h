@@ -24,6 +24,8 @@ typedef struct cli_ctx {
   int json;                  /* --json given before the command */
   int stdout_tty;            /* stdout / stderr are terminals */
   int stderr_tty;
+  int *incomplete; /* set (through a const context) when an input could not be read whole
+                      (cli_report_damage); main() then turns an exit 0 into 3 */
 } cli_ctx;
 
 typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
@@ -81,6 +83,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv);
 int cmd_reconcile(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_remote(cli_ctx *ctx, int argc, char **argv);
+int cmd_convert(cli_ctx *ctx, int argc, char **argv);
 
 extern const cli_spec cmd_help_spec;
 extern const cli_spec cmd_filter_spec;
@@ -110,6 +113,7 @@ extern const cli_spec cmd_upload_spec;
 extern const cli_spec cmd_reconcile_spec;
 extern const cli_spec cmd_export_spec;
 extern const cli_spec cmd_remote_spec;
+extern const cli_spec cmd_convert_spec;
 
 /* ---- API configuration shared by upload, reconcile, export and remote (cmd_remote.c):
  * --api-url / $MCAPKIT_API_URL, the key from --api-key-file (mode 600) or

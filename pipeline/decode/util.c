@@ -166,7 +166,7 @@ int pl__text_base64(pl_text *t, const uint8_t *p, size_t n) {
   return 0;
 }
 
-size_t pl__utf8_seq(const uint8_t *p, size_t n) {
+size_t pl__dec_utf8_seq(const uint8_t *p, size_t n) {
   uint8_t c = p[0];
   size_t len;
   uint32_t cp;
@@ -264,7 +264,7 @@ int pl__text_json_string(pl_text *t, const char *s, size_t n) {
       }
       i++;
     } else {
-      size_t len = pl__utf8_seq(p + i, n - i);
+      size_t len = pl__dec_utf8_seq(p + i, n - i);
       if (len) {
         memcpy(o, p + i, len);
         o += len;
