@@ -11,7 +11,7 @@
  * opcode+content into OUTDIR/record_parse/ (plus padded and private-record
  * variants), and up to two chunks per compression as selector+size+records into
  * OUTDIR/chunk_decompress/; make_corpus_decode.c adds the pl_decode seeds
- * (OUTDIR/decode_<format>/). Output is deterministic (fixed times, fixed
+ * (OUTDIR/decode/). Output is deterministic (fixed times, fixed
  * Header.library) and every file stays under 4 KiB. Existing files of the
  * same names are overwritten; others are left alone.
  */

@@ -1,8 +1,9 @@
 /*
- * make_corpus_decode.c - the seeds of the pl_decode fuzz targets, written by
+ * make_corpus_decode.c - the seeds of the pl_decode fuzz target, written by
  * mcapkit-make-corpus (make_corpus.c calls make_decode_corpus) into
- * OUTDIR/decode_<format>/: each seed is a schema and a message in the layout of
- * fuzz_decode.h (u8 name length, name, u16 schema length, schema, message).
+ * OUTDIR/decode/<format>_<name>.bin: each seed is a format selector, a schema and a
+ * message in the layout of fuzz_decode.c (u8 selector, u8 name length, name, u16
+ * schema length, schema, message).
  * Messages are encoded here by hand (CDR in both byte orders, ROS 1, protobuf
  * with a hand-built FileDescriptorSet, JSON text); every seed is checked to
  * decode without error, so a seed that stops matching its decoder fails the
@@ -154,8 +155,26 @@ struct seeds {
   int failed;
 };
 
-static void seed(struct seeds *s, const char *dir, const char *file, const char *me, const char *se,
+/* fuzz_decode.c's selector of each format (its k_formats), and the seed file name prefix */
+static const struct {
+  const char *me, *se, *prefix;
+} k_formats[5] = {{"cdr", "ros2msg", "ros2msg"},
+                  {"cdr", "ros2idl", "ros2idl"},
+                  {"ros1", "ros1msg", "ros1"},
+                  {"json", "jsonschema", "json"},
+                  {"protobuf", "protobuf", "protobuf"}};
+
+static void seed(struct seeds *s, const char *file, const char *me, const char *se,
                  const char *name, const void *schema, size_t schema_len, const struct buf *msg) {
+  const char *dir = "decode";
+  int sel = -1;
+  for (int i = 0; i < 5; i++)
+    if (strcmp(k_formats[i].me, me) == 0 && strcmp(k_formats[i].se, se) == 0) sel = i;
+  if (sel < 0) {
+    fprintf(stderr, "make-corpus: decode seed %s: no selector for %s/%s\n", file, me, se);
+    s->failed = 1;
+    return;
+  }
   if (msg->overflow) {
     fprintf(stderr, "make-corpus: decode seed %s/%s: message over %d bytes\n", dir, file, SEED_MAX);
     s->failed = 1;
@@ -188,7 +207,7 @@ static void seed(struct seeds *s, const char *dir, const char *file, const char 
   }
   pl_decoder_free(d);
   size_t nl = strlen(name);
-  size_t total = 1 + nl + 2 + schema_len + msg->n;
+  size_t total = 2 + nl + 2 + schema_len + msg->n;
   if (total >= SEED_MAX || nl > 255 || schema_len > 65535) {
     fprintf(stderr, "make-corpus: decode seed %s/%s would be %zu bytes\n", dir, file, total);
     s->failed = 1;
@@ -201,11 +220,11 @@ static void seed(struct seeds *s, const char *dir, const char *file, const char 
     s->failed = 1;
     return;
   }
-  snprintf(path, sizeof path, "%s/%s/%s", s->root, dir, file);
+  snprintf(path, sizeof path, "%s/%s/%s_%s", s->root, dir, k_formats[sel].prefix, file);
   FILE *f = fopen(path, "wb");
-  uint8_t head[3] = {(uint8_t)nl, (uint8_t)schema_len, (uint8_t)(schema_len >> 8)};
-  int ok = f && fwrite(head, 1, 1, f) == 1 && fwrite(name, 1, nl, f) == nl &&
-           fwrite(head + 1, 1, 2, f) == 2 && fwrite(schema, 1, schema_len, f) == schema_len &&
+  uint8_t head[4] = {(uint8_t)sel, (uint8_t)nl, (uint8_t)schema_len, (uint8_t)(schema_len >> 8)};
+  int ok = f && fwrite(head, 1, 2, f) == 2 && fwrite(name, 1, nl, f) == nl &&
+           fwrite(head + 2, 1, 2, f) == 2 && fwrite(schema, 1, schema_len, f) == schema_len &&
            fwrite(msg->b, 1, msg->n, f) == msg->n;
   if (f && fclose(f) != 0) ok = 0;
   if (!ok) {
@@ -470,51 +489,51 @@ int make_decode_corpus(const char *root, unsigned *files) {
   struct seeds s = {root, files, 0};
   static struct buf b;
   imu_cdr(&b, 0);
-  seed(&s, "decode_ros2msg", "imu_le.bin", "cdr", "ros2msg", "sensor_msgs/msg/Imu", k_imu,
+  seed(&s, "imu_le.bin", "cdr", "ros2msg", "sensor_msgs/msg/Imu", k_imu,
        sizeof k_imu - 1, &b);
   imu_cdr(&b, 1);
-  seed(&s, "decode_ros2msg", "imu_be.bin", "cdr", "ros2msg", "sensor_msgs/msg/Imu", k_imu,
+  seed(&s, "imu_be.bin", "cdr", "ros2msg", "sensor_msgs/msg/Imu", k_imu,
        sizeof k_imu - 1, &b);
   arrays_cdr(&b, 0);
-  seed(&s, "decode_ros2msg", "arrays_le.bin", "cdr", "ros2msg", "pkg/msg/Arrays", k_arrays,
+  seed(&s, "arrays_le.bin", "cdr", "ros2msg", "pkg/msg/Arrays", k_arrays,
        sizeof k_arrays - 1, &b);
   arrays_cdr(&b, 1);
-  seed(&s, "decode_ros2msg", "arrays_be.bin", "cdr", "ros2msg", "pkg/msg/Arrays", k_arrays,
+  seed(&s, "arrays_be.bin", "cdr", "ros2msg", "pkg/msg/Arrays", k_arrays,
        sizeof k_arrays - 1, &b);
   cdr_begin(&b, 0);
   tree_cdr(&b, 3);
-  seed(&s, "decode_ros2msg", "tree.bin", "cdr", "ros2msg", "pkg/msg/Node", k_tree,
+  seed(&s, "tree.bin", "cdr", "ros2msg", "pkg/msg/Node", k_tree,
        sizeof k_tree - 1, &b);
   cdr_begin(&b, 0);
   put(&b, "", 1);
-  seed(&s, "decode_ros2msg", "empty.bin", "cdr", "ros2msg", "test_msgs/msg/Empty", "", 0, &b);
+  seed(&s, "empty.bin", "cdr", "ros2msg", "test_msgs/msg/Empty", "", 0, &b);
 
   idl_cdr(&b, 1);
-  seed(&s, "decode_ros2idl", "sample_be.bin", "cdr", "ros2idl", "pkg/msg/Sample", k_idl,
+  seed(&s, "sample_be.bin", "cdr", "ros2idl", "pkg/msg/Sample", k_idl,
        sizeof k_idl - 1, &b);
   idl_cdr(&b, 0);
-  seed(&s, "decode_ros2idl", "sample_le.bin", "cdr", "ros2idl", "pkg/msg/Sample", k_idl,
+  seed(&s, "sample_le.bin", "cdr", "ros2idl", "pkg/msg/Sample", k_idl,
        sizeof k_idl - 1, &b);
 
   ros1_msg(&b);
-  seed(&s, "decode_ros1", "header_arrays.bin", "ros1", "ros1msg", "pkg/Sample", k_ros1,
+  seed(&s, "header_arrays.bin", "ros1", "ros1msg", "pkg/Sample", k_ros1,
        sizeof k_ros1 - 1, &b);
 
   text_msg(&b,
            "{\"pos\":{\"y\":2,\"x\":1.50},\"name\":\"a,\\\"b\\\"\\u00e9\",\"tags\":[\"t1\"],"
            "\"img\":\"AAECAw==\",\"meta\":{\"k\":5,\"next\":{\"k\":-1e9}},\"ok\":null,"
            "\"any\":{\"z\":[1,true,false,null]},\"extra\":123456789012345678901234567890}");
-  seed(&s, "decode_json", "schema.bin", "json", "jsonschema", "Thing", k_jsonschema,
+  seed(&s, "schema.bin", "json", "jsonschema", "Thing", k_jsonschema,
        sizeof k_jsonschema - 1, &b);
   text_msg(&b, " [ {\"a\" : \"\\ud83d\\ude00\\n\"}, -0.0, 1E+2, \"\xc3\xa9\" ] ");
-  seed(&s, "decode_json", "schemaless.bin", "json", "jsonschema", "", "", 0, &b);
+  seed(&s, "schemaless.bin", "json", "jsonschema", "", "", 0, &b);
 
   static struct buf ds;
   descriptor(&ds);
   proto_msg(&b);
   if (ds.overflow) s.failed = 1;
-  seed(&s, "decode_protobuf", "all.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
+  seed(&s, "all.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
   memset(&b, 0, sizeof b);
-  seed(&s, "decode_protobuf", "defaults.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
+  seed(&s, "defaults.bin", "protobuf", "protobuf", "test.All", ds.b, ds.n, &b);
   return s.failed ? -1 : 0;
 }

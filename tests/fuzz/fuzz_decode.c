@@ -1,18 +1,16 @@
 /*
- * fuzz_decode.h - the body shared by the pl_decode fuzz targets (fuzz_decode_*.c):
- * an input is a schema and a message, laid out as
+ * fuzz_decode.c - fuzz target for pl_decode, every decoder in one target (CI gives each target
+ * a fixed share of its fuzzing time). An input is a format selector, a schema and a message:
  *
- *   u8 name_len, name, u16 schema_len (little endian), schema, message (the rest)
+ *   u8 selector, u8 name_len, name, u16 schema_len (little endian), schema, message (the rest)
  *
- * (inputs too short for the header give an empty name/schema). The target's
- * encodings pick the decoder; a decoder that can be made then decodes the
- * message, and a decoded tree is rendered as JSON, as an NDJSON line and as a
- * CSV row, so the renderers see every tree the decoders can build. Limits are
- * lowered (tree memory, CSV columns) to keep each run small.
+ * selector % 5 picks (message encoding, schema encoding): 0 (cdr, ros2msg), 1 (cdr, ros2idl),
+ * 2 (ros1, ros1msg), 3 (json, jsonschema), 4 (protobuf, protobuf). Inputs too short for the
+ * header give an empty name/schema. A decoder that can be made then decodes the message, and
+ * a decoded tree is rendered as JSON, as an NDJSON line and as a CSV row, so the renderers see
+ * every tree the decoders can build. Limits are lowered (tree memory, CSV columns) to keep
+ * each run small. Seeds: corpus/decode/<format>_<name>.bin (tests/fuzz/make_corpus_decode.c).
  */
-#ifndef MCAPKIT_FUZZ_DECODE_H
-#define MCAPKIT_FUZZ_DECODE_H
-
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,8 +19,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fuzz_decode(const uint8_t *data, size_t size, const char *message_encoding,
-                       const char *schema_encoding) {
+static const char *const k_formats[5][2] = {
+    {"cdr", "ros2msg"}, {"cdr", "ros2idl"}, {"ros1", "ros1msg"},
+    {"json", "jsonschema"}, {"protobuf", "protobuf"},
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 1) return 0;
+  const char *message_encoding = k_formats[data[0] % 5][0];
+  const char *schema_encoding = k_formats[data[0] % 5][1];
+  data++; /* the rest is laid out as the seeds of the former per-format targets were */
+  size--;
   size_t pos = 0, name_len = 0, schema_len = 0;
   if (size >= 1) {
     name_len = data[0];
@@ -93,5 +100,3 @@ static int fuzz_decode(const uint8_t *data, size_t size, const char *message_enc
   pl_decoder_free(d);
   return 0;
 }
-
-#endif /* MCAPKIT_FUZZ_DECODE_H */
