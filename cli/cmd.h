@@ -73,6 +73,7 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv);
 int cmd_du(cli_ctx *ctx, int argc, char **argv);
 int cmd_get(cli_ctx *ctx, int argc, char **argv);
 int cmd_extract(cli_ctx *ctx, int argc, char **argv);
+int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv); /* 'extract topic', argv[0] "topic" */
 int cmd_add(cli_ctx *ctx, int argc, char **argv);
 int cmd_doctor(cli_ctx *ctx, int argc, char **argv);
 int cmd_index(cli_ctx *ctx, int argc, char **argv);
@@ -104,6 +105,7 @@ extern const cli_spec cmd_cat_spec;
 extern const cli_spec cmd_du_spec;
 extern const cli_spec cmd_get_spec;
 extern const cli_spec cmd_extract_spec;
+extern const cli_spec cmd_extract_topic_spec;
 extern const cli_spec cmd_add_spec;
 extern const cli_spec cmd_doctor_spec;
 extern const cli_spec cmd_index_spec;

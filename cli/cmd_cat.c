@@ -11,7 +11,10 @@
  * a file.
  *
  * Output goes through one large buffer written with fwrite; NDJSON lines are
- * built by hand (no json-c objects per message) so that cat is fast.
+ * built by hand (no json-c objects per message) so that cat is fast. With
+ * --decode, each channel gets a pl_decode decoder (made on its first message)
+ * and the decoded value goes under "message"; messages that cannot be decoded
+ * are reported (the first few per channel) and skipped, and the exit status is 3.
  */
 #include <regex.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/decode.h"
 #include "pipeline/pipeline.h"
 #include "timeparse.h"
 
@@ -42,6 +46,8 @@ struct cat_args {
   const char *time_format;
   uint64_t limit;
   int json;
+  int decode;
+  const char *bytes;
 };
 
 static const cli_opt cat_opts[] = {
@@ -63,6 +69,10 @@ static const cli_opt cat_opts[] = {
     {"time-format", 0, CLI_OPT_STRING, offsetof(struct cat_args, time_format),
      "auto|rfc3339|seconds|ns", "how text lines print log times (default auto)"},
     {"json", 0, CLI_OPT_FLAG, offsetof(struct cat_args, json), NULL, "same as --format ndjson"},
+    {"decode", 0, CLI_OPT_FLAG, offsetof(struct cat_args, decode), NULL,
+     "decode messages with their schema: NDJSON with the value under \"message\""},
+    {"bytes", 0, CLI_OPT_STRING, offsetof(struct cat_args, bytes), "base64|length",
+     "with --decode: byte arrays as base64 (default) or as their length"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -80,7 +90,11 @@ const cli_spec cmd_cat_spec = {
     "ndjson: one object per line with \"topic\", \"channel_id\", \"sequence\", \"log_time\" and\n"
     "\"publish_time\" (nanoseconds as decimal strings), \"data_encoding\" and \"data\": the JSON\n"
     "value itself for the json message encoding (when it parses), else base64. These message\n"
-    "lines carry no \"format_version\" key.",
+    "lines carry no \"format_version\" key.\n"
+    "--decode: ndjson with the decoded message under \"message\" instead of \"data\" (ros2msg/\n"
+    "ros2idl + cdr, ros1msg + ros1, json, protobuf); integers beyond 2^53 and NaN/Infinity are\n"
+    "strings. A channel without a decoder, or a message that does not decode, is reported on\n"
+    "stderr (topic, sequence, log time, byte offset) and skipped; the exit status is then 3.",
     cat_opts,
     1,
     -1,
@@ -434,6 +448,9 @@ struct chan_cache {
   int json_enc; /* message_encoding is "json" */
   char *prefix; /* ndjson: {"topic":"...","channel_id":N,"sequence": */
   size_t prefix_len;
+  pl_decoder *dec; /* --decode: made on the channel's first message */
+  int dec_state;   /* 0 not tried, 1 ready, -1 no decoder */
+  uint64_t dec_errors;
 };
 
 /* Owned copies of schemas/channels seen by the streamed reader. */
@@ -478,6 +495,9 @@ struct cat {
   size_t topic_w, schema_w, seq_w, size_w; /* text column widths, grown as needed */
   int worst;                               /* exit code for problems met so far */
   int oom;
+  int decode;          /* --decode */
+  pl_json_options jo;  /* how decoded values are written */
+  pl_text dtext;       /* one decoded value's JSON */
 };
 
 /* Release an input, saying what of it could not be read. @return an exit code. */
@@ -504,7 +524,10 @@ static int input_dispose(const cli_ctx *ctx, struct cat_input *in) {
     free(in->channels);
   }
   if (in->cache) {
-    for (size_t i = 0; i < 65536; i++) free(in->cache[i].prefix);
+    for (size_t i = 0; i < 65536; i++) {
+      free(in->cache[i].prefix);
+      pl_decoder_free(in->cache[i].dec);
+    }
     free(in->cache);
   }
   memset(in, 0, sizeof *in);
@@ -714,15 +737,58 @@ static struct chan_cache *chan_info(struct cat *c, struct cat_input *in, const m
   return cc;
 }
 
-static void write_ndjson(struct cat *c, struct cat_input *in, const mcap_message_view *v) {
+#define SHOWN_DECODE_ERRORS 5 /* per channel; later ones are counted in the exit status only */
+
+/* --decode: the message's value into c->dtext as JSON. @return 0, or -1 (reported; skip it). */
+static int decode_message(struct cat *c, struct cat_input *in, struct chan_cache *cc,
+                          const mcap_message_view *v) {
+  if (cc->dec_state == 0) {
+    pl_decoder_spec spec;
+    pl_decode_error_info err;
+    pl_decoder_spec_from(&spec, v->channel, v->schema);
+    if (pl_decoder_create(&cc->dec, &spec, NULL, &err) == PL_DECODE_OK) {
+      cc->dec_state = 1;
+    } else {
+      cc->dec_state = -1;
+      if (err.code == PL_DECODE_ENOMEM) {
+        c->oom = 1;
+        return -1;
+      }
+      cli_error(c->ctx, "'%s': %s; its messages are skipped", in->path, err.msg);
+      note_problem(c, MCAP_ERECORD);
+    }
+  }
+  if (cc->dec_state < 0) return -1;
+  const pl_value *val;
+  int rc = pl_decoder_decode(cc->dec, &v->message, &val);
+  if (rc == PL_DECODE_OK) {
+    c->dtext.len = 0;
+    if (pl_decode_json_value(val, &c->jo, &c->dtext) == PL_DECODE_OK) return 0;
+    rc = PL_DECODE_ENOMEM;
+  }
+  if (rc == PL_DECODE_ENOMEM) {
+    c->oom = 1;
+    return -1;
+  }
+  note_problem(c, MCAP_ERECORD);
+  if (++cc->dec_errors <= SHOWN_DECODE_ERRORS)
+    cli_error(c->ctx, "'%s': %s%s", in->path, pl_decoder_errmsg(cc->dec),
+              cc->dec_errors == SHOWN_DECODE_ERRORS ? " (further errors on this topic not shown)"
+                                                    : "");
+  return -1;
+}
+
+/* One NDJSON line; 0 when the message was skipped (--decode failed). */
+static int write_ndjson(struct cat *c, struct cat_input *in, const mcap_message_view *v) {
   struct obuf *o = &c->ob;
   struct chan_cache *cc = chan_info(c, in, v->channel);
   if (!cc) {
     c->oom = 1;
-    return;
+    return 0;
   }
+  if (c->decode && decode_message(c, in, cc, v) != 0) return 0;
   const mcap_message *m = &v->message;
-  if (ob_reserve(o, cc->prefix_len + 100) != 0) return;
+  if (ob_reserve(o, cc->prefix_len + 100) != 0) return 0;
   char *d = o->p + o->len;
   memcpy(d, cc->prefix, cc->prefix_len);
   d += cc->prefix_len;
@@ -735,7 +801,10 @@ static void write_ndjson(struct cat *c, struct cat_input *in, const mcap_message
   d += u64_text(d, m->publish_time);
   *d++ = '"';
   o->len = (size_t)(d - o->p);
-  if (c->data != DATA_NONE) {
+  if (c->decode) {
+    ob_str(o, ",\"message\":");
+    ob_put(o, c->dtext.data, c->dtext.len);
+  } else if (c->data != DATA_NONE) {
     if (c->data == DATA_AUTO && cc->json_enc && json_valid(m->data.data, (size_t)m->data.len)) {
       ob_str(o, ",\"data_encoding\":\"json\",\"data\":");
       ob_json_embed(o, m->data.data, (size_t)m->data.len);
@@ -746,6 +815,7 @@ static void write_ndjson(struct cat *c, struct cat_input *in, const mcap_message
     }
   }
   ob_put(o, "}\n", 2);
+  return 1;
 }
 
 #define PREVIEW_BYTES 16
@@ -840,10 +910,11 @@ static void write_text(struct cat *c, const mcap_message_view *v) {
 }
 
 static void emit(struct cat *c, struct cat_input *in) {
-  if (c->ndjson)
-    write_ndjson(c, in, &in->cur);
-  else
+  if (c->ndjson) {
+    if (!write_ndjson(c, in, &in->cur)) return;
+  } else {
     write_text(c, &in->cur);
+  }
   c->printed++;
 }
 
@@ -1004,6 +1075,23 @@ static int parse_options(struct cat *c, const struct cat_args *a, const cli_ctx 
       return cli_usage_error(&cmd_cat_spec,
                              "unknown order '%s' (expected log-time, file or reverse)", a->order);
   }
+  if (a->decode) {
+    if (a->format && strcmp(a->format, "text") == 0)
+      return cli_usage_error(&cmd_cat_spec, "--decode writes ndjson, not '--format text'");
+    if (a->data) return cli_usage_error(&cmd_cat_spec, "'--data' and '--decode' exclude each other");
+    c->decode = 1;
+    c->ndjson = 1;
+  }
+  if (a->bytes) {
+    if (!a->decode) return cli_usage_error(&cmd_cat_spec, "'--bytes' applies to --decode only");
+    if (strcmp(a->bytes, "base64") == 0)
+      c->jo.bytes = PL_BYTES_BASE64;
+    else if (strcmp(a->bytes, "length") == 0)
+      c->jo.bytes = PL_BYTES_LENGTH;
+    else
+      return cli_usage_error(&cmd_cat_spec, "unknown --bytes '%s' (expected base64 or length)",
+                             a->bytes);
+  }
   if (a->time_format && cli_time_style_parse(a->time_format, &c->style) != 0)
     return cli_usage_error(&cmd_cat_spec, "unknown time format '%s' (expected %s)", a->time_format,
                            CLI_TIME_STYLE_CHOICES);
@@ -1090,6 +1178,7 @@ out:
   }
   free(ins);
   free(c.ob.p);
+  pl_text_dispose(&c.dtext);
   filter_dispose(&c.filter);
   cli_opt_dispose(&cmd_cat_spec, &a);
   return rc;

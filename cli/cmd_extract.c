@@ -1,6 +1,7 @@
 /*
  * cmd_extract.c - 'mcapkit extract attachments|schemas FILE -o DIR': every
  * attachment (or schema) into its own file in DIR, plus DIR/manifest.json.
+ * ('extract topic ...', decoded messages as NDJSON or CSV, is cmd_extract_topic.c.)
  *
  * Safety rules, because names come from the (untrusted) file:
  * - a name becomes one path component: '/', '\', control characters and
@@ -57,7 +58,7 @@ static const cli_opt extract_opts[] = {
 
 const cli_spec cmd_extract_spec = {
     "extract",
-    "attachments|schemas FILE -o DIR [--json]",
+    "attachments|schemas FILE -o DIR [--json] | topic FILE TOPIC... -o OUT [options]",
     "attachments: writes each attachment of FILE ('-' = standard input) to its own file in DIR;\n"
     "a file counts as extracted only after the attachment CRC matched.\n"
     "schemas: writes each schema's data to a file named after the schema, with the customary\n"
@@ -69,12 +70,13 @@ const cli_spec cmd_extract_spec = {
     "Running it again into DIR writes nothing twice: a file already there with the same\n"
     "content is kept, and the manifest is replaced.\n"
     "Exit status 3 if some item could not be extracted (bad CRC, damaged record) or FILE\n"
-    "could not be read whole.",
+    "could not be read whole.\n"
+    "topic: decoded messages of topics as NDJSON or CSV; see 'mcapkit extract topic --help'.",
     extract_opts,
     2,
     2,
     CLI_ARGS_WORDS,
-    "attachments schemas",
+    "attachments schemas topic",
 };
 
 /* ------------------------------------------------------------- file names */
@@ -539,6 +541,7 @@ static int make_dirs(const char *path) {
 }
 
 int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "topic") == 0) return cmd_extract_topic(ctx, argc - 1, argv + 1);
   struct extract_args a;
   memset(&a, 0, sizeof a);
   int first;
@@ -550,8 +553,11 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
     schemas = 0;
   else if (strcmp(kind, "schemas") == 0 || strcmp(kind, "schema") == 0)
     schemas = 1;
+  else if (strcmp(kind, "topic") == 0)
+    return cli_usage_error(&cmd_extract_spec, "'topic' goes right after 'extract': "
+                                              "mcapkit extract topic FILE TOPIC... -o OUT");
   else
-    return cli_usage_error(&cmd_extract_spec, "unknown kind '%s' (expected attachments or schemas)",
+    return cli_usage_error(&cmd_extract_spec, "unknown kind '%s' (expected attachments, schemas or topic)",
                            kind);
   if (!a.output || !*a.output) return cli_usage_error(&cmd_extract_spec, "missing '-o DIR'");
 

@@ -39,7 +39,7 @@ const cli_cmd cli_cmds[] = {
     {"du", cmd_du, "show where the bytes go: by record kind and by topic", 0, &cmd_du_spec},
     {"export", cmd_export, "download data through the API, resumed when broken, and verified",
      CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_export_spec},
-    {"extract", cmd_extract, "write every attachment or schema to its own file", 0,
+    {"extract", cmd_extract, "write attachments or schemas to files, or topics as NDJSON or CSV", 0,
      &cmd_extract_spec},
     {"filter", cmd_filter, "copy an MCAP file keeping chosen topics, time range, attachments", 0,
      &cmd_filter_spec},

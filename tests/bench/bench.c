@@ -47,6 +47,7 @@ static void usage(FILE *f) {
         "                  [--mcapkit PATH] [--only ID[,ID...]] [--chunk-size 1M|4M]\n"
         "       " BENCH_PROG " convert [--cache DIR] [--size-mb N] [--repeats N] [--mcapkit PATH]\n"
         "       " BENCH_PROG " startup [--runs N] [--file FILE] [--json]\n"
+        "       " BENCH_PROG " decode [--duration S] [--seconds S] [--repeats N] [--json]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
         "       " BENCH_PROG " cache FILE read|cold\n"
         "       " BENCH_PROG " cache FILE written COPY\n"
@@ -69,6 +70,8 @@ static void usage(FILE *f) {
         "      of the same bytes; inputs made once by the test writers, cached\n"
         "startup median start-up time of 'mcapkit version' and 'mcapkit info FILE' next to a\n"
         "      trivial C program (target: within 3 ms)\n"
+        "decode  decode /imu, /tf and /odom CDR messages of a robot recording with\n"
+        "      pl_decode, to values, NDJSON and CSV, on one core (MB/s of payload)\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
         "cache put FILE into a page-cache state (written: copied to COPY, which is then\n"
@@ -942,6 +945,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "decode") == 0) return bench_decode_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "convert") == 0) return bench_convert_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "startup") == 0) return bench_startup_main(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

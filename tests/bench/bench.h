@@ -2,7 +2,8 @@
  * bench.h - the pieces of the mcapkit-bench program shared between its files:
  * bench.c (main and the `all` suite), bench_read.c (the `read` mode),
  * bench_tools.c (the `tools` mode: timing the mcapkit CLI), bench_startup.c (the
- * `startup` mode: mcapkit's start-up next to a trivial program),
+ * `startup` mode: mcapkit's start-up next to a trivial program), bench_decode.c
+ * (the `decode` mode: message decoding),
  * bench_corpus.c (corpus, write, CRC and raw decompression measurements) and
  * bench_util.c (clock, child processes, parsing, sinks).
  */
@@ -115,6 +116,11 @@ int bench_read_main(int argc, char **argv);
 
 /** `mcapkit-bench tools [options]`: the mcapkit CLI's rewrite and lake commands. */
 int bench_tools_main(int argc, char **argv);
+
+/* ---------------------------------------------------------------- decode */
+
+/** `mcapkit-bench decode [options]`: pl_decode's speed (bench_decode.c). */
+int bench_decode_main(int argc, char **argv);
 
 /* --------------------------------------------------------------- convert */
 

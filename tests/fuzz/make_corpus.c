@@ -10,7 +10,8 @@
  * each file's summary section into OUTDIR/summary/, every top-level record as
  * opcode+content into OUTDIR/record_parse/ (plus padded and private-record
  * variants), and up to two chunks per compression as selector+size+records into
- * OUTDIR/chunk_decompress/. Output is deterministic (fixed times, fixed
+ * OUTDIR/chunk_decompress/; make_corpus_decode.c adds the pl_decode seeds
+ * (OUTDIR/decode/). Output is deterministic (fixed times, fixed
  * Header.library) and every file stays under 4 KiB. Existing files of the
  * same names are overwritten; others are left alone.
  */
@@ -311,6 +312,9 @@ out:
   mcap_sink_close(&sink, NULL);
 }
 
+/* make_corpus_decode.c: the pl_decode targets' seeds. */
+int make_decode_corpus(const char *root, unsigned *files);
+
 int main(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
     fprintf(stderr, "usage: mcapkit-make-corpus OUTDIR   (normally tests/fuzz/corpus)\n");
@@ -327,6 +331,7 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < sizeof k_files / sizeof k_files[0]; i++) make_file(&c, &k_files[i]);
   extra_record_seeds(&c);
+  if (make_decode_corpus(c.root, &c.files) != 0) c.failed = 1;
   printf("make-corpus: wrote %u files under %s\n", c.files, c.root);
   return c.failed ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include "pipeline/client.h"
 #include "pipeline/convert.h"
 #include "pipeline/core.h"
+#include "pipeline/decode.h"
 #include "pipeline/doctor.h"
 #include "pipeline/import.h"
 #include "pipeline/rewrite.h"
