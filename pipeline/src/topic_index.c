@@ -397,6 +397,7 @@ struct builder {
   int in_attachment;
   uint64_t unknown_channel_messages;
   size_t own_problems;
+  const pl_index_observer *obs; /* kept across builder_restart */
 };
 
 static void free_kv_list(pl_kv *kv, size_t n) {
@@ -579,6 +580,8 @@ static int b_msg(struct builder *b, uint16_t channel_id, uint64_t log_time, uint
   ix->message_count++;
   if (pl__rangeset_add(&b->names[x->name].rs, log_time, log_time)) return PL_ENOMEM;
   if (pl__rangeset_add(&b->all, log_time, log_time)) return PL_ENOMEM;
+  if (b->obs && b->obs->message)
+    return b->obs->message(b->obs->ctx, b->names[x->name].topic, channel_id, log_time, payload);
   return PL_OK;
 }
 
@@ -684,6 +687,8 @@ static void builder_callbacks(struct builder *b, pl__walk_cb *cb) {
 static int builder_restart(struct builder *b) {
   pl_recording_index *ix = b->ix;
   uint64_t tol = b->tol;
+  const pl_index_observer *obs = b->obs;
+  if (obs && obs->restart) obs->restart(obs->ctx);
   builder_dispose(b);
   for (size_t i = 0; i < ix->n_attachments; i++) {
     free(ix->attachments[i].name);
@@ -709,7 +714,9 @@ static int builder_restart(struct builder *b) {
   ix->start = ix->end = 0;
   ix->message_count = 0;
   ix->partial = 0;
-  return builder_init(b, ix, tol);
+  int rc = builder_init(b, ix, tol);
+  b->obs = obs;
+  return rc;
 }
 
 static int cmp_topic(const void *x, const void *y) {
@@ -1520,6 +1527,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   ix->tolerance_ns = tol;
   struct builder b;
   int rc = builder_init(&b, ix, tol);
+  b.obs = o->observer;
   if (rc || !ix->path) {
     builder_dispose(&b);
     pl_recording_index_free(ix);
