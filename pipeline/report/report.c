@@ -4,9 +4,11 @@
  * taking an index from elsewhere, and rendering HTML or SVG into memory or
  * atomically into a file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "report_internal.h"
 
@@ -99,6 +101,11 @@ int pl_report_load_file(pl_report *r, const char *path, const pl_report_options 
   if (o->doctor && o->no_doctor)
     return pl__report_fail(r, PL_REPORT_EINVAL, "doctor and no_doctor exclude each other");
 
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return pl__report_fail(r, PL_REPORT_EIO, "cannot open '%s': %s", path, strerror(errno));
+  if (!S_ISREG(sb.st_mode))
+    return pl__report_fail(r, PL_REPORT_EINVAL, "'%s' is not a regular file", path);
   /* where the bytes go, and the summary's time range to size the rate bins at once */
   int has_range = 0;
   uint64_t lo = 0, hi = 0;

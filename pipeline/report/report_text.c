@@ -47,9 +47,9 @@ uint32_t pl__utf8_next(const unsigned char *s, size_t n, size_t *adv) {
     if ((s[i] & 0xC0) != 0x80) return 0xFFFD;
     cp = cp << 6 | (s[i] & 0x3Fu);
   }
-  if (cp < min || forbidden(cp)) return 0xFFFD;
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0xFFFD; /* ill-formed */
   *adv = need + 1;
-  return cp;
+  return forbidden(cp) ? 0xFFFD : cp; /* well-formed, but not for a page: one replacement */
 }
 
 /* The escaped form of one code point into out (at most 8 bytes); its length. */

@@ -109,12 +109,26 @@ void pl__timeline_dispose(struct timeline *tl) {
   memset(tl, 0, sizeof *tl);
 }
 
-/* Add topic `name`'s coverage, rate and count to row `row`. */
+static int cmp_topic_ptr(const void *a, const void *b) {
+  return strcmp((*(const pl_topic *const *)a)->topic, (*(const pl_topic *const *)b)->topic);
+}
+
+/* Add topic `name`'s coverage, rate and count to row `row`. `topics` is sorted by name (a
+ * name may have several entries: one per schema version). */
 static int row_add(const pl_report *r, struct trow *row, const char *name,
+                   const pl_topic *const *topics, size_t n_topics,
                    const pl_topic_coverage *const *tcov, size_t n_tcov) {
-  const pl_recording_index *ix = r->ix;
-  for (size_t i = 0; i < ix->n_topics; i++)
-    if (strcmp(ix->topics[i].topic, name) == 0) row->messages += ix->topics[i].message_count;
+  pl_topic tkey;
+  tkey.topic = (char *)name;
+  const pl_topic *tk = &tkey;
+  const pl_topic *const *th = n_topics ? bsearch(&tk, topics, n_topics, sizeof *topics,
+                                                 cmp_topic_ptr)
+                                       : NULL;
+  if (th) {
+    const pl_topic *const *lo = th, *const *end = topics + n_topics;
+    while (lo > topics && strcmp(lo[-1]->topic, name) == 0) lo--;
+    for (; lo < end && strcmp((*lo)->topic, name) == 0; lo++) row->messages += (*lo)->message_count;
+  }
   pl_topic_coverage key;
   key.topic = (char *)name;
   const pl_topic_coverage *kp = &key;
@@ -177,13 +191,19 @@ int pl__timeline_build(const pl_report *r, size_t max_rows, struct timeline *tl)
   int rc = PL_REPORT_ENOMEM;
   const char **names = NULL;
   const pl_topic_coverage **tcov = NULL;
+  const pl_topic **topics = NULL;
   struct name_ref *refs = NULL;
   size_t n = 0;
   if (max_rows < 1) max_rows = 1;
   names = malloc((ix->n_topics + ix->n_topic_coverage + 1) * sizeof *names);
   tcov = malloc((ix->n_topic_coverage + 1) * sizeof *tcov);
-  if (!names || !tcov) goto out;
-  for (size_t i = 0; i < ix->n_topics; i++) names[n++] = ix->topics[i].topic;
+  topics = malloc((ix->n_topics + 1) * sizeof *topics);
+  if (!names || !tcov || !topics) goto out;
+  for (size_t i = 0; i < ix->n_topics; i++) {
+    names[n++] = ix->topics[i].topic;
+    topics[i] = &ix->topics[i];
+  }
+  qsort(topics, ix->n_topics, sizeof *topics, cmp_topic_ptr);
   for (size_t i = 0; i < ix->n_topic_coverage; i++) {
     names[n++] = ix->topic_coverage[i].topic;
     tcov[i] = &ix->topic_coverage[i];
@@ -240,7 +260,8 @@ int pl__timeline_build(const pl_report *r, size_t max_rows, struct timeline *tl)
     }
     struct trow *row = &tl->rows[tl->n_rows++];
     for (size_t k = i; k < j; k++)
-      if ((rc = row_add(r, row, refs[k].name, tcov, ix->n_topic_coverage)) != PL_REPORT_OK)
+      if ((rc = row_add(r, row, refs[k].name, topics, ix->n_topics, tcov,
+                        ix->n_topic_coverage)) != PL_REPORT_OK)
         goto out;
     rc = PL_REPORT_ENOMEM;
     if (j - i == 1) {
@@ -258,6 +279,7 @@ int pl__timeline_build(const pl_report *r, size_t max_rows, struct timeline *tl)
 out:
   free(names);
   free(tcov);
+  free(topics);
   free(refs);
   if (rc) pl__timeline_dispose(tl);
   return rc;

@@ -380,6 +380,7 @@ struct bchan {
 struct bname {
   char *topic;
   pl__rangeset rs;
+  int first_topic; /* b->topics entries of this name, chained through topic_next (-1 ends) */
 };
 
 struct builder {
@@ -398,6 +399,9 @@ struct builder {
   uint64_t unknown_channel_messages;
   size_t own_problems;
   const pl_index_observer *obs; /* kept across builder_restart */
+  uint32_t *name_slots;          /* open addressing: index into names + 1 (0 = empty) */
+  size_t n_name_slots;
+  int *topic_next;               /* [cap_topics] next entry of the same name, or -1 */
 };
 
 static void free_kv_list(pl_kv *kv, size_t n) {
@@ -432,6 +436,8 @@ static void builder_dispose(struct builder *b) {
     pl__rangeset_dispose(&b->names[i].rs);
   }
   free(b->names);
+  free(b->name_slots);
+  free(b->topic_next);
   pl__rangeset_dispose(&b->all);
   pl__hash_free(b->att_hash);
   memset(b, 0, sizeof *b);
@@ -486,17 +492,39 @@ static int b_schema(void *ctx, const mcap_schema *s) {
   return PL_OK;
 }
 
+/* Names are found through a hash table: a file may have tens of thousands of topics. */
+static int name_slots_grow(struct builder *b) {
+  size_t n = b->n_name_slots ? b->n_name_slots * 2 : 256;
+  uint32_t *slots = calloc(n, sizeof *slots);
+  if (!slots) return -1;
+  for (size_t i = 0; i < b->n_names; i++) {
+    size_t j = (size_t)pl__hash64(b->names[i].topic, strlen(b->names[i].topic)) & (n - 1);
+    while (slots[j]) j = (j + 1) & (n - 1);
+    slots[j] = (uint32_t)i + 1;
+  }
+  free(b->name_slots);
+  b->name_slots = slots;
+  b->n_name_slots = n;
+  return 0;
+}
+
 static int find_name(struct builder *b, mcap_str topic) {
-  for (size_t i = 0; i < b->n_names; i++)
-    if (strlen(b->names[i].topic) == topic.len &&
-        memcmp(b->names[i].topic, topic.data, topic.len) == 0)
-      return (int)i;
+  if ((b->n_names + 1) * 2 > b->n_name_slots && name_slots_grow(b)) return -1;
+  size_t mask = b->n_name_slots - 1;
+  size_t j = (size_t)pl__hash64(topic.data, topic.len) & mask;
+  for (; b->name_slots[j]; j = (j + 1) & mask) {
+    const char *t = b->names[b->name_slots[j] - 1].topic;
+    if (strlen(t) == topic.len && memcmp(t, topic.data, topic.len) == 0)
+      return (int)b->name_slots[j] - 1;
+  }
   if (pl__grow((void **)&b->names, &b->cap_names, b->n_names + 1, sizeof *b->names)) return -1;
   struct bname *n = &b->names[b->n_names];
   memset(n, 0, sizeof *n);
   n->topic = pl__strview(topic);
   if (!n->topic) return -1;
   n->rs.tol = b->tol;
+  n->first_topic = -1;
+  b->name_slots[j] = (uint32_t)b->n_names + 1;
   return (int)b->n_names++;
 }
 
@@ -524,16 +552,21 @@ static int b_channel(void *ctx, const mcap_channel *c) {
   pl__topic_version(c->message_encoding, sname, senc, sdata, version);
   int name = find_name(b, c->topic);
   if (name < 0) return PL_ENOMEM;
-  size_t i = 0;
-  for (; i < b->n_topics; i++) {
-    const pl_topic *t = &b->topics[i];
-    if (strcmp(t->version, version) == 0 && strlen(t->topic) == c->topic.len &&
-        memcmp(t->topic, c->topic.data, c->topic.len) == 0)
-      break;
-  }
+  /* the entries of this name (one per version) */
+  int k = b->names[name].first_topic;
+  while (k >= 0 && strcmp(b->topics[k].version, version) != 0) k = b->topic_next[k];
+  size_t i = k >= 0 ? (size_t)k : b->n_topics;
   if (i == b->n_topics) {
+    size_t cap = b->cap_topics;
     if (pl__grow((void **)&b->topics, &b->cap_topics, b->n_topics + 1, sizeof *b->topics))
       return PL_ENOMEM;
+    if (b->cap_topics != cap || !b->topic_next) {
+      int *next = realloc(b->topic_next, b->cap_topics * sizeof *next);
+      if (!next) return PL_ENOMEM;
+      b->topic_next = next;
+    }
+    b->topic_next[i] = b->names[name].first_topic;
+    b->names[name].first_topic = (int)i;
     pl_topic *t = &b->topics[b->n_topics];
     memset(t, 0, sizeof *t);
     b->n_topics++; /* counted now so that dispose frees what was copied */
