@@ -401,7 +401,8 @@ struct builder {
   const pl_index_observer *obs; /* kept across builder_restart */
   uint32_t *name_slots;          /* open addressing: index into names + 1 (0 = empty) */
   size_t n_name_slots;
-  int *topic_next;               /* [cap_topics] next entry of the same name, or -1 */
+  int *topic_next;               /* [cap_topic_next] next entry of the same name, or -1 */
+  size_t cap_topic_next;
 };
 
 static void free_kv_list(pl_kv *kv, size_t n) {
@@ -557,13 +558,13 @@ static int b_channel(void *ctx, const mcap_channel *c) {
   while (k >= 0 && strcmp(b->topics[k].version, version) != 0) k = b->topic_next[k];
   size_t i = k >= 0 ? (size_t)k : b->n_topics;
   if (i == b->n_topics) {
-    size_t cap = b->cap_topics;
     if (pl__grow((void **)&b->topics, &b->cap_topics, b->n_topics + 1, sizeof *b->topics))
       return PL_ENOMEM;
-    if (b->cap_topics != cap || !b->topic_next) {
+    if (b->cap_topic_next < b->cap_topics) {
       int *next = realloc(b->topic_next, b->cap_topics * sizeof *next);
       if (!next) return PL_ENOMEM;
       b->topic_next = next;
+      b->cap_topic_next = b->cap_topics;
     }
     b->topic_next[i] = b->names[name].first_topic;
     b->names[name].first_topic = (int)i;
