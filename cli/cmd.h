@@ -24,6 +24,8 @@ typedef struct cli_ctx {
   int json;                  /* --json given before the command */
   int stdout_tty;            /* stdout / stderr are terminals */
   int stderr_tty;
+  int *incomplete; /* set (through a const context) when an input could not be read whole
+                      (cli_report_damage); main() then turns an exit 0 into 3 */
 } cli_ctx;
 
 typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);

@@ -63,7 +63,7 @@ struct add_args {
 static const cli_opt add_opts[] = {
     {"file", 'f', CLI_OPT_STRING, offsetof(struct add_args, file), "FILE",
      "attachment: the file to attach; required"},
-    {"name", 'n', CLI_OPT_STRING, offsetof(struct add_args, name), "NAME",
+    {"name", 0, CLI_OPT_STRING, offsetof(struct add_args, name), "NAME",
      "attachment name (default: the base name of --file); metadata name (required)"},
     {"media-type", 'm', CLI_OPT_STRING, offsetof(struct add_args, media_type), "TYPE",
      "attachment media type (default application/octet-stream)"},
@@ -140,7 +140,7 @@ static int survey_file(const cli_ctx *ctx, const char *target, const char *path,
     if (mrc != MCAP_OK) {
       cli_error(ctx, "'%s' is not a valid MCAP file, so it was left unchanged: %s", path,
                 mcap_stream_reader_errmsg(r));
-      rc = mrc == MCAP_EIO || mrc == MCAP_ENOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_PROBLEMS;
+      rc = CLI_EXIT_FAILURE; /* nothing was done: the input cannot be amended safely */
       break;
     }
     if (rec.opcode == MCAP_OP_FOOTER) {
@@ -182,7 +182,7 @@ static int survey_file(const cli_ctx *ctx, const char *target, const char *path,
   if (rc == CLI_EXIT_OK && (!seen_data_end || !seen_footer)) {
     cli_error(ctx, "'%s' has no %s record, so it was left unchanged", path,
               seen_data_end ? "Footer" : "DataEnd");
-    rc = CLI_EXIT_PROBLEMS;
+    rc = CLI_EXIT_FAILURE;
   }
   return rc;
 }

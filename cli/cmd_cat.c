@@ -26,6 +26,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 #include "timeparse.h"
 
 #define NO_LIMIT UINT64_MAX
@@ -46,15 +47,15 @@ struct cat_args {
 static const cli_opt cat_opts[] = {
     {"topics", 't', CLI_OPT_LIST, offsetof(struct cat_args, topics), "A,B",
      "only these topics (comma-separated, exact names; repeatable)"},
-    {"topic-regex", 'r', CLI_OPT_LIST, offsetof(struct cat_args, topic_regex), "RE",
+    {"topic-regex", 0, CLI_OPT_LIST, offsetof(struct cat_args, topic_regex), "RE",
      "only topics fully matching this POSIX extended regex (repeatable)"},
-    {"start", 's', CLI_OPT_STRING, offsetof(struct cat_args, start), "T",
-     "only messages with log time >= T"},
-    {"end", 'e', CLI_OPT_STRING, offsetof(struct cat_args, end), "T",
-     "only messages with log time < T"},
+    {"start", 'S', CLI_OPT_STRING, offsetof(struct cat_args, start), "T",
+     "only messages logged at or after T"},
+    {"end", 'E', CLI_OPT_STRING, offsetof(struct cat_args, end), "T",
+     "only messages logged at or before T"},
     {"order", 0, CLI_OPT_STRING, offsetof(struct cat_args, order), "log-time|file|reverse",
      "message order (default log-time; file for '-' alone)"},
-    {"format", 'f', CLI_OPT_STRING, offsetof(struct cat_args, format), "text|ndjson",
+    {"format", 0, CLI_OPT_STRING, offsetof(struct cat_args, format), "text|ndjson",
      "output format (default text)"},
     {"data", 0, CLI_OPT_STRING, offsetof(struct cat_args, data), "auto|base64|none",
      "message data: auto (JSON for json channels, else base64), base64, or none"},
@@ -71,9 +72,10 @@ const cli_spec cmd_cat_spec = {
     "Prints the messages of each FILE ('-' = standard input). Several files are merged in\n"
     "log-time order (ties: earlier file first); --order file prints them one after another.\n"
     "A channel is selected when no topic filter is given, or when its topic is listed in\n"
-    "--topics or fully matches a --topic-regex. The time range is [--start, --end).\n"
-    "T is integer nanoseconds, seconds with a fraction (12.5 or 12.5s), or an RFC 3339 time\n"
-    "(2026-01-01T00:00:00.5Z, 2026-01-01T02:00:00+02:00) or date (2026-01-01).\n"
+    "--topics or fully matches a --topic-regex. Both ends of --start/--end are inclusive.\n"
+    "T is an RFC 3339 time (2026-01-01T00:00:00.5Z, 2026-01-01T02:00:00+02:00) or date\n"
+    "(2026-01-01), a number with a unit (1767225600s, 1767225600.5s, 1767225600500ms, us, ns)\n"
+    "or a bare integer: nanoseconds.\n"
     "text: one line per message: log time, topic, [schema], sequence, size and a preview.\n"
     "ndjson: one object per line with \"topic\", \"channel_id\", \"sequence\", \"log_time\" and\n"
     "\"publish_time\" (nanoseconds as decimal strings), \"data_encoding\" and \"data\": the JSON\n"
@@ -466,7 +468,7 @@ struct cat {
   const cli_ctx *ctx;
   struct cat_filter filter;
   int has_start, has_end;
-  uint64_t start, end; /* [start, end) */
+  uint64_t start, end; /* [start, end] */
   mcap_read_order order;
   int ndjson;
   enum cat_data data;
@@ -478,9 +480,10 @@ struct cat {
   int oom;
 };
 
-static void input_dispose(struct cat_input *in) {
+/* Release an input, saying what of it could not be read. @return an exit code. */
+static int input_dispose(const cli_ctx *ctx, struct cat_input *in) {
   mcap_message_iter_free(in->it);
-  mcap_reader_free(in->r);
+  int rc = in->r ? cli_close_reader(ctx, in->path, in->r) : CLI_EXIT_OK;
   mcap_stream_reader_free(in->sr);
   if (in->schemas) {
     for (size_t i = 0; i < 65536; i++) {
@@ -505,6 +508,7 @@ static void input_dispose(struct cat_input *in) {
     free(in->cache);
   }
   memset(in, 0, sizeof *in);
+  return rc;
 }
 
 static void note_problem(struct cat *c, int mcap_rc) {
@@ -528,7 +532,7 @@ static int open_indexed(struct cat *c, struct cat_input *in, int threads) {
   q.has_start = c->has_start;
   q.start = c->start;
   q.has_end = c->has_end;
-  q.end = c->end - 1; /* the query's end is inclusive; c->end > 0 here */
+  q.end = c->end; /* both inclusive, as the query's */
   q.order = c->order;
   int mrc = mcap_reader_query(in->r, &q, &in->it);
   if (mrc != MCAP_OK) {
@@ -545,14 +549,18 @@ static int open_indexed(struct cat *c, struct cat_input *in, int threads) {
 }
 
 static int open_streamed(struct cat *c, struct cat_input *in) {
-  int rc = cli_check_stdin(c->ctx);
-  if (rc != CLI_EXIT_OK) return rc;
+  int is_stdin = strcmp(in->path, "-") == 0;
+  if (is_stdin && cli_check_stdin(c->ctx) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
   mcap_source src;
   mcap_error_info err;
   memset(&src, 0, sizeof src);
   memset(&err, 0, sizeof err);
-  if (mcap_source_from_fd(&src, STDIN_FILENO, &err) != MCAP_OK) {
-    cli_error(c->ctx, "cannot read standard input: %s", err.msg);
+  int mrc = is_stdin ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
+                     : mcap_source_open_file(&src, in->path, &err); /* a pipe: a stream */
+  if (mrc != MCAP_OK) {
+    char msg[600];
+    cli_error(c->ctx, "%s", cli_open_error(msg, sizeof msg, is_stdin ? "standard input" : in->path,
+                                           &err, mrc));
     return CLI_EXIT_FAILURE;
   }
   in->schemas = calloc(65536, sizeof *in->schemas);
@@ -622,8 +630,11 @@ static int stream_next(struct cat *c, struct cat_input *in) {
     mcap_record rec;
     int rc = mcap_stream_reader_next(in->sr, &rec);
     if (rc != MCAP_OK) {
-      if (rc != MCAP_ITEROVER)
-        cli_error(c->ctx, "'%s': %s", in->path, mcap_stream_reader_errmsg(in->sr));
+      if (rc != MCAP_ITEROVER) {
+        mcap_damage d;
+        mcap_stream_reader_damage(in->sr, &d);
+        if (cli_report_damage(c->ctx, in->path, &d) == CLI_EXIT_FAILURE) rc = MCAP_EIO;
+      }
       return rc;
     }
     switch (rec.opcode) {
@@ -644,7 +655,7 @@ static int stream_next(struct cat *c, struct cat_input *in) {
         }
         if (!oc->selected) break;
         if (c->has_start && m->log_time < c->start) break;
-        if (c->has_end && m->log_time >= c->end) break;
+        if (c->has_end && m->log_time > c->end) break;
         memset(&in->cur, 0, sizeof in->cur);
         in->cur.message = *m;
         in->cur.channel = &oc->c;
@@ -955,6 +966,8 @@ static int parse_options(struct cat *c, const struct cat_args *a, const cli_ctx 
       return cli_usage_error(&cmd_cat_spec, "--end: %s", err);
     c->has_end = 1;
   }
+  if (c->has_start && c->has_end && c->start > c->end)
+    return cli_usage_error(&cmd_cat_spec, "the start (--start) is after the end (--end)");
   c->ndjson = a->json || ctx->json;
   if (a->format) {
     if (strcmp(a->format, "ndjson") == 0 || strcmp(a->format, "json") == 0) {
@@ -1011,8 +1024,10 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
   size_t n = (size_t)(argc - first);
   int n_stdin = 0;
   for (int i = first; i < argc; i++) n_stdin += strcmp(argv[i], "-") == 0;
+  /* one stream ('-', a pipe, /dev/fd/N): read as it comes, in file order by default */
+  int one_stream = n == 1 && (n_stdin == 1 || pl_input_is_stream(argv[first]));
   struct cat_input *ins = NULL;
-  rc = parse_options(&c, &a, ctx, (int)n, n_stdin == 1);
+  rc = parse_options(&c, &a, ctx, (int)n, one_stream);
   if (rc != CLI_CONTINUE) goto out;
   rc = CLI_EXIT_OK;
   if (n_stdin > 1) {
@@ -1031,8 +1046,6 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
     rc = CLI_EXIT_FAILURE;
     goto out;
   }
-  if (c.has_end && c.end == 0) goto out; /* [start, 0) is empty */
-  if (c.has_start && c.has_end && c.start >= c.end) goto out;
 
   c.ob.p = malloc(OBUF_CAP);
   ins = calloc(n, sizeof *ins);
@@ -1047,7 +1060,7 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     ins[i].path = argv[first + (int)i];
     ins[i].index = i;
-    int stream = strcmp(ins[i].path, "-") == 0 && n == 1 && c.order == MCAP_ORDER_FILE;
+    int stream = one_stream && c.order == MCAP_ORDER_FILE;
     /* many inputs: one decompression thread each, not one per core each */
     rc = stream ? open_streamed(&c, &ins[i]) : open_indexed(&c, &ins[i], n >= 4 ? 1 : 0);
     if (rc != CLI_EXIT_OK) goto out;
@@ -1061,15 +1074,20 @@ int cmd_cat(cli_ctx *ctx, int argc, char **argv) {
     cli_error(ctx, "out of memory");
     rc = CLI_EXIT_FAILURE;
   } else if (c.ob.err) {
-    rc = CLI_EXIT_FAILURE; /* main() reports the write error of stdout */
+    /* main() reports the write error of stdout, or ends quietly if the reader went away */
+    rc = ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
   } else {
     rc = c.worst;
   }
   if (c.printed == 0 && c.filter.any && c.topic_w == 0)
     cli_verbose(ctx, "no channel matches the topic filter");
 out:
-  if (ins)
-    for (size_t i = 0; i < n; i++) input_dispose(&ins[i]);
+  if (ins) {
+    for (size_t i = 0; i < n; i++) {
+      int drc = input_dispose(ctx, &ins[i]);
+      if (rc == CLI_EXIT_OK) rc = drc;
+    }
+  }
   free(ins);
   free(c.ob.p);
   filter_dispose(&c.filter);

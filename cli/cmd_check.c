@@ -1,10 +1,13 @@
 /*
- * cmd_check.c - 'mcapkit check FILE...': stream every record of each file
- * through the streamed reader with every check on (magics, record structure,
- * chunk/data/summary/attachment CRCs) and report one line per file.
+ * cmd_check.c - 'mcapkit check FILE...': the structural subset of the doctor
+ * (pl_doctor_run with structural_only): can every record be read, and does
+ * every byte match its CRC (magics, record framing and sections, chunk
+ * decompression, every CRC the file carries). One line per file; the counts
+ * are the doctor's, from the same pass. Indexes, statistics and definitions
+ * are the doctor's business (docs/doctor.md).
  *
- * Exit status: 0 all files valid, 3 some file invalid or corrupt, 1 some file
- * could not be read at all (that wins over 3).
+ * Exit status: 0 all files intact, 3 some file has a structural error, 1 some
+ * file could not be read at all (that wins over 3).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,7 @@
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 
 struct check_args {
   int json;
@@ -28,9 +32,12 @@ static const cli_opt check_opts[] = {
 const cli_spec cmd_check_spec = {
     "check",
     "[--json] FILE...",
-    "Reads every record of each FILE ('-' = standard input) and verifies the magics, the record\n"
-    "structure and every CRC the file carries. Prints 'OK FILE: ...' or 'FAIL FILE: <error>' per\n"
-    "file. Exit status 0 if all are valid, 3 if some file is invalid, 1 if one could not be read.",
+    "Reads every record of each FILE ('-' = standard input) and verifies that it can be read:\n"
+    "the magics, the record structure and sections, chunk decompression and every CRC the file\n"
+    "carries. It is the structural part of 'mcapkit doctor' (same pass, same counts); the doctor\n"
+    "also checks indexes, statistics and definitions. Prints 'OK FILE: ...' or 'FAIL FILE:\n"
+    "<first error>' per file. Exit status 0 if all are intact, 3 if some file has an error, 1 if\n"
+    "one could not be read.",
     check_opts,
     1,
     -1,
@@ -40,110 +47,98 @@ const cli_spec cmd_check_spec = {
 
 struct check_result {
   int status; /* CLI_EXIT_OK, CLI_EXIT_PROBLEMS (invalid), CLI_EXIT_FAILURE (unreadable) */
-  uint64_t records;
-  uint64_t messages;
-  uint64_t chunks;
-  uint64_t crcs_present; /* non-zero CRC fields met (DataEnd, Footer, attachments) */
-  uint64_t crcs_absent;  /* CRC fields written as 0 ("not available") */
-  int code;              /* mcap_error on failure */
-  uint64_t offset;       /* where, or UINT64_MAX */
-  int open_failed;       /* msg already names the file */
-  char msg[512];
+  pl_doctor_report *rep;   /* NULL when the file could not be read */
+  const pl_finding *first; /* first error, or NULL */
+  int code;                /* on failure: the pl_error */
+  int open_failed;         /* msg already names the file */
+  char msg[600];
 };
 
-static void note_crc(struct check_result *res, uint32_t crc) {
-  if (crc)
-    res->crcs_present++;
+struct check_progress {
+  cli_progress bar;
+  const char *path;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+  struct check_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
+  if (total != MCAP_SIZE_UNKNOWN && total > 0)
+    cli_progress_update(&p->bar, "check %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
   else
-    res->crcs_absent++;
+    cli_progress_update(&p->bar, "check %s: %s", p->path, cli_fmt_bytes(a, sizeof a, done));
 }
 
 static void check_file(const cli_ctx *ctx, const char *path, struct check_result *res) {
   memset(res, 0, sizeof *res);
-  res->offset = UINT64_MAX;
   mcap_source src;
   memset(&src, 0, sizeof src);
-  mcap_error_info err;
-  memset(&err, 0, sizeof err);
-  int rc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
-                                  : mcap_source_open_file(&src, path, &err);
+  mcap_error_info oerr;
+  memset(&oerr, 0, sizeof oerr);
+  int rc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &oerr)
+                                  : mcap_source_open_file(&src, path, &oerr);
   if (rc != MCAP_OK) {
     res->status = CLI_EXIT_FAILURE;
-    res->code = rc;
     res->open_failed = 1;
-    cli_open_error(res->msg, sizeof res->msg, path, &err, rc);
+    cli_open_error(res->msg, sizeof res->msg, path, &oerr, rc);
     return;
   }
-  uint64_t size = src.size;
-  mcap_stream_reader *r = NULL;
-  rc = mcap_stream_reader_new(&r, &src, NULL); /* all checks on */
-  if (rc != MCAP_OK) {
+  struct check_progress pg;
+  cli_progress_init(&pg.bar, ctx);
+  pg.path = path;
+  pl_doctor_options o;
+  memset(&o, 0, sizeof o);
+  o.structural_only = 1;
+  o.progress = on_progress;
+  o.progress_ctx = &pg;
+  pl_error_info err;
+  rc = pl_doctor_run(&src, &o, &res->rep, &err);
+  cli_progress_done(&pg.bar);
+  if (rc != PL_OK) {
+    /* I/O and memory failures say nothing about the file's validity */
     res->status = CLI_EXIT_FAILURE;
     res->code = rc;
-    snprintf(res->msg, sizeof res->msg, "%s", mcap_strerror(rc));
+    if (err.offset != UINT64_MAX)
+      snprintf(res->msg, sizeof res->msg, "%s (at offset %llu)",
+               err.msg[0] ? err.msg : pl_strerror(rc), (unsigned long long)err.offset);
+    else
+      snprintf(res->msg, sizeof res->msg, "%s", err.msg[0] ? err.msg : pl_strerror(rc));
     return;
   }
-  cli_progress bar;
-  cli_progress_init(&bar, ctx);
-  int have_chunk = 0;
-  uint64_t last_chunk = 0;
-  for (;;) {
-    mcap_record rec;
-    rc = mcap_stream_reader_next(r, &rec);
-    if (rc == MCAP_ITEROVER) break;
-    if (rc != MCAP_OK) {
-      /* I/O and memory failures say nothing about the file's validity */
-      res->status = rc == MCAP_EIO || rc == MCAP_ENOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_PROBLEMS;
-      res->code = rc;
-      res->offset = mcap_stream_reader_error_offset(r);
-      const char *m = mcap_stream_reader_errmsg(r);
-      snprintf(res->msg, sizeof res->msg, "%s", m && m[0] ? m : mcap_strerror(rc));
-      break;
-    }
-    res->records++;
-    if (rec.in_chunk) {
-      /* the reader opens chunks and yields their records; a new chunk shows
-       * as a new chunk_offset */
-      if (!have_chunk || rec.chunk_offset != last_chunk) res->chunks++;
-      have_chunk = 1;
-      last_chunk = rec.chunk_offset;
-    }
-    switch (rec.opcode) {
-      case MCAP_OP_MESSAGE:
-        res->messages++;
-        break;
-      case MCAP_OP_CHUNK:
-        res->chunks++;
-        break; /* only seen if chunks come raw */
-      case MCAP_OP_DATA_END:
-        note_crc(res, rec.u.data_end.data_section_crc);
-        break;
-      case MCAP_OP_FOOTER:
-        note_crc(res, rec.u.footer.summary_crc);
-        break;
-      case MCAP_OP_ATTACHMENT:
-        note_crc(res, rec.u.attachment.crc);
-        break;
-      default:
-        break;
-    }
-    if (res->records % 4096 == 0 && size != MCAP_SIZE_UNKNOWN && size > 0)
-      cli_progress_update(&bar, "check %s: %.0f%%", path,
-                          100.0 * (double)mcap_stream_reader_position(r) / (double)size);
+  for (size_t i = 0; i < res->rep->n_findings && !res->first; i++)
+    if (res->rep->findings[i].severity == PL_SEV_ERROR) res->first = &res->rep->findings[i];
+  if (res->rep->n_errors == 0) return;
+  res->status = CLI_EXIT_PROBLEMS;
+  if (!res->first) {
+    snprintf(res->msg, sizeof res->msg, "%zu errors", res->rep->n_errors);
+  } else if (res->first->offset != UINT64_MAX) {
+    snprintf(res->msg, sizeof res->msg, "offset %llu: %s (%s)",
+             (unsigned long long)res->first->offset, res->first->message, res->first->code);
+  } else {
+    snprintf(res->msg, sizeof res->msg, "%s (%s)", res->first->message, res->first->code);
   }
-  cli_progress_done(&bar);
-  mcap_stream_reader_free(r);
 }
 
-static const char *crc_summary(const struct check_result *res, char *buf, size_t n) {
-  if (res->crcs_absent == 0)
+/* The libmcap error name of a structural code ("CRC mismatch", ...), for error_kind. */
+static const char *error_kind(const pl_finding *f) {
+  size_t n = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  for (size_t i = 0; f && i < n; i++)
+    if (strcmp(codes[i].code, f->code) == 0 && codes[i].mcap_code)
+      return mcap_strerror(codes[i].mcap_code);
+  return "invalid file";
+}
+
+static const char *crc_summary(const pl_doctor_report *r, char *buf, size_t n) {
+  if (r->crcs_absent == 0)
     snprintf(buf, n, "CRCs verified");
-  else if (res->crcs_present == 0)
+  else if (r->crcs_checked == 0)
     snprintf(buf, n, "no CRCs to verify");
   else
     snprintf(buf, n, "CRCs verified (%llu of %llu CRC fields are 0)",
-             (unsigned long long)res->crcs_absent,
-             (unsigned long long)(res->crcs_absent + res->crcs_present));
+             (unsigned long long)r->crcs_absent,
+             (unsigned long long)(r->crcs_absent + r->crcs_checked));
   return buf;
 }
 
@@ -161,12 +156,16 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
   for (int i = first; i < argc; i++) {
     const char *path = argv[i];
     struct check_result res;
-    char crcs[96];
+    char crcs[96] = "";
     check_file(ctx, path, &res);
+    const pl_doctor_report *r = res.rep;
+    uint64_t records = r ? r->records : 0;
+    /* no readable record at all: not an MCAP file, a failure (exit 1) as for every command */
+    if (res.status == CLI_EXIT_PROBLEMS && records == 0) res.status = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
     if (res.status == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
     if (res.status != CLI_EXIT_OK) n_bad++;
-    crc_summary(&res, crcs, sizeof crcs);
+    if (r) crc_summary(r, crcs, sizeof crcs);
     if (json) {
       json_object *o = json_object_new_object();
       cli_json_add_str(o, "file", path);
@@ -175,29 +174,44 @@ int cmd_check(cli_ctx *ctx, int argc, char **argv) {
                        : res.status == CLI_EXIT_PROBLEMS ? "invalid"
                                                          : "error");
       cli_json_add_bool(o, "ok", res.status == CLI_EXIT_OK);
-      cli_json_add_u64(o, "record_count", res.records);
-      cli_json_add_u64(o, "message_count", res.messages);
-      cli_json_add_u64(o, "chunk_count", res.chunks);
-      cli_json_add_u64(o, "crcs_verified", res.crcs_present);
-      cli_json_add_u64(o, "crcs_absent", res.crcs_absent);
+      cli_json_add_u64(o, "record_count", r ? r->records : 0);
+      cli_json_add_u64(o, "message_count", r ? r->messages : 0);
+      cli_json_add_u64(o, "chunk_count", r ? r->chunks : 0);
+      cli_json_add_u64(o, "crcs_verified", r ? r->crcs_checked : 0);
+      cli_json_add_u64(o, "crcs_absent", r ? r->crcs_absent : 0);
+      cli_json_add_u64(o, "errors", r ? r->n_errors : 0);
+      cli_json_add_u64(o, "warnings", r ? r->n_warnings : 0);
       if (res.status != CLI_EXIT_OK) {
         cli_json_add_str(o, "error", res.msg);
-        cli_json_add_str(o, "error_kind", mcap_strerror(res.code));
-        if (res.offset != UINT64_MAX) cli_json_add_u64(o, "error_offset", res.offset);
+        cli_json_add_str(o, "error_kind",
+                         res.status == CLI_EXIT_PROBLEMS ? error_kind(res.first) : "unreadable");
+        /* the doctor's code, also when no record at all could be read */
+        if (res.first) cli_json_add_str(o, "error_code", res.first->code);
+        if (res.first && res.first->offset != UINT64_MAX)
+          cli_json_add_u64(o, "error_offset", res.first->offset);
       }
       json_object_array_add(files, o);
     } else if (res.status == CLI_EXIT_OK) {
-      printf("OK %s: %llu records, %llu messages, %llu chunks, %s\n", path,
-             (unsigned long long)res.records, (unsigned long long)res.messages,
-             (unsigned long long)res.chunks, crcs);
+      printf("OK %s: %s, %s, %s, %s\n", path, CLI_COUNT(r->records, "record", "records"),
+             CLI_COUNT(r->messages, "message", "messages"), CLI_COUNT(r->chunks, "chunk", "chunks"),
+             crcs);
     } else if (res.status == CLI_EXIT_PROBLEMS) {
+      if (r->n_errors > 1)
+        printf("FAIL %s: %s; %zu more errors\n", path, res.msg, r->n_errors - 1);
+      else
+        printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': invalid: %s", path, res.msg);
+    } else if (!res.open_failed && records == 0) {
       printf("FAIL %s: %s\n", path, res.msg);
+      cli_error(ctx, "'%s': %s%s", path,
+                strncmp(res.msg, "not an MCAP file", 16) ? "not an MCAP file: " : "", res.msg);
     } else {
       if (res.open_failed)
         cli_error(ctx, "%s", res.msg);
       else
         cli_error(ctx, "'%s': %s", path, res.msg);
     }
+    pl_doctor_report_free(res.rep);
   }
   if (json) {
     json_object_object_add(doc, "files", files);

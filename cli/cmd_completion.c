@@ -51,6 +51,7 @@ static void print_words(FILE *f, const char *choices) {
 
 static void print_option_words(FILE *f, const cli_spec *spec) {
   for (const cli_opt *o = spec->opts; o && o->name; o++) {
+    if (!o->help) continue; /* a hidden alias */
     if (o->short_name) fprintf(f, "-%c ", o->short_name);
     fprintf(f, "--%s ", o->name);
   }

@@ -43,12 +43,12 @@ static const cli_opt compress_opts[] = {
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
-     "compression threads (default: number of cores)"},
+     "compression threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk"},
+     "decompress (and so check) every chunk, even those copied"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -64,12 +64,12 @@ static const cli_opt decompress_opts[] = {
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
-     "compression threads (default: number of cores)"},
+     "compression threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk"},
+     "decompress (and so check) every chunk, even those copied"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -117,7 +117,9 @@ static int run(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, int de
   o.no_passthrough = a.no_passthrough;
   if (a.compression && strcmp(a.compression, "preserve") == 0)
     return cli_usage_error(spec, "unknown compression 'preserve' (expected zstd, lz4 or none)");
-  rc = cli_rewrite_setup(spec, a.compression, a.order, a.threads, &o);
+  /* compress always compresses: --no-chunks conflicts with it even without -c */
+  rc = cli_rewrite_setup(spec, a.compression ? a.compression : decompress ? NULL : "zstd", a.order,
+                         a.threads, &o);
   if (rc != CLI_CONTINUE) return rc;
   return cli_rewrite_run(ctx, spec, argv[first], a.output, a.in_place, a.json, &o);
 }

@@ -2,8 +2,8 @@
  * cmd_coverage.c - 'mcapkit coverage FILE|DIR... [--tolerance SECONDS]
  * [--by-topic] [--json]': the time ranges a set of recordings covers, grouped
  * by device as the coverage endpoint does, ranges merged across recordings
- * with the same rule as within one (a gap longer than the tolerance splits;
- * a gap equal to it does not).
+ * with the same rule as within one (a gap equal to the tolerance or longer
+ * splits; touching ranges join).
  *
  * The device of a recording is its `foxglove` metadata's deviceName, else its
  * deviceId, else "unknown device". JSON: {format_version, tolerance,
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 
@@ -30,12 +31,12 @@ struct coverage_args {
 
 static const cli_opt coverage_opts[] = {
     {"json", 0, CLI_OPT_FLAG, offsetof(struct coverage_args, json), NULL, "print JSON"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct coverage_args, tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, offsetof(struct coverage_args, tolerance), "SECONDS",
      "gap tolerance (default 14; any value >= 0)"},
     {"by-topic", 0, CLI_OPT_FLAG, offsetof(struct coverage_args, by_topic), NULL,
      "also list the ranges of each topic"},
-    {"jobs", 'j', CLI_OPT_INT, offsetof(struct coverage_args, jobs), "N",
-     "files indexed at once (default: the number of cores)"},
+    {"jobs", 0, CLI_OPT_INT, offsetof(struct coverage_args, jobs), "N",
+     "files indexed at once (0 or default: one per core)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -43,9 +44,9 @@ const cli_spec cmd_coverage_spec = {
     "coverage",
     "[--tolerance SECONDS] [--by-topic] [--json] FILE|DIR...",
     "Coverage across recordings, by device (the 'foxglove' metadata's deviceName, else\n"
-    "deviceId). Two data points further apart than the tolerance start a new range; a gap\n"
-    "exactly equal to the tolerance does not. The hosted API clamps tolerances under 14 s to\n"
-    "14 s; here any value >= 0 is used as given.",
+    "deviceId). Two data points separated by at least the tolerance start a new range (a gap\n"
+    "equal to the tolerance splits); touching ones join. The hosted API clamps tolerances under\n"
+    "14 s to 14 s; here any value >= 0 is used as given.",
     coverage_opts,
     1,
     -1,
@@ -157,15 +158,13 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_coverage_spec, "option '--tolerance' must be >= 0");
   if (a.jobs < 0) return cli_usage_error(&cmd_coverage_spec, "option '--jobs' must be >= 0");
 
-  char **paths = NULL;
-  size_t n = 0;
-  pl_error_info err;
-  memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
+  /* no recordings at all is a failure, as for index (an empty folder is not a coverage) */
+  cli_recordings recs;
+  rc = cli_collect_recordings(ctx, &cmd_coverage_spec, argv + first, (size_t)(argc - first), NULL,
+                              &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_index_options o;
   memset(&o, 0, sizeof o);
   o.tolerance_s = a.tolerance;
@@ -186,12 +185,13 @@ int cmd_coverage(cli_ctx *ctx, int argc, char **argv) {
   uint64_t tol = ix && n && rcs[0] == PL_OK ? ix[0]->tolerance_ns : 0;
   for (size_t i = 0; i < n; i++) {
     if (rcs[i] != PL_OK) {
-      file_error(ctx, paths[i], &errs[i], rcs[i]);
+      file_error(ctx, recs.names[i], &errs[i], rcs[i]);
       worst = CLI_EXIT_FAILURE;
       continue;
     }
     tol = ix[i]->tolerance_ns;
     if (ix[i]->partial && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    if (ix[i]->partial) cli_report_damage(ctx, recs.names[i], &ix[i]->damage);
     struct group *g = find_group(&gs, ix[i], NULL);
     if (!g || add_ranges(g, ix[i]->coverage, ix[i]->n_coverage)) goto oom;
     if (a.by_topic) {
@@ -261,6 +261,6 @@ out:
   free(ix);
   free(rcs);
   free(errs);
-  pl_paths_free(paths, n);
+  cli_recordings_free(&recs);
   return worst;
 }

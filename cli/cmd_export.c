@@ -18,8 +18,10 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/client.h"
+#include "pipeline/pipeline.h"
 #include "timeparse.h"
 
 struct export_args {
@@ -44,7 +46,7 @@ static const cli_opt export_opts[] = {
     {"device-name", 0, CLI_OPT_STRING, EA(device_name), "NAME",
      "or a device's data between --start and --end"},
     {"device-id", 0, CLI_OPT_STRING, EA(device_id), "ID", "the device, by id"},
-    {"start", 0, CLI_OPT_STRING, EA(start), "T", "inclusive start (RFC 3339, seconds or ns)"},
+    {"start", 0, CLI_OPT_STRING, EA(start), "T", "inclusive start (RFC 3339, a number with a unit such as 12.5s, or ns)"},
     {"end", 0, CLI_OPT_STRING, EA(end), "T", "inclusive end"},
     {"topics", 0, CLI_OPT_LIST, EA(topics), "A,B",
      "only these topics (comma-separated, repeatable)"},
@@ -52,7 +54,7 @@ static const cli_opt export_opts[] = {
      "include the recordings' attachments"},
     {"output", 'o', CLI_OPT_STRING, EA(out), "OUT", "the MCAP file to write (required)"},
     {"verify-against", 0, CLI_OPT_STRING, EA(verify), "FILE",
-     "prove the export holds exactly FILE's messages for these topics and times"},
+     "prove the export holds exactly FILE's messages (a damaged FILE stops it: exit 3)"},
     {"json", 0, CLI_OPT_FLAG, EA(json), NULL, "print the result as one JSON document"},
     {"api-url", 0, CLI_OPT_STRING, EA(api_url), "URL",
      "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
@@ -150,6 +152,16 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
       }
     }
   }
+  if (a.verify) {
+    /* The reference first: a file that cannot be read (whole) is said before any download. */
+    if (strcmp(a.verify, "-") == 0 || pl_input_is_stream(a.verify))
+      USAGE("'--verify-against' needs a file (it is read twice)");
+    mcap_reader *vr = NULL;
+    rc = cli_open_reader(ctx, a.verify, 1, &vr);
+    if (rc != CLI_EXIT_OK) goto out;
+    rc = cli_close_reader(ctx, a.verify, vr); /* a damaged file: said, exit 3, no export */
+    if (rc != CLI_EXIT_OK) goto out;
+  }
   rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
   if (rc != CLI_EXIT_OK) goto out;
 
@@ -200,16 +212,16 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
     if (prc != PL_OK) cli_json_add_str(doc, "error", err.msg);
     if (cli_json_print(stdout, doc) != 0) prc = PL_EIO;
   } else {
-    printf("wrote '%s': %s, %llu messages", a.out, cli_fmt_bytes(b, sizeof b, res.bytes),
-           (unsigned long long)res.messages);
+    printf("wrote '%s': %s, %s", a.out, cli_fmt_bytes(b, sizeof b, res.bytes),
+           CLI_COUNT(res.messages, "message", "messages"));
     if (res.parts > 1) printf(", joined from %d transfers", res.parts);
     printf("\n");
     if (res.verified && res.n_diffs == 0)
-      printf("verified against '%s': the same %llu messages\n", a.verify,
-             (unsigned long long)res.local_messages);
+      printf("verified against '%s': the same %s\n", a.verify,
+             CLI_COUNT(res.local_messages, "message", "messages"));
     if (res.n_diffs) {
-      printf("differs from '%s' (local %llu messages):\n", a.verify,
-             (unsigned long long)res.local_messages);
+      printf("differs from '%s' (local %s):\n", a.verify,
+             CLI_COUNT(res.local_messages, "message", "messages"));
       for (size_t i = 0; i < res.n_diffs; i++)
         printf("  %s: local %s, export %s\n", res.diffs[i].what, res.diffs[i].local,
                res.diffs[i].remote);

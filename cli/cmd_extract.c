@@ -15,8 +15,11 @@
  * - every operation is relative to a descriptor of DIR, so nothing lands
  *   outside it.
  * The manifest lists each extracted file with its source fields and an
- * XXH3-128 fingerprint of the content; if DIR already holds a manifest.json
- * the command refuses to start.
+ * XXH3-128 fingerprint of the content. Running again into the same DIR is
+ * safe and idempotent: an item whose file is already there with the same
+ * content (an earlier run's) is not written again, and the manifest of the
+ * earlier run is replaced; a manifest.json that is not one of ours makes the
+ * command refuse to start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include <xxhash.h>
 
 #include "cmd.h"
@@ -45,7 +49,7 @@ struct extract_args {
 
 static const cli_opt extract_opts[] = {
     {"output", 'o', CLI_OPT_STRING, offsetof(struct extract_args, output), "DIR",
-     "directory to extract into (created if missing); required"},
+     "directory to extract into (created with its parents if missing); required"},
     {"json", 0, CLI_OPT_FLAG, offsetof(struct extract_args, json), NULL,
      "print the manifest to standard output as well"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
@@ -62,7 +66,10 @@ const cli_spec cmd_extract_spec = {
     "Names are made safe (one path component, no hidden files, at most 200 bytes); existing\n"
     "files are never overwritten: taken names get numbered (name-1.ext). DIR/manifest.json\n"
     "lists every file with its fields and an XXH3-128 fingerprint (hex) of its content.\n"
-    "Exit status 3 if some item could not be extracted (bad CRC, damaged record).",
+    "Running it again into DIR writes nothing twice: a file already there with the same\n"
+    "content is kept, and the manifest is replaced.\n"
+    "Exit status 3 if some item could not be extracted (bad CRC, damaged record) or FILE\n"
+    "could not be read whole.",
     extract_opts,
     2,
     2,
@@ -158,6 +165,7 @@ struct extract {
   XXH3_state_t *xxh;
   uint8_t *buf;
   int worst;
+  size_t already; /* items found in DIR with the same content (an earlier run) */
 };
 
 static int name_used(const struct extract *x, const char *name) {
@@ -204,8 +212,35 @@ static int write_all(int fd, const void *buf, size_t n) {
   return 0;
 }
 
-/* Move tmp to `name` or a numbered variant without replacing anything; final name in out. */
-static int place(struct extract *x, const char *tmp, const char *name, char *out, size_t cap) {
+/* Is DIR/name a regular file of `size` bytes with fingerprint `fp` (an earlier run's copy)? */
+static int same_file(struct extract *x, const char *name, uint64_t size, XXH128_hash_t fp) {
+  int fd = openat(x->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  int same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+  if (same) {
+    XXH3_128bits_reset(x->xxh);
+    for (;;) {
+      ssize_t n = read(fd, x->buf, COPY_BUF);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) same = 0;
+      if (n <= 0) break;
+      XXH3_128bits_update(x->xxh, x->buf, (size_t)n);
+    }
+    same = same && XXH128_isEqual(XXH3_128bits_digest(x->xxh), fp);
+  }
+  close(fd);
+  return same;
+}
+
+/*
+ * Move tmp to `name` or a numbered variant without replacing anything; final name in out.
+ * A candidate that already holds the same content is taken as it is (tmp is removed and
+ * *existed set): running extract again gives the same names and writes nothing twice.
+ */
+static int place(struct extract *x, const char *tmp, const char *name, uint64_t size,
+                 XXH128_hash_t fp, char *out, size_t cap, int *existed) {
+  *existed = 0;
   for (unsigned n = 0; n < 100000; n++) {
     if (n == 0)
       snprintf(out, cap, "%s", name);
@@ -213,14 +248,19 @@ static int place(struct extract *x, const char *tmp, const char *name, char *out
       numbered(name, n, out, cap);
     if (name_used(x, out)) continue;
     if (renameat2(x->dirfd, tmp, x->dirfd, out, RENAME_NOREPLACE) == 0) return 0;
-    if (errno == EEXIST) continue;
-    if (errno != EINVAL && errno != ENOSYS) return -1;
-    /* no RENAME_NOREPLACE on this filesystem: link() does not replace either */
-    if (linkat(x->dirfd, tmp, x->dirfd, out, 0) == 0) {
-      unlinkat(x->dirfd, tmp, 0);
-      return 0;
+    if (errno == EINVAL || errno == ENOSYS) {
+      /* no RENAME_NOREPLACE on this filesystem: link() does not replace either */
+      if (linkat(x->dirfd, tmp, x->dirfd, out, 0) == 0) {
+        unlinkat(x->dirfd, tmp, 0);
+        return 0;
+      }
     }
     if (errno != EEXIST) return -1;
+    if (same_file(x, out, size, fp)) {
+      unlinkat(x->dirfd, tmp, 0);
+      *existed = 1;
+      return 0;
+    }
   }
   errno = EEXIST;
   return -1;
@@ -286,7 +326,9 @@ static int extract_one(struct extract *x, mcap_reader *r, struct item_src *src, 
     snprintf(why, why_len, "writing in '%s': %s", x->dir, strerror(errno));
     rc = CLI_EXIT_FAILURE;
   }
-  if (rc == CLI_EXIT_OK && place(x, tmp, name, final_name, cap) != 0) {
+  XXH128_hash_t fp = XXH3_128bits_digest(x->xxh);
+  int existed = 0;
+  if (rc == CLI_EXIT_OK && place(x, tmp, name, *size, fp, final_name, cap, &existed) != 0) {
     snprintf(why, why_len, "cannot name a file '%s' in '%s': %s", name, x->dir, strerror(errno));
     rc = CLI_EXIT_FAILURE;
   }
@@ -294,12 +336,13 @@ static int extract_one(struct extract *x, mcap_reader *r, struct item_src *src, 
     unlinkat(x->dirfd, tmp, 0);
     return rc;
   }
+  x->already += existed;
   if (remember(x, final_name) != 0) {
     snprintf(why, why_len, "out of memory");
     return CLI_EXIT_FAILURE;
   }
   XXH128_canonical_t canon;
-  XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(x->xxh));
+  XXH128_canonicalFromHash(&canon, fp);
   for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", canon.digest[i]);
   return CLI_EXIT_OK;
 }
@@ -414,8 +457,39 @@ static void extract_schemas(struct extract *x, mcap_reader *r, const char *path,
   }
 }
 
-/* Write the manifest text to DIR/manifest.json, never replacing a file. */
-static int write_manifest(struct extract *x, const char *text) {
+/* Is DIR/manifest.json a manifest an earlier run wrote (so that it may be replaced)? */
+static int our_manifest(struct extract *x) {
+  int fd = openat(x->dirfd, MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  int ours = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < (64 << 20)) {
+    char *text = malloc((size_t)st.st_size + 1);
+    size_t have = 0;
+    while (text && have < (size_t)st.st_size) {
+      ssize_t n = read(fd, text + have, (size_t)st.st_size - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      have += (size_t)n;
+    }
+    if (text) {
+      text[have] = '\0';
+      json_object *doc = json_tokener_parse(text);
+      json_object *alg = NULL;
+      ours = doc && json_object_is_type(doc, json_type_object) &&
+             json_object_object_get_ex(doc, "fingerprint_algorithm", &alg) &&
+             json_object_object_get_ex(doc, "format_version", NULL);
+      json_object_put(doc);
+    }
+    free(text);
+  }
+  close(fd);
+  return ours;
+}
+
+/* Write the manifest text to DIR/manifest.json: never replacing a file, except an earlier
+ * run's manifest when `replace` (then atomically). */
+static int write_manifest(struct extract *x, const char *text, int replace) {
   char tmp[96];
   int fd = open_tmp(x, tmp, sizeof tmp);
   if (fd < 0) return -1;
@@ -425,7 +499,12 @@ static int write_manifest(struct extract *x, const char *text) {
     ok = 0;
     e = errno;
   }
-  if (ok && renameat2(x->dirfd, tmp, x->dirfd, MANIFEST, RENAME_NOREPLACE) != 0) {
+  if (ok && replace) {
+    if (renameat(x->dirfd, tmp, x->dirfd, MANIFEST) != 0) {
+      ok = 0;
+      e = errno;
+    }
+  } else if (ok && renameat2(x->dirfd, tmp, x->dirfd, MANIFEST, RENAME_NOREPLACE) != 0) {
     e = errno;
     if (e == EINVAL || e == ENOSYS) {
       ok = linkat(x->dirfd, tmp, x->dirfd, MANIFEST, 0) == 0;
@@ -438,6 +517,25 @@ static int write_manifest(struct extract *x, const char *text) {
   if (ok) fsync(x->dirfd);
   errno = e;
   return ok ? 0 : -1;
+}
+
+/* mkdir -p: `path` and its missing parents. @return 0, or -1 (errno). */
+static int make_dirs(const char *path) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    buf[i] = c;
+  }
+  return 0;
 }
 
 int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
@@ -471,7 +569,7 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
   cli_table_add(&t, "bytes");
   cli_table_add(&t, schemas ? "schema" : "attachment");
 
-  if (mkdir(a.output, 0777) != 0 && errno != EEXIST) {
+  if (make_dirs(a.output) != 0) {
     cli_error(ctx, "cannot create directory '%s': %s", a.output, strerror(errno));
     rc = CLI_EXIT_FAILURE;
     goto out;
@@ -482,19 +580,25 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
     rc = CLI_EXIT_FAILURE;
     goto out;
   }
-  struct stat st;
-  if (fstatat(x.dirfd, MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
-    cli_error(ctx, "'%s/%s' already exists; extract into a new or empty directory", a.output,
-              MANIFEST);
-    rc = CLI_EXIT_FAILURE;
-    goto out;
-  }
   x.xxh = XXH3_createState();
   x.buf = malloc(COPY_BUF);
   if (!x.xxh || !x.buf || remember(&x, MANIFEST) != 0) {
     cli_error(ctx, "out of memory");
     rc = CLI_EXIT_FAILURE;
     goto out;
+  }
+  struct stat st;
+  int replace_manifest = 0;
+  if (fstatat(x.dirfd, MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+    replace_manifest = our_manifest(&x);
+    if (!replace_manifest) {
+      cli_error(ctx,
+                "'%s/%s' exists and is not a manifest of 'mcapkit extract'; extract into "
+                "another directory",
+                a.output, MANIFEST);
+      rc = CLI_EXIT_FAILURE;
+      goto out;
+    }
   }
   rc = cli_open_reader(ctx, path, 1, &r);
   if (rc != CLI_EXIT_OK) goto out;
@@ -514,7 +618,7 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
 
   const char *text = json_object_to_json_string_ext(
       doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-  if (!text || write_manifest(&x, text) != 0) {
+  if (!text || write_manifest(&x, text, replace_manifest) != 0) {
     cli_error(ctx, "cannot write '%s/%s': %s", a.output, MANIFEST, strerror(errno));
     rc = CLI_EXIT_FAILURE;
     goto out;
@@ -526,15 +630,20 @@ int cmd_extract(cli_ctx *ctx, int argc, char **argv) {
   } else {
     size_t n_items = json_object_array_length(items);
     if (n_items) cli_table_print(&t, stdout, NULL);
-    printf("extracted %zu %s%s to '%s' (list in '%s/%s')\n", n_items,
-           schemas ? "schema" : "attachment", n_items == 1 ? "" : "s", a.output, a.output,
-           MANIFEST);
+    char already[64] = "";
+    if (x.already) snprintf(already, sizeof already, "%zu already there; ", x.already);
+    printf("extracted %zu %s%s to '%s' (%slist in '%s/%s')\n", n_items,
+           schemas ? "schema" : "attachment", n_items == 1 ? "" : "s", a.output, already,
+           a.output, MANIFEST);
   }
   rc = x.worst;
 out:
   json_object_put(doc);
   cli_table_dispose(&t);
-  mcap_reader_free(r);
+  {
+    int drc = cli_close_reader(ctx, path, r);
+    if (rc == CLI_EXIT_OK) rc = drc;
+  }
   if (x.dirfd >= 0) close(x.dirfd);
   for (size_t i = 0; i < x.n_used; i++) free(x.used[i]);
   free(x.used);

@@ -58,7 +58,10 @@ int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char 
   if (threads < 0 || threads > 256)
     return cli_usage_error(spec, "'--threads' must be between 0 and 256");
   o->threads = threads;
-  return CLI_CONTINUE;
+  /* the codec is known unless the input's is kept (then the writer checks the level) */
+  return cli_check_output_options(spec, compression, o->compression,
+                                  o->compression != MCAP_COMPRESSION_DEFAULT, o->compression_level,
+                                  o->chunk_size, o->no_chunks);
 }
 
 static void print_json(const char *input, const char *output, const pl_rewrite_stats *st,
@@ -80,6 +83,7 @@ static void print_json(const char *input, const char *output, const pl_rewrite_s
   cli_json_add_u64(doc, "bytes_out", st->bytes_out);
   cli_json_add_u64(doc, "bytes_copied", st->bytes_copied);
   cli_json_add_double(doc, "seconds", secs, 3);
+  cli_json_add_damage(doc, &st->damage);
   if (cli_json_print(stdout, doc) != 0) *failed = 1;
 }
 
@@ -117,7 +121,8 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
   pl_output *out = NULL;
   int rc = pl_output_open(&out, output, &input, 1, in_place, &err);
   if (rc != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
+    int over_input = rc == PL_EINVAL && strstr(err.msg, "refusing to write over the input");
+    cli_error(ctx, "%s%s", err.msg, over_input ? " (use --in-place to replace it)" : "");
     return rc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
   struct run_progress rp;
@@ -129,10 +134,25 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
   double t0 = now_s();
   rc = pl_rewrite(input, pl_output_sink(out), o, &st, &err);
   cli_progress_done(&rp.bar);
+  if (rc == PL_EINVAL) {
+    /* an option that turned out not to fit the input (a level for its codec) */
+    pl_output_free(out);
+    return cli_usage_error(spec, "%s", err.msg);
+  }
   if (rc != PL_OK) {
     pl_output_free(out);
-    cli_error(ctx, "%s: %s", strcmp(input, "-") == 0 ? "standard input" : input,
-              err.msg[0] ? err.msg : pl_strerror(rc));
+    if (strcmp(input, "-") == 0)
+      cli_error(ctx, "standard input: %s", err.msg[0] ? err.msg : pl_strerror(rc));
+    else
+      cli_file_error(ctx, input, err.msg[0] ? err.msg : pl_strerror(rc));
+    return CLI_EXIT_FAILURE;
+  }
+  if (in_place && st.damage.problems) {
+    /* Replacing a damaged file with what could be read of it would lose the rest for good. */
+    pl_output_free(out);
+    cli_report_damage(ctx, input, &st.damage);
+    cli_error(ctx, "'%s' left as it is: it could not be read whole ('mcapkit recover' rescues "
+              "what can be rescued)", input);
     return CLI_EXIT_FAILURE;
   }
   pl_output_check check = {st.messages, st.attachments, st.metadata, 0};
@@ -143,18 +163,22 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
     return CLI_EXIT_FAILURE;
   }
   double secs = now_s() - t0;
+  /* A damaged input was rewritten as far as it could be read: say what is missing (exit 3). */
+  int drc = cli_report_damage(ctx, input, &st.damage);
   if (json) {
     int failed = 0;
     print_json(input, output, &st, secs, &failed);
-    return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    return failed ? CLI_EXIT_FAILURE : drc;
   }
   char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE];
   char line[600];
   snprintf(line, sizeof line,
-           "wrote '%s': %llu messages on %llu channels, %llu attachments, %llu metadata; "
-           "chunks: %llu copied, %llu decompressed, %llu skipped; %s in %.2f s (%.0f MB/s)",
-           output, (unsigned long long)st.messages, (unsigned long long)st.channels,
-           (unsigned long long)st.attachments, (unsigned long long)st.metadata,
+           "wrote '%s': %s on %s, %s, %s; chunks: %llu copied, %llu decompressed, %llu "
+           "skipped; %s in %.2f s (%.0f MB/s)",
+           output, CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.channels, "channel", "channels"),
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
            (unsigned long long)st.chunks_copied, (unsigned long long)st.chunks_decompressed,
            (unsigned long long)st.chunks_skipped, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs,
            secs > 0 ? (double)st.bytes_in / 1e6 / secs : 0.0);
@@ -163,7 +187,7 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
     cli_verbose(ctx, "%s", line);
   else
     printf("%s\n", line);
-  return CLI_EXIT_OK;
+  return drc;
 }
 
 /* ------------------------------------------------------------------ filter */
@@ -197,15 +221,15 @@ static const cli_opt filter_opts[] = {
      "where to write ('-' = standard output); required unless --in-place"},
     {"include-topic", 'y', CLI_OPT_LIST, A(include), "REGEX",
      "keep topics matching this regular expression (whole topic; repeatable)"},
-    {"exclude-topic", 'n', CLI_OPT_LIST, A(exclude), "REGEX",
+    {"exclude-topic", 0, CLI_OPT_LIST, A(exclude), "REGEX",
      "drop topics matching this regular expression (whole topic; repeatable)"},
-    {"last-per-channel", 'l', CLI_OPT_LIST, A(last_per_channel), "REGEX",
+    {"last-per-channel", 0, CLI_OPT_LIST, A(last_per_channel), "REGEX",
      "for matching topics also keep the latest message before --start (repeatable)"},
     {"start", 'S', CLI_OPT_STRING, A(start), "T",
-     "keep messages logged at or after T (ns, seconds.fraction or RFC 3339)"},
+     "keep messages logged at or after T (RFC 3339, 12.5s, 1500ms, or ns)"},
     {"end", 'E', CLI_OPT_STRING, A(end), "T", "keep messages logged at or before T"},
-    {"start-secs", 's', CLI_OPT_STRING, A(start_secs), "SECONDS", "--start in seconds"},
-    {"end-secs", 'e', CLI_OPT_STRING, A(end_secs), "SECONDS", "--end in seconds (0 = no end)"},
+    {"start-secs", 0, CLI_OPT_STRING, A(start_secs), "SECONDS", "--start in seconds"},
+    {"end-secs", 0, CLI_OPT_STRING, A(end_secs), "SECONDS", "--end in seconds (0 = no end)"},
     {"no-attachments", 0, CLI_OPT_FLAG, A(no_attachments), NULL, "drop attachments"},
     {"no-metadata", 0, CLI_OPT_FLAG, A(no_metadata), NULL, "drop metadata records"},
     {"include-topic-regex", 0, CLI_OPT_LIST, A(include), "REGEX", "same as --include-topic"},
@@ -224,12 +248,12 @@ static const cli_opt filter_opts[] = {
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
-    {"threads", 'j', CLI_OPT_INT, A(threads), "N", "worker threads (default: number of cores)"},
+    {"threads", 'j', CLI_OPT_INT, A(threads), "N", "worker threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
     {"no-passthrough", 0, CLI_OPT_FLAG, A(no_passthrough), NULL,
-     "decompress and recompress every chunk, even those kept whole"},
+     "decompress (and so check) every chunk, even those kept whole"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -244,7 +268,9 @@ const cli_spec cmd_filter_spec = {
     "are POSIX extended regular expressions matched against the whole topic. Schemas and\n"
     "channels that no kept message uses are dropped. Chunks whose messages are all kept are\n"
     "copied without recompression when the compression stays the same. OUT is written to a\n"
-    "temporary file, checked, and renamed into place; IN is never modified (unless --in-place).",
+    "temporary file, checked, and renamed into place; IN is never modified (unless --in-place).\n"
+    "T is an RFC 3339 time or date, a number with a unit (1767225600.5s, 1500ms, us, ns) or a\n"
+    "bare integer: nanoseconds. --start-secs/--end-secs take plain seconds.",
     filter_opts,
     1,
     1,
@@ -302,7 +328,7 @@ int cmd_filter(cli_ctx *ctx, int argc, char **argv) {
   }
   o.has_end = a.end || (a.end_secs && o.end != 0);
   if (o.has_start && o.has_end && o.start > o.end) {
-    rc = cli_usage_error(&cmd_filter_spec, "the start is after the end");
+    rc = cli_usage_error(&cmd_filter_spec, "the start (--start) is after the end (--end)");
     goto out;
   }
   o.include_topics = a.include.items;

@@ -33,7 +33,7 @@ struct get_args {
 };
 
 static const cli_opt get_opts[] = {
-    {"name", 'n', CLI_OPT_STRING, offsetof(struct get_args, name), "NAME",
+    {"name", 0, CLI_OPT_STRING, offsetof(struct get_args, name), "NAME",
      "name of the attachment or metadata record"},
     {"offset", 0, CLI_OPT_U64, offsetof(struct get_args, offset), "OFFSET",
      "file offset of the record (see 'mcapkit list'), to choose among equal names"},
@@ -289,6 +289,6 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv) {
   rc = cli_open_reader(ctx, path, 1, &r);
   if (rc != CLI_EXIT_OK) return rc;
   rc = attachment ? get_attachment(ctx, &a, path, r) : get_metadata(ctx, &a, path, r);
-  mcap_reader_free(r);
-  return rc;
+  int drc = cli_close_reader(ctx, path, r);
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
@@ -36,14 +37,14 @@ struct index_args {
 
 static const cli_opt index_opts[] = {
     {"json", 0, CLI_OPT_FLAG, offsetof(struct index_args, json), NULL, "print the index as JSON"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, offsetof(struct index_args, tolerance), "SECONDS",
      "coverage gap tolerance (default 14; any value >= 0)"},
     {"doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, doctor), NULL,
      "always run the full check (every chunk decompressed), as 'mcapkit doctor'"},
     {"no-doctor", 0, CLI_OPT_FLAG, offsetof(struct index_args, no_doctor), NULL,
      "never run it: problems list only what indexing met"},
-    {"jobs", 'j', CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
-     "files indexed at once (default: the number of cores)"},
+    {"jobs", 0, CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
+     "files indexed at once (0 or default: one per core)"},
     {"html", 0, CLI_OPT_STRING, offsetof(struct index_args, html), "OUT",
      "also write the recording's report page to OUT (one FILE; see 'mcapkit report')"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
@@ -56,9 +57,11 @@ const cli_spec cmd_index_spec = {
     "decompressed, and problems are what that pass met; a file without a usable summary is\n"
     "read whole, and then the doctor's full check runs beside it and lists its findings\n"
     "(--doctor: always; the lake's index.json is made that way). A DIR contributes every *.mcap below it, except names ending '.active' and\n"
-    "files without the trailing magic. Two messages further apart than the tolerance start a\n"
-    "new coverage range (a gap exactly equal to it does not). Exit status 0 if all were indexed\n"
-    "cleanly, 3 if an index lists errors, 1 if a file could not be indexed.",
+    "files without the trailing magic. Two messages separated by at least the tolerance start\n"
+    "a new coverage range (a gap equal to it splits). Exit status 0 if all were indexed\n"
+    "cleanly, 3 if an index lists errors, 1 if a file could not be indexed. A ROS bag given as\n"
+    "FILE (ROS 1 .bag, rosbag2 .db3 or folder) is converted to a temporary MCAP file first\n"
+    "(exit 3 if the conversion lost data); bags inside a DIR are not looked for.",
     index_opts,
     1,
     -1,
@@ -125,7 +128,10 @@ static void print_human(const pl_recording_index *ix) {
       cli_table_add(&t, "%s", tp->topic);
       cli_table_add(&t, "%llu", (unsigned long long)tp->message_count);
       cli_table_add(&t, "%s", cli_fmt_bytes(a, sizeof a, tp->bytes));
-      cli_table_add(&t, "%.2f", tp->frequency);
+      if (tp->frequency > 0)
+        cli_table_add(&t, "%.2f", tp->frequency);
+      else
+        cli_table_add(&t, "-"); /* undefined: fewer than two messages (as info shows it) */
       cli_table_add(&t, "%zu", ranges);
       cli_table_add(&t, "%s (%s, %s)", tp->schema_name[0] ? tp->schema_name : "-",
                     tp->schema_encoding[0] ? tp->schema_encoding : "no schema", tp->encoding);
@@ -219,28 +225,18 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_index_spec, "option '--tolerance' must be >= 0");
   if (a.jobs < 0) return cli_usage_error(&cmd_index_spec, "option '--jobs' must be >= 0");
 
-  char **paths = NULL;
-  size_t n = 0;
-  pl_error_info err;
-  memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    pl_paths_free(paths, n);
-    return CLI_EXIT_FAILURE;
-  }
+  if (a.doctor && a.no_doctor)
+    return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
+  cli_recordings recs;
+  rc = cli_collect_recordings_bags(ctx, &cmd_index_spec, argv + first, (size_t)(argc - first),
+                                   NULL, CLI_BAGS_CONVERT, NULL, &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_index_options o;
   memset(&o, 0, sizeof o);
   o.tolerance_s = a.tolerance; /* -1: the default 14 s */
   o.threads = 1;
-  if (a.doctor && a.no_doctor) {
-    pl_paths_free(paths, n);
-    return cli_usage_error(&cmd_index_spec, "--doctor and --no-doctor exclude each other");
-  }
   o.no_doctor = a.no_doctor;
   o.doctor_if_scanning = !a.doctor;
   struct {
@@ -256,7 +252,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     free(js.ix);
     free(js.rc);
     free(js.err);
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return CLI_EXIT_FAILURE;
   }
   pl_report *rep = NULL;
@@ -266,7 +262,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
       free(js.ix);
       free(js.rc);
       free(js.err);
-      pl_paths_free(paths, n);
+      cli_recordings_free(&recs);
       return cli_usage_error(&cmd_index_spec, "--html takes exactly one recording");
     }
     js.rc[0] = index_with_report(ctx, paths[0], &a, &o, &rep, &js.ix[0], &js.err[0]);
@@ -277,18 +273,28 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   int worst = CLI_EXIT_OK;
   for (size_t i = 0; i < n; i++) {
     if (js.rc[i] != PL_OK) {
-      file_error(ctx, paths[i], &js.err[i], js.rc[i]);
+      file_error(ctx, recs.names[i], &js.err[i], js.rc[i]);
       worst = CLI_EXIT_FAILURE;
       continue;
     }
+    if (recs.names[i] != paths[i]) {
+      /* a copy of standard input or of a pipe: called what the command line called it */
+      char *name = strdup(recs.names[i]);
+      if (name) {
+        free(js.ix[i]->path);
+        js.ix[i]->path = name;
+      }
+    }
     if (has_errors(js.ix[i]) && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+    /* what could not be read, on stderr too (the problems list is on stdout) */
+    if (js.ix[i]->partial) cli_report_damage(ctx, recs.names[i], &js.ix[i]->damage);
     if (json) {
       if (print_json(ctx, js.ix[i], n == 1) != 0) worst = CLI_EXIT_FAILURE;
     } else {
       if (i) putchar('\n');
       print_human(js.ix[i]);
     }
-    cli_verbose(ctx, "'%s': %llu chunks decompressed", paths[i],
+    cli_verbose(ctx, "'%s': %llu chunks decompressed", recs.names[i],
                 (unsigned long long)js.ix[i]->chunks_decompressed);
   }
   if (rep) {
@@ -304,6 +310,7 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   free(js.ix);
   free(js.rc);
   free(js.err);
-  pl_paths_free(paths, n);
+  if (recs.bags.lost && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS; /* lost converting */
+  cli_recordings_free(&recs);
   return worst;
 }

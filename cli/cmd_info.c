@@ -1,11 +1,12 @@
 /*
- * cmd_info.c - 'mcapkit info FILE [--json]': what is in an MCAP file.
+ * cmd_info.c - 'mcapkit info FILE... [--json]': what is in MCAP files.
  *
- * Two halves: info_scan() fills a plain `struct info_data` by streaming the
- * whole file (every chunk decompressed, every message counted), and
- * print_human()/print_json() render that struct. An indexed reader can later
- * fill the same struct from the summary section alone and reuse the
- * rendering; `source` says which one it was.
+ * Two halves: info_scan() (standard input) fills a plain `struct info_data` by
+ * streaming the whole file (every chunk decompressed, every message counted),
+ * info_from_index() fills it from the indexed reader (the summary, plus each
+ * channel's first and last log time from its message indexes), and
+ * print_human()/print_json() render it; `source` says which one it was. A
+ * channel's rate is pl_topic_frequency(), the same as `index`'s.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 
 struct info_args {
   int json;
@@ -30,13 +32,18 @@ static const cli_opt info_opts[] = {
 
 const cli_spec cmd_info_spec = {
     "info",
-    "[--json] FILE",
+    "[--json] FILE...",
     "FILE may be '-' for standard input. A file with a summary section is described from its\n"
-    "footer and summary alone (the data section is not read); a file without one, a damaged\n"
-    "summary, or standard input is scanned in one pass ('source' says which).",
+    "footer and summary, plus two message index records per channel for its first and last\n"
+    "message (chunks are not read); a file without one, a damaged summary, or standard input\n"
+    "is scanned in one pass ('source' says which). A channel's frequency is (messages - 1)\n"
+    "over the span of its own messages, as 'mcapkit index' computes it. With several files:\n"
+    "one block each, separated by a blank line; with --json one compact document per file and\n"
+    "line (NDJSON). Exit status 0, or 1 if a file could not be read (the others are still\n"
+    "described).",
     info_opts,
     1,
-    1,
+    -1,
     CLI_ARGS_FILES,
     NULL,
 };
@@ -55,6 +62,8 @@ struct info_channel {
   char *topic;
   char *message_encoding;
   uint64_t messages;
+  int have_times;       /* first/last known */
+  uint64_t first, last; /* log times of its first and last message */
 };
 
 #define MAX_COMPRESSIONS 8
@@ -96,6 +105,8 @@ struct info_data {
   int has_statistics;
   int has_chunk_indexes;
   int has_data_end;
+  int rates_unknown;  /* no message indexes: per-channel times not read */
+  mcap_damage damage; /* what could not be read */
 };
 
 static void info_dispose(struct info_data *d) {
@@ -201,7 +212,13 @@ static void count_message(struct info_data *d, const mcap_message *m) {
   if (d->messages == 0 || m->log_time > d->end_time) d->end_time = m->log_time;
   d->messages++;
   int32_t slot = d->channel_slot[m->channel_id];
-  if (slot >= 0) d->channels[slot].messages++;
+  if (slot >= 0) {
+    struct info_channel *c = &d->channels[slot];
+    if (!c->have_times || m->log_time < c->first) c->first = m->log_time;
+    if (!c->have_times || m->log_time > c->last) c->last = m->log_time;
+    c->have_times = 1;
+    c->messages++;
+  }
   /* a message on an undeclared channel is the checker's business; info counts it in total */
 }
 
@@ -320,7 +337,12 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
       break;
     }
     if (rc != MCAP_OK) {
-      scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      /* What was read so far stands; the damage is reported beside it. */
+      mcap_stream_reader_damage(r, &d->damage);
+      if (d->damage.unreadable || rc == MCAP_EIO || rc == MCAP_ENOMEM)
+        scan_fail(s, rc, mcap_stream_reader_error_offset(r), "%s", mcap_stream_reader_errmsg(r));
+      else
+        rc = MCAP_OK;
       break;
     }
     if (++n_records % 1024 == 0 && d->file_size != MCAP_SIZE_UNKNOWN && d->file_size > 0)
@@ -373,6 +395,20 @@ static int info_scan(mcap_source *src, struct info_data *d, struct scan *s, cons
         mcap_error_info err;
         memset(&err, 0, sizeof err);
         rc = mcap_chunk_decompress(dec, ck, buf, ck->uncompressed_size, 0, &err);
+        if (rc != MCAP_OK && rc != MCAP_ENOMEM) {
+          /* a damaged chunk: skipped, counted, and the scan goes on */
+          mcap_damage *dm = &d->damage;
+          if (dm->problems++ == 0) {
+            dm->code = rc;
+            dm->first_offset = rec.offset;
+            snprintf(dm->msg, sizeof dm->msg, "chunk at offset %llu: %.200s",
+                     (unsigned long long)rec.offset, err.msg);
+          }
+          dm->chunks_skipped++;
+          dm->bytes_skipped += 9 + rec.content.len;
+          rc = MCAP_OK;
+          break;
+        }
         if (rc != MCAP_OK) {
           scan_fail(s, rc, rec.offset, "chunk at offset %llu: %s", (unsigned long long)rec.offset,
                     err.msg);
@@ -463,10 +499,10 @@ static int cmp_channel(const void *a, const void *b) {
   return (int)x->id - (int)y->id;
 }
 
-/* Frequency in Hz over the file's duration; < 0 when undefined. */
-static double channel_hz(const struct info_data *d, const struct info_channel *c) {
-  if (c->messages < 2 || d->messages == 0 || d->end_time <= d->start_time) return -1;
-  return (double)(c->messages - 1) * 1e9 / (double)(d->end_time - d->start_time);
+/* The channel's rate, as `index` computes a topic's (pl_topic_frequency: over the span of its
+ * own messages); 0 when undefined. */
+static double channel_hz(const struct info_channel *c) {
+  return c->have_times ? pl_topic_frequency(c->messages, c->first, c->last) : 0;
 }
 
 static const char *comp_label(const char *name) {
@@ -532,11 +568,11 @@ static void print_human(FILE *f, const char *path, struct info_data *d) {
     for (size_t i = 0; i < d->n_channels; i++) {
       const struct info_channel *c = &d->channels[i];
       const struct info_schema *sc = c->schema_id ? find_schema(d, c->schema_id) : NULL;
-      double hz = channel_hz(d, c);
+      double hz = channel_hz(c);
       cli_table_add(&t, "%u", (unsigned)c->id);
       cli_table_add(&t, "%s", c->topic);
       cli_table_add(&t, "%llu", (unsigned long long)c->messages);
-      if (hz >= 0)
+      if (hz > 0)
         cli_table_add(&t, "%.2f Hz", hz);
       else
         cli_table_add(&t, "-");
@@ -559,6 +595,10 @@ static void print_human(FILE *f, const char *path, struct info_data *d) {
     fprintf(f, " (%s statistics, %s chunk indexes)", d->has_statistics ? "with" : "without",
             d->has_chunk_indexes ? "with" : "without");
   fputc('\n', f);
+  if (d->rates_unknown)
+    fputs("(no message indexes: channel frequencies need the chunks read; 'mcapkit index' "
+          "does that)\n",
+          f);
   if (strcmp(d->source, "summary") == 0)
     fputs("(read from the summary section)\n", f);
   else if (d->scan_why[0])
@@ -651,13 +691,55 @@ static int info_from_index(const char *path, struct info_data *d, struct scan *s
   for (size_t i = 0; i < mcap_reader_schema_count(r); i++) {
     if (add_schema(s, mcap_reader_schema_at(r, i)) != MCAP_OK) goto fail;
   }
+  /* Each channel's first and last message (its rate, the recording's true start) come from
+   * the message indexes: a few small reads per channel. Without them the chunks would have to
+   * be read, which is index's job, not info's. */
+  int times = 1;
+  if (d->source[0] == 's' && d->source[1] == 'u') {
+    for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+      const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+      if ((ci->message_start_time || ci->message_end_time) &&
+          mcap_map_u16u64_count(&ci->message_index_offsets) == 0)
+        times = 0;
+    }
+  }
+  d->rates_unknown = !times;
+  int all_times = times;
   for (size_t i = 0; i < mcap_reader_channel_count(r); i++) {
     const mcap_channel *c = mcap_reader_channel_at(r, i);
     if (add_channel(s, c) != MCAP_OK) goto fail;
-    d->channels[d->channel_slot[c->id]].messages = mcap_reader_channel_message_count(r, c->id);
+    struct info_channel *x = &d->channels[d->channel_slot[c->id]];
+    x->messages = mcap_reader_channel_message_count(r, c->id);
+    if (!x->messages || !times) continue;
+    int trc = mcap_reader_channel_time_range(r, c->id, &x->first, &x->last);
+    if (trc == MCAP_OK) {
+      x->have_times = 1;
+    } else if (trc == MCAP_ITEROVER) {
+      all_times = 0; /* counted but not found: the counts and the indexes disagree */
+    } else {
+      scan_fail(s, trc, UINT64_MAX, "%s", mcap_reader_errmsg(r));
+      goto fail;
+    }
+  }
+  /* The Statistics' start can be wrong where the writer took log time 0 for "unset". */
+  if (all_times && d->messages) {
+    uint64_t lo = 0, hi = 0;
+    int any = 0;
+    for (size_t i = 0; i < d->n_channels; i++) {
+      const struct info_channel *x = &d->channels[i];
+      if (!x->have_times) continue;
+      if (!any || x->first < lo) lo = x->first;
+      if (!any || x->last > hi) hi = x->last;
+      any = 1;
+    }
+    if (any) {
+      d->start_time = lo;
+      d->end_time = hi;
+    }
   }
   d->attachments = mcap_reader_attachment_count(r);
   d->metadata = mcap_reader_metadata_count(r);
+  mcap_reader_damage(r, &d->damage);
   mcap_reader_free(r);
   return MCAP_OK;
 fail:
@@ -665,7 +747,8 @@ fail:
   return s->err_code ? s->err_code : MCAP_ENOMEM;
 }
 
-static int print_json(FILE *f, const char *path, struct info_data *d) {
+/* One document; with several files one compact line each (NDJSON). */
+static int print_json(FILE *f, const char *path, struct info_data *d, int line) {
   char buf[CLI_FMT_SIZE];
   json_object *doc = cli_json_document();
   cli_json_add_str(doc, "source", d->source);
@@ -718,8 +801,8 @@ static int print_json(FILE *f, const char *path, struct info_data *d) {
     cli_json_add_u64(o, "id", c->id);
     cli_json_add_str(o, "topic", c->topic);
     cli_json_add_u64(o, "message_count", c->messages);
-    double hz = channel_hz(d, c);
-    if (hz >= 0)
+    double hz = channel_hz(c);
+    if (hz > 0)
       cli_json_add_double(o, "frequency_hz", hz, 3);
     else
       json_object_object_add(o, "frequency_hz", NULL);
@@ -735,29 +818,27 @@ static int print_json(FILE *f, const char *path, struct info_data *d) {
   cli_json_add_bool(doc, "has_summary", d->has_summary);
   cli_json_add_bool(doc, "has_statistics", d->has_statistics);
   cli_json_add_bool(doc, "has_chunk_indexes", d->has_chunk_indexes);
-  return cli_json_print(f, doc);
+  cli_json_add_damage(doc, &d->damage); /* "complete", and what could not be read */
+  return line ? cli_json_print_line(f, doc) : cli_json_print(f, doc);
 }
 
 /* ------------------------------------------------------------- command */
 
-int cmd_info(cli_ctx *ctx, int argc, char **argv) {
-  struct info_args a = {0};
-  int first;
-  int rc = cli_parse(ctx, &cmd_info_spec, argc, argv, &a, &first);
-  if (rc != CLI_CONTINUE) return rc;
-  const char *path = argv[first];
-
+/* One file: CLI_EXIT_OK, CLI_EXIT_PROBLEMS (some of it could not be read) or
+ * CLI_EXIT_FAILURE (could not be read at all); said on stderr. */
+static int info_one(cli_ctx *ctx, const struct info_args *a, const char *path, int several) {
   struct info_data d;
   struct scan s;
   memset(&s, 0, sizeof s);
-  int mrc;
-  if (strcmp(path, "-") == 0) {
-    /* A pipe cannot be indexed: one streamed pass. */
+  int mrc, rc;
+  if (strcmp(path, "-") == 0 || pl_input_is_stream(path)) {
+    /* A pipe (standard input, /dev/fd/N, <(cmd)) cannot be indexed: one streamed pass. */
     mcap_source src;
     mcap_error_info err;
     memset(&src, 0, sizeof src);
     memset(&err, 0, sizeof err);
-    mrc = mcap_source_from_fd(&src, STDIN_FILENO, &err);
+    mrc = strcmp(path, "-") == 0 ? mcap_source_from_fd(&src, STDIN_FILENO, &err)
+                                 : mcap_source_open_file(&src, path, &err);
     if (mrc != MCAP_OK) {
       char msg[600];
       cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, mrc));
@@ -768,17 +849,39 @@ int cmd_info(cli_ctx *ctx, int argc, char **argv) {
     mrc = info_from_index(path, &d, &s);
   }
   if (mrc != MCAP_OK) {
-    cli_error(ctx, "'%s': %s", path, s.err[0] ? s.err : mcap_strerror(mrc));
+    cli_file_error(ctx, strcmp(path, "-") == 0 ? "standard input" : path,
+                   s.err[0] ? s.err : mcap_strerror(mrc));
     info_dispose(&d);
     return CLI_EXIT_FAILURE;
   }
   if (d.n_channels) qsort(d.channels, d.n_channels, sizeof *d.channels, cmp_channel);
   rc = CLI_EXIT_OK;
-  if (a.json || ctx->json) {
-    if (print_json(stdout, path, &d) != 0) rc = CLI_EXIT_FAILURE;
+  if (a->json || ctx->json) {
+    if (print_json(stdout, path, &d, several) != 0) rc = CLI_EXIT_FAILURE;
   } else {
     print_human(stdout, path, &d);
   }
+  int drc = cli_report_damage(ctx, path, &d.damage);
   info_dispose(&d);
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
+}
+
+int cmd_info(cli_ctx *ctx, int argc, char **argv) {
+  struct info_args a = {0};
+  int first;
+  int rc = cli_parse(ctx, &cmd_info_spec, argc, argv, &a, &first);
+  if (rc != CLI_CONTINUE) return rc;
+  int n = argc - first, stdin_uses = 0;
+  for (int i = first; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
+  if (stdin_uses > 1) return cli_usage_error(&cmd_info_spec, "'-' can be given once");
+  /* Each file in turn; the exit status is the worst (1 over 3 over 0). */
+  int worst = CLI_EXIT_OK, printed = 0;
+  for (int i = first; i < argc; i++) {
+    if (!(a.json || ctx->json) && printed) fputc('\n', stdout);
+    int st = info_one(ctx, &a, argv[i], n > 1);
+    printed = st != CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_FAILURE) worst = CLI_EXIT_FAILURE;
+    if (st == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
+  }
+  return worst;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 
@@ -40,8 +41,9 @@ static const cli_opt lake_opts[] = {
      "compression level (default: the codec's)"},
     {"chunk-size", 0, CLI_OPT_BYTES, offsetof(struct lake_args, chunk_size), "BYTES",
      "target uncompressed chunk size (default 768K)"},
-    {"jobs", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
-     "compression threads (default: the number of cores; 1 = none)"},
+    {"threads", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
+     "compression threads (0 or default: one per core; 1 = none)"},
+    {"jobs", 0, CLI_OPT_INT, offsetof(struct lake_args, jobs), "N", "same as --threads"},
     {"allow-partial", 0, CLI_OPT_FLAG, offsetof(struct lake_args, allow_partial), NULL,
      "write what can be read of a damaged file"},
     {"device", 0, CLI_OPT_STRING, offsetof(struct lake_args, device), "NAME",
@@ -54,7 +56,7 @@ static const cli_opt lake_opts[] = {
 
 const cli_spec cmd_lake_spec = {
     "lake",
-    "--lake DIR [--compression zstd|lz4|none] [--chunk-size BYTES] [--jobs N] FILE|DIR...\n"
+    "--lake DIR [--compression zstd|lz4|none] [--chunk-size BYTES] [--threads N] FILE|DIR...\n"
     "   or: mcapkit lake verify --lake DIR FILE...",
     "Writes LAKE/<device>/<key>/ for each recording: <topic>.mcap per topic, _recording.mcap\n"
     "(attachments and metadata), lake.json ([{path, topics}] as the lake-files endpoint) and\n"
@@ -62,7 +64,8 @@ const cli_spec cmd_lake_spec = {
     "recording already in the lake with the same content is skipped. 'lake verify' re-reads the\n"
     "lake files of each FILE and compares them with it (messages per topic, attachments,\n"
     "metadata). Exit status 3 if a file cannot be read completely (see --allow-partial) or verify\n"
-    "finds differences.",
+    "finds differences. A ROS bag given as FILE (ROS 1 .bag, rosbag2 .db3 or folder) is\n"
+    "converted to a temporary MCAP file first (exit 3 if the conversion lost data).",
     lake_opts,
     1,
     -1,
@@ -123,6 +126,20 @@ static int lake_verify(cli_ctx *ctx, const struct lake_args *a, int json, char *
   return worst;
 }
 
+struct lake_progress {
+  cli_progress bar;
+  const char *path;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total) {
+  struct lake_progress *p = ctx;
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
+  if (total != MCAP_SIZE_UNKNOWN && total > 0)
+    cli_progress_update(&p->bar, "lake %s: %s of %s (%.0f%%)", p->path,
+                        cli_fmt_bytes(a, sizeof a, done), cli_fmt_bytes(b, sizeof b, total),
+                        100.0 * (double)done / (double)total);
+}
+
 int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   struct lake_args a;
   memset(&a, 0, sizeof a);
@@ -141,7 +158,13 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     if (mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
       return cli_usage_error(&cmd_lake_spec, "unknown compression '%s'", a.compression);
   }
-  if (a.jobs < 0) return cli_usage_error(&cmd_lake_spec, "option '--jobs' must be >= 0");
+  rc = cli_check_output_options(&cmd_lake_spec, a.compression,
+                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
+                                                                          : o.compression,
+                                1, a.level, a.chunk_size, 0);
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.jobs < 0 || a.jobs > 256)
+    return cli_usage_error(&cmd_lake_spec, "'--threads' must be between 0 and 256");
   o.compression_level = a.level;
   o.chunk_size = a.chunk_size;
   o.jobs = a.jobs;
@@ -149,40 +172,48 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   o.device = a.device;
   o.key = a.key;
 
-  char **paths = NULL;
-  size_t n = 0;
+  cli_recordings recs;
+  rc = cli_collect_recordings_bags(ctx, &cmd_lake_spec, argv + first, (size_t)(argc - first),
+                                   NULL, CLI_BAGS_CONVERT, NULL, &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_error_info err;
-  memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    return CLI_EXIT_FAILURE;
-  }
   int worst = CLI_EXIT_OK;
   json_object *doc = json ? cli_json_document() : NULL;
   json_object *arr = json ? json_object_new_array() : NULL;
   for (size_t i = 0; i < n; i++) {
     pl_lake_result res;
     memset(&err, 0, sizeof err);
+    struct lake_progress pg;
+    cli_progress_init(&pg.bar, ctx); /* stderr only, and only when it is a terminal */
+    pg.path = recs.names[i];
+    o.progress = on_progress;
+    o.progress_ctx = &pg;
     rc = pl_lake_write(paths[i], a.lake, &o, &res, &err);
-    if (rc != PL_OK) {
-      file_error(ctx, paths[i], &err, rc);
-      if (rc == PL_EPARTIAL) {
-        if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
-      } else {
-        worst = CLI_EXIT_FAILURE;
-      }
+    cli_progress_done(&pg.bar);
+    if (rc == PL_EPARTIAL) {
+      char msg[sizeof err.msg + 80];
+      snprintf(msg, sizeof msg, "%s; nothing written ('--allow-partial' writes what can be read)",
+               err.msg);
+      cli_file_error(ctx, recs.names[i], msg);
+      if (worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS;
       continue;
     }
+    if (rc != PL_OK) {
+      file_error(ctx, recs.names[i], &err, rc);
+      worst = CLI_EXIT_FAILURE;
+      continue;
+    }
+    /* --allow-partial: written as far as it could be read; say what is missing (exit 3) */
+    if (cli_report_damage(ctx, recs.names[i], &res.damage) == CLI_EXIT_PROBLEMS && worst == CLI_EXIT_OK)
+      worst = CLI_EXIT_PROBLEMS;
     if (json) {
       json_object *r = json_object_new_object();
-      cli_json_add_str(r, "file", paths[i]);
+      cli_json_add_str(r, "file", recs.names[i]);
       cli_json_add_str(r, "recording_dir", res.recording_dir);
       cli_json_add_bool(r, "skipped", res.skipped);
+      cli_json_add_damage(r, &res.damage);
       json_object *files = json_object_new_array();
       for (size_t k = 0; k < res.n_files; k++) {
         json_object *f = json_object_new_object();
@@ -196,7 +227,7 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
       json_object_object_add(r, "files", files);
       json_object_array_add(arr, r);
     } else {
-      printf("%s %s: %s (%zu topic file%s)\n", res.skipped ? "complete" : "wrote", paths[i],
+      printf("%s %s: %s (%zu topic file%s)\n", res.skipped ? "complete" : "wrote", recs.names[i],
              res.recording_dir, res.n_files, res.n_files == 1 ? "" : "s");
     }
     pl_lake_result_dispose(&res);
@@ -205,6 +236,7 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
     json_object_object_add(doc, "recordings", arr);
     if (cli_json_print(stdout, doc) != 0) worst = CLI_EXIT_FAILURE;
   }
-  pl_paths_free(paths, n);
+  if (recs.bags.lost && worst == CLI_EXIT_OK) worst = CLI_EXIT_PROBLEMS; /* lost converting */
+  cli_recordings_free(&recs);
   return worst;
 }

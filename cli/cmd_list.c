@@ -45,7 +45,8 @@ const cli_spec cmd_list_spec = {
     "             uncompressed size, ratio, message index length (--json: index offsets)\n"
     "attachments: offset, length, name, media type, log and create time, data size\n"
     "metadata:    offset, length, name, key/value pairs\n"
-    "With --json every line is one JSON object with \"format_version\": 1; times appear as\n"
+    "Tables cut values longer than 80 characters (metadata) with \"...\"; with --json every\n"
+    "line is one JSON object with \"format_version\": 1 and whole values; times appear as\n"
     "\"<key>_ns\" (decimal string) and \"<key>\" (readable).",
     list_opts,
     2,
@@ -95,6 +96,31 @@ static void add_text_cell(struct list_out *o, cli_table *t, mcap_str s) {
   if (!cell) o->failed = 1;
   cli_table_add(t, "%s", cell ? cell : "?");
   free(cell);
+}
+
+/* Metadata maps can be kilobytes (rosbag2 QoS profiles): a table shows the start of them;
+ * --json has them whole. */
+#define MAX_CELL_CHARS 80
+
+/* A cell of at most MAX_CELL_CHARS characters (UTF-8), "..." ending a cut one. */
+static void add_long_cell(struct list_out *o, cli_table *t, const char *text) {
+  if (!text) {
+    o->failed = 1;
+    cli_table_add(t, "?");
+    return;
+  }
+  size_t i = 0, chars = 0;
+  while (text[i] && chars < MAX_CELL_CHARS - 3) {
+    i++;
+    while (((unsigned char)text[i] & 0xC0) == 0x80) i++; /* the rest of a character */
+    chars++;
+  }
+  size_t more = 0;
+  for (size_t k = i; text[k] && more <= 3; k++) more += ((unsigned char)text[k] & 0xC0) != 0x80;
+  if (more <= 3)
+    cli_table_add(t, "%s", text); /* fits (at most three characters were left) */
+  else
+    cli_table_add(t, "%.*s...", (int)i, text);
 }
 
 static json_object *row_object(void) {
@@ -240,7 +266,7 @@ static void list_channels(struct list_out *o, mcap_reader *r) {
         cli_table_add(&t, "%llu", (unsigned long long)count);
       else
         cli_table_add(&t, "-");
-      cli_table_add(&t, "%s", meta ? meta : "?");
+      add_long_cell(o, &t, meta);
       if (!meta) o->failed = 1;
       free(meta);
     }
@@ -414,7 +440,7 @@ static int list_metadata(struct list_out *o, mcap_reader *r) {
       cli_table_add(&t, "%llu", (unsigned long long)mi->offset);
       cli_table_add(&t, "%llu", (unsigned long long)mi->length);
       add_text_cell(o, &t, m.name);
-      cli_table_add(&t, "%s", text ? text : "?");
+      add_long_cell(o, &t, text);
       if (!text) o->failed = 1;
       free(text);
     }
@@ -468,10 +494,11 @@ int cmd_list(cli_ctx *ctx, int argc, char **argv) {
       rc = list_metadata(&o, r);
       break;
   }
-  mcap_reader_free(r);
+  int drc = cli_close_reader(ctx, path, r);
+  if (o.failed && ferror(stdout)) return CLI_EXIT_OK; /* main() reports the write error */
   if (o.failed) {
-    cli_error(ctx, "out of memory or output error");
+    cli_error(ctx, "out of memory");
     return CLI_EXIT_FAILURE;
   }
-  return rc;
+  return rc != CLI_EXIT_OK ? rc : drc;
 }

@@ -50,10 +50,11 @@ static const cli_opt merge_opts[] = {
     {"no-attachments", 0, CLI_OPT_FLAG, A(no_attachments), NULL, "drop attachments"},
     {"no-metadata", 0, CLI_OPT_FLAG, A(no_metadata), NULL, "drop metadata records"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
-     "compression threads (default: number of cores)"},
+     "compression threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"max-open", 0, CLI_OPT_U64, A(max_open), "N",
-     "inputs read at once; more are merged in rounds via temporary files (default 8)"},
+     "inputs read at once, 2 to 4096; more are merged in rounds via temporary files "
+     "(default 8)"},
     {"json", 0, CLI_OPT_FLAG, A(json), NULL, "print what was done as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
@@ -82,6 +83,8 @@ struct merge_progress {
   cli_progress bar;
 };
 
+#define NOT_GIVEN UINT64_MAX
+
 static void on_progress(void *user, uint64_t done, uint64_t total) {
   struct merge_progress *mp = user;
   cli_progress_update(&mp->bar, "merge: %llu of %llu messages", (unsigned long long)done,
@@ -91,6 +94,7 @@ static void on_progress(void *user, uint64_t done, uint64_t total) {
 int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   struct merge_args a;
   memset(&a, 0, sizeof a);
+  a.max_open = NOT_GIVEN;
   int first;
   int rc = cli_parse(ctx, &cmd_merge_spec, argc, argv, &a, &first);
   if (rc != CLI_CONTINUE) return rc;
@@ -107,7 +111,14 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
                            a.coalesce);
   if (a.threads < 0 || a.threads > 256)
     return cli_usage_error(&cmd_merge_spec, "'--threads' must be between 0 and 256");
-  if (a.max_open == 1 || a.max_open > 4096)
+  rc = cli_check_output_options(&cmd_merge_spec, a.compression,
+                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
+                                                                          : o.compression,
+                                1, a.compression_level, a.chunk_size, a.no_chunks);
+  if (rc != CLI_CONTINUE) return rc;
+  if (a.max_open == NOT_GIVEN)
+    a.max_open = 0; /* the default, 8 */
+  else if (a.max_open < 2 || a.max_open > 4096)
     return cli_usage_error(&cmd_merge_spec, "'--max-open' must be between 2 and 4096");
   o.compression_level = a.compression_level;
   o.chunk_size = a.chunk_size;
@@ -173,6 +184,14 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   }
   double secs = now_s() - t0;
+  /* Damaged inputs were merged as far as they could be read: say what is missing (exit 3). */
+  int drc = CLI_EXIT_OK;
+  if (st.damaged_inputs) {
+    drc = cli_report_damage(ctx, inputs[st.first_damaged], &st.damage);
+    if (st.damaged_inputs > 1)
+      cli_error(ctx, "%zu inputs could not be read whole (the first is named above)",
+                st.damaged_inputs);
+  }
   if (json) {
     json_object *doc = cli_json_document();
     json_object *arr = json_object_new_array();
@@ -191,20 +210,24 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
     cli_json_add_u64(doc, "chunks_decompressed", st.chunks_decompressed);
     cli_json_add_u64(doc, "bytes_out", st.bytes_out);
     cli_json_add_double(doc, "seconds", secs, 3);
-    return cli_json_print(stdout, doc) != 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+    cli_json_add_damage(doc, &st.damage);
+    return cli_json_print(stdout, doc) != 0 ? CLI_EXIT_FAILURE : drc;
   }
   char b1[CLI_FMT_SIZE];
   char line[600];
   snprintf(line, sizeof line,
-           "wrote '%s': %llu messages on %llu channels (from %llu), %llu attachments, %llu "
-           "metadata (%llu duplicates dropped); chunks: %llu copied; %s in %.2f s",
-           a.output, (unsigned long long)st.messages, (unsigned long long)st.channels,
-           (unsigned long long)st.channels_in, (unsigned long long)st.attachments,
-           (unsigned long long)st.metadata, (unsigned long long)st.metadata_duplicates,
+           "wrote '%s': %s on %s (from %llu), %s, %s (%llu %s dropped); chunks: %llu copied; "
+           "%s in %.2f s",
+           a.output, CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.channels, "channel", "channels"), (unsigned long long)st.channels_in,
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
+           (unsigned long long)st.metadata_duplicates,
+           cli_plural(st.metadata_duplicates, "duplicate", "duplicates"),
            (unsigned long long)st.chunks_copied, cli_fmt_bytes(b1, sizeof b1, st.bytes_out), secs);
   if (to_stdout)
     cli_verbose(ctx, "%s", line);
   else
     printf("%s\n", line);
-  return CLI_EXIT_OK;
+  return drc;
 }

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/client.h"
+#include "pipeline/pipeline.h"
 
 struct reconcile_args {
   const char *api_url;
@@ -33,7 +35,7 @@ struct reconcile_args {
 static const cli_opt reconcile_opts[] = {
     {"recording", 'r', CLI_OPT_STRING, RA(recording), "KEY|ID",
      "the remote recording, by upload key or id (required)"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, RA(tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, RA(tolerance), "SECONDS",
      "coverage gap tolerance, used on both sides (default 14)"},
     {"device-name", 0, CLI_OPT_STRING, RA(device_name), "NAME",
      "the device expected remotely (default: the file's own, if any)"},
@@ -101,9 +103,15 @@ int cmd_reconcile(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_reconcile_spec, "'--tolerance' must be >= 0");
   const char *path = argv[first];
 
-  pl_http *h = NULL;
-  rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
-  if (rc != CLI_EXIT_OK) return rc;
+  /* The local file first: what cannot be read needs no network to be said. */
+  pl_input input;
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  if (strcmp(path, "-") == 0 && cli_check_stdin(ctx) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
+  if (pl_input_open(path, NULL, &input, &err) != PL_OK) {
+    cli_error(ctx, "%s", err.msg);
+    return CLI_EXIT_FAILURE;
+  }
   pl_index_options io;
   memset(&io, 0, sizeof io);
   io.tolerance_s = a.tolerance == -INFINITY ? -1 : a.tolerance;
@@ -111,13 +119,23 @@ int cmd_reconcile(cli_ctx *ctx, int argc, char **argv) {
   io.no_doctor = 1; /* the comparison needs the index, not the findings */
   io.no_hash = 1;
   pl_recording_index *ix = NULL;
-  pl_error_info err;
-  memset(&err, 0, sizeof err);
-  int prc = pl_index_file(path, &io, &ix, &err);
+  int prc = pl_index_file(input.path, &io, &ix, &err);
+  pl_input_release(&input);
   if (prc != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    pl_http_free(h);
+    cli_file_error(ctx, path, err.msg);
     return CLI_EXIT_FAILURE;
+  }
+  if (ix->partial) {
+    /* a comparison with part of a recording proves nothing */
+    cli_report_damage(ctx, path, &ix->damage);
+    pl_recording_index_free(ix);
+    return CLI_EXIT_PROBLEMS;
+  }
+  pl_http *h = NULL;
+  rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
+  if (rc != CLI_EXIT_OK) {
+    pl_recording_index_free(ix);
+    return rc;
   }
   pl_reconcile_options ro;
   memset(&ro, 0, sizeof ro);

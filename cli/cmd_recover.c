@@ -42,7 +42,7 @@ static const cli_opt recover_opts[] = {
      "target uncompressed chunk size (re-chunks everything; default 1M)"},
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
-     "compression threads (default: number of cores)"},
+     "compression threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},
@@ -153,6 +153,10 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
                            a.compression);
   if (a.threads < 0 || a.threads > 256)
     return cli_usage_error(&cmd_recover_spec, "'--threads' must be between 0 and 256");
+  rc = cli_check_output_options(&cmd_recover_spec, a.compression, o.compression,
+                                o.compression != MCAP_COMPRESSION_DEFAULT, a.compression_level,
+                                a.chunk_size, 0);
+  if (rc != CLI_CONTINUE) return rc;
   o.compression_level = a.compression_level;
   o.chunk_size = a.chunk_size;
   o.no_crc = a.no_crc;
@@ -182,7 +186,8 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
   pl_output *out = NULL;
   rc = pl_output_open(&out, output, &input, 1, a.in_place, &err);
   if (rc != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
+    int over_input = rc == PL_EINVAL && strstr(err.msg, "refusing to write over the input");
+    cli_error(ctx, "%s%s", err.msg, over_input ? " (use --in-place to replace it)" : "");
     return rc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
   struct rprogress rp;
@@ -221,49 +226,98 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
     pl_recover_report_free(rep);
     return failed ? CLI_EXIT_FAILURE : status;
   }
-  /* The report: results on stdout (stderr when the data went to stdout). */
+  /* The report: results on stdout (on stderr, as diagnostics, when the data went to stdout). */
   FILE *f = to_stdout ? stderr : stdout;
+  const char *pre = to_stdout ? "mcapkit recover: " : "";
   for (size_t i = 0; i < rep->n_problems; i++) {
     const pl_finding *p = &rep->problems[i];
     if (p->offset != UINT64_MAX)
-      fprintf(f, "%s: %s at offset %llu: %s\n", pl_severity_name(p->severity), p->code,
+      fprintf(f, "%s%s: %s at offset %llu: %s\n", pre, pl_severity_name(p->severity), p->code,
               (unsigned long long)p->offset, p->message);
     else
-      fprintf(f, "%s: %s: %s\n", pl_severity_name(p->severity), p->code, p->message);
+      fprintf(f, "%s%s: %s: %s\n", pre, pl_severity_name(p->severity), p->code, p->message);
   }
   if (rep->n_problems_total > rep->n_problems)
-    fprintf(f, "(%zu more problems not shown)\n", rep->n_problems_total - rep->n_problems);
-  fprintf(f,
-          "recovered %llu messages, %llu attachments, %llu metadata records (%llu chunks "
-          "intact, %llu partly)",
-          (unsigned long long)rep->messages, (unsigned long long)rep->attachments,
-          (unsigned long long)rep->metadata, (unsigned long long)rep->chunks_ok,
+    fprintf(f, "%s(%zu more problems not shown)\n", pre, rep->n_problems_total - rep->n_problems);
+  fprintf(f, "%srecovered %llu %s, %llu %s, %llu metadata %s (%llu %s intact, %llu partly)", pre,
+          (unsigned long long)rep->messages, cli_plural(rep->messages, "message", "messages"),
+          (unsigned long long)rep->attachments,
+          cli_plural(rep->attachments, "attachment", "attachments"),
+          (unsigned long long)rep->metadata, cli_plural(rep->metadata, "record", "records"),
+          (unsigned long long)rep->chunks_ok, cli_plural(rep->chunks_ok, "chunk", "chunks"),
           (unsigned long long)rep->chunks_partial);
   if (rep->has_summary)
-    fprintf(f, "; the file claimed %llu messages", (unsigned long long)rep->claimed_messages);
+    fprintf(f, "; the file claimed %llu %s", (unsigned long long)rep->claimed_messages,
+            cli_plural(rep->claimed_messages, "message", "messages"));
   fputc('\n', f);
+  char lost[400] = "";
   if (rep->lost) {
+    size_t n = 0;
     if (rep->messages_lost_unknown && rep->messages_lost == 0)
-      fprintf(f, "lost: an unknown number of messages");
+      n += (size_t)snprintf(lost + n, sizeof lost - n, "an unknown number of messages");
     else
-      fprintf(f, "lost: %s%llu messages", rep->messages_lost_unknown ? "at least " : "",
-              (unsigned long long)rep->messages_lost);
-    fprintf(f, ", %llu attachments, %llu metadata records",
-            (unsigned long long)rep->attachments_lost, (unsigned long long)rep->metadata_lost);
-    if (rep->bytes_skipped)
-      fprintf(f, "; %llu damaged bytes skipped in %llu places",
-              (unsigned long long)rep->bytes_skipped, (unsigned long long)rep->skipped_regions);
-    if (rep->chunks_dropped)
-      fprintf(f, "; %llu chunks dropped", (unsigned long long)rep->chunks_dropped);
-    if (rep->truncated) fprintf(f, "; the data section ends early (truncated)");
-    fputc('\n', f);
+      n += (size_t)snprintf(lost + n, sizeof lost - n, "%s%llu %s",
+                            rep->messages_lost_unknown ? "at least " : "",
+                            (unsigned long long)rep->messages_lost,
+                            cli_plural(rep->messages_lost, "message", "messages"));
+    if (n < sizeof lost)
+      n += (size_t)snprintf(lost + n, sizeof lost - n, ", %llu %s, %llu metadata %s",
+                            (unsigned long long)rep->attachments_lost,
+                            cli_plural(rep->attachments_lost, "attachment", "attachments"),
+                            (unsigned long long)rep->metadata_lost,
+                            cli_plural(rep->metadata_lost, "record", "records"));
+    if (rep->bytes_skipped && n < sizeof lost)
+      n += (size_t)snprintf(lost + n, sizeof lost - n, "; %llu damaged %s skipped in %llu %s",
+                            (unsigned long long)rep->bytes_skipped,
+                            cli_plural(rep->bytes_skipped, "byte", "bytes"),
+                            (unsigned long long)rep->skipped_regions,
+                            cli_plural(rep->skipped_regions, "place", "places"));
+    if (rep->chunks_dropped && n < sizeof lost)
+      n += (size_t)snprintf(lost + n, sizeof lost - n, "; %llu %s dropped",
+                            (unsigned long long)rep->chunks_dropped,
+                            cli_plural(rep->chunks_dropped, "chunk", "chunks"));
+    if (rep->truncated && n < sizeof lost)
+      snprintf(lost + n, sizeof lost - n, "; the data section ends early (truncated)");
+    fprintf(f, "%slost: %s\n", pre, lost);
   } else {
-    fprintf(f, "nothing was lost\n");
+    fprintf(f, "%snothing was lost\n", pre);
   }
   if (written)
-    fprintf(f, "wrote '%s'\n", written);
+    fprintf(f, "%swrote '%s'\n", pre, written);
   else
-    fprintf(f, "nothing could be recovered: no output written\n");
+    fprintf(f, "%snothing could be recovered: no output written\n", pre);
+  /* What went wrong, in one line on stderr (the report above is the result). */
+  if (!to_stdout && status == CLI_EXIT_PROBLEMS) {
+    char brief[400] = "";
+    size_t n = 0;
+#define PART(cond, ...)                                                                    \
+  do {                                                                                     \
+    if ((cond) && n < sizeof brief)                                                        \
+      n += (size_t)snprintf(brief + n, sizeof brief - n, "%s", n ? ", " : "");             \
+    if ((cond) && n < sizeof brief) n += (size_t)snprintf(brief + n, sizeof brief - n, __VA_ARGS__); \
+  } while (0)
+    /* "at least 0 messages" says nothing: say that the number is unknown */
+    PART(!rep->messages_lost && rep->messages_lost_unknown, "an unknown number of messages lost");
+    PART(rep->messages_lost, "%s%llu %s lost", rep->messages_lost_unknown ? "at least " : "",
+         (unsigned long long)rep->messages_lost,
+         cli_plural(rep->messages_lost, "message", "messages"));
+    PART(rep->attachments_lost, "%llu %s lost", (unsigned long long)rep->attachments_lost,
+         cli_plural(rep->attachments_lost, "attachment", "attachments"));
+    PART(rep->metadata_lost, "%llu metadata %s lost", (unsigned long long)rep->metadata_lost,
+         cli_plural(rep->metadata_lost, "record", "records"));
+    PART(rep->bytes_skipped, "%llu damaged %s skipped", (unsigned long long)rep->bytes_skipped,
+         cli_plural(rep->bytes_skipped, "byte", "bytes"));
+    PART(rep->chunks_dropped, "%llu %s dropped", (unsigned long long)rep->chunks_dropped,
+         cli_plural(rep->chunks_dropped, "chunk", "chunks"));
+    PART(rep->truncated, "truncated at offset %llu", (unsigned long long)rep->data_end);
+#undef PART
+    cli_error(ctx, "'%s': incomplete: %s; what was recovered is in '%s'", input,
+              n ? brief : "data lost",
+              written ? written : "");
+  }
+  else if (!to_stdout && status == CLI_EXIT_FAILURE)
+    cli_error(ctx, "'%s': nothing could be recovered%s%s", input,
+              rep->n_problems ? ": " : "", rep->n_problems ? rep->problems[0].message : "");
   pl_recover_report_free(rep);
   return status;
 }

@@ -184,7 +184,7 @@ static const cli_opt remote_opts[] = {
     {"output", 'o', CLI_OPT_STRING, RA(out), "OUT", "where 'attachments download' writes"},
     {"device-name", 0, CLI_OPT_STRING, RA(device_name), "NAME", "filter: deviceName"},
     {"device-id", 0, CLI_OPT_STRING, RA(device_id), "ID", "filter: deviceId"},
-    {"start", 0, CLI_OPT_STRING, RA(start), "T", "filter: start (RFC 3339, seconds or ns)"},
+    {"start", 0, CLI_OPT_STRING, RA(start), "T", "filter: start (RFC 3339, a number with a unit such as 12.5s, or ns)"},
     {"end", 0, CLI_OPT_STRING, RA(end), "T", "filter: end"},
     {"topic", 0, CLI_OPT_STRING, RA(topic), "TOPIC", "filter: topic"},
     {"import-status", 0, CLI_OPT_STRING, RA(import_status),
@@ -339,6 +339,12 @@ static const char *tfmt(char *buf, uint64_t ns) {
 
 static const char *nz(const char *s) {
   return s && *s ? s : "-";
+}
+
+/* Text from the server for the terminal: control characters shown as '?' (the client
+ * library has made it UTF-8 already). */
+static void put_text(const char *s) {
+  for (; s && *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
 static void print_table(const pl_api_list *l) {
@@ -522,13 +528,18 @@ static int build_params(const struct remote_args *a, int kind, pl_param *p, size
   ADD("deviceId", a->device_id);
   const char *se[2] = {a->start, a->end};
   const char *names[2] = {"start", "end"};
+  uint64_t t[2] = {0, 0};
   for (int i = 0; i < 2; i++) {
     if (!se[i]) continue;
-    uint64_t ns;
     char e[128];
-    if (cli_parse_time(se[i], &ns, e, sizeof e) != 0)
+    if (cli_parse_time(se[i], &t[i], e, sizeof e) != 0)
       return cli_usage_error(&cmd_remote_spec, "invalid '--%s %s': %s", names[i], se[i], e);
-    pl_format_time(ns, times[i]);
+  }
+  if (se[0] && se[1] && t[0] > t[1])
+    return cli_usage_error(&cmd_remote_spec, "'--end' is before '--start'");
+  for (int i = 0; i < 2; i++) {
+    if (!se[i]) continue;
+    pl_format_time(t[i], times[i]);
     ADD(names[i], times[i]);
   }
   ADD("topic", a->topic);
@@ -716,12 +727,22 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
         one.n = 1;
         one.recordings = r;
         print_table(&one);
-        if (r->key) printf("key: %s\n", r->key);
+        if (r->key) {
+          fputs("key: ", stdout);
+          put_text(r->key);
+          putchar('\n');
+        }
         for (size_t i = 0; i < r->n_metadata; i++) {
-          printf("metadata '%s':", r->metadata[i].name);
-          for (size_t k = 0; k < r->metadata[i].n_entries; k++)
-            printf(" %s=%s", r->metadata[i].entries[k].key, r->metadata[i].entries[k].value);
-          printf("\n");
+          fputs("metadata '", stdout);
+          put_text(r->metadata[i].name);
+          fputs("':", stdout);
+          for (size_t k = 0; k < r->metadata[i].n_entries; k++) {
+            putchar(' ');
+            put_text(r->metadata[i].entries[k].key);
+            putchar('=');
+            put_text(r->metadata[i].entries[k].value);
+          }
+          putchar('\n');
         }
       }
     }

@@ -154,6 +154,8 @@ int cmd_report(cli_ctx *ctx, int argc, char **argv) {
   if (out_rc == CLI_EXIT_OK && a.svg && write_doc(ctx, r, PL_REPORT_SVG, &ro, a.svg) != 0)
     out_rc = CLI_EXIT_FAILURE;
   const pl_recording_index *ix = pl_report_index(r);
+  /* what could not be read, on stderr too (the findings are on the page) */
+  if (ix->partial) cli_report_damage(ctx, path, &ix->damage);
   pl_report_stats st;
   pl_report_get_stats(r, &st);
   if (out_rc == CLI_EXIT_OK) {

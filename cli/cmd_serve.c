@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "output.h"
@@ -29,16 +30,19 @@ struct serve_args {
   uint64_t fault_seed;
   uint64_t timeout;
   uint64_t max_upload;
+  uint64_t max_message_size;
+  uint64_t memory_budget;
+  uint64_t import_workers;
   int no_fsync;
   int test_hooks;
 };
 
 static const cli_opt serve_opts[] = {
-    {"data", 'd', CLI_OPT_STRING, offsetof(struct serve_args, data), "DIR",
+    {"data", 0, CLI_OPT_STRING, offsetof(struct serve_args, data), "DIR",
      "the data directory (state, inbox, lake); required"},
-    {"listen", 'l', CLI_OPT_STRING, offsetof(struct serve_args, listen), "HOST:PORT",
+    {"listen", 0, CLI_OPT_STRING, offsetof(struct serve_args, listen), "HOST:PORT",
      "address to listen on (default 127.0.0.1:0, port 0 = a free port)"},
-    {"keys", 'k', CLI_OPT_STRING, offsetof(struct serve_args, keys), "FILE",
+    {"keys", 0, CLI_OPT_STRING, offsetof(struct serve_args, keys), "FILE",
      "API keys file (default DATA/keys.json, created on first start)"},
     {"public-url", 0, CLI_OPT_STRING, offsetof(struct serve_args, public_url), "URL",
      "base URL of signed links (default http://HOST:PORT)"},
@@ -52,6 +56,12 @@ static const cli_opt serve_opts[] = {
      "drop idle or slow connections after this long (default 30)"},
     {"max-upload", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_upload), "BYTES",
      "largest accepted upload, e.g. 64G (default 1T)"},
+    {"max-message-size", 0, CLI_OPT_BYTES, offsetof(struct serve_args, max_message_size), "BYTES",
+     "an upload with a larger message fails its import (default 256M)"},
+    {"memory-budget", 0, CLI_OPT_BYTES, offsetof(struct serve_args, memory_budget), "BYTES",
+     "memory export fetches and imports reserve together; beyond it 503 (default 1G)"},
+    {"import-workers", 0, CLI_OPT_U64, offsetof(struct serve_args, import_workers), "N",
+     "imports that run at once, started in order of arrival (default 2, at most 64)"},
     {"no-fsync", 0, CLI_OPT_FLAG, offsetof(struct serve_args, no_fsync), NULL,
      "do not fsync state files (faster, for tests; writes stay atomic)"},
     {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
@@ -66,7 +76,7 @@ const cli_spec cmd_serve_spec = {
     "attachments, topics, coverage, lake files and data export from one data directory.\n"
     "Uploads are imported in the background (index, lake files). The first line printed is\n"
     "'mcapkit serve: listening on http://HOST:PORT'. SIGTERM or SIGINT stops after in-flight\n"
-    "requests and the running import have finished.",
+    "requests and the running imports have finished.",
     serve_opts,
     0,
     0,
@@ -74,9 +84,11 @@ const cli_spec cmd_serve_spec = {
     NULL,
 };
 
+/* The server's log: warnings always, the rest with -v. */
 static void log_line(void *user, const char *line) {
   const cli_ctx *ctx = user;
-  if (ctx->verbose) fprintf(stderr, "mcapkit serve: %s\n", line);
+  if (ctx->verbose || strncmp(line, "warning: ", 9) == 0)
+    fprintf(stderr, "mcapkit serve: %s\n", line);
 }
 
 /* "HOST:PORT", "HOST" or ":PORT". 0 or -1. */
@@ -108,6 +120,8 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   if (!a.data) return cli_usage_error(&cmd_serve_spec, "missing '--data DIR'");
   if (a.rate_limit < 0) return cli_usage_error(&cmd_serve_spec, "'--rate-limit' must be >= 0");
   if (a.timeout > 86400) return cli_usage_error(&cmd_serve_spec, "'--timeout' is at most 86400");
+  if (a.import_workers > 64)
+    return cli_usage_error(&cmd_serve_spec, "'--import-workers' is at most 64");
   char host[64];
   uint16_t port = 0;
   if (parse_listen(a.listen ? a.listen : "127.0.0.1:0", host, sizeof host, &port) != 0)
@@ -122,6 +136,8 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* everything the site writes (state, uploads, lake files) is its owner's alone */
+  umask(077);
 
   pl_server_options o;
   memset(&o, 0, sizeof o);
@@ -135,6 +151,9 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.fault_seed = a.fault_seed;
   o.connection_timeout_s = (unsigned)a.timeout;
   o.max_upload = a.max_upload;
+  o.max_message_size = a.max_message_size;
+  o.memory_budget = a.memory_budget;
+  o.import_workers = (int)a.import_workers;
   o.no_fsync = a.no_fsync;
   o.test_hooks = a.test_hooks;
   o.log = log_line;

@@ -40,7 +40,7 @@ static const cli_opt sort_opts[] = {
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "log-time|topic|preserve",
      "message order of the output (default log-time)"},
-    {"threads", 'j', CLI_OPT_INT, A(threads), "N", "worker threads (default: number of cores)"},
+    {"threads", 'j', CLI_OPT_INT, A(threads), "N", "worker threads (0 or default: one per core)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
     {"in-place", 0, CLI_OPT_FLAG, A(in_place), NULL,
      "replace IN with the result (only once it is complete and verified)"},

@@ -57,8 +57,9 @@ static const cli_opt synth_opts[] = {
      "write messages straight into the data section, without chunks"},
     {"no-message-index", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_message_index), NULL,
      "write no MessageIndex records"},
-    {"no-crcs", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_crcs), NULL,
+    {"no-crc", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_crcs), NULL,
      "write every CRC field as 0"},
+    {"no-crcs", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_crcs), NULL, NULL}, /* old name */
     {"json", 0, CLI_OPT_FLAG, offsetof(struct synth_args, json), NULL,
      "print what was written as JSON"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
@@ -150,6 +151,9 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_synth_spec, "'--attachments' must be at most 1000");
   if (a.metadata != NOT_GIVEN && a.metadata > 1000)
     return cli_usage_error(&cmd_synth_spec, "'--metadata' must be at most 1000");
+  rc = cli_check_output_options(&cmd_synth_spec, a.compression, o.compression, 1,
+                                a.compression_level, a.chunk_size, a.no_chunks);
+  if (rc != CLI_CONTINUE) return rc;
   o.compression_level = a.compression_level;
   o.chunk_size = a.chunk_size;
   o.seed = a.seed;
@@ -218,12 +222,14 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
     return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
   }
   if (!to_stdout) {
-    printf("wrote '%s': %llu messages on %zu topics, %llu attachments, %llu metadata, %s\n",
-           a.output, (unsigned long long)st.messages, st.n_topics,
-           (unsigned long long)st.attachments, (unsigned long long)st.metadata,
+    printf("wrote '%s': %s on %s, %s, %s, %s\n", a.output,
+           CLI_COUNT(st.messages, "message", "messages"),
+           CLI_COUNT(st.n_topics, "topic", "topics"),
+           CLI_COUNT(st.attachments, "attachment", "attachments"),
+           CLI_COUNT(st.metadata, "metadata record", "metadata records"),
            cli_fmt_bytes(b1, sizeof b1, st.file_bytes));
   } else {
-    cli_verbose(ctx, "wrote %llu messages, %s", (unsigned long long)st.messages,
+    cli_verbose(ctx, "wrote %s, %s", CLI_COUNT(st.messages, "message", "messages"),
                 cli_fmt_bytes(b1, sizeof b1, st.file_bytes));
   }
   return CLI_EXIT_OK;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "pipeline/client.h"
 
@@ -32,12 +33,14 @@ struct upload_args {
   int no_wait;
   int no_reconcile;
   int force;
+  int strict;
   int jobs;
   int json;
   double timeout;
   const char *journal;
   int no_journal;
   double tolerance;
+  int convert;
 };
 
 #define UA(f) offsetof(struct upload_args, f)
@@ -51,11 +54,15 @@ static const cli_opt upload_opts[] = {
     {"no-wait", 0, CLI_OPT_FLAG, UA(no_wait), NULL, "do not wait for the import"},
     {"no-reconcile", 0, CLI_OPT_FLAG, UA(no_reconcile), NULL,
      "wait for the import but do not compare"},
-    {"force", 'f', CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
-    {"jobs", 'j', CLI_OPT_INT, UA(jobs), "N", "files at once (default 4)"},
+    {"force", 0, CLI_OPT_FLAG, UA(force), NULL, "upload even when the doctor finds errors"},
+    {"strict", 0, CLI_OPT_FLAG, UA(strict), NULL,
+     "refuse files with doctor warnings too (as 'doctor --strict')"},
+    {"convert", 0, CLI_OPT_FLAG, UA(convert), NULL,
+     "convert ROS bags (ROS 1 .bag, rosbag2 .db3 or folder) to MCAP first and upload that"},
+    {"jobs", 0, CLI_OPT_INT, UA(jobs), "N", "files at once, 1 to 64 (0 or default: 4)"},
     {"timeout", 0, CLI_OPT_DOUBLE, UA(timeout), "SECONDS",
      "how long to wait for each import (default 600)"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, UA(tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, UA(tolerance), "SECONDS",
      "coverage gap tolerance of the reconcile (default 14)"},
     {"journal", 0, CLI_OPT_STRING, UA(journal), "DIR", "the journal directory (default .mcapkit)"},
     {"no-journal", 0, CLI_OPT_FLAG, UA(no_journal), NULL, "keep no journal"},
@@ -70,12 +77,19 @@ static const cli_opt upload_opts[] = {
 const cli_spec cmd_upload_spec = {
     "upload",
     "[--device-name N | --device-id ID] [--key K] [--no-wait] [--jobs N] FILE|DIR...",
-    "Checks each file with the doctor first (errors refuse it unless --force), then uploads it\n"
+    "Checks each file with the doctor first (errors refuse it unless --force; warnings, such\n"
+    "as the layouts rosbag2 writes, do not, unless --strict), then uploads it\n"
     "under a key derived from its content hash, so running the same upload again never creates\n"
     "a duplicate: files already on the platform are only waited for and reconciled. After the\n"
     "import it compares the platform's copy with the file (see 'mcapkit reconcile'). A journal\n"
-    "in .mcapkit/ lets a re-run skip what is done. Exit status 0 all done, 3 some file was\n"
-    "refused or differs remotely, 1 some file failed.",
+    "in .mcapkit/ lets a re-run skip what is done. Only named files are sent ('-', /dev/fd/N\n"
+    "and other streams are refused with exit 2: the platform keeps the file name). Exit status\n"
+    "0 all done, 3 some file was refused or differs remotely, 1 some file failed.\n"
+    "A ROS bag (ROS 1 .bag, rosbag2 .db3 or folder) is refused unless --convert is given: it\n"
+    "is then converted to a temporary MCAP file (as 'mcapkit convert' does), uploaded under\n"
+    "the bag's name with .mcap (run1.bag -> run1.mcap), and removed; a conversion that lost\n"
+    "data makes the exit status 3. The journal cannot skip a converted bag (it is a new file\n"
+    "each time); the content key still finds it on the platform.",
     upload_opts,
     1,
     -1,
@@ -159,6 +173,7 @@ static int print_json(const pl_upload_result *res, size_t n) {
     cli_json_add_bool(o, "uploaded", r->uploads > 0);
     cli_json_add_bool(o, "already_there", r->already_there);
     cli_json_add_u64(o, "doctor_errors", r->doctor_errors);
+    cli_json_add_u64(o, "doctor_warnings", r->doctor_warnings);
     if (r->status == PL_UPLOAD_FAILED || r->status == PL_UPLOAD_REFUSED)
       cli_json_add_str(o, "error", r->err.msg);
     if (r->reconcile) {
@@ -193,31 +208,28 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   if (a.device_name && a.device_id)
     return cli_usage_error(&cmd_upload_spec, "give '--device-name' or '--device-id', not both");
   if (a.jobs < 0 || a.jobs > 64)
-    return cli_usage_error(&cmd_upload_spec, "'--jobs' must be from 1 to 64");
+    return cli_usage_error(&cmd_upload_spec, "'--jobs' must be from 1 to 64 (0: the default 4)");
   if (a.timeout < 0) return cli_usage_error(&cmd_upload_spec, "'--timeout' must be >= 0");
 
-  char **paths = NULL;
-  size_t n = 0;
+  /* The platform keeps each file's name: standard input or a pipe has none to give. */
+  cli_recordings recs;
+  rc = cli_collect_recordings_bags(ctx, &cmd_upload_spec, argv + first, (size_t)(argc - first),
+                                   "upload sends named files (save it to a file first)",
+                                   a.convert ? CLI_BAGS_CONVERT : CLI_BAGS_REFUSE,
+                                   "add --convert to convert it to MCAP and upload that", &recs);
+  if (rc != CLI_EXIT_OK) return rc;
+  char **paths = recs.paths;
+  size_t n = recs.n;
   pl_error_info err;
   memset(&err, 0, sizeof err);
-  if (pl_collect_recordings((const char *const *)argv + first, (size_t)(argc - first), &paths, &n,
-                            &err) != PL_OK) {
-    cli_error(ctx, "%s", err.msg);
-    return CLI_EXIT_FAILURE;
-  }
-  if (n == 0) {
-    cli_error(ctx, "no recordings found");
-    pl_paths_free(paths, n);
-    return CLI_EXIT_FAILURE;
-  }
   if (a.key && n > 1) {
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return cli_usage_error(&cmd_upload_spec, "'--key' needs exactly one file (%zu found)", n);
   }
   char *key = NULL;
   rc = cli_api_key(ctx, a.api_key_file, &key);
   if (rc != CLI_EXIT_OK) {
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return rc;
   }
   pl_http_options ho;
@@ -234,6 +246,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   o.device_id = a.device_id;
   o.key = a.key;
   o.force = a.force;
+  o.strict = a.strict;
   o.no_wait = a.no_wait;
   o.no_reconcile = a.no_reconcile;
   o.wait_timeout_s = a.timeout;
@@ -251,8 +264,17 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   cli_progress_done(&u.progress);
   if (!res) {
     cli_error(ctx, "%s", err.msg);
-    pl_paths_free(paths, n);
+    cli_recordings_free(&recs);
     return prc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+  }
+  /* results name a converted bag as the user did, not by its temporary file */
+  for (size_t i = 0; i < n; i++) {
+    const char *shown = res[i].path ? cli_bag_inputs_shown(&recs.bags, res[i].path) : NULL;
+    char *copy = shown && shown != res[i].path ? strdup(shown) : NULL;
+    if (copy) {
+      free(res[i].path);
+      res[i].path = copy;
+    }
   }
   size_t counts[7] = {0};
   int cancelled = 0;
@@ -272,10 +294,23 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
       }
     printf("\n");
   }
+  /* What failed or was refused, one line each on stderr (the report above is the result). */
+  for (size_t i = 0; i < n; i++) {
+    const pl_upload_result *r = &res[i];
+    const char *name = r->path ? r->path : paths[i];
+    if (r->status == PL_UPLOAD_REFUSED)
+      cli_error(ctx, "'%s': not uploaded: the doctor found %zu %s (see 'mcapkit doctor'; "
+                "--force uploads anyway)", name, r->doctor_errors,
+                cli_plural(r->doctor_errors, "error", "errors"));
+    else if (r->status == PL_UPLOAD_FAILED && r->rc != PL_ECANCELED)
+      cli_file_error(ctx, name, r->err.msg[0] ? r->err.msg : pl_strerror(r->rc));
+  }
   if (cancelled)
     cli_error(ctx, "interrupted: run the same command again to finish (files done are skipped)");
   pl_upload_results_free(res, n);
-  pl_paths_free(paths, n);
+  int lost = recs.bags.lost;
+  cli_recordings_free(&recs);
   if (prc == PL_EIO) return CLI_EXIT_FAILURE;
-  return cli_api_exit_code(prc);
+  int code = cli_api_exit_code(prc);
+  return code == CLI_EXIT_OK && lost ? CLI_EXIT_PROBLEMS : code; /* lost converting */
 }

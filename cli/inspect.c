@@ -12,100 +12,12 @@
 #include <unistd.h>
 
 #include "output.h"
-
-#define SPOOL_BUF (1u << 20)
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
+#include "pipeline/pipeline.h"
 
 int cli_check_stdin(const cli_ctx *ctx) {
   if (!isatty(STDIN_FILENO)) return CLI_EXIT_OK;
   cli_error(ctx, "standard input is a terminal; give a file, or pipe an MCAP file in");
   return CLI_EXIT_USAGE;
-}
-
-int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src) {
-  int rc = cli_check_stdin(ctx);
-  if (rc != CLI_EXIT_OK) return rc;
-  mcap_error_info err;
-  memset(&err, 0, sizeof err);
-  memset(src, 0, sizeof *src);
-  /* Standard input redirected from a regular file can be mapped as it is. */
-  struct stat st;
-  if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
-      lseek(STDIN_FILENO, 0, SEEK_CUR) == 0 &&
-      mcap_source_open_file(src, "/proc/self/fd/0", &err) == MCAP_OK)
-    return CLI_EXIT_OK;
-
-  const char *dir = getenv("TMPDIR");
-  if (!dir || !*dir) dir = "/tmp";
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s/mcapkit-stdin-XXXXXX", dir) >= (int)sizeof path) {
-    cli_error(ctx, "TMPDIR is too long");
-    return CLI_EXIT_FAILURE;
-  }
-  /* Unnamed where possible (O_TMPFILE), so that a killed run leaves no copy behind. */
-  int named = 0, fd = -1;
-#ifdef O_TMPFILE
-  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    if (access(path, F_OK) != 0) {
-      close(fd);
-      fd = -1;
-      snprintf(path, sizeof path, "%s/mcapkit-stdin-XXXXXX", dir);
-    }
-  }
-#endif
-  if (fd < 0) {
-    fd = mkstemp(path);
-    named = fd >= 0;
-  }
-  if (fd < 0) {
-    cli_error(ctx, "cannot create a temporary file in '%s' for standard input: %s", dir,
-              strerror(errno));
-    return CLI_EXIT_FAILURE;
-  }
-  uint8_t *buf = malloc(SPOOL_BUF);
-  rc = CLI_EXIT_FAILURE;
-  if (!buf) {
-    cli_error(ctx, "out of memory");
-    goto out;
-  }
-  for (;;) {
-    ssize_t n = read(STDIN_FILENO, buf, SPOOL_BUF);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      cli_error(ctx, "reading standard input: %s", strerror(errno));
-      goto out;
-    }
-    if (n == 0) break;
-    if (write_all(fd, buf, (size_t)n) != 0) {
-      cli_error(ctx, "copying standard input to a temporary file in '%s': %s", dir,
-                strerror(errno));
-      goto out;
-    }
-  }
-  if (mcap_source_open_file(src, path, &err) != MCAP_OK) {
-    cli_error(ctx, "cannot open the copy of standard input: %s", err.msg);
-    goto out;
-  }
-  rc = CLI_EXIT_OK;
-out:
-  free(buf);
-  if (named) unlink(path); /* the source's own descriptor keeps the data alive */
-  close(fd);
-  return rc;
 }
 
 int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_reader **out) {
@@ -114,16 +26,32 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
   memset(&src, 0, sizeof src);
   memset(&err, 0, sizeof err);
   *out = NULL;
-  if (strcmp(path, "-") == 0) {
-    int rc = cli_spool_stdin(ctx, &src);
-    if (rc != CLI_EXIT_OK) return rc;
+  int is_stdin = strcmp(path, "-") == 0;
+  if (is_stdin && cli_check_stdin(ctx) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
+  if (is_stdin || pl_input_is_stream(path)) {
+    /* standard input or a pipe (/dev/fd/N, <(cmd)): indexed reading needs a file to seek in */
+    pl_input in;
+    pl_error_info perr;
+    memset(&perr, 0, sizeof perr);
+    if (pl_input_open(path, NULL, &in, &perr) != PL_OK) {
+      cli_error(ctx, "%s", perr.msg);
+      return CLI_EXIT_FAILURE;
+    }
+    int mrc = mcap_source_open_file(&src, in.path, &err);
+    pl_input_release(&in); /* the source's own descriptor keeps the copy */
+    if (mrc != MCAP_OK) {
+      cli_error(ctx, "%s: %s", is_stdin ? "standard input" : path, err.msg);
+      return CLI_EXIT_FAILURE;
+    }
   } else if (mcap_source_open_file(&src, path, &err) != MCAP_OK) {
-    cli_error(ctx, "cannot open '%s': %s", path, err.msg[0] ? err.msg : "unknown error");
+    char msg[600];
+    cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, path, &err, MCAP_EIO));
     return CLI_EXIT_FAILURE;
   }
   mcap_indexed_options o;
   memset(&o, 0, sizeof o);
   o.threads = threads;
+  o.skip_bad_chunks = 1; /* what cannot be read is reported at the end (cli_close_reader) */
   int mrc = mcap_reader_open(out, &src, &o, &err); /* takes the source */
   if (mrc != MCAP_OK) {
     cli_error(ctx, "'%s': %s", path, err.msg[0] ? err.msg : mcap_strerror(mrc));
@@ -134,6 +62,102 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
     cli_verbose(ctx, "'%s': %s; indexed by scanning the file", path,
                 why && *why ? why : "no summary");
   return CLI_EXIT_OK;
+}
+
+int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                           const char *no_streams, cli_recordings *out) {
+  return cli_collect_recordings_bags(ctx, spec, args, n, no_streams, -1, NULL, out);
+}
+
+/* mode -1: bags are not looked for (the command reads them as the MCAP files they are not). */
+int cli_collect_recordings_bags(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                                const char *no_streams, enum cli_bag_mode mode, const char *hint,
+                                cli_recordings *out) {
+  memset(out, 0, sizeof *out);
+  const char **resolved = calloc(n ? n : 1, sizeof *resolved);
+  out->inputs = calloc(n ? n : 1, sizeof *out->inputs);
+  if (!resolved || !out->inputs) {
+    free(resolved);
+    cli_error(ctx, "out of memory");
+    return CLI_EXIT_FAILURE;
+  }
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  int rc = CLI_EXIT_OK;
+  for (size_t i = 0; i < n; i++) resolved[i] = args[i];
+  if ((int)mode >= 0) {
+    int brc = cli_bag_inputs_prepare(ctx, &out->bags, (char **)resolved, n,
+                                     mode == CLI_BAGS_CONVERT, hint ? hint : "");
+    if (brc != CLI_CONTINUE) rc = brc;
+  }
+  for (size_t i = 0; i < n && rc == CLI_EXIT_OK; i++) {
+    if (resolved[i] != args[i]) continue; /* a converted bag */
+    int is_stdin = strcmp(args[i], "-") == 0;
+    /* a descriptor path has no file name to keep, even when it leads to a regular file */
+    if (no_streams && (strncmp(args[i], "/dev/fd/", 8) == 0 ||
+                       strncmp(args[i], "/proc/self/fd/", 14) == 0)) {
+      rc = cli_usage_error(spec, "'%s' is a file descriptor: %s", args[i], no_streams);
+      break;
+    }
+    if (!is_stdin && !pl_input_is_stream(args[i])) continue;
+    if (no_streams) {
+      rc = cli_usage_error(spec, "'%s' is %s: %s", args[i],
+                           is_stdin ? "standard input" : "not a regular file", no_streams);
+      break;
+    }
+    if (is_stdin && cli_check_stdin(ctx) != CLI_EXIT_OK) {
+      rc = CLI_EXIT_USAGE;
+      break;
+    }
+    if (pl_input_open(args[i], NULL, &out->inputs[out->n_inputs], &err) != PL_OK) {
+      cli_error(ctx, "%s", err.msg);
+      rc = CLI_EXIT_FAILURE;
+      break;
+    }
+    resolved[i] = out->inputs[out->n_inputs++].path;
+  }
+  if (rc == CLI_EXIT_OK && pl_collect_recordings(resolved, n, &out->paths, &out->n, &err) != PL_OK) {
+    cli_error(ctx, "%s", err.msg);
+    rc = CLI_EXIT_FAILURE;
+  }
+  if (rc == CLI_EXIT_OK && out->n == 0) {
+    cli_error(ctx, "no recordings found in %s%s%s", n == 1 ? "'" : "the ", n == 1 ? args[0] : "arguments",
+              n == 1 ? "'" : "");
+    rc = CLI_EXIT_FAILURE;
+  }
+  if (rc == CLI_EXIT_OK) {
+    out->names = calloc(out->n, sizeof *out->names);
+    if (!out->names) {
+      cli_error(ctx, "out of memory");
+      rc = CLI_EXIT_FAILURE;
+    }
+  }
+  for (size_t i = 0; rc == CLI_EXIT_OK && i < out->n; i++) {
+    out->names[i] = out->paths[i];
+    for (size_t k = 0; k < n; k++)
+      if (resolved[k] != args[k] && strcmp(out->paths[i], resolved[k]) == 0)
+        out->names[i] = args[k];
+  }
+  free(resolved);
+  if (rc != CLI_EXIT_OK) cli_recordings_free(out);
+  return rc;
+}
+
+void cli_recordings_free(cli_recordings *r) {
+  pl_paths_free(r->paths, r->n);
+  free(r->names);
+  for (size_t i = 0; i < r->n_inputs; i++) pl_input_release(&r->inputs[i]);
+  free(r->inputs);
+  cli_bag_inputs_dispose(&r->bags);
+  memset(r, 0, sizeof *r);
+}
+
+int cli_close_reader(const cli_ctx *ctx, const char *path, mcap_reader *r) {
+  if (!r) return CLI_EXIT_OK;
+  mcap_damage d;
+  mcap_reader_damage(r, &d);
+  mcap_reader_free(r);
+  return cli_report_damage(ctx, path, &d);
 }
 
 char *cli_str_dup(mcap_str s) {

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
+#include "bag_input.h"
 #include "cmd.h"
 #include "mcap/mcap.h"
 
@@ -19,20 +20,59 @@
 int cli_check_stdin(const cli_ctx *ctx);
 
 /**
- * Copy standard input into an unlinked temporary file (in $TMPDIR, else /tmp)
- * and open that as a mapped source, so '-' works wherever a seekable file is
- * needed. Costs disk space for the whole input.
- * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
- */
-int cli_spool_stdin(const cli_ctx *ctx, mcap_source *src);
-
-/**
- * Open `path` ('-' = standard input, spooled) with the indexed reader.
+ * Open `path` with the indexed reader. '-' (standard input) and paths that are
+ * streams (a pipe, /dev/fd/N, <(cmd)) are copied into an unnamed temporary file
+ * first (pl_input_open); standard input redirected from a file is read in place.
  * `threads` is mcap_indexed_options.threads (0 = one per core). Says with -v
- * when the index had to be built by scanning.
+ * when the index had to be built by scanning. Damaged chunks are skipped by
+ * queries (skip_bad_chunks); close with cli_close_reader, which reports them.
  * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
  */
 int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_reader **out);
+
+/**
+ * Done with a reader from cli_open_reader: say what of `path` it could not read
+ * (cli_report_damage: one line, and the run ends with exit 3 instead of 0),
+ * then free it. Accepts NULL. @return CLI_EXIT_OK or CLI_EXIT_PROBLEMS.
+ */
+int cli_close_reader(const cli_ctx *ctx, const char *path, mcap_reader *r);
+
+/** The recordings named by FILE|DIR arguments (index, coverage, lake, upload). */
+typedef struct cli_recordings {
+  char **paths;        /* what to open, from pl_collect_recordings */
+  const char **names;  /* what to call each one: the argument that named it ('-', /dev/fd/N
+                          for copies of streams), else its path */
+  size_t n;
+  struct pl_input *inputs; /* copies of '-' and streams, released with the list */
+  size_t n_inputs;
+  cli_bag_inputs bags;     /* ROS bags converted to temporary MCAP files, removed with the list */
+} cli_recordings;
+
+/**
+ * Collect the recordings of FILE|DIR arguments (pl_collect_recordings): '-' and
+ * streams (a pipe, /dev/fd/N, <(cmd)) are copied into temporary files first
+ * (pl_input_open) unless `no_streams`, when they are a usage error naming why.
+ * An argument list that names no recording is a failure ("no recordings found").
+ * @return CLI_EXIT_OK, or an exit code after printing why.
+ */
+int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                           const char *no_streams, cli_recordings *out);
+
+/** How cli_collect_recordings_bags treats arguments that are ROS bags (bag_input.h). */
+enum cli_bag_mode {
+  CLI_BAGS_CONVERT = 1, /* converted to temporary MCAP files, named as given */
+  CLI_BAGS_REFUSE = 0   /* a failure whose message says how to convert (`hint`) */
+};
+
+/**
+ * cli_collect_recordings, with the ROS bags among `args` (a ROS 1 bag, a rosbag2
+ * .db3 or folder, recognised by content) converted or refused as `mode` says.
+ * out->bags.lost is set when a conversion lost data (the command then exits 3).
+ */
+int cli_collect_recordings_bags(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
+                                const char *no_streams, enum cli_bag_mode mode, const char *hint,
+                                cli_recordings *out);
+void cli_recordings_free(cli_recordings *r);
 
 /** A NUL-terminated heap copy of a string view (free() it); NULL when out of memory. */
 char *cli_str_dup(mcap_str s);

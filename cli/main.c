@@ -5,7 +5,8 @@
  *
  *   mcapkit [--help] [--version] [-v|--verbose] [--json] COMMAND [ARGS...]
  */
-#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "cmd.h"
 #include "output.h"
+#include "pipeline/client.h"
 
 /* Sorted by name; 'mcapkit help' lists them in this order. */
 const cli_cmd cli_cmds[] = {
@@ -21,8 +23,7 @@ const cli_cmd cli_cmds[] = {
     {"cat", cmd_cat, "print messages as text or NDJSON, merging files by log time", 0,
      &cmd_cat_spec},
     {"check", cmd_check, "verify the structure and every CRC of MCAP files", 0, &cmd_check_spec},
-    {"completion", cmd_completion, "print a shell completion script", CLI_CMD_HIDDEN,
-     &cmd_completion_spec},
+    {"completion", cmd_completion, "print a shell completion script", 0, &cmd_completion_spec},
     {"compress", cmd_compress, "rewrite an MCAP file with every chunk compressed (zstd, lz4)", 0,
      &cmd_compress_spec},
     {"convert", cmd_convert, "convert ROS 1 bags and ROS 2 SQLite bags (.db3) to MCAP", 0,
@@ -100,28 +101,44 @@ void cli_print_general_help(FILE *f) {
       f);
 }
 
+/* Is standard output a pipe whose reading end was closed (EPIPE on the next write)? */
+static int stdout_reader_gone(void) {
+  struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
 /* Run `cmd` with its own argument vector (argv[0] = its name). */
 static int run(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv) {
   ctx->cmd = cmd;
   /* Per-command global setup driven by cmd->flags goes here (network init
    * for CLI_CMD_NEEDS_NETWORK, API configuration for CLI_CMD_NEEDS_API). */
-  /* libcurl's global state, once, before any thread exists (commands that use the network) */
+  /* libcurl (loaded here, not linked, so that other commands start without it) and its
+   * global state, once, before any thread exists: only for commands that use the network */
   int net = (cmd->flags & CLI_CMD_NEEDS_NETWORK) != 0;
-  if (net && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    fprintf(stderr, "mcapkit %s: cannot initialise the network library\n", cmd->name);
-    return CLI_EXIT_FAILURE;
+  if (net) {
+    pl_error_info err;
+    memset(&err, 0, sizeof err);
+    if (pl_http_global_init(&err) != PL_OK) {
+      fprintf(stderr, "mcapkit %s: %s\n", cmd->name, err.msg);
+      return CLI_EXIT_FAILURE;
+    }
   }
   int rc = cmd->fn(ctx, argc, argv);
-  if (net) curl_global_cleanup();
+  if (net) pl_http_global_cleanup();
   if (rc < CLI_EXIT_OK || rc > CLI_EXIT_PROBLEMS) rc = CLI_EXIT_FAILURE;
+  /* Exit 0 means complete: a command that could not read all of an input (and said so)
+   * did not complete, whatever it printed. */
+  if (rc == CLI_EXIT_OK && ctx->incomplete && *ctx->incomplete) rc = CLI_EXIT_PROBLEMS;
   return rc;
 }
 
 int main(int argc, char **argv) {
   cli_ctx ctx;
+  int incomplete = 0;
   /* A closed pipe (mcapkit cat ... | head) must be a write error (EPIPE), not a kill. */
   signal(SIGPIPE, SIG_IGN);
   memset(&ctx, 0, sizeof ctx);
+  ctx.incomplete = &incomplete;
   ctx.stdout_tty = isatty(STDOUT_FILENO);
   ctx.stderr_tty = isatty(STDERR_FILENO);
 
@@ -163,10 +180,16 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   int rc = run(&ctx, cmd, argc - i, argv + i);
-  /* A result that did not reach stdout (full disk, closed pipe) is a failure. */
+  /* A result that did not reach stdout (full disk) is a failure; a reader that went away
+   * (mcapkit cat f | head -1) is not: like git log | head, end quietly. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
-    fprintf(stderr, "mcapkit %s: error writing to standard output\n", cmd->name);
-    if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAILURE;
+    if (errno == EPIPE || stdout_reader_gone()) {
+      if (rc == CLI_EXIT_FAILURE) rc = CLI_EXIT_OK;
+    } else {
+      fprintf(stderr, "mcapkit %s: error writing to standard output: %s\n", cmd->name,
+              strerror(errno));
+      if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAILURE;
+    }
   }
   return rc;
 }

@@ -77,11 +77,13 @@ void cli_print_help(FILE *f, const cli_spec *spec, const char *summary) {
   fputs("\noptions:\n", f);
   for (size_t i = 0; i <= n; i++) {
     const cli_opt *o = i < n ? &spec->opts[i] : &help_opt;
+    if (!o->help) continue; /* a hidden alias */
     int len = help_left(left, sizeof left, o);
     if (len > width && len <= MAX_LEFT) width = len;
   }
   for (size_t i = 0; i <= n; i++) {
     const cli_opt *o = i < n ? &spec->opts[i] : &help_opt;
+    if (!o->help) continue;
     int len = help_left(left, sizeof left, o);
     if (len > width)
       fprintf(f, "%s\n%*s  %s\n", left, width, "", o->help ? o->help : "");

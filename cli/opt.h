@@ -37,7 +37,8 @@ typedef struct cli_opt {
   size_t offset;          /* where the value goes in the argument struct */
   const char *value_name; /* e.g. "SECONDS"; "a|b|c" lists the choices (used by completion);
                              FILE/OUT/PATH/DIR complete file names */
-  const char *help;       /* one line, lower case */
+  const char *help;       /* one line, lower case; NULL: a hidden alias kept for old command
+                             lines (accepted, not listed in --help or completion) */
 } cli_opt;
 
 /** A list of values (views into argv). */

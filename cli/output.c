@@ -38,6 +38,92 @@ void cli_file_error(const cli_ctx *ctx, const char *path, const char *msg) {
     cli_error(ctx, "%s: %s", quoted, msg);
 }
 
+const char *cli_plural(uint64_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+const char *cli_count(char *buf, size_t size, uint64_t n, const char *one, const char *many) {
+  snprintf(buf, size, "%llu %s", (unsigned long long)n, n == 1 ? one : many);
+  return buf;
+}
+
+void cli_mark_incomplete(const cli_ctx *ctx) {
+  if (ctx && ctx->incomplete) *ctx->incomplete = 1;
+}
+
+int cli_report_damage(const cli_ctx *ctx, const char *path, const mcap_damage *d) {
+  if (!d || d->problems == 0) return CLI_EXIT_OK;
+  char name[4200];
+  if (!path || strcmp(path, "-") == 0)
+    snprintf(name, sizeof name, "standard input");
+  else
+    snprintf(name, sizeof name, "'%s'", path);
+  const char *why = d->msg[0] ? d->msg : mcap_strerror(d->code);
+  if (d->unreadable || d->code == MCAP_EIO || d->code == MCAP_ENOMEM) {
+    cli_error(ctx, "%s: %s", name, why);
+    return CLI_EXIT_FAILURE;
+  }
+  char what[256] = "", more[256] = "";
+  size_t n = 0, m = 0;
+  /* the places skipped: chunks, and other records (an attachment whose CRC does not match) */
+  uint64_t parts = d->problems - (d->rest_unread ? 1 : 0);
+  if (d->chunks_skipped && parts > d->chunks_skipped)
+    n += (size_t)snprintf(what, sizeof what, "skipped %llu damaged parts (%llu %s), the first at offset %llu",
+                          (unsigned long long)parts, (unsigned long long)d->chunks_skipped,
+                          cli_plural(d->chunks_skipped, "chunk", "chunks"),
+                          (unsigned long long)d->first_offset);
+  else if (d->chunks_skipped)
+    n += (size_t)snprintf(what, sizeof what, "skipped %llu damaged %s%s %llu",
+                          (unsigned long long)d->chunks_skipped,
+                          cli_plural(d->chunks_skipped, "chunk", "chunks"),
+                          d->chunks_skipped == 1 ? " at offset" : ", the first at offset",
+                          (unsigned long long)d->first_offset);
+  if (d->rest_unread && n < sizeof what)
+    n += (size_t)snprintf(what + n, sizeof what - n, "%sstopped at offset %llu",
+                          n ? " and " : "", (unsigned long long)d->stop_offset);
+  if (!n && d->problems == 1)
+    snprintf(what, sizeof what, "damaged at offset %llu", (unsigned long long)d->first_offset);
+  else if (!n)
+    snprintf(what, sizeof what, "%llu damaged parts, the first at offset %llu",
+             (unsigned long long)d->problems, (unsigned long long)d->first_offset);
+  if (d->bytes_skipped)
+    m += (size_t)snprintf(more, sizeof more, "%llu %s not read",
+                          (unsigned long long)d->bytes_skipped,
+                          cli_plural(d->bytes_skipped, "byte", "bytes"));
+  else if (d->rest_unread)
+    m += (size_t)snprintf(more, sizeof more, "the rest not read");
+  if (d->messages_skipped && m < sizeof more)
+    m += (size_t)snprintf(more + m, sizeof more - m, "%sat least %llu %s lost", m ? ", " : "",
+                          (unsigned long long)d->messages_skipped,
+                          cli_plural(d->messages_skipped, "message", "messages"));
+  cli_error(ctx, "%s: incomplete: %s%s%s%s: %s", name, what, m ? " (" : "", more, m ? ")" : "",
+            why);
+  cli_mark_incomplete(ctx);
+  return CLI_EXIT_PROBLEMS;
+}
+
+int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
+                             int c_known, int level, uint64_t chunk_size, int no_chunks) {
+  if (no_chunks && chunk_size)
+    return cli_usage_error(spec, "'--no-chunks' and '--chunk-size' exclude each other");
+  if (no_chunks && compression_arg)
+    return cli_usage_error(spec, "'--no-chunks' and '--compression' exclude each other "
+                                 "(only chunks are compressed)");
+  if (no_chunks && level)
+    return cli_usage_error(spec, "'--no-chunks' and '--compression-level' exclude each other "
+                                 "(only chunks are compressed)");
+  if (level && c_known) {
+    int lo, hi;
+    mcap_compression_levels(c, &lo, &hi);
+    if (lo > hi)
+      return cli_usage_error(spec, "'--compression-level' needs a compression (none has no level)");
+    if (level < lo || level > hi)
+      return cli_usage_error(spec, "'--compression-level %d' is out of range for %s (%d to %d)",
+                             level, mcap_compression_name(c), lo, hi);
+  }
+  return CLI_CONTINUE;
+}
+
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) {
   if (!ctx || ctx->verbose <= 0) return;
   va_list ap;
@@ -129,6 +215,9 @@ void cli_table_add(cli_table *t, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(s, (size_t)len + 1, fmt, ap);
   va_end(ap);
+  /* names from files and servers may hold control characters: never for the terminal */
+  for (char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
   t->cells[t->ncells++] = s;
 }
 
@@ -208,6 +297,23 @@ void cli_json_add_double(json_object *obj, const char *key, double v, int decima
   char buf[64];
   snprintf(buf, sizeof buf, "%.*f", decimals, v);
   json_object_object_add(obj, key, json_object_new_double_s(v, buf));
+}
+
+void cli_json_add_damage(json_object *obj, const mcap_damage *d) {
+  cli_json_add_bool(obj, "complete", d->problems == 0);
+  if (!d->problems) return;
+  json_object *o = json_object_new_object();
+  cli_json_add_u64(o, "problems", d->problems);
+  cli_json_add_u64(o, "first_offset", d->first_offset);
+  if (d->rest_unread)
+    cli_json_add_u64(o, "stop_offset", d->stop_offset);
+  else
+    json_object_object_add(o, "stop_offset", NULL);
+  cli_json_add_u64(o, "bytes_skipped", d->bytes_skipped);
+  cli_json_add_u64(o, "chunks_skipped", d->chunks_skipped);
+  cli_json_add_u64(o, "messages_skipped", d->messages_skipped);
+  cli_json_add_str(o, "message", d->msg);
+  json_object_object_add(obj, "damage", o);
 }
 
 void cli_json_add_time(json_object *obj, const char *key, uint64_t ns) {

@@ -40,6 +40,38 @@ void cli_file_error(const cli_ctx *ctx, const char *path, const char *msg);
 const char *cli_open_error(char *buf, size_t n, const char *path, const mcap_error_info *err,
                            int code);
 
+/**
+ * Say what of `path` could not be read, in one line on stderr ("'f': incomplete:
+ * stopped at offset X, N bytes not read: why"; skipped chunks with their bytes
+ * and messages), and mark the run incomplete so that main() exits 3 instead of 0.
+ * When `d` says the input was not even an MCAP file (or an I/O error), prints
+ * "'f': why" instead and returns CLI_EXIT_FAILURE. Nothing when d->problems is 0.
+ * @return CLI_EXIT_OK (nothing lost), CLI_EXIT_PROBLEMS or CLI_EXIT_FAILURE.
+ */
+int cli_report_damage(const cli_ctx *ctx, const char *path, const mcap_damage *d);
+
+/** Mark the run incomplete (main() exits 3 instead of 0), for losses reported otherwise. */
+void cli_mark_incomplete(const cli_ctx *ctx);
+
+/** `one` when n is 1, else `many`: "1 chunk", "2 chunks". */
+const char *cli_plural(uint64_t n, const char *one, const char *many);
+
+/** "N one" or "N many" into buf ("1 message", "2 messages"); returns buf. */
+const char *cli_count(char *buf, size_t size, uint64_t n, const char *one, const char *many);
+
+/** cli_count into a fresh compound literal, for printf arguments. */
+#define CLI_COUNT(n, one, many) cli_count((char[48]){0}, 48, (n), (one), (many))
+
+/**
+ * Usage checks of the options every MCAP-writing command shares: a compression
+ * level the codec has (when the codec is known: `c_known`), and --no-chunks alone
+ * (--chunk-size, --compression and --compression-level apply to chunks only).
+ * `compression_arg` is the --compression value as given (NULL if none).
+ * @return CLI_CONTINUE, or CLI_EXIT_USAGE after printing why.
+ */
+int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
+                             int c_known, int level, uint64_t chunk_size, int no_chunks);
+
 /** Like cli_error, only when -v was given. */
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -96,6 +128,13 @@ void cli_json_add_int(json_object *obj, const char *key, int64_t v);
 void cli_json_add_bool(json_object *obj, const char *key, int v);
 /** A double printed with `decimals` fraction digits (no binary noise). */
 void cli_json_add_double(json_object *obj, const char *key, double v, int decimals);
+/**
+ * Adds "complete" (bool) and, when an input could not be read whole, "damage":
+ * {"problems", "first_offset", "stop_offset" (or null), "bytes_skipped",
+ * "chunks_skipped", "messages_skipped", "message"}.
+ */
+void cli_json_add_damage(json_object *obj, const mcap_damage *d);
+
 /** Adds "<key>_ns" (decimal string) and "<key>" (cli_fmt_time) for a timestamp. */
 void cli_json_add_time(json_object *obj, const char *key, uint64_t ns);
 

@@ -87,35 +87,47 @@ static int seconds_to_ns(uint64_t secs, uint64_t frac, uint64_t *out) {
   return 0;
 }
 
-/* "1234", "1234s", "12.5", "12.5s". */
+/* "1234" (ns), "1234s", "12.5s", "1500ms", "2.5us", "7ns". */
 static int parse_number(const char *s, uint64_t *out, char *err, size_t errlen) {
+  static const struct {
+    const char *name;
+    uint64_t ns; /* one unit in nanoseconds */
+  } units[] = {{"s", NS_PER_S}, {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
   const char *p = s;
   uint64_t v = 0;
   for (; is_digit(*p); p++) {
     if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
       return fail(err, errlen, "time '%s' is out of range", s);
   }
-  int seconds = 0;
-  uint64_t frac = 0;
+  uint64_t frac = 0; /* the fraction in units of 1e-9 */
+  int has_frac = 0;
   if (*p == '.') {
     p++;
     if (parse_fraction(&p, &frac) != 0)
       return fail(err, errlen, "time '%s': expected digits after '.'", s);
-    seconds = 1;
+    has_frac = 1;
   }
-  if (*p == 's') {
-    p++;
-    seconds = 1;
-  }
-  if (*p != '\0')
-    return fail(err, errlen,
-                "time '%s' is not nanoseconds, seconds (with a fraction) or an RFC 3339 time", s);
-  if (!seconds) {
-    *out = v;
+  if (*p == '\0') {
+    if (has_frac)
+      return fail(err, errlen,
+                  "time '%s' has a fraction but no unit: write %ss (seconds), or ms, us", s, s);
+    *out = v; /* a bare integer: nanoseconds */
     return 0;
   }
-  if (seconds_to_ns(v, frac, out) != 0) return fail(err, errlen, "time '%s' is out of range", s);
-  return 0;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(p, units[i].name) != 0) continue;
+    if (has_frac && units[i].ns == 1)
+      return fail(err, errlen, "time '%s': nanoseconds have no fraction", s);
+    uint64_t whole, part = frac / (NS_PER_S / units[i].ns); /* frac of a unit, in ns */
+    if (__builtin_mul_overflow(v, units[i].ns, &whole) ||
+        __builtin_add_overflow(whole, part, out))
+      return fail(err, errlen, "time '%s' is out of range", s);
+    return 0;
+  }
+  return fail(err, errlen,
+              "time '%s' is not a number with a unit (s, ms, us, ns), nanoseconds or an RFC 3339 "
+              "time",
+              s);
 }
 
 /* "YYYY-MM-DD" alone or "YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM)". */
@@ -176,7 +188,9 @@ int cli_parse_time(const char *s, uint64_t *out, char *err, size_t errlen) {
     return parse_rfc3339(s, out, err, errlen);
   if (!is_digit(s[0]))
     return fail(err, errlen,
-                "time '%s' is not nanoseconds, seconds (with a fraction) or an RFC 3339 time", s);
+                "time '%s' is not an RFC 3339 time, a number with a unit (s, ms, us, ns) or "
+                "nanoseconds",
+                s);
   return parse_number(s, out, err, errlen);
 }
 

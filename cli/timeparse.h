@@ -4,15 +4,17 @@
  * (--time-format). Times are uint64 nanoseconds; for Unix times, since
  * 1970-01-01T00:00:00Z.
  *
- * Accepted forms of T:
- *   1767225600000000000            integer nanoseconds
- *   1767225600.5 / 1767225600.5s   seconds with a fraction (a trailing 's' also
- *   1767225600s                    makes an integer mean seconds)
+ * One syntax for every time argument (--start, --end, --log-time, ...):
  *   2026-01-01T00:00:00.5Z         RFC 3339 date-time ('t' or ' ' as separator,
  *   2026-01-01T02:00:00+02:00      'Z'/'z' or a numeric offset)
  *   2026-01-01                     a date: midnight UTC
- * Fractions longer than nine digits are truncated to nanoseconds. Times before
- * 1970 and after 2554-07-21T23:34:33.709551615Z (2^64 - 1 ns) are rejected.
+ *   1767225600s  1767225600.5s     a number with a unit: s, ms, us or ns (a
+ *   1767225600500ms  ...us  ...ns  fraction is allowed with s, ms and us)
+ *   1767225600000000000            a bare integer: nanoseconds, the unit of MCAP
+ *                                  log times (and of the official mcap CLI)
+ * A bare number with a fraction ("12.5") is refused: it names no unit.
+ * Fractions finer than a nanosecond are truncated. Times before 1970 and after
+ * 2554-07-21T23:34:33.709551615Z (2^64 - 1 ns) are rejected.
  */
 #ifndef CLI_TIMEPARSE_H
 #define CLI_TIMEPARSE_H

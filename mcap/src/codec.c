@@ -138,11 +138,40 @@ int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_c
                    (unsigned)ck->uncompressed_crc, (unsigned)crc);
 }
 
+static int crc_result(uint32_t crc, const mcap_chunk *ck, mcap_error_info *err) {
+  if (crc == ck->uncompressed_crc) return MCAP_OK;
+  return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
+                   (unsigned)ck->uncompressed_crc, (unsigned)crc);
+}
+
+int mcap__chunk_crc_check_crch(const mcap_chunk *ck, const uint8_t *records, int no_crc,
+                               struct mcap__crch *crc, mcap_error_info *err) {
+  size_t len = (size_t)ck->uncompressed_size, mid;
+  uint32_t own;
+  if (!crc || no_crc || ck->uncompressed_crc == 0 || len < (256u << 10)) {
+    return mcap__chunk_crc_check(ck, records, no_crc, err);
+  }
+  /* Both threads at once: the helper from the front, this one from the middle. */
+  mid = len / 2;
+  mcap__crch_fill_begin(crc, records);
+  mcap__crch_fill_advance(crc, mid);
+  own = mcap_crc32(0, records + mid, len - mid);
+  return crc_result(mcap__crch_fill_end(crc, len, mid, own), ck, err);
+}
+
+static void progress_to_helper(void *arg, size_t done) { mcap__crch_fill_advance(arg, done); }
+
 int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
                           uint64_t dst_len, int no_crc, mcap_error_info *err) {
+  return mcap__chunk_decompress_crch(d, chunk, dst, dst_len, no_crc, NULL, err);
+}
+
+int mcap__chunk_decompress_crch(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
+                                uint64_t dst_len, int no_crc, struct mcap__crch *crc,
+                                mcap_error_info *err) {
   struct mcap_codec_ctx tmp = {0};
   struct mcap_codec_ctx *ctx = d ? &d->ctx : &tmp;
-  int codec, rc;
+  int codec, rc, piped;
 
   if (!chunk || (!dst && dst_len) || (!chunk->records.data && chunk->records.len) ||
       (!chunk->compression.data && chunk->compression.len)) {
@@ -159,10 +188,30 @@ int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t
     printable(name, sizeof name, chunk->compression);
     return mcap__err(err, MCAP_ECOMPRESSION, UINT64_MAX, "unsupported compression '%s'", name);
   }
+  /* With a helper, the CRC of what is decoded runs beside the rest of the decoding. */
+  /* Not for zstd: the 1-thread zstd read decoding block by block with the CRC on the
+   * helper took 2.03-3.11 s for 1 GiB against 1.68-1.91 s for one-shot decoding with the
+   * CRC after it (paired runs, 'written' page cache); the CRC is a few % of zstd's time. */
+  piped = crc && !no_crc && chunk->uncompressed_crc != 0 && dst_len >= (64u << 10) &&
+          codec != MCAP__CODEC_ZSTD;
+  if (piped) {
+    mcap__crch_fill_begin(crc, dst);
+    ctx->progress = progress_to_helper;
+    ctx->progress_arg = crc;
+  }
   rc = mcap__codec_decompress(ctx, codec, chunk->records.data, chunk->records.len, dst, dst_len,
                               UINT64_MAX, err);
+  ctx->progress = NULL;
+  ctx->progress_arg = NULL;
   if (!d) {
     for (int i = 0; i < MCAP__CODEC_COUNT; i++) codecs[i]->release(&tmp);
+  }
+  if (piped) {
+    if (rc) {
+      mcap__crch_fill_abort(crc);
+      return rc;
+    }
+    return crc_result(mcap__crch_fill_end(crc, (size_t)dst_len, (size_t)dst_len, 0), chunk, err);
   }
   if (rc) return rc;
   return mcap__chunk_crc_check(chunk, dst, no_crc, err);
@@ -176,6 +225,27 @@ const char *mcap_compression_name(mcap_compression c) {
     case MCAP_COMPRESSION_LZ4: return "lz4";
   }
   return NULL;
+}
+
+int mcap_compression_levels(mcap_compression c, int *min, int *max) {
+  int lo = 1, hi = 0; /* none: no level */
+  switch (c) {
+    case MCAP_COMPRESSION_DEFAULT:
+    case MCAP_COMPRESSION_ZSTD:
+      mcap__codec_zstd_levels(&lo, &hi);
+      break;
+    case MCAP_COMPRESSION_LZ4:
+      lo = 1;
+      hi = 12; /* LZ4HC_CLEVEL_MAX; lz4frame clamps anything above it */
+      break;
+    case MCAP_COMPRESSION_NONE:
+      break;
+    default:
+      return MCAP_EINVAL;
+  }
+  if (min) *min = lo;
+  if (max) *max = hi;
+  return MCAP_OK;
 }
 
 int mcap_compression_parse(const char *name, mcap_compression *out) {

@@ -29,6 +29,11 @@ struct mcap_codec_ctx {
   struct ZSTD_CCtx_s *zstd_c;
   struct LZ4F_dctx_s *lz4_d;
   struct LZ4F_cctx_s *lz4_c;
+  /* Optional: while a decompress call runs, told (in order, growing) how many bytes at the
+   * start of dst are final, every 64-128 KiB or so; lets another thread check the CRC of
+   * what is done while the rest decodes. NULL: not called. */
+  void (*progress)(void *arg, size_t done);
+  void *progress_arg;
 };
 
 struct mcap_codec {
@@ -41,6 +46,9 @@ struct mcap_codec {
                   struct mcap_buf *out, mcap_error_info *err);
   void (*release)(struct mcap_codec_ctx *c); /* free this codec's contexts */
 };
+
+/* zstd's level range (ZSTD_minCLevel .. ZSTD_maxCLevel), from the only file that includes zstd.h. */
+void mcap__codec_zstd_levels(int *min, int *max);
 
 extern const struct mcap_codec mcap__codec_none;
 extern const struct mcap_codec mcap__codec_zstd;

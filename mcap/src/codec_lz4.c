@@ -135,7 +135,10 @@ static int lz4_decode(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_l
                              dst_len);
     }
     in += src_size;
-    if (!probe) out += dst_size;
+    if (!probe) {
+      out += dst_size;
+      if (dst_size && c->progress) c->progress(c->progress_arg, out);
+    }
     hint = r;
     if (src_size == 0 && dst_size == 0) break; /* no progress: input ends mid-frame */
   }

@@ -5,15 +5,26 @@
 
 #include "codec.h"
 
+#define NONE_PIECE ((size_t)64 << 10)
+
 static int none_decompress(struct mcap_codec_ctx *c, const uint8_t *src, size_t src_len,
                            uint8_t *dst, size_t dst_len, uint64_t offset, mcap_error_info *err) {
-  (void)c;
   if (src_len != dst_len) {
     return mcap__codec_err(err, MCAP_EDECOMPRESS_SIZE, offset,
                            "uncompressed chunk holds %zu bytes, declared uncompressed size %zu",
                            src_len, dst_len);
   }
-  if (dst_len) memcpy(dst, src, dst_len);
+  if (!c->progress) {
+    if (dst_len) memcpy(dst, src, dst_len);
+    return MCAP_OK;
+  }
+  /* In pieces, each reported while it is still in cache for whoever checks its CRC. */
+  for (size_t done = 0; done < dst_len;) {
+    size_t n = dst_len - done < NONE_PIECE ? dst_len - done : NONE_PIECE;
+    memcpy(dst + done, src + done, n);
+    done += n;
+    c->progress(c->progress_arg, done);
+  }
   return MCAP_OK;
 }
 

@@ -21,8 +21,8 @@ uint32_t mcap__crc32_table(uint32_t crc, const void *data, size_t len);
 
 /*
  * The fastest version this CPU supports: carry-less multiplication folding on
- * x86-64, with AVX-512 VPCLMULQDQ for inputs of 512 bytes or more and
- * PCLMULQDQ + SSE4.1 from 64 bytes, the table version otherwise. The CPU check
+ * x86-64, with AVX-512 or else AVX2 VPCLMULQDQ for inputs of 512 bytes or more
+ * and PCLMULQDQ + SSE4.1 from 64 bytes, the table version otherwise. The CPU check
  * runs once per process. Thread-safe.
  */
 uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len);
@@ -31,8 +31,17 @@ uint32_t mcap__crc32_fast(uint32_t crc, const void *data, size_t len);
  * the benchmark can compare it with the 512-bit one. */
 uint32_t mcap__crc32_pclmul(uint32_t crc, const void *data, size_t len);
 
+/* The 256-bit VPCLMULQDQ (AVX2) folding alone where the CPU has it (else as
+ * mcap__crc32_pclmul), so tests check it on AVX-512 machines too. */
+uint32_t mcap__crc32_vpclmul256(uint32_t crc, const void *data, size_t len);
+
+/* The CRC of A || B from crc_a = CRC(A), crc_b = CRC(B) and the length of B
+ * (zlib's crc32_combine): lets pieces of one buffer be checked on different
+ * threads. About 1 us; any len_b. */
+uint32_t mcap__crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* Name of the implementation mcap__crc32_fast uses for long inputs:
- * "vpclmul-avx512", "pclmul" or "slicing-by-16". Static storage. */
+ * "vpclmul-avx512", "vpclmul-avx2", "pclmul" or "slicing-by-16". Static storage. */
 const char *mcap__crc32_impl(void);
 
 #ifdef __cplusplus

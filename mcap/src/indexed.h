@@ -20,6 +20,7 @@ struct mcap__chunk {
   uint16_t *channels;       /* channels with messages in it, when known */
   uint32_t n_channels;
   int channels_known;       /* 0: must be read to know (no message indexes) */
+  int damaged;              /* a query could not read it (counted once in the damage) */
 };
 
 /* A message outside any chunk (files written without chunking). */
@@ -66,9 +67,11 @@ struct mcap_reader {
   int has_stats;
   mcap_statistics computed;
   uint64_t *channel_counts; /* [65536] after a scan */
+  uint64_t *channel_times;  /* [2 * 65536] after a scan: first, last log time per channel */
   int counts_known;
   uint64_t scan_start, scan_end;
   char scan_problem[256]; /* why a scan stopped early ("" if it reached DataEnd) */
+  mcap_damage damage;     /* what could not be read (mcap_reader_damage) */
 
   mcap_decompressor *dec;
   int iter_open;
@@ -81,5 +84,11 @@ int mcap__reader_read(mcap_reader *r, uint64_t off, uint64_t n, const uint8_t **
 int mcap__reader_add_schema_copy(mcap_reader *r, const mcap_schema *s);
 int mcap__reader_add_channel_copy(mcap_reader *r, const mcap_channel *c);
 int mcap__reader_scan(mcap_reader *r);
+/* Count a damaged place in r->damage and tell on_problem: `bytes` skipped at `offset`
+ * (`rest`: reading stopped there), `chunks` and `messages` in it. */
+void mcap__reader_note_damage(mcap_reader *r, int code, uint64_t offset, uint64_t bytes,
+                              uint64_t chunks, uint64_t messages, int rest, const char *msg);
+/* Messages a chunk index says its chunk holds (from its message index length); 0 unknown. */
+uint64_t mcap__chunk_message_count(const mcap_chunk_index *ci);
 
 #endif

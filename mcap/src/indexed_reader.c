@@ -491,6 +491,7 @@ int mcap_reader_open(mcap_reader **out, mcap_source *src, const mcap_indexed_opt
     r->o.threads = n > 0 ? (int)(n > 16 ? 16 : n) : 1;
   }
   r->err.offset = UINT64_MAX;
+  r->damage.first_offset = UINT64_MAX;
   rc = read_header(r);
   if (rc) goto fail;
   rc = r->o.force_scan ? 0 : try_summary(r, why, sizeof why);
@@ -537,6 +538,7 @@ void mcap_reader_free(mcap_reader *r) {
   mcap__free(r->metadata);
   mcap__free(r->loose);
   mcap__free(r->channel_counts);
+  mcap__free(r->channel_times);
   mcap_decompressor_free(r->dec);
   arena_free(&r->arena);
   mcap__free(r);
@@ -552,6 +554,48 @@ mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **wh
 }
 
 const char *mcap_reader_scan_problem(const mcap_reader *r) { return r->scan_problem; }
+
+void mcap_reader_damage(const mcap_reader *r, mcap_damage *out) {
+  if (!out) return;
+  if (!r) {
+    memset(out, 0, sizeof *out);
+    out->first_offset = UINT64_MAX;
+    return;
+  }
+  *out = r->damage;
+}
+
+void mcap__reader_note_damage(mcap_reader *r, int code, uint64_t offset, uint64_t bytes,
+                              uint64_t chunks, uint64_t messages, int rest, const char *msg) {
+  mcap_damage *d = &r->damage;
+  if (d->problems++ == 0) {
+    d->code = code;
+    d->first_offset = offset;
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+  }
+  if (rest && !d->rest_unread) {
+    d->rest_unread = 1;
+    d->stop_offset = offset;
+  }
+  d->bytes_skipped += bytes;
+  d->chunks_skipped += chunks;
+  d->messages_skipped += messages;
+  if (r->o.on_problem) {
+    mcap_error_info info;
+    info.code = code;
+    info.offset = offset;
+    snprintf(info.msg, sizeof info.msg, "%s", msg);
+    r->o.on_problem(r->o.problem_user, &info);
+  }
+}
+
+uint64_t mcap__chunk_message_count(const mcap_chunk_index *ci) {
+  uint64_t k = mcap_map_u16u64_count(&ci->message_index_offsets);
+  uint64_t len = ci->message_index_length;
+  /* each MessageIndex record: 9 envelope + 2 channel + 4 array length, then 16 per entry */
+  if (k == 0 || len < 15 * k || (len - 15 * k) % 16) return 0;
+  return (len - 15 * k) / 16;
+}
 
 const mcap_header *mcap_reader_header(const mcap_reader *r) { return &r->header; }
 

@@ -87,19 +87,42 @@ int mcap__source_pull(mcap_source *src, struct mcap_buf *tmp, uint64_t off, uint
                       const uint8_t **p, uint64_t *got, mcap_error_info *err);
 
 /* Turn on read-ahead for a sequential reader of a file source (mcap_source_open_file):
- * a helper thread maps and populates the next window. MCAP_OK, MCAP_EUNSUPPORTED for
+ * a helper thread maps and faults in the next window. MCAP_OK, MCAP_EUNSUPPORTED for
  * other sources, or MCAP_ENOMEM (then the source works as before). */
 int mcap__source_readahead(mcap_source *src);
 
 /* Map [offset, offset + len) of a file source (mcap_source_open_file) for any thread, also
- * while its read is in use, unpopulated (see mcap__source_populate): *view points at offset;
+ * while its read is in use, not faulted in (see mcap__source_prefault): *view points at offset;
  * the caller owns the mapping (*base, *base_len) and releases it with mcap__source_unmap.
  * MCAP_EUNSUPPORTED for other sources. */
 int mcap__source_map(const mcap_source *src, uint64_t offset, uint64_t len, const uint8_t **view,
                      void **base, size_t *base_len, mcap_error_info *err);
-/* Populate the pages under [p, p + len) of such a mapping (advice: errors are ignored). */
-void mcap__source_populate(const void *p, size_t len);
+/* Fault in the pages under [p, p + len) of such a mapping (by touching them: see source.c),
+ * from any thread; [p, p + len) must lie inside the mapping and the file. */
+void mcap__source_prefault(const void *p, size_t len);
 void mcap__source_unmap(void *base, size_t len);
+
+/* ---- CRC helper thread (crc_helper.c): a reader's CRCs computed beside it. One owner
+ * thread calls these; see crc_helper.c for the protocol. */
+struct mcap__crch;
+/* Start the helper thread: MCAP_OK or MCAP_ENOMEM (no thread). */
+int mcap__crch_new(struct mcap__crch **out);
+void mcap__crch_free(struct mcap__crch *h); /* NULL is fine; stops and joins the thread */
+/* Segments: one running CRC over a sequence of byte ranges. push waits for the previous
+ * segment, then hands [p, p + len) over; the bytes must stay until the next sync. */
+void mcap__crch_seg_push(struct mcap__crch *h, const void *p, size_t len);
+uint32_t mcap__crch_seg_sync(struct mcap__crch *h); /* wait; the running CRC */
+void mcap__crch_seg_set(struct mcap__crch *h, uint32_t crc); /* sync, then set it */
+/* Fill: the CRC of buf as the owner fills it. begin, then advance(n) each time
+ * buf[0, n) is final, then end(total, own_from, own_crc), where the owner has already
+ * computed own_crc over [own_from, total) itself (own_from = total: nothing); end returns
+ * the CRC of buf[0, total). abort instead of end when the fill is given up. Only one
+ * fill at a time; buf must stay until end or abort returns. */
+void mcap__crch_fill_begin(struct mcap__crch *h, const void *buf);
+void mcap__crch_fill_advance(struct mcap__crch *h, size_t produced);
+uint32_t mcap__crch_fill_end(struct mcap__crch *h, size_t total, size_t own_from,
+                             uint32_t own_crc);
+void mcap__crch_fill_abort(struct mcap__crch *h);
 
 /* ---- codecs (codec_*.c); the reader/writer never include codec headers */
 struct mcap_codec_ctx; /* per-handle reusable contexts for every codec */
@@ -114,6 +137,15 @@ int mcap__chunk_stored(const mcap_chunk *ck);
  * the chunk's CRC is 0): MCAP_OK or MCAP_ECRC "CRC mismatch: ..." (no offset prefix). */
 int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
                           mcap_error_info *err);
+/* mcap_chunk_decompress with the chunk CRC checked by a helper thread (crc: NULL = on this
+ * thread) while the chunk decodes. */
+int mcap__chunk_decompress_crch(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
+                                uint64_t dst_len, int no_crc, struct mcap__crch *crc,
+                                mcap_error_info *err);
+/* mcap__chunk_crc_check of records already in memory, split with a helper thread (the
+ * helper takes the first half, this thread the second; crc NULL: all here). */
+int mcap__chunk_crc_check_crch(const mcap_chunk *ck, const uint8_t *records, int no_crc,
+                               struct mcap__crch *crc, mcap_error_info *err);
 /* Decompress exactly dst_len bytes; error if the data decodes to any other size. */
 int mcap__codec_decompress(struct mcap_codec_ctx *c, int codec, const uint8_t *src,
                            uint64_t src_len, uint8_t *dst, uint64_t dst_len, uint64_t offset,

@@ -184,6 +184,7 @@ struct mcap_message_iter {
   uint64_t held, budget;
   mcap_iter_stats stats;
   mcap_decompressor *dec;
+  struct mcap__crch *crc; /* 1 thread: the helper that checks chunk CRCs beside it, or NULL */
   struct mcap_buf loose_buf;
   int failed;
 };
@@ -424,9 +425,11 @@ static int view_chunk(mcap_reader *r, const mcap_chunk_index *ci, mcap_chunk *ck
   return parse_chunk(ci, p, r->o.base.max_chunk_uncompressed_size, ck, msg, msg_len);
 }
 
-/* Decompress (and CRC-check) a chunk into a new buffer. Thread-safe with a private `dec`. */
+/* Decompress (and CRC-check) a chunk into a new buffer. Thread-safe with a private `dec`;
+ * `crc`: the calling thread's CRC helper, or NULL to check the CRC here. */
 static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk *ck, int no_crc,
-                   uint64_t offset, uint8_t **out, char *msg, size_t msg_len) {
+                   struct mcap__crch *crc, uint64_t offset, uint8_t **out, char *msg,
+                   size_t msg_len) {
   mcap_error_info e = {0, 0, {0}};
   uint8_t *d = buf_get(bc, ck->uncompressed_size ? ck->uncompressed_size : 1);
   int rc;
@@ -435,7 +438,7 @@ static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk
              (unsigned long long)ck->uncompressed_size);
     return MCAP_ENOMEM;
   }
-  rc = mcap_chunk_decompress(dec, ck, d, ck->uncompressed_size, no_crc, &e);
+  rc = mcap__chunk_decompress_crch(dec, ck, d, ck->uncompressed_size, no_crc, crc, &e);
   if (rc) {
     snprintf(msg, msg_len, "Chunk record at offset %llu: %.200s", (unsigned long long)offset, e.msg);
     buf_put(bc, d);
@@ -453,7 +456,7 @@ static int inflate(struct bufcache *bc, mcap_decompressor *dec, const mcap_chunk
  * each unit whose stored records lie in it). A munmap in a threaded process interrupts
  * every other core running it to flush its TLB; a window per 8 MiB keeps that to a few
  * dozen per GiB, where a mapping per chunk cost 15 % of a 2-thread lz4 read and pread's
- * copy a quarter of it. Workers populate only their chunk's pages.
+ * copy a quarter of it. Workers fault in only their chunk's pages.
  */
 #define QWIN_SIZE ((uint64_t)8 << 20)
 
@@ -523,7 +526,7 @@ static void run_job(struct mcap_message_iter *it, mcap_decompressor *dec, struct
     return;
   }
   if (j->win) {
-    mcap__source_populate(j->view, (size_t)j->ci->chunk_length);
+    mcap__source_prefault(j->view, (size_t)j->ci->chunk_length);
     j->rc = parse_chunk(j->ci, j->view, it->r->o.base.max_chunk_uncompressed_size, &j->ck, j->msg,
                         sizeof j->msg);
     if (j->rc) return;
@@ -545,7 +548,7 @@ static void run_job(struct mcap_message_iter *it, mcap_decompressor *dec, struct
     j->comp = NULL;
     j->data = (uint8_t *)j->ck.records.data;
   } else {
-    j->rc = inflate(&it->bufs, dec, &j->ck, no_crc, j->chunk_offset, &j->data, j->msg,
+    j->rc = inflate(&it->bufs, dec, &j->ck, no_crc, NULL, j->chunk_offset, &j->data, j->msg,
                     sizeof j->msg);
     j->data_buf = j->data;
     /* The compressed bytes are done with: the window may go (see win_unref). */
@@ -704,7 +707,8 @@ static int unit_inflate(struct mcap_message_iter *it, struct unit *u, int collec
   rc = view_chunk(r, &r->chunks[u->chunk].ci, &ck, msg, sizeof msg);
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   /* Nothing reads the source between the view and the decompression. */
-  rc = inflate(&it->bufs, it->dec, &ck, r->o.base.no_chunk_crc, off, &u->data, msg, sizeof msg);
+  rc = inflate(&it->bufs, it->dec, &ck, r->o.base.no_chunk_crc, it->crc, off, &u->data, msg,
+               sizeof msg);
   u->data_buf = u->data;
   if (rc) return mcap__rfail(r, rc, off, "%s", msg);
   u->data_len = ck.uncompressed_size;
@@ -730,6 +734,24 @@ static void enforce_budget(struct mcap_message_iter *it) {
     if (!victim) break;
     unit_drop(it, victim);
   }
+}
+
+/*
+ * A unit's chunk could not be read (rc, detail in r->err): with skip_bad_chunks a damaged
+ * chunk is counted once in the reader's damage and the query goes on without it
+ * (MCAP_OK); I/O errors and lack of memory end the query.
+ */
+static int unit_failed(struct mcap_message_iter *it, struct unit *u, int rc) {
+  mcap_reader *r = it->r;
+  struct mcap__chunk *c = &r->chunks[u->chunk];
+  if (!r->o.skip_bad_chunks || rc == MCAP_ENOMEM || rc == MCAP_EIO) return rc;
+  unit_free(it, u);
+  if (!c->damaged) {
+    c->damaged = 1;
+    mcap__reader_note_damage(r, rc, c->ci.chunk_start_offset, c->ci.chunk_length, 1,
+                             mcap__chunk_message_count(&c->ci), 0, r->err.msg);
+  }
+  return MCAP_OK;
 }
 
 /* Load a unit: take its prefetched job or do the work here; push it if it has messages. */
@@ -765,7 +787,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     if (j->rc) {
       rc = mcap__rfail(r, j->rc, j->chunk_offset, "%s", j->msg);
       free_job(it, j);
-      return rc;
+      return unit_failed(it, u, rc);
     }
     u->data = j->data;
     u->data_buf = j->data_buf;
@@ -782,7 +804,7 @@ static int unit_load(struct mcap_message_iter *it, struct unit *u) {
     free_job(it, j);
   } else {
     rc = unit_inflate(it, u, 1);
-    if (rc) return rc;
+    if (rc) return unit_failed(it, u, rc);
   }
   if (u->n == 0) {
     unit_free(it, u);
@@ -861,6 +883,7 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
   for (size_t i = 0; i < r->n_chunks; i++) {
     const struct mcap__chunk *c = &r->chunks[i];
     int want = !c->channels_known;
+    if (c->damaged && r->o.skip_bad_chunks) continue; /* skipped (and counted) before */
     if (c->channels_known) {
       for (uint32_t k = 0; k < c->n_channels && !want; k++) want = it->selected[c->channels[k]];
       if (c->n_channels == 0) want = 0;
@@ -910,6 +933,12 @@ int mcap_reader_query(mcap_reader *r, const mcap_query *q, mcap_message_iter **o
   if (r->o.threads > 1 && it->n_units > 1) {
     rc = pool_start(it, r->o.threads - 1); /* the calling thread works too */
     if (rc) goto oom;
+  } else if (it->n_units > 1) {
+    /* One thread decompresses. A helper thread checks each chunk's CRC while the chunk
+     * decodes, and a file source read forward maps the next window ahead on another
+     * (both best effort: without them the work is done here). */
+    if (!r->o.base.no_chunk_crc && mcap__crch_new(&it->crc) != MCAP_OK) it->crc = NULL;
+    if (q->order != MCAP_ORDER_REVERSE) (void)mcap__source_readahead(&r->src);
   }
   r->iter_open = 1;
   *out = it;
@@ -1044,6 +1073,7 @@ void mcap_message_iter_free(mcap_message_iter *it) {
   mcap__free(it->selected);
   mcap__buf_dispose(&it->loose_buf);
   mcap_decompressor_free(it->dec);
+  mcap__crch_free(it->crc);
   bufcache_dispose(&it->bufs);
   mcap__free(it);
 }

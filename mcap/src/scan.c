@@ -35,7 +35,9 @@ struct scan_state {
 };
 
 static void count_message(mcap_reader *r, uint16_t channel_id, uint64_t log_time, int *any) {
-  r->channel_counts[channel_id]++;
+  uint64_t *t = &r->channel_times[2 * (size_t)channel_id];
+  if (r->channel_counts[channel_id]++ == 0 || log_time < t[0]) t[0] = log_time;
+  if (r->channel_counts[channel_id] == 1 || log_time > t[1]) t[1] = log_time;
   if (!*any || log_time < r->scan_start) r->scan_start = log_time;
   if (!*any || log_time > r->scan_end) r->scan_end = log_time;
   *any = 1;
@@ -85,6 +87,8 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
     return mcap__rfail(r, rc, rec->offset, "Chunk record at offset %llu: %s",
                        (unsigned long long)rec->offset, e.msg);
   }
+  /* Check every record first: a chunk that turns out bad is skipped whole, and must not
+   * have been counted in part. */
   while (pos < ck->uncompressed_size) {
     mcap_record in;
     uint64_t left = ck->uncompressed_size - pos, len;
@@ -103,6 +107,20 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
       return mcap__rfail(r, rc, rec->offset, "in chunk at offset %llu: %s",
                          (unsigned long long)rec->offset, e.msg);
     }
+    pos += 9 + len;
+  }
+  pos = 0;
+  while (pos < ck->uncompressed_size) {
+    mcap_record in;
+    uint64_t left = ck->uncompressed_size - pos, len;
+    uint8_t op;
+    if (left < 9) break;
+    op = st->chunk.data[pos];
+    len = mcap__le64dec(st->chunk.data + pos + 1);
+    memset(&in, 0, sizeof in);
+    rc = mcap_record_parse(op, st->chunk.data + pos + 9, len, rec->offset, &in, &e);
+    if (rc) return mcap__rfail(r, rc, rec->offset, "in chunk at offset %llu: %s",
+                               (unsigned long long)rec->offset, e.msg);
     if (op == MCAP_OP_SCHEMA) {
       if (mcap__reader_add_schema_copy(r, &in.u.schema)) return MCAP_ENOMEM;
     } else if (op == MCAP_OP_CHANNEL) {
@@ -162,9 +180,10 @@ int mcap__reader_scan(mcap_reader *r) {
   memset(&st, 0, sizeof st);
   st.r = r;
   r->channel_counts = mcap__calloc(65536, sizeof *r->channel_counts);
+  r->channel_times = mcap__calloc(2 * 65536, sizeof *r->channel_times);
   st.ids = mcap__malloc(65536 * sizeof *st.ids);
   st.seen = mcap__calloc(65536, 1);
-  if (!r->channel_counts || !st.ids || !st.seen) {
+  if (!r->channel_counts || !r->channel_times || !st.ids || !st.seen) {
     rc = mcap__rfail(r, MCAP_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
@@ -177,7 +196,17 @@ int mcap__reader_scan(mcap_reader *r) {
     rc = mcap_stream_reader_next(sr, &rec);
     if (rc == MCAP_ITEROVER) break;
     if (rc) {
+      uint64_t at = mcap_stream_reader_error_offset(sr);
+      if (rc == MCAP_EIO || rc == MCAP_ENOMEM) {
+        /* not damage: the file could not be read at all from here */
+        rc = mcap__rfail(r, rc, at, "%s", mcap_stream_reader_errmsg(sr));
+        goto out;
+      }
       snprintf(r->scan_problem, sizeof r->scan_problem, "%s", mcap_stream_reader_errmsg(sr));
+      if (at == UINT64_MAX || at > r->src.size) at = mcap_stream_reader_position(sr);
+      mcap__reader_note_damage(r, rc, at, r->src.size > at ? r->src.size - at : 0, 0, 0, 1,
+                               r->scan_problem);
+      rc = MCAP_OK;
       break;
     }
     if (rec.opcode != MCAP_OP_MESSAGE_INDEX && st.have_chunk) {
@@ -206,6 +235,7 @@ int mcap__reader_scan(mcap_reader *r) {
           if (!r->scan_problem[0]) {
             snprintf(r->scan_problem, sizeof r->scan_problem, "%s", r->err.msg);
           }
+          mcap__reader_note_damage(r, rc, rec.offset, 9 + rec.content.len, 1, 0, 0, r->err.msg);
           rc = MCAP_OK;
         }
         break;

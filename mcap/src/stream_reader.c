@@ -11,12 +11,9 @@
  *   decompressed chunk buffer, reused from chunk to chunk.
  * - After an error the reader is dead: every later call returns that error.
  */
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -26,9 +23,10 @@ struct mcap_stream_reader {
   mcap_source src;
   mcap_reader_options o;
   enum state state;
+  int started; /* the Header was read */
   uint64_t pos;
   uint32_t data_crc;     /* running CRC of [0, pos) while in the data section */
-  struct crc_helper *crc; /* second thread for the data-section CRC of big records, or NULL */
+  struct mcap__crch *crc; /* helper thread for the CRCs of big records and chunks, or NULL */
   int crc_failed;         /* the helper thread could not be started */
   uint32_t summary_crc;  /* running CRC since the end of DataEnd */
   int saw_data_end;
@@ -45,149 +43,45 @@ struct mcap_stream_reader {
 };
 
 /*
- * The data-section CRC of big records (chunks, attachments) runs on a second
- * thread while this one decompresses, so the check costs no wall time on a
- * machine with a spare core. Invariant: at most one segment is pending, and
- * the reader waits for it (crc_sync) before any source read -- a read may move
- * the source's window and invalidate the segment's bytes -- and before using
- * data_crc. Segments are CRC'd in file order, so the result is exactly the
- * sequential CRC.
- *
- * Handing over a segment is an atomic store, not a futex wake: while segments
- * keep coming the helper naps between polls (HELPER_NAP) and only after
- * HELPER_PARK_AFTER without work sleeps on the condition variable, which the
- * reader then signals. A wake per chunk cost the reader 4 % of an lz4 read
- * (the syscall and, on a VM, the IPI to the sleeping core). The flags pair up
- * Dekker-style with sequentially consistent atomics: the side that goes to
- * sleep sets its flag and then re-checks the other's state under the mutex,
- * the other side stores its state and then checks the flag.
+ * CRCs run on a helper thread (crc_helper.c) while this one decompresses, so the
+ * checks cost little wall time on a machine with a spare core: the data-section
+ * CRC of big records (chunks, attachments) as segments, and each chunk's CRC while
+ * the chunk decodes. Invariant: at most one segment is pending, and the reader
+ * waits for it (crc_sync) before any source read -- a read may move the source's
+ * window and invalidate the segment's bytes -- and before using data_crc.
+ * Segments are CRC'd in file order, so the result is exactly the sequential CRC.
+ * Where the thread cannot be started everything is computed here.
  */
 #define CRC_OFFLOAD_MIN (64u << 10)
-#define HELPER_NAP_NS 20000L                 /* plus the kernel's timer slack */
-#define HELPER_PARK_AFTER_NS (2L * 1000000L) /* idle this long: sleep until signalled */
-#define SYNC_SPINS 20000 /* ~50-100 us of polling before the reader sleeps */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
-}
-
-struct crc_helper {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;   /* parks the helper, and the reader waiting for it */
-  const uint8_t *seg;  /* the pending segment: written before busy is set */
-  size_t len;
-  uint32_t crc;        /* running CRC: the helper's result once busy is clear */
-  atomic_int busy;     /* a segment is pending (set by the reader, cleared by the helper) */
-  atomic_int parked;   /* the helper sleeps on cv: a new segment must signal it */
-  atomic_int waiting;  /* the reader sleeps on cv: the finished segment must signal it */
-  atomic_int stop;
-};
-
-static void *crc_main(void *arg) {
-  struct crc_helper *h = arg;
-  long idle_ns = 0;
-  for (;;) {
-    if (atomic_load(&h->busy)) {
-      h->crc = mcap_crc32(h->crc, h->seg, h->len);
-      atomic_store(&h->busy, 0);
-      if (atomic_load(&h->waiting)) {
-        pthread_mutex_lock(&h->mu);
-        pthread_cond_broadcast(&h->cv);
-        pthread_mutex_unlock(&h->mu);
-      }
-      idle_ns = 0;
-      continue;
-    }
-    if (atomic_load(&h->stop)) break;
-    if (idle_ns < HELPER_PARK_AFTER_NS) {
-      struct timespec nap = {0, HELPER_NAP_NS};
-      nanosleep(&nap, NULL);
-      idle_ns += HELPER_NAP_NS * 3; /* count the timer slack too: park after ~2 ms */
-      continue;
-    }
-    pthread_mutex_lock(&h->mu);
-    atomic_store(&h->parked, 1);
-    while (!atomic_load(&h->busy) && !atomic_load(&h->stop)) pthread_cond_wait(&h->cv, &h->mu);
-    atomic_store(&h->parked, 0);
-    pthread_mutex_unlock(&h->mu);
-    idle_ns = 0;
+/* The helper, started for the first big record (small files never start it). */
+static struct mcap__crch *helper(mcap_stream_reader *r) {
+  if (!r->crc && !r->crc_failed) {
+    if (mcap__crch_new(&r->crc) != MCAP_OK) r->crc_failed = 1;
+    else mcap__crch_seg_set(r->crc, r->data_crc); /* it continues the running CRC */
   }
-  return NULL;
+  return r->crc;
 }
 
 /* Wait for the pending segment and bring its CRC back into r->data_crc. */
 static void crc_sync(mcap_stream_reader *r) {
-  struct crc_helper *h = r->crc;
-  if (!h) return;
-  /* The rest of a segment is usually a few microseconds of work: wait for it awake
-   * before sleeping, which would cost a wake-up on both sides. */
-  for (int spin = 0; spin < SYNC_SPINS && atomic_load(&h->busy); spin++) cpu_relax();
-  if (atomic_load(&h->busy)) {
-    pthread_mutex_lock(&h->mu);
-    atomic_store(&h->waiting, 1);
-    while (atomic_load(&h->busy)) pthread_cond_wait(&h->cv, &h->mu);
-    atomic_store(&h->waiting, 0);
-    pthread_mutex_unlock(&h->mu);
-  }
-  r->data_crc = h->crc;
+  if (r->crc) r->data_crc = mcap__crch_seg_sync(r->crc);
 }
 
 /* Continue the data CRC over p[0..len): on the helper thread when it is big, else here. */
 static void crc_feed(mcap_stream_reader *r, const uint8_t *p, size_t len) {
-  struct crc_helper *h = r->crc;
-  if (len >= CRC_OFFLOAD_MIN && !h && !r->crc_failed) {
-    h = mcap__calloc(1, sizeof *h);
-    if (h) {
-      h->crc = r->data_crc; /* the helper continues the running CRC */
-      pthread_mutex_init(&h->mu, NULL);
-      pthread_cond_init(&h->cv, NULL);
-      atomic_init(&h->busy, 0);
-      atomic_init(&h->parked, 0);
-      atomic_init(&h->waiting, 0);
-      atomic_init(&h->stop, 0);
-      if (pthread_create(&h->thread, NULL, crc_main, h) != 0) {
-        pthread_mutex_destroy(&h->mu);
-        pthread_cond_destroy(&h->cv);
-        mcap__free(h);
-        h = NULL;
-      }
-    }
-    if (!h) r->crc_failed = 1; /* no thread: compute inline from now on */
-    r->crc = h;
-  }
+  struct mcap__crch *h = len >= CRC_OFFLOAD_MIN ? helper(r) : r->crc;
   crc_sync(r);
   if (!h || len < CRC_OFFLOAD_MIN) {
     r->data_crc = mcap_crc32(r->data_crc, p, len);
-    if (h) h->crc = r->data_crc; /* helper idle: keep its running value in step */
+    if (h) mcap__crch_seg_set(h, r->data_crc); /* helper idle: keep its running value */
     return;
   }
-  h->seg = p;
-  h->len = len;
-  h->crc = r->data_crc;
-  atomic_store(&h->busy, 1);
-  if (atomic_load(&h->parked)) {
-    pthread_mutex_lock(&h->mu);
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-  }
+  mcap__crch_seg_push(h, p, len);
 }
 
 static void crc_stop(mcap_stream_reader *r) {
-  struct crc_helper *h = r->crc;
-  if (!h) return;
-  pthread_mutex_lock(&h->mu);
-  atomic_store(&h->stop, 1);
-  pthread_cond_broadcast(&h->cv);
-  pthread_mutex_unlock(&h->mu);
-  pthread_join(h->thread, NULL);
-  pthread_mutex_destroy(&h->mu);
-  pthread_cond_destroy(&h->cv);
-  mcap__free(h);
+  mcap__crch_free(r->crc);
   r->crc = NULL;
 }
 
@@ -234,6 +128,22 @@ void mcap_stream_reader_free(mcap_stream_reader *r) {
 }
 
 const char *mcap_stream_reader_errmsg(const mcap_stream_reader *r) { return r ? r->err.msg : ""; }
+
+void mcap_stream_reader_damage(const mcap_stream_reader *r, mcap_damage *out) {
+  if (!out) return;
+  memset(out, 0, sizeof *out);
+  out->first_offset = UINT64_MAX;
+  if (!r || r->state != ST_DEAD) return;
+  uint64_t at = r->err.offset != UINT64_MAX ? r->err.offset : r->pos;
+  out->problems = 1;
+  out->code = r->err.code;
+  out->first_offset = at;
+  out->rest_unread = 1;
+  out->stop_offset = at;
+  if (r->src.size != MCAP_SIZE_UNKNOWN && r->src.size > at) out->bytes_skipped = r->src.size - at;
+  out->unreadable = r->started == 0;
+  snprintf(out->msg, sizeof out->msg, "%s", r->err.msg);
+}
 
 uint64_t mcap_stream_reader_error_offset(const mcap_stream_reader *r) {
   return r ? r->err.offset : UINT64_MAX;
@@ -350,7 +260,9 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
   if (mcap__chunk_stored(ck)) {
     /* Yielded where the records lie (nothing reads the source until the chunk is done),
      * after the same CRC check a copy would have had. */
-    rc = mcap__chunk_crc_check(ck, ck->records.data, r->o.no_chunk_crc, &r->err);
+    rc = mcap__chunk_crc_check_crch(ck, ck->records.data, r->o.no_chunk_crc,
+                                    ck->uncompressed_size >= CRC_OFFLOAD_MIN ? helper(r) : NULL,
+                                    &r->err);
     r->chunk_data = ck->records.data;
   } else {
     rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
@@ -358,8 +270,10 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
       return fail(r, rc, offset, "Chunk record at offset %llu: cannot allocate %llu bytes",
                   (unsigned long long)offset, (unsigned long long)ck->uncompressed_size);
     }
-    rc = mcap_chunk_decompress(r->dec, ck, r->chunk.data, ck->uncompressed_size,
-                               r->o.no_chunk_crc, &r->err);
+    rc = mcap__chunk_decompress_crch(r->dec, ck, r->chunk.data, ck->uncompressed_size,
+                                     r->o.no_chunk_crc,
+                                     ck->uncompressed_size >= CRC_OFFLOAD_MIN ? helper(r) : NULL,
+                                     &r->err);
     r->chunk.len = (size_t)ck->uncompressed_size;
     r->chunk_data = r->chunk.data;
   }
@@ -511,6 +425,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
                       (unsigned long long)off);
         }
         r->state = ST_DATA;
+        r->started = 1;
         return MCAP_OK;
       case MCAP_OP_DATA_END: {
         uint32_t want_crc = rec->u.data_end.data_section_crc;

@@ -17,10 +17,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
+#include "pool.h"
 
 #define DEFAULT_CHUNK_SIZE (1u << 20)
 
@@ -41,14 +41,17 @@ struct wchannel {
 };
 
 struct sealed {
+  struct mcap__job job; /* first member: the pool hands the job back as a sealed chunk */
   struct mcap_buf raw;  /* uncompressed records */
   struct mcap_buf comp; /* compressed records */
   struct mcap_buf mi;   /* per channel, by id: u16 id, u32 byte length, entries */
   uint64_t start, end;
   int has_messages;
+  /* how to compress it, copied from the writer when sealed (the job may run on any thread) */
+  int want_codec, level, no_crc, force;
   int codec;            /* codec actually used (0 when compression did not pay) */
   uint32_t crc;
-  int done, rc;
+  int rc;
   char msg[256];
   struct sealed *next;  /* in-flight list (emission order) / free list */
 };
@@ -80,8 +83,9 @@ struct mcap_writer {
   int chunk_has_messages;
   uint16_t *chunk_channels;
   size_t n_chunk_channels;
-  struct mcap_codec_ctx *codec_ctx;
-  struct wpool *pool;          /* compression workers (options.workers > 1) */
+  struct mcap_codec_ctx *codec_ctx; /* the caller's: inline compression, and pool jobs it runs */
+  mcap_pool *pool;             /* where chunks are compressed: options.pool, own_pool or NULL */
+  mcap_pool *own_pool;         /* made for options.workers > 1 on the first chunk */
   struct sealed *inflight, *inflight_tail; /* sealed chunks in emission order */
   size_t n_inflight;
   struct sealed *spare;        /* recycled sealed chunks */
@@ -196,6 +200,14 @@ int mcap_writer_open(mcap_writer **out, mcap_sink *sink, const mcap_writer_optio
     case MCAP_COMPRESSION_NONE: w->codec = 0; break;
     default: mcap__free(w); return MCAP_EINVAL;
   }
+  if (w->o.compression_level) {
+    int lo, hi;
+    mcap_compression_levels(w->o.compression, &lo, &hi);
+    if (w->o.compression_level < lo || w->o.compression_level > hi) {
+      mcap__free(w);
+      return MCAP_EINVAL; /* a level the codec does not have */
+    }
+  }
   if (!w->o.chunk_size) w->o.chunk_size = DEFAULT_CHUNK_SIZE;
   if (w->o.no_summary) {
     w->o.no_chunk_index = w->o.no_attachment_index = w->o.no_metadata_index = 1;
@@ -210,6 +222,7 @@ int mcap_writer_open(mcap_writer **out, mcap_sink *sink, const mcap_writer_optio
     w->o.profile = w->profile;
     w->o.library = w->library;
   }
+  w->pool = w->o.pool;
   w->next_schema_id = 1;
   w->next_channel_id = 1;
   w->chunk.max = 0;
@@ -228,17 +241,18 @@ int mcap_writer_open(mcap_writer **out, mcap_sink *sink, const mcap_writer_optio
   return emit_record(w, &rec);
 }
 
-static void wpool_stop(mcap_writer *w);
 static void sealed_free(struct sealed *s);
 
 void mcap_writer_free(mcap_writer *w) {
   if (!w) return;
-  wpool_stop(w);
+  /* Chunks still in the pool are taken back, or waited for when a thread is on them. */
   while (w->inflight) {
     struct sealed *s = w->inflight;
     w->inflight = s->next;
+    mcap__pool_cancel(w->pool, &s->job);
     sealed_free(s);
   }
+  mcap_pool_free(w->own_pool);
   while (w->spare) {
     struct sealed *s = w->spare;
     w->spare = s->next;
@@ -565,66 +579,36 @@ static int u16_cmp(const void *a, const void *b) {
  * Chunks leave the writer in three steps. seal_chunk() moves the open chunk's
  * records and message index entries into a `struct sealed` (so the writer can
  * fill a fresh chunk at once); compress_sealed() computes its CRC and
- * compresses it (inline, or on a worker thread when options.workers > 1);
- * emit_sealed() writes the Chunk, its MessageIndex records and its ChunkIndex
- * entry. Sealed chunks are emitted strictly in the order they were sealed, so
- * the file is byte-identical whatever the number of workers.
+ * compresses it (inline, or as a job of the writer's pool: options.pool, or
+ * one of its own for options.workers > 1); emit_sealed() writes the Chunk, its
+ * MessageIndex records and its ChunkIndex entry. Sealed chunks are emitted
+ * strictly in the order they were sealed, so the file is byte-identical
+ * whatever the number of threads. A writer that has to wait for its oldest
+ * chunk compresses queued chunks itself meanwhile (pool.c).
  */
 
-struct wpool {
-  pthread_t *threads;
-  int n;
-  pthread_mutex_t mu;
-  pthread_cond_t work, done;
-  struct sealed **queue; /* jobs not yet taken, FIFO ring */
-  size_t q_head, q_len, q_cap;
-  int stop;
-  mcap_writer *w;
-};
-
-static void compress_sealed(struct mcap_codec_ctx *ctx, const mcap_writer_options *o,
-                            int codec, struct sealed *s) {
+static void compress_sealed(struct mcap_codec_ctx *ctx, struct sealed *s) {
   mcap_error_info e = {0, 0, {0}};
-  s->crc = o->no_chunk_crc ? 0 : mcap_crc32(0, s->raw.data, s->raw.len);
-  s->codec = codec;
+  s->crc = s->no_crc ? 0 : mcap_crc32(0, s->raw.data, s->raw.len);
+  s->codec = s->want_codec;
   s->comp.len = 0;
-  if (codec == 0) return;
-  s->rc = mcap__codec_compress(ctx, codec, o->compression_level, s->raw.data, s->raw.len,
-                               &s->comp, &e);
+  if (s->codec == 0) return;
+  if (!ctx) {
+    s->rc = MCAP_ENOMEM;
+    snprintf(s->msg, sizeof s->msg, "out of memory creating a compressor");
+    return;
+  }
+  s->rc = mcap__codec_compress(ctx, s->codec, s->level, s->raw.data, s->raw.len, &s->comp, &e);
   if (s->rc) {
     snprintf(s->msg, sizeof s->msg, "%s", e.msg);
     return;
   }
   /* Store chunks that compression does not shrink by 2% as they are. */
-  if (!o->force_compression && s->comp.len * 50 > s->raw.len * 49) s->codec = 0;
+  if (!s->force && s->comp.len * 50 > s->raw.len * 49) s->codec = 0;
 }
 
-static void *wpool_main(void *arg) {
-  struct wpool *p = arg;
-  struct mcap_codec_ctx *ctx = NULL;
-  int have_ctx = mcap__codec_ctx_new(&ctx) == MCAP_OK;
-  pthread_mutex_lock(&p->mu);
-  for (;;) {
-    struct sealed *s;
-    while (!p->q_len && !p->stop) pthread_cond_wait(&p->work, &p->mu);
-    if (!p->q_len && p->stop) break;
-    s = p->queue[p->q_head];
-    p->q_head = (p->q_head + 1) % p->q_cap;
-    p->q_len--;
-    pthread_mutex_unlock(&p->mu);
-    if (have_ctx) {
-      compress_sealed(ctx, &p->w->o, p->w->codec, s);
-    } else {
-      s->rc = MCAP_ENOMEM;
-      snprintf(s->msg, sizeof s->msg, "out of memory creating a compressor");
-    }
-    pthread_mutex_lock(&p->mu);
-    s->done = 1;
-    pthread_cond_broadcast(&p->done);
-  }
-  pthread_mutex_unlock(&p->mu);
-  mcap__codec_ctx_free(ctx);
-  return NULL;
+static void compress_job(struct mcap__job *j, struct mcap_codec_ctx *ctx) {
+  compress_sealed(ctx, (struct sealed *)j);
 }
 
 static void sealed_free(struct sealed *s) {
@@ -635,49 +619,10 @@ static void sealed_free(struct sealed *s) {
   mcap__free(s);
 }
 
-static void wpool_stop(mcap_writer *w) {
-  struct wpool *p = w->pool;
-  if (!p) return;
-  pthread_mutex_lock(&p->mu);
-  p->stop = 1;
-  pthread_cond_broadcast(&p->work);
-  pthread_mutex_unlock(&p->mu);
-  for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
-  pthread_mutex_destroy(&p->mu);
-  pthread_cond_destroy(&p->work);
-  pthread_cond_destroy(&p->done);
-  mcap__free(p->threads);
-  mcap__free(p->queue);
-  mcap__free(p);
-  w->pool = NULL;
-}
-
-static int wpool_start(mcap_writer *w) {
-  struct wpool *p = mcap__calloc(1, sizeof *p);
-  if (!p) return MCAP_ENOMEM;
-  p->w = w;
-  p->q_cap = (size_t)w->o.workers * 2 + 2;
-  p->queue = mcap__calloc(p->q_cap, sizeof *p->queue);
-  p->threads = mcap__calloc((size_t)w->o.workers, sizeof *p->threads);
-  if (!p->queue || !p->threads) {
-    mcap__free(p->queue);
-    mcap__free(p->threads);
-    mcap__free(p);
-    return MCAP_ENOMEM;
-  }
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->work, NULL);
-  pthread_cond_init(&p->done, NULL);
-  w->pool = p;
-  for (int i = 0; i < w->o.workers; i++) {
-    if (pthread_create(&p->threads[p->n], NULL, wpool_main, p) != 0) break;
-    p->n++;
-  }
-  if (!p->n) {
-    wpool_stop(w);
-    return MCAP_ENOMEM;
-  }
-  return MCAP_OK;
+/* The caller's codec context (made on first need; NULL when that fails). */
+static struct mcap_codec_ctx *caller_ctx(mcap_writer *w) {
+  if (!w->codec_ctx) (void)mcap__codec_ctx_new(&w->codec_ctx);
+  return w->codec_ctx;
 }
 
 /* Move the open chunk into a sealed job; the writer's chunk state is reset. */
@@ -691,8 +636,12 @@ static int seal_chunk(mcap_writer *w, struct sealed **out) {
     if (!s) return wdead(w, werr(w, MCAP_ENOMEM, "out of memory"));
   }
   s->next = NULL;
-  s->done = s->rc = 0;
+  s->rc = 0;
   s->msg[0] = '\0';
+  s->want_codec = w->codec;
+  s->level = w->o.compression_level;
+  s->no_crc = w->o.no_chunk_crc;
+  s->force = w->o.force_compression;
   s->mi.len = 0;
   /* Swap buffers: the sealed chunk takes the records, the writer keeps an empty buffer. */
   tmp = s->raw;
@@ -830,18 +779,22 @@ static void recycle(mcap_writer *w, struct sealed *s) {
   w->spare = s;
 }
 
-/* Emit in-flight chunks in order: all of them (drain) or until at most `keep` remain. */
+/*
+ * Emit in-flight chunks in order: those already compressed, then, while more than `keep`
+ * remain, the oldest after waiting for it (compressing queued chunks meanwhile).
+ */
 static int drain(mcap_writer *w, size_t keep) {
   int rc = MCAP_OK;
-  while (w->inflight && w->n_inflight > keep) {
+  while (w->inflight) {
     struct sealed *s = w->inflight;
-    pthread_mutex_lock(&w->pool->mu);
-    while (!s->done) pthread_cond_wait(&w->pool->done, &w->pool->mu);
-    pthread_mutex_unlock(&w->pool->mu);
+    if (!mcap__pool_done(w->pool, &s->job)) {
+      if (w->n_inflight <= keep) break;
+      mcap__pool_wait(w->pool, &s->job, caller_ctx(w));
+    }
     w->inflight = s->next;
     if (!w->inflight) w->inflight_tail = NULL;
     w->n_inflight--;
-    if (!rc) rc = emit_sealed(w, s);
+    rc = emit_sealed(w, s);
     recycle(w, s);
     if (rc) return rc;
   }
@@ -852,15 +805,23 @@ static int flush_chunk(mcap_writer *w) {
   struct sealed *s;
   int rc;
   if (w->chunk.len == 0) return MCAP_OK;
-  if (w->o.workers > 1 && !w->pool && wpool_start(w) != MCAP_OK) w->o.workers = 1;
+  if (!w->pool && w->o.workers > 1) {
+    /* Failing to make a pool only costs speed: compress inline. */
+    if (mcap_pool_new(&w->own_pool, w->o.workers) == MCAP_OK)
+      w->pool = w->own_pool;
+    else
+      w->o.workers = 1;
+  }
+  /* Chunks already compressed go out first, so that their buffers are reused for this one. */
+  if (w->pool && (rc = drain(w, SIZE_MAX))) return rc;
   rc = seal_chunk(w, &s);
   if (rc) return rc;
   if (!w->pool) {
-    if (!w->codec_ctx && w->codec && mcap__codec_ctx_new(&w->codec_ctx)) {
+    if (w->codec && !caller_ctx(w)) {
       recycle(w, s);
       return wdead(w, werr(w, MCAP_ENOMEM, "out of memory creating a compressor"));
     }
-    compress_sealed(w->codec_ctx, &w->o, w->codec, s);
+    compress_sealed(w->codec_ctx, s);
     rc = emit_sealed(w, s);
     recycle(w, s);
     return rc;
@@ -868,13 +829,10 @@ static int flush_chunk(mcap_writer *w) {
   if (w->inflight_tail) w->inflight_tail->next = s; else w->inflight = s;
   w->inflight_tail = s;
   w->n_inflight++;
-  pthread_mutex_lock(&w->pool->mu);
-  w->pool->queue[(w->pool->q_head + w->pool->q_len) % w->pool->q_cap] = s;
-  w->pool->q_len++;
-  pthread_cond_signal(&w->pool->work);
-  pthread_mutex_unlock(&w->pool->mu);
-  /* Bounded memory: at most two chunks per worker in flight. */
-  return drain(w, (size_t)w->o.workers * 2);
+  s->job.run = compress_job;
+  mcap__pool_submit(w->pool, &s->job);
+  /* Bounded memory: at most two chunks per thread of the pool in flight. */
+  return drain(w, (size_t)mcap__pool_threads(w->pool) * 2);
 }
 
 /* Before writing anything straight into the data section, earlier chunks must be out. */
@@ -1188,7 +1146,10 @@ int mcap_writer_close(mcap_writer *w) {
   if (rc) return rc;
   if (!w->o.no_chunking && (rc = flush_chunk(w))) return rc;
   if ((rc = sync_chunks(w))) return rc;
-  wpool_stop(w);
+  /* Nothing is in flight any more: the writer's own threads can go. */
+  mcap_pool_free(w->own_pool);
+  w->own_pool = NULL;
+  w->pool = NULL;
 
   memset(&rec, 0, sizeof rec);
   rec.opcode = MCAP_OP_DATA_END;

@@ -23,6 +23,7 @@
 
 #include "client_internal.h"
 #include "import_internal.h"
+#include "utf8.h"
 
 #define MAX_DEPTH 64
 
@@ -37,8 +38,21 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
     pl__err(err, PL_EJSON, UINT64_MAX, "%s: response too large", what);
     return NULL;
   }
+  /* Strings of a response are text for our callers (tables, --json): a server that
+   * sends bytes that are not UTF-8 gets them replaced by U+FFFD, never passed on. */
+  char *fixed = NULL;
+  if (!pl__utf8_valid(body, len)) {
+    fixed = pl__utf8_fix(body, len, &len);
+    if (!fixed || len > (size_t)INT32_MAX) {
+      free(fixed);
+      pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      return NULL;
+    }
+    body = fixed;
+  }
   json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
   if (!tok) {
+    free(fixed);
     pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return NULL;
   }
@@ -50,21 +64,21 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
     /* the text ended inside a value */
     json_object_put(o);
     pl__err(err, PL_EJSON, (uint64_t)len, "%s: the JSON ends early (%zu bytes)", what, len);
-    return NULL;
-  }
-  if (je != json_tokener_success || !o) {
+    o = NULL;
+  } else if (je != json_tokener_success || !o) {
     json_object_put(o);
     pl__err(err, PL_EJSON, (uint64_t)end, "%s: malformed JSON at byte %zu: %s", what, end,
             json_tokener_error_desc(je));
-    return NULL;
+    o = NULL;
   }
-  for (size_t i = end; i < len; i++)
+  for (size_t i = end; o && i < len; i++)
     if (!(body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) {
       json_object_put(o);
       pl__err(err, PL_EJSON, (uint64_t)i, "%s: unexpected bytes after the JSON at byte %zu", what,
               i);
-      return NULL;
+      o = NULL;
     }
+  free(fixed);
   return o;
 }
 
@@ -705,11 +719,17 @@ int pl__api_parse_string_field(const char *body, size_t len, const char *name, c
 
 char *pl__api_error_text(const char *body, size_t len) {
   if (!body || !len) return NULL;
+  /* the server's words end up on a terminal: UTF-8 text without control characters */
+  char *fixed = pl__utf8_valid(body, len) ? NULL : pl__utf8_fix(body, len, NULL);
+  const char *text_in = fixed ? fixed : body;
+  size_t text_len = fixed ? strlen(fixed) : len;
   json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
-  json_object *o =
-      tok && len < (size_t)INT32_MAX ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
+  json_object *o = tok && text_len < (size_t)INT32_MAX
+                       ? json_tokener_parse_ex(tok, text_in, (int)text_len)
+                       : NULL;
   int ok = tok && json_tokener_get_error(tok) == json_tokener_success;
   json_tokener_free(tok);
+  free(fixed);
   char *text = NULL;
   if (ok && o) {
     int oom = 0;
@@ -717,7 +737,11 @@ char *pl__api_error_text(const char *body, size_t len) {
     if (!text) text = jstr(o, "message", &oom);
   }
   json_object_put(o);
-  if (text) return text;
+  if (text) {
+    for (char *p = text; *p; p++)
+      if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+    return text;
+  }
   /* not the API's JSON (a proxy's page?): a printable excerpt */
   size_t n = len < 160 ? len : 160;
   char *s = malloc(n + 4);

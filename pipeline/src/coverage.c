@@ -2,13 +2,13 @@
  * coverage.c - coverage ranges: the time spans a recording (or a device, or a
  * topic) has data for.
  *
- * The rule, everywhere: sort the points/ranges by start; two neighbours join
- * when the gap between them (next start - previous end) is <= the tolerance,
- * so a gap exactly equal to the tolerance does NOT split, and a gap one
- * nanosecond longer does. With tolerance 0 only touching or overlapping ranges
- * (or messages with equal log times) join. (The hosted API words its
- * `tolerance` as the smallest gap that splits; locally we follow the contract
- * in pipeline.h: "further apart than the tolerance".)
+ * The rule, everywhere (the API reference's: the tolerance is the "minimum
+ * interval that ranges must be separated by to be considered discrete"): sort
+ * the points/ranges by start; two neighbours stay apart when the gap between
+ * them (next start - previous end) is >= the tolerance, so a gap exactly equal
+ * to the tolerance splits and a gap one nanosecond shorter joins. Touching or
+ * overlapping ranges (messages with equal log times) always join; with
+ * tolerance 0 nothing else does.
  *
  * pl__rangeset builds the same result incrementally, one message at a time in
  * any order, with memory proportional to the number of ranges, not messages.
@@ -19,10 +19,11 @@
 
 #include "import_internal.h"
 
-/* b starts within tol of a's end (a.start <= b.start assumed). */
+/* b touches or overlaps a, or starts less than tol after a's end (a.start <= b.start
+ * assumed). */
 static int joins(const pl_range *a, uint64_t b_start, uint64_t tol) {
   if (b_start <= a->end) return 1;
-  return b_start - a->end <= tol;
+  return b_start - a->end < tol;
 }
 
 static int cmp_range(const void *x, const void *y) {

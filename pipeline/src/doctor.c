@@ -17,105 +17,11 @@
  * A record that cannot be parsed or a truncated file ends the pass with a
  * finding; everything found until then is still reported.
  *
- * Finding codes (stable; severities are fixed per code; E error, W warning,
- * I info). "(official)" marks checks the official doctor also makes.
- *
- *   code                          sev  meaning
- *   magic-leading                  E   file does not start with the MCAP magic (official)
- *   magic-trailing                 E   no MCAP magic after the footer (official)
- *   truncated                      E   input ends inside a record / before the footer; pass ends
- *   record-malformed               E   a record is too short for its fields or overruns its
- *                                      chunk (top level: pass ends; in a chunk: rest skipped)
- *   record-too-large               E   a record exceeds the 4 GiB safety limit; pass ends
- *   header-missing                 E   first record is not a Header; pass ends
- *   duplicate-header               E   a second Header record; pass ends
- *   duplicate-data-end             E   a second DataEnd record; pass ends
- *   data-end-missing               E   the file has no DataEnd record (official)
- *   footer-missing                 E   input ends without a Footer (official)
- *   trailing-bytes                 W   bytes after the trailing magic
- *   record-wrong-section           E   a record where the spec does not allow it (data /
- *                                      summary / summary-offset section, inside a chunk)
- *                                      (official for records in chunks)
- *   opcode-unknown                 W   a reserved opcode this version does not know (official)
- *   opcode-private                 I   a private (0x80-0xFF) record
- *   crc-data                       E   DataEnd.data_section_crc mismatch (official)
- *   crc-summary                    E   Footer.summary_crc mismatch (official)
- *   crc-chunk                      E   Chunk.uncompressed_crc mismatch (official)
- *   crc-attachment                 E   Attachment.crc mismatch (official)
- *   header-library-empty           W   Header.library is empty (official)
- *   header-profile-unknown         W   Header.profile is not "", ros1 or ros2 (official)
- *   schema-id-zero                 E   a Schema with the reserved id 0 (official)
- *   schema-conflict                E   two Schema records with one id differ (official)
- *   duplicate-schema               W   a schema id defined twice in the data section (official)
- *   schema-data-without-encoding   E   Schema.encoding empty but data not (official)
- *   schema-empty                   W   Schema.encoding and data both empty (official)
- *   channel-conflict               E   two Channel records with one id differ (official)
- *   duplicate-channel              W   a channel id defined twice in the data section (official)
- *   channel-unknown-schema         E   a Channel names a schema not defined before it (official)
- *   channel-encoding-empty         W   Channel.message_encoding is empty
- *   summary-schema-unknown         E   summary repeats a schema the data section lacks (official)
- *   summary-channel-unknown        E   summary repeats a channel the data section lacks (official)
- *   summary-schema-missing         W   a schema used in indexed chunks is not repeated in the
- *                                      summary (official says error; the official conformance
- *                                      files do this, so warning here)
- *   summary-channel-missing        W   same for a channel
- *   message-unknown-channel        E   a Message before (or without) its Channel (official)
- *   log-time-order                 W   a message log time below an earlier one (official:
- *                                      the Rust CLI warns, the Go CLI warns inside chunks
- *                                      but errs outside them; both err with
- *                                      --strict-message-order; the spec allows any order,
- *                                      so a warning here, an error with --strict)
- *   message-outside-chunk          W   messages outside chunks in an indexed file (official)
- *   compression-unknown            E   Chunk compression not "", "zstd" or "lz4" (official)
- *   decompress                     E   chunk does not decompress to uncompressed_size (official)
- *   chunk-too-large                E   chunk uncompressed size above the 4 GiB safety limit
- *   chunk-time-range               E   chunk start/end time differ from its messages (official)
- *   chunk-empty-time               W   chunk without messages has non-zero start/end time
- *   message-index-orphan           E   MessageIndex not after a chunk (official)
- *   duplicate-message-index        W   two MessageIndex records for one channel (official)
- *   message-index-offset           E   an entry points at no Message record of the chunk
- *   message-index-channel          E   an entry points at a message of another channel
- *   message-index-time             E   an entry's log time differs from its message's (official)
- *   message-index-entry-missing    W   a message missing from its channel's index (official)
- *   message-index-missing          W   a chunk's channel has no MessageIndex (official)
- *   message-index-extra            W   a MessageIndex for a channel without messages there
- *   message-index-absent           I   no chunk has message indexes
- *   chunk-index-offset             E   ChunkIndex points where no Chunk starts (official)
- *   chunk-index-mismatch           E   a ChunkIndex field differs from its chunk (official for
- *                                      length, times, compression, sizes; here also message
- *                                      index offsets and length)
- *   chunk-index-missing            E   a chunk without ChunkIndex in an indexed file
- *   duplicate-chunk-index          E   two ChunkIndex records for one chunk (official)
- *   attachment-index-offset        E   AttachmentIndex points where no Attachment starts
- *   attachment-index-mismatch      E   an AttachmentIndex field differs from its attachment
- *   attachment-index-missing       E   an attachment without index in a file that has them
- *   duplicate-attachment-index     E   two AttachmentIndex records for one attachment
- *   metadata-index-offset          E   MetadataIndex points where no Metadata starts
- *   metadata-index-mismatch        E   a MetadataIndex field differs from its record
- *   metadata-index-missing         E   a metadata record without index in a file that has them
- *   duplicate-metadata-index       E   two MetadataIndex records for one metadata record
- *   duplicate-statistics           E   more than one Statistics record (official)
- *   statistics-message-count       E   Statistics.message_count wrong (official)
- *   statistics-time-range          E   Statistics start/end time wrong (official)
- *   statistics-channel-messages    E   a per-channel message count wrong (official, partly)
- *   statistics-schema-count        E   Statistics.schema_count wrong
- *   statistics-channel-count       E   Statistics.channel_count wrong
- *   statistics-attachment-count    E   Statistics.attachment_count wrong
- *   statistics-metadata-count      E   Statistics.metadata_count wrong
- *   statistics-chunk-count         E   Statistics.chunk_count wrong
- *   statistics-channels-missing    W   per-channel counts without every Channel in the summary
- *                                      before the Statistics record
- *   statistics-skipped             I   schema/channel/message statistics not checked: some
- *                                      chunk was unreadable
- *   summary-offset-start           E   SummaryOffset.group_start is not a summary record
- *   summary-offset-opcode          E   the group holds records of another opcode
- *   summary-offset-length          E   group_length does not cover exactly the group
- *   duplicate-summary-offset       W   two SummaryOffsets for one opcode
- *   summary-group-split            W   records of one opcode not contiguous in the summary
- *   footer-summary-start           E   Footer.summary_start is not the summary's first record
- *   footer-summary-offset-start    E   Footer.summary_offset_start is not the first SummaryOffset
- *   utf8-invalid                   E   a string field is not valid UTF-8
- *   findings-omitted               I   more findings than kept (counts stay exact)
+ * Finding codes: the table below (stable codes, one fixed severity each, the
+ * structural ones marked S for `mcapkit check`). docs/doctor.md explains each
+ * code and why it has its severity: an error is data unreadable, wrong or lost
+ * for a reader that trusts the file; the layouts widespread writers produce
+ * are warnings (DoctorDocs.EveryCodeIsDocumented keeps the two in step).
  *
  * Offsets are file offsets of the record concerned; for a record inside a
  * chunk, the offset of the Chunk (the message gives the byte within it).
@@ -128,52 +34,61 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doctor_internal.h"
 #include "chunk_feed.h"
+#include "doctor_internal.h"
 
 #define E PL_SEV_ERROR
 #define W PL_SEV_WARNING
 #define I PL_SEV_INFO
+#define S 1 /* structural: part of `mcapkit check` */
 
 const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
-    [DC_MAGIC_LEADING] = {"magic-leading", E, "file does not start with the MCAP magic"},
-    [DC_MAGIC_TRAILING] = {"magic-trailing", E, "no MCAP magic after the footer"},
-    [DC_TRUNCATED] = {"truncated", E, "input ends inside a record or before the footer"},
-    [DC_RECORD_MALFORMED] = {"record-malformed", E, "record too short for its fields"},
-    [DC_RECORD_TOO_LARGE] = {"record-too-large", E, "record above the 4 GiB safety limit"},
-    [DC_HEADER_MISSING] = {"header-missing", E, "first record is not a Header"},
-    [DC_DUPLICATE_HEADER] = {"duplicate-header", E, "second Header record"},
-    [DC_DUPLICATE_DATA_END] = {"duplicate-data-end", E, "second DataEnd record"},
-    [DC_DATA_END_MISSING] = {"data-end-missing", E, "no DataEnd record"},
-    [DC_FOOTER_MISSING] = {"footer-missing", E, "no Footer record"},
-    [DC_TRAILING_BYTES] = {"trailing-bytes", W, "bytes after the trailing magic"},
+    [DC_MAGIC_LEADING] = {"magic-leading", E, "file does not start with the MCAP magic", S,
+                          MCAP_EMAGIC},
+    [DC_MAGIC_TRAILING] = {"magic-trailing", E, "no MCAP magic after the footer", S, MCAP_EMAGIC},
+    [DC_TRUNCATED] = {"truncated", E, "input ends inside a record or before the footer", S,
+                      MCAP_ETRUNCATED},
+    [DC_RECORD_MALFORMED] = {"record-malformed", E, "record too short for its fields", S,
+                             MCAP_ERECORD},
+    [DC_RECORD_TOO_LARGE] = {"record-too-large", E, "record above the 4 GiB safety limit", S,
+                             MCAP_ELIMIT},
+    [DC_HEADER_MISSING] = {"header-missing", E, "first record is not a Header", S, MCAP_EOPCODE},
+    [DC_DUPLICATE_HEADER] = {"duplicate-header", E, "second Header record", S, MCAP_EOPCODE},
+    [DC_DUPLICATE_DATA_END] = {"duplicate-data-end", E, "second DataEnd record", S, MCAP_EOPCODE},
+    [DC_DATA_END_MISSING] = {"data-end-missing", E, "no DataEnd record", S, MCAP_EOPCODE},
+    [DC_FOOTER_MISSING] = {"footer-missing", E, "no Footer record", S, MCAP_ETRUNCATED},
+    [DC_TRAILING_BYTES] = {"trailing-bytes", W, "bytes after the trailing magic", S, MCAP_EMAGIC},
     [DC_RECORD_WRONG_SECTION] = {"record-wrong-section", E,
-                                 "record in a section (or chunk) where it is not allowed"},
-    [DC_OPCODE_UNKNOWN] = {"opcode-unknown", W, "reserved opcode unknown to this version"},
-    [DC_OPCODE_PRIVATE] = {"opcode-private", I, "private (0x80-0xFF) record"},
-    [DC_CRC_DATA] = {"crc-data", E, "data section CRC mismatch"},
-    [DC_CRC_SUMMARY] = {"crc-summary", E, "summary CRC mismatch"},
-    [DC_CRC_CHUNK] = {"crc-chunk", E, "chunk CRC mismatch"},
-    [DC_CRC_ATTACHMENT] = {"crc-attachment", E, "attachment CRC mismatch"},
+                                 "record in a section (or chunk) where it is not allowed", S,
+                                 MCAP_EOPCODE},
+    [DC_OPCODE_UNKNOWN] = {"opcode-unknown", W, "reserved opcode unknown to this version", S,
+                           MCAP_EOPCODE},
+    [DC_OPCODE_PRIVATE] = {"opcode-private", I, "private (0x80-0xFF) record", S, 0},
+    [DC_CRC_DATA] = {"crc-data", E, "data section CRC mismatch", S, MCAP_ECRC},
+    [DC_CRC_SUMMARY] = {"crc-summary", E, "summary CRC mismatch", S, MCAP_ECRC},
+    [DC_CRC_CHUNK] = {"crc-chunk", E, "chunk CRC mismatch", S, MCAP_ECRC},
+    [DC_CRC_ATTACHMENT] = {"crc-attachment", E, "attachment CRC mismatch", S, MCAP_ECRC},
     [DC_HEADER_LIBRARY_EMPTY] = {"header-library-empty", W, "Header.library is empty"},
     [DC_HEADER_PROFILE_UNKNOWN] = {"header-profile-unknown", W,
                                    "Header.profile is not a well-known profile"},
     [DC_SCHEMA_ID_ZERO] = {"schema-id-zero", E, "Schema with the reserved id 0"},
     [DC_SCHEMA_CONFLICT] = {"schema-conflict", E, "two different Schemas with one id"},
-    [DC_DUPLICATE_SCHEMA] = {"duplicate-schema", W, "schema defined twice in the data section"},
+    [DC_DUPLICATE_SCHEMA] = {"duplicate-schema", I,
+                             "identical schema defined again in the data section"},
     [DC_SCHEMA_DATA_WITHOUT_ENCODING] = {"schema-data-without-encoding", E,
                                          "Schema has data but no encoding"},
     [DC_SCHEMA_EMPTY] = {"schema-empty", W, "Schema has neither encoding nor data"},
     [DC_CHANNEL_CONFLICT] = {"channel-conflict", E, "two different Channels with one id"},
-    [DC_DUPLICATE_CHANNEL] = {"duplicate-channel", W, "channel defined twice in the data section"},
+    [DC_DUPLICATE_CHANNEL] = {"duplicate-channel", I,
+                              "identical channel defined again in the data section"},
     [DC_CHANNEL_UNKNOWN_SCHEMA] = {"channel-unknown-schema", E,
                                    "Channel names a schema not defined before it"},
-    [DC_CHANNEL_ENCODING_EMPTY] = {"channel-encoding-empty", W,
+    [DC_CHANNEL_ENCODING_EMPTY] = {"channel-encoding-empty", E,
                                    "Channel.message_encoding is empty"},
-    [DC_SUMMARY_SCHEMA_UNKNOWN] = {"summary-schema-unknown", E,
-                                   "summary Schema not in the data section"},
-    [DC_SUMMARY_CHANNEL_UNKNOWN] = {"summary-channel-unknown", E,
-                                    "summary Channel not in the data section"},
+    [DC_SUMMARY_SCHEMA_UNKNOWN] = {"summary-schema-unknown", W,
+                                   "Schema only in the summary (a topic without messages)"},
+    [DC_SUMMARY_CHANNEL_UNKNOWN] = {"summary-channel-unknown", W,
+                                    "Channel only in the summary (a topic without messages)"},
     [DC_SUMMARY_SCHEMA_MISSING] = {"summary-schema-missing", W,
                                    "schema of indexed chunks not repeated in the summary"},
     [DC_SUMMARY_CHANNEL_MISSING] = {"summary-channel-missing", W,
@@ -181,18 +96,20 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
     [DC_MESSAGE_UNKNOWN_CHANNEL] = {"message-unknown-channel", E,
                                     "Message before or without its Channel"},
     [DC_LOG_TIME_ORDER] = {"log-time-order", W, "message log time below an earlier one"},
-    [DC_MESSAGE_OUTSIDE_CHUNK] = {"message-outside-chunk", W,
+    [DC_MESSAGE_OUTSIDE_CHUNK] = {"message-outside-chunk", E,
                                   "messages outside chunks in an indexed file"},
-    [DC_COMPRESSION_UNKNOWN] = {"compression-unknown", E, "unsupported chunk compression"},
-    [DC_DECOMPRESS] = {"decompress", E, "chunk does not decompress to its declared size"},
+    [DC_COMPRESSION_UNKNOWN] = {"compression-unknown", E, "unsupported chunk compression", S,
+                                MCAP_ECOMPRESSION},
+    [DC_DECOMPRESS] = {"decompress", E, "chunk does not decompress to its declared size", S,
+                       MCAP_EDECOMPRESS},
     [DC_CHUNK_TOO_LARGE] = {"chunk-too-large", E,
-                            "chunk uncompressed size above the 4 GiB safety limit"},
+                            "chunk uncompressed size above the 4 GiB safety limit", S, MCAP_ELIMIT},
     [DC_CHUNK_TIME_RANGE] = {"chunk-time-range", E,
                              "chunk start/end time differ from its messages"},
     [DC_CHUNK_EMPTY_TIME] = {"chunk-empty-time", W,
                              "chunk without messages has non-zero start/end time"},
-    [DC_MESSAGE_INDEX_ORPHAN] = {"message-index-orphan", E, "MessageIndex not after a chunk"},
-    [DC_DUPLICATE_MESSAGE_INDEX] = {"duplicate-message-index", W,
+    [DC_MESSAGE_INDEX_ORPHAN] = {"message-index-orphan", W, "MessageIndex not after a chunk"},
+    [DC_DUPLICATE_MESSAGE_INDEX] = {"duplicate-message-index", E,
                                     "two MessageIndex records for one channel of a chunk"},
     [DC_MESSAGE_INDEX_OFFSET] = {"message-index-offset", E,
                                  "MessageIndex entry points at no Message"},
@@ -200,13 +117,14 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
                                   "MessageIndex entry points at another channel's message"},
     [DC_MESSAGE_INDEX_TIME] = {"message-index-time", E,
                                "MessageIndex entry log time differs from the message's"},
-    [DC_MESSAGE_INDEX_ENTRY_MISSING] = {"message-index-entry-missing", W,
+    [DC_MESSAGE_INDEX_ENTRY_MISSING] = {"message-index-entry-missing", E,
                                         "message missing from its channel's MessageIndex"},
-    [DC_MESSAGE_INDEX_MISSING] = {"message-index-missing", W,
-                                  "chunk has messages on a channel without MessageIndex"},
+    [DC_MESSAGE_INDEX_MISSING] = {"message-index-missing", E,
+                                  "indexed chunk has messages on a channel without MessageIndex"},
     [DC_MESSAGE_INDEX_EXTRA] = {"message-index-extra", W,
                                 "MessageIndex for a channel without messages in the chunk"},
-    [DC_MESSAGE_INDEX_ABSENT] = {"message-index-absent", I, "no chunk has message indexes"},
+    [DC_MESSAGE_INDEX_ABSENT] = {"message-index-absent", W,
+                                 "chunks with messages but no message indexes"},
     [DC_CHUNK_INDEX_OFFSET] = {"chunk-index-offset", E, "ChunkIndex points at no Chunk"},
     [DC_CHUNK_INDEX_MISMATCH] = {"chunk-index-mismatch", E,
                                  "ChunkIndex field differs from its chunk"},
@@ -231,6 +149,8 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
     [DC_STATISTICS_MESSAGE_COUNT] = {"statistics-message-count", E,
                                      "Statistics.message_count wrong"},
     [DC_STATISTICS_TIME_RANGE] = {"statistics-time-range", E, "Statistics start/end time wrong"},
+    [DC_STATISTICS_START_ZERO] = {"statistics-start-zero", W,
+                                  "Statistics start skips log time 0 (writer took 0 as unset)"},
     [DC_STATISTICS_CHANNEL_MESSAGES] = {"statistics-channel-messages", E,
                                         "per-channel message count wrong"},
     [DC_STATISTICS_SCHEMA_COUNT] = {"statistics-schema-count", E, "Statistics.schema_count wrong"},
@@ -261,14 +181,16 @@ const pl_doctor_code pl__doctor_codes[DC__COUNT] = {
                                         "Footer.summary_offset_start is not the first "
                                         "SummaryOffset"},
     [DC_UTF8_INVALID] = {"utf8-invalid", E, "string field is not valid UTF-8"},
-    [DC_FINDINGS_OMITTED] = {"findings-omitted", I, "more findings than kept"},
+    [DC_FINDINGS_OMITTED] = {"findings-omitted", I, "more findings than kept", S, 0},
 };
 
 #undef E
 #undef W
 #undef I
+#undef S
 
 #define DEFAULT_MAX_FINDINGS 1000
+#define PROGRESS_STEP (4u << 20) /* bytes between progress calls */
 
 /* ------------------------------------------------------------ public helpers */
 
@@ -309,6 +231,7 @@ void pl__doctor_add(struct doctor *d, enum dc_code code, uint64_t offset, const 
   pl_finding *f;
   va_list ap;
 
+  if (d->o.structural_only && !c->structural) return;
   switch (c->severity) {
     case PL_SEV_ERROR:
       r->n_errors++;
@@ -526,7 +449,8 @@ void pl__doctor_schema(struct doctor *d, const mcap_schema *s, uint64_t offset, 
     /* After an unreadable chunk the definition may have been in it: say nothing. */
     if (!(e->flags & SF_DATA) && !d->contents_incomplete) {
       pl__doctor_add(d, DC_SUMMARY_SCHEMA_UNKNOWN, offset,
-                     "summary repeats schema %u '%s', which the data section does not define",
+                     "schema %u '%s' is defined in the summary only (for a topic without "
+                     "messages, as rosbag2 writes them); streamed readers do not see it",
                      s->id, name);
     }
     e->flags |= SF_SUMMARY;
@@ -540,21 +464,33 @@ void pl__doctor_schema(struct doctor *d, const mcap_schema *s, uint64_t offset, 
   }
 }
 
-/* Content checks of a Channel; skipped for an identical repeat (reported once). */
+/* Content checks of a Channel; skipped for an identical repeat (reported once). A channel
+ * of the summary may use a schema the summary defined before it (what indexed readers see). */
 static void channel_content(struct doctor *d, const mcap_channel *c, uint64_t offset,
-                            const char *topic) {
+                            const char *topic, int in_summary) {
   pl__check_utf8(d, c->topic, "Channel.topic", offset);
   pl__check_utf8(d, c->message_encoding, "Channel.message_encoding", offset);
   pl__check_utf8_map(d, &c->metadata, "Channel.metadata", offset);
   if (c->message_encoding.len == 0) {
     pl__doctor_add(d, DC_CHANNEL_ENCODING_EMPTY, offset,
-                   "channel %u '%s' has an empty message_encoding", c->id, topic);
+                   "channel %u '%s' has an empty message_encoding: no reader can tell how to "
+                   "decode its messages",
+                   c->id, topic);
   }
-  if (c->schema_id != 0 && !(d->schemas[c->schema_id].flags & SF_DATA) && !d->contents_incomplete) {
-    pl__doctor_add(d, DC_CHANNEL_UNKNOWN_SCHEMA, offset,
-                   "channel %u '%s' uses schema %u, which is not defined before it", c->id, topic,
-                   c->schema_id);
+  if (c->schema_id == 0 || (d->schemas[c->schema_id].flags & SF_DATA) || d->contents_incomplete)
+    return;
+  if (in_summary) {
+    struct dr_late l;
+    l.offset = offset;
+    l.channel = c->id;
+    l.schema = c->schema_id;
+    pl__dvec_push(d, &d->late_schema, &l);
+    return;
   }
+  pl__doctor_add(d, DC_CHANNEL_UNKNOWN_SCHEMA, offset,
+                 "channel %u '%s' uses schema %u, which is not defined before it; streamed "
+                 "readers cannot decode its messages",
+                 c->id, topic, c->schema_id);
 }
 
 void pl__doctor_channel(struct doctor *d, const mcap_channel *c, uint64_t offset, int in_chunk) {
@@ -574,13 +510,13 @@ void pl__doctor_channel(struct doctor *d, const mcap_channel *c, uint64_t offset
                        : e->metadata_hash != mh     ? "metadata"
                                                     : NULL;
     if (what) {
-      channel_content(d, c, offset, topic);
+      channel_content(d, c, offset, topic, in_summary);
       pl__doctor_add(d, DC_CHANNEL_CONFLICT, offset,
                      "channel %u '%s' differs in its %s from an earlier Channel with this id",
                      c->id, topic, what);
     }
   } else {
-    channel_content(d, c, offset, topic);
+    channel_content(d, c, offset, topic, in_summary);
     e->topic_hash = th;
     e->encoding_hash = eh;
     e->metadata_hash = mh;
@@ -590,7 +526,8 @@ void pl__doctor_channel(struct doctor *d, const mcap_channel *c, uint64_t offset
   if (in_summary) {
     if (!(e->flags & SF_DATA) && !d->contents_incomplete) {
       pl__doctor_add(d, DC_SUMMARY_CHANNEL_UNKNOWN, offset,
-                     "summary repeats channel %u '%s', which the data section does not define",
+                     "channel %u '%s' is defined in the summary only (a topic without messages, "
+                     "as rosbag2 writes them); streamed readers do not list it",
                      c->id, topic);
     }
     if (!(e->flags & SF_SUMMARY)) {
@@ -625,6 +562,8 @@ void pl__doctor_message(struct doctor *d, const mcap_message *m, uint64_t offset
                    (unsigned long long)d->max_log_time);
   }
   if (d->messages == 1 || m->log_time < d->min_log_time) d->min_log_time = m->log_time;
+  if (m->log_time != 0 && (d->min_nonzero_log_time == 0 || m->log_time < d->min_nonzero_log_time))
+    d->min_nonzero_log_time = m->log_time;
   if (d->messages == 1 || m->log_time > d->max_log_time) d->max_log_time = m->log_time;
   if (!in_chunk && d->top_level_messages++ == 0) d->first_top_level_message = offset;
 }
@@ -655,8 +594,10 @@ static void on_attachment(struct doctor *d, const mcap_record *rec) {
   char name[64];
   pl__check_utf8(d, a->name, "Attachment.name", rec->offset);
   pl__check_utf8(d, a->media_type, "Attachment.media_type", rec->offset);
+  if (a->crc == 0) d->rep->crcs_absent++;
   if (a->crc != 0) {
     /* The CRC covers log_time through the last data byte (not any extension bytes). */
+    d->rep->crcs_checked++;
     size_t covered = (size_t)(a->data.data + a->data.len - rec->content.data);
     uint32_t crc = mcap_crc32(0, rec->content.data, covered);
     if (crc != a->crc) {
@@ -816,6 +757,10 @@ static void on_record(struct doctor *d, const mcap_record *rec) {
       break;
     case MCAP_OP_DATA_END: {
       uint32_t want = rec->u.data_end.data_section_crc;
+      if (want == 0)
+        d->rep->crcs_absent++;
+      else if (!d->implicit_summary)
+        d->rep->crcs_checked++;
       if (d->implicit_summary) {
         pl__doctor_add(d, DC_RECORD_WRONG_SECTION, off,
                        "DataEnd record after summary records (the data section ended before it)");
@@ -980,6 +925,7 @@ static void doctor_free(struct doctor *d) {
   free(d->atts.p);
   free(d->metas.p);
   free(d->sums.p);
+  free(d->late_schema.p);
   free(d->msgs.p);
   free(d->cur_channels.p);
   free(d->stats_map);
@@ -1010,6 +956,7 @@ static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *fe
   mcap_source tapped;
   mcap_record rec;
   int rc, complete = 0, first = 1;
+  uint64_t progress_at = 0;
 
   set_err(err, PL_OK, 0, UINT64_MAX, "");
   if (out) *out = NULL;
@@ -1039,6 +986,7 @@ static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *fe
   d->mis.elem = sizeof(struct dr_mi);
   d->atts.elem = sizeof(struct dr_att);
   d->metas.elem = sizeof(struct dr_meta);
+  d->late_schema.elem = sizeof(struct dr_late);
   d->sums.elem = sizeof(struct dr_sum);
   d->msgs.elem = sizeof(struct dr_msg);
   d->cur_channels.elem = sizeof(uint16_t);
@@ -1095,6 +1043,13 @@ static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *fe
     on_record(d, &rec);
     if (rec.opcode == MCAP_OP_FOOTER) check_tail(d, rec.offset); /* rec is stale after this */
     if (d->fatal_oom) break;
+    if (d->o.progress) {
+      uint64_t pos = mcap_stream_reader_position(r);
+      if (pos - progress_at >= PROGRESS_STEP) {
+        progress_at = pos;
+        d->o.progress(d->o.progress_ctx, pos, d->tap.inner.size);
+      }
+    }
   }
 
   if (!d->fatal_oom) {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doctor_internal.h"
 #include "chunk_feed.h"
+#include "doctor_internal.h"
 
 static struct dr_chunk *chunk_at(struct doctor *d, uint32_t i) {
   return &((struct dr_chunk *)d->chunks.p)[i];
@@ -148,8 +148,10 @@ void pl__doctor_chunk(struct doctor *d, const mcap_record *rec) {
     d->contents_incomplete = 1;
     return;
   }
+  if (k->uncompressed_crc == 0) d->rep->crcs_absent++;
   if (k->uncompressed_crc != 0) {
     uint32_t crc = mcap_crc32(0, data, (size_t)size);
+    d->rep->crcs_checked++;
     if (crc != k->uncompressed_crc) {
       pl__doctor_add(d, DC_CRC_CHUNK, off, "chunk CRC mismatch: stored 0x%08x, computed 0x%08x",
                      k->uncompressed_crc, crc);
@@ -300,7 +302,8 @@ void pl__doctor_message_index(struct doctor *d, const mcap_record *rec) {
 
   if (d->open_chunk == NO_CHUNK) {
     pl__doctor_add(d, DC_MESSAGE_INDEX_ORPHAN, off,
-                   "MessageIndex for channel %u does not follow a chunk (previous record: %s)",
+                   "MessageIndex for channel %u does not follow a chunk (previous record: %s); "
+                   "readers ignore it",
                    mi->channel_id, mcap_opcode_name(d->last_opcode));
     return;
   }
@@ -315,8 +318,9 @@ void pl__doctor_message_index(struct doctor *d, const mcap_record *rec) {
 
   if (ch->mi_chunk == d->open_chunk + 1) {
     pl__doctor_add(d, DC_DUPLICATE_MESSAGE_INDEX, off,
-                   "second MessageIndex for channel %u after the chunk at %llu", mi->channel_id,
-                   (unsigned long long)c->offset);
+                   "second MessageIndex for channel %u after the chunk at %llu; readers that "
+                   "read every index record yield its messages twice",
+                   mi->channel_id, (unsigned long long)c->offset);
     return;
   }
   ch->mi_chunk = d->open_chunk + 1;
@@ -389,11 +393,13 @@ void pl__doctor_close_chunk(struct doctor *d) {
         struct dr_channel *ch = &d->channels[ids[i]];
         if (ch->mi_chunk != d->open_chunk + 1) {
           pl__doctor_add(d, DC_MESSAGE_INDEX_MISSING, c->offset,
-                         "chunk has %llu messages on channel %u but no MessageIndex for it",
+                         "chunk has %llu messages on channel %u but no MessageIndex for it; "
+                         "readers that go through the message indexes skip them",
                          (unsigned long long)ch->cur_messages, ids[i]);
         } else if (ch->cur_indexed < ch->cur_messages) {
           pl__doctor_add(d, DC_MESSAGE_INDEX_ENTRY_MISSING, c->offset,
-                         "MessageIndex for channel %u lists %llu of its %llu messages in the chunk",
+                         "MessageIndex for channel %u lists %llu of its %llu messages in the "
+                         "chunk; readers that go through it skip the others",
                          ids[i], (unsigned long long)ch->cur_indexed,
                          (unsigned long long)ch->cur_messages);
         }

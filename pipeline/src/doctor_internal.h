@@ -98,6 +98,7 @@ enum dc_code {
   DC_DUPLICATE_STATISTICS,
   DC_STATISTICS_MESSAGE_COUNT,
   DC_STATISTICS_TIME_RANGE,
+  DC_STATISTICS_START_ZERO,
   DC_STATISTICS_CHANNEL_MESSAGES,
   DC_STATISTICS_SCHEMA_COUNT,
   DC_STATISTICS_CHANNEL_COUNT,
@@ -174,6 +175,13 @@ struct dr_meta {
   uint32_t n_index;
 };
 
+/* A summary Channel naming a schema not defined before it: indexed readers read the whole
+ * summary first, so a Schema later in the summary still counts (checked at the end). */
+struct dr_late {
+  uint64_t offset;
+  uint16_t channel, schema;
+};
+
 /* One record of the summary or summary-offset section. */
 struct dr_sum {
   uint64_t offset, length;
@@ -226,7 +234,7 @@ struct doctor {
   struct dr_tap tap;
   mcap_decompressor *dec;
   struct pl__feed *feed; /* chunks another pass decompressed already, or NULL */
-  uint8_t *cbuf; /* decompressed chunk records, reused */
+  uint8_t *cbuf;         /* decompressed chunk records, reused */
   size_t cbuf_cap;
 
   /* position in the file */
@@ -246,6 +254,7 @@ struct doctor {
   /* messages */
   uint64_t messages, top_level_messages, first_top_level_message;
   uint64_t min_log_time, max_log_time; /* over all messages seen */
+  uint64_t min_nonzero_log_time;       /* smallest log time > 0, or 0 */
   int order_warned;
   int outside_chunk_warned;
   /* Some chunk could not be walked: message counts are partial and schema/channel
@@ -254,6 +263,7 @@ struct doctor {
 
   /* data-section records remembered for the summary checks */
   struct dvec chunks, mis, atts, metas, sums;
+  struct dvec late_schema;  /* struct dr_late: summary Channels whose schema came later */
   uint32_t open_chunk;      /* chunk whose MessageIndex records may follow, or NO_CHUNK */
   struct dvec msgs;         /* messages of open_chunk */
   struct dvec cur_channels; /* uint16 ids with messages in open_chunk */

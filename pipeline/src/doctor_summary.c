@@ -283,6 +283,10 @@ void pl__doctor_footer(struct doctor *d, const mcap_record *rec) {
                    "Footer.summary_offset_start is %llu, the first SummaryOffset is at %llu",
                    U(f->summary_offset_start), U(want_so));
   }
+  if (f->summary_crc == 0)
+    d->rep->crcs_absent++;
+  else if (d->saw_data_end)
+    d->rep->crcs_checked++;
   if (f->summary_crc != 0 && d->saw_data_end) {
     /* Covers everything after DataEnd through the footer's summary_offset_start. */
     uint8_t env[MCAP_RECORD_HEADER_SIZE] = {MCAP_OP_FOOTER, 20, 0, 0, 0, 0, 0, 0, 0};
@@ -345,15 +349,24 @@ static void check_statistics(struct doctor *d) {
                    "schema, channel and message counts not checked: some chunk could not be read");
     return;
   }
-  if (s->schema_count != d->n_schemas) {
-    pl__doctor_add(d, DC_STATISTICS_SCHEMA_COUNT, off,
-                   "Statistics.schema_count is %u, the file defines %llu schemas", s->schema_count,
-                   U(d->n_schemas));
-  }
-  if (s->channel_count != d->n_channels) {
-    pl__doctor_add(d, DC_STATISTICS_CHANNEL_COUNT, off,
-                   "Statistics.channel_count is %u, the file defines %llu channels",
-                   s->channel_count, U(d->n_channels));
+  {
+    /* Writers that put definitions of topics without messages in the summary only (the
+     * official C++ writer under rosbag2) count the data section's: both counts are taken. */
+    uint64_t data_schemas = 0, data_channels = 0;
+    for (uint32_t id = 0; id < 65536; id++) {
+      if (id && (d->schemas[id].flags & SF_DATA)) data_schemas++;
+      if (d->channels[id].flags & SF_DATA) data_channels++;
+    }
+    if (s->schema_count != d->n_schemas && s->schema_count != data_schemas) {
+      pl__doctor_add(d, DC_STATISTICS_SCHEMA_COUNT, off,
+                     "Statistics.schema_count is %u, the file defines %llu schemas",
+                     s->schema_count, U(d->n_schemas));
+    }
+    if (s->channel_count != d->n_channels && s->channel_count != data_channels) {
+      pl__doctor_add(d, DC_STATISTICS_CHANNEL_COUNT, off,
+                     "Statistics.channel_count is %u, the file defines %llu channels",
+                     s->channel_count, U(d->n_channels));
+    }
   }
   if (s->message_count != d->messages) {
     pl__doctor_add(d, DC_STATISTICS_MESSAGE_COUNT, off,
@@ -362,7 +375,18 @@ static void check_statistics(struct doctor *d) {
   }
   {
     uint64_t lo = d->messages ? d->min_log_time : 0, hi = d->messages ? d->max_log_time : 0;
-    if (s->message_start_time != lo || s->message_end_time != hi) {
+    if (s->message_start_time == lo && s->message_end_time == hi) {
+      /* right */
+    } else if (lo == 0 && d->min_nonzero_log_time != 0 &&
+               s->message_start_time == d->min_nonzero_log_time && s->message_end_time == hi) {
+      /* The official C++ and Go writers keep the start time as "0 = not set yet", so messages
+       * at log time 0 leave it at the next message's time. The messages are all there. */
+      pl__doctor_add(d, DC_STATISTICS_START_ZERO, off,
+                     "Statistics.message_start_time is %llu, but messages have log time 0: the "
+                     "writer took 0 for 'unset' (official C++/Go writers do); readers that trust "
+                     "the Statistics start the recording late",
+                     U(s->message_start_time));
+    } else {
       pl__doctor_add(d, DC_STATISTICS_TIME_RANGE, off,
                      "Statistics message times are %llu..%llu, the messages span %llu..%llu",
                      U(s->message_start_time), U(s->message_end_time), U(lo), U(hi));
@@ -390,14 +414,31 @@ static void check_statistics(struct doctor *d) {
   }
 }
 
+/* Summary Channels whose schema was not defined before them: fine if the summary defines it
+ * anywhere (indexed readers read the whole summary first). */
+static void check_late_schemas(struct doctor *d) {
+  const struct dr_late *l = d->late_schema.p;
+  for (size_t i = 0; i < d->late_schema.n; i++) {
+    if (d->schemas[l[i].schema].flags & (SF_DATA | SF_SUMMARY)) continue;
+    pl__doctor_add(d, DC_CHANNEL_UNKNOWN_SCHEMA, l[i].offset,
+                   "channel %u in the summary uses schema %u, which the file does not define; "
+                   "readers cannot decode its messages",
+                   l[i].channel, l[i].schema);
+  }
+}
+
 void pl__doctor_finish(struct doctor *d, int complete) {
   if (d->chunks_without_mi) {
+    /* Legal ("no message indexing"): readers decompress such chunks whole, but Foxglove's
+     * TypeScript indexed reader refuses an indexed chunk with messages and no index. */
     if (d->chunks_without_mi == d->chunks_with_messages) {
       pl__doctor_add(d, DC_MESSAGE_INDEX_ABSENT, UINT64_MAX,
-                     "no chunk has MessageIndex records (readers must decompress whole chunks)");
+                     "no chunk has MessageIndex records: readers must decompress whole chunks, "
+                     "and some indexed readers (Foxglove's TypeScript one) refuse such chunks");
     } else {
-      pl__doctor_add(d, DC_MESSAGE_INDEX_MISSING, UINT64_MAX,
-                     "%llu of %llu chunks with messages have no MessageIndex records",
+      pl__doctor_add(d, DC_MESSAGE_INDEX_ABSENT, UINT64_MAX,
+                     "%llu of %llu chunks with messages have no MessageIndex records: readers "
+                     "must decompress them whole, and some indexed readers refuse them",
                      U(d->chunks_without_mi), U(d->chunks_with_messages));
     }
   }
@@ -410,6 +451,7 @@ void pl__doctor_finish(struct doctor *d, int complete) {
   /* What follows compares the summary with the whole data section: only meaningful when the
    * pass read everything. */
   if (!complete) return;
+  check_late_schemas(d);
   check_groups(d);
   if (d->n_chunk_index) {
     const struct dr_chunk *c = d->chunks.p;

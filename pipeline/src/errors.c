@@ -43,6 +43,8 @@ const char *pl_strerror(int code) {
       return "verification found differences";
     case PL_ECANCELED:
       return "interrupted";
+    case PL_EUNAVAILABLE:
+      return "a library it needs cannot be loaded";
     default:
       return "unknown error";
   }
@@ -63,6 +65,33 @@ int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
   vfill(err, code, offset, fmt, ap);
   va_end(ap);
   return code;
+}
+
+void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
+  if (!src->problems) return;
+  if (!dst->problems) {
+    *dst = *src;
+    return;
+  }
+  dst->problems += src->problems;
+  if (src->rest_unread && !dst->rest_unread) {
+    dst->rest_unread = 1;
+    dst->stop_offset = src->stop_offset;
+  }
+  dst->bytes_skipped += src->bytes_skipped;
+  dst->chunks_skipped += src->chunks_skipped;
+  dst->messages_skipped += src->messages_skipped;
+}
+
+void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes) {
+  mcap_damage one;
+  memset(&one, 0, sizeof one);
+  one.problems = 1;
+  one.code = err && err->mcap_code ? err->mcap_code : MCAP_ERECORD;
+  one.first_offset = offset;
+  one.bytes_skipped = bytes;
+  if (err) snprintf(one.msg, sizeof one.msg, "%.*s", (int)sizeof one.msg - 1, err->msg);
+  pl__damage_add(dst, &one);
 }
 
 int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {

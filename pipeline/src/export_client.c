@@ -591,6 +591,7 @@ static int collect(const char *path, const char *const *topics, size_t n_topics,
   mcap_indexed_options io;
   memset(&io, 0, sizeof io);
   io.threads = 1;
+  io.skip_bad_chunks = 1; /* counted below */
   if (mcap_reader_open(&r, &src, &io, &me) != MCAP_OK)
     return pl__err_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
   mcap_query q;
@@ -625,6 +626,14 @@ static int collect(const char *path, const char *const *topics, size_t n_topics,
     }
     if (rc == PL_OK && mrc != MCAP_ITEROVER)
       rc = pl__err_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, mcap_reader_errmsg(r));
+  }
+  mcap_damage d;
+  mcap_reader_damage(r, &d);
+  if (rc == PL_OK && d.problems) {
+    /* a comparison with part of a file proves nothing */
+    rc = pl__err(err, PL_EVERIFY, d.first_offset,
+                 "'%s' cannot be read completely (at offset %llu: %.200s): it cannot be compared",
+                 path, (unsigned long long)d.first_offset, d.msg);
   }
   mcap_message_iter_free(it);
   mcap_reader_free(r);

@@ -1,5 +1,6 @@
 /*
- * http.c - the pl_http handle: the only file that includes <curl/curl.h>.
+ * http.c - the pl_http handle: the only file that calls libcurl (which
+ * http_curl.c loads on first use, so that the binary does not link it).
  *
  * One handle wraps one libcurl easy handle that is reset and reused for
  * every request, so connections are kept alive between requests. Every
@@ -23,7 +24,6 @@
  * are fetched by functions that never attach it at all. Messages name API
  * requests by method and path, and links without their query (signatures).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "client_internal.h"
+#include "http_curl.h" /* <curl/curl.h>, the functions loaded on first use */
 #include "import_internal.h"
 
 #define DEFAULT_CONNECT_S 10.0
@@ -222,10 +223,24 @@ static int is_api_url(const pl_http *h, const char *url) {
 
 /* ------------------------------------------------------------ handle */
 
+int pl_http_global_init(pl_error_info *err) {
+  int rc = pl__curl_load(err);
+  if (rc) return rc;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return pl__err(err, PL_ENET, UINT64_MAX, "cannot initialise libcurl");
+  return PL_OK;
+}
+
+void pl_http_global_cleanup(void) {
+  if (pl__curl_load(NULL) == PL_OK) curl_global_cleanup();
+}
+
 int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const pl_http_options *o,
                 pl_error_info *err) {
   *out = NULL;
   if (!api_url || !*api_url) return pl__err(err, PL_EINVAL, UINT64_MAX, "no API URL given");
+  int lrc = pl__curl_load(err);
+  if (lrc) return lrc;
   if (strncasecmp(api_url, "http://", 7) != 0 && strncasecmp(api_url, "https://", 8) != 0)
     return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s': expected http:// or https://",
                    api_url);

@@ -35,6 +35,11 @@ int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char 
 int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Add what `src` could not read to `dst` (mcap_damage; dst keeps its first problem). */
+void pl__damage_add(mcap_damage *dst, const mcap_damage *src);
+/* Add one damaged record at `offset` (bytes long, skipped whole) to `dst`; why: err's message. */
+void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes);
+
 char *pl__strdup(const char *s); /* NULL in, NULL out */
 char *pl__strview(mcap_str s);   /* NUL-terminated copy of a view */
 /* Grow *arr (elements of `elem` bytes) to hold at least `need`. 0 or -1 (ENOMEM). */
@@ -124,6 +129,13 @@ typedef struct pl__walk_cb {
   int (*problem)(void *ctx, pl_severity sev, const char *code, uint64_t offset, const char *msg);
   /* where each chunk goes once decompressed, CRC-checked and walked (NULL: nowhere) */
   pl__feed *feed;
+  /* after DataEnd, also pass on the summary's Schema and Channel records that the data
+   * section did not define (topics without messages that rosbag2 writes there only);
+   * a channel whose schema the file never defines is left out */
+  int summary_defs;
+  /* called now and then with the bytes walked so far and the source's size; NULL = none */
+  void (*progress)(void *progress_ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl__walk_cb;
 
 typedef struct pl__walk_stats {
@@ -134,7 +146,8 @@ typedef struct pl__walk_stats {
 } pl__walk_stats;
 
 /*
- * Walk a seekable source's data section record by record (not the summary):
+ * Walk a seekable source's data section record by record (the summary only for
+ * cb->summary_defs):
  * chunks are decompressed once (unless skip_chunks) and their records passed
  * on; a bad chunk is reported and skipped; attachments are passed on in pieces
  * (memory independent of their size). The source is borrowed.

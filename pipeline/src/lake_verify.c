@@ -296,6 +296,7 @@ static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
   cb.attachment_end = v_att_end;
   cb.metadata = v_metadata;
   cb.problem = v_problem;
+  cb.summary_defs = 1; /* as the lake writer walks the original */
   pl__walk_stats st;
   pl_error_info e;
   memset(&e, 0, sizeof e);

@@ -54,6 +54,7 @@ struct min {
   uint8_t *seen; /* [2 * PL__IDS] schema / channel definitions met in chunks */
   size_t want_defs, seen_defs;
   int repeat;
+  mcap_damage blocks; /* chunks block mode could not read (skipped) */
 };
 
 /* An output schema or channel, for coalescing lookups. */
@@ -67,6 +68,7 @@ struct okey {
 
 struct meta {
   uint64_t hash;
+  const struct min *from; /* the input it came from */
   char *name;
   uint8_t *map;
   uint32_t map_len;
@@ -208,11 +210,17 @@ static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
 
 /* ---------------------------------------------- metadata and attachments */
 
-static int merge_metadata(struct merge *m, const mcap_metadata *md) {
+/*
+ * One input's Metadata record. Records of one file are all kept, whatever their names
+ * (rosbag2 writes two named "rosbag2"); between inputs, a record identical to one another
+ * input gave is written once, and a same-named record that differs from every one the
+ * other inputs gave is a conflict (unless allow_duplicate_metadata).
+ */
+static int merge_metadata(struct merge *m, const struct min *from, const mcap_metadata *md) {
   uint64_t hn = mix(UINT64_C(0xcbf29ce484222325), md->name.data, md->name.len);
-  /* Same name: identical content is written once; different content is a conflict. */
+  const struct meta *differs = NULL;
   for (struct meta *e = m->metas[hn % NBUCKETS]; e; e = e->next) {
-    if (e->hash != hn || strlen(e->name) != md->name.len ||
+    if (e->from == from || e->hash != hn || strlen(e->name) != md->name.len ||
         (md->name.len && memcmp(e->name, md->name.data, md->name.len) != 0))
       continue;
     if (e->map_len == md->metadata.len &&
@@ -220,15 +228,17 @@ static int merge_metadata(struct merge *m, const mcap_metadata *md) {
       m->st->metadata_duplicates++;
       return PL_OK;
     }
-    if (!m->o->allow_duplicate_metadata)
-      return pl__err(m->err, PL_ECONFLICT, UINT64_MAX,
-                     "metadata '%s' differs between inputs (allow it with "
-                     "--allow-duplicate-metadata)",
-                     e->name);
+    differs = e;
   }
+  if (differs && !m->o->allow_duplicate_metadata)
+    return pl__err(m->err, PL_ECONFLICT, UINT64_MAX,
+                   "metadata '%s' differs between inputs ('%s' and '%s'; allow it with "
+                   "--allow-duplicate-metadata)",
+                   differs->name, differs->from->path, from->path);
   struct meta *e = calloc(1, sizeof *e);
   if (!e) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   e->hash = hn;
+  e->from = from;
   e->name = pl__strview(md->name);
   e->map_len = md->metadata.len;
   e->map = malloc(e->map_len ? e->map_len : 1);
@@ -251,9 +261,13 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
   struct merge *m = ctx;
   struct min *in = m->cur_input;
   if (op == MCAP_OP_ATTACHMENT && !m->o->no_attachments) {
-    int written = 0;
-    int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, m->err);
+    int written = 0, damaged = 0;
+    int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, &damaged, m->err);
     if (rc) return rc;
+    if (damaged) {
+      pl__damage_one(&in->blocks, m->err, off, 9 + len);
+      return PL_OK;
+    }
     m->st->attachments++;
     return PL_OK;
   }
@@ -269,7 +283,7 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
   if (!rc && (got < len || mcap_record_parse(MCAP_OP_METADATA, p, len, off, &rec, NULL)))
     rc = pl__err_mcap(m->err, MCAP_ERECORD, off, "%s: metadata at offset %llu is malformed",
                       in->path, (unsigned long long)off);
-  if (!rc) rc = merge_metadata(m, &rec.u.metadata);
+  if (!rc) rc = merge_metadata(m, in, &rec.u.metadata);
   pl__buf_dispose(&tmp);
   return rc;
 }
@@ -325,8 +339,29 @@ static int by_time(const void *a, const void *b) {
 }
 
 /* Decompress the input's next chunk: its messages become the pending block. */
+/* A chunk block mode cannot read: counted as damage and skipped. */
+static int skip_block(struct min *in, const mcap_chunk_index *ci, int code, const char *why) {
+  mcap_damage one;
+  memset(&one, 0, sizeof one);
+  one.problems = 1;
+  one.code = code;
+  one.first_offset = ci->chunk_start_offset;
+  one.bytes_skipped = ci->chunk_length;
+  one.chunks_skipped = 1;
+  uint64_t k = mcap_map_u16u64_count(&ci->message_index_offsets);
+  if (k && ci->message_index_length >= 15 * k && (ci->message_index_length - 15 * k) % 16 == 0)
+    one.messages_skipped = (ci->message_index_length - 15 * k) / 16;
+  snprintf(one.msg, sizeof one.msg, "%.*s", (int)sizeof one.msg - 1, why);
+  pl__damage_add(&in->blocks, &one);
+  in->next_chunk++;
+  in->pos = 0;
+  in->in_block = 0;
+  return PL_OK;
+}
+
 static int open_block(struct merge *m, struct min *in) {
   const mcap_chunk_index *ci = mcap_reader_chunk_at(in->r, in->next_chunk);
+  char why[300];
   const uint8_t *p;
   uint64_t got, off = ci->chunk_start_offset;
   mcap_record rec;
@@ -337,13 +372,16 @@ static int open_block(struct merge *m, struct min *in) {
                : pl__source_pull(&in->raw, &in->tmp, off, ci->chunk_length, &p, &got, m->err);
   if (rc) return rc;
   if (ci->chunk_length < 9 || got < ci->chunk_length || p[0] != MCAP_OP_CHUNK ||
-      mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, off, &rec, &me) != MCAP_OK)
-    return pl__err_mcap(m->err, MCAP_ECHUNK_OFFSET, off, "%s: no chunk at offset %llu", in->path,
-                        (unsigned long long)off);
+      mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, off, &rec, &me) != MCAP_OK) {
+    snprintf(why, sizeof why, "no readable chunk at offset %llu%s%.200s",
+             (unsigned long long)off, me.msg[0] ? ": " : "", me.msg);
+    return skip_block(in, ci, MCAP_ECHUNK_OFFSET, why);
+  }
   const mcap_chunk *ck = &rec.u.chunk;
-  if (ck->uncompressed_size > PL__MAX_CHUNK)
-    return pl__err_mcap(m->err, MCAP_ELIMIT, off, "%s: chunk at offset %llu is too large", in->path,
-                        (unsigned long long)off);
+  if (ck->uncompressed_size > PL__MAX_CHUNK) {
+    snprintf(why, sizeof why, "chunk at offset %llu is too large", (unsigned long long)off);
+    return skip_block(in, ci, MCAP_ELIMIT, why);
+  }
   size_t usize = (size_t)ck->uncompressed_size;
   if (usize > in->dec_cap) {
     uint8_t *q = realloc(in->dec, usize ? usize : 1);
@@ -352,7 +390,11 @@ static int open_block(struct merge *m, struct min *in) {
     in->dec_cap = usize;
   }
   int mrc = mcap_chunk_decompress(in->d, ck, in->dec, usize, 0, &me);
-  if (mrc) return pl__err_mcap(m->err, mrc, off, "%s: %s", in->path, me.msg);
+  if (mrc == MCAP_ENOMEM) return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+  if (mrc) {
+    snprintf(why, sizeof why, "chunk at offset %llu: %.250s", (unsigned long long)off, me.msg);
+    return skip_block(in, ci, mrc, why);
+  }
   m->st->chunks_decompressed++;
   in->n_ents = 0;
   int in_order = 1;
@@ -587,6 +629,7 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
   memset(&io, 0, sizeof io);
   io.threads = 1;
   io.memory_budget = UINT64_C(16) << 20;
+  io.skip_bad_chunks = 1; /* counted in the reader's damage (merge_pass reports it) */
   rc = mcap_reader_open(&in->r, &src, &io, &me);
   if (rc) {
     in->r = NULL;
@@ -596,7 +639,7 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
   return PL_OK;
 }
 
-static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
+static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sink *sink,
                       const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err) {
   struct merge *m = calloc(1, sizeof *m);
   if (!m) return pl__err(err, PL_ENOMEM, 0, "out of memory");
@@ -659,7 +702,7 @@ static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
   /* Metadata and attachments, input by input. */
   for (size_t i = 0; i < n && !rc && (!o->no_metadata || !o->no_attachments); i++) {
     m->cur_input = &m->in[i];
-    rc = pl__hop_records(&m->in[i].raw, hop, m, err);
+    rc = pl__hop_records(&m->in[i].raw, m->in[i].r, hop, m, err);
   }
   if (rc) goto out;
 
@@ -741,6 +784,16 @@ static int merge_pass(const char *const *inputs, size_t n, mcap_sink *sink,
   }
   st->bytes_out = mcap_writer_bytes_written(m->w);
   if (o->progress) o->progress(o->progress_user, total, total);
+  /* What each input could not give: its reader's (a scan that stopped, chunks a query
+   * skipped) and block mode's skipped chunks. */
+  for (size_t i = 0; i < n; i++) {
+    mcap_damage d;
+    mcap_reader_damage(m->in[i].r, &d);
+    pl__damage_add(&d, &m->in[i].blocks);
+    if (!d.problems) continue;
+    pl__damage_add(&st->damage, &d);
+    if (st->damaged_inputs++ == 0) st->first_damaged = base + i;
+  }
 out:
   mcap_writer_free(m->w);
   close_inputs(m);
@@ -764,8 +817,9 @@ int pl_coalesce_parse(const char *s, pl_coalesce *out) {
 }
 
 /* Merge `inputs` into a new temporary file in dir; *path_out gets its name. */
-static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
-                         const pl_merge_options *o, char **path_out, pl_error_info *err) {
+static int merge_to_temp(const char *const *inputs, size_t n, size_t base, const char *dir,
+                         const pl_merge_options *o, pl_merge_stats *top, char **path_out,
+                         pl_error_info *err) {
   char *path = NULL;
   int fd = pl__scratch_open(dir, "mcapkit-merge", &path, err);
   if (fd < 0) return err && err->code ? err->code : PL_EIO;
@@ -784,7 +838,13 @@ static int merge_to_temp(const char *const *inputs, size_t n, const char *dir,
     io.progress = NULL;
     pl_merge_stats ist;
     memset(&ist, 0, sizeof ist);
-    rc = merge_pass(inputs, n, &sink, &io, &ist, err);
+    rc = merge_pass(inputs, n, base, &sink, &io, &ist, err);
+    if (!rc && ist.damaged_inputs) {
+      /* only the first round reads the caller's inputs; later ones read our own files */
+      if (!top->damaged_inputs) top->first_damaged = ist.first_damaged;
+      top->damaged_inputs += ist.damaged_inputs;
+      pl__damage_add(&top->damage, &ist.damage);
+    }
     int crc = mcap_sink_close(&sink, &me);
     if (!rc && crc) rc = pl__err_mcap(err, crc, 0, "writing an intermediate file in '%s': %s", dir, me.msg);
   }
@@ -815,7 +875,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
   if (!dir || !dir[0]) dir = "/tmp";
 
   /* Standard input is read once into a temporary file. */
-  char **spooled = calloc(n_inputs, sizeof *spooled);
+  pl_input *spooled = calloc(n_inputs, sizeof *spooled);
   const char **cur = calloc(n_inputs, sizeof *cur);
   int rc = PL_OK;
   if (!spooled || !cur) {
@@ -824,14 +884,11 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     return pl__err(err, PL_ENOMEM, 0, "out of memory");
   }
   for (size_t i = 0; i < n_inputs && !rc; i++) {
+    /* standard input and streams (pipes, /dev/fd/N) are read once into a temporary file */
     cur[i] = inputs[i];
-    if (inputs[i] && strcmp(inputs[i], "-") == 0) {
-      mcap_source s;
-      rc = pl__spool_stdin(dir, &s, &spooled[i], err);
-      if (!rc) {
-        mcap_source_close(&s);
-        cur[i] = spooled[i];
-      }
+    if (inputs[i] && (strcmp(inputs[i], "-") == 0 || pl_input_is_stream(inputs[i]))) {
+      rc = pl_input_open(inputs[i], dir, &spooled[i], err);
+      if (!rc) cur[i] = spooled[i].path;
     }
   }
   /* Rounds: groups of max_open inputs into temporary files until few enough remain. */
@@ -848,7 +905,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     }
     for (size_t g = 0; g < groups && !rc; g++) {
       size_t a = g * max_open, b = a + max_open < n ? a + max_open : n;
-      rc = merge_to_temp(cur + a, b - a, dir, o, &next[g], err);
+      rc = merge_to_temp(cur + a, b - a, st->rounds == 1 ? a : 0, dir, o, st, &next[g], err);
     }
     /* The previous round's temporary files are no longer needed. */
     for (size_t i = 0; i < n_temps; i++) pl__scratch_release(temps[i]);
@@ -859,10 +916,10 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     n = groups;
     st->rounds++;
   }
-  if (!rc) rc = merge_pass(cur, n, sink, o, st, err);
+  if (!rc) rc = merge_pass(cur, n, 0, sink, o, st, err);
   for (size_t i = 0; i < n_temps; i++) pl__scratch_release(temps[i]);
   free(temps);
-  for (size_t i = 0; i < n_inputs; i++) pl__scratch_release(spooled[i]);
+  for (size_t i = 0; i < n_inputs; i++) pl_input_release(&spooled[i]);
   free(spooled);
   free(cur);
   return rc;

@@ -985,10 +985,16 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
       }
       c->rep->chunks_dropped++;
       c->rep->messages_lost += lost;
-      problem(c, PL_SEV_ERROR, crc_bad ? "chunk-crc" : "chunk-damaged", pos,
-              "%s: its content cannot be trusted; %s%llu messages dropped",
-              crc_bad ? "chunk CRC mismatch" : "chunk damaged (it does not decompress)",
-              have_index ? "" : "at least ", (unsigned long long)lost);
+      if (!have_index && lost == 0)
+        problem(c, PL_SEV_ERROR, crc_bad ? "chunk-crc" : "chunk-damaged", pos,
+                "%s: its content cannot be trusted; its messages (how many is unknown) dropped",
+                crc_bad ? "chunk CRC mismatch" : "chunk damaged (it does not decompress)");
+      else
+        problem(c, PL_SEV_ERROR, crc_bad ? "chunk-crc" : "chunk-damaged", pos,
+                "%s: its content cannot be trusted; %s%llu %s dropped",
+                crc_bad ? "chunk CRC mismatch" : "chunk damaged (it does not decompress)",
+                have_index ? "" : "at least ", (unsigned long long)lost,
+                lost == 1 ? "message" : "messages");
       return PL_OK;
     }
     n_ok = produced;
@@ -1232,7 +1238,7 @@ static int scan(struct rc_ctx *c) {
         }
         rc = open_writer(c, NULL);
         int written = 0;
-        if (!rc) rc = pl__copy_attachment(c->w, &c->src, pos, len, 0, NULL, NULL, &written, c->err);
+        if (!rc) rc = pl__copy_attachment(c->w, &c->src, pos, len, 0, NULL, NULL, &written, NULL, c->err);
         if (!rc && written) c->rep->attachments++;
         break;
       }
@@ -1313,7 +1319,8 @@ static void tally(struct rc_ctx *c) {
 int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o,
                pl_recover_report **out, pl_error_info *err) {
   struct rc_ctx *c;
-  char *spool = NULL;
+  pl_input input;
+  memset(&input, 0, sizeof input);
   int rc = PL_OK;
   if (out) *out = NULL;
   if (!in_path || !sink || !out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
@@ -1338,10 +1345,10 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
   }
   mcap_error_info me;
   memset(&me, 0, sizeof me);
-  if (strcmp(in_path, "-") == 0) {
-    rc = pl__spool_stdin(NULL, &c->src, &spool, err);
-  } else {
-    int mrc = mcap_source_open_file(&c->src, in_path, &me);
+  /* standard input and streams (pipes, /dev/fd/N) are read into a temporary file first */
+  rc = pl_input_open(in_path, NULL, &input, err);
+  if (!rc) {
+    int mrc = mcap_source_open_file(&c->src, input.path, &me);
     if (mrc) rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
   if (rc) goto out;
@@ -1376,7 +1383,7 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
 out:
   mcap_writer_free(c->w);
   mcap_source_close(&c->src);
-  pl__scratch_release(spool);
+  pl_input_release(&input);
   pl__defs_dispose(&c->defs);
   pl__reg_dispose(&c->reg);
   pl__mi_dispose(&c->mi);

@@ -100,6 +100,21 @@ int pl__rw_writer(struct pl__rw *rw, const mcap_str *comp) {
     wo.compression = comp && pl__compression_of(*comp, &c) == 0 ? c : MCAP_COMPRESSION_ZSTD;
   }
   wo.compression_level = rw->o.compression_level;
+  if (wo.compression_level) {
+    /* the input decided the codec: its level range is known only now */
+    int lo, hi;
+    mcap_compression_levels(wo.compression, &lo, &hi);
+    if (wo.compression_level < lo || wo.compression_level > hi) {
+      if (lo > hi)
+        return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
+                       "compression level %d given, but the output is not compressed (the "
+                       "input's chunks are not)",
+                       wo.compression_level);
+      return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
+                     "compression level %d is out of range for %s (%d to %d)",
+                     wo.compression_level, mcap_compression_name(wo.compression), lo, hi);
+    }
+  }
   wo.no_chunking = rw->o.no_chunks;
   if (rw->o.no_crc) {
     wo.no_chunk_crc = 1;
@@ -260,13 +275,14 @@ int pl__rw_write_lpc(struct pl__rw *rw) {
 
 int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
                         int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
-                        int *written, pl_error_info *err) {
+                        int *written, int *damaged, pl_error_info *err) {
   struct pl__buf tmp = {0};
   const uint8_t *p;
   uint64_t got, base = off + 9;
   char *name = NULL, *media = NULL;
   int rc = PL_OK;
   *written = 0;
+  if (damaged) *damaged = 0;
 #define NEED(cond)                                                                        \
   do {                                                                                    \
     if (!(cond)) {                                                                        \
@@ -329,6 +345,33 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   a.data.len = dl;
   if (keep && !keep(keep_ctx, &a)) goto out;
 
+  if (check_crc && damaged && src->size != MCAP_SIZE_UNKNOWN) {
+    /* A file can be read twice: check the CRC before writing anything, so that a damaged
+     * attachment is left out (the writer would give its bytes a new, valid CRC). */
+    uint32_t c2 = crc;
+    for (uint64_t done = 0; done < dl;) {
+      uint64_t n = dl - done < COPY_PIECE ? dl - done : COPY_PIECE;
+      rc = pl__source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
+      if (rc) goto out;
+      NEED(got == n);
+      c2 = mcap_crc32(c2, p, (size_t)n);
+      done += n;
+    }
+    rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
+    if (rc) goto out;
+    NEED(got == 4);
+    uint32_t st =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (st && c2 != st) {
+      pl__err_mcap(err, MCAP_ECRC, off,
+                   "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
+                   name, (unsigned long long)off, st, c2);
+      *damaged = 1;
+      goto out;
+    }
+    check_crc = 0; /* checked */
+  }
+
   int mrc = mcap_writer_attachment_begin(w, a.log_time, a.create_time, a.name, a.media_type, dl);
   if (mrc) {
     rc = pl__werr(w, mrc, err, "writing an attachment");
@@ -381,16 +424,45 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
   if (rw->o.no_attachments) return PL_OK;
   int rc = pl__rw_writer(rw, NULL);
   if (rc) return rc;
-  int written = 0;
+  int written = 0, damaged = 0;
   rc = pl__copy_attachment(rw->w, src, off, len, !rw->o.no_input_crc, keep_attachment, rw, &written,
-                           rw->err);
+                           &damaged, rw->err);
   if (!rc && written) rw->st->attachments++;
+  if (!rc && damaged) pl__damage_one(&rw->st->damage, rw->err, off, 9 + len);
   return rc;
 }
 
 /* ------------------------------------------------------------ record hops */
 
-int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *err) {
+uint64_t pl__next_known(mcap_reader *r, uint64_t pos, uint64_t *chunks, uint64_t *messages) {
+  uint64_t best = UINT64_MAX;
+  *chunks = *messages = 0;
+  if (!r || mcap_reader_index_source(r, NULL) != MCAP_INDEX_FROM_SUMMARY) return best;
+  for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+    uint64_t o = mcap_reader_chunk_at(r, i)->chunk_start_offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_attachment_count(r); i++) {
+    uint64_t o = mcap_reader_attachment_at(r, i)->offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_metadata_count(r); i++) {
+    uint64_t o = mcap_reader_metadata_at(r, i)->offset;
+    if (o > pos && o < best) best = o;
+  }
+  for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
+    if (ci->chunk_start_offset < pos || ci->chunk_start_offset >= best) continue;
+    uint64_t k = mcap_map_u16u64_count(&ci->message_index_offsets);
+    (*chunks)++;
+    if (k && ci->message_index_length >= 15 * k && (ci->message_index_length - 15 * k) % 16 == 0)
+      *messages += (ci->message_index_length - 15 * k) / 16;
+  }
+  return best;
+}
+
+int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
+                    pl_error_info *err) {
   struct pl__buf tmp = {0};
   uint64_t pos = MCAP_MAGIC_SIZE;
   int rc = PL_OK;
@@ -399,12 +471,22 @@ int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *e
     uint64_t len;
     int eof;
     rc = pl__read_envelope(src, &tmp, pos, &op, &len, &eof, err);
-    if (rc || eof) break;
-    if (op == MCAP_OP_DATA_END || op == MCAP_OP_FOOTER) break;
-    if (src->size != MCAP_SIZE_UNKNOWN && len > src->size - pos - 9) {
+    if (rc || eof == 1) break;
+    if (!eof && (op == MCAP_OP_DATA_END || op == MCAP_OP_FOOTER)) break;
+    if (eof || (src->size != MCAP_SIZE_UNKNOWN && len > src->size - pos - 9)) {
+      if (r) {
+        /* damaged here: on at the next record the summary knows, or stop (r reports it) */
+        uint64_t chunks, messages, to = pl__next_known(r, pos, &chunks, &messages);
+        if (to != UINT64_MAX && to < src->size) {
+          pos = to;
+          continue;
+        }
+        break;
+      }
       rc = pl__err_mcap(err, MCAP_ETRUNCATED, pos,
-                        "%s record at offset %llu runs past the end of the file",
-                        mcap_opcode_name(op), (unsigned long long)pos);
+                        eof ? "record header at offset %llu runs past the end of the file"
+                            : "record at offset %llu runs past the end of the file",
+                        (unsigned long long)pos);
       break;
     }
     rc = fn(ctx, op, pos, len);
@@ -486,6 +568,7 @@ static int open_reader(const char *path, int threads, uint64_t budget, mcap_read
   memset(&io, 0, sizeof io);
   io.threads = threads;
   io.memory_budget = budget;
+  io.skip_bad_chunks = 1; /* counted in the reader's damage, reported in the stats */
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int mrc = mcap_reader_open(r, &src, &io, &me);
@@ -503,10 +586,12 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
   struct pl__rw rw;
   mcap_source src;
   mcap_reader *r = NULL;
-  char *spool = NULL;
+  pl_input input;
   int rc;
+  memset(&input, 0, sizeof input);
   if (!st) st = &local;
   memset(st, 0, sizeof *st);
+  st->damage.first_offset = UINT64_MAX;
   memset(&src, 0, sizeof src);
   if (!o) {
     memset(&defaults, 0, sizeof defaults);
@@ -522,14 +607,18 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
   rc = pl__rw_init(&rw, o, sink, st, err);
   if (rc) return rc;
 
+  /* "-" and paths that are streams (pipes, /dev/fd/N) go forward only; a sorted order or
+   * last_per_channel needs them copied first. `path` reopens the input for the reader. */
   int is_stdin = strcmp(in_path, "-") == 0;
+  int stream = pl_input_is_stream(in_path);
   int want_lpc = rw.sel.n_lpc && o->has_start && o->start > 0;
   int need_seek = o->order != PL_REWRITE_ORDER_PRESERVE || want_lpc;
   const char *path = in_path;
-  if (is_stdin && need_seek) {
-    rc = pl__spool_stdin(o->tmp_dir, &src, &spool, err);
+  if (stream && need_seek) {
+    rc = pl_input_open(in_path, o->tmp_dir, &input, err);
+    if (!rc) rc = open_source(input.path, &src, err);
     if (rc) goto out;
-    path = spool;
+    path = input.path;
   } else if (is_stdin) {
     mcap_error_info me;
     memset(&me, 0, sizeof me);
@@ -538,6 +627,7 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
       rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
+    if (!stream) path = "/proc/self/fd/0"; /* redirected from a file: seekable in place */
   } else {
     rc = open_source(path, &src, err);
     if (rc) goto out;
@@ -558,6 +648,9 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
     rc = pl__rewrite_walk(&rw, &src, r);
   } else {
     rc = pl__rewrite_sorted(&rw, r, &src);
+    /* the queries skipped what they could not read (and the index may come from a scan that
+     * stopped early): that is this rewrite's damage */
+    if (!rc) mcap_reader_damage(r, &st->damage);
   }
   if (!rc) rc = pl__rw_finish(&rw);
 
@@ -566,6 +659,6 @@ out:
   pl__rw_dispose(&rw);
   mcap_reader_free(r);
   mcap_source_close(&src);
-  pl__scratch_release(spool);
+  pl_input_release(&input);
   return rc;
 }

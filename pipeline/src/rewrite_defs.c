@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rewrite_internal.h"
@@ -447,7 +448,9 @@ void pl__scratch_release(char *path) {
   free(path);
 }
 
-int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_error_info *err) {
+/* Copy everything readable from `in` into a new scratch file; *path_out names it. */
+static int spool_fd(int in, const char *name, const char *tmp_dir, char **path_out,
+                    pl_error_info *err) {
   const char *dir = tmp_dir ? tmp_dir : getenv("TMPDIR");
   if (!dir || !dir[0]) dir = "/tmp";
   char *path = NULL;
@@ -458,10 +461,10 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
   int rc = PL_OK;
   if (!buf) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   while (rc == PL_OK) {
-    ssize_t r = read(STDIN_FILENO, buf, kBuf);
+    ssize_t r = read(in, buf, kBuf);
     if (r < 0) {
       if (errno == EINTR) continue;
-      rc = pl__err_errno(err, errno, "reading standard input");
+      rc = pl__err_errno(err, errno, "reading %s", name);
       break;
     }
     if (r == 0) break;
@@ -469,7 +472,7 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
       ssize_t w = write(fd, buf + done, (size_t)(r - done));
       if (w < 0) {
         if (errno == EINTR) continue;
-        rc = pl__err_errno(err, errno, "writing the copy of standard input");
+        rc = pl__err_errno(err, errno, "writing the copy of %s in '%s'", name, dir);
         break;
       }
       done += w;
@@ -477,18 +480,72 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
   }
   free(buf);
   close(fd);
-  if (rc == PL_OK) {
-    mcap_error_info me;
-    memset(&me, 0, sizeof me);
-    int mrc = mcap_source_open_file(src, path, &me);
-    if (mrc) rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
-  }
   if (rc != PL_OK) {
     pl__scratch_release(path);
     return rc;
   }
   *path_out = path;
   return PL_OK;
+}
+
+int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_error_info *err) {
+  char *path = NULL;
+  int rc = spool_fd(STDIN_FILENO, "standard input", tmp_dir, &path, err);
+  if (rc) return rc;
+  mcap_error_info me;
+  memset(&me, 0, sizeof me);
+  int mrc = mcap_source_open_file(src, path, &me);
+  if (mrc) {
+    pl__scratch_release(path);
+    return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+  }
+  *path_out = path;
+  return PL_OK;
+}
+
+/* Standard input redirected from a regular file, read from its start: usable in place. */
+static int stdin_is_file(void) {
+  struct stat st;
+  return fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+         lseek(STDIN_FILENO, 0, SEEK_CUR) == 0 && access("/proc/self/fd/0", R_OK) == 0;
+}
+
+int pl_input_is_stream(const char *arg) {
+  struct stat st;
+  if (!arg) return 0;
+  if (strcmp(arg, "-") == 0) return !stdin_is_file();
+  /* a path that exists but is no regular file or directory: a pipe, a device, a socket */
+  return stat(arg, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_info *err) {
+  memset(in, 0, sizeof *in);
+  if (!arg) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  int is_stdin = strcmp(arg, "-") == 0;
+  if (is_stdin && stdin_is_file()) {
+    in->path = "/proc/self/fd/0";
+    return PL_OK;
+  }
+  if (!is_stdin && !pl_input_is_stream(arg)) {
+    in->path = arg;
+    return PL_OK;
+  }
+  int fd = is_stdin ? STDIN_FILENO : open(arg, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", arg);
+  char name[300];
+  snprintf(name, sizeof name, is_stdin ? "standard input" : "'%.280s'", arg);
+  int rc = spool_fd(fd, name, tmp_dir, &in->scratch, err);
+  if (!is_stdin) close(fd);
+  if (rc) return rc;
+  in->path = in->scratch;
+  in->copied = 1;
+  return PL_OK;
+}
+
+void pl_input_release(pl_input *in) {
+  if (!in) return;
+  pl__scratch_release(in->scratch);
+  memset(in, 0, sizeof *in);
 }
 
 int pl__read_envelope(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint8_t *opcode,

@@ -240,14 +240,29 @@ int pl__rewrite_sorted(struct pl__rw *rw, mcap_reader *r, mcap_source *raw);
 /*
  * Walk the data section's top-level records by their envelopes (chunks are
  * jumped over), calling `fn` for each Attachment and Metadata record at its
- * offset. Used by the sorted writer and by merge.
+ * offset. Used by the sorted writer and by merge. With `r` (the same file's
+ * indexed reader, opened with skip_bad_chunks) damage is not an error: at a
+ * record that runs past the end the walk goes on at the next record r's summary
+ * indexes, or stops there; r's damage is what the caller reports.
  */
 typedef int (*pl__hop_fn)(void *ctx, uint8_t opcode, uint64_t off, uint64_t len);
-int pl__hop_records(mcap_source *src, pl__hop_fn fn, void *ctx, pl_error_info *err);
+int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
+                    pl_error_info *err);
 
-/* Stream an attachment record into a writer (shared by rewrite and merge). */
+/*
+ * Where r's summary (not a scan) knows a record to start after `pos`: chunks,
+ * attachments, metadata; UINT64_MAX if none. *chunks and *messages count the
+ * chunks indexed in [pos, that offset) and the messages their indexes hold.
+ */
+uint64_t pl__next_known(mcap_reader *r, uint64_t pos, uint64_t *chunks, uint64_t *messages);
+
+/*
+ * Stream an attachment record into a writer (shared by rewrite and merge). With check_crc
+ * and `damaged` on a file (not a stream), the CRC is checked before anything is written: a
+ * mismatch writes nothing, sets *damaged and says why in err, and returns PL_OK.
+ */
 int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
                         int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
-                        int *written, pl_error_info *err);
+                        int *written, int *damaged, pl_error_info *err);
 
 #endif /* PIPELINE_REWRITE_INTERNAL_H */

@@ -59,7 +59,7 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
     if (stat(inputs[i], &ist) == 0 && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino &&
         !in_place) {
       rc = pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "refusing to write over the input '%s' (use --in-place to replace it)",
+                   "refusing to write over the input '%s'",
                    inputs[i]);
       goto fail;
     }

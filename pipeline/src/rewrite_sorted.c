@@ -123,7 +123,7 @@ int pl__rewrite_sorted(struct pl__rw *rw, mcap_reader *r, mcap_source *raw) {
   if (!rc && rw->o.keep_unused_channels) rc = pl__rw_register_all(rw);
   if (!rc) rc = pl__rw_collect_lpc(rw, r);
   if (!rc && (!rw->o.no_metadata || !rw->o.no_attachments))
-    rc = pl__hop_records(raw, hop, &so, rw->err);
+    rc = pl__hop_records(raw, r, hop, &so, rw->err);
   if (!rc) rc = pl__rw_write_lpc(rw);
   if (rc) return rc;
 

@@ -61,7 +61,14 @@ struct walk {
   int repeat;
   int pending_register; /* keep_unused_channels: definitions met before the writer opened */
   uint64_t last_progress;
+  int damaged; /* the error being returned is damage in the input (not I/O, memory, output) */
 };
+
+/* The error `rc` just set is damage in the input. */
+static int bad_input(struct walk *wk, int rc) {
+  wk->damaged = 1;
+  return rc;
+}
 
 static int trusted(const struct walk *wk) {
   return wk->have_summary && !wk->repeat && wk->seen_schemas == wk->want_schemas &&
@@ -69,9 +76,8 @@ static int trusted(const struct walk *wk) {
 }
 
 static int malformed(struct walk *wk, uint64_t off, const char *what) {
-  return pl__err_mcap(wk->err, MCAP_ERECORD, off,
-                      "%s at offset %llu is malformed (try 'mcapkit recover')", what,
-                      (unsigned long long)off);
+  return bad_input(wk, pl__err_mcap(wk->err, MCAP_ERECORD, off, "%s at offset %llu is malformed",
+                                    what, (unsigned long long)off));
 }
 
 static int pull(struct walk *wk, uint64_t off, uint64_t n, const uint8_t **p) {
@@ -79,9 +85,9 @@ static int pull(struct walk *wk, uint64_t off, uint64_t n, const uint8_t **p) {
   int rc = pl__source_pull(wk->src, &wk->tmp, off, n, p, &got, wk->err);
   if (rc) return rc;
   if (got < n) {
-    return pl__err_mcap(wk->err, MCAP_ETRUNCATED, off + got,
-                        "input ends at offset %llu inside a record (try 'mcapkit recover')",
-                        (unsigned long long)(off + got));
+    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ETRUNCATED, off + got,
+                                      "input ends at offset %llu inside a record",
+                                      (unsigned long long)(off + got)));
   }
   return PL_OK;
 }
@@ -94,13 +100,16 @@ static int note_def(struct walk *wk, const mcap_record *rec, uint64_t off) {
   uint16_t id = rec->opcode == MCAP_OP_SCHEMA ? rec->u.schema.id : rec->u.channel.id;
   const char *kind = rec->opcode == MCAP_OP_SCHEMA ? "schema" : "channel";
   if (rc == 2) {
-    return pl__err_mcap(wk->err, rec->opcode == MCAP_OP_SCHEMA ? MCAP_ESCHEMA_ID : MCAP_ECHANNEL_ID,
-                        off, "%s %u at offset %llu differs from another definition of that id",
-                        kind, id, (unsigned long long)off);
+    return bad_input(
+        wk, pl__err_mcap(wk->err,
+                         rec->opcode == MCAP_OP_SCHEMA ? MCAP_ESCHEMA_ID : MCAP_ECHANNEL_ID, off,
+                         "%s %u at offset %llu differs from another definition of that id", kind,
+                         id, (unsigned long long)off));
   }
   if (rec->opcode == MCAP_OP_SCHEMA && id == 0)
-    return pl__err_mcap(wk->err, MCAP_ESCHEMA_ID, off, "schema id 0 at offset %llu is reserved",
-                        (unsigned long long)off);
+    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ESCHEMA_ID, off,
+                                      "schema id 0 at offset %llu is reserved",
+                                      (unsigned long long)off));
   struct pl__def *def = pl__defs_get(&rw->defs, rec->opcode, id);
   if (def->seen) {
     wk->repeat = 1;
@@ -129,9 +138,10 @@ static int note_def(struct walk *wk, const mcap_record *rec, uint64_t off) {
 
 static int check_channel(struct walk *wk, uint16_t id, uint64_t off) {
   if (pl__defs_channel(&wk->rw->defs, id)) return PL_OK;
-  return pl__err_mcap(wk->err, MCAP_ECHANNEL_ID, off,
-                      "message at offset %llu is on channel %u, which is not defined before it",
-                      (unsigned long long)off, id);
+  return bad_input(wk, pl__err_mcap(wk->err, MCAP_ECHANNEL_ID, off,
+                                    "message at offset %llu is on channel %u, which is not "
+                                    "defined before it",
+                                    (unsigned long long)off, id));
 }
 
 /* Open the writer (keeping `comp` when the input decides), then write what had to wait for it:
@@ -246,10 +256,11 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
     return malformed(wk, pos, "chunk");
   const mcap_chunk *ck = &crec.u.chunk;
   if (ck->uncompressed_size > PL__MAX_CHUNK) {
-    return pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
-                        "chunk at offset %llu: uncompressed size %llu is above the limit of %llu",
-                        (unsigned long long)pos, (unsigned long long)ck->uncompressed_size,
-                        (unsigned long long)PL__MAX_CHUNK);
+    return bad_input(
+        wk, pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
+                         "chunk at offset %llu: uncompressed size %llu is above the limit of %llu",
+                         (unsigned long long)pos, (unsigned long long)ck->uncompressed_size,
+                         (unsigned long long)PL__MAX_CHUNK));
   }
   size_t usize = (size_t)ck->uncompressed_size;
   if (usize > wk->dec_cap) {
@@ -260,9 +271,11 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
     wk->dec_cap = usize;
   }
   int mrc = mcap_chunk_decompress(wk->d, ck, wk->dec, usize, rw->o.no_input_crc, &me);
+  if (mrc == MCAP_ENOMEM) return pl__err(wk->err, PL_ENOMEM, pos, "out of memory");
   if (mrc) {
-    return pl__err_mcap(wk->err, mrc, pos, "chunk at offset %llu: %s (try 'mcapkit recover')",
-                        (unsigned long long)pos, me.msg[0] ? me.msg : mcap_strerror(mrc));
+    return bad_input(wk, pl__err_mcap(wk->err, mrc, pos, "chunk at offset %llu: %s",
+                                      (unsigned long long)pos,
+                                      me.msg[0] ? me.msg : mcap_strerror(mrc)));
   }
   rw->st->chunks_decompressed++;
 
@@ -349,10 +362,10 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
   rw->st->chunks_in++;
   /* Chunks are held whole (compressed, then decompressed): cap them. */
   if (len > PL__MAX_CHUNK + 4096) {
-    return pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
-                        "chunk at offset %llu: %llu bytes is above the limit of %llu",
-                        (unsigned long long)pos, (unsigned long long)len,
-                        (unsigned long long)PL__MAX_CHUNK);
+    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
+                                      "chunk at offset %llu: %llu bytes is above the limit of %llu",
+                                      (unsigned long long)pos, (unsigned long long)len,
+                                      (unsigned long long)PL__MAX_CHUNK));
   }
   if (!wk->seekable) {
     /* A stream cannot go back: keep the chunk while reading the indexes after it. */
@@ -438,6 +451,33 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
   return decompress_chunk(wk, pos, len);
 }
 
+/*
+ * The record at `pos` is damaged (the error is in wk->err): count it in the stats' damage.
+ * With a summary read from the file, go on at the next record it indexes (*next);
+ * @return PL_OK to go on, 1 to stop here (the rest of the input is not read).
+ */
+static int skip_damage(struct walk *wk, mcap_reader *r, uint64_t pos, uint64_t *next) {
+  mcap_damage *d = &wk->rw->st->damage;
+  if (d->problems++ == 0) {
+    d->code = wk->err->mcap_code ? wk->err->mcap_code : MCAP_ERECORD;
+    d->first_offset = pos;
+    snprintf(d->msg, sizeof d->msg, "%.*s", (int)sizeof d->msg - 1, wk->err->msg);
+  }
+  uint64_t chunks = 0, messages = 0, to = UINT64_MAX;
+  if (wk->seekable) to = pl__next_known(r, pos, &chunks, &messages);
+  if (to != UINT64_MAX && to < wk->src->size) {
+    d->bytes_skipped += to - pos;
+    d->chunks_skipped += chunks;
+    d->messages_skipped += messages;
+    *next = to;
+    return PL_OK;
+  }
+  d->rest_unread = 1;
+  d->stop_offset = pos;
+  if (wk->seekable && wk->src->size > pos) d->bytes_skipped += wk->src->size - pos;
+  return 1;
+}
+
 static void progress(struct walk *wk, uint64_t pos) {
   struct pl__rw *rw = wk->rw;
   if (!rw->o.progress || pos - wk->last_progress < PROGRESS_STEP) return;
@@ -487,30 +527,36 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
   uint64_t pos = MCAP_MAGIC_SIZE;
   int done = 0, first = 1;
   while (!rc && !done) {
+    uint64_t next = pos;
     uint8_t op;
     uint64_t len;
     int eof;
     rc = pl__read_envelope(src, &wk.tmp, pos, &op, &len, &eof, rw->err);
     if (rc) break;
     if (eof) {
-      rc = pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
-                        "input ends at offset %llu before its DataEnd record (try 'mcapkit "
-                        "recover')",
-                        (unsigned long long)pos);
-      break;
+      rc = bad_input(&wk, pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
+                                       "input ends at offset %llu before its DataEnd record",
+                                       (unsigned long long)pos));
+      if (eof == 1 && rw->have_header) {
+        /* it ends between records: everything there was is read (a recording cut short,
+         * or still being written); nothing to report as unread */
+        rc = PL_OK;
+        wk.damaged = 0;
+        break;
+      }
+      goto damaged;
     }
     if (wk.seekable && len > src->size - pos - 9) {
-      rc = pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
-                        "%s record at offset %llu runs past the end of the input (try 'mcapkit "
-                        "recover')",
-                        mcap_opcode_name(op), (unsigned long long)pos);
-      break;
+      rc = bad_input(&wk, pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
+                                       "%s record at offset %llu runs past the end of the input",
+                                       mcap_opcode_name(op), (unsigned long long)pos));
+      goto damaged;
     }
     if (first && op != MCAP_OP_HEADER) {
       rc = pl__err_mcap(rw->err, MCAP_EOPCODE, pos, "the first record is not a Header");
       break;
     }
-    uint64_t next = pos + 9 + len;
+    next = pos + 9 + len;
     mcap_record rec;
     switch (op) {
       case MCAP_OP_HEADER:
@@ -577,6 +623,17 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
         break;
     }
     first = 0;
+  damaged:
+    if (rc && wk.damaged && rw->have_header) {
+      /* Damage after the Header: count it, and go on at the next record the summary knows,
+       * or stop here with what was written so far. */
+      wk.damaged = 0;
+      rc = skip_damage(&wk, r, pos, &next);
+      if (rc == 1) {
+        rc = PL_OK;
+        break;
+      }
+    }
     pos = next;
     progress(&wk, pos);
   }

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "server_internal.h"
+#include "server_mhd.h" /* <microhttpd.h>, the functions loaded on first start */
 
 #define DEFAULT_JSON_MAX (1u << 20)
 #define DEFAULT_UPLOAD_MAX (UINT64_C(1) << 40)
@@ -73,11 +73,14 @@ static const struct route k_test_routes[] = {
 
 struct conn_ctx {
   int kind;
+  int started;  /* the request's header was seen (on_request's first call) */
+  int early;    /* refused from the request line (on_uri): close */
+  int body_unread; /* a response was queued before the body was read: close after it */
+  struct conn_track *track;
   int queued; /* a response went out already */
   /* JSON body */
   char *buf;
   size_t len, cap;
-  int too_big;
   const struct route *route;
   const struct srv_key *key;
   int expire;
@@ -87,7 +90,6 @@ struct conn_ctx {
   char request_id[SRV_ID_LEN + 1];
   uint64_t received;
   int write_failed;
-  int upload_too_big;
   int upload_done;
 };
 
@@ -246,6 +248,34 @@ static int match_pattern(const char *pattern, const struct srv_req *q) {
   return i == q->n_seg;
 }
 
+/* A Content-Type that names JSON: "application/json", optionally with a UTF-8 charset. */
+static int json_content_type(const char *ct) {
+  if (!ct) return 0;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  if (strncasecmp(ct, "application/json", 16) != 0) return 0;
+  const char *p = ct + 16;
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p == 0) return 1;
+  if (*p != ';') return 0;
+  p++;
+  while (*p == ' ' || *p == '\t') p++;
+  if (strncasecmp(p, "charset=", 8) != 0) return 0;
+  p += 8;
+  if (*p == '"') p++;
+  if (strncasecmp(p, "utf-8", 5) != 0) return 0;
+  p += 5;
+  if (*p == '"') p++;
+  while (*p == ' ' || *p == '\t') p++;
+  return *p == 0;
+}
+
+/* Whether the request announces a body (a Content-Length above 0 or chunked). */
+static int has_body(struct MHD_Connection *c) {
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+  const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+  return te || (cl && strtoull(cl, NULL, 10) > 0);
+}
+
 /* ------------------------------------------------------------- responses */
 
 struct reset_state {
@@ -321,8 +351,10 @@ static void stream_free(void *cls) {
   free(ss);
 }
 
-static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct srv_resp *r) {
+static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                             struct srv_resp *r) {
   struct MHD_Response *resp = NULL;
+  if (x) pl__srv_conn_busy(s, x->track);
   if (r->kind == RESP_FILE) {
     resp = MHD_create_response_from_fd64(r->size, r->fd);
     if (resp) r->fd = -1; /* MHD closes it */
@@ -366,16 +398,20 @@ static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct srv_
   }
   if (r->status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
+  /* answered before its body was read (or refused for how it is framed): the rest of
+   * the connection cannot be trusted to hold a next request */
+  if (x && (x->body_unread || r->close)) MHD_add_response_header(resp, "Connection", "close");
   enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
   MHD_destroy_response(resp);
   resp_dispose(r);
   return ret;
 }
 
-static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int status,
-                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int status,
-                                   const char *fmt, ...) {
+static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                   int status, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                   int status, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -385,7 +421,7 @@ static enum MHD_Result queue_error(pl_server *s, struct MHD_Connection *c, int s
   memset(&r, 0, sizeof r);
   r.fd = -1;
   pl__srv_resp_error(&r, status, "%s", msg);
-  return queue(s, c, &r);
+  return queue(s, c, x, &r);
 }
 
 /* ------------------------------------------------------------- signed links */
@@ -424,42 +460,43 @@ static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, stru
   char kind[32], id[SRV_ID_LEN + 1];
   if (!slash || (size_t)(slash - p) >= sizeof kind || strlen(slash + 1) > SRV_ID_LEN ||
       !pl__srv_valid_id(slash + 1))
-    return queue_error(s, c, 404, "no such link");
+    return queue_error(s, c, x, 404, "no such link");
   memcpy(kind, p, (size_t)(slash - p));
   kind[slash - p] = 0;
   snprintf(id, sizeof id, "%s", slash + 1);
   const char *want_method = strcmp(kind, "upload") == 0 ? "PUT" : "GET";
   if (strcmp(kind, "upload") != 0 && strcmp(kind, "stream") != 0 &&
       strcmp(kind, "attachment") != 0)
-    return queue_error(s, c, 404, "no such link");
+    return queue_error(s, c, x, 404, "no such link");
   if (strcmp(method, want_method) != 0 && !(strcmp(method, "HEAD") == 0 && want_method[0] == 'G'))
-    return queue_error(s, c, 405, "this link accepts only %s", want_method);
+    return queue_error(s, c, x, 405, "this link accepts only %s", want_method);
   const char *expires = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "expires");
   const char *sig = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sig");
   char msg[256];
   int st = pl__srv_verify_link(s, want_method, kind, id, expires, sig, msg, sizeof msg);
-  if (st) return queue_error(s, c, st, "%s", msg);
+  if (st) return queue_error(s, c, x, st, "%s", msg);
+  pl__srv_conn_authed(s, x->track);
 
   if (strcmp(kind, "stream") == 0) {
     struct srv_resp r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
     pl__srv_stream_open(s, id, &r);
-    return queue(s, c, &r);
+    return queue(s, c, x, &r);
   }
   if (strcmp(kind, "attachment") == 0) {
     struct srv_resp r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
     pl__srv_attachment_open(s, id, &r);
-    return queue(s, c, &r);
+    return queue(s, c, x, &r);
   }
 
   /* upload: one PUT per link */
   uint64_t max = s->opt.max_upload ? s->opt.max_upload : DEFAULT_UPLOAD_MAX;
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
   if (cl && strtoull(cl, NULL, 10) > max)
-    return queue_error(s, c, 413, "the upload is larger than the limit of %llu bytes",
+    return queue_error(s, c, x, 413, "the upload is larger than the limit of %llu bytes",
                        (unsigned long long)max);
   struct srv_store *st_ = &s->store;
   pthread_rwlock_wrlock(&st_->lock);
@@ -476,22 +513,22 @@ static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, stru
   }
   int uploading = imp && imp->uploading && status == 409;
   pthread_rwlock_unlock(&st_->lock);
-  if (status == 404) return queue_error(s, c, 404, "no upload is waiting on this link");
+  if (status == 404) return queue_error(s, c, x, 404, "no upload is waiting on this link");
   if (status == 409)
-    return queue_error(s, c, 409, "%s",
+    return queue_error(s, c, x, 409, "%s",
                        uploading ? "an upload to this link is in progress"
                                  : "this upload link was already used");
   x->kind = CTX_UPLOAD;
   snprintf(x->request_id, sizeof x->request_id, "%s", id);
   x->part_path = pl__srv_inbox_path(st_, id, ".part");
-  x->fd = x->part_path ? open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+  x->fd = x->part_path ? open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
   if (x->fd < 0) {
     pthread_rwlock_wrlock(&st_->lock);
     imp = pl__srv_imp_find(st_, id);
     if (imp) imp->uploading = 0;
     pthread_rwlock_unlock(&st_->lock);
     x->kind = CTX_DONE;
-    return queue_error(s, c, 500, "cannot store the upload: %s", strerror(errno));
+    return queue_error(s, c, x, 500, "cannot store the upload: %s", strerror(errno));
   }
   return MHD_YES;
 }
@@ -508,10 +545,6 @@ static void upload_abandon(pl_server *s, struct conn_ctx *x) {
 
 static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x) {
   x->kind = CTX_DONE;
-  if (x->upload_too_big) {
-    upload_abandon(s, x);
-    return queue_error(s, c, 413, "the upload is larger than the limit");
-  }
   int failed = x->write_failed;
   if (!failed && !s->opt.no_fsync && fsync(x->fd) != 0) failed = errno;
   if (close(x->fd) != 0 && !failed) failed = errno;
@@ -521,7 +554,7 @@ static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, str
   if (failed) {
     free(final);
     upload_abandon(s, x);
-    return queue_error(s, c, 500, "cannot store the upload: %s", strerror(failed));
+    return queue_error(s, c, x, 500, "cannot store the upload: %s", strerror(failed));
   }
   char *inbox = pl__srv_printf("%s/inbox", s->store.data_dir);
   if (inbox) pl__srv_sync_dir(inbox, s->opt.no_fsync);
@@ -551,7 +584,7 @@ static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, str
   json_object_object_add(o, "requestId", json_object_new_string(x->request_id));
   json_object_object_add(o, "size", json_object_new_uint64(x->received));
   pl__srv_resp_json(&r, 200, o);
-  return queue(s, c, &r);
+  return queue(s, c, x, &r);
 }
 
 /* ------------------------------------------------------------- /v1 */
@@ -559,14 +592,16 @@ static enum MHD_Result finish_upload(pl_server *s, struct MHD_Connection *c, str
 static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
                                  const char *url, const char *method) {
   const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-  if (!auth) return queue_error(s, c, 401, "missing API key: send 'Authorization: Bearer <key>'");
+  if (!auth)
+    return queue_error(s, c, x, 401, "missing API key: send 'Authorization: Bearer <key>'");
   x->key = pl__srv_auth_lookup(&s->auth, auth);
-  if (!x->key) return queue_error(s, c, 401, "invalid API key");
+  if (!x->key) return queue_error(s, c, x, 401, "invalid API key");
+  pl__srv_conn_authed(s, x->track);
   struct srv_req q;
   memset(&q, 0, sizeof q);
   if (split_path(url, &q) != 0) {
     free_req(&q);
-    return queue_error(s, c, 400, "malformed percent-encoding in the path");
+    return queue_error(s, c, x, 400, "malformed percent-encoding in the path");
   }
   const struct route *found = NULL;
   int path_known = 0;
@@ -582,10 +617,10 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     if (strcmp(k_test_routes[i].method, method) == 0) found = &k_test_routes[i];
   }
   free_req(&q);
-  if (!found && path_known) return queue_error(s, c, 405, "method %s not allowed here", method);
-  if (!found) return queue_error(s, c, 404, "no such endpoint: %s %s", method, url);
+  if (!found && path_known) return queue_error(s, c, x, 405, "method %s not allowed here", method);
+  if (!found) return queue_error(s, c, x, 404, "no such endpoint: %s %s", method, url);
   if (found->cap && !pl__srv_auth_has(x->key, found->cap))
-    return queue_error(s, c, 403, "this API key lacks the '%s' capability", found->cap);
+    return queue_error(s, c, x, 403, "this API key lacks the '%s' capability", found->cap);
   unsigned wait = pl__srv_rate_take(&s->auth, x->key);
   if (wait) {
     struct srv_resp r;
@@ -594,13 +629,18 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     pl__srv_resp_error(&r, 429, "rate limit of %g requests per second exceeded",
                        s->auth.rate);
     r.retry_after = wait;
-    return queue(s, c, &r);
+    return queue(s, c, x, &r);
   }
   uint64_t max = s->opt.max_json_body ? s->opt.max_json_body : DEFAULT_JSON_MAX;
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
   if (cl && strtoull(cl, NULL, 10) > max)
-    return queue_error(s, c, 413, "the request body is larger than %llu bytes",
+    return queue_error(s, c, x, 413, "the request body is larger than %llu bytes",
                        (unsigned long long)max);
+  /* refused before a byte of the body is read */
+  if (has_body(c) && !json_content_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                    "Content-Type")))
+    return queue_error(s, c, x, 415,
+                       "the request body must be sent as 'Content-Type: application/json'");
   x->route = found;
   x->kind = CTX_API;
   return MHD_YES;
@@ -609,7 +649,6 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
 static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
                                   const char *url, const char *method) {
   x->kind = CTX_DONE;
-  if (x->too_big) return queue_error(s, c, 413, "the request body is too large");
   struct srv_req q;
   memset(&q, 0, sizeof q);
   q.srv = s;
@@ -618,7 +657,7 @@ static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct
   q.fault_expire = x->expire;
   if (split_path(url, &q) != 0) {
     free_req(&q);
-    return queue_error(s, c, 400, "malformed percent-encoding in the path");
+    return queue_error(s, c, x, 400, "malformed percent-encoding in the path");
   }
   struct args_ctx a;
   memset(&a, 0, sizeof a);
@@ -626,36 +665,19 @@ static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
   if (a.bad || a.dup) {
     free_req(&q);
-    return queue_error(s, c, 400,
+    return queue_error(s, c, x, 400,
                        a.dup ? "query parameter '%s' given more than once"
                              : "malformed query parameter '%s'",
                        a.bad_name);
   }
   int wants_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
   if (wants_body) {
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    if (x->len && ct && strncasecmp(ct, "application/json", 16) != 0) {
-      free_req(&q);
-      return queue_error(s, c, 415, "the request body must be application/json");
-    }
     if (x->len) {
-      json_tokener *tok = json_tokener_new_ex(64);
-      json_object *o = tok ? json_tokener_parse_ex(tok, x->buf, (int)x->len) : NULL;
-      int ok = tok && json_tokener_get_error(tok) == json_tokener_success &&
-               json_tokener_get_parse_end(tok) == x->len;
-      if (tok && ok == 0 && o && json_tokener_get_error(tok) == json_tokener_success) {
-        /* trailing bytes after the value: only whitespace is fine */
-        size_t end = json_tokener_get_parse_end(tok);
-        ok = 1;
-        for (size_t i = end; i < x->len; i++)
-          if (!(x->buf[i] == ' ' || x->buf[i] == '\n' || x->buf[i] == '\r' || x->buf[i] == '\t'))
-            ok = 0;
-      }
-      json_tokener_free(tok);
-      if (!ok) {
-        json_object_put(o);
+      json_object *o = NULL;
+      char msg[256];
+      if (pl__srv_json_parse_strict(x->buf, x->len, &o, msg, sizeof msg) != 0) {
         free_req(&q);
-        return queue_error(s, c, 400, "the request body is not valid JSON");
+        return queue_error(s, c, x, 400, "%s", msg);
       }
       q.body = o;
       q.has_body = 1;
@@ -667,113 +689,112 @@ static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct
   x->route->fn(&q, &r);
   free_req(&q);
   if (!r.status) pl__srv_resp_error(&r, 500, "internal error: no response");
-  return queue(s, c, &r);
+  return queue(s, c, x, &r);
 }
 
-/* ------------------------------------------------------------- slow clients */
+/* ------------------------------------------------------------- MHD callbacks */
 
-/* libmicrohttpd's timeout counts inactivity only, so a client that trickles
- * one header byte at a time would hold a connection (and its thread)
- * forever. Every connection is tracked from its start: one that has not
- * delivered a complete request header within the connection timeout (from
- * its start or from the end of its previous request) is shut down by the
- * watchdog thread. shutdown() (not close) leaves the descriptor to MHD; the
- * entry is unlinked in MHD's "closed" notification, before MHD closes it. */
-struct conn_track {
-  int fd;
-  int busy; /* a request is being handled */
-  uint64_t since_ns;
-  struct conn_track *next;
-};
-
+/* A connection opens or closes (server_conn.c tracks it). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
   pl_server *s = cls;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    struct conn_track *t = calloc(1, sizeof *t);
-    const union MHD_ConnectionInfo *ci =
+    const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!t || !ci) {
-      free(t);
-      return;
-    }
-    t->fd = ci->connect_fd;
-    t->since_ns = pl__srv_now_ns();
-    pthread_mutex_lock(&s->conn_mu);
-    t->next = s->conns;
-    s->conns = t;
-    pthread_mutex_unlock(&s->conn_mu);
-    *socket_context = t;
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    uint32_t ip = 0;
+    if (addr && addr->client_addr && addr->client_addr->sa_family == AF_INET)
+      ip = ((const struct sockaddr_in *)(const void *)addr->client_addr)->sin_addr.s_addr;
+    *socket_context = fd ? pl__srv_conn_open(s, fd->connect_fd, ip) : NULL;
   } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-    struct conn_track *t = *socket_context;
-    if (!t) return;
-    pthread_mutex_lock(&s->conn_mu);
-    for (struct conn_track **pp = &s->conns; *pp; pp = &(*pp)->next)
-      if (*pp == t) {
-        *pp = t->next;
-        break;
-      }
-    pthread_mutex_unlock(&s->conn_mu);
-    free(t);
+    pl__srv_conn_close(s, *socket_context);
     *socket_context = NULL;
   }
 }
 
-static void track_set(pl_server *s, struct MHD_Connection *c, int busy) {
+/* The request line has been read: a target that breaks the limits is answered at once
+ * (server_head.c says why here) and the connection's tracker remembers it. No request
+ * context is made here: libmicrohttpd hands it to on_completed only once on_request has
+ * seen it, so one made here for a request it refuses itself (a header too large) leaked. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  pl_server *s = cls;
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  struct conn_track *t = ci ? ci->socket_context : NULL;
-  if (!t) return;
-  pthread_mutex_lock(&s->conn_mu);
-  t->busy = busy;
-  t->since_ns = pl__srv_now_ns();
-  pthread_mutex_unlock(&s->conn_mu);
-}
-
-static void *watchdog(void *arg) {
-  pl_server *s = arg;
-  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
-  uint64_t limit = (uint64_t)timeout * 1000000000u;
-  pthread_mutex_lock(&s->conn_mu);
-  while (!s->watchdog_stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 200 * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&s->conn_cv, &s->conn_mu, &until);
-    uint64_t now = pl__srv_now_ns();
-    for (struct conn_track *t = s->conns; t; t = t->next)
-      if (!t->busy && now > t->since_ns && now - t->since_ns > limit) {
-        shutdown(t->fd, SHUT_RDWR);
-        t->since_ns = UINT64_MAX; /* once */
-      }
+  struct conn_track *track = ci ? ci->socket_context : NULL;
+  pl__srv_conn_line(s, track, 0);
+  char msg[160];
+  int st = pl__srv_check_target(uri, msg, sizeof msg);
+  if (st) {
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct srv_resp r;
+    memset(&r, 0, sizeof r);
+    pl__srv_resp_error(&r, st, "%s", msg);
+    if (fd && r.body)
+      pl__srv_send_raw_error(fd->connect_fd, st, "URI Too Long", r.body, SRV_LINGER_MS);
+    free(r.body);
+    pl__srv_conn_busy(s, track);
+    pl__srv_conn_line(s, track, st);
   }
-  pthread_mutex_unlock(&s->conn_mu);
   return NULL;
 }
 
-/* ------------------------------------------------------------- MHD callbacks */
+/* A body over its limit, met while it arrives: 413 now, then the connection is closed
+ * (libmicrohttpd takes no response in the middle of a body; server_head.c). */
+static enum MHD_Result cut_off(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result cut_off(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                               const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct srv_resp r;
+  memset(&r, 0, sizeof r);
+  pl__srv_resp_error(&r, 413, "%s", msg);
+  pl__srv_conn_busy(s, x->track);
+  const union MHD_ConnectionInfo *fd =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (fd && r.body)
+    pl__srv_send_raw_error(fd->connect_fd, 413, "Content Too Large", r.body, SRV_LINGER_MS);
+  free(r.body);
+  return MHD_NO;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-  (void)version;
   pl_server *s = cls;
   struct conn_ctx *x = *con_cls;
   if (!x) {
     x = calloc(1, sizeof *x);
     if (!x) return MHD_NO;
     x->fd = -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    x->track = ci ? ci->socket_context : NULL;
+    x->early = pl__srv_conn_early(s, x->track);
     *con_cls = x;
-    track_set(s, c, 1);
+  }
+  if (!x->started) {
+    x->started = 1;
+    if (x->early) return MHD_NO; /* answered from the request line; close */
+    pl__srv_conn_head_done(s, x->track);
     if (strncmp(url, "/signed/", 8) == 0) count_signed(s, c, url);
     pthread_mutex_lock(&s->mu);
     s->inflight++;
     pthread_mutex_unlock(&s->mu);
+    x->body_unread = has_body(c);
+    char msg[256];
+    int st = pl__srv_check_head(c, method, version, msg, sizeof msg);
+    if (st) {
+      x->kind = CTX_DONE;
+      x->body_unread = 1; /* how the request is framed cannot be trusted */
+      return queue_error(s, c, x, st, "%s", msg);
+    }
     unsigned delay = 0;
     int fault = pl__srv_faults_roll(&s->faults, &delay, &x->expire);
     if (delay) {
@@ -783,12 +804,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (fault == FAULT_ERROR || fault == FAULT_ERROR_503) {
       x->kind = CTX_DONE;
-      int st = fault == FAULT_ERROR_503 ? 503 : 500;
-      return queue_error(s, c, st, "fault injection: %s",
-                         st == 503 ? "service unavailable" : "internal server error");
+      int st5 = fault == FAULT_ERROR_503 ? 503 : 500;
+      return queue_error(s, c, x, st5, "fault injection: %s",
+                         st5 == 503 ? "service unavailable" : "internal server error");
     }
     if (fault == FAULT_RESET) {
       x->kind = CTX_DONE;
+      pl__srv_conn_busy(s, x->track);
       return queue_reset(c);
     }
     if (strncmp(url, "/signed/", 8) == 0) {
@@ -801,16 +823,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return begin_api(s, c, x, url, method);
     }
     x->kind = CTX_DONE;
-    return queue_error(s, c, 404, "no such endpoint: %s %s", method, url);
+    return queue_error(s, c, x, 404, "no such endpoint: %s %s", method, url);
   }
 
   if (*upload_data_size) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
+    pl__srv_conn_body(s, x->track, n);
     if (x->kind == CTX_UPLOAD) {
       uint64_t max = s->opt.max_upload ? s->opt.max_upload : DEFAULT_UPLOAD_MAX;
-      if (x->received + n > max) x->upload_too_big = 1;
-      if (x->upload_too_big || x->write_failed) return MHD_YES; /* drain */
+      if (x->received + n > max) {
+        /* cut off as it arrives (a chunked body announces no size) */
+        x->kind = CTX_DONE;
+        upload_abandon(s, x);
+        return cut_off(s, c, x, "the upload is larger than the limit of %llu bytes",
+                       (unsigned long long)max);
+      }
+      if (x->write_failed) return MHD_YES; /* drain; answered at the end */
       const char *p = upload_data;
       size_t left = n;
       while (left) {
@@ -828,11 +857,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (x->kind == CTX_API) {
       uint64_t max = s->opt.max_json_body ? s->opt.max_json_body : DEFAULT_JSON_MAX;
-      if (x->too_big || x->len + n > max) {
-        x->too_big = 1;
-        /* do not read an endless body: give up on the connection */
-        x->len += 0;
-        return x->cap > 4 * max ? MHD_NO : MHD_YES;
+      if (x->len + n > max) {
+        x->kind = CTX_DONE;
+        return cut_off(s, c, x, "the request body is larger than %llu bytes",
+                       (unsigned long long)max);
       }
       if (x->len + n + 1 > x->cap) {
         size_t cap = x->cap ? x->cap : 4096;
@@ -850,6 +878,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES; /* a response is queued already: discard */
   }
 
+  x->body_unread = 0;
   if (x->kind == CTX_UPLOAD) return finish_upload(s, c, x);
   if (x->kind == CTX_API) return finish_api(s, c, x, url, method);
   return MHD_YES;
@@ -858,15 +887,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)toe;
+  (void)c;
   pl_server *s = cls;
   struct conn_ctx *x = *con_cls;
-  track_set(s, c, 0);
   if (!x) return;
+  pl__srv_conn_idle(s, x->track);
   if (x->fd >= 0 && !x->upload_done) upload_abandon(s, x); /* cut off mid-upload */
+  int started = x->started && !x->early;
   free(x->part_path);
   free(x->buf);
   free(x);
   *con_cls = NULL;
+  if (!started) return;
   pthread_mutex_lock(&s->mu);
   if (s->inflight) s->inflight--;
   pthread_cond_broadcast(&s->cv);
@@ -910,6 +942,7 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   pthread_mutex_init(&s->stream_mu, NULL);
+  pl__srv_budget_init(&s->budget, o->memory_budget);
   pthread_mutex_init(&s->conn_mu, NULL);
   pthread_cond_init(&s->conn_cv, NULL);
   pthread_mutex_init(&s->imp_mu, NULL);
@@ -938,18 +971,21 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
     pl_server_free(s);
     return err->code = rc;
   }
+  if (s->store.tightened.fixed)
+    pl__srv_log(s, "warning: %zu files and directories under '%s' were open to other users; "
+                "they are now private to their owner",
+                s->store.tightened.fixed, s->store.data_dir);
+  if (s->store.tightened.failed)
+    pl__srv_log(s, "warning: %zu files and directories under '%s' could not be made private",
+                s->store.tightened.failed, s->store.data_dir);
+  if (o->keys_path) {
+    struct stat ks;
+    if (stat(o->keys_path, &ks) == 0 && (ks.st_mode & 077))
+      pl__srv_log(s, "warning: the keys file '%s' is readable by other users (mode %03o)",
+                  o->keys_path, (unsigned)(ks.st_mode & 0777));
+  }
   *out = s;
   return PL_OK;
-}
-
-static void stop_watchdog(pl_server *s) {
-  if (!s->watchdog_running) return;
-  pthread_mutex_lock(&s->conn_mu);
-  s->watchdog_stop = 1;
-  pthread_cond_broadcast(&s->conn_cv);
-  pthread_mutex_unlock(&s->conn_mu);
-  pthread_join(s->watchdog, NULL);
-  s->watchdog_running = 0;
 }
 
 int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
@@ -961,34 +997,39 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
     snprintf(err->msg, sizeof err->msg, "the server is already started");
     return err->code = PL_EINVAL;
   }
+  int lrc = pl__mhd_load(err);
+  if (lrc) return lrc;
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_port = htons(s->opt.port);
   inet_pton(AF_INET, s->listen_host, &sa.sin_addr);
-  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
-  unsigned maxconn = s->opt.max_connections ? s->opt.max_connections : 256;
+  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s
+                                                : SRV_DEFAULT_CONN_TIMEOUT;
+  /* server_conn.c enforces the limits; libmicrohttpd's are a backstop above them, since it
+   * still counts connections that were shut down and are not closed yet */
+  unsigned maxconn = 2 * pl__srv_max_connections(s) + pl__srv_max_connections_per_ip(s);
+  unsigned per_ip = 2 * pl__srv_max_connections_per_ip(s);
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
           MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
-      timeout, MHD_OPTION_CONNECTION_LIMIT, maxconn, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-      s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
-      no_unescape, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT,
+      maxconn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
       MHD_OPTION_END);
   if (!d) {
     snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%u: %s", s->listen_host,
              (unsigned)s->opt.port, strerror(errno));
     return err->code = PL_EIO;
   }
-  s->watchdog_stop = 0;
-  if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
+  if (pl__srv_conn_start(s) != 0) {
     MHD_stop_daemon(d);
     snprintf(err->msg, sizeof err->msg, "cannot start the connection watchdog");
     return err->code = PL_ENOMEM;
   }
-  s->watchdog_running = 1;
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   s->port = info ? info->port : s->opt.port;
   s->mhd = d;
@@ -1004,7 +1045,7 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   int rc = pl__srv_import_start(s, err);
   if (rc != PL_OK) {
     MHD_stop_daemon(d);
-    stop_watchdog(s);
+    pl__srv_conn_stop(s);
     s->mhd = NULL;
     s->started = 0;
     return err->code = rc;
@@ -1022,6 +1063,9 @@ void pl_server_get_stats(const pl_server *s, pl_server_stats *out) {
   if (!s) return;
   out->signed_requests = atomic_load(&s->signed_requests);
   out->signed_requests_with_key = atomic_load(&s->signed_requests_with_key);
+  pl__srv_budget_get((struct srv_budget *)&s->budget, &out->budget_used, &out->budget_peak,
+                     &out->budget_refused);
+  out->budget_total = s->budget.total;
 }
 
 static void stop_http(pl_server *s) {
@@ -1029,7 +1073,8 @@ static void stop_http(pl_server *s) {
   if (!d) return;
   MHD_socket ls = MHD_quiesce_daemon(d);
   /* wait for in-flight requests, at most the connection timeout */
-  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s : 30;
+  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s
+                                                : SRV_DEFAULT_CONN_TIMEOUT;
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += (time_t)timeout;
@@ -1039,7 +1084,7 @@ static void stop_http(pl_server *s) {
   pthread_mutex_unlock(&s->mu);
   MHD_stop_daemon(d);
   if (ls != MHD_INVALID_SOCKET) close(ls);
-  stop_watchdog(s);
+  pl__srv_conn_stop(s);
   s->mhd = NULL;
 }
 
@@ -1081,6 +1126,7 @@ void pl_server_free(pl_server *s) {
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->stream_mu);
+  pl__srv_budget_dispose(&s->budget);
   pthread_mutex_destroy(&s->conn_mu);
   pthread_cond_destroy(&s->conn_cv);
   pthread_mutex_destroy(&s->imp_mu);

@@ -1,8 +1,10 @@
 /*
- * server_import.c - the background import of received uploads, one at a time
- * in order of arrival: quick checks (leading magic, footer record, trailing
- * magic), the full index (pl_index_file), device and key resolution with
- * de-duplication, lake files (pl_lake_write), attachment bytes, commit.
+ * server_import.c - the background import of received uploads on a pool of
+ * workers (--import-workers, default 2), started in order of arrival, so that
+ * one huge file does not hold the uploads behind it: quick checks (leading
+ * magic, footer record, trailing magic), the full index (pl_index_file),
+ * device and key resolution with de-duplication, lake files (pl_lake_write),
+ * attachment bytes, commit.
  *
  * Crash safety: the upload stays in DATA/inbox until the commit has been
  * persisted, and every step persists the import's status first. On start,
@@ -15,6 +17,11 @@
  *
  * Import statuses: received -> processing (checks, index) -> ready for
  * indexing (lake files, attachments) -> complete | error.
+ *
+ * Several at once: each reserves its memory from the budget first (import_cost;
+ * stage "waiting for memory" meanwhile); two imports with the same recording
+ * key never overlap (the later waits for the earlier to end, then de-duplicates
+ * against it as one queue did); lake files go to a folder per recording id.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,7 +175,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     free(dir);
     return 0;
   }
-  if (pl__srv_mkdirs(dir, 0755) != 0) {
+  if (pl__srv_mkdirs(dir, 0700) != 0) {
     snprintf(msg, len, "cannot create '%s': %s", dir, strerror(errno));
     free(dir);
     return -1;
@@ -216,7 +223,7 @@ static int extract_attachments(pl_server *s, const char *path, const char *rec_i
     memcpy(a->fingerprint, info->fingerprint, sizeof a->fingerprint);
     (*n_out)++;
     char *file = pl__srv_att_path(st, rec_id, id);
-    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    int fd = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     free(file);
     if (fd < 0) {
       snprintf(msg, len, "cannot store attachment '%s': %s", a->name, strerror(errno));
@@ -279,8 +286,88 @@ out:
 
 /* ------------------------------------------------------------- one import */
 
+/* What a recording keeps in the site's state and lists are bounded (docs/serve.md). */
+static int index_too_large(const pl_recording_index *ix, char *msg, size_t len) {
+  uint64_t meta = 0, ranges = ix->n_coverage;
+  for (size_t i = 0; i < ix->n_metadata; i++) {
+    meta += strlen(ix->metadata[i].name ? ix->metadata[i].name : "");
+    for (size_t k = 0; k < ix->metadata[i].n_entries; k++)
+      meta += strlen(ix->metadata[i].entries[k].key) + strlen(ix->metadata[i].entries[k].value);
+  }
+  for (size_t i = 0; i < ix->n_topic_coverage; i++) ranges += ix->topic_coverage[i].n_ranges;
+  if (meta > SRV_MAX_METADATA_BYTES)
+    snprintf(msg, len, "the file's metadata records hold %llu bytes; a recording keeps at most "
+                       "%u",
+             (unsigned long long)meta, SRV_MAX_METADATA_BYTES);
+  else if (ix->n_attachments > SRV_MAX_ATTACHMENTS)
+    snprintf(msg, len, "the file has %zu attachments; a recording keeps at most %d",
+             ix->n_attachments, SRV_MAX_ATTACHMENTS);
+  else if (ranges > SRV_MAX_RANGES)
+    snprintf(msg, len, "the file's coverage has %llu ranges (topics included); a recording keeps "
+                       "at most %d",
+             (unsigned long long)ranges, SRV_MAX_RANGES);
+  else
+    return 0;
+  return 1;
+}
+
+/* What an import reserves from the memory budget (docs/serve.md, "Memory budget"): the
+ * readers of the upload hold one chunk (at most `largest` bytes uncompressed) per thread
+ * and one more in hand; with the index known, the lake writers hold an open chunk per
+ * topic (their chunk size plus one message, at most the topic's bytes) and its compressed
+ * copy. */
+static uint64_t import_cost(pl_server *s, uint64_t largest, const pl_recording_index *ix) {
+  uint64_t threads = s->opt.import_threads > 0 ? (uint64_t)s->opt.import_threads : 0;
+  if (!threads) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = n > 0 ? (uint64_t)n : 1;
+  }
+  uint64_t cost = SRV_IMPORT_BASE + (threads + 1) * largest;
+  for (size_t i = 0; ix && i < ix->n_topics; i++) {
+    uint64_t open = SRV_LAKE_CHUNK + largest;
+    if (ix->topics[i].bytes + 4096 < open) open = ix->topics[i].bytes + 4096;
+    cost += 2 * open;
+  }
+  return cost;
+}
+
+/* Wait until an import ends after `done_before` imports had ended; 0 on a crash. (A
+ * graceful stop lets the import it waits for finish: workers end after their import.) */
+static int wait_for_an_import(pl_server *s, uint64_t done_before) {
+  pthread_mutex_lock(&s->imp_mu);
+  while (!s->imp_crash && s->imp_done == done_before)
+    pthread_cond_wait(&s->imp_cv, &s->imp_mu);
+  int ok = !s->imp_crash;
+  pthread_mutex_unlock(&s->imp_mu);
+  return ok;
+}
+
+/* Reserve from the budget, showing "waiting for memory" while it is not there; 0 on a
+ * crash meanwhile. The stage before it is put back. A key-wait below holds a reservation,
+ * but the import it waits for is past all of its own, so nothing waits in a circle. */
+static uint64_t reserve(pl_server *s, const char *rid, uint64_t want) {
+  uint64_t got = pl__srv_budget_reserve(&s->budget, want, 0);
+  if (got) return got;
+  struct srv_store *st = &s->store;
+  char *stage = NULL;
+  int status = IMP_PROCESSING;
+  pthread_rwlock_rdlock(&st->lock);
+  struct srv_import *m = pl__srv_imp_find(st, rid);
+  if (m) {
+    stage = pl__srv_strdup(m->stage);
+    status = m->status;
+  }
+  pthread_rwlock_unlock(&st->lock);
+  set_status(s, rid, status, "waiting for memory");
+  got = pl__srv_budget_reserve(&s->budget, want, -1);
+  if (got && stage) set_status(s, rid, status, stage);
+  free(stage);
+  return got;
+}
+
 static void import_one(pl_server *s, const char *rid) {
   struct srv_store *st = &s->store;
+  uint64_t reserved = 0;
   char msg[1024];
   char *path = pl__srv_inbox_path(st, rid, ".mcap");
   pl_recording_index *ix = NULL;
@@ -289,11 +376,31 @@ static void import_one(pl_server *s, const char *rid) {
   struct srv_attachment *atts = NULL;
   size_t n_atts = 0;
   if (!path) return;
+  if (s->opt.import_hook) {
+    char *name = NULL;
+    pthread_rwlock_rdlock(&st->lock);
+    struct srv_import *h = pl__srv_imp_find(st, rid);
+    if (h) name = pl__srv_strdup(h->filename);
+    pthread_rwlock_unlock(&st->lock);
+    s->opt.import_hook(s->opt.import_hook_user, name ? name : "");
+    free(name);
+  }
   set_status(s, rid, IMP_PROCESSING, "checking");
   if (quick_check(path, msg, sizeof msg) != 0) {
     fail(s, rid, "%s", msg);
     goto out;
   }
+  /* before any reader trusts the sizes the file declares (server_bounds.c) */
+  uint64_t largest = 0;
+  if (pl__srv_check_sizes(path, s->opt.max_message_size ? s->opt.max_message_size
+                                                        : SRV_DEFAULT_MAX_MESSAGE,
+                          msg, sizeof msg, &largest) != 0) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
+  /* the index holds one chunk per reader thread and one more in hand */
+  reserved = reserve(s, rid, import_cost(s, largest, NULL));
+  if (!reserved) goto out; /* crashed: the import stays queued on disk and resumes */
   set_status(s, rid, IMP_PROCESSING, "indexing");
   pl_index_options io;
   memset(&io, 0, sizeof io);
@@ -311,10 +418,24 @@ static void import_one(pl_server *s, const char *rid) {
          ix->n_problems ? ": " : "", ix->n_problems ? ix->problems[0].message : "");
     goto out;
   }
+  if (index_too_large(ix, msg, sizeof msg)) {
+    fail(s, rid, "%s", msg);
+    goto out;
+  }
+  /* the lake step also holds an open chunk per topic: reserve again, for it (released
+   * first, so that two imports never wait for each other holding a part) */
+  pl__srv_budget_release(&s->budget, reserved);
+  reserved = reserve(s, rid, import_cost(s, largest, ix));
+  if (!reserved) goto out;
 
   /* ---- resolve device, key, de-duplication; reserve the recording */
   if (crashed(s)) goto out;
   char rec_id[SRV_ID_LEN + 1], dev_id[SRV_ID_LEN + 1];
+  uint64_t done_before;
+resolve:
+  pthread_mutex_lock(&s->imp_mu);
+  done_before = s->imp_done;
+  pthread_mutex_unlock(&s->imp_mu);
   pthread_rwlock_wrlock(&st->lock);
   struct srv_import *m = pl__srv_imp_find(st, rid);
   if (!m) {
@@ -363,9 +484,20 @@ static void import_one(pl_server *s, const char *rid) {
   }
   struct srv_recording *same = NULL;
   if (!why && key) {
+    int busy = 0;
     for (size_t i = 0; i < st->recordings.n; i++) {
       struct srv_recording *r = st->recordings.items[i];
-      if (r->status == REC_COMPLETE && r->key && strcmp(r->key, key) == 0) same = r;
+      if (!r->key || strcmp(r->key, key) != 0) continue;
+      if (r->status == REC_COMPLETE) same = r;
+      if (r->status == REC_IMPORTING && (!r->request_id || strcmp(r->request_id, rid) != 0))
+        busy = 1;
+    }
+    if (busy) {
+      /* another worker imports a recording with this key: as with one queue, this one
+       * waits for it to end, then de-duplicates against it (or conflicts) */
+      pthread_rwlock_unlock(&st->lock);
+      if (!wait_for_an_import(s, done_before)) goto out; /* crashed: resumes next start */
+      goto resolve;
     }
     if (same && strcmp(same->content_hash, ix->content_hash) != 0) {
       snprintf(whybuf, sizeof whybuf,
@@ -433,6 +565,7 @@ static void import_one(pl_server *s, const char *rid) {
   rec->status = REC_IMPORTING;
   memcpy(rec->content_hash, ix->content_hash, sizeof rec->content_hash);
   rec->index = ix;
+  rec->largest = largest;
   ix = NULL;
   rec->lake_dir = pl__srv_printf("%s/%s", dev_id, rec_id);
   if (pl__srv_rec_save(st, rec) != 0) pl__srv_log(s, "cannot save recording %s", rec_id);
@@ -465,6 +598,15 @@ static void import_one(pl_server *s, const char *rid) {
     fail(s, rid, "cannot write lake files: %s", perr.msg[0] ? perr.msg : pl_strerror(rc));
     goto out;
   }
+  /* the lake writer makes files as the umask allows; here they are private */
+  struct srv_tighten tt = {0, 0};
+  pl__srv_tighten(lake_abs, 1, &tt);
+  char *up = pl__srv_printf("%s/%s", st->lake_dir, dev_id);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
+  up = pl__srv_printf("%s/tmp", st->lake_dir);
+  if (up) pl__srv_tighten(up, 0, &tt);
+  free(up);
   free(lake_abs);
   free(lake_rel);
   if (crashed(s)) goto out;
@@ -521,6 +663,7 @@ out:
   pl_lake_result_dispose(&res);
   pl_recording_index_free(ix);
   free(path);
+  pl__srv_budget_release(&s->budget, reserved);
 }
 
 /* ------------------------------------------------------------- worker */
@@ -535,14 +678,15 @@ static void *worker(void *arg) {
       pthread_mutex_unlock(&s->imp_mu);
       break;
     }
-    char *rid = s->queue.items[0];
+    char *rid = s->queue.items[0]; /* the oldest: imports start in order of arrival */
     pl__srv_vec_remove_at(&s->queue, 0);
-    s->imp_busy = 1;
+    s->imp_busy++;
     pthread_mutex_unlock(&s->imp_mu);
     import_one(s, rid);
     free(rid);
     pthread_mutex_lock(&s->imp_mu);
-    s->imp_busy = 0;
+    s->imp_busy--;
+    s->imp_done++;
     pthread_cond_broadcast(&s->imp_cv);
     pthread_mutex_unlock(&s->imp_mu);
   }
@@ -624,23 +768,32 @@ static void recover(pl_server *s) {
 
 int pl__srv_import_start(pl_server *s, pl_error_info *err) {
   recover(s);
-  if (pthread_create(&s->worker, NULL, worker, s) != 0) {
-    snprintf(err->msg, sizeof err->msg, "cannot start the import worker");
-    return PL_ENOMEM;
+  int n = s->opt.import_workers > 0 ? s->opt.import_workers : SRV_DEFAULT_IMPORT_WORKERS;
+  if (n > SRV_MAX_IMPORT_WORKERS) n = SRV_MAX_IMPORT_WORKERS;
+  for (int i = 0; i < n; i++) {
+    if (pthread_create(&s->workers[i], NULL, worker, s) != 0) {
+      pl__srv_import_stop(s, 0);
+      snprintf(err->msg, sizeof err->msg, "cannot start the import workers");
+      return PL_ENOMEM;
+    }
+    s->n_workers++;
   }
-  s->worker_running = 1;
   return PL_OK;
 }
 
 void pl__srv_import_stop(pl_server *s, int crash) {
-  if (!s->worker_running) return;
+  if (!s->n_workers) return;
   pthread_mutex_lock(&s->imp_mu);
   s->imp_stop = 1;
   if (crash) s->imp_crash = 1;
   pthread_cond_broadcast(&s->imp_cv);
   pthread_mutex_unlock(&s->imp_mu);
-  pthread_join(s->worker, NULL);
-  s->worker_running = 0;
+  /* a crash abandons an import waiting for memory (it resumes from its inbox file next
+   * start); a graceful stop lets it wait: only running imports hold the budget by now
+   * (requests have ended) and each gives its share back as it ends */
+  if (crash) pl__srv_budget_cancel(&s->budget);
+  for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
+  s->n_workers = 0;
 }
 
 int pl_server_wait_imports(pl_server *s, double timeout_s) {
@@ -656,12 +809,12 @@ int pl_server_wait_imports(pl_server *s, double timeout_s) {
   int idle = 0;
   pthread_mutex_lock(&s->imp_mu);
   for (;;) {
-    if (s->queue.n == 0 && !s->imp_busy) {
+    if (s->queue.n == 0 && s->imp_busy == 0) {
       idle = 1;
       break;
     }
     if (pthread_cond_timedwait(&s->imp_cv, &s->imp_mu, &until) != 0) {
-      idle = s->queue.n == 0 && !s->imp_busy;
+      idle = s->queue.n == 0 && s->imp_busy == 0;
       break;
     }
   }

@@ -5,8 +5,9 @@
  * Threads and locking:
  * - libmicrohttpd runs one thread per connection; each request is handled on
  *   its connection's thread (server.c routes it to a server_routes_*.c file).
- * - One import worker thread (server_import.c) imports received uploads one
- *   at a time, in order of arrival.
+ * - A pool of import workers (server_import.c, --import-workers) imports
+ *   received uploads; they are started in order of arrival, several at once,
+ *   and two imports of the same recording key never run at once.
  * - All state (devices, recordings, attachments, imports) lives in struct
  *   srv_store behind one rwlock `lock`: handlers that only read take it
  *   shared; every mutation takes it exclusive and persists the objects it
@@ -27,6 +28,7 @@
 
 #include "pipeline/pipeline.h"
 #include "pipeline/server.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------- constants */
 
@@ -38,6 +40,48 @@
 #define SRV_STREAM_LINK_S 15    /* stream links live 15 s */
 #define SRV_DOWNLOAD_LINK_S 900 /* attachment download links: 15 min */
 #define SRV_UPLOAD_LINK_S 3600  /* upload links: 1 h */
+#define SRV_JSON_DEPTH 32       /* nesting of request bodies */
+
+/* What a client can send (server_head.c; docs/serve.md lists them) */
+#define SRV_MAX_URI 16384         /* request target bytes (414) */
+#define SRV_MAX_QUERY 8192        /* query bytes (414) */
+#define SRV_MAX_PARAMS 64         /* query parameters (414) */
+#define SRV_MAX_HEADERS 64        /* header fields (431) */
+#define SRV_MAX_HEADER_BYTES 32768 /* bytes of header names and values (431) */
+#define SRV_LINGER_MS 1000        /* reading on after an early answer, at most */
+#define SRV_MAX_PROPERTIES 100    /* custom properties per device */
+#define SRV_MAX_PROPERTY_VALUE 1024 /* bytes of a string property */
+#define SRV_MAX_PROPERTY_BYTES 16384 /* bytes of a device's properties (names and values) */
+#define SRV_MAX_DEVICES 10000       /* devices of the site */
+#define SRV_MAX_WAITING_UPLOADS 1000 /* upload links handed out and not used yet (429) */
+#define SRV_MAX_STREAM_LINKS 1000   /* export links alive at once (429) */
+#define SRV_MAX_METADATA_BYTES (1u << 20) /* metadata of one recording (names, keys, values) */
+#define SRV_MAX_ATTACHMENTS 10000   /* attachments of one recording */
+#define SRV_MAX_RANGES 100000       /* coverage ranges of one recording, all topics */
+#define SRV_LINGER_BYTES (64u << 20)
+
+/* Sizes an upload declares (server_bounds.c) */
+#define SRV_DEFAULT_MAX_MESSAGE (UINT64_C(256) << 20) /* --max-message-size */
+#define SRV_CHUNK_SLACK (UINT64_C(64) << 20) /* a chunk: its largest message and this much more */
+
+/* Memory budget (server_budget.c; the accounting is in docs/serve.md, "Memory budget") */
+#define SRV_DEFAULT_MEMORY_BUDGET (UINT64_C(1) << 30) /* --memory-budget */
+#define SRV_DEFAULT_BUDGET_WAIT_MS 2000u /* an export fetch waits this long, then 503 */
+#define SRV_BUDGET_RETRY_S 2u            /* Retry-After of that 503 */
+#define SRV_LAKE_CHUNK (UINT64_C(768) << 10) /* lake files' chunk size (lake_writer.c) */
+#define SRV_EXPORT_BASE (UINT64_C(4) << 20)  /* an export: pipe, writer, contexts */
+#define SRV_IMPORT_BASE (UINT64_C(16) << 20) /* an import: index, contexts, buffers */
+
+/* Imports (server_import.c) */
+#define SRV_DEFAULT_IMPORT_WORKERS 2 /* --import-workers */
+#define SRV_MAX_IMPORT_WORKERS 64
+
+/* Connections (server_conn.c) */
+#define SRV_DEFAULT_CONN_TIMEOUT 30u          /* s: idle keep-alive, body grace */
+#define SRV_DEFAULT_HEADER_TIMEOUT 10u        /* s: a request header must be complete */
+#define SRV_DEFAULT_MIN_BODY_RATE (64u << 10) /* bytes/s a body averages after the grace */
+#define SRV_DEFAULT_MAX_CONNECTIONS 256u
+#define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 64u
 
 /* ------------------------------------------------------------- model */
 
@@ -79,6 +123,8 @@ struct srv_recording {
   int status;                 /* enum srv_rec_status */
   char content_hash[33];
   pl_recording_index *index; /* owned */
+  uint64_t largest; /* largest chunk (uncompressed) or record a reader of the upload holds;
+                       0 = unknown (recordings imported before it was kept) */
   char *lake_dir;            /* relative to the lake root: <deviceId>/<recordingId> */
   struct srv_lakefile *lake;
   size_t n_lake;
@@ -112,6 +158,11 @@ struct srv_import {
   int uploading;     /* a PUT is receiving the body */
 };
 
+/** Permission bits taken away from group and others (pl__srv_tighten). */
+struct srv_tighten {
+  size_t fixed, failed;
+};
+
 /* A dynamic array of pointers. */
 struct srv_vec {
   void **items;
@@ -131,7 +182,31 @@ struct srv_store {
   struct srv_vec devices;    /* struct srv_device * */
   struct srv_vec recordings; /* struct srv_recording * */
   struct srv_vec imports;    /* struct srv_import * */
+  struct srv_tighten tightened; /* what opening the store had to make private */
 };
+
+/* ------------------------------------------------------------- memory budget */
+
+struct srv_budget_waiter;
+struct srv_budget {
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* CLOCK_MONOTONIC */
+  uint64_t total, used, peak;
+  uint64_t refused; /* reservations given up after their wait (503s) */
+  struct srv_budget_waiter *waiters; /* in order of arrival */
+  int cancel;                        /* stopping: every wait ends without a reservation */
+};
+
+void pl__srv_budget_init(struct srv_budget *b, uint64_t total); /* 0 = the default */
+void pl__srv_budget_dispose(struct srv_budget *b);
+/** Reserve `want` bytes (cut to the whole budget), waiting at most wait_ms (< 0: until it
+ * fits or the budget is cancelled) behind earlier waiters. The amount reserved (give it to
+ * pl__srv_budget_release), or 0 when the wait ended without it. */
+uint64_t pl__srv_budget_reserve(struct srv_budget *b, uint64_t want, int wait_ms);
+void pl__srv_budget_release(struct srv_budget *b, uint64_t amount); /* 0 is a no-op */
+void pl__srv_budget_cancel(struct srv_budget *b);
+void pl__srv_budget_get(struct srv_budget *b, uint64_t *used, uint64_t *peak,
+                        uint64_t *refused);
 
 /* ------------------------------------------------------------- keys, limits */
 
@@ -177,6 +252,9 @@ struct srv_stream_req {
   int last_per_channel;
   mcap_compression compression;
   char filename[128];
+  uint64_t cost;      /* bytes an export fetch reserves from the budget */
+  uint64_t reserved;  /* reserved by this copy (released when it is freed) */
+  struct srv_budget *budget;
   struct srv_stream_req *next;
 };
 
@@ -200,24 +278,30 @@ struct pl_server {
   pthread_cond_t cv;
   unsigned inflight;
 
-  /* connection watchdog (slow clients) */
+  /* connections (server_conn.c) */
   pthread_mutex_t conn_mu;
   pthread_cond_t conn_cv;
   struct conn_track *conns;
   pthread_t watchdog;
   int watchdog_running, watchdog_stop;
+  uint64_t conn_timed_out; /* dropped for a late header or a slow body */
+  uint64_t conn_reaped;    /* dropped to keep slots for clients that authenticate */
+  uint64_t conn_refused;   /* beyond the connection limits */
+
+  struct srv_budget budget; /* --memory-budget (server_budget.c) */
 
   /* stream links */
   pthread_mutex_t stream_mu;
   struct srv_stream_req *streams;
 
-  /* import worker */
-  pthread_t worker;
-  int worker_running;
+  /* import workers (a pool: --import-workers) */
+  pthread_t workers[SRV_MAX_IMPORT_WORKERS];
+  int n_workers; /* started */
   pthread_mutex_t imp_mu;
   pthread_cond_t imp_cv;
   struct srv_vec queue; /* char * request ids, owned */
-  int imp_busy;         /* the worker is importing one */
+  int imp_busy;         /* imports being imported now */
+  uint64_t imp_done;    /* imports ended so far (a generation: waits for a key in use) */
   int imp_stop;         /* stop after the current import */
   int imp_crash;        /* abandon: record nothing more */
   int imp_hold;
@@ -261,6 +345,7 @@ struct srv_resp {
   char *location;
   char *disposition; /* Content-Disposition or NULL */
   unsigned retry_after;
+  int close; /* send Connection: close */
   int fd; /* RESP_FILE */
   uint64_t size;
   struct srv_stream_req *stream; /* RESP_STREAM (owned) */
@@ -280,8 +365,11 @@ void pl__srv_hex(const uint8_t *in, size_t n, char *out);
  * "[redacted]" first (pl__srv_log_line too). */
 void pl__srv_log(pl_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pl__srv_log_line(pl_server *s, char *line, size_t cap);
-/** Make a directory and its parents (mode 0700/0755). 0 or -1 (errno). */
+/** Make a directory and its parents (with `mode`; the server uses 0700). 0 or -1 (errno). */
 int pl__srv_mkdirs(const char *path, unsigned mode);
+/** Make `path` (and with `recursive` everything below it) private to its owner:
+ * directories u+rwx, no group/other bits; symlinks are left alone. */
+void pl__srv_tighten(const char *path, int recursive, struct srv_tighten *t);
 /** Remove a directory tree (does not follow symlinks). 0 or -1. */
 int pl__srv_rmtree(const char *path);
 /** Write a file atomically (tmp + fsync + rename + fsync dir). 0 or -1 (errno). */
@@ -300,6 +388,13 @@ int pl__srv_valid_device_name(const char *s);
 int pl__srv_valid_key(const char *s);
 int pl__srv_valid_filename(const char *s);
 int pl__srv_valid_id(const char *s);
+
+/* ------------------------------------------------------------- JSON (server_json.c) */
+
+/** Parse a request body that must be strict RFC 8259 JSON in UTF-8. 0 and *out
+ * (owned by the caller), or -1 and a message naming the byte offset in msg. */
+int pl__srv_json_parse_strict(const char *text, size_t len, json_object **out, char *msg,
+                              size_t cap);
 
 /* ------------------------------------------------------------- responses (server_util.c) */
 
@@ -444,6 +539,54 @@ void pl__srv_stream_gc(pl_server *s);
 int pl__srv_stream_start(pl_server *s, struct srv_stream_req *sr, void **handle);
 /* Join the producer; 0 when the export succeeded. Accepts NULL (returns -1). */
 int pl__srv_stream_finish(void *handle);
+
+/* ------------------------------------------------------------- sizes (server_bounds.c) */
+
+/** Check the sizes the MCAP file at `path` declares without decompressing anything whole:
+ * 0 when every message is at most max_message bytes and every chunk at most max_message +
+ * SRV_CHUNK_SLACK uncompressed (data section and chunk index); 1 with msg naming the first
+ * message (topic, offset) or chunk beyond them; -1 with msg when the file cannot be read.
+ * *largest: the largest chunk (uncompressed) or other record (attachments aside) met, what
+ * a reader of the file holds at once per chunk. */
+int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_t cap,
+                        uint64_t *largest);
+
+/* ------------------------------------------------------------- connections (server_conn.c) */
+
+struct conn_track;
+unsigned pl__srv_max_connections(const pl_server *s);
+unsigned pl__srv_max_connections_per_ip(const pl_server *s);
+/** Track a new connection (fd, IPv4 address in network order); NULL when out of memory
+ * (the connection then goes untracked). Drops idle unauthenticated ones to keep room. */
+struct conn_track *pl__srv_conn_open(pl_server *s, int fd, uint32_t ip);
+void pl__srv_conn_close(pl_server *s, struct conn_track *t); /* accepts NULL */
+/* State changes of a connection's current request; all accept NULL. */
+void pl__srv_conn_head_done(pl_server *s, struct conn_track *t); /* header in: body phase */
+void pl__srv_conn_body(pl_server *s, struct conn_track *t, uint64_t n); /* body bytes */
+void pl__srv_conn_busy(pl_server *s, struct conn_track *t);  /* handled / answering */
+void pl__srv_conn_idle(pl_server *s, struct conn_track *t);  /* done: waiting for a header */
+void pl__srv_conn_authed(pl_server *s, struct conn_track *t); /* authenticated request */
+/* The request line was read; early: the status it was answered with from that line. */
+void pl__srv_conn_line(pl_server *s, struct conn_track *t, int early);
+/** The status of an answer from the request line, once (0: none). */
+int pl__srv_conn_early(pl_server *s, struct conn_track *t);
+/** The watchdog thread that enforces the deadlines. 0 or -1. */
+int pl__srv_conn_start(pl_server *s);
+void pl__srv_conn_stop(pl_server *s);
+
+/* ------------------------------------------------------------- strict HTTP (server_head.c) */
+
+struct MHD_Connection;
+/** Limits on the request target; 0 or the status to answer (414) with msg. */
+int pl__srv_check_target(const char *uri, char *msg, size_t cap);
+/** Write a complete error response straight to a socket and end its sending side; then
+ * read and drop what the client still sends, for at most linger_ms (so that closing
+ * does not reset the connection before the client has read the answer). */
+void pl__srv_send_raw_error(int fd, int status, const char *reason, const char *json_body,
+                            unsigned linger_ms);
+/** Checks of the header fields; 0 or the status to answer (400/431) with msg. */
+int pl__srv_check_head(struct MHD_Connection *c, const char *method, const char *version,
+                       char *msg, size_t cap);
 
 /* ------------------------------------------------------------- list helpers */
 

@@ -74,10 +74,23 @@ void pl__srv_route_upload(struct srv_req *q, struct srv_resp *r) {
   } else if (dev_name) {
     d = pl__srv_device_by_name(st, dev_name);
   }
+  uint64_t now = pl__srv_now_s();
+  size_t waiting = 0;
+  for (size_t i = 0; i < st->imports.n; i++) {
+    const struct srv_import *w = st->imports.items[i];
+    if (w->status == IMP_AWAITING && w->link_expires >= now) waiting++;
+  }
+  if (waiting >= SRV_MAX_WAITING_UPLOADS) {
+    pthread_rwlock_unlock(&st->lock);
+    pl__srv_resp_error(r, 429, "%zu upload links are waiting for their upload; use them or let "
+                               "them expire",
+                       waiting);
+    r->retry_after = 60;
+    return;
+  }
   struct srv_import *m = calloc(1, sizeof *m);
   char rid[SRV_ID_LEN + 1];
   pl__srv_new_id("req", rid);
-  uint64_t now = pl__srv_now_s();
   if (m) {
     m->request_id = pl__srv_strdup(rid);
     m->filename = pl__srv_strdup(filename);

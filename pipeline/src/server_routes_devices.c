@@ -7,8 +7,11 @@
  * recordings cannot be deleted (409); custom properties take any key (there
  * is no custom-property registry here) with string, number or boolean values;
  * PATCH treats an empty "name" as "keep the name" (the foxglove CLI sends
- * one) and a null property value as "unset".
+ * one) and a null property value as "unset". A device has at most
+ * SRV_MAX_PROPERTIES properties, string values of at most SRV_MAX_PROPERTY_VALUE
+ * bytes (a PATCH that would go beyond is refused whole).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +20,26 @@
 
 static const char *const k_sort[] = {"id", "name", NULL};
 
+/* What a device's properties weigh: names and values (24 for a number or boolean). */
+static size_t props_bytes(json_object *p) {
+  size_t n = 0;
+  json_object_object_foreach(p, k, v) {
+    n += strlen(k) + (json_object_is_type(v, json_type_string) ? (size_t)json_object_get_string_len(v)
+                                                                : 24);
+  }
+  return n;
+}
+
 static int check_properties(struct srv_req *q, struct srv_resp *r, json_object **props) {
   *props = NULL;
   json_object *p = NULL;
   if (!json_object_object_get_ex(q->body, "properties", &p) || !p) return 0;
   if (!json_object_is_type(p, json_type_object)) {
     pl__srv_resp_error(r, 400, "field 'properties' must be an object");
+    return -1;
+  }
+  if (json_object_object_length(p) > SRV_MAX_PROPERTIES) {
+    pl__srv_resp_error(r, 400, "a device has at most %d properties", SRV_MAX_PROPERTIES);
     return -1;
   }
   json_object_object_foreach(p, k, v) {
@@ -36,6 +53,21 @@ static int check_properties(struct srv_req *q, struct srv_resp *r, json_object *
       pl__srv_resp_error(r, 400, "property '%s' must be a string, number or boolean", k);
       return -1;
     }
+    if (json_object_is_type(v, json_type_string) &&
+        json_object_get_string_len(v) > SRV_MAX_PROPERTY_VALUE) {
+      pl__srv_resp_error(r, 400, "property '%s' is longer than %d bytes", k,
+                         SRV_MAX_PROPERTY_VALUE);
+      return -1;
+    }
+    if (json_object_is_type(v, json_type_double) && !isfinite(json_object_get_double(v))) {
+      pl__srv_resp_error(r, 400, "property '%s' is not a finite number", k);
+      return -1;
+    }
+  }
+  if (props_bytes(p) > SRV_MAX_PROPERTY_BYTES) {
+    pl__srv_resp_error(r, 400, "the properties of a device hold at most %d bytes",
+                       SRV_MAX_PROPERTY_BYTES);
+    return -1;
   }
   *props = p;
   return 0;
@@ -206,6 +238,11 @@ static void create_device(struct srv_req *q, struct srv_resp *r) {
     pl__srv_resp_error(r, 409, "a device named '%s' already exists", name);
     return;
   }
+  if (st->devices.n >= SRV_MAX_DEVICES) {
+    pthread_rwlock_unlock(&st->lock);
+    pl__srv_resp_error(r, 409, "the site has the most devices it holds (%d)", SRV_MAX_DEVICES);
+    return;
+  }
   json_object *clean = json_object_new_object();
   if (props) {
     json_object_object_foreach(props, k, v) {
@@ -270,16 +307,21 @@ static void one_device(struct srv_req *q, struct srv_resp *r) {
     char *old_name = d->name;
     json_object *old_props = json_object_get(d->properties);
     json_object *copy = NULL;
-    json_object_deep_copy(d->properties, &copy, NULL);
-    if (copy) {
-      d->properties = copy;
-      json_object_put(old_props); /* the reference taken above */
+    if (json_object_deep_copy(d->properties, &copy, NULL) != 0 || !copy) {
+      json_object_put(old_props);
+      pthread_rwlock_unlock(&st->lock);
+      pl__srv_resp_error(r, 500, "out of memory");
+      return;
     }
+    d->properties = copy;
+    json_object_put(old_props); /* the reference taken above */
     if (name) d->name = pl__srv_strdup(name);
     if (props) merge_properties(d, props);
     uint64_t old_updated = d->updated;
     d->updated = pl__srv_now_ns();
-    if (!d->name || pl__srv_device_save(st, d) != 0) {
+    int too_many = json_object_object_length(d->properties) > SRV_MAX_PROPERTIES ||
+                   props_bytes(d->properties) > SRV_MAX_PROPERTY_BYTES;
+    if (!d->name || too_many || pl__srv_device_save(st, d) != 0) {
       /* roll back so memory matches the disk */
       if (d->name != old_name) free(d->name);
       d->name = old_name;
@@ -289,7 +331,11 @@ static void one_device(struct srv_req *q, struct srv_resp *r) {
       }
       d->updated = old_updated;
       pthread_rwlock_unlock(&st->lock);
-      pl__srv_resp_error(r, 500, "cannot store the device");
+      if (too_many)
+        pl__srv_resp_error(r, 400, "a device has at most %d properties of at most %d bytes in all",
+                           SRV_MAX_PROPERTIES, SRV_MAX_PROPERTY_BYTES);
+      else
+        pl__srv_resp_error(r, 500, "cannot store the device");
       return;
     }
     if (name) free(old_name);

@@ -25,6 +25,7 @@
 
 void pl__srv_stream_req_free(struct srv_stream_req *sr) {
   if (!sr) return;
+  if (sr->budget) pl__srv_budget_release(sr->budget, sr->reserved);
   for (size_t i = 0; i < sr->n_dirs; i++) free(sr->dirs[i]);
   free(sr->dirs);
   for (size_t i = 0; i < sr->n_topics; i++) free(sr->topics[i]);
@@ -46,6 +47,38 @@ void pl__srv_stream_gc(pl_server *s) {
     }
   }
   pthread_mutex_unlock(&s->stream_mu);
+}
+
+static int topic_selected(const struct srv_stream_req *sr, const char *topic) {
+  if (!sr->n_topics) return 1;
+  for (size_t i = 0; i < sr->n_topics; i++)
+    if (topic && strcmp(sr->topics[i], topic) == 0) return 1;
+  return 0;
+}
+
+/* What a fetch of the export reserves from the memory budget (docs/serve.md, "Memory
+ * budget"): pl_export_write opens every selected lake file at once and holds its current
+ * chunk, decompressed, and the next one its decompression thread prepares; a lake chunk
+ * is the lake writer's chunk size plus one message, and never more than the topic's
+ * bytes. The writer holds its chunk (1 MiB plus one message) and the compressed copy.
+ * A message is at most the largest chunk or record of the upload (kept at import). */
+static uint64_t export_cost(const struct srv_stream_req *sr,
+                            const struct srv_recording *const *recs, size_t n) {
+  uint64_t files = 0, message = 0;
+  for (size_t i = 0; i < n; i++) {
+    const pl_recording_index *ix = recs[i]->index;
+    for (size_t k = 0; ix && k < ix->n_topics; k++) {
+      const pl_topic *t = &ix->topics[k];
+      if (!topic_selected(sr, t->topic)) continue;
+      uint64_t msg = recs[i]->largest && recs[i]->largest < t->bytes ? recs[i]->largest
+                                                                     : t->bytes;
+      uint64_t open = SRV_LAKE_CHUNK + msg;
+      if (t->bytes + 4096 < open) open = t->bytes + 4096;
+      files += 2 * open;
+      if (msg > message) message = msg;
+    }
+  }
+  return SRV_EXPORT_BASE + files + 2 * ((UINT64_C(1) << 20) + message);
 }
 
 static struct srv_stream_req *copy_req(const struct srv_stream_req *in) {
@@ -217,6 +250,7 @@ void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r) {
     const struct srv_recording *rec = recs.items[i];
     sr->dirs[sr->n_dirs++] = pl__srv_printf("%s/%s", st->lake_dir, rec->lake_dir);
   }
+  sr->cost = export_cost(sr, (const struct srv_recording *const *)recs.items, recs.n);
   if (recs.n == 1) {
     const struct srv_recording *rec = recs.items[0];
     snprintf(sr->filename, sizeof sr->filename, "%s", rec->id);
@@ -239,6 +273,15 @@ void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r) {
   }
   pl__srv_stream_gc(q->srv);
   pthread_mutex_lock(&q->srv->stream_mu);
+  size_t alive = 0;
+  for (const struct srv_stream_req *p = q->srv->streams; p; p = p->next) alive++;
+  if (alive >= SRV_MAX_STREAM_LINKS) {
+    pthread_mutex_unlock(&q->srv->stream_mu);
+    free(link);
+    pl__srv_resp_error(r, 429, "%zu export links are alive; wait for them to expire", alive);
+    r->retry_after = SRV_STREAM_LINK_S;
+    goto fail;
+  }
   sr->next = q->srv->streams;
   q->srv->streams = sr;
   pthread_mutex_unlock(&q->srv->stream_mu);
@@ -266,6 +309,19 @@ void pl__srv_stream_open(pl_server *s, const char *token, struct srv_resp *r) {
     pl__srv_resp_error(r, 500, "out of memory");
     return;
   }
+  /* heavy: the memory it will hold comes out of the budget first (released when the
+   * copy is freed, after the producer has ended) */
+  unsigned wait_ms = s->opt.budget_wait_ms ? s->opt.budget_wait_ms : SRV_DEFAULT_BUDGET_WAIT_MS;
+  copy->reserved = pl__srv_budget_reserve(&s->budget, copy->cost, (int)wait_ms);
+  if (!copy->reserved) {
+    pl__srv_stream_req_free(copy);
+    pl__srv_resp_error(r, 503,
+                       "the server's memory budget is in use by other exports and imports; "
+                       "retry later");
+    r->retry_after = SRV_BUDGET_RETRY_S;
+    return;
+  }
+  copy->budget = &s->budget;
   r->status = 200;
   r->kind = RESP_STREAM;
   r->stream = copy;

@@ -132,13 +132,17 @@ int pl__srv_device_save(struct srv_store *st, const struct srv_device *d) {
   add_u64(o, "created", d->created);
   add_u64(o, "updated", d->updated);
   char *file = pl__srv_printf("%s/state/devices/%s.json", st->data_dir, d->id);
-  int rc = file ? save_json(st, file, o, 0644) : (json_object_put(o), -1);
+  int rc = file ? save_json(st, file, o, 0600) : (json_object_put(o), -1);
   free(file);
   return rc;
 }
 
 struct srv_device *pl__srv_device_create(struct srv_store *st, const char *name,
                                          json_object *properties) {
+  if (st->devices.n >= SRV_MAX_DEVICES) {
+    errno = ENOSPC; /* the site holds the most devices it takes */
+    return NULL;
+  }
   struct srv_device *d = calloc(1, sizeof *d);
   char id[SRV_ID_LEN + 1];
   if (!d) return NULL;
@@ -290,7 +294,7 @@ int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec) {
     memset(&e, 0, sizeof e);
     if (pl_index_to_json(rec->index, &json, &e) != PL_OK) return -1;
     char *ipath = pl__srv_printf("%s/state/recordings/%s.index.json", st->data_dir, rec->id);
-    int rc = ipath ? pl__srv_write_atomic(ipath, json, strlen(json), st->no_fsync, 0644) : -1;
+    int rc = ipath ? pl__srv_write_atomic(ipath, json, strlen(json), st->no_fsync, 0600) : -1;
     free(ipath);
     free(json);
     if (rc != 0) return -1;
@@ -306,6 +310,7 @@ int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec) {
   add_u64(o, "imported", rec->imported);
   add_str(o, "status", pl__srv_rec_status_name(rec->status));
   add_str(o, "contentHash", rec->content_hash);
+  add_u64(o, "largest", rec->largest);
   add_str(o, "lakeDir", rec->lake_dir);
   json_object *lake = json_object_new_array();
   for (size_t i = 0; i < rec->n_lake; i++) {
@@ -335,7 +340,7 @@ int pl__srv_rec_save(struct srv_store *st, const struct srv_recording *rec) {
   }
   json_object_object_add(o, "attachments", atts);
   char *file = pl__srv_printf("%s/state/recordings/%s.json", st->data_dir, rec->id);
-  int rc = file ? save_json(st, file, o, 0644) : (json_object_put(o), -1);
+  int rc = file ? save_json(st, file, o, 0600) : (json_object_put(o), -1);
   free(file);
   return rc;
 }
@@ -359,6 +364,7 @@ static struct srv_recording *rec_load(struct srv_store *st, json_object *o) {
                                                            : REC_FAILED;
   const char *hash = jstr(o, "contentHash");
   if (hash) snprintf(r->content_hash, sizeof r->content_hash, "%s", hash);
+  r->largest = ju64(o, "largest");
   r->lake_dir = pl__srv_strdup(jstr(o, "lakeDir"));
   json_object *lake = NULL, *atts = NULL;
   if (json_object_object_get_ex(o, "lake", &lake) && json_object_is_type(lake, json_type_array)) {
@@ -583,7 +589,7 @@ int pl__srv_imp_save(struct srv_store *st, const struct srv_import *m) {
   add_u64(o, "size", m->size);
   add_u64(o, "linkExpires", m->link_expires);
   char *file = pl__srv_printf("%s/state/imports/%s.json", st->data_dir, m->request_id);
-  int rc = file ? save_json(st, file, o, 0644) : (json_object_put(o), -1);
+  int rc = file ? save_json(st, file, o, 0600) : (json_object_put(o), -1);
   free(file);
   return rc;
 }
@@ -736,7 +742,7 @@ static int load_site(struct srv_store *st, pl_error_info *err) {
     add_str(s, "id", st->site_id);
     add_str(s, "name", st->site_name);
     add_str(s, "type", "self-hosted");
-    if (save_json(st, file, s, 0644) != 0) {
+    if (save_json(st, file, s, 0600) != 0) {
       snprintf(err->msg, sizeof err->msg, "cannot write '%s': %s", file, strerror(errno));
       goto out;
     }
@@ -789,7 +795,7 @@ int pl__srv_store_open(struct srv_store *st, const char *data_dir, int no_fsync,
                                      "/lake"};
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     char *p = pl__srv_printf("%s%s", st->data_dir, dirs[i]);
-    if (!p || pl__srv_mkdirs(p, 0755) != 0) {
+    if (!p || pl__srv_mkdirs(p, 0700) != 0) {
       snprintf(err->msg, sizeof err->msg, "cannot create '%s': %s", p ? p : dirs[i],
                strerror(errno));
       free(p);
@@ -797,6 +803,9 @@ int pl__srv_store_open(struct srv_store *st, const char *data_dir, int no_fsync,
     }
     free(p);
   }
+  /* nothing under DATA is anyone else's business: a tree made by an older version
+   * (or copied in) is tightened, and the caller warns about what was changed */
+  pl__srv_tighten(st->data_dir, 1, &st->tightened);
   if (load_site(st, err) != 0) return PL_EIO;
   if (load_dir(st, "devices", add_device) != 0 || load_dir(st, "recordings", add_rec) != 0 ||
       load_dir(st, "imports", add_imp) != 0) {

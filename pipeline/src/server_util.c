@@ -98,7 +98,14 @@ void pl__srv_log_line(pl_server *s, char *line, size_t cap) {
   if (!s || !s->opt.log) return;
   /* no API key ever reaches a log, whatever a message quotes */
   pl__srv_auth_redact(&s->auth, line, cap);
-  s->opt.log(s->opt.log_user, line);
+  /* nor control characters or ill-formed UTF-8 that a file or a client sent */
+  size_t n = strlen(line);
+  char *clean = pl__utf8_valid(line, n) ? NULL : pl__utf8_fix(line, n, &n);
+  char *p = clean ? clean : line;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) p[i] = '?';
+  s->opt.log(s->opt.log_user, p);
+  free(clean);
 }
 
 int pl__srv_mkdirs(const char *path, unsigned mode) {
@@ -124,6 +131,44 @@ int pl__srv_mkdirs(const char *path, unsigned mode) {
     return -1;
   }
   return 0;
+}
+
+/* Remove group and other permission bits below `path` (lstat: symlinks are neither
+ * followed nor changed). */
+static void tighten(const char *path, const struct stat *sb, int recursive,
+                    struct srv_tighten *t) {
+  if (S_ISLNK(sb->st_mode)) return;
+  if (sb->st_mode & 077) {
+    mode_t want = (sb->st_mode & 07700) & ~(mode_t)06000; /* no set-id bits either */
+    if (S_ISDIR(sb->st_mode)) want |= 0700;
+    if (chmod(path, want) == 0)
+      t->fixed++;
+    else
+      t->failed++;
+  }
+  if (!recursive || !S_ISDIR(sb->st_mode)) return;
+  DIR *d = opendir(path);
+  if (!d) {
+    t->failed++;
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *child = pl__srv_printf("%s/%s", path, e->d_name);
+    struct stat cs;
+    if (child && lstat(child, &cs) == 0)
+      tighten(child, &cs, recursive, t);
+    else
+      t->failed++;
+    free(child);
+  }
+  closedir(d);
+}
+
+void pl__srv_tighten(const char *path, int recursive, struct srv_tighten *t) {
+  struct stat sb;
+  if (lstat(path, &sb) == 0) tighten(path, &sb, recursive, t);
 }
 
 int pl__srv_rmtree(const char *path) {
@@ -291,7 +336,11 @@ static int plain_text(const char *s, size_t max) {
   return 1;
 }
 
-int pl__srv_valid_key(const char *s) { return plain_text(s, SRV_MAX_KEY); }
+/* Keys are identifiers clients send back: they must be text (UTF-8), unlike topic and
+ * attachment names, which are kept as the file has them. */
+int pl__srv_valid_key(const char *s) {
+  return plain_text(s, SRV_MAX_KEY) && pl__utf8_valid(s, strlen(s));
+}
 
 int pl__srv_valid_filename(const char *s) { return plain_text(s, SRV_MAX_FILENAME); }
 
@@ -311,8 +360,11 @@ int pl__srv_valid_id(const char *s) {
 void pl__srv_resp_json(struct srv_resp *r, int status, json_object *obj) {
   const char *text =
       json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  if (!text) text = "null";
   free(r->body);
-  r->body = pl__srv_strdup(text ? text : "null");
+  /* names from recordings are raw bytes; a JSON text is UTF-8 (server_json.c) */
+  size_t n = strlen(text);
+  r->body = pl__utf8_valid(text, n) ? pl__srv_strdup(text) : pl__utf8_fix(text, n, NULL);
   r->len = r->body ? strlen(r->body) : 0;
   r->status = r->body ? status : 500;
   r->content_type = "application/json";

@@ -44,6 +44,7 @@
 #define ATT_PIECE (1u << 20)
 #define MAX_OWN_PROBLEMS 200
 #define INDEX_FEED_DEPTH 4 /* decompressed chunks waiting for the doctor */
+#define WALK_PROGRESS_STEP (4u << 20) /* bytes between progress calls */
 
 /* ================================================================ walker */
 
@@ -57,7 +58,15 @@ struct walker {
   struct pl__buf chunk; /* decompressed records */
   struct pl__buf att;   /* attachment name + media type */
   mcap_decompressor *dec;
+  uint8_t *seen; /* summary_defs: [65536] bit 1 schema id defined, bit 2 channel id */
 };
+
+/* Remember a definition of the data section (for cb->summary_defs). */
+static void mark_seen(struct walker *w, uint8_t op, const mcap_record *rec) {
+  if (!w->seen) return;
+  if (op == MCAP_OP_SCHEMA) w->seen[rec->u.schema.id] |= 1;
+  if (op == MCAP_OP_CHANNEL) w->seen[rec->u.channel.id] |= 2;
+}
 
 static int wproblem(struct walker *w, pl_severity sev, const char *code, uint64_t offset,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -104,10 +113,12 @@ static int walk_chunk_records(struct walker *w, const uint8_t *data, uint64_t si
                     "chunk at offset %llu, byte %llu: %s", (unsigned long long)chunk_offset,
                     (unsigned long long)pos, me.msg);
       if (rc) return rc;
-    } else if (op == MCAP_OP_SCHEMA && w->cb->schema) {
-      if ((rc = w->cb->schema(w->cb->ctx, &rec.u.schema))) return rc;
-    } else if (op == MCAP_OP_CHANNEL && w->cb->channel) {
-      if ((rc = w->cb->channel(w->cb->ctx, &rec.u.channel))) return rc;
+    } else if (op == MCAP_OP_SCHEMA) {
+      mark_seen(w, op, &rec);
+      if (w->cb->schema && (rc = w->cb->schema(w->cb->ctx, &rec.u.schema))) return rc;
+    } else if (op == MCAP_OP_CHANNEL) {
+      mark_seen(w, op, &rec);
+      if (w->cb->channel && (rc = w->cb->channel(w->cb->ctx, &rec.u.channel))) return rc;
     } else if (op == MCAP_OP_MESSAGE && w->cb->message) {
       if ((rc = w->cb->message(w->cb->ctx, &rec.u.message))) return rc;
     }
@@ -229,6 +240,91 @@ malformed:
                   (unsigned long long)pos, (unsigned long long)len);
 }
 
+/* Pass on the stashed definitions (opcode, uint64 length, content): schemas first, then the
+ * channels whose schema is now known. */
+static int deliver_defs(struct walker *w, const struct pl__buf *defs) {
+  const pl__walk_cb *cb = w->cb;
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t at = 0; at + 9 <= defs->len;) {
+      uint8_t op = defs->data[at];
+      uint64_t len = 0;
+      mcap_record rec;
+      mcap_error_info me;
+      int rc = PL_OK;
+      for (int i = 0; i < 8; i++) len |= (uint64_t)defs->data[at + 1 + i] << (8 * i);
+      at += 9;
+      memset(&me, 0, sizeof me);
+      if (mcap_record_parse(op, defs->data + at, len, 0, &rec, &me) != MCAP_OK) {
+        /* parsed before it was stashed: cannot happen */
+      } else if (pass == 0 && op == MCAP_OP_SCHEMA && !(w->seen[rec.u.schema.id] & 1)) {
+        w->seen[rec.u.schema.id] |= 1;
+        if (cb->schema) rc = cb->schema(cb->ctx, &rec.u.schema);
+      } else if (pass == 1 && op == MCAP_OP_CHANNEL && !(w->seen[rec.u.channel.id] & 2) &&
+                 (rec.u.channel.schema_id == 0 || (w->seen[rec.u.channel.schema_id] & 1))) {
+        w->seen[rec.u.channel.id] |= 2;
+        if (cb->channel) rc = cb->channel(cb->ctx, &rec.u.channel);
+      }
+      if (rc) return rc;
+      at += (size_t)len;
+    }
+  }
+  return PL_OK;
+}
+
+/*
+ * The summary's definitions the data section lacked (cb->summary_defs), from `pos` (right
+ * after DataEnd) to the Footer. The summary is optional extra here: a short or unparseable
+ * record, or a summary CRC that does not match, ends this part quietly and passes nothing on
+ * (the doctor reports it); so the definitions are kept until the Footer's CRC is checked.
+ */
+static int walk_summary_defs(struct walker *w, uint64_t pos) {
+  struct pl__buf defs = {NULL, 0, 0}; /* (opcode, uint64 length, content) of new definitions */
+  uint32_t crc = 0;
+  int rc = PL_OK, ok = 0;
+  for (;;) {
+    const uint8_t *p;
+    uint64_t got = 0, left = remaining(w, pos);
+    if (left < 9) break;
+    if (pl__source_pull(w->src, &w->tmp, pos, 9, &p, &got, w->err) || got < 9) break;
+    uint8_t op = p[0], env[9];
+    uint64_t len = 0;
+    memcpy(env, p, 9);
+    for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
+    if (len > left - 9 || len > MCAP_DEFAULT_MAX_RECORD_SIZE) break;
+    if (pl__source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
+    if (op == MCAP_OP_FOOTER) {
+      mcap_record rec;
+      mcap_error_info me;
+      memset(&me, 0, sizeof me);
+      if (len < 20 || mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
+      /* the CRC runs from after DataEnd through the Footer's summary_offset_start */
+      crc = mcap_crc32(crc, env, sizeof env);
+      crc = mcap_crc32(crc, p, 16);
+      ok = rec.u.footer.summary_crc == 0 || rec.u.footer.summary_crc == crc;
+      break;
+    }
+    crc = mcap_crc32(crc, env, sizeof env);
+    crc = mcap_crc32(crc, p, (size_t)len);
+    if (op == MCAP_OP_SCHEMA || op == MCAP_OP_CHANNEL) {
+      mcap_record rec;
+      mcap_error_info me;
+      memset(&me, 0, sizeof me);
+      if (mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
+      int is_new = op == MCAP_OP_SCHEMA ? rec.u.schema.id && !(w->seen[rec.u.schema.id] & 1)
+                                        : !(w->seen[rec.u.channel.id] & 2);
+      if (is_new && (pl__buf_append(&defs, env, 9) || pl__buf_append(&defs, p, (size_t)len))) {
+        rc = pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+        goto out;
+      }
+    }
+    pos += 9 + len;
+  }
+  if (ok) rc = deliver_defs(w, &defs);
+out:
+  pl__buf_dispose(&defs);
+  return rc;
+}
+
 int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__walk_stats *st,
                   pl_error_info *err) {
   struct walker w;
@@ -239,6 +335,8 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
   w.st = st;
   w.err = err;
   w.skip_chunks = skip_chunks;
+  if (cb->summary_defs && !(w.seen = calloc(65536, 1)))
+    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   const uint8_t *p;
   uint64_t got = 0, pos = MCAP_MAGIC_SIZE;
   int rc = pl__source_pull(src, &w.tmp, 0, MCAP_MAGIC_SIZE, &p, &got, err);
@@ -249,6 +347,7 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     goto out;
   }
   int first = 1, truncated = 0;
+  uint64_t progress_at = 0;
   for (;;) {
     uint64_t left = remaining(&w, pos);
     if (left == 0) break;
@@ -322,9 +421,11 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
         if (cb->header) rc = cb->header(cb->ctx, &rec.u.header);
         break;
       case MCAP_OP_SCHEMA:
+        mark_seen(&w, op, &rec);
         if (cb->schema) rc = cb->schema(cb->ctx, &rec.u.schema);
         break;
       case MCAP_OP_CHANNEL:
+        mark_seen(&w, op, &rec);
         if (cb->channel) rc = cb->channel(cb->ctx, &rec.u.channel);
         break;
       case MCAP_OP_MESSAGE:
@@ -337,6 +438,9 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
         if (cb->metadata) rc = cb->metadata(cb->ctx, &rec.u.metadata, pos);
         break;
       case MCAP_OP_DATA_END:
+        st->complete = 1;
+        if (w.seen) rc = walk_summary_defs(&w, pos + 9 + len);
+        break;
       case MCAP_OP_FOOTER:
         st->complete = 1;
         break;
@@ -346,6 +450,10 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     if (rc) goto out;
     if (st->complete) break;
     pos += 9 + len;
+    if (cb->progress && pos - progress_at >= WALK_PROGRESS_STEP) {
+      progress_at = pos;
+      cb->progress(cb->progress_ctx, pos, src->size);
+    }
   }
   if (rc) goto out;
   if (!st->complete && !truncated) {
@@ -359,6 +467,7 @@ out:
   pl__buf_dispose(&w.chunk);
   pl__buf_dispose(&w.att);
   mcap_decompressor_free(w.dec);
+  free(w.seen);
   return rc;
 }
 
@@ -699,7 +808,15 @@ static int b_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
 static int b_problem(void *ctx, pl_severity sev, const char *code, uint64_t offset,
                      const char *msg) {
   struct builder *b = ctx;
-  if (sev == PL_SEV_ERROR) b->ix->partial = 1;
+  if (sev == PL_SEV_ERROR) {
+    mcap_damage *d = &b->ix->damage;
+    b->ix->partial = 1;
+    if (d->problems++ == 0) {
+      d->code = MCAP_ERECORD;
+      d->first_offset = offset;
+      snprintf(d->msg, sizeof d->msg, "%.*s", (int)sizeof d->msg - 1, msg);
+    }
+  }
   return own_problem(b, sev, code, offset, msg);
 }
 
@@ -748,6 +865,7 @@ static int builder_restart(struct builder *b) {
   ix->start = ix->end = 0;
   ix->message_count = 0;
   ix->partial = 0;
+  memset(&ix->damage, 0, sizeof ix->damage);
   int rc = builder_init(b, ix, tol);
   b->obs = obs;
   return rc;
@@ -776,6 +894,11 @@ static int copy_ranges(const pl__rangeset *rs, pl_range **out, size_t *n) {
   return PL_OK;
 }
 
+double pl_topic_frequency(uint64_t count, uint64_t first_log_time, uint64_t last_log_time) {
+  if (count < 2 || last_log_time <= first_log_time) return 0;
+  return (double)(count - 1) * 1e9 / (double)(last_log_time - first_log_time);
+}
+
 /* Move what the builder gathered into the index. */
 static int builder_finish(struct builder *b) {
   pl_recording_index *ix = b->ix;
@@ -789,9 +912,7 @@ static int builder_finish(struct builder *b) {
   }
   for (size_t i = 0; i < b->n_topics; i++) {
     pl_topic *t = &b->topics[i];
-    if (t->message_count > 1 && t->last_log_time > t->first_log_time)
-      t->frequency =
-          (double)(t->message_count - 1) * 1e9 / (double)(t->last_log_time - t->first_log_time);
+    t->frequency = pl_topic_frequency(t->message_count, t->first_log_time, t->last_log_time);
   }
   if (b->n_topics) qsort(b->topics, b->n_topics, sizeof *b->topics, cmp_topic);
   ix->topics = b->topics;
@@ -1116,6 +1237,19 @@ static int fast_chunk(struct fast *f, const mcap_chunk_index *ci, uint64_t *unde
   return PL_OK;
 }
 
+/* Definitions of the summary not found in the data that delivered messages use: their
+ * number (0 when every definition in use is accounted for). */
+static size_t unfound_in_use(struct fast *f) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->n_cids; i++) {
+    uint16_t c = f->cids[i], sc = f->chan_schema[c];
+    if (!f->per_channel[c]) continue;
+    if (!f->cdone[c]) n++;
+    if (sc && !f->sdone[sc]) n++;
+  }
+  return n;
+}
+
 static uint64_t encoded_size(uint8_t opcode, const void *rec_u, size_t u_size) {
   mcap_record rec;
   uint64_t size = 0;
@@ -1274,8 +1408,11 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
   const mcap_statistics *stats = mcap_reader_statistics(r, &from_file);
   size_t n_schemas = mcap_reader_schema_count(r), n_channels = mcap_reader_channel_count(r);
   size_t n_chunks = mcap_reader_chunk_count(r);
-  if (from_file && (stats->channel_count != n_channels || stats->schema_count != n_schemas)) {
-    rc = 1; /* the summary does not repeat every definition */
+  /* Fewer definitions in the summary than the Statistics count: not all repeated. More is
+   * fine: topics without messages that a writer defines in the summary only (rosbag2), which
+   * the Statistics leave out; they are listed with no messages. */
+  if (from_file && (stats->channel_count > n_channels || stats->schema_count > n_schemas)) {
+    rc = 1;
     goto out;
   }
   if (n_channels == 0 && n_chunks > 0) {
@@ -1303,8 +1440,9 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
     rc = fast_chunk(f, mcap_reader_chunk_at(r, i), &undefined);
     if (rc) goto out;
   }
-  /* every definition must have been found in the data; look outside chunks for the rest */
-  int need_walk = undefined != 0;
+  /* every definition that messages use must have been found in the data; look outside
+   * chunks for the rest (a definition no message uses may be in the summary only) */
+  int need_walk = unfound_in_use(f) != 0;
   int att_from_index = from_file && stats->attachment_count == mcap_reader_attachment_count(r) &&
                        stats->metadata_count == mcap_reader_metadata_count(r);
   if (need_walk || !att_from_index) {
@@ -1331,11 +1469,10 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
       rc = 1; /* messages outside chunks are in no message index */
       goto out;
     }
-    for (size_t i = 0; i < f->n_cids; i++)
-      if (!f->cdone[f->cids[i]]) rc = 1;
-    for (size_t i = 0; i < f->n_sids; i++)
-      if (!f->sdone[f->sids[i]]) rc = 1;
-    if (rc) goto out; /* a definition hides between messages of a chunk we trusted */
+    if (unfound_in_use(f)) {
+      rc = 1; /* a definition hides between messages of a chunk we trusted */
+      goto out;
+    }
   }
   /* the counts must agree with the file's Statistics */
   if (from_file) {
@@ -1670,6 +1807,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     }
     pl__walk_cb cb;
     builder_callbacks(&b, &cb);
+    cb.summary_defs = 1; /* topics defined in the summary only are listed too */
     cb.feed = feed;
     pl__walk_stats st;
     rc = pl__walk_file(&fsrc, 0, &cb, &st, err);

@@ -518,12 +518,16 @@ static void process(struct item *it) {
     fail(it, rc);
     return;
   }
-  const pl_finding *first = NULL;
-  for (size_t k = 0; k < it->ix->n_problems; k++)
+  const pl_finding *first = NULL, *first_warning = NULL;
+  for (size_t k = 0; k < it->ix->n_problems; k++) {
     if (it->ix->problems[k].severity == PL_SEV_ERROR) {
       res->doctor_errors++;
       if (!first) first = &it->ix->problems[k];
+    } else if (it->ix->problems[k].severity == PL_SEV_WARNING) {
+      res->doctor_warnings++;
+      if (!first_warning) first_warning = &it->ix->problems[k];
     }
+  }
   if (it->ix->partial && !res->doctor_errors) res->doctor_errors = 1;
   if (res->doctor_errors && !o->force) {
     res->status = PL_UPLOAD_REFUSED;
@@ -532,6 +536,15 @@ static void process(struct item *it) {
             "'%s': the doctor found %zu error%s (%s%s%s); not uploaded (--force sends it anyway)",
             res->path, res->doctor_errors, res->doctor_errors == 1 ? "" : "s",
             first ? first->code : "partial", first ? ": " : "", first ? first->message : "");
+    return;
+  }
+  if (o->strict && res->doctor_warnings && !o->force) {
+    res->status = PL_UPLOAD_REFUSED;
+    res->rc = PL_EVERIFY;
+    pl__err(err, PL_EVERIFY, first_warning->offset,
+            "'%s': the doctor found %zu warning%s (%s: %s); not uploaded with --strict", res->path,
+            res->doctor_warnings, res->doctor_warnings == 1 ? "" : "s", first_warning->code,
+            first_warning->message);
     return;
   }
   if (o->key && b->n == 1)

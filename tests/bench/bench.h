@@ -1,7 +1,8 @@
 /*
  * bench.h - the pieces of the mcapkit-bench program shared between its files:
  * bench.c (main and the `all` suite), bench_read.c (the `read` mode),
- * bench_tools.c (the `tools` mode: timing the mcapkit CLI),
+ * bench_tools.c (the `tools` mode: timing the mcapkit CLI), bench_startup.c (the
+ * `startup` mode: mcapkit's start-up next to a trivial program),
  * bench_corpus.c (corpus, write, CRC and raw decompression measurements) and
  * bench_util.c (clock, child processes, parsing, sinks).
  */
@@ -36,12 +37,35 @@ int bench_make_dirs(const char *path);
  * /tmp/mcapkit-bench. 0, or -1 when it does not fit in cap (with room to spare). */
 int bench_default_cache(char *dst, size_t cap);
 
-/* Put a file into the page cache in a known state: evict it, then read it back through
- * mcapkit's file source ("mcapkit": as its readers leave it, in 2 MiB folios where the
- * kernel and file system have them) or a plain mapping touched page by page ("small":
- * small (4-16 KiB) folios, as another program's mmap read leaves it); "asis" leaves it alone.
- * 0, or -1 with a message. */
-int bench_page_cache_set(const char *path, const char *state);
+/*
+ * The page-cache states a measured read starts from, each made by plain system calls
+ * (another program's work), never by mcapkit's reader:
+ *   written  the file copied with write() calls just before (as a recorder or `cat > new`
+ *            leaves it; on ext4 mostly 4 KiB folios): the copy is what is read
+ *   read     evicted (POSIX_FADV_DONTNEED), then read back with read() calls (the kernel's
+ *            read-ahead chooses the folios, large ones where the file system has them)
+ *   cold     evicted: the read comes from the disk
+ */
+enum bench_state { BENCH_WRITTEN = 0, BENCH_READ = 1, BENCH_COLD = 2 };
+
+/* 0 and *out, or -1 for an unknown name. */
+int bench_state_parse(const char *name, enum bench_state *out);
+const char *bench_state_name(enum bench_state st);
+
+/* Put `path` into state st; for BENCH_WRITTEN it is copied to `copy` (replaced), which is
+ * then the file to read. 0, or -1 with a message. */
+int bench_state_prepare(const char *path, enum bench_state st, const char *copy);
+
+/* Copy src to a new file dst with read()/write() calls of 128 KiB (as cat does), then
+ * fdatasync it. 0, or -1 with a message (dst removed). */
+int bench_copy_written(const char *src, const char *dst);
+
+/* Drop a file's pages from the page cache (fdatasync, POSIX_FADV_DONTNEED; warns when
+ * some stay). 0, or -1 with a message. */
+int bench_evict(const char *path);
+
+/* Read a whole file with read() calls of 128 KiB, throwing the bytes away. */
+int bench_read_back(const char *path);
 
 /** Read a whole file once and throw the bytes away (warms the page cache). */
 int bench_warm_file(const char *path, uint64_t *bytes);
@@ -96,6 +120,8 @@ int bench_tools_main(int argc, char **argv);
 
 /** `mcapkit-bench convert [options]`: 'mcapkit convert' on bags and a db3 (bench_convert.c). */
 int bench_convert_main(int argc, char **argv);
+/** `mcapkit-bench startup [options]`: start-up time of mcapkit next to a trivial program. */
+int bench_startup_main(int argc, char **argv);
 
 /* ---------------------------------------------------------------- corpus */
 
@@ -118,6 +144,9 @@ int bench_corpus_duration(uint64_t target_bytes, double *duration);
  */
 int bench_corpus_ensure(const char *path, mcap_compression compression, double duration,
                         struct bench_corpus_info *info);
+/** The same with a target uncompressed chunk size (0 = the writer's default, 1 MiB). */
+int bench_corpus_ensure_chunked(const char *path, mcap_compression compression, double duration,
+                                uint64_t chunk_size, struct bench_corpus_info *info);
 
 /** Payload generation alone: the robot profile unchunked, uncompressed, into a null sink. */
 int bench_generate_only(double duration, double *seconds, uint64_t *message_bytes);

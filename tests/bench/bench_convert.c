@@ -5,7 +5,7 @@
  * tests/support/ros_writers.cc and cached), beside plain zstd compression
  * (level 3, 1 MiB blocks, one thread) of the same bytes. Each conversion is a
  * measured child process writing a real file; each input is first put into
- * the page cache as a plain mmap read leaves it (not as mcapkit would).
+ * the page cache as plain read() calls leave it (state `read`, bench.h), not as mcapkit would.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +116,7 @@ int bench_convert_main(int argc, char **argv) {
   uint64_t raw = file_size(bag_none);
   double zs = 0, best = 1e30;
   for (uint64_t r = 0; r < repeats; r++) {
-    if (bench_page_cache_set(bag_none, "small") || zstd_baseline(bag_none, &zs)) return 1;
+    if (bench_state_prepare(bag_none, BENCH_READ, NULL) || zstd_baseline(bag_none, &zs)) return 1;
     if (zs < best) best = zs;
   }
   printf("convert: %llu MiB of message data; MB/s of the uncompressed input (%.0f MB bag, "
@@ -137,7 +137,7 @@ int bench_convert_main(int argc, char **argv) {
     memset(&best_c, 0, sizeof best_c);
     best_c.seconds = 1e30;
     for (uint64_t r = 0; r < repeats; r++) {
-      if (bench_page_cache_set(runs[i].input, "small")) return 1;
+      if (bench_state_prepare(runs[i].input, BENCH_READ, NULL)) return 1;
       char *args[] = {"convert", (char *)runs[i].input, "-o", out, "-c", "zstd", "-j",
                       (char *)runs[i].threads, NULL};
       struct bench_child c;

@@ -78,9 +78,9 @@ static int meta_path(char *dst, size_t cap, const char *path) {
 
 /* Load the sidecar; 0 when it describes `path` as generated with these settings. */
 static int meta_load(const char *path, mcap_compression compression, double duration,
-                     struct bench_corpus_info *info) {
+                     uint64_t chunk_size, struct bench_corpus_info *info) {
   char mp[4096], text[1024];
-  uint64_t fmt, comp, dur, msgs, mbytes, fbytes, gen;
+  uint64_t fmt, comp, dur, msgs, mbytes, fbytes, gen, chunk = 0;
   struct stat st;
   size_t n;
   FILE *f;
@@ -97,6 +97,9 @@ static int meta_load(const char *path, mcap_compression compression, double dura
       bench_kv_u64(text, "file_bytes", &fbytes) || bench_kv_u64(text, "gen_ns", &gen)) {
     return -1;
   }
+  /* Files made before the chunk size was recorded used the default. */
+  (void)bench_kv_u64(text, "chunk_size", &chunk);
+  if (chunk != chunk_size) return -1;
   if (stat(path, &st) != 0 || (uint64_t)st.st_size != fbytes) return -1;
   info->messages = msgs;
   info->message_bytes = mbytes;
@@ -107,7 +110,7 @@ static int meta_load(const char *path, mcap_compression compression, double dura
   return 0;
 }
 
-static int meta_save(const char *path, mcap_compression compression,
+static int meta_save(const char *path, mcap_compression compression, uint64_t chunk_size,
                      const struct bench_corpus_info *info) {
   char mp[4096], tmp[4200];
   FILE *f;
@@ -121,9 +124,10 @@ static int meta_save(const char *path, mcap_compression compression,
   }
   fprintf(f,
           "format=%d\ncompression=%d\nduration_ns=%" PRIu64 "\nmessages=%" PRIu64
-          "\nmessage_bytes=%" PRIu64 "\nfile_bytes=%" PRIu64 "\ngen_ns=%" PRIu64 "\n",
+          "\nmessage_bytes=%" PRIu64 "\nfile_bytes=%" PRIu64 "\ngen_ns=%" PRIu64
+          "\nchunk_size=%" PRIu64 "\n",
           META_FORMAT, (int)compression, duration_ns(info->duration), info->messages,
-          info->message_bytes, info->file_bytes, (uint64_t)(info->gen_seconds * 1e9));
+          info->message_bytes, info->file_bytes, (uint64_t)(info->gen_seconds * 1e9), chunk_size);
   ok = fclose(f) == 0;
   if (!ok || rename(tmp, mp) != 0) {
     bench_err("cannot write '%s': %s", mp, strerror(errno));
@@ -135,6 +139,11 @@ static int meta_save(const char *path, mcap_compression compression,
 
 int bench_corpus_ensure(const char *path, mcap_compression compression, double duration,
                         struct bench_corpus_info *info) {
+  return bench_corpus_ensure_chunked(path, compression, duration, 0, info);
+}
+
+int bench_corpus_ensure_chunked(const char *path, mcap_compression compression, double duration,
+                                uint64_t chunk_size, struct bench_corpus_info *info) {
   pl_synth_options o;
   pl_synth_stats st;
   mcap_sink sink;
@@ -144,10 +153,12 @@ int bench_corpus_ensure(const char *path, mcap_compression compression, double d
   int rc;
 
   memset(info, 0, sizeof *info);
-  if (meta_load(path, compression, duration, info) == 0) return 0;
+  if (meta_load(path, compression, duration, chunk_size, info) == 0) return 0;
 
-  fprintf(stderr, "%s: generating '%s' (robot, %.3f s, %s)...\n", BENCH_PROG, path, duration,
-          compression == MCAP_COMPRESSION_NONE ? "none" : mcap_compression_name(compression));
+  fprintf(stderr, "%s: generating '%s' (robot, %.3f s, %s, %s chunks)...\n", BENCH_PROG, path,
+          duration,
+          compression == MCAP_COMPRESSION_NONE ? "none" : mcap_compression_name(compression),
+          chunk_size ? "custom" : "default");
   rc = mcap_sink_open_file(&sink, path, &e);
   if (rc) {
     bench_err("%s", e.msg[0] ? e.msg : mcap_strerror(rc));
@@ -157,6 +168,7 @@ int bench_corpus_ensure(const char *path, mcap_compression compression, double d
   o.profile = PL_SYNTH_ROBOT;
   o.duration = duration;
   o.compression = compression;
+  o.chunk_size = chunk_size;
   t0 = bench_now();
   rc = pl_synth_write(&sink, &o, &st, msg, sizeof msg);
   t1 = bench_now();
@@ -180,7 +192,7 @@ int bench_corpus_ensure(const char *path, mcap_compression compression, double d
   info->generated_now = 1;
   fprintf(stderr, "%s: ... %.1f MB of messages in %.2f s\n", BENCH_PROG,
           (double)st.message_bytes / 1e6, info->gen_seconds);
-  return meta_save(path, compression, info);
+  return meta_save(path, compression, chunk_size, info);
 }
 
 int bench_generate_only(double duration, double *seconds, uint64_t *message_bytes) {

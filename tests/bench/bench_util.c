@@ -1,7 +1,9 @@
 /*
  * bench_util.c - small helpers of mcapkit-bench: the clock, number parsing,
- * page-cache warming, a counting null sink, and running a measurement in a
- * child process with its own wall time and peak RSS.
+ * the page-cache states a measurement starts from (made with plain write(),
+ * read() and posix_fadvise() calls, never with mcapkit's reader), a counting
+ * null sink, and running a measurement in a child process with its own wall
+ * time and peak RSS.
  *
  * Why a launcher: Linux keeps a process's RSS high-water mark across exec
  * (exec_mmap folds the old mm's peak into signal->maxrss), so a child forked
@@ -116,63 +118,170 @@ int bench_warm_file(const char *path, uint64_t *bytes) {
   return 0;
 }
 
-int bench_page_cache_set(const char *path, const char *state) {
-  int fd, small = strcmp(state, "small") == 0;
-  struct stat st;
-  if (strcmp(state, "asis") == 0) return 0;
-  if (!small && strcmp(state, "mcapkit") != 0) {
-    bench_err("unknown page-cache state '%s' (mcapkit, small, asis)", state);
+/* ------------------------------------------------------------ page cache */
+
+/* cat's buffer size: the copy and the read-back issue the calls another program would. */
+#define PLAIN_IO_SIZE ((size_t)128 << 10)
+
+int bench_state_parse(const char *name, enum bench_state *out) {
+  if (strcmp(name, "written") == 0) *out = BENCH_WRITTEN;
+  else if (strcmp(name, "read") == 0) *out = BENCH_READ;
+  else if (strcmp(name, "cold") == 0) *out = BENCH_COLD;
+  else return -1;
+  return 0;
+}
+
+const char *bench_state_name(enum bench_state st) {
+  return st == BENCH_WRITTEN ? "written" : st == BENCH_READ ? "read" : "cold";
+}
+
+/* Write all of buf to fd; 0 or -1 (errno set). */
+static int write_all(int fd, const uint8_t *buf, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int bench_copy_written(const char *src, const char *dst) {
+  uint8_t *buf = malloc(PLAIN_IO_SIZE);
+  int in = -1, out = -1, rc = -1;
+  if (!buf) return -1;
+  in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    bench_err("cannot open '%s': %s", src, strerror(errno));
+    goto done;
+  }
+  /* A new file (not a truncated one): none of its pages may be in the cache already. */
+  if (unlink(dst) != 0 && errno != ENOENT) {
+    bench_err("cannot remove '%s': %s", dst, strerror(errno));
+    goto done;
+  }
+  out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    bench_err("cannot create '%s': %s", dst, strerror(errno));
+    goto done;
+  }
+  for (;;) {
+    ssize_t n = read(in, buf, PLAIN_IO_SIZE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      bench_err("cannot read '%s': %s", src, strerror(errno));
+      goto done;
+    }
+    if (n == 0) break;
+    if (write_all(out, buf, (size_t)n)) {
+      bench_err("cannot write '%s': %s", dst, strerror(errno));
+      goto done;
+    }
+  }
+  /* Written back before the run, so that no writeback runs beside the measurement; clean
+   * pages keep the folios the writes made. */
+  if (fdatasync(out) != 0) {
+    bench_err("cannot sync '%s': %s", dst, strerror(errno));
+    goto done;
+  }
+  rc = 0;
+done:
+  if (in >= 0) close(in);
+  if (out >= 0 && close(out) != 0 && rc == 0) {
+    bench_err("cannot write '%s': %s", dst, strerror(errno));
+    rc = -1;
+  }
+  if (rc && out >= 0) unlink(dst);
+  free(buf);
+  return rc;
+}
+
+/* Fraction of the file's pages in the page cache (mincore over a mapping that is never
+ * touched), or -1 when it cannot be told. */
+static double resident_fraction(int fd, uint64_t size) {
+  long page = sysconf(_SC_PAGESIZE);
+  size_t pages, in = 0;
+  unsigned char *vec;
+  void *m;
+  if (size == 0) return 0;
+  if (page <= 0 || size > SIZE_MAX) return -1;
+  m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return -1;
+  pages = (size_t)((size + (uint64_t)page - 1) / (uint64_t)page);
+  vec = malloc(pages);
+  if (!vec || mincore(m, (size_t)size, vec) != 0) {
+    free(vec);
+    munmap(m, (size_t)size);
     return -1;
   }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  for (size_t i = 0; i < pages; i++) in += vec[i] & 1;
+  free(vec);
+  munmap(m, (size_t)size);
+  return (double)in / (double)pages;
+}
+
+int bench_evict(const char *path) {
+  struct stat st;
+  double left = -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fstat(fd, &st) != 0) {
     bench_err("cannot open '%s': %s", path, strerror(errno));
     if (fd >= 0) close(fd);
     return -1;
   }
-  /* Evict it (clean, unmapped pages go), then read it back one way or the other. */
+  /* Only clean, unmapped pages go: write back first; a second pass catches pages that were
+   * still on a per-CPU list during the first. */
   (void)fdatasync(fd);
-  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  if (small) {
-    volatile uint8_t sink = 0;
-    uint8_t *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    if (m == MAP_FAILED) {
-      bench_err("cannot map '%s': %s", path, strerror(errno));
-      close(fd);
-      return -1;
-    }
-#ifdef MADV_NOHUGEPAGE
-    if (m) (void)madvise(m, (size_t)st.st_size, MADV_NOHUGEPAGE);
-#endif
-    for (off_t o = 0; o < st.st_size; o += 4096) sink ^= m[o];
-    if (m) munmap(m, (size_t)st.st_size);
-    (void)sink;
-    close(fd);
-    return 0;
+  for (int pass = 0; pass < 3; pass++) {
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    left = resident_fraction(fd, (uint64_t)st.st_size);
+    if (left == 0) break;
   }
   close(fd);
-  {
-    mcap_source src;
-    mcap_error_info e = {0, 0, {0}};
-    uint64_t off = 0, size;
-    if (mcap_source_open_file(&src, path, &e)) {
-      bench_err("cannot open '%s': %s", path, e.msg);
-      return -1;
-    }
-    size = src.size;
-    while (off < size) {
-      const uint8_t *p;
-      uint64_t got = 0;
-      if (src.read(src.payload, off, 1u << 20, &p, &got, &e) || got == 0) break;
-      off += got;
-    }
-    mcap_source_close(&src);
-    if (off < size) {
-      bench_err("cannot read '%s': %s", path, e.msg);
-      return -1;
-    }
+  if (left > 0.01) {
+    bench_err("warning: %.1f%% of '%s' stayed in the page cache after eviction (mapped by "
+              "another process?)",
+              100.0 * left, path);
   }
   return 0;
+}
+
+int bench_read_back(const char *path) {
+  uint8_t *buf = malloc(PLAIN_IO_SIZE);
+  int fd, rc = 0;
+  if (!buf) return -1;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    bench_err("cannot open '%s': %s", path, strerror(errno));
+    free(buf);
+    return -1;
+  }
+  for (;;) {
+    ssize_t n = read(fd, buf, PLAIN_IO_SIZE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      bench_err("cannot read '%s': %s", path, strerror(errno));
+      rc = -1;
+    }
+    if (n <= 0) break;
+  }
+  close(fd);
+  free(buf);
+  return rc;
+}
+
+int bench_state_prepare(const char *path, enum bench_state st, const char *copy) {
+  switch (st) {
+    case BENCH_WRITTEN:
+      return bench_copy_written(path, copy);
+    case BENCH_READ:
+      return bench_evict(path) || bench_read_back(path) ? -1 : 0;
+    default:
+      return bench_evict(path);
+  }
 }
 
 /* ------------------------------------------------------------- null sink */

@@ -1,14 +1,19 @@
 // test_cli_check.cc - 'mcapkit check': valid files for every compression,
 // corrupt and truncated files (exit 3, offset in the message), unreadable
-// files (exit 1), several files, standard input and --json.
+// files (exit 1), several files, standard input and --json; on every broken
+// file it is exactly the doctor's structural subset, with the doctor's counts.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "broken_files.h"
 #include "run.h"
 #include "tmpdir.h"
 
+using mcapkit_test::Bytes;
+using mcapkit_test::DoctorFileTweaks;
 using mcapkit_test::Json;
 using mcapkit_test::read_file_or_throw;
 using mcapkit_test::run_mcapkit;
@@ -123,8 +128,11 @@ TEST(CliCheck, TruncatedAndGarbageFilesAreInvalid) {
     std::string p = tmp.file(c.first);
     write_file_or_throw(p, c.second);
     RunResult r = run_mcapkit({"check", p});
-    EXPECT_EQ(r.exit_code, 3) << c.first << ": " << r.out << r.err;
+    // A damaged recording is invalid (3); input with no MCAP record at all is unreadable (1),
+    // as for every command (it was 3 here before the exit codes were made uniform).
+    EXPECT_EQ(r.exit_code, c.second.size() < 100 ? 1 : 3) << c.first << ": " << r.out << r.err;
     EXPECT_EQ(r.out.rfind("FAIL " + p + ": ", 0), 0u) << r.out;
+    EXPECT_NE(r.err.find("'" + p + "'"), std::string::npos) << r.err;
   }
 }
 
@@ -133,7 +141,11 @@ TEST(CliCheck, SeveralFilesAndExitCodes) {
   std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap"), bad = tmp.file("bad.mcap");
   synth(a, {"-p", "tiny", "-d", "1"});
   synth(b, {"-p", "tiny", "-d", "2", "-c", "lz4"});
-  write_file_or_throw(bad, "\x89MCAP0\r\n");
+  std::string half = read_file_or_throw(b);
+  write_file_or_throw(bad, half.substr(0, half.size() / 2));  // invalid: exit 3
+  std::string magic_only = tmp.file("magic.mcap");
+  write_file_or_throw(magic_only, "\x89MCAP0\r\n");  // no record at all: unreadable, exit 1
+  EXPECT_EQ(run_mcapkit({"check", magic_only}).exit_code, 1);
   std::string missing = tmp.file("missing.mcap");
 
   RunResult r = run_mcapkit({"check", a, b});
@@ -175,4 +187,64 @@ TEST(CliCheck, StandardInput) {
   o.stdin_data = o.stdin_data.substr(0, o.stdin_data.size() - 100);
   r = run_mcapkit({"check", "-"}, o);
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+}
+
+// check is the doctor's structural subset: the same pass and counts; it fails exactly when
+// the doctor finds a structural error (docs/doctor.md's S column), with that error first;
+// index or statistics errors (message-index-offset, ...) are the doctor's alone.
+TEST(CliCheck, IsTheDoctorsStructuralSubsetWithTheSameCounts) {
+  TempDir tmp;
+  std::map<std::string, mcapkit_test::DocumentedCode> codes;
+  for (const auto &c : mcapkit_test::documented_doctor_codes()) codes[c.code] = c;
+  ASSERT_GT(codes.size(), 50u);
+  int i = 0, structural_files = 0, index_only_files = 0;
+  for (const mcapkit_test::BrokenFile &bf : mcapkit_test::broken_files()) {
+    SCOPED_TRACE(bf.code + ": " + bf.what);
+    std::string p = tmp.file("b" + std::to_string(i++) + ".mcap");
+    write_file_or_throw(p, std::string(bf.bytes.begin(), bf.bytes.end()));
+    RunResult c = run_mcapkit({"check", "--json", p});
+    RunResult d = run_mcapkit({"doctor", "--json", p});
+    Json cj = Json::parse(c.out), dj = Json::parse(d.out);
+    const Json &cf = cj["files"][0];
+    EXPECT_EQ(cf["record_count"].u64(), dj["stats"]["records"].u64());
+    EXPECT_EQ(cf["message_count"].u64(), dj["stats"]["messages"].u64());
+    EXPECT_EQ(cf["chunk_count"].u64(), dj["stats"]["chunks"].u64());
+    std::string first_structural;
+    size_t structural_errors = 0;
+    for (size_t k = 0; k < dj["findings"].size(); k++) {
+      const Json &f = dj["findings"][k];
+      ASSERT_TRUE(codes.count(f["code"].str())) << f["code"].str();
+      if (f["severity"].str() == "error" && codes[f["code"].str()].structural) {
+        if (first_structural.empty()) first_structural = f["code"].str();
+        structural_errors++;
+      }
+    }
+    EXPECT_EQ(cf["errors"].u64(), structural_errors);
+    if (structural_errors) {
+      structural_files++;
+      // no readable record at all is no MCAP file: a failure (1) for both, as for every command
+      EXPECT_EQ(c.exit_code, cf["record_count"].u64() == 0 ? 1 : 3) << c.out;
+      EXPECT_EQ(d.exit_code, c.exit_code) << d.out;
+      EXPECT_EQ(cf["error_code"].str(), first_structural);
+    } else {
+      EXPECT_EQ(c.exit_code, 0) << c.out << d.out;
+      if (d.exit_code == 3) index_only_files++;
+    }
+  }
+  EXPECT_GT(structural_files, 10);
+  EXPECT_GT(index_only_files, 10);
+
+  // the case that looked like a contradiction: check OK, doctor error, both by design
+  DoctorFileTweaks t;
+  t.edit_message_indexes_a = [](std::vector<mcapkit_test::MessageIndex> &m) {
+    m[0].entries[0].second += 1;
+  };
+  std::string p = tmp.file("mi.mcap");
+  Bytes b = mcapkit_test::doctor_file(t);
+  write_file_or_throw(p, std::string(b.begin(), b.end()));
+  RunResult c = run_mcapkit({"check", p});
+  EXPECT_EQ(c.exit_code, 0) << c.out;
+  RunResult d = run_mcapkit({"doctor", p});
+  EXPECT_EQ(d.exit_code, 3) << d.out;
+  EXPECT_NE(d.out.find("message-index-offset"), std::string::npos) << d.out;
 }

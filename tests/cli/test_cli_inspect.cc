@@ -455,20 +455,31 @@ TEST(CliCat, TimeFormsAndTopicFilters) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return lines_of(r.out).size();
   };
-  // the same instant, written seven ways; --end is exclusive
-  for (const char *start : {"1767225601000000000", "1767225601s", "1767225601.0",
-                            "2026-01-01T00:00:01Z", "2026-01-01T01:00:01+01:00",
-                            "2025-12-31T23:00:01.000000000-01:00", "2026-01-01t00:00:01z"}) {
+  // the same instant, written ten ways; both ends are inclusive (--end used to be exclusive)
+  for (const char *start :
+       {"1767225601000000000", "1767225601000000000ns", "1767225601s", "1767225601.0s",
+        "1767225601000ms", "1767225601000000us", "2026-01-01T00:00:01Z",
+        "2026-01-01T01:00:01+01:00", "2025-12-31T23:00:01.000000000-01:00",
+        "2026-01-01t00:00:01z"}) {
     EXPECT_EQ(count({"--topics", "/imu", "--start", start}), 8u) << start;
-    EXPECT_EQ(count({"--topics", "/imu", "--end", start}), 2u) << start;
+    EXPECT_EQ(count({"--topics", "/imu", "--end", start}), 3u) << start;
+    EXPECT_EQ(count({"--topics", "/imu", "-S", start, "-E", start}), 1u) << start;
   }
   EXPECT_EQ(count({"--start", "2026-01-01"}), 30u);
-  EXPECT_EQ(count({"--start", "1767225601"}), 30u);  // an integer is nanoseconds
-  EXPECT_EQ(count({"--start", "1767225601.5", "--end", "1767225602.5"}), 6u);
+  EXPECT_EQ(count({"--start", "1767225601"}), 30u);  // a bare integer is nanoseconds
+  EXPECT_EQ(count({"--start", "1767225601.5s", "--end", "1767225602.5s"}), 7u);
+  EXPECT_EQ(count({"--start", "1767225601500ms", "--end", "1767225602500000us"}), 7u);
+  EXPECT_EQ(count({"--start", "1767225601499999.999us", "--end", "1767225602.5s"}), 7u);
+  EXPECT_EQ(count({"--start", "1767225601500000001ns", "--end", "1767225602.5s"}), 6u);
   EXPECT_EQ(count({"--start", "2026-01-01T00:00:01.500000001Z", "--topics", "/imu"}), 6u);
   for (const char *bad : {"soon", "2026-13-01T00:00:00Z", "2026-01-01T25:00:00Z", "1.5.5", "-5",
-                          "1969-12-31T23:59:59Z", "99999999999999999999", "2026-01-01T00:00Z"})
+                          "1969-12-31T23:59:59Z", "99999999999999999999", "2026-01-01T00:00Z",
+                          "1767225601.5", "12h", "1.5ns", "5 s"})
     EXPECT_EQ(run_mcapkit({"cat", p, "--start", bad}).exit_code, 2) << bad;
+  // the start after the end is a usage error, not an empty result
+  RunResult r = run_mcapkit({"cat", p, "--start", "2s", "--end", "1s"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "after the end")) << r.err;
 
   // topics: exact names (comma lists, repeatable), or a full-match regex; union of both
   EXPECT_EQ(count({"--topics", "/imu,/cam"}), 20u);
@@ -583,7 +594,7 @@ TEST(CliGet, AttachmentToPipeFileAndNotTerminal) {
   RunResult r = run_mcapkit({"get", "attachment", p, "--name", "big.bin", "-o", "-"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out == big);
-  r = run_mcapkit({"get", "attachment", p, "-n", "big.bin"});
+  r = run_mcapkit({"get", "attachment", p, "--name", "big.bin"});
   EXPECT_TRUE(r.out == big);
 
   std::string out = tmp.file("out.bin");
@@ -609,7 +620,7 @@ TEST(CliGet, AttachmentToPipeFileAndNotTerminal) {
   EXPECT_EQ(run_mcapkit({"get", "attachment", p, "--name", "none"}).exit_code, 1);
   EXPECT_EQ(run_mcapkit({"get", "attachment", p}).exit_code, 2);
   // the input itself is not a valid output
-  EXPECT_EQ(run_mcapkit({"get", "attachment", p, "-n", "dup", "--offset", off2, "-o", p}).exit_code,
+  EXPECT_EQ(run_mcapkit({"get", "attachment", p, "--name", "dup", "--offset", off2, "-o", p}).exit_code,
             2);
 
   // a terminal on standard output is refused (exit 2), also for '-o -'
@@ -721,10 +732,30 @@ TEST(CliExtract, HostileNamesStayInsideAndNothingIsOverwritten) {
   // no temporary files left behind
   for (const std::string &n : dir_entries(dir)) EXPECT_EQ(n.find(".mcapkit"), std::string::npos);
 
-  // a second run into the same directory refuses to touch it
+  // A second run into the same directory (it used to refuse): nothing written twice, the
+  // same names, the manifest replaced by an identical one.
+  std::vector<std::string> before = dir_entries(dir);
+  std::string manifest = read_file_or_throw(dir + "/manifest.json");
   r = run_mcapkit({"extract", "attachments", p, "-o", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "already there")) << r.out;
+  EXPECT_EQ(dir_entries(dir), before);
+  EXPECT_EQ(read_file_or_throw(dir + "/manifest.json"), manifest);
+
+  // A manifest.json that is not ours is not replaced.
+  std::string other = tmp.file("other");
+  ASSERT_EQ(mkdir(other.c_str(), 0777), 0);
+  write_file_or_throw(other + "/manifest.json", "not the manifest");
+  r = run_mcapkit({"extract", "attachments", p, "-o", other});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "manifest.json")) << r.err;
+  EXPECT_EQ(read_file_or_throw(other + "/manifest.json"), "not the manifest");
+
+  // -o creates the missing parents, as its help says.
+  r = run_mcapkit({"extract", "attachments", p, "-o", tmp.file("x/y/z")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_regular_file(tmp.file("x/y/z/manifest.json")));
+  EXPECT_EQ(dir_entries(tmp.file("x/y/z")).size(), atts.size() + 1);
 }
 
 TEST(CliExtract, BadCrcIsNotExtracted) {
@@ -847,15 +878,15 @@ TEST(CliAdd, FilesOfEveryLayoutStayValid) {
     args.insert(args.end(), v.begin(), v.end());
     synth(p, args);
     SCOPED_TRACE(v.empty() ? "default" : v[0]);
-    RunResult r = run_mcapkit({"add", "attachment", p, "-f", data, "-n", "new.bin"});
+    RunResult r = run_mcapkit({"add", "attachment", p, "-f", data, "--name", "new.bin"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = run_mcapkit({"add", "metadata", p, "-n", "m", "-k", "k=v"});
+    r = run_mcapkit({"add", "metadata", p, "--name", "m", "-k", "k=v"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = run_mcapkit({"check", p});
     EXPECT_EQ(r.exit_code, 0) << r.out;
-    r = run_mcapkit({"get", "attachment", p, "-n", "new.bin"});
+    r = run_mcapkit({"get", "attachment", p, "--name", "new.bin"});
     EXPECT_EQ(r.out, std::string(1000, 'd')) << r.err;
-    r = run_mcapkit({"get", "metadata", p, "-n", "m"});
+    r = run_mcapkit({"get", "metadata", p, "--name", "m"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   // a summary without an attachment index: adding one index entry would make an
@@ -863,7 +894,7 @@ TEST(CliAdd, FilesOfEveryLayoutStayValid) {
   std::string p = tmp.file("noidx.mcap");
   write_file(p, {{"/x"}}, {{0, 1, "m"}}, {{"old.bin", "old"}},
              [](mcap_writer_options &o) { o.no_attachment_index = 1; });
-  RunResult r = run_mcapkit({"add", "attachment", p, "-f", data, "-n", "new.bin"});
+  RunResult r = run_mcapkit({"add", "attachment", p, "-f", data, "--name", "new.bin"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(run_mcapkit({"check", p}).exit_code, 0);
   r = run_mcapkit({"list", "attachments", "--json", p});
@@ -902,8 +933,8 @@ TEST(CliAdd, FailureLeavesTheOriginalByteIdentical) {
   // usage errors
   EXPECT_EQ(run_mcapkit({"add", "metadata", p, "--name", "m"}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"add", "metadata", p, "-k", "a=1"}).exit_code, 2);
-  EXPECT_EQ(run_mcapkit({"add", "metadata", p, "-n", "m", "-k", "novalue"}).exit_code, 2);
-  EXPECT_EQ(run_mcapkit({"add", "metadata", p, "-n", "m", "-k", "a=1", "-k", "a=2"}).exit_code, 2);
+  EXPECT_EQ(run_mcapkit({"add", "metadata", p, "--name", "m", "-k", "novalue"}).exit_code, 2);
+  EXPECT_EQ(run_mcapkit({"add", "metadata", p, "--name", "m", "-k", "a=1", "-k", "a=2"}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"add", "attachment", p}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"add", "attachment", p, "-f", data, "--log-time", "later"}).exit_code, 2);
   EXPECT_EQ(run_mcapkit({"add", "attachment", "-", "-f", data}).exit_code, 2);
@@ -913,7 +944,7 @@ TEST(CliAdd, FailureLeavesTheOriginalByteIdentical) {
   std::string bad = before;
   bad[bad.size() / 3] ^= 0x40;
   write_file_or_throw(p, bad);
-  r = run_mcapkit({"add", "metadata", p, "-n", "m", "-k", "a=1"});
+  r = run_mcapkit({"add", "metadata", p, "--name", "m", "-k", "a=1"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(read_file_or_throw(p) == bad);
   EXPECT_EQ(dir_entries(tmp.path()), entries);

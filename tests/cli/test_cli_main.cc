@@ -63,7 +63,8 @@ TEST(CliMain, HelpListsVisibleCommands) {
     EXPECT_TRUE(starts_with(r.out, "usage: mcapkit")) << r.out;
     for (const char *cmd : {"check", "help", "info", "synth", "version"})
       EXPECT_TRUE(contains(r.out, std::string("\n  ") + cmd + " ")) << cmd << "\n" << r.out;
-    EXPECT_FALSE(contains(r.out, "completion")) << "hidden command listed";
+    // every command is listed ('completion' used to be left out)
+    EXPECT_TRUE(contains(r.out, "\n  completion ")) << r.out;
   }
 }
 
@@ -117,7 +118,7 @@ TEST(CliMain, UsageErrorsExit2) {
       {"synth", "-o", out, "extra"},                  // unexpected argument
       {"synth", "-o", "-", "--json"},                 // conflicting
       {"info"},                                       // missing file
-      {"info", "a.mcap", "b.mcap"},                   // too many
+      {"info", "-", "-"},                             // standard input twice
       {"check"},                                      // missing file
       {"version", "extra"},                           // too many
       {"completion"},                                 // missing shell
@@ -196,4 +197,42 @@ TEST(CliMain, BashCompletionScript) {
   EXPECT_EQ(complete("mcapkit -v synth --compression ''", 4), "zstd lz4 none\n");
   EXPECT_EQ(complete("mcapkit help sy", 2), "synth\n");
   EXPECT_EQ(complete("mcapkit completion ''", 2), "bash\n");
+}
+
+// Start-up: libcurl and libmicrohttpd (and their ~30 TLS/LDAP/Kerberos dependencies) are not
+// linked; the pipeline opens them when a network command or the local site needs them. The
+// dynamic loader's own trace (LD_DEBUG=files) lists every object a run loaded, dlopen
+// included.
+namespace {
+
+std::string loaded_objects(const std::vector<std::string> &args) {
+  std::vector<std::string> argv = {"/usr/bin/env", "LD_DEBUG=files", mcapkit_test::mcapkit_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv).err;
+}
+
+}  // namespace
+
+TEST(CliMain, CommandsWithoutNetworkDoNotLoadNetworkLibraries) {
+  RunResult linked = run_program({"/usr/bin/env", "LD_TRACE_LOADED_OBJECTS=1",
+                                  mcapkit_test::mcapkit_path(), "version"});
+  ASSERT_TRUE(contains(linked.out, "libzstd")) << linked.out;  // the trace did run
+  EXPECT_FALSE(contains(linked.out, "libcurl")) << linked.out;
+  EXPECT_FALSE(contains(linked.out, "libmicrohttpd")) << linked.out;
+
+  TempDir dir;
+  const std::string f = dir.path() + "/t.mcap";
+  ASSERT_EQ(run_mcapkit({"synth", "--profile", "tiny", "--duration", "1", "-o", f}).exit_code, 0);
+  for (const std::vector<std::string> &args :
+       {std::vector<std::string>{"version"}, std::vector<std::string>{"info", f},
+        std::vector<std::string>{"doctor", f}}) {
+    std::string trace = loaded_objects(args);
+    ASSERT_TRUE(contains(trace, "file=libzstd")) << trace;
+    EXPECT_FALSE(contains(trace, "libcurl")) << args[0];
+    EXPECT_FALSE(contains(trace, "libmicrohttpd")) << args[0];
+  }
+  // A network command loads libcurl when it starts (and still not the server's library).
+  std::string trace = loaded_objects({"remote", "--help"});
+  EXPECT_TRUE(contains(trace, "file=libcurl.so.4")) << trace;
+  EXPECT_FALSE(contains(trace, "libmicrohttpd"));
 }

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <thread>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -403,4 +404,62 @@ TEST(CliRewrite, KilledWhileSpoolingStdinLeavesNoCopy) {
     auto left = names_in(spooldir);
     EXPECT_TRUE(left.empty()) << left[0];
   }
+}
+
+// merge writes a new file: refusing to write over an input, it does not advise --in-place,
+// an option merge does not have.
+TEST(CliRewrite, MergeOverAnInputNamesNoOptionItLacks) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap");
+  synth(in, {"-p", "tiny", "-d", "1"});
+  RunResult r = run_mcapkit({"merge", in, "-o", in});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("refusing to write over the input"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--in-place"), std::string::npos) << r.err;
+  r = run_mcapkit({"filter", in, "-o", in});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--in-place"), std::string::npos) << r.err;
+}
+
+// A rosbag2 file (two Metadata records named 'rosbag2') merges alone; read in place.
+TEST(CliRewrite, MergeOfOneRosbag2File) {
+  std::string real = std::string(MCAPKIT_SOURCE_DIR) + "/../shared/realworld/mcap/only_topics.mcap";
+  if (!std::filesystem::exists(real)) GTEST_SKIP() << "no " << real;
+  TempDir tmp;
+  RunResult r = run_mcapkit({"merge", real, "-o", tmp.file("m.mcap")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("differs"), std::string::npos) << r.err;
+}
+
+// recover: the report's lines on stderr carry the 'mcapkit recover:' prefix when the data
+// goes to stdout, and a chunk without message indexes never claims "at least 0 messages".
+TEST(CliRewrite, RecoverReportWording) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), bad = tmp.file("bad.mcap");
+  synth(in, {"-p", "tiny", "-d", "10", "-c", "none", "--no-message-index", "--chunk-size", "4K"});
+  std::string b = read_file_or_throw(in);
+  for (size_t i = b.size() / 2; i < b.size() / 2 + 64; i++) b[i] = (char)(b[i] ^ 0x55);
+  write_file_or_throw(bad, b);
+  RunResult r = run_mcapkit({"recover", bad, "-o", tmp.file("r.mcap")});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(r.out.find("at least 0 "), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("at least 0 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'" + bad + "': incomplete: "), std::string::npos) << r.err;
+  // cut inside a chunk: its messages cannot be counted ('an unknown number', not 'at least 0')
+  std::string cut = tmp.file("cut.mcap");
+  write_file_or_throw(cut, b.substr(0, b.size() / 2));
+  r = run_mcapkit({"recover", cut, "-o", tmp.file("c.mcap")});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(r.out.find("at least 0 "), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("at least 0 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'" + cut + "': incomplete: "), std::string::npos) << r.err;
+  r = run_mcapkit({"recover", bad, "-o", "-"});
+  std::istringstream lines(r.err);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.rfind("mcapkit recover: ", 0), 0u) << line;
+    n++;
+  }
+  EXPECT_GT(n, 2u) << r.err;
 }

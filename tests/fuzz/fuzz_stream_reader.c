@@ -56,6 +56,16 @@ static void read_all(const uint8_t *data, size_t size, const mcap_reader_options
     (void)mcap_stream_reader_error_offset(r);
     memset(&rec, 0, sizeof rec);
     if (mcap_stream_reader_next(r, &rec) != rc) fail("a dead reader changed its error", pass);
+    /* the damage report says where it stopped, within the input, and why */
+    mcap_damage d;
+    mcap_stream_reader_damage(r, &d);
+    if (d.problems != 1 || !d.rest_unread || d.code != rc) fail("damage without the error", pass);
+    if (d.stop_offset > size || d.bytes_skipped != size - d.stop_offset)
+      fail("damage beyond the input", pass);
+  } else {
+    mcap_damage d;
+    mcap_stream_reader_damage(r, &d);
+    if (d.problems) fail("damage reported without an error", pass);
   }
   mcap_stream_reader_free(r);
 }

@@ -17,6 +17,7 @@
 #include "mcap/mcap.h"
 extern "C" {
 #include "alloc.h"
+#include "codec.h"
 #include "internal.h"
 }
 
@@ -530,4 +531,122 @@ TEST(Codec, Lz4DecoderRecoversAfterAFailedFrameWithContentSize) {
   Bytes back;
   ASSERT_EQ(decompress(ctx.c, 2, good, src.size(), &back, &err), MCAP_OK) << err.msg;
   EXPECT_TRUE(back == src);
+}
+
+// ---- progress reports and the CRC helper (codec.h: mcap_codec_ctx.progress)
+
+namespace {
+
+struct Progress {
+  const uint8_t *dst = nullptr;
+  const Bytes *want = nullptr;
+  std::vector<size_t> reports;
+  bool final_bytes_ok = true;
+};
+
+void on_progress(void *arg, size_t done) {
+  auto *p = static_cast<Progress *>(arg);
+  p->reports.push_back(done);
+  // What is reported done must already be the final output.
+  if (done > p->want->size() || memcmp(p->dst, p->want->data(), done) != 0) {
+    p->final_bytes_ok = false;
+  }
+}
+
+// Skippable frame (zstd magic 0x184D2A50 + length + payload; lz4 uses the same one).
+Bytes skippable(size_t n) {
+  Bytes s = {0x50, 0x2a, 0x4d, 0x18, (uint8_t)n, (uint8_t)(n >> 8), 0, 0};
+  s.insert(s.end(), n, 0xab);
+  return s;
+}
+
+}  // namespace
+
+TEST(Codec, ProgressIsReportedInOrderUpToTheEnd) {
+  Ctx ctx;
+  Bytes a = semi_compressible(700000, 31), b = semi_compressible(333333, 32);
+  Bytes whole = a;
+  whole.insert(whole.end(), b.begin(), b.end());
+  for (int codec : kCodecs) {
+    SCOPED_TRACE(kNames[codec]);
+    Bytes z;
+    if (codec == 0) {
+      z = whole;
+    } else {
+      z = compress(ctx.c, codec, a);
+      Bytes sk = skippable(300), zb = compress(ctx.c, codec, b);
+      z.insert(z.end(), sk.begin(), sk.end());
+      z.insert(z.end(), zb.begin(), zb.end());
+    }
+    Bytes dst(whole.size());
+    Progress p;
+    p.dst = dst.data();
+    p.want = &whole;
+    ctx.c->progress = on_progress;
+    ctx.c->progress_arg = &p;
+    mcap_error_info err{};
+    int rc = mcap__codec_decompress(ctx.c, codec, z.data(), z.size(), dst.data(), dst.size(), 0,
+                                    &err);
+    ctx.c->progress = nullptr;
+    ctx.c->progress_arg = nullptr;
+    ASSERT_EQ(rc, MCAP_OK) << err.msg;
+    EXPECT_TRUE(dst == whole);
+    ASSERT_GE(p.reports.size(), 4u);  // pieces, not one report at the end
+    for (size_t i = 1; i < p.reports.size(); i++) ASSERT_GT(p.reports[i], p.reports[i - 1]);
+    EXPECT_EQ(p.reports.back(), whole.size());
+    EXPECT_TRUE(p.final_bytes_ok);
+  }
+}
+
+TEST(Codec, ChunkCrcCheckedByHelperThread) {
+  mcap__crch *h = nullptr;
+  ASSERT_EQ(mcap__crch_new(&h), MCAP_OK);
+  mcap_decompressor *d = nullptr;
+  ASSERT_EQ(mcap_decompressor_new(&d), MCAP_OK);
+  Ctx ctx;
+  for (size_t size : {size_t(1000), size_t(70000), size_t(1) << 20, (size_t(4) << 20) + 3}) {
+    Bytes src = semi_compressible(size, (uint32_t)size);
+    uint32_t crc = mcap_crc32(0, src.data(), src.size());
+    for (int codec : kCodecs) {
+      SCOPED_TRACE(std::string(kNames[codec]) + " " + std::to_string(size));
+      Bytes z = codec == 0 ? src : compress(ctx.c, codec, src);
+      mcap_chunk ck;
+      memset(&ck, 0, sizeof ck);
+      ck.uncompressed_size = src.size();
+      ck.compression = mcap_str_c(kNames[codec]);
+      ck.records = {z.data(), z.size()};
+      Bytes dst(src.size());
+      mcap_error_info err{};
+      for (uint32_t stored : {crc, crc ^ 0x10u}) {
+        ck.uncompressed_crc = stored;
+        int want = stored == crc ? MCAP_OK : MCAP_ECRC;
+        EXPECT_EQ(mcap__chunk_decompress_crch(d, &ck, dst.data(), dst.size(), 0, h, &err), want)
+            << err.msg;
+        EXPECT_EQ(mcap__chunk_decompress_crch(d, &ck, dst.data(), dst.size(), 1, h, &err),
+                  MCAP_OK);  // no_crc
+        if (codec == 0) {  // in place: split between the two threads
+          EXPECT_EQ(mcap__chunk_crc_check_crch(&ck, z.data(), 0, h, &err), want);
+        }
+        if (want == MCAP_ECRC) {
+          EXPECT_NE(std::string(err.msg).find("CRC mismatch"), std::string::npos) << err.msg;
+        }
+      }
+      // A decoding error half way: the helper's fill is given up, and it works on.
+      if (codec != 0 && z.size() > 1000) {
+        Bytes bad = z;
+        for (size_t i = bad.size() / 2; i < bad.size(); i++) bad[i] ^= 0x5a;
+        ck.records = {bad.data(), bad.size()};
+        ck.uncompressed_crc = crc;
+        EXPECT_NE(mcap__chunk_decompress_crch(d, &ck, dst.data(), dst.size(), 0, h, &err),
+                  MCAP_OK);
+        ck.records = {z.data(), z.size()};
+        EXPECT_EQ(mcap__chunk_decompress_crch(d, &ck, dst.data(), dst.size(), 0, h, &err),
+                  MCAP_OK)
+            << err.msg;
+        EXPECT_TRUE(dst == src);
+      }
+    }
+  }
+  mcap_decompressor_free(d);
+  mcap__crch_free(h);
 }

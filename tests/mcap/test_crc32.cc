@@ -49,7 +49,7 @@ uint32_t crc_str(uint32_t (*f)(uint32_t, const void *, size_t), const char *s) {
 }  // namespace
 
 TEST(Crc32, KnownVectors) {
-  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_table}) {
+  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_vpclmul256, mcap__crc32_table}) {
     EXPECT_EQ(crc_str(f, "123456789"), 0xCBF43926u);
     EXPECT_EQ(crc_str(f, ""), 0u);
     EXPECT_EQ(crc_str(f, "a"), 0xE8B7BE43u);
@@ -65,7 +65,7 @@ TEST(Crc32, KnownVectors) {
 TEST(Crc32, LongBuffersMatchZlib) {
   // Values from Python's zlib.crc32 over the same LCG bytes.
   std::vector<uint8_t> d = lcg_bytes(1 << 20);
-  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_table}) {
+  for (auto f : {mcap_crc32, mcap__crc32_fast, mcap__crc32_pclmul, mcap__crc32_vpclmul256, mcap__crc32_table}) {
     EXPECT_EQ(f(0, d.data(), d.size()), 0xFCC6A706u);
     EXPECT_EQ(f(0, d.data(), 100003), 0x4D712FC3u);
     EXPECT_EQ(f(0, d.data() + 7, 65536), 0x22505D57u);
@@ -75,7 +75,8 @@ TEST(Crc32, LongBuffersMatchZlib) {
 TEST(Crc32, ImplementationIsNamed) {
   const char *impl = mcap__crc32_impl();
   ASSERT_NE(impl, nullptr);
-  EXPECT_TRUE(std::strcmp(impl, "vpclmul-avx512") == 0 || std::strcmp(impl, "pclmul") == 0 ||
+  EXPECT_TRUE(std::strcmp(impl, "vpclmul-avx512") == 0 ||
+              std::strcmp(impl, "vpclmul-avx2") == 0 || std::strcmp(impl, "pclmul") == 0 ||
               std::strcmp(impl, "slicing-by-16") == 0)
       << impl;
   RecordProperty("crc32_impl", impl);
@@ -91,6 +92,7 @@ TEST(Crc32, EveryLengthAndAlignmentMatchesReference) {
       ASSERT_EQ(mcap__crc32_table(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " align " << align;
+      ASSERT_EQ(mcap__crc32_vpclmul256(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap_crc32(init, p, len), want) << "len " << len << " align " << align;
     }
   }
@@ -108,6 +110,7 @@ TEST(Crc32, WideFoldingEveryLengthTo4KiB) {
       uint32_t want = mcap__crc32_table(init, p, len);
       ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " align " << align;
       ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " align " << align;
+      ASSERT_EQ(mcap__crc32_vpclmul256(init, p, len), want) << "len " << len << " align " << align;
     }
   }
 }
@@ -131,6 +134,7 @@ TEST(Crc32, RandomOffsetsAndLengthsAgree) {
     uint32_t want = mcap__crc32_table(init, p, len);
     ASSERT_EQ(mcap__crc32_fast(init, p, len), want) << "len " << len << " off " << off;
     ASSERT_EQ(mcap__crc32_pclmul(init, p, len), want) << "len " << len << " off " << off;
+    ASSERT_EQ(mcap__crc32_vpclmul256(init, p, len), want) << "len " << len << " off " << off;
     if (len < 5000) {
       ASSERT_EQ(crc_bitwise(init, p, len), want) << "len " << len << " off " << off;
     }
@@ -162,6 +166,43 @@ TEST(Crc32, ContinuationEqualsWhole) {
   EXPECT_EQ(c, whole);
 }
 
+TEST(Crc32, CombineEqualsWhole) {
+  std::vector<uint8_t> buf = random_bytes(5000, 8);
+  uint32_t whole = mcap_crc32(0, buf.data(), buf.size());
+  for (size_t split = 0; split <= buf.size(); split += 7) {
+    uint32_t a = mcap_crc32(0, buf.data(), split);
+    uint32_t b = mcap_crc32(0, buf.data() + split, buf.size() - split);
+    ASSERT_EQ(mcap__crc32_combine(a, b, buf.size() - split), whole) << split;
+  }
+  // Three pieces, combined left to right and right to left.
+  uint32_t a = mcap_crc32(0, buf.data(), 1000), b = mcap_crc32(0, buf.data() + 1000, 3000);
+  uint32_t c = mcap_crc32(0, buf.data() + 4000, 1000);
+  EXPECT_EQ(mcap__crc32_combine(mcap__crc32_combine(a, b, 3000), c, 1000), whole);
+  EXPECT_EQ(mcap__crc32_combine(a, mcap__crc32_combine(b, c, 1000), 4000), whole);
+}
+
+TEST(Crc32, CombineLongLengths) {
+  // Runs of zero bytes: combine agrees with running the CRC over them, up to 64 MiB.
+  std::vector<uint8_t> zeros(64 << 20, 0);
+  uint32_t a = 0x12345678u;
+  for (size_t len : {size_t(1), size_t(3), size_t(4096), size_t(1) << 20, (size_t(1) << 20) + 77,
+                     size_t(64) << 20}) {
+    uint32_t b = mcap_crc32(0, zeros.data(), len);
+    EXPECT_EQ(mcap__crc32_combine(a, b, len), mcap_crc32(a, zeros.data(), len)) << len;
+  }
+  // Past 512 MiB the power table wraps: moving over 2L bytes must equal moving over L
+  // twice, for every power of two up to 2^40 (z(L) = CRC of L zero bytes, by combine).
+  uint32_t z = mcap_crc32(0, zeros.data(), 1);
+  for (int k = 0; k < 40; k++) {
+    uint64_t len = uint64_t(1) << k;
+    uint32_t z2 = mcap__crc32_combine(z, z, len);
+    ASSERT_EQ(mcap__crc32_combine(a, z2, 2 * len),
+              mcap__crc32_combine(mcap__crc32_combine(a, z, len), z, len))
+        << k;
+    z = z2;
+  }
+}
+
 TEST(Crc32, LargeBufferFastEqualsTable) {
   std::vector<uint8_t> buf = random_bytes(8 << 20, 7);
   EXPECT_EQ(mcap__crc32_fast(0, buf.data(), buf.size()),
@@ -169,5 +210,7 @@ TEST(Crc32, LargeBufferFastEqualsTable) {
   EXPECT_EQ(mcap__crc32_fast(0xdeadbeefu, buf.data() + 3, buf.size() - 5),
             mcap__crc32_table(0xdeadbeefu, buf.data() + 3, buf.size() - 5));
   EXPECT_EQ(mcap__crc32_pclmul(0xdeadbeefu, buf.data() + 3, buf.size() - 5),
+            mcap__crc32_table(0xdeadbeefu, buf.data() + 3, buf.size() - 5));
+  EXPECT_EQ(mcap__crc32_vpclmul256(0xdeadbeefu, buf.data() + 3, buf.size() - 5),
             mcap__crc32_table(0xdeadbeefu, buf.data() + 3, buf.size() - 5));
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -659,5 +660,232 @@ TEST(IndexedCorrupt, BadCrcInStoredChunkIsReportedWithAndWithoutWorkers) {
         << mcap_reader_errmsg(r);
     mcap_message_iter_free(it);
     mcap_reader_free(r);
+  }
+}
+
+// mcap_reader_channel_time_range: each channel's first and last log time, as the messages
+// say, in every file variant (message indexes read where they exist, queries where not,
+// messages outside chunks, the scan); no messages or an unknown channel is MCAP_ITEROVER.
+TEST(IndexedChannelTimes, MatchTheMessagesInEveryVariant) {
+  for (const Variant &v : kVariants) {
+    for (int shuffled = 0; shuffled < 2; shuffled++) {
+      for (int force_scan = 0; force_scan < 2; force_scan++) {
+        SCOPED_TRACE(std::string(v.name) + (shuffled ? " shuffled" : "") +
+                     (force_scan ? " scan" : ""));
+        FileSpec spec;
+        memset(&spec.opts, 0, sizeof spec.opts);
+        spec.opts.chunk_size = 2048;
+        v.apply(&spec.opts);
+        spec.seed = 7 + (uint64_t)shuffled;
+        spec.n_messages = 500;
+        spec.shuffled = shuffled;
+        std::vector<uint8_t> file = make_file(spec);
+        std::vector<Msg> all = stream_all(file);
+        std::map<uint16_t, std::pair<uint64_t, uint64_t>> want;
+        for (const Msg &m : all) {
+          auto it = want.find(m.channel);
+          if (it == want.end()) {
+            want[m.channel] = {m.log_time, m.log_time};
+          } else {
+            it->second.first = std::min(it->second.first, m.log_time);
+            it->second.second = std::max(it->second.second, m.log_time);
+          }
+        }
+        mcap_source src;
+        ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+        mcap_indexed_options o;
+        memset(&o, 0, sizeof o);
+        o.threads = 1;
+        o.force_scan = force_scan;
+        mcap_reader *r = nullptr;
+        mcap_error_info err;
+        ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+        size_t checked = 0;
+        for (size_t i = 0; i < mcap_reader_channel_count(r); i++) {
+          uint16_t id = mcap_reader_channel_at(r, i)->id;
+          uint64_t first = 1, last = 1;
+          int rc = mcap_reader_channel_time_range(r, id, &first, &last);
+          auto it = want.find(id);
+          if (it == want.end()) {
+            EXPECT_EQ(rc, MCAP_ITEROVER) << "channel " << id;
+            continue;
+          }
+          ASSERT_EQ(rc, MCAP_OK) << "channel " << id << ": " << mcap_reader_errmsg(r);
+          EXPECT_EQ(first, it->second.first) << "channel " << id;
+          EXPECT_EQ(last, it->second.second) << "channel " << id;
+          checked++;
+        }
+        EXPECT_EQ(checked, want.size());
+        uint64_t a, b;
+        EXPECT_EQ(mcap_reader_channel_time_range(r, 999, &a, &b), MCAP_ITEROVER);
+        EXPECT_EQ(mcap_reader_channel_time_range(r, 0, nullptr, &b), MCAP_EINVAL);
+        mcap_reader_free(r);
+      }
+    }
+  }
+}
+
+namespace {
+
+// A memory source that counts the bytes it hands out.
+struct CountingSource {
+  const std::vector<uint8_t> *file;
+  uint64_t bytes = 0;
+};
+
+int counting_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
+                  uint64_t *got, mcap_error_info *err) {
+  (void)err;
+  CountingSource *c = static_cast<CountingSource *>(payload);
+  uint64_t size = c->file->size();
+  uint64_t n = offset < size ? std::min(len, size - offset) : 0;
+  *out = c->file->data() + (offset < size ? offset : size);
+  *got = n;
+  c->bytes += n;
+  return MCAP_OK;
+}
+
+void counting_close(void *) {}
+
+}  // namespace
+
+// With message indexes, the range comes from a few MessageIndex records, not the chunks;
+// a MessageIndex that cannot be used (its opcode damaged) falls back to reading chunks and
+// still gives the right answer.
+TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 4096;
+  spec.seed = 3;
+  spec.n_messages = 4000;
+  spec.shuffled = false;
+  spec.early_dups = false;
+  std::vector<uint8_t> file = make_file(spec);
+  std::vector<Msg> all = stream_all(file);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (const Msg &m : all)
+    if (m.topic == "/a") {
+      lo = std::min(lo, m.log_time);
+      hi = std::max(hi, m.log_time);
+    }
+  for (int damage = 0; damage < 2; damage++) {
+    std::vector<uint8_t> bytes = file;
+    CountingSource cs{&bytes, 0};
+    mcap_source src = {&cs, bytes.size(), counting_read, counting_close, nullptr};
+    mcap_indexed_options o;
+    memset(&o, 0, sizeof o);
+    o.threads = 1;
+    mcap_reader *r = nullptr;
+    mcap_error_info err;
+    ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 20u);
+    const mcap_channel *a = nullptr;
+    for (size_t i = 0; i < mcap_reader_channel_count(r); i++)
+      if (std::string(mcap_reader_channel_at(r, i)->topic.data, 2) == "/a")
+        a = mcap_reader_channel_at(r, i);
+    ASSERT_NE(a, nullptr);
+    if (damage) {
+      // every MessageIndex of /a gets another opcode: none can be trusted
+      for (size_t i = 0; i < mcap_reader_chunk_count(r); i++) {
+        uint64_t off;
+        if (mcap_map_find_u16u64(&mcap_reader_chunk_at(r, i)->message_index_offsets, a->id, &off))
+          bytes[off] = 0x42;
+      }
+    }
+    cs.bytes = 0;
+    uint64_t first = 0, last = 0;
+    ASSERT_EQ(mcap_reader_channel_time_range(r, a->id, &first, &last), MCAP_OK)
+        << mcap_reader_errmsg(r);
+    EXPECT_EQ(first, lo);
+    EXPECT_EQ(last, hi);
+    if (!damage) {
+      EXPECT_LT(cs.bytes, 4096u) << "read more than a few message indexes";
+    } else {
+      EXPECT_GT(cs.bytes, 4096u) << "the damaged indexes were used";
+    }
+    mcap_reader_free(r);
+  }
+}
+
+// Big chunks (300 KiB: the CRC runs on the helper thread while the chunk decodes, or is
+// split between the threads for stored chunks used in place) with a wrong stored CRC: every
+// reader, every thread count, memory and file sources report MCAP_ECRC naming the chunk,
+// and nothing of the bad chunk is yielded before (the CRC is checked before its messages).
+TEST(IndexedCorrupt, BadCrcOfBigChunksIsFoundBeforeTheirMessages) {
+  for (mcap_compression comp :
+       {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
+    SCOPED_TRACE((int)comp);
+    FileSpec spec;
+    memset(&spec.opts, 0, sizeof spec.opts);
+    spec.opts.chunk_size = 300 * 1024;
+    spec.opts.compression = comp;
+    spec.seed = 99 + (uint64_t)comp;
+    spec.n_messages = 600;
+    spec.shuffled = false;
+    spec.early_dups = false;
+    spec.payload_scale = 60;
+    std::vector<uint8_t> file = make_file(spec);
+    mcap_source src;
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_reader *r = nullptr;
+    mcap_error_info err;
+    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 4u);
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+    uint64_t chunk_at = ci->chunk_start_offset;
+    ASSERT_GT(ci->uncompressed_size, 200000u);
+    mcap_reader_free(r);
+    // Chunk record: opcode, length, start and end time, uncompressed size, then the CRC.
+    file[chunk_at + 9 + 24] ^= 0x40;
+    TempFile tmp(file);
+
+    // Streamed reader.
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    mcap_stream_reader *sr = nullptr;
+    ASSERT_EQ(mcap_stream_reader_new(&sr, &src, nullptr), MCAP_OK);
+    mcap_record rec;
+    int rc;
+    while ((rc = mcap_stream_reader_next(sr, &rec)) == MCAP_OK) {
+      ASSERT_FALSE(rec.in_chunk && rec.chunk_offset == chunk_at) << "record of the bad chunk";
+    }
+    EXPECT_EQ(rc, MCAP_ECRC) << mcap_stream_reader_errmsg(sr);
+    EXPECT_NE(std::string(mcap_stream_reader_errmsg(sr)).find(std::to_string(chunk_at)),
+              std::string::npos)
+        << mcap_stream_reader_errmsg(sr);
+    mcap_stream_reader_free(sr);
+
+    // Indexed reader.
+    for (int use_file = 0; use_file < 2; use_file++) {
+      for (int threads = 1; threads <= 3; threads++) {
+        SCOPED_TRACE(std::to_string(threads) + " threads, file " + std::to_string(use_file));
+        if (use_file) {
+          ASSERT_EQ(mcap_source_open_file(&src, tmp.path.c_str(), &err), MCAP_OK) << err.msg;
+        } else {
+          ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+        }
+        mcap_indexed_options o;
+        memset(&o, 0, sizeof o);
+        o.threads = threads;
+        ASSERT_EQ(mcap_reader_open(&r, &src, &o, &err), MCAP_OK) << err.msg;
+        mcap_query q;
+        memset(&q, 0, sizeof q);
+        q.order = MCAP_ORDER_FILE;
+        mcap_message_iter *it = nullptr;
+        ASSERT_EQ(mcap_reader_query(r, &q, &it), MCAP_OK);
+        mcap_message_view v;
+        size_t n = 0;
+        while ((rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+          ASSERT_NE(v.chunk_offset, chunk_at) << "message of the bad chunk";
+          n++;
+        }
+        EXPECT_EQ(rc, MCAP_ECRC) << mcap_reader_errmsg(r);
+        EXPECT_GT(n, 0u);
+        EXPECT_NE(std::string(mcap_reader_errmsg(r)).find(std::to_string(chunk_at)),
+                  std::string::npos)
+            << mcap_reader_errmsg(r);
+        mcap_message_iter_free(it);
+        mcap_reader_free(r);
+      }
+    }
   }
 }

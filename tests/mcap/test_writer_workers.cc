@@ -1,23 +1,26 @@
-// test_writer_workers.cc - parallel chunk compression (mcap_writer_options.workers):
-// the output must be byte-identical to single-threaded writing, with attachments and
-// metadata interleaved (they force earlier chunks out first) and messages larger
-// than the chunk size.
+// test_writer_workers.cc - parallel chunk compression (mcap_writer_options.workers, and
+// mcap_pool shared by several writers): the output must be byte-identical to
+// single-threaded writing, with attachments and metadata interleaved (they force earlier
+// chunks out first) and messages larger than the chunk size.
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mcap/mcap.h"
 
 namespace {
 
-std::vector<uint8_t> write_file(int workers, mcap_compression comp, uint64_t seed) {
+std::vector<uint8_t> write_file(int workers, mcap_compression comp, uint64_t seed,
+                                mcap_pool *pool = nullptr) {
   mcap_sink sink;
   EXPECT_EQ(mcap_sink_memory(&sink, 0), MCAP_OK);
   mcap_writer_options o;
   mcap_writer_options_init(&o);
   o.workers = workers;
+  o.pool = pool;
   o.compression = comp;
   o.chunk_size = 4096;
   mcap_writer *w = nullptr;
@@ -105,6 +108,62 @@ TEST(WriterWorkers, FreeWithoutCloseIsClean) {
   mcap_writer_free(w);
   mcap_error_info e;
   mcap_sink_close(&sink, &e);
+}
+
+// Writers sharing one pool, used from different threads at once, write exactly what they
+// write alone; so does a pool of 1 (no thread: the callers compress).
+TEST(WriterPool, SharedByWritersOnSeveralThreadsGivesIdenticalOutput) {
+  const mcap_compression comps[] = {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4,
+                                    MCAP_COMPRESSION_NONE, MCAP_COMPRESSION_ZSTD};
+  std::vector<std::vector<uint8_t>> alone;
+  for (int i = 0; i < 4; i++) alone.push_back(write_file(1, comps[i], 100 + (uint64_t)i));
+  for (int threads : {1, 2, 3}) {
+    mcap_pool *pool = nullptr;
+    ASSERT_EQ(mcap_pool_new(&pool, threads), MCAP_OK);
+    EXPECT_EQ(mcap_pool_threads(pool), threads);
+    std::vector<std::vector<uint8_t>> got(4);
+    std::vector<std::thread> th;
+    for (int i = 0; i < 4; i++)
+      th.emplace_back([&, i] { got[i] = write_file(0, comps[i], 100 + (uint64_t)i, pool); });
+    for (auto &t : th) t.join();
+    for (int i = 0; i < 4; i++) EXPECT_EQ(got[i], alone[i]) << "pool of " << threads << ", file " << i;
+    // Interleaved on one thread: each writer's chunks wait in the pool while others write.
+    for (int i = 0; i < 4; i++) EXPECT_EQ(write_file(7, comps[i], 100 + (uint64_t)i, pool), alone[i]);
+    mcap_pool_free(pool);
+  }
+  mcap_pool_free(nullptr);
+  EXPECT_EQ(mcap_pool_threads(nullptr), 0);
+}
+
+// Abandoning one writer of a shared pool (its chunks still queued or being compressed)
+// leaves the pool and the other writers working.
+TEST(WriterPool, FreeingAWriterWithChunksInThePool) {
+  mcap_pool *pool = nullptr;
+  ASSERT_EQ(mcap_pool_new(&pool, 2), MCAP_OK);
+  auto expect = write_file(1, MCAP_COMPRESSION_ZSTD, 3);
+  for (int round = 0; round < 20; round++) {
+    mcap_sink sink;
+    ASSERT_EQ(mcap_sink_memory(&sink, 0), MCAP_OK);
+    mcap_writer_options o;
+    mcap_writer_options_init(&o);
+    o.pool = pool;
+    o.chunk_size = 512;
+    mcap_writer *w = nullptr;
+    ASSERT_EQ(mcap_writer_open(&w, &sink, &o), MCAP_OK);
+    uint16_t c;
+    ASSERT_EQ(mcap_writer_add_channel(w, 0, mcap_str_c("/x"), mcap_str_c("raw"), nullptr, 0, &c),
+              MCAP_OK);
+    std::string d(500, 'z');
+    for (int i = 0; i < 3 + round; i++) {
+      mcap_message m = {c, 0, (uint64_t)i, (uint64_t)i, {(const uint8_t *)d.data(), d.size()}};
+      ASSERT_EQ(mcap_writer_write_message(w, &m), MCAP_OK);
+    }
+    mcap_writer_free(w);
+    mcap_error_info e;
+    mcap_sink_close(&sink, &e);
+    EXPECT_EQ(write_file(0, MCAP_COMPRESSION_ZSTD, 3, pool), expect);
+  }
+  mcap_pool_free(pool);
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ namespace {
 
 class CurlEnv : public ::testing::Environment {
  public:
-  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  void TearDown() override { curl_global_cleanup(); }
+  void SetUp() override { ASSERT_EQ(pl_http_global_init(nullptr), PL_OK); }
+  void TearDown() override { pl_http_global_cleanup(); }
 };
 const auto *const curl_env = ::testing::AddGlobalTestEnvironment(new CurlEnv);
 

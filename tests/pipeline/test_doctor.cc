@@ -3,7 +3,9 @@
 // pl_synth_write variants, the official conformance set) report no errors;
 // several problems are reported in one pass; truncation keeps what was found;
 // a forward-only source served in small pieces gives the same findings; no
-// byte flip or truncation of a file crashes it; the findings cap.
+// byte flip or truncation of a file crashes it; the findings cap; the layouts
+// widespread writers produce (writer_layouts.h, and the real recordings in
+// ../shared/realworld read in place) are warnings, never errors.
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -21,6 +23,7 @@
 #include "mcap_builder.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/synth.h"
+#include "writer_layouts.h"
 
 using namespace mcapkit_test;
 
@@ -132,6 +135,16 @@ Bytes synth(const pl_synth_options &o) {
   Bytes out(data, data + size);
   mcap_sink_close(&sink, nullptr);
   return out;
+}
+
+const pl_doctor_code *code_info(const std::string &code) {
+  size_t n = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  for (size_t i = 0; i < n; i++)
+    if (code == codes[i].code) return &codes[i];
+  static const pl_doctor_code none = {"?", PL_SEV_INFO, "?", 0, 0};
+  ADD_FAILURE() << "no such code " << code;
+  return &none;
 }
 
 pl_severity severity_of(const std::string &code) {
@@ -378,6 +391,122 @@ TEST(Doctor, ConformanceFilesHaveNoErrors) {
   }
 }
 
+// What rosbag2 and the official writers produce, and every reader accepts: warnings that
+// name the cause, no error (so upload takes them), and --strict still fails them.
+TEST(Doctor, WidespreadWriterLayoutsAreWarningsNotErrors) {
+  for (const char *comp : {"", "zstd", "lz4"}) {
+    SCOPED_TRACE(std::string("chunk compression '") + comp + "'");
+    Bytes file = rosbag2_summary_only_file(comp);
+    Result r = run_bytes(file);
+    ASSERT_EQ(r.rc, PL_OK) << r.err.msg;
+    EXPECT_EQ(r.errors, 0u) << r.dump();
+    EXPECT_EQ(r.warnings, 4u) << r.dump();  // schemas 1 and 3, channels 1 and 3
+    EXPECT_EQ(r.infos, 0u) << r.dump();
+    for (const pl_finding &f : r.findings) {
+      EXPECT_TRUE(std::string(f.code) == "summary-schema-unknown" ||
+                  std::string(f.code) == "summary-channel-unknown")
+          << r.dump();
+      EXPECT_EQ(f.severity, PL_SEV_WARNING);
+      EXPECT_NE(std::string(f.message).find("summary only"), std::string::npos) << f.message;
+    }
+    EXPECT_EQ(r.messages, kRosbag2Messages);
+    pl_doctor_report rep{};
+    rep.n_errors = r.errors;
+    rep.n_warnings = r.warnings;
+    EXPECT_TRUE(pl_doctor_report_ok(&rep, 0));
+    EXPECT_FALSE(pl_doctor_report_ok(&rep, 1));  // --strict
+    Result p = run_pieces(file);
+    EXPECT_EQ(p.errors, 0u) << p.dump();
+    EXPECT_EQ(p.warnings, r.warnings);
+  }
+  Result z = run_bytes(log_time_zero_file());
+  ASSERT_EQ(z.rc, PL_OK);
+  EXPECT_EQ(z.errors, 0u) << z.dump();
+  ASSERT_EQ(z.findings.size(), 1u) << z.dump();
+  EXPECT_STREQ(z.findings[0].code, "statistics-start-zero");
+  EXPECT_EQ(z.findings[0].severity, PL_SEV_WARNING);
+  EXPECT_NE(std::string(z.findings[0].message).find("log time 0"), std::string::npos);
+  EXPECT_EQ(z.messages, kLogTimeZeroMessages);
+}
+
+// The exceptions are exactly the writers' layouts: anything else stays an error.
+TEST(Doctor, OtherwiseWrongStatisticsAndDefinitionsStayErrors) {
+  Result r = run_bytes(log_time_zero_file(2000000));  // start at 2 ms: not the writer's quirk
+  EXPECT_TRUE(r.has("statistics-time-range")) << r.dump();
+  EXPECT_FALSE(r.has("statistics-start-zero")) << r.dump();
+  EXPECT_EQ(r.errors, 1u) << r.dump();
+
+  // A summary channel may use a schema defined later in the summary (indexed readers read
+  // the whole summary first), not one the file never defines.
+  DoctorFileTweaks later;
+  later.summary_extra = [](McapBuilder &b) {
+    Channel c;
+    c.id = 9;
+    c.schema_id = 10;
+    c.topic = "/later";
+    c.message_encoding = "json";
+    b.add(c);
+    Schema s;
+    s.id = 10;
+    s.name = "test/Later";
+    s.encoding = "jsonschema";
+    s.data = bytes_of("{}");
+    b.add(s);
+  };
+  Result l = run_bytes(doctor_file(later));
+  EXPECT_FALSE(l.has("channel-unknown-schema")) << l.dump();
+  EXPECT_TRUE(l.has("summary-channel-unknown")) << l.dump();
+  EXPECT_TRUE(l.has("summary-schema-unknown")) << l.dump();
+  EXPECT_EQ(l.errors, 0u) << l.dump();
+
+  // Statistics counts that match neither every definition nor the data section's
+  DoctorFileTweaks counts;
+  counts.summary_extra = [](McapBuilder &b) {
+    Channel c;
+    c.id = 9;
+    c.topic = "/summary-only";
+    c.message_encoding = "json";
+    b.add(c);
+  };
+  counts.edit_statistics = [](Statistics &s) { s.channel_count = 3; };  // data 2, all 3: fine
+  EXPECT_FALSE(run_bytes(doctor_file(counts)).has("statistics-channel-count"));
+  counts.edit_statistics = [](Statistics &s) { s.channel_count = 2; };
+  EXPECT_FALSE(run_bytes(doctor_file(counts)).has("statistics-channel-count"));
+  counts.edit_statistics = [](Statistics &s) { s.channel_count = 4; };
+  EXPECT_TRUE(run_bytes(doctor_file(counts)).has("statistics-channel-count"));
+}
+
+// Recordings written by rosbag2 (../shared/realworld, read where they are): no errors;
+// each layout named by its warning.
+TEST(Doctor, RealWorldRecordingsHaveNoErrors) {
+  std::string dir = MCAPKIT_SOURCE_DIR "/../shared/realworld/mcap";
+  DIR *d = opendir(dir.c_str());
+  if (!d) GTEST_SKIP() << "no real-world recordings at " << dir;
+  closedir(d);
+  struct Expect {
+    const char *file;
+    std::vector<std::string> codes;  // exactly these codes (any number of each)
+  };
+  const Expect expect[] = {
+      {"only_topics.mcap", {"summary-schema-unknown", "summary-channel-unknown"}},
+      {"convert_a.mcap", {"statistics-start-zero"}},
+      {"talker.mcap", {}},
+  };
+  for (const Expect &e : expect) {
+    std::string path = dir + "/" + e.file;
+    SCOPED_TRACE(path);
+    mcap_source src;
+    mcap_error_info oe{};
+    ASSERT_EQ(mcap_source_open_file(&src, path.c_str(), &oe), MCAP_OK) << oe.msg;
+    Result r = run_source(&src);
+    ASSERT_EQ(r.rc, PL_OK) << r.err.msg;
+    EXPECT_EQ(r.errors, 0u) << r.dump();
+    std::set<std::string> got, want(e.codes.begin(), e.codes.end());
+    for (const pl_finding &f : r.findings) got.insert(f.code);
+    EXPECT_EQ(got, want) << r.dump();
+  }
+}
+
 TEST(Doctor, FindingsAreCappedButCountedExactly) {
   DoctorFileTweaks t;
   t.chunk_a_extra = [](ChunkBuilder &c) {
@@ -454,4 +583,53 @@ TEST(Doctor, EmptyAndNonMcapInput) {
   Result t = run_bytes(bytes_of("this is plainly not an MCAP file at all, just some text\n"));
   EXPECT_TRUE(t.has("magic-leading")) << t.dump();
   EXPECT_GT(t.errors, 0u);
+}
+
+// docs/doctor.md explains every code's severity: it lists exactly the table's codes, with
+// the table's severities and structural marks.
+TEST(DoctorDocs, EveryCodeIsDocumented) {
+  std::vector<DocumentedCode> doc = documented_doctor_codes();
+  size_t n = 0;
+  const pl_doctor_code *codes = pl_doctor_codes(&n);
+  ASSERT_EQ(doc.size(), n);
+  for (size_t i = 0; i < n; i++) {
+    SCOPED_TRACE(codes[i].code);
+    auto it = std::find_if(doc.begin(), doc.end(),
+                           [&](const DocumentedCode &d) { return d.code == codes[i].code; });
+    ASSERT_NE(it, doc.end()) << "not in docs/doctor.md";
+    char sev = codes[i].severity == PL_SEV_ERROR     ? 'E'
+               : codes[i].severity == PL_SEV_WARNING ? 'W'
+                                                     : 'I';
+    EXPECT_EQ(it->severity, sev);
+    EXPECT_EQ(it->structural, codes[i].structural != 0);
+    // a structural error names the libmcap error a strict reader meets for it
+    if (codes[i].structural && codes[i].severity == PL_SEV_ERROR) {
+      EXPECT_NE(codes[i].mcap_code, 0);
+    }
+  }
+}
+
+// check's view: only structural findings, the same counts.
+TEST(Doctor, StructuralOnlyKeepsTheCountsAndTheStructuralFindings) {
+  for (const BrokenFile &bf : broken_files()) {
+    SCOPED_TRACE(bf.code + ": " + bf.what);
+    Result all = run_bytes(bf.bytes);
+    pl_doctor_options o{};
+    o.structural_only = 1;
+    Result st = run_bytes(bf.bytes, &o);
+    ASSERT_EQ(st.rc, PL_OK);
+    EXPECT_EQ(st.records, all.records);
+    EXPECT_EQ(st.messages, all.messages);
+    EXPECT_EQ(st.chunks, all.chunks);
+    EXPECT_EQ(st.bytes, all.bytes);
+    std::vector<std::string> want, got;
+    for (const pl_finding &f : all.findings)
+      if (code_info(f.code)->structural) want.push_back(f.code + std::string("@") +
+                                                        std::to_string(f.offset));
+    for (const pl_finding &f : st.findings) {
+      EXPECT_TRUE(code_info(f.code)->structural) << f.code;
+      got.push_back(f.code + std::string("@") + std::to_string(f.offset));
+    }
+    EXPECT_EQ(got, want);
+  }
 }

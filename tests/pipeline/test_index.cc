@@ -3,7 +3,9 @@
 // whose schema changes mid-file; attachments and `foxglove` metadata), the
 // fast path (summary + message indexes: no chunk decompressed) against the
 // streamed path on every file variant, broken inputs, JSON round trip and
-// directory collection.
+// directory collection; the layouts widespread writers produce (topics defined
+// in the summary only, a first message at log time 0) index without errors,
+// every defined topic listed.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -16,6 +18,7 @@
 
 #include "import_fixtures.h"
 #include "tmpdir.h"
+#include "writer_layouts.h"
 
 using namespace import_test;
 using mcapkit_test::TempDir;
@@ -150,19 +153,40 @@ TEST(IndexGolden, GapsAtTolerance0_5_14) {
     snprintf(name, sizeof name, "gaps_tol%g.json", tol);
     expect_golden(name, golden_json(ix.get(), "gaps.mcap"));
   }
-  // the tolerance rule, spelled out: 5 s gaps join at tolerance 5, 14 s gaps at 14
+  // the tolerance rule, spelled out (the API reference's): a gap equal to the tolerance
+  // splits, so the 5 s gap splits at tolerance 5 and the 14 s gap at 14
   Index t5 = index_file(p, 5), t14 = index_file(p, 14), t0 = index_file(p, 0);
-  ASSERT_EQ(t5->n_coverage, 4u);  // [0,20] [34,40] [47] [60,62]
-  EXPECT_EQ(t5->coverage[0].end, kT0 + 20 * kSec);
-  ASSERT_EQ(t14->n_coverage, 1u);
+  ASSERT_EQ(t5->n_coverage, 5u);  // [0,10] [15,20] [34,40] [47] [60,62]
+  EXPECT_EQ(t5->coverage[0].end, kT0 + 10 * kSec);
+  EXPECT_EQ(t5->coverage[1].start, kT0 + 15 * kSec);
+  ASSERT_EQ(t14->n_coverage, 2u);  // [0,20] [34,62]
   EXPECT_EQ(t14->coverage[0].start, kT0);
-  EXPECT_EQ(t14->coverage[0].end, kT0 + 62 * kSec);
+  EXPECT_EQ(t14->coverage[0].end, kT0 + 20 * kSec);
+  EXPECT_EQ(t14->coverage[1].start, kT0 + 34 * kSec);
+  EXPECT_EQ(t14->coverage[1].end, kT0 + 62 * kSec);
   EXPECT_EQ(t0->n_coverage, t0->message_count);  // all distinct times: one range each
+  // one nanosecond more tolerance joins the gaps equal to the tolerance
+  Index t5p = index_file(p, 5.000000001), t14p = index_file(p, 14.000000001);
+  ASSERT_EQ(t5p->n_coverage, 4u);  // [0,20] [34,40] [47] [60,62]
+  EXPECT_EQ(t5p->coverage[0].end, kT0 + 20 * kSec);
+  ASSERT_EQ(t14p->n_coverage, 1u);
+  EXPECT_EQ(t14p->coverage[0].end, kT0 + 62 * kSec);
   // per topic: /b alone at tolerance 14 has [0.5, 3.5] and [47]
   for (size_t i = 0; i < t14->n_topic_coverage; i++)
     if (std::string(t14->topic_coverage[i].topic) == "/b") {
       EXPECT_EQ(t14->topic_coverage[i].n_ranges, 2u);
     }
+  // the streamed path (no summary) builds the same ranges
+  std::string q = tmp.file("gaps_nosummary.mcap");
+  write_gaps(q, false);
+  for (double tol : {0.0, 5.0, 5.000000001, 14.0}) {
+    Index a = index_file(p, tol), b = index_file(q, tol);
+    ASSERT_EQ(a->n_coverage, b->n_coverage) << tol;
+    for (size_t i = 0; i < a->n_coverage; i++) {
+      EXPECT_EQ(a->coverage[i].start, b->coverage[i].start) << tol;
+      EXPECT_EQ(a->coverage[i].end, b->coverage[i].end) << tol;
+    }
+  }
 }
 
 TEST(IndexGolden, TopicWhoseSchemaChangesMidFile) {
@@ -464,4 +488,114 @@ TEST(IndexCollect, DirectorySkipsActiveAndUnfinishedFiles) {
   EXPECT_STREQ(ix[0]->content_hash, ix[1]->content_hash);  // same synth options
   pl_recording_index_free(ix[0]);
   pl_recording_index_free(ix[1]);
+}
+
+namespace {
+
+std::string write_layout(TempDir &tmp, const std::string &name, const mcapkit_test::Bytes &b) {
+  std::string p = tmp.file(name);
+  write_all(p, std::string(b.begin(), b.end()));
+  return p;
+}
+
+const pl_topic *topic_named(const pl_recording_index *ix, const std::string &name) {
+  for (size_t i = 0; i < ix->n_topics; i++)
+    if (name == ix->topics[i].topic) return &ix->topics[i];
+  return nullptr;
+}
+
+size_t error_problems(const pl_recording_index *ix) {
+  size_t n = 0;
+  for (size_t i = 0; i < ix->n_problems; i++)
+    if (ix->problems[i].severity == PL_SEV_ERROR) n++;
+  return n;
+}
+
+}  // namespace
+
+// rosbag2's topics without messages, defined in the summary only: listed with no messages,
+// from the summary and message indexes alone (no chunk read, no fallback), and the same when
+// the file must be read whole; no error, with or without the doctor.
+TEST(IndexWriterLayouts, TopicsDefinedInTheSummaryOnlyAreListed) {
+  TempDir tmp;
+  std::string fast = write_layout(tmp, "rosbag2.mcap", mcapkit_test::rosbag2_summary_only_file());
+  std::string slow =
+      write_layout(tmp, "rosbag2_noidx.mcap", mcapkit_test::rosbag2_summary_only_file("", false));
+  Index a = index_file(fast, -1, true), b = index_file(slow, -1, true);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->chunks_decompressed, 0u);
+  EXPECT_GT(b->chunks_decompressed, 0u);
+  for (const Index *ix : {&a, &b}) {
+    const pl_recording_index *x = ix->get();
+    EXPECT_FALSE(x->partial);
+    EXPECT_EQ(error_problems(x), 0u) << to_json(x);
+    for (size_t i = 0; i < x->n_problems; i++)
+      EXPECT_NE(std::string(x->problems[i].code), "index-summary-unused") << to_json(x);
+    ASSERT_EQ(x->n_topics, 3u) << to_json(x);
+    EXPECT_EQ(x->message_count, mcapkit_test::kRosbag2Messages);
+    const pl_topic *events = topic_named(x, "/parameter_events");
+    ASSERT_TRUE(events);
+    EXPECT_EQ(events->message_count, mcapkit_test::kRosbag2Messages);
+    for (const char *empty : {"/rosout", "/events/write_split"}) {
+      const pl_topic *t = topic_named(x, empty);
+      ASSERT_TRUE(t) << empty;
+      EXPECT_EQ(t->message_count, 0u);
+      EXPECT_EQ(t->frequency, 0.0);
+      EXPECT_GT(strlen(t->schema_name), 0u);
+    }
+    EXPECT_EQ(x->n_metadata, 2u);
+  }
+  expect_same_index(a.get(), b.get());
+}
+
+TEST(IndexWriterLayouts, FirstMessageAtLogTimeZero) {
+  TempDir tmp;
+  std::string p = write_layout(tmp, "zero.mcap", mcapkit_test::log_time_zero_file());
+  Index ix = index_file(p, -1, true);
+  ASSERT_TRUE(ix);
+  EXPECT_EQ(ix->chunks_decompressed, 0u) << "the Statistics start time does not stop the fast path";
+  EXPECT_EQ(error_problems(ix.get()), 0u) << to_json(ix.get());
+  EXPECT_EQ(ix->message_count, mcapkit_test::kLogTimeZeroMessages);
+  EXPECT_TRUE(ix->has_messages);
+  EXPECT_EQ(ix->start, 0u);  // from the messages, not from the Statistics
+  ASSERT_EQ(ix->n_topics, 2u);
+  EXPECT_EQ(topic_named(ix.get(), "/a_empty")->first_log_time, 0u);
+  EXPECT_EQ(topic_named(ix.get(), "/a_empty")->schema_len, 0u);  // the empty ros2msg schema
+}
+
+// The summary's definitions are read after DataEnd by the streamed path (and by the lake):
+// a damaged summary must never crash or mislead the index: they are taken only when the
+// summary's CRC matches. Every byte of the summary of a rosbag2-layout file without message
+// indexes (so the streamed path runs) flipped, and the file cut along the summary: the
+// topic with messages is there, the summary-only ones are not. (Every other byte, to keep
+// the test short; the doctor's own sweep covers every byte.)
+TEST(IndexWriterLayouts, DamagedSummaryNeverBreaksTheIndex) {
+  TempDir tmp;
+  mcapkit_test::Bytes base = mcapkit_test::rosbag2_summary_only_file("", false);
+  // the summary starts where the Footer says
+  size_t footer = base.size() - 8 - 29;
+  uint64_t summary_start = 0;
+  for (int i = 7; i >= 0; i--) summary_start = summary_start << 8 | base[footer + 9 + i];
+  ASSERT_GT(summary_start, 0u);
+  ASSERT_LT(summary_start, footer);
+  std::string p = tmp.file("d.mcap");
+  write_all(p, std::string(base.begin(), base.end()));
+  ASSERT_EQ(index_file(p)->n_topics, 3u);
+  for (size_t at = summary_start; at < footer; at += 2) {
+    mcapkit_test::Bytes b = base;
+    b[at] ^= 0x5A;
+    write_all(p, std::string(b.begin(), b.end()));
+    Index ix = index_file(p);
+    ASSERT_TRUE(ix) << "flip at " << at;
+    EXPECT_EQ(ix->message_count, mcapkit_test::kRosbag2Messages) << "flip at " << at;
+    ASSERT_EQ(ix->n_topics, 1u) << "flip at " << at;
+    EXPECT_STREQ(ix->topics[0].topic, "/parameter_events");
+  }
+  for (size_t n = summary_start; n < footer; n += 3) {
+    write_all(p, std::string(base.begin(), base.begin() + static_cast<std::ptrdiff_t>(n)));
+    Index ix = index_file(p);
+    ASSERT_TRUE(ix) << "cut at " << n;
+    EXPECT_EQ(ix->message_count, mcapkit_test::kRosbag2Messages) << "cut at " << n;
+    EXPECT_EQ(ix->n_topics, 1u) << "cut at " << n;
+  }
 }

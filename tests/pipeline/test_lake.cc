@@ -124,9 +124,27 @@ TEST(Lake, PerTopicFilesHoldEveryMessageAndAreDoctorClean) {
   auto diffs = verify(dir, in, &vrc);
   EXPECT_EQ(vrc, PL_OK);
   for (const auto &d : diffs) ADD_FAILURE() << d.code << ": " << d.message;
-  // nothing left in the staging area but the lock
+  // nothing left in the staging area, not even the lock file (issue #15, item 9)
   auto t = tree(dir + "/tmp");
-  for (const auto &kv : t) EXPECT_NE(kv.first.find(".lock"), std::string::npos) << kv.first;
+  for (const auto &kv : t) ADD_FAILURE() << "left behind: tmp/" << kv.first;
+}
+
+TEST(Lake, NoLockFileLeftBehindAfterASkipOrAFailure) {
+  TempDir tmp;
+  std::string in = tmp.file("rec.mcap"), dir = tmp.file("lake");
+  synth(in, robot(0.5, 5));
+  pl_lake_options o{};
+  o.fail_after_files = 2;
+  auto r = lake(in, dir, o);
+  EXPECT_EQ(r->rc, PL_EIO);
+  for (const auto &kv : tree(dir + "/tmp"))
+    EXPECT_EQ(kv.first.find(".lock"), std::string::npos) << kv.first;
+  r = lake(in, dir);
+  ASSERT_EQ(r->rc, PL_OK) << r->err.msg;
+  r = lake(in, dir);  // skipped: already complete
+  ASSERT_EQ(r->rc, PL_OK) << r->err.msg;
+  EXPECT_TRUE(r->res.skipped);
+  EXPECT_TRUE(tree(dir + "/tmp").empty());
 }
 
 TEST(Lake, IdenticalAcrossRunsAndThreadCounts) {

@@ -405,3 +405,117 @@ TEST(Merge, ConsecutivePartsAreCopied) {
   EXPECT_EQ(rwt::stream(out), expected_merge({a, b, parts[2]}));
   EXPECT_DOCTOR_CLEAN(out);
 }
+
+// Merging with 1, 2 or 3 compression threads (recompressing at another level) writes the
+// same bytes.
+TEST(Merge, IdenticalForAnyThreadCount) {
+  TempDir tmp;
+  std::vector<std::string> in;
+  for (int k = 0; k < 3; k++) {
+    pl_synth_options so = rwt::robot(0.3, k == 1 ? MCAP_COMPRESSION_LZ4 : MCAP_COMPRESSION_ZSTD);
+    so.seed = (uint64_t)k + 11;
+    in.push_back(tmp.file("in" + std::to_string(k) + ".mcap"));
+    rwt::synth(in.back(), so);
+  }
+  std::string first;
+  for (int threads : {1, 2, 3}) {
+    pl_merge_options o = mopts();
+    o.threads = threads;
+    o.compression_level = 1;
+    o.allow_duplicate_metadata = 1;  // each recording names its own device
+    std::string out = tmp.file("m" + std::to_string(threads) + ".mcap");
+    std::string msg;
+    ASSERT_EQ(merge(in, out, o, nullptr, &msg), PL_OK) << msg;
+    std::string bytes = rwt::read_all(out);
+    if (threads == 1)
+      first = bytes;
+    else
+      EXPECT_TRUE(bytes == first) << threads << " threads";
+  }
+  EXPECT_GT(first.size(), 100000u);
+}
+
+// Metadata records of one file are all kept, whatever their names: rosbag2 writes two
+// records named "rosbag2" into one file (they differ), and merging that file alone, or with
+// another input, must not call them a conflict. Conflicts are between inputs only.
+TEST(Merge, SameNamedMetadataWithinOneFileIsKept) {
+  TempDir tmp;
+  FileSpec a, b;
+  a.tag = "A";
+  b.tag = "B";
+  a.schemas = b.schemas = {{1, "S", "{}"}};
+  a.channels = b.channels = {{1, 1, "/t", {}}};
+  a.messages = {{1, 1}};
+  b.messages = {{1, 2}};
+  a.metadata = {{"rosbag2", {{"serialized_bag_info", "1"}}},
+                {"rosbag2", {{"serialized_bag_info", "2"}}},
+                {"rosbag2", {{"serialized_bag_info", "2"}}}};
+  b.metadata = {{"rosbag2", {{"serialized_bag_info", "2"}}}};  // identical to one of a's
+  std::string pa = tmp.file("a.mcap"), pb = tmp.file("b.mcap"), out = tmp.file("m.mcap");
+  write_spec(pa, a);
+  write_spec(pb, b);
+  pl_merge_stats st;
+  std::string msg;
+  ASSERT_EQ(merge({pa}, out, mopts(), &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.metadata, 3u);
+  EXPECT_EQ(st.metadata_duplicates, 0u);
+  ASSERT_EQ(merge({pa, pb}, out, mopts(), &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.metadata, 3u);
+  EXPECT_EQ(st.metadata_duplicates, 1u);
+  EXPECT_DOCTOR_CLEAN(out);
+  // A record of another input that differs from every same-named one is still a conflict.
+  FileSpec c = b;
+  c.tag = "C";
+  c.metadata = {{"rosbag2", {{"serialized_bag_info", "3"}}}};
+  std::string pc = tmp.file("c.mcap");
+  write_spec(pc, c);
+  EXPECT_EQ(merge({pa, pc}, out, mopts(), &st, &msg), PL_ECONFLICT);
+  EXPECT_NE(msg.find("rosbag2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("c.mcap"), std::string::npos) << msg;
+}
+
+// The real rosbag2 file with its two "rosbag2" Metadata records, read in place.
+TEST(Merge, Rosbag2FileAloneMerges) {
+  std::string real = std::string(MCAPKIT_SOURCE_DIR) + "/../shared/realworld/mcap/only_topics.mcap";
+  if (!std::filesystem::exists(real)) GTEST_SKIP() << "no " << real;
+  TempDir tmp;
+  std::string out = tmp.file("m.mcap");
+  pl_merge_stats st;
+  std::string msg;
+  ASSERT_EQ(merge({real}, out, mopts(), &st, &msg), PL_OK) << msg;
+  EXPECT_GE(st.metadata, 2u);
+  EXPECT_EQ(st.damaged_inputs, 0u);
+}
+
+// A truncated input is merged as far as it can be read; the stats name it and say how much
+// of it was not read.
+TEST(Merge, DamagedInputIsMergedAsFarAsItCanBeRead) {
+  TempDir tmp;
+  std::string a = tmp.file("a.mcap"), b = tmp.file("b.mcap"), cut = tmp.file("cut.mcap");
+  pl_synth_options oa = rwt::tiny(20), ob = rwt::tiny(20);
+  oa.chunk_size = ob.chunk_size = 4096;
+  ob.seed = 11;
+  rwt::synth(a, oa);
+  rwt::synth(b, ob);
+  std::string bytes = rwt::read_all(b);
+  rwt::write_all(cut, bytes.substr(0, bytes.size() / 2));
+  size_t readable = rwt::query(a).size() + rwt::query(cut).size();
+  std::string out = tmp.file("m.mcap");
+  pl_merge_stats st;
+  std::string msg;
+  pl_merge_options o = mopts();
+  o.allow_duplicate_metadata = 1;
+  ASSERT_EQ(merge({a, cut}, out, o, &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.damaged_inputs, 1u);
+  EXPECT_EQ(st.first_damaged, 1u);
+  EXPECT_EQ(st.damage.rest_unread, 1);
+  EXPECT_GT(st.damage.bytes_skipped, 0u);
+  EXPECT_EQ(st.messages, readable);
+  EXPECT_EQ(rwt::query(out).size(), readable);
+  // The same through rounds (max 2 open): the damaged input is still named.
+  o.max_open_inputs = 2;
+  o.tmp_dir = tmp.path().c_str();
+  ASSERT_EQ(merge({a, a, cut}, out, o, &st, &msg), PL_OK) << msg;
+  EXPECT_EQ(st.damaged_inputs, 1u);
+  EXPECT_EQ(st.first_damaged, 2u);
+}

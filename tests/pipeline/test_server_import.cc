@@ -124,6 +124,13 @@ TEST_F(ServerImport, UploadImportsToACompleteRecordingMatchingTheLocalPipeline) 
   // the inbox is empty again
   struct stat sb;
   EXPECT_NE(stat(dir.file("data/inbox/" + rid + ".mcap").c_str(), &sb), 0);
+  // and nothing is left in the lake's staging area, not even a lock file (#15 item 9)
+  if (DIR *d = opendir(dir.file("data/lake/tmp").c_str())) {
+    while (dirent *e = readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+        ADD_FAILURE() << "left in lake/tmp: " << e->d_name;
+    closedir(d);
+  }
 
   // the recording, by id and by key
   Json rec = parse_json(s.get("/v1/recordings/" + rec_id));

@@ -79,23 +79,37 @@ TEST(TimeParse, RejectsNonIsoForms) {
   }
 }
 
-TEST(Coverage, GapEqualToToleranceJoinsOneMoreSplits) {
-  auto v = merge({{0, 10}, {15, 20}}, 5);
+// The API reference: tolerance is the "minimum interval that ranges must be separated by
+// to be considered discrete", so a gap equal to the tolerance splits, a shorter one joins.
+TEST(Coverage, GapEqualToToleranceSplitsOneLessJoins) {
+  auto v = merge({{0, 10}, {15, 20}}, 5);  // gap 5 == tolerance
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].end, 10u);
+  EXPECT_EQ(v[1].start, 15u);
+  v = merge({{0, 10}, {14, 20}}, 5);  // gap 4 < tolerance
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].start, 0u);
   EXPECT_EQ(v[0].end, 20u);
-  v = merge({{0, 10}, {16, 20}}, 5);
+  v = merge({{0, 10}, {16, 20}}, 5);  // gap 6 > tolerance
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[1].start, 16u);
 }
 
-TEST(Coverage, ZeroToleranceJoinsOnlyTouchingOrOverlapping) {
+TEST(Coverage, ZeroToleranceSplitsEveryPositiveGapTouchingJoins) {
   auto v = merge({{5, 5}, {5, 5}, {6, 6}, {3, 8}, {10, 12}, {12, 13}}, 0);
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[0].start, 3u);
   EXPECT_EQ(v[0].end, 8u);
   EXPECT_EQ(v[1].start, 10u);
   EXPECT_EQ(v[1].end, 13u);
+  v = merge({{1, 1}, {2, 2}}, 0);  // a 1 ns gap is a gap
+  EXPECT_EQ(v.size(), 2u);
+  v = merge({{1, 1}, {1, 1}}, 0);  // equal log times touch
+  EXPECT_EQ(v.size(), 1u);
+  v = merge({{1, 1}, {2, 2}}, 1);  // gap 1 == tolerance 1: apart
+  EXPECT_EQ(v.size(), 2u);
+  v = merge({{1, 1}, {2, 2}}, 2);
+  EXPECT_EQ(v.size(), 1u);
 }
 
 TEST(Coverage, UnsortedInputAndHugeTolerance) {

@@ -16,6 +16,7 @@
 #include "mcap/mcap.h"
 #include "pipeline/client.h"
 #include "test_server_util.h"
+#include "writer_layouts.h"
 
 using namespace mcapkit_test;
 
@@ -23,7 +24,7 @@ namespace {
 
 class CurlEnv : public ::testing::Environment {
  public:
-  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  void SetUp() override { ASSERT_EQ(pl_http_global_init(nullptr), PL_OK); }
 };
 const auto *const curl_env = ::testing::AddGlobalTestEnvironment(new CurlEnv);
 
@@ -213,6 +214,40 @@ TEST(Upload, DoctorErrorsRefuseTheFileUnlessForced) {
   Batch b2;
   run_upload(s, {bad}, o, b2);
   EXPECT_EQ(b2.res[0].status, PL_UPLOAD_UPLOADED) << b2.res[0].err.msg;
+}
+
+// Warnings (here rosbag2's summary-only definitions) do not refuse a file; --strict does,
+// and --force still overrides.
+TEST(Upload, WarningsAreUploadedUnlessStrict) {
+  TempDir tmp;
+  TestServer s(tmp.file("data"));
+  ASSERT_TRUE(s.ok());
+  std::string f = tmp.file("rosbag2.mcap");
+  mcapkit_test::Bytes bytes = mcapkit_test::rosbag2_summary_only_file();
+  write_file_or_throw(f, std::string(bytes.begin(), bytes.end()));
+  pl_upload_options o = upload_options(tmp);
+  o.no_wait = 1;
+  o.strict = 1;
+  Batch b;
+  run_upload(s, {f}, o, b);
+  EXPECT_EQ(b.rc, PL_EVERIFY);
+  EXPECT_EQ(b.res[0].status, PL_UPLOAD_REFUSED);
+  EXPECT_EQ(b.res[0].doctor_errors, 0u);
+  EXPECT_GT(b.res[0].doctor_warnings, 0u);
+  EXPECT_NE(std::string(b.res[0].err.msg).find("--strict"), std::string::npos) << b.res[0].err.msg;
+  EXPECT_EQ(
+      parse_json(s.get("/v1/data/pending-imports?showCompleted=true&showQuarantined=true")).size(),
+      0u);
+  o.strict = 0;
+  Batch b2;
+  run_upload(s, {f}, o, b2);
+  EXPECT_EQ(b2.res[0].status, PL_UPLOAD_UPLOADED) << b2.res[0].err.msg;
+  EXPECT_GT(b2.res[0].doctor_warnings, 0u);
+  o.strict = 1;
+  o.force = 1;
+  Batch b3;
+  run_upload(s, {f}, o, b3);
+  EXPECT_NE(b3.res[0].status, PL_UPLOAD_REFUSED) << b3.res[0].err.msg;
 }
 
 TEST(Upload, BadKeyIsAnAuthError) {

@@ -24,7 +24,7 @@ namespace {
 
 class CurlEnv : public ::testing::Environment {
  public:
-  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  void SetUp() override { ASSERT_EQ(pl_http_global_init(nullptr), PL_OK); }
 };
 const auto *const curl_env = ::testing::AddGlobalTestEnvironment(new CurlEnv);
 

@@ -2,7 +2,10 @@
 #include "broken_files.h"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <stdexcept>
 #include <utility>
 
 namespace mcapkit_test {
@@ -391,6 +394,9 @@ std::vector<BrokenFile> broken_files() {
   t.after_header = [](McapBuilder &b) { b.add(channel(7, 42, "/x")); };
   add("channel-unknown-schema", "channel 7 uses undefined schema 42", t);
   t = {};
+  t.summary_extra = [](McapBuilder &b) { b.add(channel(9, 42, "/ghost")); };
+  add("channel-unknown-schema", "a summary-only channel uses schema 42, defined nowhere", t);
+  t = {};
   t.after_header = [](McapBuilder &b) { b.add(channel(8, 0, "/y", "")); };
   add("channel-encoding-empty", "channel 8 without message encoding", t);
   t = {};
@@ -551,6 +557,11 @@ std::vector<BrokenFile> broken_files() {
   t.edit_statistics = [](Statistics &s) { s.message_end_time += 1; };
   add("statistics-time-range", "message_end_time one too late", t);
   t = {};
+  t.chunk_a_extra = [](ChunkBuilder &c) { c.add(message(1, 9, 0)); };
+  t.edit_statistics = [](Statistics &s) { s.message_start_time = 100; };
+  add("statistics-start-zero", "a message at log time 0, Statistics start at the next one (100)",
+      t);
+  t = {};
   t.edit_statistics = [](Statistics &s) { s.channel_message_counts[1].second += 1; };
   add("statistics-channel-messages", "channel 2's count one too high", t);
   t = {};
@@ -619,6 +630,32 @@ std::vector<BrokenFile> broken_files() {
   };
   add("utf8-invalid", "a metadata value with an overlong '/'", t);
   return v;
+}
+
+std::vector<DocumentedCode> documented_doctor_codes() {
+  std::string path = std::string(MCAPKIT_SOURCE_DIR) + "/docs/doctor.md";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<DocumentedCode> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    // | `code` | E | S | finding | why |
+    if (line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line.substr(1));
+    std::string cell;
+    while (std::getline(ss, cell, '|')) {
+      size_t a = cell.find_first_not_of(' '), b = cell.find_last_not_of(' ');
+      cells.push_back(a == std::string::npos ? "" : cell.substr(a, b - a + 1));
+    }
+    if (cells.size() < 4 || cells[1].size() != 1) continue;
+    DocumentedCode c;
+    c.code = cells[0].substr(1, cells[0].size() - 2);  // strip the backquotes
+    c.severity = cells[1][0];
+    c.structural = cells[2] == "S";
+    out.push_back(c);
+  }
+  return out;
 }
 
 }  // namespace mcapkit_test

@@ -75,4 +75,13 @@ struct BrokenFile {
 // One broken file per doctor check (some codes have more than one).
 std::vector<BrokenFile> broken_files();
 
+// The code table of docs/doctor.md ("| `code` | E | S | ..." rows), so tests can hold the
+// documentation to the code and know which codes `mcapkit check` reports.
+struct DocumentedCode {
+  std::string code;
+  char severity;    // 'E', 'W' or 'I'
+  bool structural;  // marked S: part of `mcapkit check`
+};
+std::vector<DocumentedCode> documented_doctor_codes();
+
 }  // namespace mcapkit_test

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,8 +45,23 @@ void close_fd(int &fd) {
 RunResult run_program(const std::vector<std::string> &argv, const RunOptions &opts) {
   if (argv.empty()) throw std::runtime_error("run_program: empty argv");
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (opts.stderr_tty) {
+    // err[0] is the terminal's master side, err[1] its slave: the child's stderr
+    err[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    const char *slave = err[0] >= 0 && grantpt(err[0]) == 0 && unlockpt(err[0]) == 0
+                            ? ptsname(err[0])
+                            : nullptr;
+    if (slave) err[1] = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios t;
+    if (err[1] < 0 || tcgetattr(err[1], &t) != 0)
+      throw std::runtime_error(std::string("pseudo-terminal: ") + std::strerror(errno));
+    cfmakeraw(&t);  // bytes as written: no "\r\n" for "\n"
+    tcsetattr(err[1], TCSANOW, &t);
+  } else if (pipe2(err, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
 
   // A child that exits without reading all of its stdin must not kill us
   // with SIGPIPE; the child itself gets the default disposition back.

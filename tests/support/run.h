@@ -21,6 +21,8 @@ struct RunResult {
 struct RunOptions {
   std::string stdin_data;        // fed to the child's stdin, which is then closed
   double timeout_seconds = 300;  // the child is killed (SIGKILL) after this long
+  bool stderr_tty = false;       // the child's stderr is a pseudo-terminal (raw mode), as
+                                 // when a user runs it: progress lines show
 };
 
 // Path of the built mcapkit binary (MCAPKIT_BIN_DIR "/mcapkit").

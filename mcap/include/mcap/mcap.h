@@ -80,6 +80,28 @@ typedef struct mcap_error_info {
   char msg[256];
 } mcap_error_info;
 
+/**
+ * What a reader could not read: the damaged or missing parts of its input it
+ * skipped or stopped at (mcap_reader_damage, mcap_stream_reader_damage). All
+ * zero (problems == 0) when the whole input was read. Lets every caller say
+ * "complete" or "incomplete, and what is missing" the same way.
+ */
+typedef struct mcap_damage {
+  uint64_t problems;         /* damaged places met (each skipped, or the one reading stopped at) */
+  int code;                  /* mcap_error of the first one */
+  uint64_t first_offset;     /* file offset of the first one (UINT64_MAX when none) */
+  int rest_unread;           /* reading stopped before the end of the input: nothing from
+                                stop_offset on was read */
+  uint64_t stop_offset;      /* where it stopped (when rest_unread) */
+  uint64_t bytes_skipped;    /* input bytes not read because of the damage, where known (a
+                                stream's unread rest is not counted: its size is unknown) */
+  uint64_t chunks_skipped;   /* Chunk records skipped whole */
+  uint64_t messages_skipped; /* messages known (from message indexes) to be in what was
+                                skipped; a lower bound, 0 when nothing says */
+  int unreadable;            /* nothing could be read: no magic or no Header */
+  char msg[256];             /* the first one: what and where */
+} mcap_damage;
+
 /* ------------------------------------------------------------------ views */
 
 /** A string view; not NUL-terminated; data may be NULL when len is 0. */
@@ -497,6 +519,14 @@ const char *mcap_stream_reader_errmsg(const mcap_stream_reader *r);
 /** File offset of the last error (UINT64_MAX if not at a known place). */
 uint64_t mcap_stream_reader_error_offset(const mcap_stream_reader *r);
 
+/**
+ * What the reader could not read (all zero while it has met no error): after
+ * an error, where it stopped and why; `unreadable` when the input did not even
+ * start like an MCAP file (magic, Header). A stream reader never skips: the
+ * error that ends it is its one problem.
+ */
+void mcap_stream_reader_damage(const mcap_stream_reader *r, mcap_damage *out);
+
 /** Bytes of the input consumed so far. */
 uint64_t mcap_stream_reader_position(const mcap_stream_reader *r);
 
@@ -530,6 +560,36 @@ const char *mcap_compression_name(mcap_compression c);
 int mcap_compression_parse(const char *name, mcap_compression *out);
 
 /**
+ * A pool of compression threads that writers share (mcap_writer_options.pool):
+ * the chunks any of them seals are compressed in parallel while each writer
+ * still writes its chunks in its own order, so the files are byte-identical to
+ * those written without a pool. `threads` counts the callers' share: threads - 1
+ * threads are started, and a writer that must wait for one of its chunks
+ * compresses the oldest queued chunk (of any writer) itself meanwhile, so a
+ * program that writes from one thread keeps `threads` cores busy.
+ * Thread-safe: writers used from different threads may share a pool.
+ * @param threads at least 1 (1: no thread is started; callers compress).
+ * @return MCAP_OK or MCAP_ENOMEM.
+ */
+typedef struct mcap_pool mcap_pool;
+int mcap_pool_new(mcap_pool **out, int threads);
+
+/** Stop the pool's threads. Every writer that uses it must be freed first. Accepts NULL. */
+void mcap_pool_free(mcap_pool *p);
+
+/** The `threads` the pool was made with (0 for NULL). */
+int mcap_pool_threads(const mcap_pool *p);
+
+/**
+ * The compression levels a codec takes, besides 0 (its default): zstd its own
+ * range (1 to 22; negative levels are faster), lz4 1 to 12 (3 and up are its
+ * high-compression mode), none no level at all (min > max). The writer refuses
+ * any other level (MCAP_EINVAL).
+ * @return MCAP_OK or MCAP_EINVAL for an invalid compression.
+ */
+int mcap_compression_levels(mcap_compression c, int *min, int *max);
+
+/**
  * Writer options. All-zero means the recommended defaults: zstd level 3 chunks
  * of 1 MiB, every index, statistics, repeated schemas and channels, summary
  * offsets and CRCs.
@@ -556,7 +616,10 @@ typedef struct mcap_writer_options {
   int no_attachment_crc;  /* Attachment.crc = 0 */
   int force_compression;  /* compress even when it does not pay (else chunks that shrink by
                              less than 2% are stored uncompressed) */
-  int workers;            /* compression threads: 0 or 1 = compress inline */
+  int workers;            /* compression threads, the caller's included: 0 or 1 = compress
+                             inline; N >= 2 = a pool of N of its own (see mcap_pool) */
+  mcap_pool *pool;        /* borrowed: compress on this shared pool instead (workers is then
+                             ignored); it must outlive the writer */
 } mcap_writer_options;
 
 /** Fill opts with the defaults (same as zeroing it). */
@@ -666,9 +729,19 @@ typedef struct mcap_indexed_options {
   mcap_reader_options base;  /* CRC toggles and limits, as for the streamed reader */
   int force_scan;            /* ignore the summary and scan */
   int threads;               /* decompressing threads, the caller's included: 0 = number of
-                                cores, 1 = the caller alone (no threads started) */
+                                cores, 1 = the caller alone decompresses (a query of several
+                                chunks still starts a helper thread that checks chunk CRCs
+                                beside it, and a file source one that maps ahead) */
   uint64_t memory_budget;    /* max bytes of decompressed chunks held at once; 0 = unlimited
                                 (at least one chunk per worker is always allowed) */
+  int skip_bad_chunks;       /* a query skips a chunk it cannot read (truncated, malformed,
+                                bad CRC, cannot be decompressed) and goes on, counting it in
+                                mcap_reader_damage, instead of failing; I/O errors and lack of
+                                memory still fail */
+  /* Optional: called once for each damaged place as it is met (a scan that stops early, a
+   * chunk skipped by the scan or by a query), on the thread that called the reader. */
+  void (*on_problem)(void *user, const mcap_error_info *problem);
+  void *problem_user;
 } mcap_indexed_options;
 
 /**
@@ -694,6 +767,14 @@ mcap_index_source mcap_reader_index_source(const mcap_reader *r, const char **wh
 /** After a scan: why it stopped before DataEnd ("" when it read the whole data section). */
 const char *mcap_reader_scan_problem(const mcap_reader *r);
 
+/**
+ * What the reader could not read so far: a scan that stopped before the end of
+ * the data section (rest_unread, with the bytes after it), chunks the scan or
+ * a query (with skip_bad_chunks) skipped. It grows as queries meet damaged
+ * chunks; each chunk is counted once. All zero for an intact file.
+ */
+void mcap_reader_damage(const mcap_reader *r, mcap_damage *out);
+
 /** The file's Header (views valid for the reader's life). */
 const mcap_header *mcap_reader_header(const mcap_reader *r);
 
@@ -710,6 +791,17 @@ const mcap_statistics *mcap_reader_statistics(const mcap_reader *r, int *from_fi
 
 /** Per-channel message count (from statistics or index); 0 if unknown channel. */
 uint64_t mcap_reader_channel_message_count(const mcap_reader *r, uint16_t channel_id);
+
+/**
+ * The log time of a channel's first and last message, exact: from the MessageIndex records
+ * of the chunks that can hold them (a few small reads), else by reading those chunks.
+ * Not while an iterator is open on the reader.
+ * @param[out] first, last set on MCAP_OK.
+ * @return MCAP_OK, MCAP_ITEROVER when the channel has no messages (or is not defined),
+ *         MCAP_EINVAL, MCAP_ESTATE, or a read error (message on the reader).
+ */
+int mcap_reader_channel_time_range(mcap_reader *r, uint16_t channel_id, uint64_t *first,
+                                   uint64_t *last);
 
 /* Schemas and channels: by position (0..count-1, ordered by id) or by id. NULL if none.
  * All views stay valid for the reader's life. */

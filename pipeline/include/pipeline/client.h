@@ -14,8 +14,14 @@
  *
  * Threads: a pl_http handle is a single-thread object (one libcurl easy
  * handle, reused for keep-alive); parallel work uses one handle per worker.
- * The process must have called curl_global_init() before any handle is made
- * (the CLI does it in main); the library never does global initialisation.
+ * The process must have called pl_http_global_init() (libcurl's global
+ * initialisation) before any handle is made (the CLI does it in main, for the
+ * commands that use the network); the library never does it on its own.
+ *
+ * libcurl is not linked: it is opened (dlopen) the first time a handle is made
+ * or pl_http_global_init() is called, so programs that never use the network
+ * do not load it and its TLS/LDAP/Kerberos dependencies at start-up. Without a
+ * loadable libcurl those calls fail with PL_EUNAVAILABLE and say why.
  *
  * The API key is copied into the handle and sent only in requests to the API
  * itself: never to signed upload, download or export links, never on a
@@ -64,11 +70,24 @@ typedef struct pl_http_options {
 } pl_http_options;
 
 /**
+ * Load libcurl (once per process) and run its global initialisation: call once,
+ * before any thread exists, in a program that uses the network (the mcapkit CLI
+ * does it for network commands). Pair with pl_http_global_cleanup().
+ * @return PL_OK; PL_EUNAVAILABLE when libcurl cannot be loaded (the message
+ *         names the library and the loader's reason); PL_ENET when its
+ *         initialisation fails.
+ */
+int pl_http_global_init(pl_error_info *err);
+
+/** libcurl's global cleanup, after the last handle is freed (once pl_http_global_init succeeded). */
+void pl_http_global_cleanup(void);
+
+/**
  * Make a handle for the API at `api_url` (e.g. "https://api.foxglove.dev" or
  * "http://127.0.0.1:8080"; a trailing '/' is ignored; a path prefix is kept).
  * @param api_key the key, copied; NULL or "" sends no Authorization header.
  * @param o NULL for the defaults; copied.
- * @return PL_OK, PL_EINVAL (URL not http(s)), PL_ENOMEM.
+ * @return PL_OK, PL_EINVAL (URL not http(s)), PL_ENOMEM, PL_EUNAVAILABLE (no libcurl).
  */
 int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const pl_http_options *o,
                 pl_error_info *err);
@@ -392,6 +411,7 @@ typedef struct pl_upload_options {
   const char *device_id;
   const char *key;         /* only for a single file; NULL = derived from the content hash */
   int force;               /* upload even when the doctor finds errors */
+  int strict;              /* refuse files with doctor warnings too (as doctor --strict) */
   int no_wait;             /* return once the file is uploaded */
   int no_reconcile;        /* wait, but do not reconcile */
   double wait_timeout_s;   /* import wait per file; 0 = 600 */
@@ -411,7 +431,7 @@ typedef enum pl_upload_status {
   PL_UPLOAD_SKIPPED = 1,  /* the journal says it is done: nothing was sent */
   PL_UPLOAD_UPLOADED = 2, /* uploaded, not waited for (no_wait) */
   PL_UPLOAD_IMPORTED = 3, /* imported, not reconciled (no_reconcile) */
-  PL_UPLOAD_REFUSED = 4,  /* the doctor found errors (and no force) */
+  PL_UPLOAD_REFUSED = 4,  /* the doctor found errors, or warnings when strict (and no force) */
   PL_UPLOAD_DIFFERS = 5,  /* imported but reconcile found differences */
   PL_UPLOAD_FAILED = 6    /* an error: see rc and err */
 } pl_upload_status;
@@ -428,6 +448,7 @@ typedef struct pl_upload_result {
   int uploads;                    /* PUTs that went through for this file in this run (0 or 1) */
   pl_reconcile_report *reconcile; /* when reconciled; owned by the result */
   size_t doctor_errors;
+  size_t doctor_warnings;
   uint64_t size;
 } pl_upload_result;
 

@@ -38,7 +38,9 @@ typedef enum pl_error {
   PL_ECONFLICT = -11, /* e.g. same key, different content */
   PL_EAUTH = -12,     /* 401/403 */
   PL_EVERIFY = -13,   /* a verification found differences */
-  PL_ECANCELED = -20  /* stopped on request (Ctrl-C, a cancel flag) */
+  PL_ECANCELED = -20, /* stopped on request (Ctrl-C, a cancel flag) */
+  PL_EUNAVAILABLE = -21 /* a shared library the operation needs cannot be loaded (libcurl for
+                           the API client, libmicrohttpd for the local site) */
 } pl_error;
 
 typedef struct pl_error_info {
@@ -67,15 +69,24 @@ typedef struct pl_finding {
 /* ----------------------------------------------------------------- doctor */
 
 typedef struct pl_doctor_options {
-  int strict;         /* warnings count as errors (exit 3) */
-  int max_findings;   /* 0 = 1000; further findings are counted, not kept */
+  int strict;          /* warnings count as errors (exit 3) */
+  int max_findings;    /* 0 = 1000; further findings are counted, not kept */
+  int structural_only; /* report only the structural codes (pl_doctor_code.structural): what
+                          `mcapkit check` shows; the pass and its counts are the same */
+  /* Called now and then with the bytes read so far and the input's size
+   * (MCAP_SIZE_UNKNOWN for pipes); NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_doctor_options;
 
 typedef struct pl_doctor_report {
   pl_finding *findings;
   size_t n_findings;
   size_t n_errors, n_warnings, n_infos; /* counts including those not kept */
-  uint64_t records, messages, chunks, bytes;
+  uint64_t records; /* every record, those inside chunks included (a Chunk counts too) */
+  uint64_t messages, chunks, bytes;
+  uint64_t crcs_checked; /* non-zero CRC fields compared (chunks, attachments, DataEnd, Footer) */
+  uint64_t crcs_absent;  /* CRC fields written as 0 ("not computed") */
 } pl_doctor_report;
 
 /**
@@ -100,6 +111,9 @@ typedef struct pl_doctor_code {
   const char *code;
   pl_severity severity;
   const char *summary;
+  int structural; /* about reading the bytes (framing, records, CRCs, chunk contents), not
+                     about what the file says (indexes, statistics, definitions) */
+  int mcap_code;  /* the mcap_error a strict reader meets for a structural error (0 if none) */
 } pl_doctor_code;
 
 /** The table of every doctor finding code (static storage); *n gets its length. */
@@ -130,8 +144,15 @@ typedef struct pl_topic {
   uint64_t message_count;
   uint64_t bytes;        /* message payload bytes */
   uint64_t first_log_time, last_log_time;
-  double frequency;      /* (count-1) / (last-first) in Hz; 0 when undefined */
+  double frequency;      /* pl_topic_frequency(): (count-1) / (last-first) in Hz; 0 when undefined */
 } pl_topic;
+
+/**
+ * A topic's (or channel's) message rate in Hz: (count - 1) / (last - first), the messages
+ * over the span between its first and last one. The one definition behind `index` and
+ * `info`. @return the rate, or 0 when undefined (fewer than 2 messages, or all at one time).
+ */
+double pl_topic_frequency(uint64_t count, uint64_t first_log_time, uint64_t last_log_time);
 
 typedef struct pl_topic_coverage {
   char *topic;
@@ -182,6 +203,7 @@ typedef struct pl_recording_index {
   size_t n_problems;
   uint64_t tolerance_ns; /* coverage tolerance used */
   int partial;           /* the data could not all be read */
+  mcap_damage damage;    /* where and why (problems > 0 when partial; not in the JSON) */
   uint64_t chunks_decompressed; /* work counter: chunks the index had to decompress (0 on the
                                    fast path: summary + message indexes); not in the JSON */
 } pl_recording_index;
@@ -236,6 +258,33 @@ int pl_collect_recordings(const char *const *args, size_t n_args, char ***paths,
                           pl_error_info *err);
 void pl_paths_free(char **paths, size_t n);
 
+/* ----------------------------------------------------------------- inputs */
+
+/**
+ * One grammar for input arguments: "-" is standard input, and a path that is
+ * not a regular file (a pipe, /dev/fd/N, a process substitution "<(cmd)") is
+ * read like it, as a stream. pl_input_open makes any of them a path that can
+ * be opened (and read again, at any offset): a stream is copied into an
+ * unnamed temporary file in tmp_dir (NULL = $TMPDIR, else /tmp); standard
+ * input redirected from a regular file is used in place (/proc/self/fd/0); a
+ * regular file is used as it is. Copying costs the disk space of the input;
+ * readers that go forward only open streams directly instead.
+ */
+typedef struct pl_input {
+  const char *path; /* what to open: the argument, /proc/self/fd/0, or the copy */
+  int copied;       /* the input was a stream, copied into a temporary file */
+  char *scratch;    /* the copy (internal) */
+} pl_input;
+
+/** 1 when `arg` is a stream: "-" on a pipe or terminal, or a path that is not a regular file. */
+int pl_input_is_stream(const char *arg);
+
+/** @return PL_OK; PL_EIO (cannot be read or copied); PL_ENOMEM. */
+int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_info *err);
+
+/** Remove the copy, if any. Accepts a zeroed pl_input. */
+void pl_input_release(pl_input *in);
+
 /**
  * Index many files, `jobs` at a time (0 = one per core). For each i, rc[i] is
  * pl_index_file's result, ix[i] the index (NULL on failure) and err[i] the
@@ -247,9 +296,11 @@ void pl_index_files(const char *const *paths, size_t n, const pl_index_options *
 /* --------------------------------------------------------------- coverage */
 
 /**
- * Merge time points/ranges into coverage ranges: sorted by start, two ranges
- * join when the gap between them is <= tolerance_ns (a gap exactly equal to the
- * tolerance does not split). *out is malloc'd (free with free()).
+ * Merge time points/ranges into coverage ranges: sorted by start, touching or
+ * overlapping ranges join, and so do two ranges whose gap (next start - previous
+ * end) is shorter than tolerance_ns; a gap equal to the tolerance splits (the API
+ * reference: the minimum interval that ranges must be separated by to be
+ * discrete). *out is malloc'd (free with free()).
  */
 int pl_coverage_merge(const pl_range *in, size_t n, uint64_t tolerance_ns, pl_range **out,
                       size_t *n_out);
@@ -270,11 +321,15 @@ typedef struct pl_lake_options {
   mcap_compression compression; /* default zstd */
   int compression_level;        /* 0 = codec default */
   uint64_t chunk_size;          /* 0 = 768 KiB (under 1 MiB) */
-  int jobs;                     /* compression threads; 0 = cores */
+  int jobs;                     /* compression threads, the caller's included; 0 = cores */
   int allow_partial;            /* write what can be read of a damaged file */
   const char *device;           /* device folder name; NULL = from metadata or "unknown-device" */
   const char *key;              /* recording folder; NULL = from metadata key or content hash */
   int fail_after_files;         /* test hook: fail after writing N files (0 = off) */
+  /* Called now and then during the pass that writes the files, with the input bytes read so
+   * far and the input's size; NULL = none. */
+  void (*progress)(void *ctx, uint64_t done, uint64_t total);
+  void *progress_ctx;
 } pl_lake_options;
 
 typedef struct pl_lake_file {
@@ -288,12 +343,17 @@ typedef struct pl_lake_result {
   pl_lake_file *files;
   size_t n_files;
   int skipped;         /* already complete: nothing written */
+  mcap_damage damage;  /* allow_partial: what of the recording could not be read (problems ==
+                          0: all of it) */
 } pl_lake_result;
 
 /**
  * Write one recording into the lake: one MCAP per topic plus a recording-level
  * file with attachments and metadata, lake.json and index.json; everything is
- * written under LAKE/tmp/ and renamed into place when complete.
+ * written under LAKE/tmp/ and renamed into place when complete. A recording
+ * that cannot be read completely is refused (PL_EPARTIAL, nothing written)
+ * unless allow_partial; then what can be read is written and res->damage says
+ * what could not.
  */
 int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *o,
                   pl_lake_result *res, pl_error_info *err);

@@ -7,9 +7,9 @@
  * The engine reads one input, selects messages (topics by regular
  * expression, an inclusive time range, the last message per channel before
  * the start), and writes a new file through the libmcap writer, whose chunk
- * compression runs on `threads` workers. In file order it passes chunks
- * through without recompressing them when they are kept whole (see
- * pl_rewrite()).
+ * compression runs on `threads` threads (the caller's included). In file
+ * order it passes chunks through without recompressing them when they are
+ * kept whole (see pl_rewrite()).
  *
  * Conventions as in pipeline.h: functions return PL_OK (0) or a negative
  * pl_error with detail in a caller-supplied pl_error_info; option structs are
@@ -133,8 +133,9 @@ typedef struct pl_rewrite_options {
   uint64_t chunk_size;          /* 0 = 1 MiB; non-zero re-chunks every chunk */
   int no_chunks;                /* messages straight into the data section */
   int no_crc;                   /* write every CRC field as 0 (copied chunks keep theirs) */
-  int threads;                  /* compression workers and, when sorting, decompression
-                                   workers; 0 = number of cores, 1 = no extra threads */
+  int threads;                  /* compression threads and, when sorting, decompression
+                                   threads, the caller's included (the writer's pool: N - 1
+                                   threads + the caller); 0 = number of cores, 1 = none */
   int no_passthrough;           /* never copy chunks, always decompress and recompress */
   int no_input_crc;             /* do not check the input's chunk and attachment CRCs */
   uint64_t memory_budget;       /* sorting: max decompressed bytes held; 0 = 64 MiB */
@@ -162,6 +163,8 @@ typedef struct pl_rewrite_stats {
   uint64_t bytes_out;      /* bytes written */
   int passthrough_trusted; /* 1 once every schema and channel of the input's summary had
                               been seen, so chunks could be copied without a look inside */
+  mcap_damage damage;      /* what of the input could not be read (problems == 0: all of
+                              it); the output holds everything else */
 } pl_rewrite_stats;
 
 /**
@@ -188,9 +191,18 @@ typedef struct pl_rewrite_stats {
  * @param sink borrowed; not closed or committed.
  * @param o NULL for defaults.
  * @param[out] st optional; filled also on failure with what was done.
- * @return PL_OK; PL_EINVAL (bad pattern or options); PL_EMCAP (the input is
- *         damaged: the message names the offset; try pl_recover); PL_EIO;
- *         PL_ENOMEM.
+ * A damaged input (truncated, garbage inside, a chunk that cannot be read) is
+ * rewritten as far as it can be read: after its Header, a damaged record ends
+ * the pass there (st->damage says where and how many bytes were not read);
+ * with a usable summary the pass instead resumes at the next record the
+ * summary indexes (chunk, attachment, metadata), counting each damaged part.
+ * The sorted orders skip the chunks they cannot read. The output is then a
+ * complete, valid file of everything else (pl_recover rescues more: partial
+ * chunks, resynchronisation without a summary).
+ *
+ * @return PL_OK (check st->damage); PL_EINVAL (bad pattern or options);
+ *         PL_EMCAP (not an MCAP file, or its Header is damaged; or the
+ *         writer failed); PL_EIO; PL_ENOMEM.
  */
 int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o,
                pl_rewrite_stats *st, pl_error_info *err);
@@ -219,7 +231,7 @@ typedef struct pl_merge_options {
   uint64_t chunk_size; /* 0 = 1 MiB */
   int no_chunks;
   int no_crc;
-  int threads; /* compression workers; 0 = cores */
+  int threads; /* compression threads, the caller's included; 0 = cores */
   pl_coalesce coalesce;
   int allow_duplicate_metadata; /* keep metadata records that share a name but differ (else
                                    that is an error); identical ones are always kept once */
@@ -246,6 +258,10 @@ typedef struct pl_merge_stats {
   uint64_t chunks_copied;       /* passed through compressed (last round) */
   uint64_t chunks_decompressed; /* read chunk by chunk and merged message by message */
   uint64_t bytes_out;
+  mcap_damage damage;     /* what of the inputs could not be read, all together (problems ==
+                             0: every input whole); the output holds everything else */
+  size_t damaged_inputs;  /* how many inputs had damage */
+  size_t first_damaged;   /* index (in `inputs`) of the first of them */
 } pl_merge_stats;
 
 /**
@@ -259,10 +275,13 @@ typedef struct pl_merge_stats {
  * recompression (merging consecutive parts of a recording runs at copy speed).
  * @param inputs paths (seekable files; "-" is spooled).
  * @param sink borrowed; not closed or committed.
- * @return PL_OK; PL_ECONFLICT for two metadata records with one name and
- *         different content (without allow_duplicate_metadata); PL_EMCAP for
- *         a damaged input; PL_EINVAL (more than 65535 channels or schemas);
- *         PL_EIO; PL_ENOMEM.
+ * A damaged input is merged as far as it can be read: chunks that cannot be
+ * read are skipped, a truncated input ends where it is cut (st->damage).
+ * @return PL_OK (check st->damage); PL_ECONFLICT for two metadata records
+ *         with one name and different content in different inputs (without
+ *         allow_duplicate_metadata); PL_EMCAP for an input that is not an
+ *         MCAP file; PL_EINVAL (more than 65535 channels or schemas); PL_EIO;
+ *         PL_ENOMEM.
  */
 int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const pl_merge_options *o,
              pl_merge_stats *st, pl_error_info *err);
@@ -274,7 +293,7 @@ typedef struct pl_recover_options {
   int compression_level;
   uint64_t chunk_size; /* 0 = 1 MiB */
   int no_crc;
-  int threads;             /* compression workers; 0 = cores */
+  int threads;             /* compression threads, the caller's included; 0 = cores */
   int no_passthrough;      /* recompress even chunks that are intact */
   uint64_t max_chunk_size; /* largest decompressed chunk accepted; 0 = 1 GiB */
   pl_progress_fn progress;

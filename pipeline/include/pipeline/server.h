@@ -7,7 +7,7 @@
  * Life cycle: pl_server_create() loads or initialises the data directory,
  * pl_server_start() binds and starts serving (and resumes imports that were
  * in flight when the previous process stopped), pl_server_stop() stops
- * accepting, finishes in-flight requests and the import being processed, and
+ * accepting, finishes in-flight requests and the imports being processed, and
  * pl_server_free() releases everything. See docs/serve.md for the endpoints,
  * the capabilities they need, the storage layout and the strict choices.
  *
@@ -38,14 +38,33 @@ typedef struct pl_server_options {
   double rate_limit;         /* requests per second per API key; 0 = no limit */
   const char *faults;        /* "error=P,reset=P,delay=P:MS,expire=P"; NULL = none */
   uint64_t fault_seed;       /* seed of the fault dice (0 = from the clock) */
-  unsigned connection_timeout_s; /* idle/slow client timeout; 0 = 30 s */
-  unsigned max_connections;  /* 0 = 256 */
+  unsigned connection_timeout_s; /* idle keep-alive connections and the grace of a request
+                                    body; 0 = 30 s */
+  unsigned header_timeout_s; /* a request header must be complete this long after the
+                                connection (or the previous response); 0 = 10 s */
+  unsigned body_idle_timeout_s; /* a request body that sends nothing this long is cut off;
+                                   0 = connection_timeout_s */
+  uint64_t min_body_rate;    /* bytes/s a request body must average once the grace is over;
+                                0 = 64 KiB/s */
+  unsigned max_connections;  /* all connections; 0 = 256 */
+  unsigned max_connections_per_ip; /* connections of one client address; 0 = 64 */
   uint64_t max_json_body;    /* 0 = 1 MiB */
   uint64_t max_upload;       /* largest accepted upload in bytes; 0 = 1 TiB */
+  uint64_t max_message_size; /* an upload with a larger message (or a chunk larger than this
+                                plus 64 MiB uncompressed) fails its import; 0 = 256 MiB */
+  uint64_t memory_budget;    /* bytes that export fetches and imports may reserve together
+                                (docs/serve.md, "Memory budget"); 0 = 1 GiB */
+  unsigned budget_wait_ms;   /* an export fetch waits this long for its share of the budget,
+                                then gets 503 with Retry-After; 0 = 2000 ms */
   int no_fsync;              /* skip fsync of state files (tests; rename stays atomic) */
   int import_threads;        /* compression threads for lake files; 0 = cores */
+  int import_workers;        /* imports run at once (started in order of arrival); 0 = 2 */
   int hold_imports;          /* test hook: uploads are received but not imported until
                                 pl_server_release_imports() */
+  /* Test hook: called by an import worker as it takes an upload, before reading it
+   * (with the upload's file name); a test blocks in it to stand for a slow import. */
+  void (*import_hook)(void *user, const char *filename);
+  void *import_hook_user;
   int test_hooks;            /* test hook: serve the /v1/_test/... endpoints (counters of
                                 signed-link requests, bulk synthetic recordings); off by
                                 default and only settable here, never by a request */
@@ -73,7 +92,7 @@ const char *pl_server_created_key(const pl_server *s);
 
 /**
  * Stop gracefully: no new connections, wait for in-flight requests (at most
- * the connection timeout), finish the import being processed (queued ones
+ * the connection timeout), finish the imports being processed (queued ones
  * stay in the inbox and resume on the next start). Safe to call twice.
  */
 void pl_server_stop(pl_server *s);
@@ -87,12 +106,17 @@ void pl_server_free(pl_server *s);
  */
 int pl_server_wait_imports(pl_server *s, double timeout_s);
 
-/** Counters of requests to signed links (/signed/upload|stream|attachment/...). */
+/** Counters of requests to signed links (/signed/upload|stream|attachment/...) and of the
+ * memory budget. */
 typedef struct pl_server_stats {
   uint64_t signed_requests;          /* every request whose path starts with /signed/ */
   uint64_t signed_requests_with_key; /* those that carried an Authorization header, or a
                                         configured API key token in any header value, the
                                         path or the query */
+  uint64_t budget_total;   /* the memory budget (bytes) */
+  uint64_t budget_used;    /* reserved now by export fetches and imports */
+  uint64_t budget_peak;    /* the most reserved at once since the start */
+  uint64_t budget_refused; /* export fetches answered 503 for want of budget */
 } pl_server_stats;
 
 /** Read the counters (any time, from any thread). */

@@ -1,0 +1,81 @@
+/*
+ * http_curl.c - opening libcurl on first use (see http_curl.h for why): the
+ * one place that knows the library's file name and the functions http.c
+ * takes from it.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http_curl.h"
+#include "import_internal.h"
+
+struct pl__curl_api pl__curl;
+
+static const struct {
+  const char *name;
+  size_t offset;
+} FUNCTIONS[] = {
+#define F(sym, field) {#sym, offsetof(struct pl__curl_api, field)}
+    F(curl_global_init, global_init),
+    F(curl_global_cleanup, global_cleanup),
+    F(curl_easy_init, easy_init),
+    F(curl_easy_cleanup, easy_cleanup),
+    F(curl_easy_reset, easy_reset),
+    F(curl_easy_perform, easy_perform),
+    F(curl_easy_strerror, easy_strerror),
+    F(curl_easy_setopt, easy_setopt),
+    F(curl_easy_getinfo, easy_getinfo),
+    F(curl_slist_append, slist_append),
+    F(curl_slist_free_all, slist_free_all),
+    F(curl_getdate, getdate),
+    F(curl_free, memfree),
+    F(curl_url, url),
+    F(curl_url_cleanup, url_cleanup),
+    F(curl_url_set, url_set),
+    F(curl_url_get, url_get),
+#undef F
+};
+
+int pl__curl_open(const char *soname, struct pl__curl_api *api, char *msg, size_t cap) {
+  struct pl__curl_api a;
+  void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    snprintf(msg, cap, "%s", why ? why : soname);
+    return -1;
+  }
+  memset(&a, 0, sizeof a);
+  for (size_t i = 0; i < sizeof FUNCTIONS / sizeof FUNCTIONS[0]; i++) {
+    void *p = dlsym(lib, FUNCTIONS[i].name);
+    if (!p) {
+      snprintf(msg, cap, "%s has no function %s (libcurl 7.62 or later is needed)", soname,
+               FUNCTIONS[i].name);
+      dlclose(lib);
+      return -1;
+    }
+    /* POSIX: a function's address fits in (and comes back from) a data pointer. */
+    memcpy((char *)&a + FUNCTIONS[i].offset, &p, sizeof p);
+  }
+  *api = a;
+  return 0; /* `lib` stays open for the life of the process */
+}
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int load_failed;
+static char load_msg[200];
+
+static void load(void) {
+  load_failed = pl__curl_open(PL__CURL_SONAME, &pl__curl, load_msg, sizeof load_msg) != 0;
+}
+
+int pl__curl_load(pl_error_info *err) {
+  pthread_once(&load_once, load);
+  if (!load_failed) return PL_OK;
+  return pl__err(err, PL_EUNAVAILABLE, UINT64_MAX,
+                 "the network needs libcurl, which cannot be loaded (%s); install it (Debian: "
+                 "apt install libcurl4)",
+                 load_msg);
+}
