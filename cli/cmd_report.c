@@ -37,7 +37,7 @@ static const cli_opt report_opts[] = {
      "write the HTML report to OUT ('-' = standard output)"},
     {"svg", 0, CLI_OPT_STRING, offsetof(struct report_args, svg), "OUT",
      "write the timeline alone as an SVG file"},
-    {"tolerance", 't', CLI_OPT_DOUBLE, offsetof(struct report_args, tolerance), "SECONDS",
+    {"tolerance", 0, CLI_OPT_DOUBLE, offsetof(struct report_args, tolerance), "SECONDS",
      "coverage gap tolerance (default 14; any value >= 0)"},
     {"doctor", 0, CLI_OPT_FLAG, offsetof(struct report_args, doctor), NULL,
      "always run the doctor's full check (every chunk decompressed)"},
