@@ -45,6 +45,7 @@ static void add_chunk(pl_report_storage *st, const char *name, size_t name_len, 
                       uint64_t uncompressed) {
   size_t i;
   if (name_len > sizeof st->comp[0].name - 1) name_len = sizeof st->comp[0].name - 1;
+  if (!name_len) name = ""; /* an uncompressed chunk's name may be (NULL, 0) */
   for (i = 0; i < st->n_comp; i++)
     if (strlen(st->comp[i].name) == name_len && memcmp(st->comp[i].name, name, name_len) == 0)
       break;
