@@ -86,6 +86,7 @@ int cmd_remote(cli_ctx *ctx, int argc, char **argv);
 int cmd_convert(cli_ctx *ctx, int argc, char **argv);
 int cmd_man(cli_ctx *ctx, int argc, char **argv);
 int cmd_agent(cli_ctx *ctx, int argc, char **argv);
+int cmd_report(cli_ctx *ctx, int argc, char **argv);
 
 extern const cli_spec cmd_help_spec;
 extern const cli_spec cmd_filter_spec;
@@ -118,6 +119,7 @@ extern const cli_spec cmd_remote_spec;
 extern const cli_spec cmd_convert_spec;
 extern const cli_spec cmd_man_spec;
 extern const cli_spec cmd_agent_spec;
+extern const cli_spec cmd_report_spec;
 
 /* ---- API configuration shared by upload, reconcile, export and remote (cmd_remote.c):
  * --api-url / $MCAPKIT_API_URL, the key from --api-key-file (mode 600) or

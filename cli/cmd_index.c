@@ -24,6 +24,7 @@
 #include "inspect.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/report.h"
 
 struct index_args {
   int json;
@@ -31,6 +32,7 @@ struct index_args {
   int no_doctor;
   int doctor;
   int jobs;
+  const char *html;
 };
 
 static const cli_opt index_opts[] = {
@@ -43,12 +45,14 @@ static const cli_opt index_opts[] = {
      "never run it: problems list only what indexing met"},
     {"jobs", 0, CLI_OPT_INT, offsetof(struct index_args, jobs), "N",
      "files indexed at once (0 or default: one per core)"},
+    {"html", 0, CLI_OPT_STRING, offsetof(struct index_args, html), "OUT",
+     "also write the recording's report page to OUT (one FILE; see 'mcapkit report')"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
 const cli_spec cmd_index_spec = {
     "index",
-    "[--json] [--tolerance SECONDS] [--doctor | --no-doctor] FILE|DIR...",
+    "[--json] [--tolerance SECONDS] [--doctor | --no-doctor] [--html OUT] FILE|DIR...",
     "Indexes each recording in one pass: with a summary and message indexes no chunk is\n"
     "decompressed, and problems are what that pass met; a file without a usable summary is\n"
     "read whole, and then the doctor's full check runs beside it and lists its findings\n"
@@ -183,6 +187,30 @@ static int print_json(const cli_ctx *ctx, const pl_recording_index *ix, int one)
   return rc;
 }
 
+/* Index one file through pl_report (which keeps the index) for --html. */
+static int index_with_report(const cli_ctx *ctx, const char *path, const struct index_args *a,
+                             const pl_index_options *o, pl_report **rep, pl_recording_index **ix,
+                             pl_error_info *err) {
+  (void)ctx;
+  pl_report_options ro;
+  memset(&ro, 0, sizeof ro);
+  ro.tolerance_s = o->tolerance_s;
+  ro.doctor = a->doctor;
+  ro.no_doctor = a->no_doctor;
+  if (pl_report_create(rep) != PL_REPORT_OK) {
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return PL_ENOMEM;
+  }
+  if (pl_report_load_file(*rep, path, &ro) != PL_REPORT_OK) {
+    snprintf(err->msg, sizeof err->msg, "%s", pl_report_errmsg(*rep));
+    pl_report_free(*rep);
+    *rep = NULL;
+    return PL_EIO;
+  }
+  *ix = (pl_recording_index *)pl_report_index(*rep);
+  return PL_OK;
+}
+
 int cmd_index(cli_ctx *ctx, int argc, char **argv) {
   struct index_args a;
   memset(&a, 0, sizeof a);
@@ -227,7 +255,20 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     cli_recordings_free(&recs);
     return CLI_EXIT_FAILURE;
   }
-  pl_index_files((const char *const *)paths, n, &o, a.jobs, js.ix, js.rc, js.err);
+  pl_report *rep = NULL;
+  if (a.html) {
+    /* one recording, indexed once by the report, which then writes its page */
+    if (n != 1) {
+      free(js.ix);
+      free(js.rc);
+      free(js.err);
+      cli_recordings_free(&recs);
+      return cli_usage_error(&cmd_index_spec, "--html takes exactly one recording");
+    }
+    js.rc[0] = index_with_report(ctx, paths[0], &a, &o, &rep, &js.ix[0], &js.err[0]);
+  } else {
+    pl_index_files((const char *const *)paths, n, &o, a.jobs, js.ix, js.rc, js.err);
+  }
 
   int worst = CLI_EXIT_OK;
   for (size_t i = 0; i < n; i++) {
@@ -255,6 +296,15 @@ int cmd_index(cli_ctx *ctx, int argc, char **argv) {
     }
     cli_verbose(ctx, "'%s': %llu chunks decompressed", recs.names[i],
                 (unsigned long long)js.ix[i]->chunks_decompressed);
+  }
+  if (rep) {
+    if (worst != CLI_EXIT_FAILURE && pl_report_write_file(rep, PL_REPORT_HTML, NULL, a.html) !=
+                                         PL_REPORT_OK) {
+      cli_error(ctx, "%s", pl_report_errmsg(rep));
+      worst = CLI_EXIT_FAILURE;
+    }
+    js.ix[0] = NULL; /* the report's */
+    pl_report_free(rep);
   }
   for (size_t i = 0; i < n; i++) pl_recording_index_free(js.ix[i]);
   free(js.ix);

@@ -61,6 +61,8 @@ const cli_cmd cli_cmds[] = {
      CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_reconcile_spec},
     {"remote", cmd_remote, "list, get, delete or download the platform's resources",
      CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_remote_spec},
+    {"report", cmd_report, "write a report page: timeline, rates, topics, storage, findings", 0,
+     &cmd_report_spec},
     {"serve", cmd_serve, "run a local site that speaks the Foxglove API", 0, &cmd_serve_spec},
     {"sort", cmd_sort, "rewrite an MCAP file with its messages in log-time order", 0,
      &cmd_sort_spec},

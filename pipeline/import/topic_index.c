@@ -489,6 +489,7 @@ struct bchan {
 struct bname {
   char *topic;
   pl__rangeset rs;
+  int first_topic; /* b->topics entries of this name, chained through topic_next (-1 ends) */
 };
 
 struct builder {
@@ -506,6 +507,11 @@ struct builder {
   int in_attachment;
   uint64_t unknown_channel_messages;
   size_t own_problems;
+  const pl_index_observer *obs; /* kept across builder_restart */
+  uint32_t *name_slots;          /* open addressing: index into names + 1 (0 = empty) */
+  size_t n_name_slots;
+  int *topic_next;               /* [cap_topic_next] next entry of the same name, or -1 */
+  size_t cap_topic_next;
 };
 
 static void free_kv_list(pl_kv *kv, size_t n) {
@@ -540,6 +546,8 @@ static void builder_dispose(struct builder *b) {
     pl__rangeset_dispose(&b->names[i].rs);
   }
   free(b->names);
+  free(b->name_slots);
+  free(b->topic_next);
   pl__rangeset_dispose(&b->all);
   pl__hash_free(b->att_hash);
   memset(b, 0, sizeof *b);
@@ -594,17 +602,39 @@ static int b_schema(void *ctx, const mcap_schema *s) {
   return PL_OK;
 }
 
+/* Names are found through a hash table: a file may have tens of thousands of topics. */
+static int name_slots_grow(struct builder *b) {
+  size_t n = b->n_name_slots ? b->n_name_slots * 2 : 256;
+  uint32_t *slots = calloc(n, sizeof *slots);
+  if (!slots) return -1;
+  for (size_t i = 0; i < b->n_names; i++) {
+    size_t j = (size_t)pl__hash64(b->names[i].topic, strlen(b->names[i].topic)) & (n - 1);
+    while (slots[j]) j = (j + 1) & (n - 1);
+    slots[j] = (uint32_t)i + 1;
+  }
+  free(b->name_slots);
+  b->name_slots = slots;
+  b->n_name_slots = n;
+  return 0;
+}
+
 static int find_name(struct builder *b, mcap_str topic) {
-  for (size_t i = 0; i < b->n_names; i++)
-    if (strlen(b->names[i].topic) == topic.len &&
-        memcmp(b->names[i].topic, topic.data, topic.len) == 0)
-      return (int)i;
+  if ((b->n_names + 1) * 2 > b->n_name_slots && name_slots_grow(b)) return -1;
+  size_t mask = b->n_name_slots - 1;
+  size_t j = (size_t)pl__hash64(topic.data, topic.len) & mask;
+  for (; b->name_slots[j]; j = (j + 1) & mask) {
+    const char *t = b->names[b->name_slots[j] - 1].topic;
+    if (strlen(t) == topic.len && memcmp(t, topic.data, topic.len) == 0)
+      return (int)b->name_slots[j] - 1;
+  }
   if (pl__grow((void **)&b->names, &b->cap_names, b->n_names + 1, sizeof *b->names)) return -1;
   struct bname *n = &b->names[b->n_names];
   memset(n, 0, sizeof *n);
   n->topic = pl__strview(topic);
   if (!n->topic) return -1;
   n->rs.tol = b->tol;
+  n->first_topic = -1;
+  b->name_slots[j] = (uint32_t)b->n_names + 1;
   return (int)b->n_names++;
 }
 
@@ -632,16 +662,21 @@ static int b_channel(void *ctx, const mcap_channel *c) {
   pl__topic_version(c->message_encoding, sname, senc, sdata, version);
   int name = find_name(b, c->topic);
   if (name < 0) return PL_ENOMEM;
-  size_t i = 0;
-  for (; i < b->n_topics; i++) {
-    const pl_topic *t = &b->topics[i];
-    if (strcmp(t->version, version) == 0 && strlen(t->topic) == c->topic.len &&
-        memcmp(t->topic, c->topic.data, c->topic.len) == 0)
-      break;
-  }
+  /* the entries of this name (one per version) */
+  int k = b->names[name].first_topic;
+  while (k >= 0 && strcmp(b->topics[k].version, version) != 0) k = b->topic_next[k];
+  size_t i = k >= 0 ? (size_t)k : b->n_topics;
   if (i == b->n_topics) {
     if (pl__grow((void **)&b->topics, &b->cap_topics, b->n_topics + 1, sizeof *b->topics))
       return PL_ENOMEM;
+    if (b->cap_topic_next < b->cap_topics) {
+      int *next = realloc(b->topic_next, b->cap_topics * sizeof *next);
+      if (!next) return PL_ENOMEM;
+      b->topic_next = next;
+      b->cap_topic_next = b->cap_topics;
+    }
+    b->topic_next[i] = b->names[name].first_topic;
+    b->names[name].first_topic = (int)i;
     pl_topic *t = &b->topics[b->n_topics];
     memset(t, 0, sizeof *t);
     b->n_topics++; /* counted now so that dispose frees what was copied */
@@ -688,6 +723,8 @@ static int b_msg(struct builder *b, uint16_t channel_id, uint64_t log_time, uint
   ix->message_count++;
   if (pl__rangeset_add(&b->names[x->name].rs, log_time, log_time)) return PL_ENOMEM;
   if (pl__rangeset_add(&b->all, log_time, log_time)) return PL_ENOMEM;
+  if (b->obs && b->obs->message)
+    return b->obs->message(b->obs->ctx, b->names[x->name].topic, channel_id, log_time, payload);
   return PL_OK;
 }
 
@@ -801,6 +838,8 @@ static void builder_callbacks(struct builder *b, pl__walk_cb *cb) {
 static int builder_restart(struct builder *b) {
   pl_recording_index *ix = b->ix;
   uint64_t tol = b->tol;
+  const pl_index_observer *obs = b->obs;
+  if (obs && obs->restart) obs->restart(obs->ctx);
   builder_dispose(b);
   for (size_t i = 0; i < ix->n_attachments; i++) {
     free(ix->attachments[i].name);
@@ -827,7 +866,9 @@ static int builder_restart(struct builder *b) {
   ix->message_count = 0;
   ix->partial = 0;
   memset(&ix->damage, 0, sizeof ix->damage);
-  return builder_init(b, ix, tol);
+  int rc = builder_init(b, ix, tol);
+  b->obs = obs;
+  return rc;
 }
 
 static int cmp_topic(const void *x, const void *y) {
@@ -1657,6 +1698,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   ix->tolerance_ns = tol;
   struct builder b;
   int rc = builder_init(&b, ix, tol);
+  b.obs = o->observer;
   if (rc || !ix->path) {
     builder_dispose(&b);
     pl_recording_index_free(ix);

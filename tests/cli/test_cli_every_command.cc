@@ -68,6 +68,7 @@ std::map<std::string, Form> forms(const std::string &dir) {
       {"list", {{"list", "channels", "{}"}}},
       {"merge", {{"merge", "{}", "-o", out}}},
       {"reconcile", {{"reconcile", "-r", "x", "{}"}}},
+      {"report", {{"report", "{}", "-o", dir + "/report.html"}}},
       {"recover", {{"recover", "{}", "-o", out}}},
       {"sort", {{"sort", "{}", "-o", out}}},
       {"upload", {{"upload", "--no-wait", "{}"}}},

@@ -98,6 +98,21 @@ typedef struct pl_recording_index {
                                    fast path: summary + message indexes); not in the JSON */
 } pl_recording_index;
 
+/**
+ * An optional observer of the messages an index counts: `message` gets each one's topic
+ * (a NUL-terminated name, the same pointer for the same topic until the next `restart`),
+ * channel id, log time and payload bytes, from a MessageIndex entry (fast path, nothing
+ * decompressed) or a decompressed chunk (streamed pass); it returns PL_OK, or a negative
+ * pl_error that stops the index with that status. `restart` (may be NULL) says to forget what
+ * was observed: the index starts over with a streamed pass. Called on the indexing thread.
+ */
+typedef struct pl_index_observer {
+  void *ctx;
+  int (*message)(void *ctx, const char *topic, uint16_t channel_id, uint64_t log_time,
+                 uint64_t bytes);
+  void (*restart)(void *ctx);
+} pl_index_observer;
+
 typedef struct pl_index_options {
   double tolerance_s;   /* coverage gap tolerance in seconds; < 0 = default 14 s */
   int threads;          /* decompression threads for the reader; 0 = cores */
@@ -106,6 +121,7 @@ typedef struct pl_index_options {
                              usable summary); a file indexed from its summary and message
                              indexes then decompresses no chunk (`mcapkit index`'s default) */
   int no_hash;          /* skip the content hash (content_hash stays ""): benchmarks, coverage */
+  const pl_index_observer *observer; /* NULL = none; borrowed for the call (pl_report's rates) */
 } pl_index_options;
 
 /** Index one recording (indexed reading when it has a summary, else one streamed pass). */
