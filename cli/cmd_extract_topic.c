@@ -49,10 +49,10 @@ static const cli_opt topic_opts[] = {
      "output file ('-' = standard output), or a directory for several topics as CSV; required"},
     {"format", 'f', CLI_OPT_STRING, offsetof(struct topic_args, format), "ndjson|csv",
      "output format (default: from OUT's extension, .csv or else ndjson)"},
-    {"start", 's', CLI_OPT_STRING, offsetof(struct topic_args, start), "T",
-     "only messages with log time >= T"},
-    {"end", 'e', CLI_OPT_STRING, offsetof(struct topic_args, end), "T",
-     "only messages with log time < T"},
+    {"start", 'S', CLI_OPT_STRING, offsetof(struct topic_args, start), "T",
+     "only messages logged at or after T"},
+    {"end", 'E', CLI_OPT_STRING, offsetof(struct topic_args, end), "T",
+     "only messages logged at or before T"},
     {"order", 0, CLI_OPT_STRING, offsetof(struct topic_args, order), "log-time|file|reverse",
      "message order (default log-time)"},
     {"max-array", 0, CLI_OPT_U64, offsetof(struct topic_args, max_array), "N",
@@ -77,8 +77,8 @@ const cli_spec cmd_extract_topic_spec = {
     "  larger; byte arrays are one column (their length unless --bytes base64); maps and\n"
     "  recursive types are one column of JSON. One table per topic: several topics need OUT\n"
     "  to be a directory (created if missing), with one TOPIC.csv each ('/' made '_').\n"
-    "Integers beyond 2^53 (JSON strings) and NaN/Infinity are written exactly. The time\n"
-    "range is [--start, --end) (T as for 'mcapkit cat'). Outputs appear only once complete.\n"
+    "Integers beyond 2^53 (JSON strings) and NaN/Infinity are written exactly. Both ends of\n"
+    "--start/--end are inclusive (T as for 'mcapkit cat'). Outputs appear only once complete.\n"
     "A topic without a decoder stops the command before anything is written (exit 1);\n"
     "messages that cannot be decoded are reported with their sequence, log time and byte\n"
     "offset, skipped, and give exit status 3.",
@@ -482,17 +482,16 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
       return cli_usage_error(spec, "--start: %s", err);
     q.has_start = 1;
   }
-  uint64_t end = 0;
   if (a.end) {
-    if (cli_parse_time(a.end, &end, err, sizeof err) != 0)
+    if (cli_parse_time(a.end, &q.end, err, sizeof err) != 0)
       return cli_usage_error(spec, "--end: %s", err);
-    q.has_end = 1;
+    q.has_end = 1; /* both ends inclusive, as the query's (and cat's and filter's) */
   }
+  if (q.has_start && q.has_end && q.start > q.end)
+    return cli_usage_error(spec, "the start (--start) is after the end (--end)");
   if (parse_order(a.order, &q.order) != 0)
     return cli_usage_error(spec, "unknown order '%s' (expected log-time, file or reverse)",
                            a.order);
-  int empty_range = q.has_end && (end == 0 || (q.has_start && q.start >= end));
-  q.end = end ? end - 1 : 0; /* the query's end is inclusive */
 
   mcap_reader *rd = NULL;
   mcap_message_iter *it = NULL;
@@ -518,30 +517,28 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
   }
   rc = open_outputs(&r, n_topics, topic_first, a.output, dir);
   if (rc != CLI_EXIT_OK) goto out;
-  if (!empty_range) {
-    q.channel_filter = selected;
-    q.channel_filter_ctx = &r;
-    if (mcap_reader_query(rd, &q, &it) != MCAP_OK) {
-      cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
+  q.channel_filter = selected;
+  q.channel_filter_ctx = &r;
+  if (mcap_reader_query(rd, &q, &it) != MCAP_OK) {
+    cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
+    rc = CLI_EXIT_FAILURE;
+    goto out;
+  }
+  mcap_message_view v;
+  uint64_t n = 0;
+  int mrc;
+  while ((mrc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
+    if (one(&r, &v) != 0) {
       rc = CLI_EXIT_FAILURE;
       goto out;
     }
-    mcap_message_view v;
-    uint64_t n = 0;
-    int mrc;
-    while ((mrc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
-      if (one(&r, &v) != 0) {
-        rc = CLI_EXIT_FAILURE;
-        goto out;
-      }
-      if ((++n & 4095) == 0)
-        cli_progress_update(&prog, "extract: %llu messages", (unsigned long long)n);
-    }
-    if (mrc != MCAP_ITEROVER) {
-      cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
-      rc = CLI_EXIT_FAILURE;
-      goto out;
-    }
+    if ((++n & 4095) == 0)
+      cli_progress_update(&prog, "extract: %llu messages", (unsigned long long)n);
+  }
+  if (mrc != MCAP_ITEROVER) {
+    cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
+    rc = CLI_EXIT_FAILURE;
+    goto out;
   }
   cli_progress_done(&prog);
   for (size_t i = 0; i < r.n_outs; i++)

@@ -196,15 +196,26 @@ TEST(CliDecode, ExtractNdjsonAndCsv) {
             "1030,1970-01-01T00:00:00.000001030Z,3,-3,0.5,,0,3,p\n"
             "1040,1970-01-01T00:00:00.000001040Z,4,-4,0.5,0.25,1,3,\"a,\"\"b\"\"\"\n"
             "1050,1970-01-01T00:00:00.000001050Z,5,-5,0.5,0.25,2,3,p\n");
-  // time range [start, end), reverse order, base64 bytes, to standard output
+  // time range [start, end], both ends inclusive as for cat and filter (-S/-E), reverse
+  // order, base64 bytes, to standard output
   r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "--format", "csv", "--start", "1010",
                    "--end", "1030", "--order", "reverse", "--bytes", "base64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ls = lines_of(r.out);
-  ASSERT_EQ(ls.size(), 3u) << r.out;
+  ASSERT_EQ(ls.size(), 4u) << r.out;
+  EXPECT_EQ(ls[1].substr(0, 5), "1030,");
+  EXPECT_EQ(ls[2].substr(0, 5), "1020,");
+  EXPECT_TRUE(contains(ls[2], ",AQID,")) << ls[2];
+  EXPECT_EQ(ls[3].substr(0, 5), "1010,");
+  // one instant: -S X -E X gives the message logged at X
+  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "-f", "csv", "-S", "1020", "-E", "1020"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ls = lines_of(r.out);
+  ASSERT_EQ(ls.size(), 2u) << r.out;
   EXPECT_EQ(ls[1].substr(0, 5), "1020,");
-  EXPECT_TRUE(contains(ls[1], ",AQID,")) << ls[1];
-  EXPECT_EQ(ls[2].substr(0, 5), "1010,");
+  // a start after the end is a usage error, as for cat
+  r = run_mcapkit({"extract", "topic", p, "/pose", "-o", "-", "-S", "1030", "-E", "1020"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
 TEST(CliDecode, ExtractSeveralTopicsAndSkippedMessages) {
