@@ -1,8 +1,8 @@
 /*
- * make_corpus_decode.c - the seeds of the pl_decode fuzz target, written by
+ * make_corpus_decode.c - the seeds of the pl_decode fuzz targets, written by
  * mcapkit-make-corpus (make_corpus.c calls make_decode_corpus) into
- * OUTDIR/decode/<format>_<name>.bin: each seed is a format selector, a schema and a
- * message in the layout of fuzz_decode.c (u8 selector, u8 name length, name, u16
+ * OUTDIR/decode_<format>/<format>_<name>.bin: each seed is a format selector, a schema and a
+ * message in the layout of fuzz_decode.h (u8 selector, u8 name length, name, u16
  * schema length, schema, message).
  * Messages are encoded here by hand (CDR in both byte orders, ROS 1, protobuf
  * with a hand-built FileDescriptorSet, JSON text); every seed is checked to
@@ -155,7 +155,7 @@ struct seeds {
   int failed;
 };
 
-/* fuzz_decode.c's selector of each format (its k_formats), and the seed file name prefix */
+/* fuzz_decode.h's selector of each format (its k_formats), and the seed file name prefix */
 static const struct {
   const char *me, *se, *prefix;
 } k_formats[5] = {{"cdr", "ros2msg", "ros2msg"},
@@ -166,7 +166,7 @@ static const struct {
 
 static void seed(struct seeds *s, const char *file, const char *me, const char *se,
                  const char *name, const void *schema, size_t schema_len, const struct buf *msg) {
-  const char *dir = "decode";
+  char dir[32];
   int sel = -1;
   for (int i = 0; i < 5; i++)
     if (strcmp(k_formats[i].me, me) == 0 && strcmp(k_formats[i].se, se) == 0) sel = i;
@@ -175,6 +175,7 @@ static void seed(struct seeds *s, const char *file, const char *me, const char *
     s->failed = 1;
     return;
   }
+  snprintf(dir, sizeof dir, "decode_%s", k_formats[sel].prefix); /* the target's own seeds */
   if (msg->overflow) {
     fprintf(stderr, "make-corpus: decode seed %s/%s: message over %d bytes\n", dir, file, SEED_MAX);
     s->failed = 1;

@@ -1,15 +1,17 @@
 /*
- * fuzz_decode.c - fuzz target for pl_decode, every decoder in one target (CI gives each target
- * a fixed share of its fuzzing time). An input is a format selector, a schema and a message:
+ * fuzz_decode.h - the body of the pl_decode fuzz targets, one per decoder
+ * (fuzz_decode_<format>.c defines FUZZ_DECODE_FORMAT and includes this). An input is
  *
  *   u8 selector, u8 name_len, name, u16 schema_len (little endian), schema, message (the rest)
  *
- * selector % 5 picks (message encoding, schema encoding): 0 (cdr, ros2msg), 1 (cdr, ros2idl),
- * 2 (ros1, ros1msg), 3 (json, jsonschema), 4 (protobuf, protobuf). Inputs too short for the
- * header give an empty name/schema. A decoder that can be made then decodes the message, and
- * a decoded tree is rendered as JSON, as an NDJSON line and as a CSV row, so the renderers see
- * every tree the decoders can build. Limits are lowered (tree memory, CSV columns) to keep
- * each run small. Seeds: corpus/decode/<format>_<name>.bin (tests/fuzz/make_corpus_decode.c).
+ * The target's format decides (message encoding, schema encoding): 0 (cdr, ros2msg),
+ * 1 (cdr, ros2idl), 2 (ros1, ros1msg), 3 (json, jsonschema), 4 (protobuf, protobuf); the
+ * selector byte names the format a seed was written for and is otherwise skipped (the seeds of
+ * every target share one layout). Inputs too short for the header give an empty name/schema.
+ * A decoder that can be made then decodes the message, and a decoded tree is rendered as JSON,
+ * as an NDJSON line and as a CSV row, so the renderers see every tree the decoders can build.
+ * Limits are lowered (tree memory, CSV columns) to keep each run small. Seeds:
+ * corpus/decode_<format>/ (tests/fuzz/make_corpus_decode.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,9 +28,9 @@ static const char *const k_formats[5][2] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  const char *message_encoding = k_formats[data[0] % 5][0];
-  const char *schema_encoding = k_formats[data[0] % 5][1];
-  data++; /* the rest is laid out as the seeds of the former per-format targets were */
+  const char *message_encoding = k_formats[FUZZ_DECODE_FORMAT][0];
+  const char *schema_encoding = k_formats[FUZZ_DECODE_FORMAT][1];
+  data++; /* the selector byte */
   size--;
   size_t pos = 0, name_len = 0, schema_len = 0;
   if (size >= 1) {
