@@ -6,6 +6,7 @@
 #   LIBDIR/pkgconfig/mcap.pc, mcapkit-pipeline.pc
 #   LIBDIR/cmake/mcapkit/ (find_package(mcapkit): mcapkit::mcap, mcapkit::pipeline, ...)
 #   share/man/man1/mcapkit.1, mcapkit-COMMAND.1; share/bash-completion/completions/mcapkit
+#   lib/systemd/system/mcapkit-agent.service; share/doc/mcapkit/examples/mcapkit-agent.env
 #
 # The pipeline libraries are every target in the global property MCAPKIT_PIPELINE_TARGETS:
 # each pipeline library appends its name there (set_property(GLOBAL APPEND PROPERTY ...)),
@@ -35,7 +36,7 @@ set(_mcapkit_known_ZLIB::ZLIB "ZLIB;zlib;")
 set(_mcapkit_known_CURL::libcurl "CURL;libcurl;")
 
 # The link items of target `t` (direct, private ones included), generator expressions
-# $<LINK_ONLY:x> unwrapped.
+# $<LINK_ONLY:x> unwrapped, $<BUILD_INTERFACE:x> left out.
 function(_mcapkit_link_items t out)
   set(items "")
   foreach(prop LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
@@ -47,6 +48,10 @@ function(_mcapkit_link_items t out)
   set(result "")
   foreach(i IN LISTS items)
     string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" i "${i}")
+    # build-only items (pl_core_internal: headers shared inside the tree) are not installed
+    if(i MATCHES "^\\$<BUILD_INTERFACE:")
+      continue()
+    endif()
     list(APPEND result "${i}")
   endforeach()
   list(REMOVE_DUPLICATES result)
@@ -174,6 +179,12 @@ add_custom_target(mcapkit-docs ALL DEPENDS ${_docs}/stamp)
 install(DIRECTORY ${_docs}/man1 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${_docs}/completion/mcapkit
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions)
+# The upload agent's systemd unit (it runs /usr/bin/mcapkit with /etc/mcapkit/agent.env) and
+# that file's example, to copy there and fill in.
+install(FILES ${PROJECT_SOURCE_DIR}/dist/mcapkit-agent.service
+        DESTINATION lib/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/dist/mcapkit-agent.env
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # ---- pkg-config files. Their prefix is the one installed to (`cmake --install --prefix`,
 # or cpack's /usr), so they are written at install time from files configured here.

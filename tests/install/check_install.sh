@@ -48,7 +48,8 @@ major=${ver%%.*}
 # ---- what is installed where
 mcapkit=$prefix/bin/mcapkit
 expected=(bin/mcapkit include/mcap/mcap.h include/pipeline/pipeline.h
-          share/bash-completion/completions/mcapkit share/man/man1/mcapkit.1)
+          share/bash-completion/completions/mcapkit share/man/man1/mcapkit.1
+          lib/systemd/system/mcapkit-agent.service share/doc/mcapkit/examples/mcapkit-agent.env)
 for f in "${expected[@]}"; do [[ -f $prefix/$f ]] || fail "$f not installed"; done
 for f in libmcap.a "libmcap.so.$ver" pkgconfig/mcapkit-pipeline.pc \
   cmake/mcapkit/mcapkitConfig.cmake cmake/mcapkit/mcapkitConfigVersion.cmake \
@@ -170,7 +171,9 @@ for f in ./usr/bin/mcapkit "./usr/lib.*/libmcap.so.$ver" "./usr/lib.*/libmcap.so
   ./usr/lib.*/libmcap.a ./usr/lib.*/pkgconfig/mcap.pc ./usr/lib.*/pkgconfig/mcapkit-pipeline.pc \
   ./usr/lib.*/cmake/mcapkit/mcapkitConfig.cmake ./usr/include/mcap/mcap.h \
   ./usr/include/pipeline/pipeline.h ./usr/share/man/man1/mcapkit.1 \
-  ./usr/share/man/man1/mcapkit-doctor.1 ./usr/share/bash-completion/completions/mcapkit; do
+  ./usr/share/man/man1/mcapkit-doctor.1 ./usr/share/bash-completion/completions/mcapkit \
+  ./usr/lib/systemd/system/mcapkit-agent.service \
+  ./usr/share/doc/mcapkit/examples/mcapkit-agent.env; do
   grep -qxE -- "$f" "$tmp/deb.list" || fail ".deb lacks $f"
 done
 depends=$(dpkg-deb -f "$deb" Depends)

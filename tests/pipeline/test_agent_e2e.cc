@@ -389,7 +389,10 @@ TEST(AgentE2E, KilledDuringUploadRestartsWithoutDuplicate) {
 }
 
 TEST(AgentE2E, ServerFaultsAnd429sStillExactlyOnce) {
-  AgentSite s({"--faults", "error=0.15,reset=0.05", "--fault-seed", "7", "--rate-limit", "15"});
+  // 20 % faults; 429s both from the rate limit and from the throttle fault, which answers 429
+  // whatever the agent's pace (a slowed machine never reaches the rate limit)
+  AgentSite s({"--faults", "error=0.15,reset=0.05,throttle=0.05", "--fault-seed", "7",
+               "--rate-limit", "15"});
   ASSERT_TRUE(s.serve->ok()) << s.serve->log();
   const int n = 5;
   for (int i = 0; i < n; i++) {
