@@ -1018,19 +1018,21 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   inet_pton(AF_INET, s->listen_host, &sa.sin_addr);
   unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s
                                                 : SRV_DEFAULT_CONN_TIMEOUT;
-  /* server_conn.c enforces the limits, in total and per address. libmicrohttpd's own limit
-   * is only a backstop on threads, far above them: it still counts connections that were
-   * shut down and are not closed yet, so a per-address limit of its own would refuse a
-   * client beside an attacker who churns idle sockets faster than their threads exit
-   * (seen under load: "Server reached connection limit" for a client of that address) */
+  /* server_conn.c enforces the limits, in total and per address. libmicrohttpd's own limits
+   * are only a backstop on threads, far above them: they still count connections that were
+   * shut down and are not closed yet. At twice the limits, a client beside an attacker who
+   * churns idle sockets faster than their threads exit was refused ("Server reached
+   * connection limit", seen under load); with no per-address backstop at all, two churning
+   * addresses filled the whole server's. Four times leaves room for both. */
   unsigned maxconn = 4 * pl__srv_max_connections(s) + 4 * pl__srv_max_connections_per_ip(s);
+  unsigned per_ip = 4 * pl__srv_max_connections_per_ip(s);
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
           MHD_USE_ITC | MHD_USE_ERROR_LOG,
       0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT,
-      maxconn, MHD_OPTION_NOTIFY_COMPLETED,
+      maxconn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED,
       on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
       MHD_OPTION_END);
