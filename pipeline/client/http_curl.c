@@ -3,7 +3,6 @@
  * one place that knows the library's file name and the functions http.c
  * takes from it.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,10 +13,7 @@
 
 struct pl__curl_api pl__curl;
 
-static const struct {
-  const char *name;
-  size_t offset;
-} FUNCTIONS[] = {
+static const struct pl__dl_fn FUNCTIONS[] = {
 #define F(sym, field) {#sym, offsetof(struct pl__curl_api, field)}
     F(curl_global_init, global_init),
     F(curl_global_cleanup, global_cleanup),
@@ -40,27 +36,8 @@ static const struct {
 };
 
 int pl__curl_open(const char *soname, struct pl__curl_api *api, char *msg, size_t cap) {
-  struct pl__curl_api a;
-  void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    const char *why = dlerror();
-    snprintf(msg, cap, "%s", why ? why : soname);
-    return -1;
-  }
-  memset(&a, 0, sizeof a);
-  for (size_t i = 0; i < sizeof FUNCTIONS / sizeof FUNCTIONS[0]; i++) {
-    void *p = dlsym(lib, FUNCTIONS[i].name);
-    if (!p) {
-      snprintf(msg, cap, "%s has no function %s (libcurl 7.62 or later is needed)", soname,
-               FUNCTIONS[i].name);
-      dlclose(lib);
-      return -1;
-    }
-    /* POSIX: a function's address fits in (and comes back from) a data pointer. */
-    memcpy((char *)&a + FUNCTIONS[i].offset, &p, sizeof p);
-  }
-  *api = a;
-  return 0; /* `lib` stays open for the life of the process */
+  return pl__dl_open_table(soname, FUNCTIONS, sizeof FUNCTIONS / sizeof FUNCTIONS[0], api,
+                           sizeof *api, " (libcurl 7.62 or later is needed)", msg, cap);
 }
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;

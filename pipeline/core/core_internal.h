@@ -18,6 +18,22 @@
 /* ------------------------------------------------------------ errors.c */
 
 /* Fill `err` (if non-NULL) with code, offset and message; return `code`. */
+/* One function taken from a shared library: its name, and the offset in a table of function
+ * pointers where its address goes (dlib.c). */
+struct pl__dl_fn {
+  const char *name;
+  size_t offset;
+};
+
+/*
+ * Open the shared object `soname` and fill `table` (`table_size` bytes, at most 1 KiB) with the
+ * addresses of fns[0..n). @return 0 (the library then stays open for the life of the
+ * process), or -1 with the reason in msg: the loader's message, or "SONAME has no function
+ * NAME" followed by `hint` (may be NULL); nothing is written to `table` and nothing stays open.
+ */
+int pl__dl_open_table(const char *soname, const struct pl__dl_fn *fns, size_t n, void *table,
+                      size_t table_size, const char *hint, char *msg, size_t cap);
+
 int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* PL_EMCAP with the libmcap code kept in err->mcap_code. */

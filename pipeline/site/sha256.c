@@ -10,16 +10,16 @@
  */
 #include "sha256.h"
 
-#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core_internal.h"
 
-static struct {
+struct crypto_api {
   __typeof__(EVP_sha256) *sha256;
   __typeof__(EVP_MD_CTX_new) *ctx_new;
   __typeof__(EVP_MD_CTX_free) *ctx_free;
@@ -27,45 +27,27 @@ static struct {
   __typeof__(EVP_DigestUpdate) *update;
   __typeof__(EVP_DigestFinal_ex) *final;
   __typeof__(HMAC) *hmac;
-} crypto; /* written once (pthread_once), then only read */
+};
+static struct crypto_api crypto; /* written once (pthread_once), then only read */
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_failed;
 static char load_msg[200];
 
 static void load(void) {
-  static const struct {
-    const char *name;
-    void *field;
-  } fns[] = {
-      {"EVP_sha256", &crypto.sha256},
-      {"EVP_MD_CTX_new", &crypto.ctx_new},
-      {"EVP_MD_CTX_free", &crypto.ctx_free},
-      {"EVP_DigestInit_ex", &crypto.init},
-      {"EVP_DigestUpdate", &crypto.update},
-      {"EVP_DigestFinal_ex", &crypto.final},
-      {"HMAC", &crypto.hmac},
+  static const struct pl__dl_fn fns[] = {
+#define F(sym, field) {#sym, offsetof(struct crypto_api, field)}
+      F(EVP_sha256, sha256),
+      F(EVP_MD_CTX_new, ctx_new),
+      F(EVP_MD_CTX_free, ctx_free),
+      F(EVP_DigestInit_ex, init),
+      F(EVP_DigestUpdate, update),
+      F(EVP_DigestFinal_ex, final),
+      F(HMAC, hmac),
+#undef F
   };
-  void *lib = dlopen(PL__CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    const char *why = dlerror();
-    snprintf(load_msg, sizeof load_msg, "%s", why ? why : PL__CRYPTO_SONAME);
-    load_failed = 1;
-    return;
-  }
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    void *p = dlsym(lib, fns[i].name);
-    if (!p) {
-      snprintf(load_msg, sizeof load_msg, "%s has no function %s", PL__CRYPTO_SONAME, fns[i].name);
-      memset(&crypto, 0, sizeof crypto);
-      dlclose(lib);
-      load_failed = 1;
-      return;
-    }
-    /* POSIX: a function's address fits in (and comes back from) a data pointer. */
-    memcpy(fns[i].field, &p, sizeof p);
-  }
-  /* `lib` stays open for the life of the process */
+  load_failed = pl__dl_open_table(PL__CRYPTO_SONAME, fns, sizeof fns / sizeof fns[0], &crypto,
+                                  sizeof crypto, NULL, load_msg, sizeof load_msg) != 0;
 }
 
 int pl__crypto_load(pl_error_info *err) {
