@@ -214,6 +214,12 @@ void pl__schema_dispose(struct pl__schema *s);
 int pl__schema_error(struct pl__schema *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The value of a primitive numeric kind (PL__T_BOOL..PL__T_F64) from its raw bits: integers
+ * narrowed and sign-extended as the kind says, floats reinterpreted, bool is x != 0. The one
+ * conversion behind fixed-size fields (wire.c), packed array elements (util.c) and protobuf
+ * scalars (proto.c). */
+void pl__scalar_from_bits(int kind, uint64_t x, pl_value *out);
+
 static inline int pl__is_prim_numeric(int k) {
   return k <= PL__T_F64;
 }

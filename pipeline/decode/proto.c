@@ -655,35 +655,10 @@ static int scalar(struct pd *d, struct pb *b, const struct pl__field *f, const s
         }
       return 0;
     }
-    case PL__T_BOOL:
-      out->kind = PL_VALUE_BOOL;
-      out->v.b = x != 0;
-      return 0;
-    case PL__T_I32:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int32_t)(uint32_t)x;
-      return 0;
-    case PL__T_I64:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int64_t)x;
-      return 0;
-    case PL__T_U32:
-      out->kind = PL_VALUE_UINT;
-      out->v.u = (uint32_t)x;
-      return 0;
-    case PL__T_F32: {
-      uint32_t bits = (uint32_t)x;
-      out->kind = PL_VALUE_FLOAT32;
-      memcpy(&out->v.f32, &bits, 4);
-      return 0;
-    }
-    case PL__T_F64:
-      out->kind = PL_VALUE_FLOAT64;
-      memcpy(&out->v.f64, &x, 8);
-      return 0;
     default:
-      out->kind = PL_VALUE_UINT;
-      out->v.u = x;
+      /* Varints and fixed fields of every numeric kind; narrowing truncates as protobuf
+       * readers do (an int32 sent as a 64-bit varint). */
+      pl__scalar_from_bits(t->kind <= PL__T_F64 ? (int)t->kind : PL__T_U64, x, out);
       return 0;
   }
 }

@@ -428,48 +428,73 @@ static inline uint64_t load(const uint8_t *p, size_t n, int be) {
   }
 }
 
-void pl__packed_get(const pl_value *a, size_t i, pl_value *out) {
-  size_t sz = pl__prim_size(a->elem);
-  uint64_t x = load(a->v.bytes + i * sz, sz, (a->flags & PL_VALUE_F_BIG_ENDIAN) != 0);
+/* The packed element codes are the primitive kinds (checked below), so one conversion serves. */
+_Static_assert(PL_PACKED_BOOL == (int)PL__T_BOOL && PL_PACKED_I8 == (int)PL__T_I8 &&
+                   PL_PACKED_U8 == (int)PL__T_U8 && PL_PACKED_I16 == (int)PL__T_I16 &&
+                   PL_PACKED_U16 == (int)PL__T_U16 && PL_PACKED_I32 == (int)PL__T_I32 &&
+                   PL_PACKED_U32 == (int)PL__T_U32 && PL_PACKED_I64 == (int)PL__T_I64 &&
+                   PL_PACKED_U64 == (int)PL__T_U64 && PL_PACKED_F32 == (int)PL__T_F32 &&
+                   PL_PACKED_F64 == (int)PL__T_F64,
+               "packed element codes must equal the primitive kinds");
+
+void pl__scalar_from_bits(int kind, uint64_t x, pl_value *out) {
   out->flags = 0;
   out->count = 0;
   out->names = NULL;
-  switch (a->elem) {
-    case PL_PACKED_BOOL:
+  switch (kind) {
+    case PL__T_BOOL:
       out->kind = PL_VALUE_BOOL;
       out->v.b = x != 0;
-      break;
-    case PL_PACKED_I8:
+      return;
+    case PL__T_I8:
       out->kind = PL_VALUE_INT;
       out->v.i = (int8_t)x;
-      break;
-    case PL_PACKED_I16:
+      return;
+    case PL__T_I16:
       out->kind = PL_VALUE_INT;
       out->v.i = (int16_t)x;
-      break;
-    case PL_PACKED_I32:
+      return;
+    case PL__T_I32:
       out->kind = PL_VALUE_INT;
       out->v.i = (int32_t)x;
-      break;
-    case PL_PACKED_I64:
+      return;
+    case PL__T_I64:
       out->kind = PL_VALUE_INT;
       out->v.i = (int64_t)x;
-      break;
-    case PL_PACKED_F32: {
+      return;
+    case PL__T_U8:
+      out->kind = PL_VALUE_UINT;
+      out->v.u = (uint8_t)x;
+      return;
+    case PL__T_U16:
+      out->kind = PL_VALUE_UINT;
+      out->v.u = (uint16_t)x;
+      return;
+    case PL__T_U32:
+      out->kind = PL_VALUE_UINT;
+      out->v.u = (uint32_t)x;
+      return;
+    case PL__T_F32: {
       uint32_t b = (uint32_t)x;
       out->kind = PL_VALUE_FLOAT32;
       memcpy(&out->v.f32, &b, 4);
-      break;
+      return;
     }
-    case PL_PACKED_F64:
+    case PL__T_F64:
       out->kind = PL_VALUE_FLOAT64;
       memcpy(&out->v.f64, &x, 8);
-      break;
+      return;
     default:
       out->kind = PL_VALUE_UINT;
       out->v.u = x;
-      break;
+      return;
   }
+}
+
+void pl__packed_get(const pl_value *a, size_t i, pl_value *out) {
+  size_t sz = pl__prim_size(a->elem);
+  uint64_t x = load(a->v.bytes + i * sz, sz, (a->flags & PL_VALUE_F_BIG_ENDIAN) != 0);
+  pl__scalar_from_bits(a->elem, x, out);
 }
 
 int pl_value_at(const pl_value *array, size_t i, pl_value *out) {

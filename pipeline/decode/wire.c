@@ -92,48 +92,10 @@ static inline int prim(struct rd *r, int kind, pl_value *out) {
   align(r, sz);
   if (!have(r, sz)) return truncated(r, prim_name(kind), sz);
   uint64_t x = load(r, sz);
-  out->flags = 0;
-  out->count = 0;
-  out->names = NULL;
-  switch (kind) {
-    case PL__T_BOOL:
-      if (x > 1)
-        return pl__fail(r->c, PL_DECODE_EMESSAGE, r->hdr + r->pos, "invalid bool value %u",
-                        (unsigned)x);
-      out->kind = PL_VALUE_BOOL;
-      out->v.b = (int)x;
-      break;
-    case PL__T_I8:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int8_t)x;
-      break;
-    case PL__T_I16:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int16_t)x;
-      break;
-    case PL__T_I32:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int32_t)x;
-      break;
-    case PL__T_I64:
-      out->kind = PL_VALUE_INT;
-      out->v.i = (int64_t)x;
-      break;
-    case PL__T_F32: {
-      uint32_t b = (uint32_t)x;
-      out->kind = PL_VALUE_FLOAT32;
-      memcpy(&out->v.f32, &b, 4);
-      break;
-    }
-    case PL__T_F64:
-      out->kind = PL_VALUE_FLOAT64;
-      memcpy(&out->v.f64, &x, 8);
-      break;
-    default:
-      out->kind = PL_VALUE_UINT;
-      out->v.u = x;
-      break;
-  }
+  if (kind == PL__T_BOOL && x > 1)
+    return pl__fail(r->c, PL_DECODE_EMESSAGE, r->hdr + r->pos, "invalid bool value %u",
+                    (unsigned)x);
+  pl__scalar_from_bits(kind, x, out);
   r->pos += sz;
   return 0;
 }
