@@ -430,6 +430,34 @@ static void pause_entry(struct pl_agent *a, struct ag_entry *e, uint64_t need, c
   if (!was) ag_event(a, "paused", e, "%s", r);
 }
 
+/* The path of the copy made by preparation stage `stage` (1: conversion or recovery, 2:
+ * compression or topic exclusion), in its own folder under workdir so that a second stage never
+ * writes over the first one's output it is reading, and named like the original (the platform
+ * sees that name). NULL when there is no room (the entry is paused) or the folder cannot be
+ * made (the entry failed); the caller frees the path. */
+static char *new_copy(struct pl_agent *a, struct ag_entry *e, const char *workdir, int stage,
+                      const char *path, int kind, uint64_t need) {
+  uint64_t f;
+  if (!room_for(a, need, &f)) {
+    pause_entry(a, e, need, "paused before making a copy");
+    return NULL;
+  }
+  char *dir = ag_printf("%s/%d", workdir, stage);
+  if (!dir) {
+    fail_entry(a, e, 0, "out of memory");
+    return NULL;
+  }
+  if (ag_mkdir_p(dir, 0755) != 0) {
+    free(dir);
+    fail_entry(a, e, 0, "cannot create the work folder");
+    return NULL;
+  }
+  char *copy = copy_path(dir, path, kind);
+  free(dir);
+  if (!copy) fail_entry(a, e, 0, "out of memory");
+  return copy;
+}
+
 /* Back to `state` after a stop cut the work short (takes mu). */
 static void checkpoint(struct pl_agent *a, struct ag_entry *e, int state) {
   pthread_mutex_lock(&a->mu);
@@ -476,20 +504,8 @@ static int prepare(struct pl_agent *a, struct ag_entry *e) {
   uint64_t need = want.size;
   const char *src = path;
   if (kind != AG_KIND_MCAP || stale) {
-    uint64_t f;
-    if (!room_for(a, need, &f)) {
-      pause_entry(a, e, need, "paused before making a copy");
-      goto out;
-    }
-    if (ag_mkdir_p(workdir, 0755) != 0) {
-      fail_entry(a, e, 0, "cannot create the work folder");
-      goto out;
-    }
-    copy1 = copy_path(workdir, path, kind);
-    if (!copy1) {
-      fail_entry(a, e, 0, "out of memory");
-      goto out;
-    }
+    copy1 = new_copy(a, e, workdir, 1, path, kind, need);
+    if (!copy1) goto out;
     if (kind != AG_KIND_MCAP)
       do_convert(a, e, src, copy1, need, &s);
     else
@@ -512,22 +528,11 @@ static int prepare(struct pl_agent *a, struct ag_entry *e) {
   if (comp != MCAP_COMPRESSION_DEFAULT || a->o.n_exclude_topics) {
     struct stat sb;
     if (stat(src, &sb) == 0) need = (uint64_t)sb.st_size;
-    uint64_t f;
-    if (!room_for(a, need, &f)) {
-      pause_entry(a, e, need, "paused before making a copy");
-      goto out;
-    }
-    if (ag_mkdir_p(workdir, 0755) != 0) {
-      fail_entry(a, e, 0, "cannot create the work folder");
-      goto out;
-    }
-    copy2 = copy_path(workdir, path, kind);
-    if (!copy2) {
-      fail_entry(a, e, 0, "out of memory");
-      goto out;
-    }
+    copy2 = new_copy(a, e, workdir, 2, path, kind, need);
+    if (!copy2) goto out;
     do_rewrite(a, e, src, copy2, comp, need, &s);
     if (s.rc != 0) goto step_error;
+    if (copy1) unlink(copy1); /* the first stage's output is no longer needed: give back room */
     src = copy2;
   }
   pthread_mutex_lock(&a->mu);
