@@ -561,8 +561,8 @@ int pl_convert_to_temp(pl_convert *c, const char *const *inputs, size_t n_inputs
     if (mcap_sink_close(&sink, &e) != MCAP_OK && !rc)
       rc = cv_fail(c, PL_CONVERT_EWRITE, "'%s': %s", p, e.msg);
   }
-  if (!rc && fsync(fd) != 0)
-    rc = cv_fail(c, PL_CONVERT_EWRITE, "'%s': %s", p, strerror(errno));
+  /* No fsync: the file is a scratch copy removed when the command ends; a crash loses
+   * nothing that the bag itself does not still hold. */
   close(fd);
   if (rc) {
     unlink(p);
