@@ -31,7 +31,8 @@ struct mcap_codec_ctx {
   struct LZ4F_cctx_s *lz4_c;
   /* Optional: while a decompress call runs, told (in order, growing) how many bytes at the
    * start of dst are final, every 64-128 KiB or so; lets another thread check the CRC of
-   * what is done while the rest decodes. NULL: not called. */
+   * what is done while the rest decodes. NULL: not called. Only "none" and lz4 report; zstd
+   * decodes in one shot and ignores it (block-by-block decoding measured slower). */
   void (*progress)(void *arg, size_t done);
   void *progress_arg;
 };

@@ -567,7 +567,7 @@ TEST(Codec, ProgressIsReportedInOrderUpToTheEnd) {
   Bytes a = semi_compressible(700000, 31), b = semi_compressible(333333, 32);
   Bytes whole = a;
   whole.insert(whole.end(), b.begin(), b.end());
-  for (int codec : kCodecs) {
+  for (int codec : {0, 2}) {  // zstd decodes in one shot and reports nothing (codec.h)
     SCOPED_TRACE(kNames[codec]);
     Bytes z;
     if (codec == 0) {
