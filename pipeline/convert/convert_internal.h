@@ -13,6 +13,9 @@
 #ifndef PL_CONVERT_INTERNAL_H
 #define PL_CONVERT_INTERNAL_H
 
+#include <bzlib.h>
+#include <sqlite3.h>
+#include <yaml.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +74,47 @@ struct cv_stream {
   size_t input;              /* index into rep.inputs */
   uint64_t order;            /* tie-break between streams: input order */
 };
+
+/* ---- libraries opened on first use (convert_libs.c) */
+
+/* The functions taken from SQLite, libyaml and libbz2 (filled once, then read-only). Each
+ * pl__cv_load_* opens its library on the first call and returns PL_CONVERT_OK, or
+ * PL_CONVERT_EUNSUPPORTED with the handle's message naming the library and its package. */
+struct pl__cv_sqlite_api {
+  __typeof__(sqlite3_open_v2) *open_v2;
+  __typeof__(sqlite3_close) *close;
+  __typeof__(sqlite3_exec) *exec;
+  __typeof__(sqlite3_errmsg) *errmsg;
+  __typeof__(sqlite3_prepare_v2) *prepare_v2;
+  __typeof__(sqlite3_bind_text) *bind_text;
+  __typeof__(sqlite3_step) *step;
+  __typeof__(sqlite3_finalize) *finalize;
+  __typeof__(sqlite3_column_blob) *column_blob;
+  __typeof__(sqlite3_column_bytes) *column_bytes;
+  __typeof__(sqlite3_column_int64) *column_int64;
+  __typeof__(sqlite3_column_text) *column_text;
+  __typeof__(sqlite3_column_type) *column_type;
+};
+struct pl__cv_yaml_api {
+  __typeof__(yaml_parser_initialize) *parser_initialize;
+  __typeof__(yaml_parser_set_input_string) *parser_set_input_string;
+  __typeof__(yaml_parser_load) *parser_load;
+  __typeof__(yaml_parser_delete) *parser_delete;
+  __typeof__(yaml_document_get_root_node) *document_get_root_node;
+  __typeof__(yaml_document_get_node) *document_get_node;
+  __typeof__(yaml_document_delete) *document_delete;
+};
+struct pl__cv_bz2_api {
+  __typeof__(BZ2_bzDecompressInit) *decompress_init;
+  __typeof__(BZ2_bzDecompress) *decompress;
+  __typeof__(BZ2_bzDecompressEnd) *decompress_end;
+};
+extern struct pl__cv_sqlite_api pl__cv_sqlite;
+extern struct pl__cv_yaml_api pl__cv_yaml;
+extern struct pl__cv_bz2_api pl__cv_bz2;
+int pl__cv_load_sqlite(struct pl_convert *c);
+int pl__cv_load_yaml(struct pl_convert *c);
+int pl__cv_load_bz2(struct pl_convert *c);
 
 /* ---- errors and problems (convert.c) */
 

@@ -468,8 +468,10 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
   if (!b->piece && !(b->piece = malloc(PIECE)))
     return cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
   if (bz) {
+    rc = pl__cv_load_bz2(c);
+    if (rc) return rc;
     memset(&bs, 0, sizeof bs);
-    if (BZ2_bzDecompressInit(&bs, 0, 0) != BZ_OK) return cv_fail(c, PL_CONVERT_ENOMEM, "bz2");
+    if (pl__cv_bz2.decompress_init(&bs, 0, 0) != BZ_OK) return cv_fail(c, PL_CONVERT_ENOMEM, "bz2");
   } else if (!b->lz4) {
     if (LZ4F_isError(LZ4F_createDecompressionContext(&b->lz4, LZ4F_VERSION)))
       return cv_fail(c, PL_CONVERT_ENOMEM, "lz4");
@@ -506,7 +508,7 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
         bs.next_out = (char *)oc->buf + out;
         bs.avail_out = (unsigned)(oc->cap - out > UINT32_MAX ? UINT32_MAX : oc->cap - out);
         unsigned before_in = bs.avail_in, before_out = bs.avail_out;
-        int r = BZ2_bzDecompress(&bs);
+        int r = pl__cv_bz2.decompress(&bs);
         in_pos += before_in - bs.avail_in;
         out += before_out - bs.avail_out;
         if (r == BZ_STREAM_END) ended = 1;
@@ -531,7 +533,7 @@ static int decode_stream(struct bag *b, const struct recinfo *ri, uint64_t avail
     }
   }
 done:
-  if (bz) BZ2_bzDecompressEnd(&bs);
+  if (bz) pl__cv_bz2.decompress_end(&bs);
   else if (!ended && b->lz4) {
     LZ4F_freeDecompressionContext(b->lz4);
     b->lz4 = NULL;

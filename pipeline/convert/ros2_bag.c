@@ -59,10 +59,10 @@ static void bagmeta_free(struct bagmeta *m) {
 static yaml_node_t *ymap_get(yaml_document_t *d, yaml_node_t *map, const char *key) {
   if (!map || map->type != YAML_MAPPING_NODE) return NULL;
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = yaml_document_get_node(d, p->key);
+    yaml_node_t *k = pl__cv_yaml.document_get_node(d, p->key);
     if (k && k->type == YAML_SCALAR_NODE && strlen(key) == k->data.scalar.length &&
         memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
-      return yaml_document_get_node(d, p->value);
+      return pl__cv_yaml.document_get_node(d, p->value);
   }
   return NULL;
 }
@@ -96,17 +96,19 @@ static int read_bagmeta(struct pl_convert *c, const char *path, struct bagmeta *
 
   yaml_parser_t p;
   yaml_document_t d;
-  if (!yaml_parser_initialize(&p)) return cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
-  yaml_parser_set_input_string(&p, (const unsigned char *)m->text, m->len);
-  if (!yaml_parser_load(&p, &d)) {
+  int lrc = pl__cv_load_yaml(c);
+  if (lrc) return lrc;
+  if (!pl__cv_yaml.parser_initialize(&p)) return cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
+  pl__cv_yaml.parser_set_input_string(&p, (const unsigned char *)m->text, m->len);
+  if (!pl__cv_yaml.parser_load(&p, &d)) {
     int rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': line %zu: %s", path,
                      (size_t)p.problem_mark.line + 1, p.problem ? p.problem : "bad YAML");
-    yaml_parser_delete(&p);
+    pl__cv_yaml.parser_delete(&p);
     return rc;
   }
-  yaml_parser_delete(&p);
+  pl__cv_yaml.parser_delete(&p);
   int rc = 1;
-  yaml_node_t *info = ymap_get(&d, yaml_document_get_root_node(&d), "rosbag2_bagfile_information");
+  yaml_node_t *info = ymap_get(&d, pl__cv_yaml.document_get_root_node(&d), "rosbag2_bagfile_information");
   if (!info) {
     rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': no 'rosbag2_bagfile_information' mapping", path);
     goto out;
@@ -120,7 +122,7 @@ static int read_bagmeta(struct pl_convert *c, const char *path, struct bagmeta *
     m->files = calloc(n ? n : 1, sizeof *m->files);
     if (!m->files) goto oom;
     for (size_t i = 0; i < n; i++) {
-      char *s = yscalar(yaml_document_get_node(&d, files->data.sequence.items.start[i]));
+      char *s = yscalar(pl__cv_yaml.document_get_node(&d, files->data.sequence.items.start[i]));
       if (!s) continue;
       m->files[m->n_files++] = s;
     }
@@ -133,8 +135,8 @@ static int read_bagmeta(struct pl_convert *c, const char *path, struct bagmeta *
     if (!m->custom || !m->custom_strs) goto oom;
     for (size_t i = 0; i < n; i++) {
       yaml_node_pair_t *pr = &custom->data.mapping.pairs.start[i];
-      char *k = yscalar(yaml_document_get_node(&d, pr->key));
-      char *v = yscalar(yaml_document_get_node(&d, pr->value));
+      char *k = yscalar(pl__cv_yaml.document_get_node(&d, pr->key));
+      char *v = yscalar(pl__cv_yaml.document_get_node(&d, pr->value));
       if (!k || !v) {
         free(k);
         free(v);
@@ -151,7 +153,7 @@ static int read_bagmeta(struct pl_convert *c, const char *path, struct bagmeta *
 oom:
   rc = cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
 out:
-  yaml_document_delete(&d);
+  pl__cv_yaml.document_delete(&d);
   return rc;
 }
 
@@ -181,8 +183,10 @@ struct db {
 /* Close the database and drop its buffers: a split bag's files are read one after
  * the other, so only the files in use hold an SQLite page cache. */
 static void db_release(struct db *d) {
-  sqlite3_finalize(d->st);
-  sqlite3_close(d->sql);
+  if (d->sql) { /* else SQLite may never have been loaded */
+    pl__cv_sqlite.finalize(d->st);
+    pl__cv_sqlite.close(d->sql);
+  }
   d->st = NULL;
   d->sql = NULL;
   if (d->tmp_fd >= 0) close(d->tmp_fd);
@@ -264,19 +268,19 @@ static int db_next(struct cv_stream *s) {
   struct pl_convert *c = d->c;
   if (!d->st) return 0;
   for (;;) {
-    int r = sqlite3_step(d->st);
+    int r = pl__cv_sqlite.step(d->st);
     if (r == SQLITE_DONE) {
       db_release(d);
       return 0;
     }
     if (r != SQLITE_ROW)
       return cv_fail(c, PL_CONVERT_EFORMAT, "'%s': reading the messages table: %s", d->path,
-                     sqlite3_errmsg(d->sql));
-    int64_t row = sqlite3_column_int64(d->st, 0);
-    int64_t topic_id = sqlite3_column_int64(d->st, 1);
-    int64_t ts = sqlite3_column_int64(d->st, 2);
-    const uint8_t *data = sqlite3_column_blob(d->st, 3);
-    size_t len = (size_t)sqlite3_column_bytes(d->st, 3);
+                     pl__cv_sqlite.errmsg(d->sql));
+    int64_t row = pl__cv_sqlite.column_int64(d->st, 0);
+    int64_t topic_id = pl__cv_sqlite.column_int64(d->st, 1);
+    int64_t ts = pl__cv_sqlite.column_int64(d->st, 2);
+    const uint8_t *data = pl__cv_sqlite.column_blob(d->st, 3);
+    size_t len = (size_t)pl__cv_sqlite.column_bytes(d->st, 3);
     cv_progress(c, len + 24);
     const struct topicmap *t = find_topic(d, topic_id);
     if (!t) {
@@ -288,7 +292,7 @@ static int db_next(struct cv_stream *s) {
       if (rc) return rc;
       continue;
     }
-    if (ts < 0 || sqlite3_column_type(d->st, 2) != SQLITE_INTEGER) {
+    if (ts < 0 || pl__cv_sqlite.column_type(d->st, 2) != SQLITE_INTEGER) {
       c->rep.messages_lost++;
       int rc = cv_problem(c, 1, d->path, CV_NO_OFFSET, row,
                           "messages row %lld: timestamp is not a non-negative integer; message "
@@ -353,14 +357,14 @@ static char *sqlite_uri(const char *path) {
 static int table_exists(sqlite3 *db, const char *name) {
   sqlite3_stmt *st = NULL;
   int found = 0;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &st,
+  if (pl__cv_sqlite.prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &st,
                          NULL) != SQLITE_OK)
     return -1;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  int r = sqlite3_step(st);
+  pl__cv_sqlite.bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int r = pl__cv_sqlite.step(st);
   if (r == SQLITE_ROW) found = 1;
   else if (r != SQLITE_DONE) found = -1;
-  sqlite3_finalize(st);
+  pl__cv_sqlite.finalize(st);
   return found;
 }
 
@@ -369,12 +373,12 @@ static int column_exists(sqlite3 *db, const char *table, const char *col) {
   sqlite3_stmt *st = NULL;
   int found = 0;
   snprintf(q, sizeof q, "PRAGMA table_info(%s)", table);
-  if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) return 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char *n = sqlite3_column_text(st, 1);
+  if (pl__cv_sqlite.prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) return 0;
+  while (pl__cv_sqlite.step(st) == SQLITE_ROW) {
+    const unsigned char *n = pl__cv_sqlite.column_text(st, 1);
     if (n && strcmp((const char *)n, col) == 0) found = 1;
   }
-  sqlite3_finalize(st);
+  pl__cv_sqlite.finalize(st);
   return found;
 }
 
@@ -483,27 +487,27 @@ static int resolve_type(struct pl_convert *c, struct db *d, const char *type, in
   int idl = 0;
   if (has_defs) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(d->sql,
+    if (pl__cv_sqlite.prepare_v2(d->sql,
                            "SELECT encoding, encoded_message_definition FROM message_definitions "
                            "WHERE topic_type = ? ORDER BY id LIMIT 1",
                            -1, &st, NULL) == SQLITE_OK) {
-      sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-      if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *enc = (const char *)sqlite3_column_text(st, 0);
-        const uint8_t *def = sqlite3_column_text(st, 1);
-        size_t dl = (size_t)sqlite3_column_bytes(st, 1);
+      pl__cv_sqlite.bind_text(st, 1, type, -1, SQLITE_STATIC);
+      if (pl__cv_sqlite.step(st) == SQLITE_ROW) {
+        const char *enc = (const char *)pl__cv_sqlite.column_text(st, 0);
+        const uint8_t *def = pl__cv_sqlite.column_text(st, 1);
+        size_t dl = (size_t)pl__cv_sqlite.column_bytes(st, 1);
         if (enc && def && dl && (strcmp(enc, "ros2msg") == 0 || strcmp(enc, "ros2idl") == 0)) {
           rc = cv_add_schema(c, mcap_str_c(type), mcap_str_c(enc),
                              (mcap_bytes){def, (uint64_t)dl}, &sid);
           if (rc) {
-            sqlite3_finalize(st);
+            pl__cv_sqlite.finalize(st);
             return rc;
           }
           src = PL_CONVERT_SCHEMA_DATABASE;
           idl = strcmp(enc, "ros2idl") == 0;
         }
       }
-      sqlite3_finalize(st);
+      pl__cv_sqlite.finalize(st);
     }
   }
   char *missing = NULL;
@@ -597,20 +601,22 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
     rc = cv_fail(c, PL_CONVERT_ENOMEM, "out of memory");
     goto fail;
   }
-  int orc = sqlite3_open_v2(uri, &d->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  rc = pl__cv_load_sqlite(c);
+  if (rc) goto fail;
+  int orc = pl__cv_sqlite.open_v2(uri, &d->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
   if (orc == SQLITE_OK && tmpname[0]) /* make SQLite open the file now, then drop its name */
-    orc = sqlite3_exec(d->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    orc = pl__cv_sqlite.exec(d->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
   if (tmpname[0]) unlink(tmpname);
   if (orc != SQLITE_OK) {
     rc = cv_fail(c, PL_CONVERT_EIO, "'%s': cannot open the database: %s", file,
-                 d->sql ? sqlite3_errmsg(d->sql) : "out of memory");
+                 d->sql ? pl__cv_sqlite.errmsg(d->sql) : "out of memory");
     goto fail;
   }
   int has_topics = table_exists(d->sql, "topics");
   int has_messages = table_exists(d->sql, "messages");
   if (has_topics < 0 || has_messages < 0) {
     rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': not an SQLite database (%s)", file,
-                 sqlite3_errmsg(d->sql));
+                 pl__cv_sqlite.errmsg(d->sql));
     goto fail;
   }
   if (!has_topics || !has_messages || !column_exists(d->sql, "messages", "topic_id") ||
@@ -630,19 +636,19 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   snprintf(q, sizeof q, "SELECT id, name, type, %s, %s FROM topics ORDER BY id",
            has_format ? "serialization_format" : "'cdr'", has_qos ? "offered_qos_profiles" : "''");
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(d->sql, q, -1, &st, NULL) != SQLITE_OK) {
+  if (pl__cv_sqlite.prepare_v2(d->sql, q, -1, &st, NULL) != SQLITE_OK) {
     rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': reading the topics table: %s", file,
-                 sqlite3_errmsg(d->sql));
+                 pl__cv_sqlite.errmsg(d->sql));
     goto fail;
   }
   size_t cap = 0;
   int r;
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    int64_t id = sqlite3_column_int64(st, 0);
-    const char *name = (const char *)sqlite3_column_text(st, 1);
-    const char *type = (const char *)sqlite3_column_text(st, 2);
-    const char *fmt = (const char *)sqlite3_column_text(st, 3);
-    const char *qos = (const char *)sqlite3_column_text(st, 4);
+  while ((r = pl__cv_sqlite.step(st)) == SQLITE_ROW) {
+    int64_t id = pl__cv_sqlite.column_int64(st, 0);
+    const char *name = (const char *)pl__cv_sqlite.column_text(st, 1);
+    const char *type = (const char *)pl__cv_sqlite.column_text(st, 2);
+    const char *fmt = (const char *)pl__cv_sqlite.column_text(st, 3);
+    const char *qos = (const char *)pl__cv_sqlite.column_text(st, 4);
     if (!name || !type) {
       rc = cv_problem(c, 1, file, CV_NO_OFFSET, id,
                       "topics row %lld: no name or type; its messages are dropped", (long long)id);
@@ -678,27 +684,27 @@ static int open_db(struct pl_convert *c, const char *file, size_t input, int msg
   }
   if (!rc && r != SQLITE_DONE)
     rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': reading the topics table: %s", file,
-                 sqlite3_errmsg(d->sql));
-  sqlite3_finalize(st);
+                 pl__cv_sqlite.errmsg(d->sql));
+  pl__cv_sqlite.finalize(st);
   if (rc) goto fail;
   /* The schema encoding of each topic follows its definition (ros2idl or ros2msg). */
   if (d->n_topics > 1) qsort(d->topics, d->n_topics, sizeof *d->topics, topic_cmp);
-  if (sqlite3_prepare_v2(d->sql,
+  if (pl__cv_sqlite.prepare_v2(d->sql,
                          "SELECT id, topic_id, timestamp, data FROM messages ORDER BY timestamp, id",
                          -1, &d->st, NULL) != SQLITE_OK) {
     rc = cv_fail(c, PL_CONVERT_EFORMAT, "'%s': reading the messages table: %s", file,
-                 sqlite3_errmsg(d->sql));
+                 pl__cv_sqlite.errmsg(d->sql));
     goto fail;
   }
   /* rosbag2 (since Iron) keeps its metadata in the database too. */
   if (meta_text && table_exists(d->sql, "metadata") == 1) {
     sqlite3_stmt *m = NULL;
-    if (sqlite3_prepare_v2(d->sql, "SELECT metadata FROM metadata ORDER BY id DESC LIMIT 1", -1,
+    if (pl__cv_sqlite.prepare_v2(d->sql, "SELECT metadata FROM metadata ORDER BY id DESC LIMIT 1", -1,
                            &m, NULL) == SQLITE_OK &&
-        sqlite3_step(m) == SQLITE_ROW && sqlite3_column_text(m, 0)) {
-      *meta_text = cv_strdup((const char *)sqlite3_column_text(m, 0));
+        pl__cv_sqlite.step(m) == SQLITE_ROW && pl__cv_sqlite.column_text(m, 0)) {
+      *meta_text = cv_strdup((const char *)pl__cv_sqlite.column_text(m, 0));
     }
-    sqlite3_finalize(m);
+    pl__cv_sqlite.finalize(m);
   }
   free(uri);
   *out = d;

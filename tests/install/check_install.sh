@@ -178,7 +178,7 @@ for f in ./usr/bin/mcapkit "./usr/lib.*/libmcap.so.$ver" "./usr/lib.*/libmcap.so
 done
 depends=$(dpkg-deb -f "$deb" Depends)
 for p in libc6 libzstd1 liblz4-1 libjson-c5 libxxhash0 libsqlite3-0 libyaml-0-2 libbz2-1.0 \
-  libcurl4 libmicrohttpd12 libssl3; do
+  libcurl4 libmicrohttpd12 libssl3 libsystemd0; do
   [[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || fail ".deb Depends lacks $p: $depends"
 done
 dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/lib*/pkgconfig/mcap.pc' \
