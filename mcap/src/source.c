@@ -287,6 +287,12 @@ static int make_buf_source(mcap_source *src, int fd, int owns_fd, uint64_t size,
  * chunks and skips the message indexes between them, and a one-topic query skips the
  * chunks without the topic (a window ahead is cheaper than a mapping per chunk). */
 #define SEQUENTIAL_GAP (MAP_WINDOW / 2)
+/* A sequential run's first window; each further window of the run doubles up to
+ * MAP_WINDOW. Readers that alternate between places (info reads a message index here,
+ * the summary there) then never map and fault in whole windows for a few KiB (a 343 MB
+ * file's info: 2,490 minor faults with a full window at once), while a streamed read
+ * reaches full windows after 6 of them (~16 MiB read). */
+#define SEQ_WINDOW_MIN (256u << 10)
 
 /*
  * Optional read-ahead (mcap__source_readahead): a helper thread maps and faults in the
@@ -313,6 +319,7 @@ struct win_source {
   uint8_t *map;
   uint64_t map_off, map_len;
   uint64_t last_end; /* end of the previous read: equal to the next offset when sequential */
+  uint64_t seq_win;  /* size of the next sequential window (SEQ_WINDOW_MIN..MAP_WINDOW) */
   uint64_t page;
   struct win_ahead *ahead; /* NULL unless read-ahead is on */
   char path[200];
@@ -483,6 +490,7 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   /* Sequential readers get a window ahead; random readers only what they asked for. */
   sequential = (offset >= w->last_end && offset - w->last_end <= SEQUENTIAL_GAP) ||
                (w->map && offset >= w->map_off && offset <= w->map_off + w->map_len);
+  if (!sequential) w->seq_win = SEQ_WINDOW_MIN; /* a new run starts small */
   if (sequential && w->ahead && ahead_take(w, offset, len)) {
     ahead_request(w);
     w->last_end = offset + len;
@@ -490,9 +498,11 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
     *got = len;
     return MCAP_OK;
   }
-  start = offset & ~((sequential ? WINDOW_ALIGN : w->page) - 1);
+  int full = sequential && w->seq_win >= MAP_WINDOW;
+  start = offset & ~((full ? WINDOW_ALIGN : w->page) - 1);
   want = offset + len - start;
-  if (sequential && want < MAP_WINDOW) want = MAP_WINDOW;
+  if (sequential && want < w->seq_win) want = w->seq_win;
+  if (sequential && w->seq_win < MAP_WINDOW) w->seq_win *= 2;
   if (want > w->size - start) want = w->size - start;
   if (want > SIZE_MAX) return mcap__err(err, MCAP_ELIMIT, offset, "%s: read too large", w->path);
   if (w->map) munmap(w->map, (size_t)w->map_len);
@@ -506,7 +516,7 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   w->map = m;
   w->map_off = start;
   w->map_len = want;
-  if (sequential && w->ahead) ahead_request(w);
+  if (full && w->ahead) ahead_request(w);
   w->last_end = offset + len;
   *out = w->map + (offset - start);
   *got = len;
@@ -558,6 +568,11 @@ static int make_win_source(mcap_source *src, int fd, uint64_t size, const char *
   w->fd = fd;
   w->size = size;
   w->page = (uint64_t)page;
+  /* No read yet: the first one is not taken as sequential, so an indexed open reading the
+   * 8-byte magic maps a page, not a whole window (info of a 343 MB file: 2,490 minor
+   * faults before, see the commit). A streamed reader's second read makes it sequential. */
+  w->last_end = UINT64_MAX;
+  w->seq_win = SEQ_WINDOW_MIN;
   set_path(w->path, sizeof w->path, path);
   src->payload = w;
   src->size = size;
