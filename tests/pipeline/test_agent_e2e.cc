@@ -568,7 +568,7 @@ TEST(AgentE2E, SigtermStopsCleanlyAndCheckpointsTheTransfer) {
   EXPECT_EQ(s.uploads_received(), 1u);
 }
 
-TEST(AgentE2E, NotifySocketSeesReadyStatusAndStopping) {
+TEST(AgentE2E, NotifySocketSeesReadyStatusWatchdogAndStopping) {
   AgentSite s;
   ASSERT_TRUE(s.serve->ok()) << s.serve->log();
   std::string sock_path = s.tmp.file("notify.sock");
@@ -582,7 +582,8 @@ TEST(AgentE2E, NotifySocketSeesReadyStatusAndStopping) {
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
   write_file_or_throw(s.rec + "/n.mcap", read_file_or_throw(s.synth("n.mcap", 6)));
   std::string log;
-  auto agent = s.start({}, &log, {"NOTIFY_SOCKET=" + sock_path});
+  // a watchdog of 0.3 s: the agent pings at a third of it
+  auto agent = s.start({}, &log, {"NOTIFY_SOCKET=" + sock_path, "WATCHDOG_USEC=300000"});
   std::vector<std::string> got;
   auto recv_until = [&](const std::string &want, double timeout) {
     double until = now_s() + timeout;
@@ -599,6 +600,7 @@ TEST(AgentE2E, NotifySocketSeesReadyStatusAndStopping) {
   };
   EXPECT_TRUE(recv_until("READY=1", 30)) << read_file_or_throw(log);
   EXPECT_TRUE(recv_until("STATUS=1 verified", 60)) << read_file_or_throw(log);
+  EXPECT_TRUE(recv_until("WATCHDOG=1", 30)) << read_file_or_throw(log);
   agent->kill_now(SIGTERM);
   EXPECT_TRUE(recv_until("STOPPING=1", 30));
   EXPECT_EQ(agent->wait(60), 0);
@@ -606,4 +608,63 @@ TEST(AgentE2E, NotifySocketSeesReadyStatusAndStopping) {
   // READY came before any status
   ASSERT_FALSE(got.empty());
   EXPECT_NE(got[0].find("READY=1"), std::string::npos) << got[0];
+}
+
+// Custom --pattern (only what it names is taken, a .db3 among them with --convert) and
+// --on-error warn (a recording with doctor errors is uploaded, with a warning, not refused),
+// in one --once run.
+TEST(AgentE2E, CustomPatternsDb3AndOnErrorWarn) {
+  AgentSite s;
+  ASSERT_TRUE(s.serve->ok()) << s.serve->log();
+  std::string keep = s.rec + "/keep-1.mcap", skip = s.rec + "/other.mcap";
+  write_file_or_throw(keep, read_file_or_throw(s.synth("k.mcap", 31)));
+  write_file_or_throw(skip, read_file_or_throw(s.synth("o.mcap", 32)));
+  std::string db3 = s.rec + "/run.db3";
+  {
+    Db3Writer w(db3);
+    int64_t t = w.add_topic("/chatter", "std_msgs/msg/String");
+    w.add_definition("std_msgs/msg/String", "ros2msg", "string data\n");
+    for (uint32_t i = 0; i < 10; i++) {
+      std::string text = "hello " + std::to_string(i);
+      std::string cdr = std::string("\x00\x01\x00\x00", 4);
+      uint32_t n = static_cast<uint32_t>(text.size() + 1);
+      cdr.append(reinterpret_cast<const char *>(&n), 4);
+      cdr += text;
+      cdr.push_back('\0');
+      w.write(t, 1000000000ull + i * 100000000ull, cdr);
+    }
+    w.close();
+  }
+  // a doctor error the import does not mind (the DataEnd's data section CRC is wrong):
+  // uploaded anyway with --on-error warn
+  std::string bad = s.rec + "/keep-bad.mcap";
+  std::string b = read_file_or_throw(s.synth("b.mcap", 33));
+  size_t data_end = b.find(std::string("\x0f\x04\0\0\0\0\0\0\0", 9));
+  ASSERT_NE(data_end, std::string::npos);
+  b[data_end + 9] = static_cast<char>(b[data_end + 9] ^ 0x5a);
+  write_file_or_throw(bad, b);
+  ASSERT_EQ(run_mcapkit({"doctor", bad}).exit_code, 3);
+  std::vector<std::string> argv = {"/usr/bin/env", "MCAPKIT_HTTP_BACKOFF=0.05"};
+  for (const std::string &a :
+       s.agent_argv({"--once", "--convert", "--pattern", "keep-*.mcap", "--pattern", "*.db3",
+                     "--on-error", "warn", "--no-notify"}))
+    argv.push_back(a);
+  RunOptions ro;
+  ro.timeout_seconds = 120;
+  RunResult r = run_program(argv, ro);
+  std::string text = r.err;
+  EXPECT_EQ(r.exit_code, 0) << text;
+  Json st = s.status();
+  EXPECT_EQ(find_entry(st, skip), nullptr) << text;  // matches no --pattern
+  EXPECT_EQ(entry_state(st, bad), "verified") << text;
+  ASSERT_NE(find_entry(st, keep), nullptr) << text;
+  ASSERT_NE(find_entry(st, db3), nullptr) << text;
+  ASSERT_NE(find_entry(st, bad), nullptr) << text;
+  EXPECT_EQ(entry_state(st, keep), "verified") << text;
+  EXPECT_EQ(entry_state(st, db3), "verified") << text;
+  EXPECT_EQ(count_events(text, "refused"), 0) << text;
+  EXPECT_EQ(count_events(text, "converted"), 1) << text;
+  EXPECT_GE(s.uploads_received(), 3u);
+  EXPECT_NE(text.find("the doctor found 1 error (crc-data"), std::string::npos) << text;
+  EXPECT_NE(text.find("uploading anyway (--on-error warn)"), std::string::npos) << text;
 }
