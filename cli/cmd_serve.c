@@ -35,6 +35,11 @@ struct serve_args {
   uint64_t import_workers;
   int no_fsync;
   int test_hooks;
+  cli_strlist webhooks;
+  int webhook_ping;
+  uint64_t webhook_timeout;
+  uint64_t webhook_attempts;
+  uint64_t webhook_queue;
 };
 
 static const cli_opt serve_opts[] = {
@@ -66,6 +71,18 @@ static const cli_opt serve_opts[] = {
      "do not fsync state files (faster, for tests; writes stay atomic)"},
     {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
      "enable the /v1/_test endpoints (signed-link counters, bulk recordings): tests only"},
+    {"webhook", 0, CLI_OPT_LIST, offsetof(struct serve_args, webhooks), "URL[,EVENT...]",
+     "POST events to URL (https://, or http:// to loopback; repeatable); EVENTs among "
+     "recording.created, recording.imported, device.created, event.created (default all); "
+     "signed with the keys file's \"webhookSecret\", unsigned without one"},
+    {"webhook-ping", 0, CLI_OPT_FLAG, offsetof(struct serve_args, webhook_ping), NULL,
+     "send a ping to every webhook at start"},
+    {"webhook-timeout", 0, CLI_OPT_U64, offsetof(struct serve_args, webhook_timeout), "SECONDS",
+     "one delivery attempt, connecting included (default 10)"},
+    {"webhook-attempts", 0, CLI_OPT_U64, offsetof(struct serve_args, webhook_attempts), "N",
+     "attempts before a delivery is given up (default 20; backoff 1 s doubling, at most 5 min)"},
+    {"webhook-queue", 0, CLI_OPT_U64, offsetof(struct serve_args, webhook_queue), "N",
+     "deliveries queued per webhook; beyond it the oldest is dropped (default 10000)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -111,17 +128,35 @@ static int parse_listen(const char *s, char *host, size_t host_len, uint16_t *po
   return 0;
 }
 
+static int serve(cli_ctx *ctx, struct serve_args *args);
+
 int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   struct serve_args a;
   memset(&a, 0, sizeof a);
   int first;
   int rc = cli_parse(ctx, &cmd_serve_spec, argc, argv, &a, &first);
-  if (rc != CLI_CONTINUE) return rc;
+  if (rc == CLI_CONTINUE) rc = serve(ctx, &a);
+  cli_opt_dispose(&cmd_serve_spec, &a); /* the --webhook list */
+  return rc;
+}
+
+static int serve(cli_ctx *ctx, struct serve_args *args) {
+  struct serve_args a = *args;
   if (!a.data) return cli_usage_error(&cmd_serve_spec, "missing '--data DIR'");
   if (a.rate_limit < 0) return cli_usage_error(&cmd_serve_spec, "'--rate-limit' must be >= 0");
   if (a.timeout > 86400) return cli_usage_error(&cmd_serve_spec, "'--timeout' is at most 86400");
   if (a.import_workers > 64)
     return cli_usage_error(&cmd_serve_spec, "'--import-workers' is at most 64");
+  if (a.webhook_timeout > 600)
+    return cli_usage_error(&cmd_serve_spec, "'--webhook-timeout' is at most 600");
+  if (a.webhook_attempts > 1000 || a.webhook_queue > 1000000)
+    return cli_usage_error(&cmd_serve_spec,
+                           "'--webhook-attempts' is at most 1000, '--webhook-queue' 1000000");
+  for (size_t i = 0; i < a.webhooks.n; i++) {
+    char msg[300];
+    if (pl_server_check_webhook(a.webhooks.items[i], msg, sizeof msg) != PL_OK)
+      return cli_usage_error(&cmd_serve_spec, "invalid '--webhook': %s", msg);
+  }
   char host[64];
   uint16_t port = 0;
   if (parse_listen(a.listen ? a.listen : "127.0.0.1:0", host, sizeof host, &port) != 0)
@@ -156,6 +191,12 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.import_workers = (int)a.import_workers;
   o.no_fsync = a.no_fsync;
   o.test_hooks = a.test_hooks;
+  o.webhooks = a.webhooks.items;
+  o.n_webhooks = a.webhooks.n;
+  o.webhook_ping = a.webhook_ping;
+  o.webhook_timeout_ms = (unsigned)(a.webhook_timeout * 1000);
+  o.webhook_max_attempts = (unsigned)a.webhook_attempts;
+  o.webhook_queue_max = (unsigned)a.webhook_queue;
   o.log = log_line;
   o.log_user = ctx;
   pl_server *srv = NULL;

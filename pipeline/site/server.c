@@ -981,6 +981,11 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
     pl_server_free(s);
     return err->code = rc;
   }
+  rc = pl__site_webhooks_create(s, err);
+  if (rc != PL_OK) {
+    pl_server_free(s);
+    return err->code = rc;
+  }
   if (s->store.tightened.fixed)
     pl__srv_log(s, "warning: %zu files and directories under '%s' were open to other users; "
                 "they are now private to their owner",
@@ -1058,8 +1063,10 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   } else {
     snprintf(s->base_url, sizeof s->base_url, "%s", s->local_url);
   }
-  int rc = pl__srv_import_start(s, err);
+  int rc = pl__site_webhooks_start(s, err); /* before imports, which emit events */
+  if (rc == PL_OK) rc = pl__srv_import_start(s, err);
   if (rc != PL_OK) {
+    pl__site_webhooks_stop(s);
     MHD_stop_daemon(d);
     pl__srv_conn_stop(s);
     s->mhd = NULL;
@@ -1108,6 +1115,7 @@ void pl_server_stop(pl_server *s) {
   if (!s || !s->started || s->stopped) return;
   stop_http(s);
   pl__srv_import_stop(s, 0);
+  pl__site_webhooks_stop(s); /* after the imports, whose last events are queued on disk */
   s->stopped = 1;
   /* the counters of pl_server_get_stats, for servers run as a process */
   pl_server_stats st;
@@ -1121,6 +1129,7 @@ void pl_server_crash(pl_server *s) {
   if (!s || !s->started || s->stopped) return;
   pl__srv_import_stop(s, 1);
   stop_http(s);
+  pl__site_webhooks_stop(s);
   s->stopped = 1;
 }
 
@@ -1136,6 +1145,7 @@ void pl_server_free(pl_server *s) {
   pthread_mutex_unlock(&s->stream_mu);
   for (size_t i = 0; i < s->queue.n; i++) free(s->queue.items[i]);
   free(s->queue.items);
+  pl__site_webhooks_free(s);
   if (s->store.data_dir) pl__srv_store_close(&s->store);
   pl__srv_auth_dispose(&s->auth);
   pl__srv_faults_dispose(&s->faults);

@@ -2,7 +2,8 @@
  * server_auth.c - API keys and the per-key rate limit.
  *
  * KEYS.json is {"keys": [{"token": "fox_sk_...", "capabilities": ["recordings.list", ...]}]};
- * "*" grants every capability. Without --keys, DATA/keys.json is created on
+ * "*" grants every capability. An optional "webhookSecret" (a string) beside "keys" signs
+ * webhook deliveries (site_webhook.c). Without --keys, DATA/keys.json is created on
  * the first start with one all-capabilities key (mode 0600), which the caller
  * prints once. Tokens are compared in constant time.
  *
@@ -37,6 +38,21 @@ static int parse_keys(struct srv_auth *a, const char *path, const char *text, si
     snprintf(err->msg, sizeof err->msg, "'%s': expected {\"keys\": [{\"token\": ..., "
              "\"capabilities\": [...]}]}", path);
     return PL_EJSON;
+  }
+  json_object *ws = NULL;
+  if (json_object_object_get_ex(root, "webhookSecret", &ws)) {
+    /* signs webhook deliveries (site_webhook.c) */
+    if (!json_object_is_type(ws, json_type_string) || json_object_get_string_len(ws) == 0) {
+      json_object_put(root);
+      snprintf(err->msg, sizeof err->msg, "'%s': \"webhookSecret\" must be a non-empty string",
+               path);
+      return PL_EJSON;
+    }
+    a->webhook_secret = pl__srv_strdup(json_object_get_string(ws));
+    if (!a->webhook_secret) {
+      json_object_put(root);
+      return PL_ENOMEM;
+    }
   }
   size_t n = json_object_array_length(keys);
   a->keys = calloc(n ? n : 1, sizeof *a->keys);
@@ -129,6 +145,7 @@ void pl__srv_auth_dispose(struct srv_auth *a) {
   for (size_t i = 0; i < a->n_keys; i++) key_dispose(&a->keys[i]);
   free(a->keys);
   free(a->created_key);
+  free(a->webhook_secret);
   pthread_mutex_destroy(&a->mu);
   memset(a, 0, sizeof *a);
 }

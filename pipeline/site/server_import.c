@@ -365,6 +365,13 @@ static uint64_t reserve(pl_server *s, const char *rid, uint64_t want) {
   return got;
 }
 
+/* A device an upload names, created (store lock held exclusive); device.created is queued. */
+static struct srv_device *device_create(pl_server *s, const char *name) {
+  struct srv_device *d = pl__srv_device_create(&s->store, name, NULL);
+  pl__site_webhook_device(s, d);
+  return d;
+}
+
 static void import_one(pl_server *s, const char *rid) {
   struct srv_store *st = &s->store;
   uint64_t reserved = 0;
@@ -450,13 +457,13 @@ resolve:
     if (!d) why = "the upload's device no longer exists";
   } else if (m->device_name) {
     d = pl__srv_device_by_name(st, m->device_name);
-    if (!d) d = pl__srv_device_create(st, m->device_name, NULL);
+    if (!d) d = device_create(s, m->device_name);
     if (!d) why = "cannot create the device";
   } else if (ix->device_id) {
     d = pl__srv_device_by_id(st, ix->device_id);
     if (!d && ix->device_name && pl__srv_valid_device_name(ix->device_name)) {
       d = pl__srv_device_by_name(st, ix->device_name);
-      if (!d) d = pl__srv_device_create(st, ix->device_name, NULL);
+      if (!d) d = device_create(s, ix->device_name);
     }
     if (!d) {
       snprintf(whybuf, sizeof whybuf, "device id '%s' from the file's 'foxglove' metadata not found",
@@ -470,7 +477,7 @@ resolve:
       why = whybuf;
     } else {
       d = pl__srv_device_by_name(st, ix->device_name);
-      if (!d) d = pl__srv_device_create(st, ix->device_name, NULL);
+      if (!d) d = device_create(s, ix->device_name);
       if (!d) why = "cannot create the device";
     }
   } else {
@@ -538,6 +545,7 @@ resolve:
   /* the reserved id is on disk before anything else is written */
   set_status_locked(s, m, IMP_PROCESSING, "indexed");
   struct srv_recording *rec = pl__srv_rec_by_id(st, rec_id);
+  int created = !rec;
   if (!rec) {
     rec = calloc(1, sizeof *rec);
     if (!rec || pl__srv_vec_push(&st->recordings, rec) != 0) {
@@ -569,6 +577,8 @@ resolve:
   ix = NULL;
   rec->lake_dir = pl__srv_printf("%s/%s", dev_id, rec_id);
   if (pl__srv_rec_save(st, rec) != 0) pl__srv_log(s, "cannot save recording %s", rec_id);
+  /* the recording exists from here (a resumed import finds it and announces nothing) */
+  if (created) pl__site_webhook_emit(s, "recording.created", pl__site_webhook_recording(s, rec));
   set_status_locked(s, m, IMP_READY, "writing lake files");
   char *lake_rel = pl__srv_strdup(rec->lake_dir);
   const pl_recording_index *rix = rec->index; /* stays valid: only this thread replaces it */
@@ -646,6 +656,7 @@ resolve:
     goto out;
   }
   set_status_locked(s, m, IMP_COMPLETE, "complete");
+  pl__site_webhook_emit(s, "recording.imported", pl__site_webhook_recording(s, rec));
   pthread_rwlock_unlock(&st->lock);
   unlink(path);
   char *inbox = pl__srv_printf("%s/inbox", st->data_dir);

@@ -226,6 +226,7 @@ struct srv_auth {
   double rate; /* per second; 0 = off */
   pthread_mutex_t mu;
   char *created_key; /* printed once */
+  char *webhook_secret; /* the keys file's "webhookSecret"; NULL = deliveries unsigned */
 };
 
 struct srv_faults {
@@ -316,6 +317,8 @@ struct pl_server {
    * (pl_server_get_stats; counted before faults and link checks) */
   atomic_uint_least64_t signed_requests;
   atomic_uint_least64_t signed_requests_with_key;
+
+  struct srv_webhooks *webhooks; /* site_webhook.c; NULL without --webhook */
 };
 
 /* ------------------------------------------------------------- requests */
@@ -593,6 +596,32 @@ void pl__srv_send_raw_error(int fd, int status, const char *reason, const char *
 /** Checks of the header fields; 0 or the status to answer (400/431) with msg. */
 int pl__srv_check_head(struct MHD_Connection *c, const char *method, const char *version,
                        char *msg, size_t cap);
+
+/* ------------------------------------------------------------- webhooks (site_webhook*.c) */
+
+struct srv_webhooks;
+/** Parse opt.webhooks and load the queue of DATA/webhooks (pl_server_create, after the
+ * store and the keys); s->webhooks stays NULL without webhooks. PL_OK, PL_EINVAL (a bad
+ * spec), PL_EIO, PL_ENOMEM. */
+int pl__site_webhooks_create(pl_server *s, pl_error_info *err);
+/** Load libcurl, queue the pings (opt.webhook_ping), start one worker per webhook. */
+int pl__site_webhooks_start(pl_server *s, pl_error_info *err);
+/** Stop the workers (a delivery being sent is cut off and stays queued). Safe twice. */
+void pl__site_webhooks_stop(pl_server *s);
+void pl__site_webhooks_free(pl_server *s);
+/**
+ * Queue the event `type` ("recording.created", "recording.imported", "device.created",
+ * "event.created") with `data`, the object the reference shows under the body's
+ * "recording", "device" or "event" key (consumed; NULL is ignored), for every webhook that
+ * wants it: on disk (fsync'ed) before it returns. Deliveries whose data has the "id" of a
+ * recording go in order per recording. Any thread; the store's lock may be held (never
+ * the reverse order). A no-op without webhooks.
+ */
+void pl__site_webhook_emit(pl_server *s, const char *type, json_object *data);
+/** The "recording" object of recording.created/imported (store lock held; caller owns). */
+json_object *pl__site_webhook_recording(pl_server *s, const struct srv_recording *rec);
+/** Emit device.created for `d` (store lock held); NULL is ignored. */
+void pl__site_webhook_device(pl_server *s, const struct srv_device *d);
 
 /* ------------------------------------------------------------- list helpers */
 

@@ -68,6 +68,19 @@ typedef struct pl_server_options {
   int test_hooks;            /* test hook: serve the /v1/_test/... endpoints (counters of
                                 signed-link requests, bulk synthetic recordings); off by
                                 default and only settable here, never by a request */
+  /* Webhooks (docs/serve.md, "Webhooks"): n_webhooks specs "URL[,event,...]" (no event
+   * list = every event type), each checked as pl_server_check_webhook does. The secret that
+   * signs the deliveries is the keys file's "webhookSecret" (none: unsigned). */
+  const char *const *webhooks;
+  size_t n_webhooks;
+  int webhook_ping;               /* queue a ping to every webhook at start */
+  unsigned webhook_timeout_ms;    /* one delivery attempt, connecting included; 0 = 10000 */
+  unsigned webhook_backoff_ms;    /* wait before the first retry, doubled each time;
+                                     0 = 1000 */
+  unsigned webhook_backoff_max_ms; /* the longest wait between two attempts; 0 = 300000 */
+  unsigned webhook_max_attempts;  /* attempts before a delivery is given up; 0 = 20 */
+  unsigned webhook_queue_max;     /* deliveries queued per webhook; beyond it the oldest is
+                                     dropped (logged); 0 = 10000 */
   /* Optional log sink: one line per call, no trailing newline. */
   void (*log)(void *user, const char *line);
   void *log_user;
@@ -121,6 +134,25 @@ typedef struct pl_server_stats {
 
 /** Read the counters (any time, from any thread). */
 void pl_server_get_stats(const pl_server *s, pl_server_stats *out);
+
+/**
+ * Check one webhook spec "URL[,event,...]" as pl_server_create does: the URL is https://
+ * (any host) or http:// to a loopback host (127.0.0.0/8, localhost, [::1]), with no user
+ * name or password; the events are among recording.created, recording.imported,
+ * device.created and event.created. @return PL_OK, or PL_EINVAL with msg saying why.
+ */
+int pl_server_check_webhook(const char *spec, char *msg, size_t cap);
+
+/** Counters of the webhook deliveries since the start (all webhooks together). */
+typedef struct pl_server_webhook_stats {
+  uint64_t queued;    /* waiting now (on disk), the one being sent included */
+  uint64_t delivered; /* acknowledged with a 2xx and removed */
+  uint64_t attempts;  /* requests sent (or tried), retries included */
+  uint64_t dropped;   /* given up: a 4xx answer, too many attempts, or the queue full */
+} pl_server_webhook_stats;
+
+/** Read the webhook counters (any time, from any thread). */
+void pl_server_get_webhook_stats(pl_server *s, pl_server_webhook_stats *out);
 
 /** Test hook: let imports held by `hold_imports` run. */
 void pl_server_release_imports(pl_server *s);
