@@ -35,6 +35,7 @@ struct serve_args {
   uint64_t import_workers;
   int no_fsync;
   int test_hooks;
+  int ui_open;
 };
 
 static const cli_opt serve_opts[] = {
@@ -66,6 +67,8 @@ static const cli_opt serve_opts[] = {
      "do not fsync state files (faster, for tests; writes stay atomic)"},
     {"test-hooks", 0, CLI_OPT_FLAG, offsetof(struct serve_args, test_hooks), NULL,
      "enable the /v1/_test endpoints (signed-link counters, bulk recordings): tests only"},
+    {"ui-open", 0, CLI_OPT_FLAG, offsetof(struct serve_args, ui_open), NULL,
+     "serve the browser pages at / without a key (only with a loopback --listen)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -76,7 +79,9 @@ const cli_spec cmd_serve_spec = {
     "attachments, topics, coverage, lake files and data export from one data directory.\n"
     "Uploads are imported in the background (index, lake files). The first line printed is\n"
     "'mcapkit serve: listening on http://HOST:PORT'. SIGTERM or SIGINT stops after in-flight\n"
-    "requests and the running imports have finished.",
+    "requests and the running imports have finished. A browser at http://HOST:PORT/ gets\n"
+    "pages of the recordings, devices and pending imports after logging in with an API key\n"
+    "(or without one with --ui-open, on loopback only).",
     serve_opts,
     0,
     0,
@@ -128,6 +133,12 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_serve_spec, "invalid '--listen %s' (expected HOST:PORT)",
                            a.listen);
 
+  if (a.ui_open && strncmp(host, "127.", 4) != 0)
+    return cli_usage_error(&cmd_serve_spec,
+                           "'--ui-open' serves the pages without a key: it needs a loopback "
+                           "'--listen' (127.0.0.1), not '%s'",
+                           host);
+
   /* Signals are taken synchronously by this thread; every thread the server
    * starts inherits the blocked mask. A closed socket must not kill us. */
   sigset_t set;
@@ -156,6 +167,7 @@ int cmd_serve(cli_ctx *ctx, int argc, char **argv) {
   o.import_workers = (int)a.import_workers;
   o.no_fsync = a.no_fsync;
   o.test_hooks = a.test_hooks;
+  o.ui_open = a.ui_open;
   o.log = log_line;
   o.log_user = ctx;
   pl_server *srv = NULL;
