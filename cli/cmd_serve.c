@@ -40,6 +40,7 @@ struct serve_args {
   uint64_t webhook_timeout;
   uint64_t webhook_attempts;
   uint64_t webhook_queue;
+  int ui_open;
 };
 
 static const cli_opt serve_opts[] = {
@@ -83,6 +84,8 @@ static const cli_opt serve_opts[] = {
      "attempts before a delivery is given up (default 20; backoff 1 s doubling, at most 5 min)"},
     {"webhook-queue", 0, CLI_OPT_U64, offsetof(struct serve_args, webhook_queue), "N",
      "deliveries queued per webhook; beyond it the oldest is dropped (default 10000)"},
+    {"ui-open", 0, CLI_OPT_FLAG, offsetof(struct serve_args, ui_open), NULL,
+     "serve the browser pages at / without a key (only with a loopback --listen)"},
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -93,7 +96,9 @@ const cli_spec cmd_serve_spec = {
     "attachments, topics, coverage, lake files and data export from one data directory.\n"
     "Uploads are imported in the background (index, lake files). The first line printed is\n"
     "'mcapkit serve: listening on http://HOST:PORT'. SIGTERM or SIGINT stops after in-flight\n"
-    "requests and the running imports have finished.",
+    "requests and the running imports have finished. A browser at http://HOST:PORT/ gets\n"
+    "pages of the recordings, devices and pending imports after logging in with an API key\n"
+    "(or without one with --ui-open, on loopback only).",
     serve_opts,
     0,
     0,
@@ -163,6 +168,12 @@ static int serve(cli_ctx *ctx, struct serve_args *args) {
     return cli_usage_error(&cmd_serve_spec, "invalid '--listen %s' (expected HOST:PORT)",
                            a.listen);
 
+  if (a.ui_open && strncmp(host, "127.", 4) != 0)
+    return cli_usage_error(&cmd_serve_spec,
+                           "'--ui-open' serves the pages without a key: it needs a loopback "
+                           "'--listen' (127.0.0.1), not '%s'",
+                           host);
+
   /* Signals are taken synchronously by this thread; every thread the server
    * starts inherits the blocked mask. A closed socket must not kill us. */
   sigset_t set;
@@ -197,6 +208,7 @@ static int serve(cli_ctx *ctx, struct serve_args *args) {
   o.webhook_timeout_ms = (unsigned)(a.webhook_timeout * 1000);
   o.webhook_max_attempts = (unsigned)a.webhook_attempts;
   o.webhook_queue_max = (unsigned)a.webhook_queue;
+  o.ui_open = a.ui_open;
   o.log = log_line;
   o.log_user = ctx;
   pl_server *srv = NULL;

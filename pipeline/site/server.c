@@ -35,7 +35,7 @@
 #define DEFAULT_UPLOAD_MAX (UINT64_C(1) << 40)
 #define CONN_MEMORY (128u << 10) /* headers above ~100 KiB are refused (431) */
 
-enum ctx_kind { CTX_API = 0, CTX_UPLOAD = 1, CTX_DONE = 2 };
+enum ctx_kind { CTX_API = 0, CTX_UPLOAD = 1, CTX_DONE = 2, CTX_UI = 3 /* site_ui*.c */ };
 
 struct route {
   const char *method;
@@ -157,6 +157,8 @@ static void resp_dispose(struct srv_resp *r) {
   free(r->body);
   free(r->location);
   free(r->disposition);
+  free(r->cookies[0]);
+  free(r->cookies[1]);
   if (r->kind == RESP_FILE && r->fd >= 0) close(r->fd);
   if (r->stream) pl__srv_stream_req_free(r->stream);
   memset(r, 0, sizeof *r);
@@ -399,6 +401,17 @@ static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct conn
   }
   if (r->status == 401) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
+  for (int i = 0; i < 2; i++)
+    if (r->cookies[i]) MHD_add_response_header(resp, "Set-Cookie", r->cookies[i]);
+  if (r->html) {
+    /* browser pages: no script, nothing from elsewhere, no framing, no sniffing */
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+                            "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+  }
   /* answered before its body was read (or refused for how it is framed): the rest of
    * the connection cannot be trusted to hold a next request */
   if (x && (x->body_unread || r->close)) MHD_add_response_header(resp, "Connection", "close");
@@ -693,6 +706,45 @@ static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct
   return queue(s, c, x, &r);
 }
 
+/* ------------------------------------------------------------- browser pages */
+
+static enum MHD_Result finish_ui(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                 const char *url, const char *method) {
+  x->kind = CTX_DONE;
+  struct srv_req q;
+  memset(&q, 0, sizeof q);
+  q.srv = s;
+  q.method = method;
+  struct args_ctx a;
+  memset(&a, 0, sizeof a);
+  a.q = &q;
+  if (strncmp(url, "/ui/", 4) == 0 && split_path(url, &q) != 0) a.bad = 1;
+  if (!a.bad) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+  struct srv_ui_req u;
+  memset(&u, 0, sizeof u);
+  u.srv = s;
+  u.method = method;
+  u.url = url;
+  u.q = &q;
+  u.session = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, UI_SESSION_COOKIE);
+  u.login = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, UI_LOGIN_COOKIE);
+  u.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+  u.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+  u.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+  u.body = x->buf;
+  u.body_len = x->len;
+  struct srv_resp r;
+  memset(&r, 0, sizeof r);
+  r.fd = -1;
+  if (a.bad || a.dup)
+    pl__srv_resp_error(&r, 400, "malformed or repeated query parameter");
+  else
+    pl__srv_ui_handle(&u, &r);
+  free_req(&q);
+  if (!r.status) pl__srv_resp_error(&r, 500, "internal error: no response");
+  return queue(s, c, x, &r);
+}
+
 /* ------------------------------------------------------------- MHD callbacks */
 
 /* A connection opens or closes (server_conn.c tracks it). */
@@ -832,6 +884,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       x->kind = CTX_DONE;
       return begin_api(s, c, x, url, method);
     }
+    if (pl__srv_ui_path(url)) {
+      const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+      x->kind = CTX_DONE;
+      if (cl && strtoull(cl, NULL, 10) > UI_MAX_FORM)
+        return queue_error(s, c, x, 413, "a form is at most %u bytes", UI_MAX_FORM);
+      x->kind = CTX_UI; /* the form body (if any) is read, then finish_ui answers */
+      return MHD_YES;
+    }
     x->kind = CTX_DONE;
     return queue_error(s, c, x, 404, "no such endpoint: %s %s", method, url);
   }
@@ -865,8 +925,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       x->received += n;
       return MHD_YES;
     }
-    if (x->kind == CTX_API) {
+    if (x->kind == CTX_API || x->kind == CTX_UI) {
       uint64_t max = s->opt.max_json_body ? s->opt.max_json_body : DEFAULT_JSON_MAX;
+      if (x->kind == CTX_UI) max = UI_MAX_FORM;
       if (x->len + n > max) {
         x->kind = CTX_DONE;
         return cut_off(s, c, x, "the request body is larger than %llu bytes",
@@ -891,6 +952,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   x->body_unread = 0;
   if (x->kind == CTX_UPLOAD) return finish_upload(s, c, x);
   if (x->kind == CTX_API) return finish_api(s, c, x, url, method);
+  if (x->kind == CTX_UI) return finish_ui(s, c, x, url, method);
   return MHD_YES;
 }
 
@@ -965,6 +1027,18 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
     pl_server_free(s);
     return err->code = PL_EINVAL;
   }
+  if (o->ui_open && (ntohl(addr.s_addr) >> 24) != 127) {
+    snprintf(err->msg, sizeof err->msg,
+             "pages without a key (ui_open) are served only on a loopback address, not on '%s'",
+             s->listen_host);
+    pl_server_free(s);
+    return err->code = PL_EINVAL;
+  }
+  if (pl__ui_sessions_init(&s->ui, o->ui_max_sessions, o->ui_session_s) != 0) {
+    pl_server_free(s);
+    return err->code = PL_ENOMEM;
+  }
+  s->ui_ready = 1;
   char fmsg[256];
   if (pl__srv_faults_parse(&s->faults, o->faults, o->fault_seed, fmsg, sizeof fmsg) != 0) {
     snprintf(err->msg, sizeof err->msg, "%s", fmsg);
@@ -1149,6 +1223,7 @@ void pl_server_free(pl_server *s) {
   if (s->store.data_dir) pl__srv_store_close(&s->store);
   pl__srv_auth_dispose(&s->auth);
   pl__srv_faults_dispose(&s->faults);
+  if (s->ui_ready) pl__ui_sessions_dispose(&s->ui);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->stream_mu);

@@ -28,6 +28,7 @@
 
 #include "core_internal.h"
 #include "pipeline/site.h"
+#include "site_ui.h"
 
 
 /* ------------------------------------------------------------- constants */
@@ -319,6 +320,8 @@ struct pl_server {
   atomic_uint_least64_t signed_requests_with_key;
 
   struct srv_webhooks *webhooks; /* site_webhook.c; NULL without --webhook */
+  struct ui_sessions ui; /* sessions of the browser pages (site_ui_session.c) */
+  int ui_ready;          /* ui initialised (pl_server_create got that far) */
 };
 
 /* ------------------------------------------------------------- requests */
@@ -355,6 +358,8 @@ struct srv_resp {
   char *disposition; /* Content-Disposition or NULL */
   unsigned retry_after;
   int close; /* send Connection: close */
+  int html; /* a browser page (site_ui*.c): the page's security headers are added */
+  char *cookies[2]; /* Set-Cookie values (malloc'd) or NULL */
   int fd; /* RESP_FILE */
   uint64_t size;
   struct srv_stream_req *stream; /* RESP_STREAM (owned) */
@@ -548,6 +553,28 @@ void pl__srv_stream_gc(pl_server *s);
 int pl__srv_stream_start(pl_server *s, struct srv_stream_req *sr, void **handle);
 /* Join the producer; 0 when the export succeeded. Accepts NULL (returns -1). */
 int pl__srv_stream_finish(void *handle);
+
+/* ------------------------------------------------------------- browser pages (site_ui*.c) */
+
+/** One request for the browser pages (/ and /ui/...), as server.c hands it over. */
+struct srv_ui_req {
+  pl_server *srv;
+  const char *method;
+  const char *url;        /* the path, "/ui/..." (not decoded) */
+  struct srv_req *q;      /* decoded path segments after "/ui" and query parameters */
+  const char *session;    /* the session cookie's value, or NULL */
+  const char *login;      /* the login form's nonce cookie, or NULL */
+  const char *origin;     /* the Origin header, or NULL */
+  const char *host;       /* the Host header, or NULL */
+  const char *content_type;
+  const char *body;       /* a form body (POST), NUL-terminated, or NULL */
+  size_t body_len;
+};
+
+/** 1 when `url` is one of the browser pages' paths ("/", "/ui", "/ui/..."). */
+int pl__srv_ui_path(const char *url);
+/** Answer a browser request (always sets r). */
+void pl__srv_ui_handle(const struct srv_ui_req *u, struct srv_resp *r);
 
 /* ------------------------------------------------------------- sizes (server_bounds.c) */
 

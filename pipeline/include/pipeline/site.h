@@ -81,6 +81,13 @@ typedef struct pl_server_options {
   unsigned webhook_max_attempts;  /* attempts before a delivery is given up; 0 = 20 */
   unsigned webhook_queue_max;     /* deliveries queued per webhook; beyond it the oldest is
                                      dropped (logged); 0 = 10000 */
+  /* Browser pages at / (docs/serve.md, "Browser pages"): a login form takes an API key
+   * once and sets a session cookie. */
+  int ui_open;               /* serve the pages without a key; refused (PL_EINVAL) unless
+                                listen_host is a loopback address (127.0.0.0/8) */
+  unsigned ui_session_s;     /* lifetime of a browser session from its login; 0 = 8 h */
+  unsigned ui_max_sessions;  /* sessions kept at once; 0 = 1000 (then the least recently
+                                used one is dropped) */
   /* Optional log sink: one line per call, no trailing newline. */
   void (*log)(void *user, const char *line);
   void *log_user;
