@@ -19,6 +19,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/pipeline.h"
 #include "timeparse.h"
 
 struct list_args {
@@ -57,18 +58,13 @@ const cli_spec cmd_list_spec = {
 
 enum list_kind { LIST_CHANNELS, LIST_SCHEMAS, LIST_CHUNKS, LIST_ATTACHMENTS, LIST_METADATA };
 
+/* The plural ("channels") or the singular ("channel") of a kind. @return 0 or -1. */
 static int parse_kind(const char *s, enum list_kind *k) {
-  static const struct {
-    const char *name;
-    enum list_kind kind;
-  } kinds[] = {{"channels", LIST_CHANNELS},       {"channel", LIST_CHANNELS},
-               {"schemas", LIST_SCHEMAS},         {"schema", LIST_SCHEMAS},
-               {"chunks", LIST_CHUNKS},           {"chunk", LIST_CHUNKS},
-               {"attachments", LIST_ATTACHMENTS}, {"attachment", LIST_ATTACHMENTS},
-               {"metadata", LIST_METADATA}};
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-    if (strcmp(s, kinds[i].name) == 0) {
-      *k = kinds[i].kind;
+  static const char *const names[] = {"channels", "schemas", "chunks", "attachments", "metadata"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    size_t n = strlen(names[i]), len = strlen(s);
+    if (strncmp(s, names[i], len) == 0 && (len == n || (len == n - 1 && names[i][len] == 's'))) {
+      *k = (enum list_kind)i;
       return 0;
     }
   }
@@ -90,75 +86,38 @@ static void emit_line(struct list_out *o, json_object *obj) {
   if (cli_json_print_line(stdout, obj) != 0) o->failed = 1;
 }
 
-/* A table cell from untrusted text, control characters escaped. */
-static void add_text_cell(struct list_out *o, cli_table *t, mcap_str s) {
-  char *cell = cli_one_line_view(s);
-  if (!cell) o->failed = 1;
-  cli_table_add(t, "%s", cell ? cell : "?");
-  free(cell);
-}
-
 /* Metadata maps can be kilobytes (rosbag2 QoS profiles): a table shows the start of them;
  * --json has them whole. */
 #define MAX_CELL_CHARS 80
 
-/* A cell of at most MAX_CELL_CHARS characters (UTF-8), "..." ending a cut one. */
-static void add_long_cell(struct list_out *o, cli_table *t, const char *text) {
-  if (!text) {
-    o->failed = 1;
-    cli_table_add(t, "?");
-    return;
-  }
-  size_t i = 0, chars = 0;
-  while (text[i] && chars < MAX_CELL_CHARS - 3) {
-    i++;
-    while (((unsigned char)text[i] & 0xC0) == 0x80) i++; /* the rest of a character */
-    chars++;
-  }
-  size_t more = 0;
-  for (size_t k = i; text[k] && more <= 3; k++) more += ((unsigned char)text[k] & 0xC0) != 0x80;
-  if (more <= 3)
-    cli_table_add(t, "%s", text); /* fits (at most three characters were left) */
-  else
-    cli_table_add(t, "%.*s...", (int)i, text);
+static void add_text_cell(struct list_out *o, cli_table *t, mcap_str s) {
+  if (cli_table_add_text(t, s) != 0) o->failed = 1;
 }
 
-static json_object *row_object(void) {
-  return cli_json_document(); /* {"format_version": 1} */
+static void add_long_cell(struct list_out *o, cli_table *t, const char *text) {
+  if (cli_table_add_long(t, text, MAX_CELL_CHARS) != 0) o->failed = 1;
+}
+
+static void table_end(struct list_out *o, cli_table *t) {
+  if (t->oom) o->failed = 1;
+  cli_table_print(t, stdout, NULL);
+  cli_table_dispose(t);
+}
+
+/* {"format_version": 1}, or NULL (out of memory: the output has failed). */
+static json_object *row_object(struct list_out *o) {
+  json_object *j = cli_json_document();
+  if (!j) o->failed = 1;
+  return j;
 }
 
 /* Schema data as JSON: text for the textual encodings when it is printable UTF-8. */
-static int is_text_encoding(mcap_str enc) {
-  static const char *const text[] = {"ros1msg", "ros2msg", "ros2idl", "omgidl", "jsonschema"};
-  for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
-    if (enc.len == strlen(text[i]) && memcmp(enc.data, text[i], enc.len) == 0) return 1;
-  return 0;
-}
-
-static int valid_utf8_text(const uint8_t *p, uint64_t n) {
-  uint64_t i = 0;
-  while (i < n) {
-    uint8_t c = p[i];
-    if (c < 0x80) {
-      if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return 0;
-      i++;
-      continue;
-    }
-    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || n - i < (uint64_t)len) return 0;
-    for (int k = 1; k < len; k++)
-      if ((p[i + (uint64_t)k] & 0xC0) != 0x80) return 0;
-    i += (uint64_t)len;
-  }
-  return 1;
-}
-
 static void add_schema_data(json_object *o, const mcap_schema *s) {
   if (s->data.len > (uint64_t)INT32_MAX / 2) {
     json_object_object_add(o, "data", NULL); /* too big for json-c */
     return;
   }
-  if (is_text_encoding(s->encoding) && valid_utf8_text(s->data.data, s->data.len)) {
+  if (pl_inspect_schema_data_is_text(s)) {
     cli_json_add_strn(o, "data", (const char *)s->data.data, (size_t)s->data.len);
     return;
   }
@@ -176,21 +135,13 @@ static void add_schema_data(json_object *o, const mcap_schema *s) {
 static void list_schemas(struct list_out *o, mcap_reader *r) {
   cli_table t;
   size_t n = mcap_reader_schema_count(r);
-  if (!o->json) {
-    cli_table_init(&t, 4, "rllr");
-    cli_table_add(&t, "id");
-    cli_table_add(&t, "name");
-    cli_table_add(&t, "encoding");
-    cli_table_add(&t, "data size");
-  }
+  static const char *const head[] = {"id", "name", "encoding", "data size"};
+  if (!o->json) cli_table_head(&t, "rllr", head);
   for (size_t i = 0; i < n; i++) {
     const mcap_schema *s = mcap_reader_schema_at(r, i);
     if (o->json) {
-      json_object *j = row_object();
-      if (!j) {
-        o->failed = 1;
-        return;
-      }
+      json_object *j = row_object(o);
+      if (!j) return;
       cli_json_add_u64(j, "id", s->id);
       cli_json_add_strn(j, "name", s->name.data, s->name.len);
       cli_json_add_strn(j, "encoding", s->encoding.data, s->encoding.len);
@@ -204,40 +155,23 @@ static void list_schemas(struct list_out *o, mcap_reader *r) {
       cli_table_add(&t, "%llu", (unsigned long long)s->data.len);
     }
   }
-  if (!o->json) {
-    if (t.oom) o->failed = 1;
-    cli_table_print(&t, stdout, NULL);
-    cli_table_dispose(&t);
-  }
+  if (!o->json) table_end(o, &t);
 }
 
 static void list_channels(struct list_out *o, mcap_reader *r) {
-  const mcap_statistics *st = mcap_reader_statistics(r, NULL);
-  /* per-channel counts are known when the statistics carry them (or nothing was recorded) */
-  int counts_known =
-      st->channel_message_counts.len > 0 || (st->message_count == 0 && st->chunk_count == 0);
+  int counts_known = pl_inspect_channel_counts_known(r);
   cli_table t;
-  if (!o->json) {
-    cli_table_init(&t, 7, "rlrllrl");
-    cli_table_add(&t, "id");
-    cli_table_add(&t, "topic");
-    cli_table_add(&t, "schema id");
-    cli_table_add(&t, "schema");
-    cli_table_add(&t, "message encoding");
-    cli_table_add(&t, "messages");
-    cli_table_add(&t, "metadata");
-  }
+  static const char *const head[] = {"id", "topic", "schema id", "schema", "message encoding",
+                                      "messages", "metadata"};
+  if (!o->json) cli_table_head(&t, "rlrllrl", head);
   size_t n = mcap_reader_channel_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_channel *c = mcap_reader_channel_at(r, i);
     const mcap_schema *s = c->schema_id ? mcap_reader_schema(r, c->schema_id) : NULL;
     uint64_t count = mcap_reader_channel_message_count(r, c->id);
     if (o->json) {
-      json_object *j = row_object();
-      if (!j) {
-        o->failed = 1;
-        return;
-      }
+      json_object *j = row_object(o);
+      if (!j) return;
       cli_json_add_u64(j, "id", c->id);
       cli_json_add_strn(j, "topic", c->topic.data, c->topic.len);
       cli_json_add_u64(j, "schema_id", c->schema_id);
@@ -271,40 +205,24 @@ static void list_channels(struct list_out *o, mcap_reader *r) {
       free(meta);
     }
   }
-  if (!o->json) {
-    if (t.oom) o->failed = 1;
-    cli_table_print(&t, stdout, NULL);
-    cli_table_dispose(&t);
-  }
+  if (!o->json) table_end(o, &t);
 }
 
 static void list_chunks(struct list_out *o, mcap_reader *r) {
   cli_table t;
   char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE], comp[64];
-  if (!o->json) {
-    cli_table_init(&t, 10, "rrllrlrrrr");
-    cli_table_add(&t, "offset");
-    cli_table_add(&t, "length");
-    cli_table_add(&t, "start");
-    cli_table_add(&t, "end");
-    cli_table_add(&t, "channels");
-    cli_table_add(&t, "compression");
-    cli_table_add(&t, "compressed");
-    cli_table_add(&t, "uncompressed");
-    cli_table_add(&t, "ratio");
-    cli_table_add(&t, "message index length");
-  }
+  static const char *const head[] = {"offset", "length", "start", "end", "channels", "compression",
+                                      "compressed", "uncompressed", "ratio",
+                                      "message index length"};
+  if (!o->json) cli_table_head(&t, "rrllrlrrrr", head);
   size_t n = mcap_reader_chunk_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_chunk_index *c = mcap_reader_chunk_at(r, i);
     const char *cl = cli_compression_label(c->compression, comp, sizeof comp);
     uint32_t n_idx = mcap_map_u16u64_count(&c->message_index_offsets);
     if (o->json) {
-      json_object *j = row_object();
-      if (!j) {
-        o->failed = 1;
-        return;
-      }
+      json_object *j = row_object(o);
+      if (!j) return;
       cli_json_add_u64(j, "offset", c->chunk_start_offset);
       cli_json_add_u64(j, "length", c->chunk_length);
       cli_json_add_time(j, "message_start_time", c->message_start_time);
@@ -348,35 +266,21 @@ static void list_chunks(struct list_out *o, mcap_reader *r) {
       cli_table_add(&t, "%llu", (unsigned long long)c->message_index_length);
     }
   }
-  if (!o->json) {
-    if (t.oom) o->failed = 1;
-    cli_table_print(&t, stdout, NULL);
-    cli_table_dispose(&t);
-  }
+  if (!o->json) table_end(o, &t);
 }
 
 static void list_attachments(struct list_out *o, mcap_reader *r) {
   cli_table t;
   char b1[CLI_FMT_SIZE], b2[CLI_FMT_SIZE];
-  if (!o->json) {
-    cli_table_init(&t, 7, "rrllllr");
-    cli_table_add(&t, "offset");
-    cli_table_add(&t, "length");
-    cli_table_add(&t, "name");
-    cli_table_add(&t, "media type");
-    cli_table_add(&t, "log time");
-    cli_table_add(&t, "create time");
-    cli_table_add(&t, "data size");
-  }
+  static const char *const head[] = {"offset", "length", "name", "media type", "log time",
+                                      "create time", "data size"};
+  if (!o->json) cli_table_head(&t, "rrllllr", head);
   size_t n = mcap_reader_attachment_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_attachment_index *a = mcap_reader_attachment_at(r, i);
     if (o->json) {
-      json_object *j = row_object();
-      if (!j) {
-        o->failed = 1;
-        return;
-      }
+      json_object *j = row_object(o);
+      if (!j) return;
       cli_json_add_u64(j, "offset", a->offset);
       cli_json_add_u64(j, "length", a->length);
       cli_json_add_strn(j, "name", a->name.data, a->name.len);
@@ -395,24 +299,15 @@ static void list_attachments(struct list_out *o, mcap_reader *r) {
       cli_table_add(&t, "%llu", (unsigned long long)a->data_size);
     }
   }
-  if (!o->json) {
-    if (t.oom) o->failed = 1;
-    cli_table_print(&t, stdout, NULL);
-    cli_table_dispose(&t);
-  }
+  if (!o->json) table_end(o, &t);
 }
 
 /* @return CLI_EXIT_OK, or CLI_EXIT_PROBLEMS when a Metadata record could not be read. */
 static int list_metadata(struct list_out *o, mcap_reader *r) {
   int rc = CLI_EXIT_OK;
   cli_table t;
-  if (!o->json) {
-    cli_table_init(&t, 4, "rrll");
-    cli_table_add(&t, "offset");
-    cli_table_add(&t, "length");
-    cli_table_add(&t, "name");
-    cli_table_add(&t, "metadata");
-  }
+  static const char *const head[] = {"offset", "length", "name", "metadata"};
+  if (!o->json) cli_table_head(&t, "rrll", head);
   size_t n = mcap_reader_metadata_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_metadata_index *mi = mcap_reader_metadata_at(r, i);
@@ -425,11 +320,8 @@ static int list_metadata(struct list_out *o, mcap_reader *r) {
       continue;
     }
     if (o->json) {
-      json_object *j = row_object();
-      if (!j) {
-        o->failed = 1;
-        break;
-      }
+      json_object *j = row_object(o);
+      if (!j) break;
       cli_json_add_u64(j, "offset", mi->offset);
       cli_json_add_u64(j, "length", mi->length);
       cli_json_add_strn(j, "name", m.name.data, m.name.len);
@@ -445,11 +337,7 @@ static int list_metadata(struct list_out *o, mcap_reader *r) {
       free(text);
     }
   }
-  if (!o->json) {
-    if (t.oom) o->failed = 1;
-    cli_table_print(&t, stdout, NULL);
-    cli_table_dispose(&t);
-  }
+  if (!o->json) table_end(o, &t);
   return rc;
 }
 

@@ -64,6 +64,21 @@ int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_read
   return CLI_EXIT_OK;
 }
 
+int cli_open_stream(const cli_ctx *ctx, const char *path, const char *stdin_name,
+                    mcap_source *src) {
+  mcap_error_info err;
+  memset(src, 0, sizeof *src);
+  memset(&err, 0, sizeof err);
+  int is_stdin = strcmp(path, "-") == 0;
+  int mrc = is_stdin ? mcap_source_from_fd(src, STDIN_FILENO, &err)
+                     : mcap_source_open_file(src, path, &err);
+  if (mrc == MCAP_OK) return CLI_EXIT_OK;
+  char msg[600];
+  cli_error(ctx, "%s",
+            cli_open_error(msg, sizeof msg, is_stdin && stdin_name ? stdin_name : path, &err, mrc));
+  return CLI_EXIT_FAILURE;
+}
+
 int cli_collect_recordings(const cli_ctx *ctx, const cli_spec *spec, char **args, size_t n,
                            const char *no_streams, cli_recordings *out) {
   return cli_collect_recordings_bags(ctx, spec, args, n, no_streams, -1, NULL, out);
@@ -224,4 +239,38 @@ char *cli_one_line_view(mcap_str s) {
   char *r = cli_one_line(tmp);
   free(tmp);
   return r;
+}
+
+int cli_table_add_text(cli_table *t, mcap_str s) {
+  char *cell = cli_one_line_view(s);
+  int rc = cell ? 0 : -1;
+  cli_table_add(t, "%s", cell ? cell : "?");
+  free(cell);
+  return rc;
+}
+
+int cli_table_add_long(cli_table *t, const char *text, size_t max_chars) {
+  if (!text) {
+    cli_table_add(t, "?");
+    return -1;
+  }
+  size_t i = 0, chars = 0;
+  while (text[i] && chars < max_chars - 3) {
+    i++;
+    while (((unsigned char)text[i] & 0xC0) == 0x80) i++; /* the rest of a character */
+    chars++;
+  }
+  size_t more = 0;
+  for (size_t k = i; text[k] && more <= 3; k++) more += ((unsigned char)text[k] & 0xC0) != 0x80;
+  if (more <= 3)
+    cli_table_add(t, "%s", text); /* fits (at most three characters were left) */
+  else
+    cli_table_add(t, "%.*s...", (int)i, text);
+  return 0;
+}
+
+void cli_table_head(cli_table *t, const char *align, const char *const *names) {
+  size_t n = strlen(align);
+  cli_table_init(t, n, align);
+  for (size_t i = 0; i < n; i++) cli_table_add(t, "%s", names[i]);
 }

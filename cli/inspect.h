@@ -12,6 +12,7 @@
 #include "bag_input.h"
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "output.h"
 
 /**
  * Refuse to read MCAP data from a terminal: prints why and returns CLI_EXIT_USAGE
@@ -29,6 +30,14 @@ int cli_check_stdin(const cli_ctx *ctx);
  * @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
  */
 int cli_open_reader(const cli_ctx *ctx, const char *path, int threads, mcap_reader **out);
+
+/**
+ * Open `path` for streamed reading into *src: '-' is standard input, anything else is opened
+ * as a file (a pipe then reads as the stream it is). Messages name '-' as `stdin_name` (NULL:
+ * as '-'). @return CLI_EXIT_OK, or CLI_EXIT_FAILURE after printing why.
+ */
+int cli_open_stream(const cli_ctx *ctx, const char *path, const char *stdin_name,
+                    mcap_source *src);
 
 /**
  * Done with a reader from cli_open_reader: say what of `path` it could not read
@@ -82,6 +91,17 @@ json_object *cli_json_str_map(const mcap_map *m);
 
 /** Same object serialised compactly ("{"a":"1"}"); free() it. NULL when out of memory. */
 char *cli_str_map_text(const mcap_map *m);
+
+/** A table cell from untrusted text, control characters escaped (cli_one_line); "?" and -1
+ * when out of memory, else 0. */
+int cli_table_add_text(cli_table *t, mcap_str s);
+
+/** A cell of at most `max_chars` characters (UTF-8; at least 4), "..." ending a cut one; "?"
+ * and -1 for a NULL text (what failed to be made), else 0. */
+int cli_table_add_long(cli_table *t, const char *text, size_t max_chars);
+
+/** Start a table whose header row is names[] (one per character of `align`). */
+void cli_table_head(cli_table *t, const char *align, const char *const *names);
 
 /** "none" for the empty compression string, else the string (not copied). */
 const char *cli_compression_label(mcap_str compression, char *buf, size_t n);

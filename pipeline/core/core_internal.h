@@ -125,10 +125,7 @@ void pl__feed_close(pl__feed *f); /* consumer: no more takes; the producer stops
 
 /* -------------------------------------------------------------- utf8.c */
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (1-4), or 0 when it is
- * ill-formed; then *bad (if non-NULL) gets the length of its maximal subpart (>= 1),
- * which is what one U+FFFD replaces. */
-size_t pl__utf8_seq(const unsigned char *p, size_t n, size_t *bad);
+/* (Decoding one sequence is the public pl_utf8_next, core.h.) */
 /* 1 when s[0..n) is well-formed UTF-8. */
 int pl__utf8_valid(const char *s, size_t n);
 /* A copy of s[0..n) with each ill-formed sequence replaced by U+FFFD (malloc'd,

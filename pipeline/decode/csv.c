@@ -316,7 +316,7 @@ static int cell_text(pl_text *t, const char *s, size_t n) {
       i++;
       continue;
     }
-    size_t k = pl__dec_utf8_seq(p + i, n - i);
+    size_t k = pl_utf8_next(p + i, n - i, NULL, NULL);
     if (k) {
       memcpy(o, p + i, k);
       o += k;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pipeline/core.h" /* pl_utf8_next */
 #include "pipeline/decode.h"
 
 /* ------------------------------------------------------------------- arena */
@@ -90,9 +91,6 @@ int pl__text_base64(pl_text *t, const uint8_t *p, size_t n);
 
 /* A JSON string literal (quotes included) of UTF-8 text; invalid UTF-8 becomes U+FFFD. */
 int pl__text_json_string(pl_text *t, const char *s, size_t n);
-
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-size_t pl__dec_utf8_seq(const uint8_t *p, size_t n);
 
 /* Append code point cp as UTF-8 (invalid ones as U+FFFD) at p (4 bytes room); length. */
 size_t pl__utf8_put(char *p, uint32_t cp);

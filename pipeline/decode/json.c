@@ -103,7 +103,7 @@ static int jstring(struct jp *p, const char **body, size_t *len) {
       p->i++;
       continue;
     }
-    size_t k = pl__dec_utf8_seq(u + p->i, p->n - p->i);
+    size_t k = pl_utf8_next(u + p->i, p->n - p->i, NULL, NULL);
     if (!k) return jfail(p, "invalid UTF-8 in a string");
     p->i += k;
   }

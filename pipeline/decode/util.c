@@ -166,35 +166,6 @@ int pl__text_base64(pl_text *t, const uint8_t *p, size_t n) {
   return 0;
 }
 
-size_t pl__dec_utf8_seq(const uint8_t *p, size_t n) {
-  uint8_t c = p[0];
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (p[i] & 0x3F);
-  }
-  /* no overlong forms, no surrogates, nothing above U+10FFFF */
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-    return 0;
-  return len;
-}
-
 size_t pl__utf8_put(char *p, uint32_t cp) {
   if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) cp = 0xFFFD;
   if (cp < 0x80) {
@@ -264,7 +235,7 @@ int pl__text_json_string(pl_text *t, const char *s, size_t n) {
       }
       i++;
     } else {
-      size_t len = pl__dec_utf8_seq(p + i, n - i);
+      size_t len = pl_utf8_next(p + i, n - i, NULL, NULL);
       if (len) {
         memcpy(o, p + i, len);
         o += len;

@@ -52,9 +52,10 @@ void pl__rb_hz(struct rb *b, double hz);
 /* A UTC time, RFC 3339 with milliseconds ("2026-01-01T00:00:00.000Z"). */
 void pl__rb_time(struct rb *b, uint64_t ns);
 
-/* Decode one UTF-8 character of s[0..n) (n > 0): the code point, or 0xFFFD for an invalid
- * sequence or a character XML forbids; *adv gets the bytes consumed (>= 1). */
-uint32_t pl__utf8_next(const unsigned char *s, size_t n, size_t *adv);
+/* One character of s[0..n) (n > 0) for a page: pl_utf8_next's code point, or 0xFFFD for an
+ * ill-formed sequence (*adv = 1: one per byte) or a character XML forbids; *adv gets the bytes
+ * consumed (>= 1). */
+uint32_t pl__page_char_next(const unsigned char *s, size_t n, size_t *adv);
 
 /* ------------------------------------------------------------------ time axis */
 

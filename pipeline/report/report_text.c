@@ -1,7 +1,7 @@
 /*
  * report_text.c - the text side of pl_report: the one escaping function
  * (pl_report_escape) every value from a recording goes through, UTF-8
- * decoding with replacement, the capped output buffer, and number, size,
+ * decoding with replacement (over pl_core's pl_utf8_next), the capped output buffer, and number, size,
  * duration and time formatting for the pages.
  */
 #include <stdio.h>
@@ -21,35 +21,12 @@ static int forbidden(uint32_t c) {
   return c > 0x10FFFF;
 }
 
-uint32_t pl__utf8_next(const unsigned char *s, size_t n, size_t *adv) {
-  unsigned char c = s[0];
-  *adv = 1;
-  if (c < 0x80) return forbidden(c) ? 0xFFFD : c;
-  size_t need;
-  uint32_t cp, min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-    cp = c & 0x1Fu;
-    min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    cp = c & 0x0Fu;
-    min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    cp = c & 0x07u;
-    min = 0x10000;
-  } else {
-    return 0xFFFD; /* continuation byte, overlong lead (C0, C1) or beyond U+10FFFF */
-  }
-  if (n < need + 1) return 0xFFFD;
-  for (size_t i = 1; i <= need; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0xFFFD;
-    cp = cp << 6 | (s[i] & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0xFFFD; /* ill-formed */
-  *adv = need + 1;
-  return forbidden(cp) ? 0xFFFD : cp; /* well-formed, but not for a page: one replacement */
+uint32_t pl__page_char_next(const unsigned char *s, size_t n, size_t *adv) {
+  uint32_t cp;
+  size_t len = pl_utf8_next(s, n, &cp, NULL);
+  /* an ill-formed sequence: one replacement per byte (the page shows where bytes were lost) */
+  *adv = len ? len : 1;
+  return len && !forbidden(cp) ? cp : 0xFFFD;
 }
 
 /* The escaped form of one code point into out (at most 8 bytes); its length. */
@@ -97,7 +74,7 @@ size_t pl_report_escape(char *dst, size_t cap, const char *s, size_t len) {
   char tmp[8];
   if (!s) len = 0;
   while (len) {
-    size_t k = escape_cp(pl__utf8_next(p, len, &adv), tmp);
+    size_t k = escape_cp(pl__page_char_next(p, len, &adv), tmp);
     if (!full) {
       if (written + k < cap) {
         memcpy(dst + written, tmp, k);
@@ -190,7 +167,7 @@ void pl__rb_text(struct rb *b, const char *s, size_t n) {
       n -= run;
       continue;
     }
-    size_t k = escape_cp(pl__utf8_next(p, n, &adv), tmp);
+    size_t k = escape_cp(pl__page_char_next(p, n, &adv), tmp);
     pl__rb_putn(b, tmp, k);
     p += adv;
     n -= adv;
@@ -206,7 +183,7 @@ void pl__rb_text_cut(struct rb *b, const char *s, size_t max_chars) {
   size_t n = strlen(s), chars = 0, adv;
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < n; i += adv) {
-    pl__utf8_next(p + i, n - i, &adv);
+    pl__page_char_next(p + i, n - i, &adv);
     chars++;
   }
   if (chars <= max_chars || max_chars < 5) {
@@ -217,14 +194,14 @@ void pl__rb_text_cut(struct rb *b, const char *s, size_t max_chars) {
   size_t keep = max_chars - 1, head = keep * 3 / 5, tail = keep - head;
   size_t i = 0, c = 0;
   for (; c < head; c++) {
-    pl__utf8_next(p + i, n - i, &adv);
+    pl__page_char_next(p + i, n - i, &adv);
     i += adv;
   }
   pl__rb_text(b, s, i);
   pl__rb_put(b, "\xE2\x80\xA6"); /* … */
   size_t j = 0;
   for (c = 0; c < chars - tail; c++) {
-    pl__utf8_next(p + j, n - j, &adv);
+    pl__page_char_next(p + j, n - j, &adv);
     j += adv;
   }
   pl__rb_text(b, s + j, n - j);

@@ -116,7 +116,7 @@ static int jstring(struct jcheck *j) {
       j->i++;
       continue;
     }
-    size_t k = pl__utf8_seq(j->p + j->i, j->n - j->i, NULL);
+    size_t k = pl_utf8_next(j->p + j->i, j->n - j->i, NULL, NULL);
     if (!k) return jfail(j, "UTF-8 text");
     j->i += k;
   }

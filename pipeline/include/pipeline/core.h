@@ -1,7 +1,8 @@
 /*
  * core.h - pl_core, what every pipeline library shares (prefix pl_): the
- * error codes and the error detail, findings, time ranges, RFC 3339 times and
- * the one calendar of mcapkit (proleptic Gregorian, UTC, no libc time zones).
+ * error codes and the error detail, findings, time ranges, RFC 3339 times,
+ * the one calendar of mcapkit (proleptic Gregorian, UTC, no libc time zones)
+ * and the one UTF-8 decoder.
  *
  * Conventions of every pipeline library, as in libmcap: functions return PL_OK
  * (0) or a negative pl_error; detail goes into a caller-supplied pl_error_info.
@@ -99,6 +100,23 @@ void pl_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *
 
 /* Days in `month` (1-12) of `year`; 0 for a month out of range. */
 unsigned pl_days_in_month(int64_t year, unsigned month);
+
+/* ----------------------------------------------------------------- UTF-8 */
+
+/**
+ * Decode the UTF-8 sequence at s[0..n) as RFC 3629 defines it: no overlong form, no
+ * surrogate (U+D800..U+DFFF), nothing above U+10FFFF, no sequence cut short by n.
+ * Every UTF-8 check of the pipeline and the CLI goes through this one function.
+ * @param s the bytes; nothing at or after s[n] is read
+ * @param n the bytes available (0: nothing is read, the return is 0 and *adv 0)
+ * @param[out] cp the code point, or U+FFFD when the sequence is ill-formed; may be NULL
+ * @param[out] adv the bytes to step over: the sequence's length, or for an ill-formed one
+ *             the length of its maximal subpart (1-3), which one U+FFFD replaces (Unicode's
+ *             "substitution of maximal subparts"); may be NULL
+ * @return the length of the well-formed sequence (1-4), or 0 when it is ill-formed.
+ * Reads only s (borrowed); no allocation, no state: safe from any thread.
+ */
+size_t pl_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *adv);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include "pipeline/decode.h"
 #include "pipeline/doctor.h"
 #include "pipeline/import.h"
+#include "pipeline/inspect.h"
 #include "pipeline/report.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/site.h"
