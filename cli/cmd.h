@@ -121,25 +121,17 @@ extern const cli_spec cmd_man_spec;
 extern const cli_spec cmd_agent_spec;
 extern const cli_spec cmd_report_spec;
 
-/* ---- API configuration shared by upload, reconcile, export and remote (cmd_remote.c):
- * --api-url / $MCAPKIT_API_URL, the key from --api-key-file (mode 600) or
- * $FOXGLOVE_API_KEY, -v logging of retries, SIGINT/SIGTERM as a cancel flag. */
-struct pl_http;
-struct pl_http_options;
-int cli_api_open(const cli_ctx *ctx, const char *api_url, const char *key_file,
-                 struct pl_http **out);
-int cli_api_key(const cli_ctx *ctx, const char *key_file, char **key);
-void cli_api_key_free(char *key);
-const char *cli_api_url(const char *opt);
-void cli_api_http_options(const cli_ctx *ctx, struct pl_http_options *o);
-const volatile int *cli_api_cancel_flag(void);
-int cli_api_exit_code(int pl_rc);
+/* ---- the API configuration shared by upload, reconcile, export, remote and agent: the
+ * API access option group of optgroups.h (cli_api_open, cli_api_key, ...). */
 
 /* ---- shared by the rewrite commands (filter, compress, decompress, sort; cmd_filter.c) */
 struct pl_rewrite_options;
-/* Apply --compression / --order / --threads to `o`. @return CLI_CONTINUE or a usage exit code. */
-int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char *order,
-                      int threads, struct pl_rewrite_options *o);
+struct cli_compress_args;
+/* Apply the compression group (cli_compress_resolve with `flags`; o->compression holds the
+ * codec used when --compression is absent), --order and --threads to `o`.
+ * @return CLI_CONTINUE or a usage exit code. */
+int cli_rewrite_setup(const cli_spec *spec, const struct cli_compress_args *comp, unsigned flags,
+                      const char *order, int threads, struct pl_rewrite_options *o);
 /* Rewrite `input` into `output` (or over it with in_place) and report. @return an exit code. */
 int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const char *output,
                     int in_place, int json, struct pl_rewrite_options *o);

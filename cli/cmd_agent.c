@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/agent.h"
 
@@ -36,10 +37,9 @@ struct agent_args {
   double settle, stale_after, rescan;
   const char *on_error;
   const char *compress;
-  cli_strlist exclude_topics;
+  cli_topic_args topics; /* --exclude-topic only */
   int threads;
-  const char *api_url;
-  const char *api_key_file;
+  cli_api_args api;
   const char *device_name;
   const char *device_id;
   uint64_t max_rate;
@@ -75,8 +75,8 @@ static const cli_opt agent_opts[] = {
      "when the doctor finds errors: do not upload (default), or upload with a warning"},
     {"compress", 0, CLI_OPT_STRING, AA(compress), "zstd|lz4",
      "compress recordings whose chunks are uncompressed before the upload"},
-    {"exclude-topic", 0, CLI_OPT_LIST, AA(exclude_topics), "REGEX",
-     "drop topics matching REGEX (whole topic) before the upload (repeatable)"},
+    CLI_OPT_EXCLUDE_TOPIC(struct agent_args, topics,
+                          "drop topics matching REGEX (whole topic) before the upload (repeatable)"),
     {"threads", 'j', CLI_OPT_INT, AA(threads), "N", "compression threads of one preparation (default 1)"},
     {"parallel", 0, CLI_OPT_INT, AA(parallel), "N", "recordings prepared and uploaded at once (default 1)"},
     {"max-rate", 0, CLI_OPT_BYTES, AA(max_rate), "BYTES",
@@ -97,10 +97,7 @@ static const cli_opt agent_opts[] = {
      "handle what is finished now, then exit (retries are not waited for)"},
     {"no-notify", 0, CLI_OPT_FLAG, AA(no_notify), NULL, "do not talk to systemd ($NOTIFY_SOCKET)"},
     {"json", 0, CLI_OPT_FLAG, AA(json), NULL, "log events as NDJSON on stderr"},
-    {"api-url", 0, CLI_OPT_STRING, AA(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, AA(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct agent_args, api),
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -173,18 +170,7 @@ static void on_event(void *user, const pl_agent_event *ev) {
   clock_gettime(CLOCK_REALTIME, &ts);
   uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
   if (l->json) {
-    json_object *o = cli_json_document();
-    cli_json_add_time(o, "time", now);
-    cli_json_add_str(o, "event", ev->event);
-    if (ev->path) cli_json_add_str(o, "path", ev->path);
-    if (ev->message) cli_json_add_str(o, "message", ev->message);
-    if (ev->size) cli_json_add_u64(o, "size", ev->size);
-    if (ev->messages_lost) cli_json_add_u64(o, "messages_lost", ev->messages_lost);
-    if (ev->attempts) cli_json_add_u64(o, "attempts", (uint64_t)ev->attempts);
-    if (ev->next_retry_ns) cli_json_add_time(o, "next_retry", ev->next_retry_ns);
-    if (ev->key) cli_json_add_str(o, "key", ev->key);
-    if (ev->recording_id) cli_json_add_str(o, "recording_id", ev->recording_id);
-    cli_json_print_line(stderr, o);
+    cli_agent_event_json(stderr, now, ev);
     return;
   }
   char t[CLI_FMT_SIZE], b[CLI_FMT_SIZE];
@@ -197,17 +183,6 @@ static void on_event(void *user, const pl_agent_event *ev) {
   if (ev->message) fprintf(stderr, "%s%s", ev->path ? ": " : " ", ev->message);
   fputc('\n', stderr);
   fflush(stderr);
-}
-
-static int parse_compression(const char *s, mcap_compression *out) {
-  if (!s) {
-    *out = MCAP_COMPRESSION_DEFAULT;
-    return 0;
-  }
-  if (strcmp(s, "zstd") == 0) *out = MCAP_COMPRESSION_ZSTD;
-  else if (strcmp(s, "lz4") == 0) *out = MCAP_COMPRESSION_LZ4;
-  else return -1;
-  return 0;
 }
 
 static int agent_status(cli_ctx *ctx, int argc, char **argv);
@@ -245,7 +220,9 @@ int cmd_agent(cli_ctx *ctx, int argc, char **argv) {
   }
   o.on_error = a.on_error && strcmp(a.on_error, "warn") == 0 ? PL_AGENT_ON_ERROR_WARN
                                                              : PL_AGENT_ON_ERROR_REFUSE;
-  if (parse_compression(a.compress, &o.compress) != 0) {
+  /* --compress zstd|lz4: none is not a way to compress */
+  if (a.compress && (mcap_compression_parse(a.compress, &o.compress) != MCAP_OK ||
+                     o.compress == MCAP_COMPRESSION_NONE)) {
     rc = cli_usage_error(sp, "'--compress' must be 'zstd' or 'lz4'");
     goto out;
   }
@@ -264,8 +241,10 @@ int cmd_agent(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_usage_error(sp, "'--threads' must be from 1 to 256");
     goto out;
   }
+  rc = cli_topics_resolve(sp, &a.topics);
+  if (rc != CLI_CONTINUE) goto out;
   char *key = NULL;
-  rc = cli_api_key(ctx, a.api_key_file, &key);
+  rc = cli_api_key(ctx, &a.api, &key);
   if (rc != CLI_EXIT_OK) goto out;
   struct log_ctx lc = {ctx, a.json || ctx->json};
   o.watch = a.watch.items;
@@ -277,10 +256,10 @@ int cmd_agent(cli_ctx *ctx, int argc, char **argv) {
   o.settle_s = a.settle;
   o.stale_after_s = a.stale_after;
   o.rescan_s = a.rescan;
-  o.exclude_topics = a.exclude_topics.items;
-  o.n_exclude_topics = a.exclude_topics.n;
+  o.exclude_topics = a.topics.exclude.items;
+  o.n_exclude_topics = a.topics.exclude.n;
   o.threads = a.threads;
-  o.api_url = cli_api_url(a.api_url);
+  o.api_url = cli_api_url(&a.api);
   o.api_key = key;
   o.device_name = a.device_name;
   o.device_id = a.device_id;
@@ -335,71 +314,6 @@ out:
 
 /* ------------------------------------------------------------- status */
 
-static void add_entry_json(json_object *arr, const pl_agent_entry *e) {
-  json_object *o = json_object_new_object();
-  cli_json_add_u64(o, "id", e->id);
-  cli_json_add_str(o, "path", e->path);
-  cli_json_add_str(o, "state", e->state);
-  cli_json_add_str(o, "kind", e->kind);
-  cli_json_add_bool(o, "stale", e->stale);
-  cli_json_add_u64(o, "size", e->size);
-  cli_json_add_u64(o, "attempts", (uint64_t)e->attempts);
-  if (e->next_retry_ns) cli_json_add_time(o, "next_retry", e->next_retry_ns);
-  if (e->updated_ns) cli_json_add_time(o, "updated", e->updated_ns);
-  if (e->reason) cli_json_add_str(o, "reason", e->reason);
-  if (e->key) cli_json_add_str(o, "key", e->key);
-  if (e->recording_id) cli_json_add_str(o, "recording_id", e->recording_id);
-  if (e->copy) cli_json_add_str(o, "copy", e->copy);
-  cli_json_add_bool(o, "lost", e->lost);
-  cli_json_add_u64(o, "messages_lost", e->messages_lost);
-  cli_json_add_u64(o, "doctor_errors", e->doctor_errors);
-  cli_json_add_u64(o, "bytes_sent", e->bytes_sent);
-  cli_json_add_u64(o, "bytes_total", e->bytes_total);
-  cli_json_add_double(o, "rate", e->rate, 0);
-  json_object_array_add(arr, o);
-}
-
-static void add_counts_json(json_object *doc, const pl_agent_counts *c) {
-  json_object *o = json_object_new_object();
-  cli_json_add_u64(o, "verified", c->verified);
-  cli_json_add_u64(o, "deleted", c->deleted);
-  cli_json_add_u64(o, "failed", c->failed);
-  cli_json_add_u64(o, "refused", c->refused);
-  cli_json_add_u64(o, "differs", c->differs);
-  cli_json_add_u64(o, "gone", c->gone);
-  cli_json_add_u64(o, "lost", c->lost);
-  cli_json_add_u64(o, "pending", c->pending);
-  if (c->uploads) cli_json_add_u64(o, "uploads_this_run", c->uploads);
-  json_object_object_add(doc, "counts", o);
-}
-
-static void entry_detail(const pl_agent_entry *e, uint64_t now, char *buf, size_t n) {
-  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE], r[CLI_FMT_SIZE];
-  buf[0] = 0;
-  if (strcmp(e->state, "uploading") == 0 && e->bytes_total) {
-    snprintf(buf, n, "%s of %s at %s/s", cli_fmt_bytes(a, sizeof a, e->bytes_sent),
-             cli_fmt_bytes(b, sizeof b, e->bytes_total),
-             cli_fmt_bytes(r, sizeof r, (uint64_t)e->rate));
-  } else if (strcmp(e->state, "failed") == 0) {
-    if (e->next_retry_ns)
-      snprintf(buf, n, "attempt %d, next in %.0f s: %s", e->attempts,
-               e->next_retry_ns > now ? (double)(e->next_retry_ns - now) / 1e9 : 0.0,
-               e->reason ? e->reason : "");
-    else
-      snprintf(buf, n, "attempt %d, not retried: %s", e->attempts, e->reason ? e->reason : "");
-  } else if ((strcmp(e->state, "verified") == 0 || strcmp(e->state, "deleted") == 0) &&
-             e->recording_id) {
-    snprintf(buf, n, "recording %s%s%s", e->recording_id, e->lost ? "; " : "",
-             e->lost && e->reason ? e->reason : "");
-  } else if (e->reason) {
-    snprintf(buf, n, "%s", e->reason);
-  }
-  if (e->stale && strlen(buf) + 10 < n) {
-    size_t l = strlen(buf);
-    snprintf(buf + l, n - l, "%s(stale)", l ? " " : "");
-  }
-}
-
 static int agent_status(cli_ctx *ctx, int argc, char **argv) {
   struct status_args a;
   memset(&a, 0, sizeof a);
@@ -407,12 +321,7 @@ static int agent_status(cli_ctx *ctx, int argc, char **argv) {
   int rc = cli_parse(ctx, &agent_status_spec, argc, argv, &a, &first);
   if (rc != CLI_CONTINUE) return rc;
   if (!a.state && !a.watch) return cli_usage_error(&agent_status_spec, "give '--state DIR'");
-  char *dir = a.state ? strdup(a.state) : NULL;
-  if (!a.state) {
-    size_t n = strlen(a.watch) + sizeof "/.mcapkit";
-    dir = malloc(n);
-    if (dir) snprintf(dir, n, "%s/.mcapkit", a.watch);
-  }
+  char *dir = a.state ? strdup(a.state) : pl_agent_default_state_dir(a.watch);
   if (!dir) {
     cli_error(ctx, "out of memory");
     return CLI_EXIT_FAILURE;
@@ -436,11 +345,11 @@ static int agent_status(cli_ctx *ctx, int argc, char **argv) {
     if (s->pid) cli_json_add_int(doc, "pid", s->pid);
     cli_json_add_str(doc, "source", s->from_journal ? "journal" : "live");
     if (s->updated_ns) cli_json_add_time(doc, "updated", s->updated_ns);
-    add_counts_json(doc, &s->counts);
+    cli_agent_counts_json(doc, &s->counts);
     cli_json_add_u64(doc, "omitted", s->omitted);
     cli_json_add_u64(doc, "skipped_lines", s->skipped_lines);
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < s->n_entries; i++) add_entry_json(arr, &s->entries[i]);
+    for (size_t i = 0; i < s->n_entries; i++) cli_agent_entry_json(arr, &s->entries[i]);
     json_object_object_add(doc, "recordings", arr);
     if (cli_json_print(stdout, doc) != 0) rc = CLI_EXIT_FAILURE;
   } else {
@@ -457,7 +366,7 @@ static int agent_status(cli_ctx *ctx, int argc, char **argv) {
     for (size_t i = 0; i < s->n_entries; i++) {
       const pl_agent_entry *e = &s->entries[i];
       char sz[CLI_FMT_SIZE], d[700];
-      entry_detail(e, now, d, sizeof d);
+      cli_agent_entry_detail(e, now, d, sizeof d);
       cli_table_add(&t, "%s", e->state);
       cli_table_add(&t, "%s", e->path);
       cli_table_add(&t, "%s", cli_fmt_bytes(sz, sizeof sz, e->size));

@@ -11,15 +11,13 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/rewrite.h"
 
 struct compress_args {
   const char *output;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
-  int no_chunks;
+  cli_compress_args comp;
   int no_crc;
   const char *order;
   int threads;
@@ -30,15 +28,14 @@ struct compress_args {
 
 #define A(f) offsetof(struct compress_args, f)
 static const cli_opt compress_opts[] = {
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none",
-     "chunk compression (default zstd)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N",
-     "codec level (recompresses every chunk)"},
+    CLI_OPTS_COMPRESSION(struct compress_args, comp, "zstd|lz4|none",
+                         "chunk compression (default zstd)",
+                         "codec level (recompresses every chunk)",
+                         "target uncompressed chunk size, e.g. 4M (re-chunks everything; "
+                         "default 1M)"),
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
      "where to write ('-' = standard output); required unless --in-place"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},
-    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    CLI_OPT_NO_CHUNKS(struct compress_args, comp),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
@@ -57,9 +54,9 @@ static const cli_opt compress_opts[] = {
 static const cli_opt decompress_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
      "where to write ('-' = standard output); required unless --in-place"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
+    {"chunk-size", 0, CLI_OPT_BYTES, A(comp.chunk_size), "BYTES",
      "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},
-    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    CLI_OPT_NO_CHUNKS(struct compress_args, comp),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
@@ -110,16 +107,11 @@ static int run(cli_ctx *ctx, const cli_spec *spec, int argc, char **argv, int de
   memset(&o, 0, sizeof o);
   o.keep_unused_channels = 1;
   o.compression = decompress ? MCAP_COMPRESSION_NONE : MCAP_COMPRESSION_ZSTD;
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
-  o.no_chunks = a.no_chunks;
   o.no_crc = a.no_crc;
   o.no_passthrough = a.no_passthrough;
-  if (a.compression && strcmp(a.compression, "preserve") == 0)
-    return cli_usage_error(spec, "unknown compression 'preserve' (expected zstd, lz4 or none)");
   /* compress always compresses: --no-chunks conflicts with it even without -c */
-  rc = cli_rewrite_setup(spec, a.compression ? a.compression : decompress ? NULL : "zstd", a.order,
-                         a.threads, &o);
+  rc = cli_rewrite_setup(spec, &a.comp, decompress ? 0u : CLI_COMPRESS_ALWAYS, a.order, a.threads,
+                         &o);
   if (rc != CLI_CONTINUE) return rc;
   return cli_rewrite_run(ctx, spec, argv[first], a.output, a.in_place, a.json, &o);
 }

@@ -14,15 +14,14 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/convert.h"
 #include "pipeline/rewrite.h"
 
 struct convert_args {
   const char *output;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
+  cli_compress_args comp;
   int threads;
   cli_strlist msg_path;
   const char *tmp_dir;
@@ -32,11 +31,8 @@ struct convert_args {
 #define A(f) offsetof(struct convert_args, f)
 static const cli_opt convert_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT", "where to write ('-' = standard output)"},
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none",
-     "chunk compression (default zstd)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N", "codec level"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (default 1M)"},
+    CLI_OPTS_COMPRESSION(struct convert_args, comp, "zstd|lz4|none", "chunk compression (default zstd)",
+                         "codec level", "target uncompressed chunk size, e.g. 4M (default 1M)"),
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
      "compression threads (default: number of cores)"},
     {"jobs", 0, CLI_OPT_INT, A(threads), "N", "same as --threads"},
@@ -217,12 +213,10 @@ int cmd_convert(cli_ctx *ctx, int argc, char **argv) {
   size_t n_inputs = (size_t)(argc - first);
   pl_rewrite_options ro;
   memset(&ro, 0, sizeof ro);
-  if (a.compression && strcmp(a.compression, "preserve") == 0) {
-    rc = cli_usage_error(spec, "unknown compression 'preserve' (expected zstd, lz4 or none)");
-    goto done;
-  }
-  /* The compression and thread options mean what they mean for the rewrite commands. */
-  rc = cli_rewrite_setup(spec, a.compression, NULL, a.threads, &ro);
+  /* The compression and thread options mean what they mean for the rewrite commands; the
+     codec is zstd unless -c says otherwise, so a level is checked against it at once. */
+  ro.compression = MCAP_COMPRESSION_ZSTD;
+  rc = cli_rewrite_setup(spec, &a.comp, 0, NULL, a.threads, &ro);
   if (rc != CLI_CONTINUE) goto done;
   if (!a.output) {
     rc = cli_usage_error(spec, "missing '-o OUT'");
@@ -261,8 +255,8 @@ int cmd_convert(cli_ctx *ctx, int argc, char **argv) {
   pl_convert_options o;
   memset(&o, 0, sizeof o);
   o.writer.compression = ro.compression;
-  o.writer.compression_level = a.compression_level;
-  o.writer.chunk_size = a.chunk_size;
+  o.writer.compression_level = ro.compression_level;
+  o.writer.chunk_size = ro.chunk_size;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int threads = ro.threads > 0 ? ro.threads : (cores > 0 ? (int)cores : 1);
   o.writer.workers = threads > 1 ? threads : 0;

@@ -19,19 +19,17 @@
 
 #include "cmd.h"
 #include "inspect.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
 #include "pipeline/pipeline.h"
-#include "timeparse.h"
 
 struct export_args {
-  const char *api_url;
-  const char *api_key_file;
+  cli_api_args api;
   const char *recording;
   const char *device_name;
   const char *device_id;
-  const char *start;
-  const char *end;
+  cli_time_args time;
   cli_strlist topics;
   int include_attachments;
   const char *out;
@@ -46,8 +44,9 @@ static const cli_opt export_opts[] = {
     {"device-name", 0, CLI_OPT_STRING, EA(device_name), "NAME",
      "or a device's data between --start and --end"},
     {"device-id", 0, CLI_OPT_STRING, EA(device_id), "ID", "the device, by id"},
-    {"start", 0, CLI_OPT_STRING, EA(start), "T", "inclusive start (RFC 3339, a number with a unit such as 12.5s, or ns)"},
-    {"end", 0, CLI_OPT_STRING, EA(end), "T", "inclusive end"},
+    CLI_OPTS_TIME_RANGE(struct export_args, time,
+                        "inclusive start (RFC 3339, a number with a unit such as 12.5s, or ns)",
+                        "inclusive end"),
     {"topics", 0, CLI_OPT_LIST, EA(topics), "A,B",
      "only these topics (comma-separated, repeatable)"},
     {"include-attachments", 0, CLI_OPT_FLAG, EA(include_attachments), NULL,
@@ -56,10 +55,7 @@ static const cli_opt export_opts[] = {
     {"verify-against", 0, CLI_OPT_STRING, EA(verify), "FILE",
      "prove the export holds exactly FILE's messages (a damaged FILE stops it: exit 3)"},
     {"json", 0, CLI_OPT_FLAG, EA(json), NULL, "print the result as one JSON document"},
-    {"api-url", 0, CLI_OPT_STRING, EA(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, EA(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct export_args, api),
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -116,15 +112,11 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
     USAGE("give '--recording KEY|ID', or '--device-name N' with '--start' and '--end'");
   if (a.recording && (a.device_name || a.device_id))
     USAGE("give '--recording' or a device, not both");
-  if (!a.recording && !(a.start && a.end)) USAGE("a device export needs '--start' and '--end'");
-  const char *se[2] = {a.start, a.end};
-  uint64_t t[2] = {0, 0};
-  for (int i = 0; i < 2; i++) {
-    char e[128];
-    if (se[i] && cli_parse_time(se[i], &t[i], e, sizeof e) != 0)
-      USAGE("invalid '--%s %s': %s", i ? "end" : "start", se[i], e);
-  }
-  if (a.start && a.end && t[1] < t[0]) USAGE("'--end' is before '--start'");
+  if (!a.recording && !(a.time.start && a.time.end))
+    USAGE("a device export needs '--start' and '--end'");
+  cli_time_range tr;
+  rc = cli_time_resolve(&cmd_export_spec, &a.time, &tr);
+  if (rc != CLI_CONTINUE) goto out;
   /* --topics A,B (repeatable): split on commas */
   size_t total = 0;
   for (size_t i = 0; i < a.topics.n; i++) total += strlen(a.topics.items[i]) + 1;
@@ -162,7 +154,7 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_close_reader(ctx, a.verify, vr); /* a damaged file: said, exit 3, no export */
     if (rc != CLI_EXIT_OK) goto out;
   }
-  rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
+  rc = cli_api_open(ctx, &a.api, &h);
   if (rc != CLI_EXIT_OK) goto out;
 
   struct prog pg;
@@ -170,10 +162,10 @@ int cmd_export(cli_ctx *ctx, int argc, char **argv) {
   o.recording = a.recording;
   o.device_name = a.device_name;
   o.device_id = a.device_id;
-  o.has_start = a.start != NULL;
-  o.has_end = a.end != NULL;
-  o.start = t[0];
-  o.end = t[1];
+  o.has_start = tr.has_start;
+  o.has_end = tr.has_end;
+  o.start = tr.start;
+  o.end = tr.end;
   o.topics = n_topics ? topics : NULL;
   o.n_topics = n_topics;
   o.include_attachments = a.include_attachments;

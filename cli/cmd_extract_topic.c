@@ -26,9 +26,9 @@
 #include "cmd.h"
 #include "inspect.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/decode.h"
-#include "timeparse.h"
 
 #define FLUSH_AT ((size_t)1 << 20)
 #define SHOWN_DECODE_ERRORS 5 /* per channel */
@@ -36,8 +36,7 @@
 struct topic_args {
   const char *output;
   const char *format;
-  const char *start;
-  const char *end;
+  cli_time_args time;
   const char *order;
   const char *bytes;
   uint64_t max_array;
@@ -49,10 +48,8 @@ static const cli_opt topic_opts[] = {
      "output file ('-' = standard output), or a directory for several topics as CSV; required"},
     {"format", 'f', CLI_OPT_STRING, offsetof(struct topic_args, format), "ndjson|csv",
      "output format (default: from OUT's extension, .csv or else ndjson)"},
-    {"start", 'S', CLI_OPT_STRING, offsetof(struct topic_args, start), "T",
-     "only messages logged at or after T"},
-    {"end", 'E', CLI_OPT_STRING, offsetof(struct topic_args, end), "T",
-     "only messages logged at or before T"},
+    CLI_OPTS_TIME_RANGE(struct topic_args, time, "only messages logged at or after T",
+                        "only messages logged at or before T"),
     {"order", 0, CLI_OPT_STRING, offsetof(struct topic_args, order), "log-time|file|reverse",
      "message order (default log-time)"},
     {"max-array", 0, CLI_OPT_U64, offsetof(struct topic_args, max_array), "N",
@@ -476,19 +473,13 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
   }
   mcap_query q;
   memset(&q, 0, sizeof q);
-  char err[256];
-  if (a.start) {
-    if (cli_parse_time(a.start, &q.start, err, sizeof err) != 0)
-      return cli_usage_error(spec, "--start: %s", err);
-    q.has_start = 1;
-  }
-  if (a.end) {
-    if (cli_parse_time(a.end, &q.end, err, sizeof err) != 0)
-      return cli_usage_error(spec, "--end: %s", err);
-    q.has_end = 1; /* both ends inclusive, as the query's (and cat's and filter's) */
-  }
-  if (q.has_start && q.has_end && q.start > q.end)
-    return cli_usage_error(spec, "the start (--start) is after the end (--end)");
+  cli_time_range tr; /* both ends inclusive, as the query's (and cat's and filter's) */
+  rc = cli_time_resolve(spec, &a.time, &tr);
+  if (rc != CLI_CONTINUE) return rc;
+  q.has_start = tr.has_start;
+  q.start = tr.start;
+  q.has_end = tr.has_end;
+  q.end = tr.end;
   if (parse_order(a.order, &q.order) != 0)
     return cli_usage_error(spec, "unknown order '%s' (expected log-time, file or reverse)",
                            a.order);

@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/rewrite.h"
 #include "timeparse.h"
@@ -42,26 +43,21 @@ static void on_progress(void *user, uint64_t done, uint64_t total) {
     cli_progress_update(&rp->bar, "%s: %s", rp->name, cli_fmt_bytes(b1, sizeof b1, done));
 }
 
-int cli_rewrite_setup(const cli_spec *spec, const char *compression, const char *order, int threads,
-                      struct pl_rewrite_options *o) {
-  if (compression) {
-    if (strcmp(compression, "preserve") == 0) {
-      o->compression = MCAP_COMPRESSION_DEFAULT;
-    } else if (mcap_compression_parse(compression, &o->compression) != MCAP_OK) {
-      return cli_usage_error(spec, "unknown compression '%s' (expected zstd, lz4 or none)",
-                             compression);
-    }
-  }
+int cli_rewrite_setup(const cli_spec *spec, const cli_compress_args *comp, unsigned flags,
+                      const char *order, int threads, struct pl_rewrite_options *o) {
+  /* with CLI_COMPRESS_PRESERVE the input's codec may be kept: the writer checks the level */
+  int rc = cli_compress_resolve(spec, comp, o->compression, flags, &o->compression);
+  if (rc != CLI_CONTINUE) return rc;
+  o->compression_level = comp->level;
+  o->chunk_size = comp->chunk_size;
+  o->no_chunks = comp->no_chunks;
   if (order && pl_rewrite_order_parse(order, &o->order) != PL_OK)
     return cli_usage_error(spec, "unknown order '%s' (expected preserve, log-time or topic)",
                            order);
   if (threads < 0 || threads > 256)
     return cli_usage_error(spec, "'--threads' must be between 0 and 256");
   o->threads = threads;
-  /* the codec is known unless the input's is kept (then the writer checks the level) */
-  return cli_check_output_options(spec, compression, o->compression,
-                                  o->compression != MCAP_COMPRESSION_DEFAULT, o->compression_level,
-                                  o->chunk_size, o->no_chunks);
+  return CLI_CONTINUE;
 }
 
 static void print_json(const char *input, const char *output, const pl_rewrite_stats *st,
@@ -108,12 +104,7 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
               "standard output");
     return CLI_EXIT_FAILURE;
   }
-  if (o->n_include_topics &&
-      pl_rewrite_check_patterns(o->include_topics, o->n_include_topics, &err) != PL_OK)
-    return cli_usage_error(spec, "%s", err.msg);
-  if (o->n_exclude_topics &&
-      pl_rewrite_check_patterns(o->exclude_topics, o->n_exclude_topics, &err) != PL_OK)
-    return cli_usage_error(spec, "%s", err.msg);
+  /* topic patterns were checked with the topic group (cli_topics_resolve) */
   if (o->n_last_per_channel &&
       pl_rewrite_check_patterns(o->last_per_channel, o->n_last_per_channel, &err) != PL_OK)
     return cli_usage_error(spec, "%s", err.msg);
@@ -194,19 +185,14 @@ int cli_rewrite_run(cli_ctx *ctx, const cli_spec *spec, const char *input, const
 
 struct filter_args {
   const char *output;
-  cli_strlist include;
-  cli_strlist exclude;
+  cli_topic_args topics;
   cli_strlist last_per_channel;
-  const char *start;
-  const char *end;
+  cli_time_args time;
   const char *start_secs;
   const char *end_secs;
   int no_attachments;
   int no_metadata;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
-  int no_chunks;
+  cli_compress_args comp;
   int no_crc;
   const char *order;
   int threads;
@@ -219,32 +205,31 @@ struct filter_args {
 static const cli_opt filter_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
      "where to write ('-' = standard output); required unless --in-place"},
-    {"include-topic", 'y', CLI_OPT_LIST, A(include), "REGEX",
-     "keep topics matching this regular expression (whole topic; repeatable)"},
-    {"exclude-topic", 0, CLI_OPT_LIST, A(exclude), "REGEX",
-     "drop topics matching this regular expression (whole topic; repeatable)"},
+    CLI_OPT_INCLUDE_TOPIC(struct filter_args, topics,
+                          "keep topics matching this regular expression (whole topic; repeatable)"),
+    CLI_OPT_EXCLUDE_TOPIC(struct filter_args, topics,
+                          "drop topics matching this regular expression (whole topic; repeatable)"),
     {"last-per-channel", 0, CLI_OPT_LIST, A(last_per_channel), "REGEX",
      "for matching topics also keep the latest message before --start (repeatable)"},
-    {"start", 'S', CLI_OPT_STRING, A(start), "T",
-     "keep messages logged at or after T (RFC 3339, 12.5s, 1500ms, or ns)"},
-    {"end", 'E', CLI_OPT_STRING, A(end), "T", "keep messages logged at or before T"},
+    CLI_OPTS_TIME_RANGE(struct filter_args, time,
+                        "keep messages logged at or after T (RFC 3339, 12.5s, 1500ms, or ns)",
+                        "keep messages logged at or before T"),
     {"start-secs", 0, CLI_OPT_STRING, A(start_secs), "SECONDS", "--start in seconds"},
     {"end-secs", 0, CLI_OPT_STRING, A(end_secs), "SECONDS", "--end in seconds (0 = no end)"},
     {"no-attachments", 0, CLI_OPT_FLAG, A(no_attachments), NULL, "drop attachments"},
     {"no-metadata", 0, CLI_OPT_FLAG, A(no_metadata), NULL, "drop metadata records"},
-    {"include-topic-regex", 0, CLI_OPT_LIST, A(include), "REGEX", "same as --include-topic"},
-    {"exclude-topic-regex", 0, CLI_OPT_LIST, A(exclude), "REGEX", "same as --exclude-topic"},
+    {"include-topic-regex", 0, CLI_OPT_LIST, A(topics.include), "REGEX", "same as --include-topic"},
+    {"exclude-topic-regex", 0, CLI_OPT_LIST, A(topics.exclude), "REGEX", "same as --exclude-topic"},
     {"last-per-channel-topic-regex", 0, CLI_OPT_LIST, A(last_per_channel), "REGEX",
      "same as --last-per-channel"},
     {"exclude-attachments", 0, CLI_OPT_FLAG, A(no_attachments), NULL, "same as --no-attachments"},
     {"exclude-metadata", 0, CLI_OPT_FLAG, A(no_metadata), NULL, "same as --no-metadata"},
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none|preserve",
-     "chunk compression (default: the input's)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N",
-     "codec level (recompresses every chunk)"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (re-chunks everything; default 1M)"},
-    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    CLI_OPTS_COMPRESSION(struct filter_args, comp, "zstd|lz4|none|preserve",
+                         "chunk compression (default: the input's)",
+                         "codec level (recompresses every chunk)",
+                         "target uncompressed chunk size, e.g. 4M (re-chunks everything; "
+                         "default 1M)"),
+    CLI_OPT_NO_CHUNKS(struct filter_args, comp),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "preserve|log-time|topic",
      "message order of the output (default preserve)"},
@@ -300,51 +285,47 @@ int cmd_filter(cli_ctx *ctx, int argc, char **argv) {
   }
   pl_rewrite_options o;
   memset(&o, 0, sizeof o);
-  char err[200];
-  if (a.start && a.start_secs) {
+  cli_time_range tr;
+  if (a.time.start && a.start_secs) {
     rc = cli_usage_error(&cmd_filter_spec, "give '--start' or '--start-secs', not both");
     goto out;
   }
-  if (a.end && a.end_secs) {
+  if (a.time.end && a.end_secs) {
     rc = cli_usage_error(&cmd_filter_spec, "give '--end' or '--end-secs', not both");
     goto out;
   }
-  if (a.start && cli_parse_time(a.start, &o.start, err, sizeof err) != 0) {
-    rc = cli_usage_error(&cmd_filter_spec, "bad '--start': %s", err);
-    goto out;
-  }
+  rc = cli_time_resolve(&cmd_filter_spec, &a.time, &tr);
+  if (rc != CLI_CONTINUE) goto out;
+  o.start = tr.start;
+  o.end = tr.end;
   if (a.start_secs && parse_secs(a.start_secs, &o.start) != 0) {
     rc = cli_usage_error(&cmd_filter_spec, "bad '--start-secs' '%s'", a.start_secs);
     goto out;
   }
-  o.has_start = a.start || a.start_secs;
-  if (a.end && cli_parse_time(a.end, &o.end, err, sizeof err) != 0) {
-    rc = cli_usage_error(&cmd_filter_spec, "bad '--end': %s", err);
-    goto out;
-  }
+  o.has_start = tr.has_start || a.start_secs;
   if (a.end_secs && parse_secs(a.end_secs, &o.end) != 0) {
     rc = cli_usage_error(&cmd_filter_spec, "bad '--end-secs' '%s'", a.end_secs);
     goto out;
   }
-  o.has_end = a.end || (a.end_secs && o.end != 0);
+  o.has_end = tr.has_end || (a.end_secs && o.end != 0);
   if (o.has_start && o.has_end && o.start > o.end) {
     rc = cli_usage_error(&cmd_filter_spec, "the start (--start) is after the end (--end)");
     goto out;
   }
-  o.include_topics = a.include.items;
-  o.n_include_topics = a.include.n;
-  o.exclude_topics = a.exclude.items;
-  o.n_exclude_topics = a.exclude.n;
+  rc = cli_topics_resolve(&cmd_filter_spec, &a.topics);
+  if (rc != CLI_CONTINUE) goto out;
+  o.include_topics = a.topics.include.items;
+  o.n_include_topics = a.topics.include.n;
+  o.exclude_topics = a.topics.exclude.items;
+  o.n_exclude_topics = a.topics.exclude.n;
   o.last_per_channel = a.last_per_channel.items;
   o.n_last_per_channel = a.last_per_channel.n;
   o.no_attachments = a.no_attachments;
   o.no_metadata = a.no_metadata;
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
-  o.no_chunks = a.no_chunks;
   o.no_crc = a.no_crc;
   o.no_passthrough = a.no_passthrough;
-  rc = cli_rewrite_setup(&cmd_filter_spec, a.compression, a.order, a.threads, &o);
+  /* o.compression stays MCAP_COMPRESSION_DEFAULT: the input's codec unless -c says otherwise */
+  rc = cli_rewrite_setup(&cmd_filter_spec, &a.comp, CLI_COMPRESS_PRESERVE, a.order, a.threads, &o);
   if (rc != CLI_CONTINUE) goto out;
   rc = cli_rewrite_run(ctx, &cmd_filter_spec, argv[first], a.output, a.in_place, a.json, &o);
 out:

@@ -18,14 +18,13 @@
 
 #include "cmd.h"
 #include "inspect.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/pipeline.h"
 
 struct lake_args {
   const char *lake;
-  const char *compression;
-  int level;
-  uint64_t chunk_size;
+  cli_compress_args comp;
   int jobs;
   int allow_partial;
   const char *device;
@@ -35,12 +34,10 @@ struct lake_args {
 
 static const cli_opt lake_opts[] = {
     {"lake", 'l', CLI_OPT_STRING, offsetof(struct lake_args, lake), "DIR", "the lake directory"},
-    {"compression", 'c', CLI_OPT_STRING, offsetof(struct lake_args, compression), "zstd|lz4|none",
-     "chunk compression of the lake files (default zstd)"},
-    {"compression-level", 0, CLI_OPT_INT, offsetof(struct lake_args, level), "N",
-     "compression level (default: the codec's)"},
-    {"chunk-size", 0, CLI_OPT_BYTES, offsetof(struct lake_args, chunk_size), "BYTES",
-     "target uncompressed chunk size (default 768K)"},
+    CLI_OPTS_COMPRESSION(struct lake_args, comp, "zstd|lz4|none",
+                         "chunk compression of the lake files (default zstd)",
+                         "compression level (default: the codec's)",
+                         "target uncompressed chunk size (default 768K)"),
     {"threads", 'j', CLI_OPT_INT, offsetof(struct lake_args, jobs), "N",
      "compression threads (0 or default: one per core; 1 = none)"},
     {"jobs", 0, CLI_OPT_INT, offsetof(struct lake_args, jobs), "N", "same as --threads"},
@@ -154,19 +151,12 @@ int cmd_lake(cli_ctx *ctx, int argc, char **argv) {
   }
   pl_lake_options o;
   memset(&o, 0, sizeof o);
-  if (a.compression) {
-    if (mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
-      return cli_usage_error(&cmd_lake_spec, "unknown compression '%s'", a.compression);
-  }
-  rc = cli_check_output_options(&cmd_lake_spec, a.compression,
-                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
-                                                                          : o.compression,
-                                1, a.level, a.chunk_size, 0);
+  rc = cli_compress_resolve(&cmd_lake_spec, &a.comp, MCAP_COMPRESSION_ZSTD, 0, &o.compression);
   if (rc != CLI_CONTINUE) return rc;
   if (a.jobs < 0 || a.jobs > 256)
     return cli_usage_error(&cmd_lake_spec, "'--threads' must be between 0 and 256");
-  o.compression_level = a.level;
-  o.chunk_size = a.chunk_size;
+  o.compression_level = a.comp.level;
+  o.chunk_size = a.comp.chunk_size;
   o.jobs = a.jobs;
   o.allow_partial = a.allow_partial;
   o.device = a.device;

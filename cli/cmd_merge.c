@@ -13,15 +13,13 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/rewrite.h"
 
 struct merge_args {
   const char *output;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
-  int no_chunks;
+  cli_compress_args comp;
   int no_crc;
   const char *coalesce;
   int allow_duplicate_metadata;
@@ -35,12 +33,9 @@ struct merge_args {
 #define A(f) offsetof(struct merge_args, f)
 static const cli_opt merge_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT", "where to write ('-' = standard output)"},
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none",
-     "chunk compression (default zstd)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N", "codec level"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (default 1M)"},
-    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    CLI_OPTS_COMPRESSION(struct merge_args, comp, "zstd|lz4|none", "chunk compression (default zstd)",
+                         "codec level", "target uncompressed chunk size, e.g. 4M (default 1M)"),
+    CLI_OPT_NO_CHUNKS(struct merge_args, comp),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"coalesce-channels", 0, CLI_OPT_STRING, A(coalesce), "auto|force|none",
      "merge equal channels: auto (same topic, encoding, schema, metadata), force (metadata "
@@ -102,27 +97,21 @@ int cmd_merge(cli_ctx *ctx, int argc, char **argv) {
   pl_merge_options o;
   memset(&o, 0, sizeof o);
   if (!a.output) return cli_usage_error(&cmd_merge_spec, "missing '-o OUT'");
-  if (a.compression && mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
-    return cli_usage_error(&cmd_merge_spec, "unknown compression '%s' (expected zstd, lz4 or none)",
-                           a.compression);
+  rc = cli_compress_resolve(&cmd_merge_spec, &a.comp, MCAP_COMPRESSION_ZSTD, 0, &o.compression);
+  if (rc != CLI_CONTINUE) return rc;
   if (a.coalesce && pl_coalesce_parse(a.coalesce, &o.coalesce) != PL_OK)
     return cli_usage_error(&cmd_merge_spec,
                            "unknown --coalesce-channels '%s' (expected auto, force or none)",
                            a.coalesce);
   if (a.threads < 0 || a.threads > 256)
     return cli_usage_error(&cmd_merge_spec, "'--threads' must be between 0 and 256");
-  rc = cli_check_output_options(&cmd_merge_spec, a.compression,
-                                o.compression == MCAP_COMPRESSION_DEFAULT ? MCAP_COMPRESSION_ZSTD
-                                                                          : o.compression,
-                                1, a.compression_level, a.chunk_size, a.no_chunks);
-  if (rc != CLI_CONTINUE) return rc;
   if (a.max_open == NOT_GIVEN)
     a.max_open = 0; /* the default, 8 */
   else if (a.max_open < 2 || a.max_open > 4096)
     return cli_usage_error(&cmd_merge_spec, "'--max-open' must be between 2 and 4096");
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
-  o.no_chunks = a.no_chunks;
+  o.compression_level = a.comp.level;
+  o.chunk_size = a.comp.chunk_size;
+  o.no_chunks = a.comp.no_chunks;
   o.no_crc = a.no_crc;
   o.allow_duplicate_metadata = a.allow_duplicate_metadata;
   o.no_attachments = a.no_attachments;

@@ -15,13 +15,13 @@
 
 #include "cmd.h"
 #include "inspect.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
 #include "pipeline/pipeline.h"
 
 struct reconcile_args {
-  const char *api_url;
-  const char *api_key_file;
+  cli_api_args api;
   const char *recording;
   double tolerance;
   const char *device_name;
@@ -42,10 +42,7 @@ static const cli_opt reconcile_opts[] = {
     {"device-id", 0, CLI_OPT_STRING, RA(device_id), "ID", "the device id expected remotely"},
     {"no-lake", 0, CLI_OPT_FLAG, RA(no_lake), NULL, "do not compare lake files"},
     {"json", 0, CLI_OPT_FLAG, RA(json), NULL, "print the result as one JSON document"},
-    {"api-url", 0, CLI_OPT_STRING, RA(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, RA(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct reconcile_args, api),
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -132,7 +129,7 @@ int cmd_reconcile(cli_ctx *ctx, int argc, char **argv) {
     return CLI_EXIT_PROBLEMS;
   }
   pl_http *h = NULL;
-  rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
+  rc = cli_api_open(ctx, &a.api, &h);
   if (rc != CLI_EXIT_OK) {
     pl_recording_index_free(ix);
     return rc;

@@ -15,14 +15,13 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/rewrite.h"
 
 struct recover_args {
   const char *output;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
+  cli_compress_args comp;
   int no_crc;
   int threads;
   int in_place;
@@ -34,12 +33,10 @@ struct recover_args {
 static const cli_opt recover_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
      "where to write ('-' = standard output); required unless --in-place"},
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none|preserve",
-     "chunk compression (default preserve: the input's)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N",
-     "codec level (recompresses every chunk)"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size (re-chunks everything; default 1M)"},
+    CLI_OPTS_COMPRESSION(struct recover_args, comp, "zstd|lz4|none|preserve",
+                         "chunk compression (default preserve: the input's)",
+                         "codec level (recompresses every chunk)",
+                         "target uncompressed chunk size (re-chunks everything; default 1M)"),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"threads", 'j', CLI_OPT_INT, A(threads), "N",
      "compression threads (0 or default: one per core)"},
@@ -146,19 +143,14 @@ int cmd_recover(cli_ctx *ctx, int argc, char **argv) {
   const char *input = argv[first];
   pl_recover_options o;
   memset(&o, 0, sizeof o);
-  if (a.compression && strcmp(a.compression, "preserve") != 0 &&
-      mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
-    return cli_usage_error(&cmd_recover_spec,
-                           "unknown compression '%s' (expected zstd, lz4, none or preserve)",
-                           a.compression);
+  /* preserve (the default) keeps the input's codec: its level is checked once it is known */
+  rc = cli_compress_resolve(&cmd_recover_spec, &a.comp, MCAP_COMPRESSION_DEFAULT,
+                            CLI_COMPRESS_PRESERVE, &o.compression);
+  if (rc != CLI_CONTINUE) return rc;
   if (a.threads < 0 || a.threads > 256)
     return cli_usage_error(&cmd_recover_spec, "'--threads' must be between 0 and 256");
-  rc = cli_check_output_options(&cmd_recover_spec, a.compression, o.compression,
-                                o.compression != MCAP_COMPRESSION_DEFAULT, a.compression_level,
-                                a.chunk_size, 0);
-  if (rc != CLI_CONTINUE) return rc;
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
+  o.compression_level = a.comp.level;
+  o.chunk_size = a.comp.chunk_size;
   o.no_crc = a.no_crc;
   o.threads = a.threads;
   o.no_passthrough = a.no_passthrough;

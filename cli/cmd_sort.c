@@ -11,15 +11,13 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/rewrite.h"
 
 struct sort_args {
   const char *output;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
-  int no_chunks;
+  cli_compress_args comp;
   int no_crc;
   const char *order;
   int threads;
@@ -31,12 +29,10 @@ struct sort_args {
 static const cli_opt sort_opts[] = {
     {"output", 'o', CLI_OPT_STRING, A(output), "OUT",
      "where to write ('-' = standard output); required unless --in-place"},
-    {"compression", 'c', CLI_OPT_STRING, A(compression), "zstd|lz4|none|preserve",
-     "chunk compression (default: the input's)"},
-    {"compression-level", 0, CLI_OPT_INT, A(compression_level), "N", "codec level"},
-    {"chunk-size", 0, CLI_OPT_BYTES, A(chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (default 1M)"},
-    {"no-chunks", 0, CLI_OPT_FLAG, A(no_chunks), NULL, "write messages outside chunks"},
+    CLI_OPTS_COMPRESSION(struct sort_args, comp, "zstd|lz4|none|preserve",
+                         "chunk compression (default: the input's)", "codec level",
+                         "target uncompressed chunk size, e.g. 4M (default 1M)"),
+    CLI_OPT_NO_CHUNKS(struct sort_args, comp),
     {"no-crc", 0, CLI_OPT_FLAG, A(no_crc), NULL, "write every CRC field as 0"},
     {"order", 0, CLI_OPT_STRING, A(order), "log-time|topic|preserve",
      "message order of the output (default log-time)"},
@@ -74,11 +70,8 @@ int cmd_sort(cli_ctx *ctx, int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.keep_unused_channels = 1;
   o.order = PL_REWRITE_ORDER_LOG_TIME;
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
-  o.no_chunks = a.no_chunks;
   o.no_crc = a.no_crc;
-  rc = cli_rewrite_setup(&cmd_sort_spec, a.compression, a.order, a.threads, &o);
+  rc = cli_rewrite_setup(&cmd_sort_spec, &a.comp, CLI_COMPRESS_PRESERVE, a.order, a.threads, &o);
   if (rc != CLI_CONTINUE) return rc;
   return cli_rewrite_run(ctx, &cmd_sort_spec, argv[first], a.output, a.in_place, a.json, &o);
 }

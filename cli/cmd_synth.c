@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "mcap/mcap.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/synth.h"
 
@@ -19,14 +20,11 @@ struct synth_args {
   const char *output;
   double duration;
   const char *profile;
-  const char *compression;
-  int compression_level;
-  uint64_t chunk_size;
+  cli_compress_args comp;
   uint64_t seed;
   uint64_t attachments;
   uint64_t metadata;
   int no_summary;
-  int no_chunks;
   int no_message_index;
   int no_crcs;
   int json;
@@ -39,12 +37,9 @@ static const cli_opt synth_opts[] = {
      "length of the recording (default 10)"},
     {"profile", 'p', CLI_OPT_STRING, offsetof(struct synth_args, profile), "tiny|robot",
      "what to simulate (default robot)"},
-    {"compression", 'c', CLI_OPT_STRING, offsetof(struct synth_args, compression), "zstd|lz4|none",
-     "chunk compression (default zstd)"},
-    {"compression-level", 0, CLI_OPT_INT, offsetof(struct synth_args, compression_level), "N",
-     "codec level (default: the codec's default)"},
-    {"chunk-size", 0, CLI_OPT_BYTES, offsetof(struct synth_args, chunk_size), "BYTES",
-     "target uncompressed chunk size, e.g. 4M (default 1M)"},
+    CLI_OPTS_COMPRESSION(struct synth_args, comp, "zstd|lz4|none", "chunk compression (default zstd)",
+                         "codec level (default: the codec's default)",
+                         "target uncompressed chunk size, e.g. 4M (default 1M)"),
     {"seed", 's', CLI_OPT_U64, offsetof(struct synth_args, seed), "N",
      "random seed; the same seed gives the same bytes (default 0)"},
     {"attachments", 0, CLI_OPT_U64, offsetof(struct synth_args, attachments), "N",
@@ -53,7 +48,7 @@ static const cli_opt synth_opts[] = {
      "number of metadata records (default 2)"},
     {"no-summary", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_summary), NULL,
      "write no summary section"},
-    {"no-chunks", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_chunks), NULL,
+    {"no-chunks", 0, CLI_OPT_FLAG, offsetof(struct synth_args, comp.no_chunks), NULL,
      "write messages straight into the data section, without chunks"},
     {"no-message-index", 0, CLI_OPT_FLAG, offsetof(struct synth_args, no_message_index), NULL,
      "write no MessageIndex records"},
@@ -143,26 +138,21 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
   if (a.profile && pl_synth_profile_parse(a.profile, &o.profile) != 0)
     return cli_usage_error(&cmd_synth_spec, "unknown profile '%s' (expected tiny or robot)",
                            a.profile);
-  o.compression = MCAP_COMPRESSION_ZSTD;
-  if (a.compression && mcap_compression_parse(a.compression, &o.compression) != MCAP_OK)
-    return cli_usage_error(&cmd_synth_spec, "unknown compression '%s' (expected zstd, lz4 or none)",
-                           a.compression);
   if (a.attachments != NOT_GIVEN && a.attachments > 1000)
     return cli_usage_error(&cmd_synth_spec, "'--attachments' must be at most 1000");
   if (a.metadata != NOT_GIVEN && a.metadata > 1000)
     return cli_usage_error(&cmd_synth_spec, "'--metadata' must be at most 1000");
-  rc = cli_check_output_options(&cmd_synth_spec, a.compression, o.compression, 1,
-                                a.compression_level, a.chunk_size, a.no_chunks);
+  rc = cli_compress_resolve(&cmd_synth_spec, &a.comp, MCAP_COMPRESSION_ZSTD, 0, &o.compression);
   if (rc != CLI_CONTINUE) return rc;
-  o.compression_level = a.compression_level;
-  o.chunk_size = a.chunk_size;
+  o.compression_level = a.comp.level;
+  o.chunk_size = a.comp.chunk_size;
   o.seed = a.seed;
   o.n_attachments = a.attachments == NOT_GIVEN ? 0
                     : a.attachments == 0       ? PL_SYNTH_NONE
                                                : (int)a.attachments;
   o.n_metadata = a.metadata == NOT_GIVEN ? 0 : a.metadata == 0 ? PL_SYNTH_NONE : (int)a.metadata;
   o.no_summary = a.no_summary;
-  o.no_chunking = a.no_chunks;
+  o.no_chunking = a.comp.no_chunks;
   o.no_message_index = a.no_message_index;
   o.no_crcs = a.no_crcs;
 

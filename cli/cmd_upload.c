@@ -21,12 +21,12 @@
 
 #include "cmd.h"
 #include "inspect.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
 
 struct upload_args {
-  const char *api_url;
-  const char *api_key_file;
+  cli_api_args api;
   const char *device_name;
   const char *device_id;
   const char *key;
@@ -67,10 +67,7 @@ static const cli_opt upload_opts[] = {
     {"journal", 0, CLI_OPT_STRING, UA(journal), "DIR", "the journal directory (default .mcapkit)"},
     {"no-journal", 0, CLI_OPT_FLAG, UA(no_journal), NULL, "keep no journal"},
     {"json", 0, CLI_OPT_FLAG, UA(json), NULL, "print the results as one JSON document"},
-    {"api-url", 0, CLI_OPT_STRING, UA(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, UA(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct upload_args, api),
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
 };
 
@@ -227,7 +224,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
     return cli_usage_error(&cmd_upload_spec, "'--key' needs exactly one file (%zu found)", n);
   }
   char *key = NULL;
-  rc = cli_api_key(ctx, a.api_key_file, &key);
+  rc = cli_api_key(ctx, &a.api, &key);
   if (rc != CLI_EXIT_OK) {
     cli_recordings_free(&recs);
     return rc;
@@ -258,7 +255,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   o.event_user = &u;
   o.cancel = ho.cancel;
   pl_upload_result *res = NULL;
-  int prc = pl_upload_files(cli_api_url(a.api_url), key, &ho, (const char *const *)paths, n, &o,
+  int prc = pl_upload_files(cli_api_url(&a.api), key, &ho, (const char *const *)paths, n, &o,
                             &res, &err);
   cli_api_key_free(key);
   cli_progress_done(&u.progress);

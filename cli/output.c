@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/pipeline.h"
+#include "pipeline/agent.h"
+#include "pipeline/client.h"
+#include "pipeline/core.h"
 
 /* ------------------------------------------------------------ diagnostics */
 
@@ -100,28 +102,6 @@ int cli_report_damage(const cli_ctx *ctx, const char *path, const mcap_damage *d
             why);
   cli_mark_incomplete(ctx);
   return CLI_EXIT_PROBLEMS;
-}
-
-int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
-                             int c_known, int level, uint64_t chunk_size, int no_chunks) {
-  if (no_chunks && chunk_size)
-    return cli_usage_error(spec, "'--no-chunks' and '--chunk-size' exclude each other");
-  if (no_chunks && compression_arg)
-    return cli_usage_error(spec, "'--no-chunks' and '--compression' exclude each other "
-                                 "(only chunks are compressed)");
-  if (no_chunks && level)
-    return cli_usage_error(spec, "'--no-chunks' and '--compression-level' exclude each other "
-                                 "(only chunks are compressed)");
-  if (level && c_known) {
-    int lo, hi;
-    mcap_compression_levels(c, &lo, &hi);
-    if (lo > hi)
-      return cli_usage_error(spec, "'--compression-level' needs a compression (none has no level)");
-    if (level < lo || level > hi)
-      return cli_usage_error(spec, "'--compression-level %d' is out of range for %s (%d to %d)",
-                             level, mcap_compression_name(c), lo, hi);
-  }
-  return CLI_CONTINUE;
 }
 
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) {
@@ -377,4 +357,269 @@ void cli_progress_done(cli_progress *p) {
     fflush(stderr);
   }
   p->shown = 0;
+}
+
+/* ---------------------------------------------------------- API resources */
+
+static const char *tfmt(char *buf, uint64_t ns) {
+  if (!ns) return "-";
+  pl_format_time(ns, buf);
+  return buf;
+}
+
+const char *cli_or_dash(const char *s) {
+  return s && *s ? s : "-";
+}
+
+/* Text from the server for the terminal: control characters shown as '?' (the client
+ * library has made it UTF-8 already). */
+void cli_put_text(const char *s) {
+  for (; s && *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+void cli_print_api_list(const pl_api_list *l) {
+  cli_table t;
+  char a[40], b[40], c[CLI_FMT_SIZE];
+  switch (l->kind) {
+    case PL_API_RECORDINGS:
+      cli_table_init(&t, 7, "lllllrl");
+      cli_table_add(&t, "id");
+      cli_table_add(&t, "device");
+      cli_table_add(&t, "start");
+      cli_table_add(&t, "end");
+      cli_table_add(&t, "status");
+      cli_table_add(&t, "size");
+      cli_table_add(&t, "path");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_recording *r = &l->recordings[i];
+        cli_table_add(&t, "%s", r->id);
+        cli_table_add(&t, "%s", cli_or_dash(r->device_name));
+        cli_table_add(&t, "%s", tfmt(a, r->start));
+        cli_table_add(&t, "%s", tfmt(b, r->end));
+        cli_table_add(&t, "%s", cli_or_dash(r->import_status));
+        cli_table_add(&t, "%s", cli_fmt_bytes(c, sizeof c, r->size));
+        cli_table_add(&t, "%s", cli_or_dash(r->path));
+      }
+      break;
+    case PL_API_ATTACHMENTS:
+      cli_table_init(&t, 7, "llllrrl");
+      cli_table_add(&t, "id");
+      cli_table_add(&t, "recording");
+      cli_table_add(&t, "name");
+      cli_table_add(&t, "media type");
+      cli_table_add(&t, "size");
+      cli_table_add(&t, "crc");
+      cli_table_add(&t, "log time");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_attachment *x = &l->attachments[i];
+        cli_table_add(&t, "%s", x->id);
+        cli_table_add(&t, "%s", cli_or_dash(x->recording_id));
+        cli_table_add(&t, "%s", cli_or_dash(x->name));
+        cli_table_add(&t, "%s", cli_or_dash(x->media_type));
+        cli_table_add(&t, "%s", cli_fmt_bytes(c, sizeof c, x->size));
+        cli_table_add(&t, "%u", x->crc);
+        cli_table_add(&t, "%s", tfmt(a, x->log_time));
+      }
+      break;
+    case PL_API_TOPICS:
+      cli_table_init(&t, 5, "lllll");
+      cli_table_add(&t, "topic");
+      cli_table_add(&t, "encoding");
+      cli_table_add(&t, "schema name");
+      cli_table_add(&t, "schema encoding");
+      cli_table_add(&t, "version");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_topic *x = &l->topics[i];
+        cli_table_add(&t, "%s", x->topic);
+        cli_table_add(&t, "%s", cli_or_dash(x->encoding));
+        cli_table_add(&t, "%s", cli_or_dash(x->schema_name));
+        cli_table_add(&t, "%s", cli_or_dash(x->schema_encoding));
+        cli_table_add(&t, "%s", cli_or_dash(x->version));
+      }
+      break;
+    case PL_API_COVERAGE:
+      cli_table_init(&t, 4, "llll");
+      cli_table_add(&t, "device");
+      cli_table_add(&t, "start");
+      cli_table_add(&t, "end");
+      cli_table_add(&t, "status");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_coverage *x = &l->coverage[i];
+        cli_table_add(&t, "%s", x->device_name ? x->device_name : cli_or_dash(x->device_id));
+        cli_table_add(&t, "%s", tfmt(a, x->start));
+        cli_table_add(&t, "%s", tfmt(b, x->end));
+        cli_table_add(&t, "%s", x->import_status ? x->import_status : cli_or_dash(x->status));
+      }
+      break;
+    case PL_API_PENDING_IMPORTS:
+      cli_table_init(&t, 6, "llllll");
+      cli_table_add(&t, "request id");
+      cli_table_add(&t, "filename");
+      cli_table_add(&t, "device");
+      cli_table_add(&t, "status");
+      cli_table_add(&t, "updated");
+      cli_table_add(&t, "error");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_import *x = &l->imports[i];
+        cli_table_add(&t, "%s", x->request_id);
+        cli_table_add(&t, "%s", cli_or_dash(x->filename));
+        cli_table_add(&t, "%s", x->device_name ? x->device_name : cli_or_dash(x->device_id));
+        cli_table_add(&t, "%s", cli_or_dash(x->status));
+        cli_table_add(&t, "%s", tfmt(a, x->updated_at));
+        cli_table_add(&t, "%s", cli_or_dash(x->error));
+      }
+      break;
+    case PL_API_LAKE_FILES:
+      cli_table_init(&t, 2, "ll");
+      cli_table_add(&t, "path");
+      cli_table_add(&t, "topics");
+      for (size_t i = 0; i < l->n; i++) {
+        const pl_api_lake_file *x = &l->lake_files[i];
+        cli_table_add(&t, "%s", x->path);
+        char topics[512] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < x->n_topics && used + 1 < sizeof topics; k++) {
+          int w = snprintf(topics + used, sizeof topics - used, "%s%s", k ? "," : "", x->topics[k]);
+          if (w < 0) break;
+          used += (size_t)w;
+        }
+        cli_table_add(&t, "%s", x->n_topics ? topics : "-");
+      }
+      break;
+    case PL_API_DEVICES:
+    default:
+      cli_table_init(&t, 2, "ll");
+      cli_table_add(&t, "id");
+      cli_table_add(&t, "name");
+      for (size_t i = 0; i < l->n; i++) {
+        cli_table_add(&t, "%s", l->devices[i].id);
+        cli_table_add(&t, "%s", cli_or_dash(l->devices[i].name));
+      }
+      break;
+  }
+  cli_table_print(&t, stdout, "");
+  cli_table_dispose(&t);
+}
+
+static const char *item_json(const pl_api_list *l, size_t i) {
+  switch (l->kind) {
+    case PL_API_RECORDINGS:
+      return l->recordings[i].json;
+    case PL_API_ATTACHMENTS:
+      return l->attachments[i].json;
+    case PL_API_TOPICS:
+      return l->topics[i].json;
+    case PL_API_COVERAGE:
+      return l->coverage[i].json;
+    case PL_API_PENDING_IMPORTS:
+      return l->imports[i].json;
+    case PL_API_LAKE_FILES:
+      return l->lake_files[i].json;
+    case PL_API_DEVICES:
+      return l->devices[i].json;
+  }
+  return "null";
+}
+
+int cli_print_api_list_json(const char *kind, const pl_api_list *l) {
+  json_object *doc = cli_json_document();
+  cli_json_add_str(doc, "kind", kind);
+  cli_json_add_u64(doc, "count", l->n);
+  cli_json_add_u64(doc, "pages", l->pages);
+  json_object *items = json_object_new_array();
+  for (size_t i = 0; i < l->n; i++) {
+    json_object *o = json_tokener_parse(item_json(l, i));
+    json_object_array_add(items, o ? o : json_object_new_null());
+  }
+  json_object_object_add(doc, "items", items);
+  return cli_json_print(stdout, doc);
+}
+
+int cli_print_api_item_json(const char *kind, const char *json) {
+  json_object *doc = cli_json_document();
+  json_object *o = json_tokener_parse(json ? json : "null");
+  json_object_object_add(doc, kind, o);
+  return cli_json_print(stdout, doc);
+}
+
+/* ----------------------------------------------------------- agent status */
+
+void cli_agent_entry_json(json_object *arr, const pl_agent_entry *e) {
+  json_object *o = json_object_new_object();
+  cli_json_add_u64(o, "id", e->id);
+  cli_json_add_str(o, "path", e->path);
+  cli_json_add_str(o, "state", e->state);
+  cli_json_add_str(o, "kind", e->kind);
+  cli_json_add_bool(o, "stale", e->stale);
+  cli_json_add_u64(o, "size", e->size);
+  cli_json_add_u64(o, "attempts", (uint64_t)e->attempts);
+  if (e->next_retry_ns) cli_json_add_time(o, "next_retry", e->next_retry_ns);
+  if (e->updated_ns) cli_json_add_time(o, "updated", e->updated_ns);
+  if (e->reason) cli_json_add_str(o, "reason", e->reason);
+  if (e->key) cli_json_add_str(o, "key", e->key);
+  if (e->recording_id) cli_json_add_str(o, "recording_id", e->recording_id);
+  if (e->copy) cli_json_add_str(o, "copy", e->copy);
+  cli_json_add_bool(o, "lost", e->lost);
+  cli_json_add_u64(o, "messages_lost", e->messages_lost);
+  cli_json_add_u64(o, "doctor_errors", e->doctor_errors);
+  cli_json_add_u64(o, "bytes_sent", e->bytes_sent);
+  cli_json_add_u64(o, "bytes_total", e->bytes_total);
+  cli_json_add_double(o, "rate", e->rate, 0);
+  json_object_array_add(arr, o);
+}
+
+void cli_agent_counts_json(json_object *doc, const pl_agent_counts *c) {
+  json_object *o = json_object_new_object();
+  cli_json_add_u64(o, "verified", c->verified);
+  cli_json_add_u64(o, "deleted", c->deleted);
+  cli_json_add_u64(o, "failed", c->failed);
+  cli_json_add_u64(o, "refused", c->refused);
+  cli_json_add_u64(o, "differs", c->differs);
+  cli_json_add_u64(o, "gone", c->gone);
+  cli_json_add_u64(o, "lost", c->lost);
+  cli_json_add_u64(o, "pending", c->pending);
+  if (c->uploads) cli_json_add_u64(o, "uploads_this_run", c->uploads);
+  json_object_object_add(doc, "counts", o);
+}
+
+void cli_agent_entry_detail(const pl_agent_entry *e, uint64_t now, char *buf, size_t n) {
+  char a[CLI_FMT_SIZE], b[CLI_FMT_SIZE], r[CLI_FMT_SIZE];
+  buf[0] = 0;
+  if (strcmp(e->state, "uploading") == 0 && e->bytes_total) {
+    snprintf(buf, n, "%s of %s at %s/s", cli_fmt_bytes(a, sizeof a, e->bytes_sent),
+             cli_fmt_bytes(b, sizeof b, e->bytes_total),
+             cli_fmt_bytes(r, sizeof r, (uint64_t)e->rate));
+  } else if (strcmp(e->state, "failed") == 0) {
+    if (e->next_retry_ns)
+      snprintf(buf, n, "attempt %d, next in %.0f s: %s", e->attempts,
+               e->next_retry_ns > now ? (double)(e->next_retry_ns - now) / 1e9 : 0.0,
+               e->reason ? e->reason : "");
+    else
+      snprintf(buf, n, "attempt %d, not retried: %s", e->attempts, e->reason ? e->reason : "");
+  } else if ((strcmp(e->state, "verified") == 0 || strcmp(e->state, "deleted") == 0) &&
+             e->recording_id) {
+    snprintf(buf, n, "recording %s%s%s", e->recording_id, e->lost ? "; " : "",
+             e->lost && e->reason ? e->reason : "");
+  } else if (e->reason) {
+    snprintf(buf, n, "%s", e->reason);
+  }
+  if (e->stale && strlen(buf) + 10 < n) {
+    size_t l = strlen(buf);
+    snprintf(buf + l, n - l, "%s(stale)", l ? " " : "");
+  }
+}
+
+void cli_agent_event_json(FILE *f, uint64_t now, const pl_agent_event *ev) {
+  json_object *o = cli_json_document();
+  cli_json_add_time(o, "time", now);
+  cli_json_add_str(o, "event", ev->event);
+  if (ev->path) cli_json_add_str(o, "path", ev->path);
+  if (ev->message) cli_json_add_str(o, "message", ev->message);
+  if (ev->size) cli_json_add_u64(o, "size", ev->size);
+  if (ev->messages_lost) cli_json_add_u64(o, "messages_lost", ev->messages_lost);
+  if (ev->attempts) cli_json_add_u64(o, "attempts", (uint64_t)ev->attempts);
+  if (ev->next_retry_ns) cli_json_add_time(o, "next_retry", ev->next_retry_ns);
+  if (ev->key) cli_json_add_str(o, "key", ev->key);
+  if (ev->recording_id) cli_json_add_str(o, "recording_id", ev->recording_id);
+  cli_json_print_line(f, o);
 }

@@ -62,16 +62,6 @@ const char *cli_count(char *buf, size_t size, uint64_t n, const char *one, const
 /** cli_count into a fresh compound literal, for printf arguments. */
 #define CLI_COUNT(n, one, many) cli_count((char[48]){0}, 48, (n), (one), (many))
 
-/**
- * Usage checks of the options every MCAP-writing command shares: a compression
- * level the codec has (when the codec is known: `c_known`), and --no-chunks alone
- * (--chunk-size, --compression and --compression-level apply to chunks only).
- * `compression_arg` is the --compression value as given (NULL if none).
- * @return CLI_CONTINUE, or CLI_EXIT_USAGE after printing why.
- */
-int cli_check_output_options(const cli_spec *spec, const char *compression_arg, mcap_compression c,
-                             int c_known, int level, uint64_t chunk_size, int no_chunks);
-
 /** Like cli_error, only when -v was given. */
 void cli_verbose(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -164,5 +154,43 @@ void cli_progress_update(cli_progress *p, const char *fmt, ...)
 
 /** Erase the progress line. */
 void cli_progress_done(cli_progress *p);
+
+/* ---- API resources (remote): tables of the API's lists, their JSON as received */
+
+struct pl_api_list;
+
+/** `s`, or "-" when it is NULL or empty. */
+const char *cli_or_dash(const char *s);
+
+/** Text from a server for the terminal: control characters shown as '?'. */
+void cli_put_text(const char *s);
+
+/** A list of the API's resources as a text table on stdout (columns by kind). */
+void cli_print_api_list(const struct pl_api_list *l);
+
+/** {"format_version", "kind", "count", "pages", "items": [as received]} on stdout. @return 0 or -1. */
+int cli_print_api_list_json(const char *kind, const struct pl_api_list *l);
+
+/** {"format_version", KIND: the item as received} on stdout. @return 0 or -1. */
+int cli_print_api_item_json(const char *kind, const char *json);
+
+/* ---- the upload agent's status (agent status) */
+
+struct pl_agent_entry;
+struct pl_agent_counts;
+
+/** Add one recording of an agent's state folder to the JSON array `arr`. */
+void cli_agent_entry_json(json_object *arr, const struct pl_agent_entry *e);
+
+/** Add "counts": {verified, deleted, failed, ...} to `doc`. */
+void cli_agent_counts_json(json_object *doc, const struct pl_agent_counts *c);
+
+struct pl_agent_event;
+
+/** One event of the agent's log as a JSON line on `f` (agent --json); `now` is its time. */
+void cli_agent_event_json(FILE *f, uint64_t now, const struct pl_agent_event *ev);
+
+/** The DETAIL column of 'agent status' for a recording (bytes and rate, retry, reason). */
+void cli_agent_entry_detail(const struct pl_agent_entry *e, uint64_t now, char *buf, size_t n);
 
 #endif /* CLI_OUTPUT_H */

@@ -146,9 +146,13 @@ static int setup_options(struct pl_agent *a) {
 
 /* ------------------------------------------------------------- state folder */
 
+char *pl_agent_default_state_dir(const char *watch) {
+  return watch ? ag_printf("%s/.mcapkit", watch) : NULL;
+}
+
 static int open_state(struct pl_agent *a) {
   char *dir = a->o.state_dir ? ag_strdup(a->o.state_dir)
-                             : ag_printf("%s/.mcapkit", a->watch_abs[0]);
+                             : pl_agent_default_state_dir(a->watch_abs[0]);
   if (!dir) return ag_fail(a, PL_AGENT_ENOMEM, "out of memory");
   if (ag_mkdir_p(dir, 0755) != 0) {
     int rc = ag_fail(a, PL_AGENT_EIO, "cannot create the state folder '%s': %s", dir,

@@ -230,6 +230,13 @@ typedef struct pl_agent_snapshot {
 } pl_agent_snapshot;
 
 /**
+ * The state folder an agent uses when none is given: the first watched
+ * folder's ".mcapkit". @return a malloc'd path (the caller frees it), or
+ * NULL when `watch` is NULL or memory is short.
+ */
+char *pl_agent_default_state_dir(const char *watch);
+
+/**
  * Read what the state folder says: the live snapshot when an agent runs,
  * else the journal replayed (entries in flight then show where they stood).
  * @param[out] out free with pl_agent_snapshot_free.

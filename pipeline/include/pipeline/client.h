@@ -272,6 +272,66 @@ void pl_api_device_free(pl_api_device *d);
 /** The list endpoint's path ("/v1/recordings", ...) and whether it pages (limit/offset). */
 const char *pl_api_kind_path(pl_api_kind kind, int *pages);
 
+/** "recordings", "attachments", "topics", "coverage", "pending-imports", "lake-files" or
+ * "devices" to the kind. @return PL_OK or PL_EINVAL. */
+int pl_api_kind_parse(const char *name, pl_api_kind *out);
+
+/** The kind's name as pl_api_kind_parse() takes it (static storage); NULL if invalid. */
+const char *pl_api_kind_name(pl_api_kind kind);
+
+/**
+ * The filters of a list request, by field; each kind takes its own (the API
+ * reference's query parameters). Unset: NULL strings, 0 flags, a negative
+ * tolerance (pl_api_query_init()). In messages a filter is named as mcapkit's
+ * option for it ("--device-name").
+ */
+typedef struct pl_api_query {
+  const char *device_name, *device_id, *topic, *import_status, *path;
+  const char *recording_id;  /* by id */
+  const char *recording_key; /* by key; attachments are listed by id only, so the recording
+                                is looked up (pl_api_query_params) */
+  const char *request_id, *key, *site_id, *filename, *error;
+  const char *sort_by, *sort_order, *query;
+  int has_start, has_end; /* an inclusive time range (sent as RFC 3339) */
+  uint64_t start, end;
+  double tolerance; /* coverage gap tolerance in seconds; < 0: not sent */
+  int include_schemas, show_completed, show_quarantined, include_edge;
+  const char *const *extra; /* any other parameters, "NAME=VALUE" each (not limit/offset) */
+  size_t n_extra;
+} pl_api_query;
+
+/** Clear a query: no filter at all. */
+void pl_api_query_init(pl_api_query *q);
+
+/**
+ * Check a query for a kind without sending anything: every filter set must
+ * be one the kind takes, --recording-id and --recording-key exclude each
+ * other, the start is not after the end, `extra` items are NAME=VALUE.
+ * @return PL_OK, or PL_EINVAL with the reason (naming what the kind takes).
+ */
+int pl_api_query_check(pl_api_kind kind, const pl_api_query *q, pl_error_info *err);
+
+/** The query parameters of a request, owned (pl_api_params_free). */
+typedef struct pl_api_params pl_api_params;
+
+/**
+ * Make the query parameters of `q` for `kind` (checked as by
+ * pl_api_query_check). Lookups over `h` where the API needs them: a
+ * --recording-key of attachments is sent as that recording's id, and lake
+ * files without --site-id get the site of the recording given.
+ * @param h used only for those lookups (may be NULL when none is needed).
+ * @param[out] out the parameters; free with pl_api_params_free().
+ * @return PL_OK; PL_EINVAL; what pl_api_get_recording() returns for a lookup.
+ */
+int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q,
+                        pl_api_params **out, pl_error_info *err);
+
+/** The parameters as an array for pl_api_list_all(); borrowed, valid until the free. */
+const pl_param *pl_api_params_items(const pl_api_params *p, size_t *n);
+
+/** Release parameters; accepts NULL. */
+void pl_api_params_free(pl_api_params *p);
+
 /** PL_API_PAGE_LIMIT: the largest page the API serves (and the default). */
 #define PL_API_PAGE_LIMIT 2000
 

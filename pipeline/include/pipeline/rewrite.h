@@ -1,8 +1,10 @@
 /*
  * rewrite.h - turning a recording into a better one: the rewrite engine
  * behind `mcapkit filter`, `compress`, `decompress` and `sort` (pl_rewrite),
- * the k-way merge (pl_merge), the rescue of damaged files (pl_recover), and
- * the atomic output all of them write through (pl_output).
+ * the k-way merge (pl_merge), the rescue of damaged files (pl_recover),
+ * amending a file in place with an attachment or metadata record (pl_amend,
+ * behind `mcapkit add`), and the atomic output the rewrites write through
+ * (pl_output).
  *
  * The engine reads one input, selects messages (topics by regular
  * expression, an inclusive time range, the last message per channel before
@@ -377,6 +379,70 @@ typedef struct pl_recover_report {
 int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o,
                pl_recover_report **out, pl_error_info *err);
 void pl_recover_report_free(pl_recover_report *r);
+
+/* ------------------------------------------------------------------- amend */
+
+/**
+ * What pl_amend() adds to a recording: an attachment whose data is a file's
+ * bytes (streamed: memory does not depend on its size), or a Metadata record.
+ * All-zero fields take the defaults said beside them.
+ */
+typedef struct pl_amend_options {
+  /* an attachment: exactly one of attachment_file and metadata_name is set */
+  const char *attachment_file; /* a regular file: its bytes are the attachment's data */
+  const char *name;            /* the attachment's name; NULL: attachment_file's base name */
+  const char *media_type;      /* NULL: application/octet-stream */
+  int has_log_time;            /* else the log time is now */
+  uint64_t log_time;           /* ns */
+  int has_create_time;         /* else attachment_file's modification time */
+  uint64_t create_time;        /* ns */
+  /* a Metadata record */
+  const char *metadata_name;
+  const mcap_kv *metadata;     /* the pairs (at least one; keys non-empty and distinct), stored
+                                  sorted by key as the official writers do; borrowed */
+  size_t n_metadata;
+  /* called after the amended file was written and checked, just before it replaces the
+     original; a non-zero return abandons it (the original stays as it was). For tests. */
+  int (*before_commit)(void *user);
+  void *before_commit_user;
+} pl_amend_options;
+
+/** What pl_amend() did. */
+typedef struct pl_amend_result {
+  uint64_t offset;    /* where the new record starts in the amended file (the old DataEnd) */
+  uint64_t length;    /* the new record's length, opcode and length prefix included */
+  uint64_t data_size; /* attachment: its data bytes */
+  int indexed;        /* an AttachmentIndex / MetadataIndex was added to the summary: only
+                         when that index stays complete (the summary had that index group,
+                         or the file held no record of that kind) */
+} pl_amend_result;
+
+/**
+ * Add an attachment or a metadata record to the recording at `path`, in
+ * place and atomically: the data section is copied byte for byte (chunks,
+ * message indexes and private records unchanged, so every offset in the old
+ * indexes stays right), then the new record and a new DataEnd (with the data
+ * CRC recomputed when the original had one), then the summary: the old
+ * summary records regrouped by opcode, the new index record in its group,
+ * Statistics counting the new record, new SummaryOffsets, the Footer (with a
+ * summary CRC when the original had one). Records are encoded by libmcap
+ * (the attachment and metadata by its writer, the others by
+ * mcap_record_encode). The result goes to a temporary file beside `path`
+ * (libmcap's atomic file sink: the mode of `path` is kept), is read back with
+ * every CRC checked and with the indexed reader (the new record must be
+ * listed when indexed; a summary that was usable must stay so), and replaces
+ * `path` only if `path` did not change meanwhile. On any failure `path` is
+ * left byte for byte as it was and no temporary file remains. A symbolic
+ * link at `path` is followed: the file it names is amended.
+ * @param[out] res what was done (may be NULL).
+ * @return PL_OK; PL_EINVAL for bad options (with the reason: a metadata key
+ *         given twice, ...); PL_EIO when a file cannot be read or written;
+ *         PL_EMCAP when `path` is not a complete, valid MCAP file; PL_EVERIFY
+ *         when the amended file did not check out or `path` changed meanwhile;
+ *         PL_ECANCELED when before_commit refused; PL_ENOMEM.
+ */
+int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
+             pl_error_info *err);
 
 #ifdef __cplusplus
 }
