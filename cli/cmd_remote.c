@@ -619,6 +619,9 @@ static int recording_param(const cli_ctx *ctx, pl_http *h, const char *key_or_id
 }
 
 int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
+  /* events and custom properties have their own options (cmd_remote_events.c) */
+  if (argc > 1 && (strcmp(argv[1], "events") == 0 || strcmp(argv[1], "custom-properties") == 0))
+    return cmd_remote_events(ctx, argc, argv);
   struct remote_args a;
   memset(&a, 0, sizeof a);
   a.tolerance = -1;
