@@ -83,6 +83,8 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv);
 int cmd_reconcile(cli_ctx *ctx, int argc, char **argv);
 int cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_remote(cli_ctx *ctx, int argc, char **argv);
+int cmd_remote_events(cli_ctx *ctx, int argc, char **argv); /* from cmd_remote */
+int cmd_events(cli_ctx *ctx, int argc, char **argv);
 int cmd_convert(cli_ctx *ctx, int argc, char **argv);
 int cmd_man(cli_ctx *ctx, int argc, char **argv);
 int cmd_agent(cli_ctx *ctx, int argc, char **argv);
@@ -116,6 +118,8 @@ extern const cli_spec cmd_upload_spec;
 extern const cli_spec cmd_reconcile_spec;
 extern const cli_spec cmd_export_spec;
 extern const cli_spec cmd_remote_spec;
+extern const cli_spec cmd_remote_events_spec;
+extern const cli_spec cmd_events_spec;
 extern const cli_spec cmd_convert_spec;
 extern const cli_spec cmd_man_spec;
 extern const cli_spec cmd_agent_spec;

@@ -81,12 +81,14 @@ const cli_spec cmd_remote_spec = {
     "NAME|ID, devices create NAME. Filters map onto the API's query parameters, each kind taking\n"
     "its own (a filter the kind does not take is a usage error); --param adds any other.\n"
     "--recording-key on attachments is looked up as a recording and sent as its recordingId.\n"
-    "The API key comes from --api-key-file or $FOXGLOVE_API_KEY and is never printed.",
+    "The API key comes from --api-key-file or $FOXGLOVE_API_KEY and is never printed.\n"
+    "Events and custom properties have options of their own: mcapkit remote events --help.",
     remote_opts,
     1,
     3,
     CLI_ARGS_WORDS,
-    "recordings attachments topics coverage pending-imports lake-files devices",
+    "recordings attachments topics coverage pending-imports lake-files devices events "
+    "custom-properties",
 };
 
 /* One run: what the actions need. */
@@ -241,17 +243,20 @@ static const struct {
     {"devices", "delete", device_delete},
 };
 
-/* Kinds that are commands of their own (in their own files): argv from KIND on. */
+/* Kinds that are commands of their own (in their own files, with their own options); they
+ * get the whole command line ("remote KIND ..."). */
 static const struct {
   const char *kind;
   cli_cmd_fn fn;
 } k_subcommands[] = {
-    {NULL, NULL}, /* add {"KIND", cmd_remote_KIND} entries above this one */
+    {"events", cmd_remote_events},            /* cmd_remote_events.c */
+    {"custom-properties", cmd_remote_events}, /* cmd_remote_events.c */
+    {NULL, NULL},
 };
 
 int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; argc >= 2 && k_subcommands[i].kind; i++)
-    if (strcmp(argv[1], k_subcommands[i].kind) == 0) return k_subcommands[i].fn(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], k_subcommands[i].kind) == 0) return k_subcommands[i].fn(ctx, argc, argv);
   struct remote_args a;
   memset(&a, 0, sizeof a);
   pl_api_query_init(&a.q);

@@ -37,6 +37,8 @@ const cli_cmd cli_cmds[] = {
     {"doctor", cmd_doctor, "check an MCAP file before an upload: every structural problem",
      0, &cmd_doctor_spec},
     {"du", cmd_du, "show where the bytes go: by record kind and by topic", 0, &cmd_du_spec},
+    {"events", cmd_events, "add events to a device's timeline from a topic or doctor findings",
+     CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_events_spec},
     {"export", cmd_export, "download data through the API, resumed when broken, and verified",
      CLI_CMD_NEEDS_NETWORK | CLI_CMD_NEEDS_API, &cmd_export_spec},
     {"extract", cmd_extract, "write attachments or schemas to files, or topics as NDJSON or CSV", 0,

@@ -82,6 +82,11 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
   return o;
 }
 
+struct json_object *pl__api_json_parse(const char *body, size_t len, pl_error_info *err,
+                                      const char *what) {
+  return parse(body, len, err, what);
+}
+
 static json_object *field(json_object *o, const char *k) {
   json_object *v = NULL;
   if (!o || !json_object_is_type(o, json_type_object)) return NULL;

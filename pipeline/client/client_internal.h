@@ -42,6 +42,14 @@ double pl__now_s(void);
 
 /* ---------------------------------------------------------- api_json.c */
 
+/* Parse a complete JSON response (bytes that are not UTF-8 replaced by U+FFFD; nothing
+ * after the value): the tree (release it with json_object_put) or NULL with err set,
+ * naming `what` and the byte offset. For the other JSON files of the client
+ * (api_events.c). */
+struct json_object;
+struct json_object *pl__api_json_parse(const char *body, size_t len, pl_error_info *err,
+                                      const char *what);
+
 /* The "error" text of an API error body, or NULL (malloc'd). */
 char *pl__api_error_text(const char *body, size_t len);
 

@@ -63,6 +63,16 @@ static const struct route k_routes[] = {
     {"GET", "data/coverage", "coverage.list", pl__srv_route_coverage},
     {"GET", "lake-files", "lakeFiles.list", pl__srv_route_lake_files},
     {"POST", "data/stream", "data.stream", pl__srv_route_stream},
+    {"GET", "events", "events.list", pl__srv_route_events},
+    {"POST", "events", "events.create", pl__srv_route_events},
+    {"GET", "events/*", "events.list", pl__srv_route_events},
+    {"PATCH", "events/*", "events.update", pl__srv_route_events},
+    {"DELETE", "events/*", "events.delete", pl__srv_route_events},
+    {"GET", "custom-properties", "customProperties.list", pl__srv_route_custom_properties},
+    {"POST", "custom-properties", "customProperties.create", pl__srv_route_custom_properties},
+    {"GET", "custom-properties/*", "customProperties.list", pl__srv_route_custom_properties},
+    {"PATCH", "custom-properties/*", "customProperties.update",
+     pl__srv_route_custom_properties},
 };
 
 /* Only with opt.test_hooks (a library option; no request can turn it on).
@@ -1046,6 +1056,7 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
     return err->code = PL_EINVAL;
   }
   int rc = pl__srv_store_open(&s->store, o->data_dir, o->no_fsync, err);
+  s->store.owner = s;
   if (rc != PL_OK) {
     pl_server_free(s);
     return err->code = rc;

@@ -36,7 +36,7 @@
 #define SRV_ID_LEN 24           /* ids: prefix + '_' + 16 base62 characters */
 #define SRV_MAX_NAME 100        /* device names (API rule) */
 #define SRV_MAX_KEY 512         /* recording keys (our rule) */
-#define SRV_MAX_FILENAME 255    /* upload file names (our rule) */
+#define SRV_MAX_FILENAME 1024   /* upload file names, kept as data (our rule) */
 #define SRV_PAGE_MAX 2000       /* limit default and maximum */
 #define SRV_STREAM_LINK_S 15    /* stream links live 15 s */
 #define SRV_DOWNLOAD_LINK_S 900 /* attachment download links: 15 min */
@@ -54,6 +54,13 @@
 #define SRV_MAX_PROPERTY_VALUE 1024 /* bytes of a string property */
 #define SRV_MAX_PROPERTY_BYTES 16384 /* bytes of a device's properties (names and values) */
 #define SRV_MAX_DEVICES 10000       /* devices of the site */
+#define SRV_MAX_EVENTS 100000       /* events of the site (409 beyond) */
+#define SRV_MAX_EVENT_KEYS 100      /* metadata entries of one event */
+#define SRV_MAX_EVENT_BYTES 16384   /* bytes of one event's metadata (keys and values) */
+#define SRV_MAX_CPROPS 1000         /* custom properties of the site */
+#define SRV_MAX_CPROP_VALUES 1000   /* allowed values of one enum custom property */
+#define SRV_MAX_CPROP_VALUE 256     /* bytes of one allowed value */
+#define SRV_MAX_EVQ_TERMS 64        /* qualifiers of one events query */
 #define SRV_MAX_WAITING_UPLOADS 1000 /* upload links handed out and not used yet (429) */
 #define SRV_MAX_STREAM_LINKS 1000   /* export links alive at once (429) */
 #define SRV_MAX_METADATA_BYTES (1u << 20) /* metadata of one recording (names, keys, values) */
@@ -109,6 +116,27 @@ struct srv_lakefile {
   char *path; /* relative to the lake root */
   char **topics;
   size_t n_topics;
+};
+
+/* An event (server_store_events.c): a device's time span with string metadata. */
+struct srv_event {
+  char *id;
+  char *device_id;
+  uint64_t start, end;       /* ns, inclusive, start <= end */
+  json_object *metadata;     /* object of strings; owned */
+  uint64_t created, updated; /* ns */
+};
+
+/* A custom property definition (server_store_events.c). */
+enum srv_cprop_type { CPROP_STRING = 0, CPROP_NUMBER = 1, CPROP_ENUM = 2, CPROP_BOOLEAN = 3 };
+struct srv_cprop {
+  char *id;
+  char *key;           /* ^[A-Za-z0-9_-]{1,32}$, immutable */
+  char *label;         /* 1..32 characters */
+  char *resource_type; /* "device" */
+  int value_type;      /* enum srv_cprop_type */
+  json_object *values; /* array of unique strings (enum) or NULL; owned */
+  uint64_t created, updated;
 };
 
 enum srv_rec_status { REC_IMPORTING = 0, REC_COMPLETE = 1, REC_FAILED = 2 };
@@ -183,7 +211,10 @@ struct srv_store {
   struct srv_vec devices;    /* struct srv_device * */
   struct srv_vec recordings; /* struct srv_recording * */
   struct srv_vec imports;    /* struct srv_import * */
+  struct srv_vec events;     /* struct srv_event *, in order of creation */
+  struct srv_vec cprops;     /* struct srv_cprop *, in order of creation */
   struct srv_tighten tightened; /* what opening the store had to make private */
+  pl_server *owner; /* the server (for pl__srv_notify_created); NULL when none */
 };
 
 /* ------------------------------------------------------------- memory budget */
@@ -322,6 +353,13 @@ struct pl_server {
   struct srv_webhooks *webhooks; /* site_webhook.c; NULL without --webhook */
   struct ui_sessions ui; /* sessions of the browser pages (site_ui_session.c) */
   int ui_ready;          /* ui initialised (pl_server_create got that far) */
+  /* Call point for webhooks (site_webhook*.c): NULL unless set. Called through
+   * pl__srv_notify_created once a device or an event has been created and persisted,
+   * with the store lock held exclusive (so notifications come in the order of
+   * creation): it must not take the store lock and should only queue. `type` is
+   * "device.created" or "event.created"; `resource` is the API JSON of the new object
+   * (borrowed: valid during the call only). */
+  void (*on_created)(pl_server *s, const char *type, json_object *resource);
 };
 
 /* ------------------------------------------------------------- requests */
@@ -486,6 +524,74 @@ const char *pl__srv_rec_status_name(int status);
 char *pl__srv_inbox_path(struct srv_store *st, const char *request_id, const char *suffix);
 char *pl__srv_quarantine_path(struct srv_store *st, const char *request_id);
 
+/* Exported helpers of server_store.c for the state kept in other files. */
+/** Write `o` (consumed) atomically to `path` with mode 0600. 0 or -1. */
+int pl__srv_store_save_json(struct srv_store *st, const char *path, json_object *o);
+/** Load every DATA/state/<sub>/<*.json> through `add`. 0 or -1 (the folder unreadable). */
+int pl__srv_store_load_dir(struct srv_store *st, const char *sub,
+                           int (*add)(struct srv_store *, json_object *));
+
+/* ------------------------------------------------------------- events (server_store_events.c) */
+
+/** Load DATA/state/events and DATA/state/custom-properties (at open). 0 or -1. */
+int pl__srv_events_load(struct srv_store *st);
+void pl__srv_events_dispose(struct srv_store *st);
+struct srv_event *pl__srv_event_by_id(struct srv_store *st, const char *id);
+/** Add a new event (exclusive lock held): takes ownership of `e` and persists it;
+ * -1 (errno; `e` freed) on I/O error or when the site holds SRV_MAX_EVENTS. */
+int pl__srv_event_add(struct srv_store *st, struct srv_event *e);
+int pl__srv_event_save(struct srv_store *st, const struct srv_event *e);
+/** Remove state and memory; frees e. */
+int pl__srv_event_delete(struct srv_store *st, struct srv_event *e);
+void pl__srv_event_free(struct srv_event *e);
+/** The API JSON (device name looked up now). */
+json_object *pl__srv_event_json(struct srv_store *st, const struct srv_event *e);
+size_t pl__srv_events_of_device(struct srv_store *st, const char *device_id);
+
+struct srv_cprop *pl__srv_cprop_by_id(struct srv_store *st, const char *id);
+struct srv_cprop *pl__srv_cprop_by_key(struct srv_store *st, const char *resource_type,
+                                       const char *key);
+int pl__srv_cprop_add(struct srv_store *st, struct srv_cprop *p); /* as pl__srv_event_add */
+int pl__srv_cprop_save(struct srv_store *st, const struct srv_cprop *p);
+void pl__srv_cprop_free(struct srv_cprop *p);
+json_object *pl__srv_cprop_json(const struct srv_cprop *p);
+const char *pl__srv_cprop_type_name(int type);
+/** 1 if `key` matches ^[A-Za-z0-9_-]{1,32}$ (custom property keys). */
+int pl__srv_valid_cprop_key(const char *key);
+/** Check device properties (an object; null values unset) against the site's device
+ * custom properties (any lock held): keys follow the key pattern; once the site defines
+ * any device custom property, every key must be one and values must have its type
+ * (enum: one of its values). 0, or -1 with msg naming the key. */
+int pl__srv_cprop_check_device(struct srv_store *st, json_object *props, char *msg, size_t cap);
+
+/** Tell the webhook call point (pl_server.on_created) about a new resource. */
+void pl__srv_notify_created(pl_server *s, const char *type, json_object *resource);
+
+/* ------------------------------------------------------------- events query (server_events_query.c) */
+
+enum srv_evq_kind { EVQ_TEXT = 0, EVQ_FIELD = 1 };
+/* One qualifier: "text" (EVQ_TEXT: any key or value contains it), or "key:v1,v2",
+ * "key:*", "*:v1,v2", "*:*" (EVQ_FIELD; any_key / any_value for the stars). */
+struct srv_evq_term {
+  int kind;
+  int any_key, any_value;
+  char *key;     /* EVQ_FIELD without any_key; the text of EVQ_TEXT */
+  char **values; /* EVQ_FIELD without any_value */
+  size_t n_values;
+};
+struct srv_evq {
+  struct srv_evq_term *terms; /* all must match (AND) */
+  size_t n;
+};
+/** Parse an events query (`key:value`, `key:v1,v2`, `key:*`, `*:value`, free text;
+ * double quotes around any part keep spaces, commas, colons and stars literal, with
+ * \" and \\ inside). 0 and *out (release with pl__srv_evq_dispose), or -1 with msg
+ * naming the byte offset (nothing to release). */
+int pl__srv_evq_parse(const char *text, size_t len, struct srv_evq *out, char *msg, size_t cap);
+/** 1 if `metadata` (an object of strings) matches every qualifier. */
+int pl__srv_evq_match(const struct srv_evq *q, json_object *metadata);
+void pl__srv_evq_dispose(struct srv_evq *q);
+
 /* ------------------------------------------------------------- auth (server_auth.c) */
 
 int pl__srv_auth_init(struct srv_auth *a, const char *keys_path, const char *data_dir,
@@ -537,6 +643,8 @@ void pl__srv_route_topics(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_coverage(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_lake_files(struct srv_req *q, struct srv_resp *r);
 void pl__srv_route_stream(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_events(struct srv_req *q, struct srv_resp *r);
+void pl__srv_route_custom_properties(struct srv_req *q, struct srv_resp *r);
 /** /v1/_test/... (server_test_hooks.c); routed only when opt.test_hooks is set. */
 void pl__srv_route_test(struct srv_req *q, struct srv_resp *r);
 

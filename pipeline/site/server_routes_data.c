@@ -2,10 +2,12 @@
  * server_routes_data.c - POST /v1/data/upload (hands out a signed upload link
  * and records the pending import) and GET /v1/data/pending-imports.
  *
- * Strict choices: "filename" must be a plain name (no '/' or '\\', no control
- * characters, 1..255 bytes, not "." or ".."); "key" follows the same rule up
- * to 512 bytes; an unknown deviceId is 404; deviceName must be a valid device
- * name (the device is created by the import if it does not exist); deviceId
+ * Strict choices: "filename" is data, never a path: any non-empty UTF-8 text
+ * of at most 1024 bytes ("run-7/front.mcap" and "../x.mcap" too), kept as the
+ * recording's path; "key" must be a plain name (no '/' or '\\', no control
+ * characters, not "." or "..") of 1..512 bytes; an unknown deviceId is 404;
+ * deviceName must be a valid device name (the device is created by the import
+ * if it does not exist); deviceId
  * and deviceName together must name the same device. Pending imports are
  * listed from the moment their upload is received; failed imports are
  * quarantined, so they are listed only with showQuarantined=true.
@@ -36,9 +38,7 @@ void pl__srv_route_upload(struct srv_req *q, struct srv_resp *r) {
     return;
   }
   if (!pl__srv_valid_filename(filename)) {
-    pl__srv_resp_error(r, 400,
-                       "invalid 'filename': a plain file name of 1 to %d bytes without '/', "
-                       "'\\\\' or control characters",
+    pl__srv_resp_error(r, 400, "invalid 'filename': expected 1 to %d bytes of UTF-8 text",
                        SRV_MAX_FILENAME);
     return;
   }

@@ -4,8 +4,11 @@
  *
  * Strict choices: names follow the API rule (<= 100 of [A-Za-z0-9_.-]) and
  * must not be "." or ".."; names are unique (409 on a clash); a device with
- * recordings cannot be deleted (409); custom properties take any key (there
- * is no custom-property registry here) with string, number or boolean values;
+ * recordings or events cannot be deleted (409); property keys follow the
+ * custom property key rule (1..32 of A-Z a-z 0-9 _ -) with string, number or
+ * boolean values; once the site defines any device custom property
+ * (server_routes_properties.c), every key must be one of them and every value
+ * of its type (enum: one of its values), else 400;
  * PATCH treats an empty "name" as "keep the name" (the foxglove CLI sends
  * one) and a null property value as "unset". A device has at most
  * SRV_MAX_PROPERTIES properties, string values of at most SRV_MAX_PROPERTY_VALUE
@@ -232,7 +235,13 @@ static void create_device(struct srv_req *q, struct srv_resp *r) {
   }
   if (check_properties(q, r, &props) != 0) return;
   struct srv_store *st = &q->srv->store;
+  char msg[256];
   pthread_rwlock_wrlock(&st->lock);
+  if (pl__srv_cprop_check_device(st, props, msg, sizeof msg) != 0) {
+    pthread_rwlock_unlock(&st->lock);
+    pl__srv_resp_error(r, 400, "%s", msg);
+    return;
+  }
   if (pl__srv_device_by_name(st, name)) {
     pthread_rwlock_unlock(&st->lock);
     pl__srv_resp_error(r, 409, "a device named '%s' already exists", name);
@@ -292,11 +301,17 @@ static void one_device(struct srv_req *q, struct srv_resp *r) {
       return;
     }
     if (check_properties(q, r, &props) != 0) return;
+    char msg[256];
     pthread_rwlock_wrlock(&st->lock);
     struct srv_device *d = pl__srv_device_find(st, name_or_id);
     if (!d) {
       pthread_rwlock_unlock(&st->lock);
       pl__srv_resp_error(r, 404, "device '%s' not found", name_or_id);
+      return;
+    }
+    if (pl__srv_cprop_check_device(st, props, msg, sizeof msg) != 0) {
+      pthread_rwlock_unlock(&st->lock);
+      pl__srv_resp_error(r, 400, "%s", msg);
       return;
     }
     struct srv_device *other = name ? pl__srv_device_by_name(st, name) : NULL;
@@ -363,6 +378,13 @@ static void one_device(struct srv_req *q, struct srv_resp *r) {
     pthread_rwlock_unlock(&st->lock);
     pl__srv_resp_error(r, 409, "device '%s' still has %zu recording(s): delete them first",
                        name_or_id, recs);
+    return;
+  }
+  size_t evs = pl__srv_events_of_device(st, d->id);
+  if (evs) {
+    pthread_rwlock_unlock(&st->lock);
+    pl__srv_resp_error(r, 409, "device '%s' still has %zu event(s): delete them first",
+                       name_or_id, evs);
     return;
   }
   char id[SRV_ID_LEN + 1];

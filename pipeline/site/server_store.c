@@ -11,6 +11,8 @@
  *   DATA/state/devices/<id>.json
  *   DATA/state/recordings/<id>.json  + <id>.index.json (pl_index_to_json)
  *   DATA/state/imports/<requestId>.json
+ *   DATA/state/events/<id>.json, DATA/state/custom-properties/<id>.json
+ *                                    (server_store_events.c)
  *   DATA/inbox/<requestId>.mcap      received uploads until their import commits
  *   DATA/inbox/_quarantine/          uploads that could not be imported
  *   DATA/attachments/<recId>/<attId> attachment bytes
@@ -159,6 +161,11 @@ struct srv_device *pl__srv_device_create(struct srv_store *st, const char *name,
       pl__srv_vec_push(&st->devices, d) != 0) {
     device_free(d);
     return NULL;
+  }
+  if (st->owner && st->owner->on_created) { /* webhooks: device.created */
+    json_object *j = pl__srv_device_json(d);
+    pl__srv_notify_created(st->owner, "device.created", j);
+    json_object_put(j);
   }
   return d;
 }
@@ -789,6 +796,8 @@ int pl__srv_store_open(struct srv_store *st, const char *data_dir, int no_fsync,
                                      "/state/devices",
                                      "/state/recordings",
                                      "/state/imports",
+                                     "/state/events",
+                                     "/state/custom-properties",
                                      "/inbox",
                                      "/inbox/_quarantine",
                                      "/attachments",
@@ -808,7 +817,7 @@ int pl__srv_store_open(struct srv_store *st, const char *data_dir, int no_fsync,
   pl__srv_tighten(st->data_dir, 1, &st->tightened);
   if (load_site(st, err) != 0) return PL_EIO;
   if (load_dir(st, "devices", add_device) != 0 || load_dir(st, "recordings", add_rec) != 0 ||
-      load_dir(st, "imports", add_imp) != 0) {
+      load_dir(st, "imports", add_imp) != 0 || pl__srv_events_load(st) != 0) {
     snprintf(err->msg, sizeof err->msg, "cannot read the state under '%s/state': %s",
              st->data_dir, strerror(errno));
     return PL_EIO;
@@ -824,8 +833,20 @@ void pl__srv_store_close(struct srv_store *st) {
   free(st->devices.items);
   free(st->recordings.items);
   free(st->imports.items);
+  pl__srv_events_dispose(st);
   free(st->data_dir);
   free(st->lake_dir);
   pthread_rwlock_destroy(&st->lock);
   memset(st, 0, sizeof *st);
+}
+
+/* ------------------------------------------------------------- for the other state files */
+
+int pl__srv_store_save_json(struct srv_store *st, const char *path, json_object *o) {
+  return save_json(st, path, o, 0600);
+}
+
+int pl__srv_store_load_dir(struct srv_store *st, const char *sub,
+                           int (*add)(struct srv_store *, json_object *)) {
+  return load_dir(st, sub, add);
 }

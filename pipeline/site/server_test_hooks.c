@@ -71,7 +71,8 @@ static void bulk_recordings(struct srv_req *q, struct srv_resp *r) {
   /* the longest key must be a valid key (and a valid file name once ".mcap" is added) */
   char last[SRV_MAX_FILENAME + 1];
   int n = snprintf(last, sizeof last, "%s-%lld.mcap", prefix, (long long)(count - 1));
-  if (n < 0 || (size_t)n >= sizeof last || !pl__srv_valid_filename(last)) {
+  if (n < 0 || (size_t)n >= sizeof last || !pl__srv_valid_filename(last) ||
+      !pl__srv_valid_key(last)) {
     pl__srv_resp_error(r, 400, "invalid 'prefix': keys and file names would be invalid");
     return;
   }

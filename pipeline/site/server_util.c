@@ -342,7 +342,12 @@ int pl__srv_valid_key(const char *s) {
   return plain_text(s, SRV_MAX_KEY) && pl__utf8_valid(s, strlen(s));
 }
 
-int pl__srv_valid_filename(const char *s) { return plain_text(s, SRV_MAX_FILENAME); }
+/* Upload file names are data (the recording's `path`), never a path on disk: any
+ * non-empty UTF-8 text up to SRV_MAX_FILENAME bytes ("run-7/front.mcap", "../x.mcap"). */
+int pl__srv_valid_filename(const char *s) {
+  size_t n = strlen(s);
+  return n > 0 && n <= SRV_MAX_FILENAME && pl__utf8_valid(s, n);
+}
 
 int pl__srv_valid_id(const char *s) {
   size_t n = strlen(s);

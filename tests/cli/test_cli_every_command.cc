@@ -58,6 +58,9 @@ std::map<std::string, Form> forms(const std::string &dir) {
       {"decompress", {{"decompress", "{}", "-o", out}}},
       {"doctor", {{"doctor", "{}"}}},
       {"du", {{"du", "{}"}}},
+      // events add reads the whole file before any request, and refuses a damaged one
+      {"events",
+       {{"events", "add", "{}", "--from-topic", "/chatter", "--device-name", "d"}, 1}},
       {"export", {{"export", "-r", "x", "-o", out, "--verify-against", "{}"}}},
       {"extract", {{"extract", "attachments", "{}", "-o", dir + "/extracted"}}},
       {"filter", {{"filter", "{}", "-o", out}}},

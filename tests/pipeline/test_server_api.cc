@@ -275,9 +275,7 @@ TEST_F(ServerApi, UploadLinkValidation) {
             404);
   for (const char *bad :
        {"{\"deviceName\": \"up\"}", "{\"filename\": \"a.mcap\"}",
-        "{\"filename\": \"../x.mcap\", \"deviceName\": \"up\"}",
-        "{\"filename\": \"a/b.mcap\", \"deviceName\": \"up\"}",
-        "{\"filename\": \"..\", \"deviceName\": \"up\"}",
+        "{\"filename\": \"\", \"deviceName\": \"up\"}",
         "{\"filename\": \"a\\u0000b\", \"deviceName\": \"up\"}",
         "{\"filename\": \"a.mcap\", \"deviceName\": \"../up\"}",
         "{\"filename\": \"a.mcap\", \"key\": \"../../etc/passwd\"}",

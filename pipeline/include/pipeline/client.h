@@ -374,6 +374,73 @@ int pl_api_delete_device(pl_http *h, const char *name_or_id, pl_error_info *err)
 /** POST /v1/devices {name}: *out gets the new device's id (malloc'd). */
 int pl_api_create_device(pl_http *h, const char *name, char **id, pl_error_info *err);
 
+/* ============================================================ events, custom properties */
+
+/** An event: GET /v1/events item, and what GET/POST/PATCH /v1/events... return. */
+typedef struct pl_api_event {
+  char *id, *device_id, *device_name; /* device_name NULL when not sent */
+  uint64_t start, end, created_at, updated_at; /* ns; 0 when absent */
+  pl_kv *metadata; /* string entries, in the order received */
+  size_t n_metadata;
+  char *json; /* the item as received (compact), for --json output */
+} pl_api_event;
+
+/** What an event is created with or changed to: NULL pointers and has_* = 0 are left
+ * out of the body. Create needs device_id or device_name, and start. */
+typedef struct pl_api_event_fields {
+  const char *device_id, *device_name;
+  int has_start, has_end;
+  uint64_t start, end; /* ns */
+  int has_metadata;    /* send `metadata` (replaces it whole on update) */
+  const pl_kv *metadata;
+  size_t n_metadata;
+} pl_api_event_fields;
+
+/**
+ * Every event matching `params` (start, end, deviceId, deviceName, query, sortBy, ...),
+ * paged like pl_api_list_all (max_items 0 = all).
+ * @param[out] out the events (free with pl_api_events_free(*out, *n)), also on error.
+ * @return PL_OK or the codes of pl_http_api, PL_EJSON.
+ */
+int pl_api_list_events(pl_http *h, const pl_param *params, size_t n_params, size_t max_items,
+                       pl_api_event **out, size_t *n, pl_error_info *err);
+/** GET /v1/events/{id}. *out: free with pl_api_event_free. */
+int pl_api_get_event(pl_http *h, const char *id, pl_api_event **out, pl_error_info *err);
+/** POST /v1/events (never repeated: a lost reply could mean a second event). *out (may be
+ * NULL): the created event, free with pl_api_event_free. */
+int pl_api_create_event(pl_http *h, const pl_api_event_fields *f, pl_api_event **out,
+                        pl_error_info *err);
+/** PATCH /v1/events/{id} with the given fields. *out as for pl_api_create_event. */
+int pl_api_update_event(pl_http *h, const char *id, const pl_api_event_fields *f,
+                        pl_api_event **out, pl_error_info *err);
+/** DELETE /v1/events/{id}. */
+int pl_api_delete_event(pl_http *h, const char *id, pl_error_info *err);
+void pl_api_event_free(pl_api_event *e);       /* accepts NULL */
+void pl_api_events_free(pl_api_event *e, size_t n); /* an array from pl_api_list_events */
+
+/** A custom property definition (GET /v1/custom-properties item). */
+typedef struct pl_api_custom_property {
+  char *id, *key, *label, *resource_type, *value_type;
+  char **values; /* enum values; n_values 0 otherwise */
+  size_t n_values;
+  char *json;
+} pl_api_custom_property;
+
+/** GET /v1/custom-properties (resource_type NULL = all). *out: free with
+ * pl_api_custom_properties_free(*out, *n), also on error. */
+int pl_api_list_custom_properties(pl_http *h, const char *resource_type,
+                                  pl_api_custom_property **out, size_t *n, pl_error_info *err);
+/** GET /v1/custom-properties/{id}; *out: free with pl_api_custom_properties_free(*out, 1). */
+int pl_api_get_custom_property(pl_http *h, const char *id, pl_api_custom_property **out,
+                               pl_error_info *err);
+/** POST /v1/custom-properties; values only for value_type "enum". *out (may be NULL) as
+ * for pl_api_get_custom_property. */
+int pl_api_create_custom_property(pl_http *h, const char *key, const char *label,
+                                  const char *resource_type, const char *value_type,
+                                  const char *const *values, size_t n_values,
+                                  pl_api_custom_property **out, pl_error_info *err);
+void pl_api_custom_properties_free(pl_api_custom_property *p, size_t n); /* accepts NULL */
+
 /**
  * POST /v1/data/upload. One of device_id/device_name/key is required by the
  * API. Safe to repeat (retried) when `key` is set.

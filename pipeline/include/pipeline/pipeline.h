@@ -12,6 +12,7 @@
 #include "pipeline/core.h"
 #include "pipeline/decode.h"
 #include "pipeline/doctor.h"
+#include "pipeline/events.h"
 #include "pipeline/import.h"
 #include "pipeline/inspect.h"
 #include "pipeline/report.h"
