@@ -13,11 +13,12 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/events.h"
 
 struct events_args {
-  const char *api_url, *api_key_file;
+  cli_api_args api;
   int json;
   const char *topic;
   int doctor;
@@ -31,10 +32,7 @@ struct events_args {
 #define EV(f) offsetof(struct events_args, f)
 
 static const cli_opt events_opts[] = {
-    {"api-url", 0, CLI_OPT_STRING, EV(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, EV(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct events_args, api),
     {"json", 0, CLI_OPT_FLAG, EV(json), NULL, "print the counts as one JSON document"},
     {"from-topic", 0, CLI_OPT_STRING, EV(topic), "TOPIC", "one event per message of TOPIC"},
     {"from-doctor", 0, CLI_OPT_FLAG, EV(doctor), NULL, "one event per finding of 'mcapkit doctor'"},
@@ -129,7 +127,7 @@ int cmd_events(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_usage_error(&cmd_events_spec, "a file's events need --device-name or --device-id");
     goto out;
   }
-  rc = cli_api_open(ctx, a.api_url, a.api_key_file, &h);
+  rc = cli_api_open(ctx, &a.api, &h);
   if (rc != CLI_EXIT_OK) goto out;
   pl_events_options o;
   memset(&o, 0, sizeof o);

@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
 #include "timeparse.h"
 
 struct ev_args {
-  const char *api_url, *api_key_file;
+  cli_api_args api;
   int json;
   uint64_t limit;
   const char *device_name, *device_id, *start, *end, *created_after, *updated_after, *query;
@@ -33,10 +34,7 @@ struct ev_args {
 #define EA(f) offsetof(struct ev_args, f)
 
 static const cli_opt ev_opts[] = {
-    {"api-url", 0, CLI_OPT_STRING, EA(api_url), "URL",
-     "the API (default $MCAPKIT_API_URL, else https://api.foxglove.dev)"},
-    {"api-key-file", 0, CLI_OPT_STRING, EA(api_key_file), "FILE",
-     "read the API key from FILE (mode 600) instead of $FOXGLOVE_API_KEY"},
+    CLI_OPTS_API(struct ev_args, api),
     {"json", 0, CLI_OPT_FLAG, EA(json), NULL, "print the API's items as one JSON document"},
     {"limit", 'n', CLI_OPT_U64, EA(limit), "N", "list: stop after N items (default: all pages)"},
     {"device-name", 0, CLI_OPT_STRING, EA(device_name), "NAME", "list filter / create: the device"},
@@ -205,7 +203,7 @@ static int events_cmd(const cli_ctx *ctx, struct ev_args *a, const char *action,
   }
   rc = split_meta(a, kv, copies);
   if (rc != CLI_CONTINUE) goto out;
-  rc = cli_api_open(ctx, a->api_url, a->api_key_file, &h);
+  rc = cli_api_open(ctx, &a->api, &h);
   if (rc != CLI_EXIT_OK) goto out;
   int prc = PL_OK;
   if (list) {
@@ -327,7 +325,7 @@ static int cprops_cmd(const cli_ctx *ctx, struct ev_args *a, const char *action,
     return cli_usage_error(&cmd_remote_events_spec,
                            "--label, --value-type and --value are for 'create'");
   pl_http *h = NULL;
-  int rc = cli_api_open(ctx, a->api_url, a->api_key_file, &h);
+  int rc = cli_api_open(ctx, &a->api, &h);
   if (rc != CLI_EXIT_OK) return rc;
   pl_error_info err;
   memset(&err, 0, sizeof err);

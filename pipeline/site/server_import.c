@@ -365,11 +365,10 @@ static uint64_t reserve(pl_server *s, const char *rid, uint64_t want) {
   return got;
 }
 
-/* A device an upload names, created (store lock held exclusive); device.created is queued. */
+/* A device an upload names, created (store lock held exclusive); the store's creation hook
+ * queues device.created. */
 static struct srv_device *device_create(pl_server *s, const char *name) {
-  struct srv_device *d = pl__srv_device_create(&s->store, name, NULL);
-  pl__site_webhook_device(s, d);
-  return d;
+  return pl__srv_device_create(&s->store, name, NULL);
 }
 
 static void import_one(pl_server *s, const char *rid) {

@@ -755,8 +755,6 @@ void pl__site_webhooks_free(pl_server *s);
 void pl__site_webhook_emit(pl_server *s, const char *type, json_object *data);
 /** The "recording" object of recording.created/imported (store lock held; caller owns). */
 json_object *pl__site_webhook_recording(pl_server *s, const struct srv_recording *rec);
-/** Emit device.created for `d` (store lock held); NULL is ignored. */
-void pl__site_webhook_device(pl_server *s, const struct srv_device *d);
 
 /* ------------------------------------------------------------- list helpers */
 

@@ -260,7 +260,6 @@ static void create_device(struct srv_req *q, struct srv_resp *r) {
   }
   struct srv_device *d = pl__srv_device_create(st, name, clean);
   json_object_put(clean);
-  pl__site_webhook_device(q->srv, d);
   json_object *out = d ? pl__srv_device_json(d) : NULL;
   pthread_rwlock_unlock(&st->lock);
   if (!out) {

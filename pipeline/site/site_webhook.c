@@ -562,11 +562,17 @@ json_object *pl__site_webhook_recording(pl_server *s, const struct srv_recording
   return o;
 }
 
-void pl__site_webhook_device(pl_server *s, const struct srv_device *d) {
-  if (!s->webhooks || !d) return;
+/* The store's creation hook (pl_server.on_created, called with the store lock held for every
+ * device and event created, by a request or an import): device.created and event.created
+ * carry only the new object's id, as the reference shows. */
+static void on_created(pl_server *s, const char *type, json_object *resource) {
+  json_object *id = NULL;
+  if (!json_object_object_get_ex(resource, "id", &id) || !json_object_is_type(id, json_type_string))
+    return;
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "id", json_object_new_string(d->id));
-  pl__site_webhook_emit(s, "device.created", o);
+  if (!o) return;
+  json_object_object_add(o, "id", json_object_new_string(json_object_get_string(id)));
+  pl__site_webhook_emit(s, type, o);
 }
 
 /* ------------------------------------------------------------- the workers */
@@ -800,6 +806,7 @@ int pl__site_webhooks_create(pl_server *s, pl_error_info *err) {
   }
   queue_load(w);
   s->webhooks = w;
+  s->on_created = on_created;
   return PL_OK;
 }
 

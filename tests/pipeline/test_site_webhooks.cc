@@ -282,7 +282,11 @@ TEST(SiteWebhooks, BodiesHeadersSignaturesFiltersAndPing) {
   ASSERT_TRUE(site.start());
 
   ASSERT_EQ(site.post("/v1/devices", "{\"name\": \"robot-1\"}").status, 200);
-  site.emit("event.created", "{\"id\":\"evt_0123456789abcdef\"}");
+  // an event created through the API (the store's creation hook queues event.created)
+  HttpResponse ev = site.post("/v1/events", "{\"deviceName\": \"robot-1\", \"start\": "
+                                            "\"2026-01-01T00:00:00Z\", \"metadata\": {}}");
+  ASSERT_EQ(ev.status, 200) << ev.body;
+  const std::string event_id = parse_json(ev)["id"].str();
   std::string mcap = files.file("run.mcap");
   write_synth(mcap, 5, 1);
   HttpResponse link =
@@ -340,7 +344,8 @@ TEST(SiteWebhooks, BodiesHeadersSignaturesFiltersAndPing) {
       EXPECT_EQ(j["device"]["id"].str(), dev_id);
     } else if (type == "event.created") {
       EXPECT_EQ(k[5], "event");
-      EXPECT_EQ(j["event"]["id"].str(), "evt_0123456789abcdef");
+      EXPECT_EQ(keys(j["event"]), std::vector<std::string>{"id"});
+      EXPECT_EQ(j["event"]["id"].str(), event_id);
     } else {
       EXPECT_EQ(k[5], "recording");
       const Json &rec = j["recording"];
