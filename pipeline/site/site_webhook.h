@@ -33,7 +33,8 @@ struct pl__wh_result {
   long status;      /* the HTTP status; 0 when no answer came */
   int timed_out;    /* no complete answer within the timeout */
   char error[256];  /* what went wrong when status is 0 */
-  char body[128];   /* the start of the answer's body (for the log), NUL-terminated */
+  char body[128];   /* the start of the answer's body for the log, NUL-terminated, every
+                       byte outside printable ASCII shown as '?' */
 };
 
 /*

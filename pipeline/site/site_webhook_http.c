@@ -91,7 +91,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *user) {
   size_t room = sizeof k->out->body - 1;
   if (k->got < room) {
     size_t take = len < room - k->got ? len : room - k->got;
-    memcpy(k->out->body + k->got, p, take);
+    /* it goes to the log: the receiver's control bytes do not */
+    for (size_t i = 0; i < take; i++) {
+      unsigned char c = (unsigned char)p[i];
+      k->out->body[k->got + i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
     k->out->body[k->got + take] = 0;
   }
   k->got += len;

@@ -460,7 +460,7 @@ TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   script.set("evt_bad", {400});
   script.set("evt_gone", {410});
   FakeHttpServer rx([&](const FakeRequest &r) { return script.answer(r); });
-  HookSite site(dir.path(), {rx.url()});
+  HookSite site(dir.path(), {rx.url() + "/hook/T0KEN-in-the-path?sig=T0KEN-in-the-query"});
   site.emit("event.created", "{\"id\":\"evt_bad\"}");
   site.emit("event.created", "{\"id\":\"evt_gone\"}");
   site.emit("event.created", "{\"id\":\"evt_fine\"}");
@@ -473,6 +473,10 @@ TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   EXPECT_EQ(script.acked("evt_fine"), 1u);
   EXPECT_NE(site.log().find("refused with 400: dropped"), std::string::npos) << site.log();
   EXPECT_NE(site.log().find("refused with 410: dropped"), std::string::npos) << site.log();
+  // the log names the webhook by its id and origin: a URL's path or query may hold a token
+  EXPECT_NE(site.log().find(rx.url() + ")"), std::string::npos) << site.log();
+  EXPECT_EQ(site.log().find("T0KEN"), std::string::npos) << site.log();
+  EXPECT_EQ(rx.requests()[0].target, "/hook/T0KEN-in-the-path?sig=T0KEN-in-the-query");
   EXPECT_EQ(queue_files(dir), 0u);
 }
 
