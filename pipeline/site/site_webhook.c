@@ -14,7 +14,7 @@
  * one that is being retried); the others do not wait for each other.
  * A 5xx, 408, 429, a timeout or a failed connection is retried with
  * exponential backoff (backoff_ms doubled per attempt, at most backoff_max_ms,
- * at most max_attempts attempts); another answer (a 4xx) drops the delivery
+ * at most max_attempts attempts; a longer Retry-After is granted up to backoff_max_ms); another answer (a 4xx) drops the delivery
  * with a log line; so does a full queue (queue_max per webhook: the oldest).
  *
  * The body is built at each attempt (attemptedAt is its time), signed with
@@ -724,6 +724,9 @@ static void *worker(void *arg) {
       remove_delivery(h, d);
     } else {
       uint64_t ms = backoff_ms(w, attempt);
+      /* a Retry-After asks for longer: granted up to the longest backoff */
+      uint64_t asked = (uint64_t)(st && res.retry_after > 0 ? res.retry_after : 0) * 1000u;
+      if (asked > ms) ms = asked < w->backoff_max_ms ? asked : w->backoff_max_ms;
       d->next_ns = mono_ns() + ms * 1000000u;
       if (st)
         pl__srv_log(s, "webhook %s: delivery %s (%s) attempt %u answered %ld: retry in %llu ms",

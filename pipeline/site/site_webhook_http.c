@@ -156,6 +156,9 @@ int pl__wh_http_post(void *h, const char *url, int loopback, const char *const *
   if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && status > 0)) {
     /* a body beyond the cap was cut off: its status line still counts */
     out->status = status;
+    curl_off_t ra = 0;
+    if (cu.easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+      out->retry_after = ra > 86400 ? 86400 : (long)ra;
     return 0;
   }
   out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;

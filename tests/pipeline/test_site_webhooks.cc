@@ -453,6 +453,37 @@ TEST(SiteWebhooks, RetriesAfter5xxTimeoutAndRefusedThenGivesUp) {
   EXPECT_EQ(queue_files(dir2), 0u);
 }
 
+TEST(SiteWebhooks, RetryAfterIsGrantedUpToTheLongestBackoff) {
+  TempDir dir;
+  write_keys(dir, "");
+  std::atomic<int> n{0};
+  std::vector<std::chrono::steady_clock::time_point> at;
+  std::mutex mu;
+  FakeHttpServer rx([&](const FakeRequest &) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      at.push_back(std::chrono::steady_clock::now());
+    }
+    FakeResponse resp;
+    resp.status = n++ == 0 ? 429 : 200;
+    if (resp.status == 429) resp.headers.push_back({"Retry-After", "3600"});
+    return resp;
+  });
+  // backoff 10 ms, at most 300 ms: the hour asked for is cut to 300 ms
+  HookSite site(dir.path(), {rx.url()}, [](pl_server_options &o) {
+    o.webhook_backoff_ms = 10;
+    o.webhook_backoff_max_ms = 300;
+  });
+  site.emit("event.created", "{\"id\":\"evt_later\"}");
+  ASSERT_TRUE(site.start());
+  ASSERT_TRUE(wait_for([&] { return site.stats().delivered == 1; })) << site.log();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(at.size(), 2u);
+  auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(at[1] - at[0]).count();
+  EXPECT_GE(gap, 290) << "without Retry-After the retry would come after 10 ms";
+  EXPECT_NE(site.log().find("retry in 300 ms"), std::string::npos) << site.log();
+}
+
 TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   TempDir dir;
   write_keys(dir, "");
