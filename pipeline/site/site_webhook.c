@@ -14,7 +14,7 @@
  * one that is being retried); the others do not wait for each other.
  * A 5xx, 408, 429, a timeout or a failed connection is retried with
  * exponential backoff (backoff_ms doubled per attempt, at most backoff_max_ms,
- * at most max_attempts attempts); another answer (a 4xx) drops the delivery
+ * at most max_attempts attempts; a longer Retry-After is granted up to backoff_max_ms); another answer (a 4xx) drops the delivery
  * with a log line; so does a full queue (queue_max per webhook: the oldest).
  *
  * The body is built at each attempt (attemptedAt is its time), signed with
@@ -77,6 +77,8 @@ struct wh_hook {
   struct srv_webhooks *w;
   char id[SRV_ID_LEN + 1];
   char *url;
+  char label[160]; /* for the log: the id and scheme://host:port (a URL's path or query may
+                      hold a token, as many receivers' do) */
   unsigned events; /* bits of k_types */
   int loopback;
   struct srv_vec q; /* struct wh_delivery *, in order of seq */
@@ -109,6 +111,14 @@ static int type_index(const char *name) {
   for (size_t i = 0; i < N_TYPES; i++)
     if (strcmp(k_types[i].name, name) == 0) return (int)i;
   return -1;
+}
+
+/* "scheme://host:port" of a URL into out: what the log shows of it. */
+static void url_origin(const char *url, char *out, size_t cap) {
+  const char *p = strstr(url, "://");
+  size_t n = p ? (size_t)(p - url) + 3 : 0;
+  while (url[n] && url[n] != '/' && url[n] != '?' && url[n] != '#') n++;
+  snprintf(out, cap, "%.*s", (int)(n > 120 ? 120 : n), url);
 }
 
 /* ------------------------------------------------------------- specs */
@@ -350,7 +360,7 @@ static struct wh_delivery *delivery_parse(const char *text, size_t len, uint64_t
   *url = obj_str(o, "url");
   int t = type ? type_index(type) : -1;
   if (!id || !ev || !ts || !*hook_id || !*url || t < 0 || !pl__srv_valid_id(id) ||
-      !pl__srv_valid_id(ev) || strlen(ts) >= 40 || (key && !pl__srv_valid_id(key)) ||
+      !pl__srv_valid_id(ev) || strlen(ts) >= 40 || strspn(ts, "0123456789-:.TZ") != strlen(ts) || (key && !pl__srv_valid_id(key)) ||
       !json_object_object_get_ex(o, "data", &data) || !json_object_is_type(data, json_type_object))
     return NULL;
   struct wh_delivery *d = calloc(1, sizeof *d);
@@ -426,7 +436,7 @@ static void queue_load(struct srv_webhooks *w) {
         pl__srv_log(w->s, "warning: webhooks: cannot rename '%s': %s", path, strerror(errno));
       free(to);
     } else if (!h) {
-      if (!kept++) snprintf(kept_url, sizeof kept_url, "%s", url);
+      if (!kept++) url_origin(url, kept_url, sizeof kept_url);
       delivery_free(d);
     } else {
       /* the webhook's index rides in `attempts` until the sort below */
@@ -448,7 +458,7 @@ static void queue_load(struct srv_webhooks *w) {
   free(all.items);
   for (size_t i = 0; i < w->n; i++)
     if (w->hooks[i].q.n)
-      pl__srv_log(w->s, "webhook %s: %zu deliveries resumed from the queue", w->hooks[i].url,
+      pl__srv_log(w->s, "webhook %s: %zu deliveries resumed from the queue", w->hooks[i].label,
                   w->hooks[i].q.n);
   if (kept)
     pl__srv_log(w->s, "warning: webhooks: %zu queued deliveries kept in '%s' for webhooks not "
@@ -470,7 +480,7 @@ static void enqueue(struct srv_webhooks *w, struct wh_hook *h, int type, const c
     if (i < h->q.n) {
       struct wh_delivery *old = h->q.items[i];
       pl__srv_log(w->s, "warning: webhook %s: queue full (%u deliveries): dropped the oldest, "
-                  "delivery %s (%s)", h->url, w->queue_max, old->id, k_types[old->type].name);
+                  "delivery %s (%s)", h->label, w->queue_max, old->id, k_types[old->type].name);
       delivery_unlink(w, old);
       pl__srv_vec_remove_at(&h->q, i);
       delivery_free(old);
@@ -489,7 +499,7 @@ static void enqueue(struct srv_webhooks *w, struct wh_hook *h, int type, const c
   if (!d->data || (order_key && !d->order_key)) goto nomem;
   if (delivery_save(w, h, d) != 0)
     pl__srv_log(w->s, "warning: webhook %s: cannot write delivery %s (%s) to '%s': %s; it is "
-                "queued in memory only", h->url, d->id, k_types[type].name, w->dir,
+                "queued in memory only", h->label, d->id, k_types[type].name, w->dir,
                 strerror(errno));
   if (pl__srv_vec_push(&h->q, d) != 0) goto nomem;
   pthread_cond_broadcast(&w->cv);
@@ -500,7 +510,7 @@ nomem:
     delivery_free(d);
   }
   w->dropped++;
-  pl__srv_log(w->s, "warning: webhook %s: out of memory: %s event %s dropped", h->url,
+  pl__srv_log(w->s, "warning: webhook %s: out of memory: %s event %s dropped", h->label,
               k_types[type].name, event_id);
 }
 
@@ -683,11 +693,12 @@ static void *worker(void *arg) {
       snprintf(hdr_sig, sizeof hdr_sig, "X-Mcapkit-Signature-256: sha256=%s", hex);
       headers[n_headers++] = hdr_sig;
     }
-    char *url = h->url;
+    const char *url = h->url, *label = h->label;
     unsigned timeout = w->timeout_ms, attempt = d->attempts;
     pthread_mutex_unlock(&w->mu);
 
     struct pl__wh_result res;
+    memset(&res, 0, sizeof res);
     int rc = body ? pl__wh_http_post(http, url, h->loopback, headers, n_headers, body,
                                      strlen(body), timeout, &h->cancel, &res)
                   : -1;
@@ -700,32 +711,35 @@ static void *worker(void *arg) {
     long st = rc == 0 ? res.status : 0;
     if (st >= 200 && st < 300) {
       w->delivered++;
-      pl__srv_log(s, "webhook %s: delivery %s (%s) acknowledged (%ld) at attempt %u", url, d->id,
+      pl__srv_log(s, "webhook %s: delivery %s (%s) acknowledged (%ld) at attempt %u", label, d->id,
                   k_types[d->type].name, st, attempt);
       remove_delivery(h, d);
     } else if (st && st != 408 && st != 429 && st < 500) {
       w->dropped++;
       pl__srv_log(s, "warning: webhook %s: delivery %s (%s) refused with %ld: dropped (%.100s)",
-                  url, d->id, k_types[d->type].name, st, res.body);
+                  label, d->id, k_types[d->type].name, st, res.body);
       remove_delivery(h, d);
     } else if (attempt >= w->max_attempts) {
       w->dropped++;
       if (st)
         pl__srv_log(s, "warning: webhook %s: delivery %s (%s) dropped after %u attempts: the "
-                    "last answered %ld", url, d->id, k_types[d->type].name, attempt, st);
+                    "last answered %ld", label, d->id, k_types[d->type].name, attempt, st);
       else
         pl__srv_log(s, "warning: webhook %s: delivery %s (%s) dropped after %u attempts: %s",
-                    url, d->id, k_types[d->type].name, attempt, res.error);
+                    label, d->id, k_types[d->type].name, attempt, res.error);
       remove_delivery(h, d);
     } else {
       uint64_t ms = backoff_ms(w, attempt);
+      /* a Retry-After asks for longer: granted up to the longest backoff */
+      uint64_t asked = (uint64_t)(st && res.retry_after > 0 ? res.retry_after : 0) * 1000u;
+      if (asked > ms) ms = asked < w->backoff_max_ms ? asked : w->backoff_max_ms;
       d->next_ns = mono_ns() + ms * 1000000u;
       if (st)
         pl__srv_log(s, "webhook %s: delivery %s (%s) attempt %u answered %ld: retry in %llu ms",
-                    url, d->id, k_types[d->type].name, attempt, st, (unsigned long long)ms);
+                    label, d->id, k_types[d->type].name, attempt, st, (unsigned long long)ms);
       else
         pl__srv_log(s, "webhook %s: delivery %s (%s) attempt %u failed (%s): retry in %llu ms",
-                    url, d->id, k_types[d->type].name, attempt, res.error,
+                    label, d->id, k_types[d->type].name, attempt, res.error,
                     (unsigned long long)ms);
     }
   }
@@ -791,6 +805,9 @@ int pl__site_webhooks_create(pl_server *s, pl_error_info *err) {
     /* the id follows the URL, so that queued deliveries find their webhook after a restart */
     snprintf(h->id, sizeof h->id, "wh_%016llx",
              (unsigned long long)pl__hash64(h->url, strlen(h->url)));
+    char origin[128];
+    url_origin(h->url, origin, sizeof origin);
+    snprintf(h->label, sizeof h->label, "%s (%s)", h->id, origin);
     for (size_t k = 0; k + 1 < w->n; k++)
       if (strcmp(w->hooks[k].url, h->url) == 0) {
         int rc = pl__err(err, PL_EINVAL, UINT64_MAX,

@@ -32,8 +32,10 @@ void pl__wh_http_free(void *h);
 struct pl__wh_result {
   long status;      /* the HTTP status; 0 when no answer came */
   int timed_out;    /* no complete answer within the timeout */
+  long retry_after; /* seconds of the answer's Retry-After (delay-seconds or a date); 0 = none */
   char error[256];  /* what went wrong when status is 0 */
-  char body[128];   /* the start of the answer's body (for the log), NUL-terminated */
+  char body[128];   /* the start of the answer's body for the log, NUL-terminated, every
+                       byte outside printable ASCII shown as '?' */
 };
 
 /*

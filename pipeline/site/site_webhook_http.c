@@ -91,7 +91,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *user) {
   size_t room = sizeof k->out->body - 1;
   if (k->got < room) {
     size_t take = len < room - k->got ? len : room - k->got;
-    memcpy(k->out->body + k->got, p, take);
+    /* it goes to the log: the receiver's control bytes do not */
+    for (size_t i = 0; i < take; i++) {
+      unsigned char c = (unsigned char)p[i];
+      k->out->body[k->got + i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
     k->out->body[k->got + take] = 0;
   }
   k->got += len;
@@ -152,6 +156,9 @@ int pl__wh_http_post(void *h, const char *url, int loopback, const char *const *
   if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && status > 0)) {
     /* a body beyond the cap was cut off: its status line still counts */
     out->status = status;
+    curl_off_t ra = 0;
+    if (cu.easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+      out->retry_after = ra > 86400 ? 86400 : (long)ra;
     return 0;
   }
   out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;

@@ -458,6 +458,37 @@ TEST(SiteWebhooks, RetriesAfter5xxTimeoutAndRefusedThenGivesUp) {
   EXPECT_EQ(queue_files(dir2), 0u);
 }
 
+TEST(SiteWebhooks, RetryAfterIsGrantedUpToTheLongestBackoff) {
+  TempDir dir;
+  write_keys(dir, "");
+  std::atomic<int> n{0};
+  std::vector<std::chrono::steady_clock::time_point> at;
+  std::mutex mu;
+  FakeHttpServer rx([&](const FakeRequest &) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      at.push_back(std::chrono::steady_clock::now());
+    }
+    FakeResponse resp;
+    resp.status = n++ == 0 ? 429 : 200;
+    if (resp.status == 429) resp.headers.push_back({"Retry-After", "3600"});
+    return resp;
+  });
+  // backoff 10 ms, at most 300 ms: the hour asked for is cut to 300 ms
+  HookSite site(dir.path(), {rx.url()}, [](pl_server_options &o) {
+    o.webhook_backoff_ms = 10;
+    o.webhook_backoff_max_ms = 300;
+  });
+  site.emit("event.created", "{\"id\":\"evt_later\"}");
+  ASSERT_TRUE(site.start());
+  ASSERT_TRUE(wait_for([&] { return site.stats().delivered == 1; })) << site.log();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(at.size(), 2u);
+  auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(at[1] - at[0]).count();
+  EXPECT_GE(gap, 290) << "without Retry-After the retry would come after 10 ms";
+  EXPECT_NE(site.log().find("retry in 300 ms"), std::string::npos) << site.log();
+}
+
 TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   TempDir dir;
   write_keys(dir, "");
@@ -465,7 +496,7 @@ TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   script.set("evt_bad", {400});
   script.set("evt_gone", {410});
   FakeHttpServer rx([&](const FakeRequest &r) { return script.answer(r); });
-  HookSite site(dir.path(), {rx.url()});
+  HookSite site(dir.path(), {rx.url() + "/hook/T0KEN-in-the-path?sig=T0KEN-in-the-query"});
   site.emit("event.created", "{\"id\":\"evt_bad\"}");
   site.emit("event.created", "{\"id\":\"evt_gone\"}");
   site.emit("event.created", "{\"id\":\"evt_fine\"}");
@@ -478,6 +509,10 @@ TEST(SiteWebhooks, FourXxDropsTheDeliveryAndTheRestGoOn) {
   EXPECT_EQ(script.acked("evt_fine"), 1u);
   EXPECT_NE(site.log().find("refused with 400: dropped"), std::string::npos) << site.log();
   EXPECT_NE(site.log().find("refused with 410: dropped"), std::string::npos) << site.log();
+  // the log names the webhook by its id and origin: a URL's path or query may hold a token
+  EXPECT_NE(site.log().find(rx.url() + ")"), std::string::npos) << site.log();
+  EXPECT_EQ(site.log().find("T0KEN"), std::string::npos) << site.log();
+  EXPECT_EQ(rx.requests()[0].target, "/hook/T0KEN-in-the-path?sig=T0KEN-in-the-query");
   EXPECT_EQ(queue_files(dir), 0u);
 }
 
