@@ -96,7 +96,30 @@ void pl__ui_time(struct ui_buf *b, uint64_t ns) {
   }
   char t[40];
   pl_format_time(ns, t);
+  /* milliseconds are enough to tell recordings apart on a page */
+  char *dot = strchr(t, '.');
+  if (dot && strlen(dot) > 5) {
+    dot[4] = 'Z';
+    dot[5] = 0;
+  }
+  pl__ui_put(b, "<span class=\"t\">");
   pl__ui_text(b, t);
+  pl__ui_put(b, "</span>");
+}
+
+void pl__ui_bytes(struct ui_buf *b, uint64_t v) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (v < 1024) {
+    pl__ui_printf(b, "%llu B", (unsigned long long)v);
+    return;
+  }
+  double d = (double)v / 1024;
+  int u = 0;
+  while (d >= 1024 && u < 3) {
+    d /= 1024;
+    u++;
+  }
+  pl__ui_printf(b, "%.1f %s", d, units[u]);
 }
 
 /* ------------------------------------------------------------- the frame */
@@ -118,12 +141,15 @@ static const char site_css[] =
     "border-radius:4px;min-width:0}"
     ".report button{font:inherit;padding:5px 14px;border:1px solid #2f6fdf;background:#2f6fdf;"
     "color:#fff;border-radius:4px;cursor:pointer}"
+    ".report .t{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
+    "monospace;font-size:12px}"
     ".report .pager{display:flex;gap:16px;margin:10px 0;align-items:center}"
     ".report .st-complete{color:#1d7a36;font-weight:600}"
     ".report .st-failed,.report .st-error{color:#c0281c;font-weight:600}"
     ".report .st-importing,.report .st-processing,.report .st-received{color:#a35f00}"
     ".report .login{max-width:420px;margin:40px auto}"
     ".report .login input{width:100%;margin:6px 0 12px}"
+    ".report .report{padding:0;max-width:none;margin:0}" /* pl_report's fragment inside */
     ".report .err{background:#fdecea;border-left:3px solid #c0281c;padding:6px 10px;"
     "margin:8px 0}";
 

@@ -106,8 +106,10 @@ void pl__ui_printf(struct ui_buf *b, const char *fmt, ...) __attribute__((format
 void pl__ui_text(struct ui_buf *b, const char *s);
 /* A query value: percent-encoded (then safe in an attribute as it is). */
 void pl__ui_qval(struct ui_buf *b, const char *s);
-/* A time as RFC 3339, or a dash for 0. */
+/* A time as RFC 3339 to the millisecond, kept on one line, or a dash for 0. */
 void pl__ui_time(struct ui_buf *b, uint64_t ns);
+/* Bytes in binary units ("4.7 KiB"). */
+void pl__ui_bytes(struct ui_buf *b, uint64_t v);
 
 struct srv_ui_req;
 struct srv_resp;

@@ -159,15 +159,16 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
     pl__ui_text(&b, rec_name(rec));
     pl__ui_put(&b, "</a></td><td>");
     pl__ui_text(&b, device_name(st, rec->device_id));
-    pl__ui_put(&b, "</td><td class=\"mono\">");
+    pl__ui_put(&b, "</td><td>");
     pl__ui_time(&b, rec->index && rec->index->has_messages ? rec->index->start : 0);
-    pl__ui_put(&b, "</td><td class=\"mono\">");
+    pl__ui_put(&b, "</td><td>");
     pl__ui_time(&b, rec->index && rec->index->has_messages ? rec->index->end : 0);
-    pl__ui_printf(&b, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>",
-                  (unsigned long long)rec->size,
+    pl__ui_put(&b, "</td><td class=\"n\">");
+    pl__ui_bytes(&b, rec->size);
+    pl__ui_printf(&b, "</td><td class=\"n\">%llu</td>",
                   (unsigned long long)(rec->index ? rec->index->message_count : 0));
     const char *sn = pl__srv_rec_status_name(rec->status);
-    pl__ui_printf(&b, "<td class=\"st-%s\">%s</td><td class=\"mono\">", sn, sn);
+    pl__ui_printf(&b, "<td class=\"st-%s\">%s</td><td>", sn, sn);
     pl__ui_time(&b, rec->created);
     pl__ui_put(&b, "</td></tr>");
   }
@@ -227,6 +228,7 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   struct ui_buf b = {0};
   char *json = NULL;
   struct att_links links = {0};
+  char *dev_copy = NULL;
   pthread_rwlock_rdlock(&st->lock);
   const struct srv_recording *rec = pl__srv_valid_id(id) ? pl__srv_rec_by_id(st, id) : NULL;
   if (!rec) {
@@ -242,6 +244,7 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   pl__ui_printf(&b, "<dt>import status</dt><dd class=\"st-%s\">%s</dd><dt>device</dt><dd>", sn,
                 sn);
   const char *dn = device_name(st, rec->device_id);
+  dev_copy = dn ? pl__srv_strdup(dn) : NULL;
   if (dn) {
     pl__ui_printf(&b, "<a href=\"/ui/recordings?device=%s\">", rec->device_id);
     pl__ui_text(&b, dn);
@@ -249,11 +252,11 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   }
   pl__ui_put(&b, "</dd><dt>key</dt><dd class=\"mono\">");
   pl__ui_text(&b, rec->key);
-  pl__ui_printf(&b, "</dd><dt>uploaded size</dt><dd>%llu bytes</dd><dt>uploaded</dt><dd "
-                    "class=\"mono\">",
-                (unsigned long long)rec->size);
+  pl__ui_put(&b, "</dd><dt>uploaded size</dt><dd>");
+  pl__ui_bytes(&b, rec->size);
+  pl__ui_printf(&b, " (%llu bytes)</dd><dt>uploaded</dt><dd>", (unsigned long long)rec->size);
   pl__ui_time(&b, rec->created);
-  pl__ui_put(&b, "</dd><dt>imported</dt><dd class=\"mono\">");
+  pl__ui_put(&b, "</dd><dt>imported</dt><dd>");
   pl__ui_time(&b, rec->imported);
   pl__ui_put(&b, "</dd><dt>content hash</dt><dd class=\"mono\">");
   pl__ui_text(&b, rec->content_hash);
@@ -301,6 +304,16 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   pl_error_info e;
   if (json && pl_index_from_json(json, strlen(json), &ix, &e) != PL_OK) ix = NULL;
   free(json);
+  if (ix) {
+    /* the index was made from the inbox file: the page's title names the upload, and the
+     * report says it was drawn from a stored index (no path); the site knows the device */
+    free(ix->path);
+    ix->path = NULL;
+    if (!ix->device_name && dev_copy) {
+      ix->device_name = dev_copy;
+      dev_copy = NULL;
+    }
+  }
   pl_report *rep = NULL;
   if (ix && pl_report_create(&rep) == PL_REPORT_OK &&
       pl_report_set_index(rep, ix) == PL_REPORT_OK) {
@@ -326,6 +339,7 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   }
   pl_report_free(rep);
   free(links.v);
+  free(dev_copy);
   pl__ui_end(&b);
   pl__ui_finish(&b, r, 200);
 }
@@ -359,7 +373,7 @@ void pl__ui_page_devices(const struct ui_ctx *x, struct srv_resp *r) {
                   d->id, nrec);
     if (d->properties && json_object_object_length(d->properties) > 0)
       pl__ui_text(&b, json_object_to_json_string_ext(d->properties, JSON_C_TO_STRING_PLAIN));
-    pl__ui_put(&b, "</td><td class=\"mono\">");
+    pl__ui_put(&b, "</td><td>");
     pl__ui_time(&b, d->created);
     pl__ui_put(&b, "</td></tr>");
   }
@@ -409,8 +423,9 @@ void pl__ui_page_imports(const struct ui_ctx *x, struct srv_resp *r) {
     pl__ui_text(&b, m->stage);
     pl__ui_put(&b, "</td><td>");
     pl__ui_text(&b, m->error);
-    pl__ui_printf(&b, "</td><td class=\"n\">%llu</td><td class=\"mono\">",
-                  (unsigned long long)m->size);
+    pl__ui_put(&b, "</td><td class=\"n\">");
+    pl__ui_bytes(&b, m->size);
+    pl__ui_put(&b, "</td><td>");
     pl__ui_time(&b, m->updated);
     pl__ui_put(&b, "</td></tr>");
   }
