@@ -18,7 +18,8 @@
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/doctor.h"
 
 struct check_args {
   int json;

@@ -20,7 +20,8 @@
 #include "cmd.h"
 #include "inspect.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/import.h"
 
 struct coverage_args {
   int json;

@@ -22,7 +22,8 @@
 #include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/rewrite.h"
 
 struct export_args {
   cli_api_args api;

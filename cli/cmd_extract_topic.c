@@ -1,7 +1,9 @@
 /*
  * cmd_extract_topic.c - 'mcapkit extract topic FILE TOPIC... -o OUT': the
  * decoded messages of some topics as NDJSON or CSV (cmd_extract.c hands
- * 'extract topic ...' over to this file).
+ * 'extract topic ...' over to this file). Parses the options, opens the
+ * reader and renders the summary; pl_extract_topics (pipeline/decode.h) does
+ * the work:
  *
  * One indexed query reads the selected channels in the chosen order and time
  * range; each channel has a pl_decode decoder, made before anything is written
@@ -14,14 +16,12 @@
  * chunks, the text buffers are flushed every MiB). Messages that cannot be
  * decoded are reported (the first few per channel) and skipped: exit status 3.
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "inspect.h"
@@ -29,9 +29,6 @@
 #include "optgroups.h"
 #include "output.h"
 #include "pipeline/decode.h"
-
-#define FLUSH_AT ((size_t)1 << 20)
-#define SHOWN_DECODE_ERRORS 5 /* per channel */
 
 struct topic_args {
   const char *output;
@@ -86,291 +83,50 @@ const cli_spec cmd_extract_topic_spec = {
     NULL,
 };
 
-/* One output: an atomic file sink or standard output, with a text buffer. */
-struct out {
-  char *path; /* NULL: standard output */
-  mcap_sink sink;
-  int open;
-  pl_text text;
-  uint64_t rows;
-  int failed;
-};
-
-/* A selected channel. */
-struct chan {
-  const mcap_channel *ch;
-  pl_decoder *dec;
-  pl_csv *csv; /* csv: the topic's table layout (made from its first channel) */
-  int owns_csv;
-  struct out *out; /* where its rows go */
-  uint64_t messages, skipped;
-};
-
-struct run {
+/* How the library reports to us. */
+struct ui {
   const cli_ctx *ctx;
-  const char *file;
-  int csv;
-  pl_json_options jo;
-  pl_csv_options co;
-  struct chan *chans;
-  size_t n_chans;
-  struct chan **by_id; /* 65536 slots */
-  struct out *outs;
-  size_t n_outs;
-  int worst;
+  cli_progress prog;
+  int stream_failed; /* writing standard output failed: main() says so */
 };
 
-static int out_flush(struct run *r, struct out *o) {
-  if (!o->text.len || o->failed) {
-    o->text.len = 0;
-    return o->failed ? -1 : 0;
-  }
-  mcap_error_info err;
-  if (o->path) {
-    if (o->sink.write(o->sink.payload, o->text.data, o->text.len, &err) != MCAP_OK) {
-      cli_error(r->ctx, "cannot write '%s': %s", o->path, err.msg);
-      o->failed = 1;
-    }
-  } else if (fwrite(o->text.data, 1, o->text.len, stdout) != o->text.len) {
-    o->failed = 1; /* main() reports the write error of stdout */
-  }
-  o->text.len = 0;
-  return o->failed ? -1 : 0;
+static void on_skip(void *user, const char *message, int more) {
+  const struct ui *u = user;
+  cli_error(u->ctx, "%s%s", message, more ? "" : " (further errors on this topic not shown)");
 }
 
-static int out_open(struct run *r, struct out *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  if (strcmp(path, "-") == 0) return 0;
-  o->path = strdup(path);
-  mcap_error_info err;
-  if (!o->path) {
-    cli_error(r->ctx, "out of memory");
-    return -1;
-  }
-  if (mcap_sink_open_file(&o->sink, path, &err) != MCAP_OK) {
-    char buf[600];
-    cli_error(r->ctx, "%s", cli_open_error(buf, sizeof buf, path, &err, MCAP_EIO));
-    return -1;
-  }
-  o->open = 1;
-  return 0;
+static void on_progress(void *user, uint64_t messages) {
+  struct ui *u = user;
+  cli_progress_update(&u->prog, "extract: %llu messages", (unsigned long long)messages);
 }
 
-static int out_commit(struct run *r, struct out *o) {
-  if (out_flush(r, o) != 0) return -1;
-  if (!o->path) return fflush(stdout) == 0 ? 0 : -1;
-  mcap_error_info err;
-  if (mcap_sink_commit(&o->sink, &err) != MCAP_OK) {
-    cli_error(r->ctx, "cannot write '%s': %s", o->path, err.msg);
-    return -1;
-  }
-  return 0;
-}
-
-static void out_dispose(struct out *o) {
-  if (o->open) mcap_sink_close(&o->sink, NULL); /* without a commit: discarded */
-  free(o->path);
-  pl_text_dispose(&o->text);
-}
-
-/* "camera/front/image.csv" -> "camera_front_image.csv": one safe path component. */
-static char *csv_name(const char *dir, mcap_str topic, unsigned n) {
-  size_t cap = strlen(dir) + topic.len + 32;
-  char *p = malloc(cap);
-  if (!p) return NULL;
-  size_t o = (size_t)snprintf(p, cap, "%s/", dir);
-  size_t start = o;
-  for (uint32_t i = 0; i < topic.len && o + 24 < cap; i++) {
-    unsigned char c = (unsigned char)topic.data[i];
-    if (o == start && (c == '/' || c == '.')) continue; /* no leading '/' or hidden file */
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '-' || c == '.' || c == '_';
-    p[o++] = ok ? (char)c : '_';
-  }
-  if (o == start) o += (size_t)snprintf(p + o, cap - o, "topic");
-  if (n) o += (size_t)snprintf(p + o, cap - o, "-%u", n);
-  snprintf(p + o, cap - o, ".csv");
-  return p;
-}
-
-static int same_schema(const mcap_schema *a, const mcap_schema *b) {
-  if (!a || !b) return a == b;
-  return a->encoding.len == b->encoding.len && a->data.len == b->data.len &&
-         a->name.len == b->name.len && memcmp(a->name.data, b->name.data, a->name.len) == 0 &&
-         memcmp(a->encoding.data, b->encoding.data, a->encoding.len) == 0 &&
-         (a->data.len == 0 || memcmp(a->data.data, b->data.data, (size_t)a->data.len) == 0);
-}
-
-/* The channels of the topics, their decoders and layouts; nothing is written yet.
- * chans[topic_first[t]] .. are topic t's. @return an exit code. */
-static int select_topics(struct run *r, mcap_reader *rd, char **topics, size_t n_topics,
-                         size_t *topic_first) {
-  size_t nch = mcap_reader_channel_count(rd);
-  r->chans = calloc(nch ? nch : 1, sizeof *r->chans);
-  r->by_id = calloc(65536, sizeof *r->by_id);
-  r->outs = calloc(n_topics, sizeof *r->outs);
-  if (!r->chans || !r->by_id || !r->outs) {
-    cli_error(r->ctx, "out of memory");
-    return CLI_EXIT_FAILURE;
-  }
-  for (size_t t = 0; t < n_topics; t++) {
-    size_t first = r->n_chans;
-    topic_first[t] = first;
-    for (size_t i = 0; i < nch; i++) {
-      const mcap_channel *ch = mcap_reader_channel_at(rd, i);
-      if (ch->topic.len != strlen(topics[t]) || memcmp(ch->topic.data, topics[t], ch->topic.len))
-        continue;
-      if (r->by_id[ch->id]) continue; /* the topic was named twice */
-      const mcap_schema *s = ch->schema_id ? mcap_reader_schema(rd, ch->schema_id) : NULL;
-      struct chan *c = &r->chans[r->n_chans++];
-      c->ch = ch;
-      r->by_id[ch->id] = c;
-      pl_decoder_spec spec;
-      pl_decode_error_info err;
-      pl_decoder_spec_from(&spec, ch, s);
-      if (pl_decoder_create(&c->dec, &spec, NULL, &err) != PL_DECODE_OK) {
-        cli_error(r->ctx, "'%s': %s", r->file, err.msg);
-        return CLI_EXIT_FAILURE;
-      }
-      if (!r->csv) continue;
-      if (r->n_chans > first + 1) {
-        /* one table per topic: its channels must share the schema */
-        const mcap_channel *f = r->chans[first].ch;
-        const mcap_schema *fs = f->schema_id ? mcap_reader_schema(rd, f->schema_id) : NULL;
-        if (!same_schema(fs, s) || f->message_encoding.len != ch->message_encoding.len ||
-            memcmp(f->message_encoding.data, ch->message_encoding.data, ch->message_encoding.len)) {
-          cli_error(r->ctx,
-                    "'%s': topic '%s' has channels with different schemas; one CSV table cannot "
-                    "hold them (use --format ndjson)",
-                    r->file, topics[t]);
-          return CLI_EXIT_FAILURE;
-        }
-        c->csv = r->chans[first].csv; /* same schema: the same columns */
-      } else {
-        if (pl_csv_create(&c->csv, c->dec, &r->co, &err) != PL_DECODE_OK) {
-          cli_error(r->ctx, "'%s': topic '%s': %s", r->file, topics[t], err.msg);
-          return CLI_EXIT_FAILURE;
-        }
-        c->owns_csv = 1;
-      }
-    }
-    if (r->n_chans == first) {
-      int dup = 0; /* named twice: the earlier mention has its channels already */
-      for (size_t k = 0; k < t; k++) dup |= strcmp(topics[k], topics[t]) == 0;
-      if (dup) continue;
-      cli_error(r->ctx, "'%s': no channel has topic '%s'", r->file, topics[t]);
-      return CLI_EXIT_FAILURE;
-    }
-  }
-  return CLI_EXIT_OK;
-}
-
-/* The outputs (after select_topics) and the CSV headers. @return an exit code. */
-static int open_outputs(struct run *r, size_t n_topics, const size_t *topic_first,
-                        const char *output, int dir) {
-  if (!dir) {
-    r->n_outs = 1;
-    if (out_open(r, &r->outs[0], output) != 0) return CLI_EXIT_FAILURE;
-  }
-  for (size_t t = 0; t < n_topics; t++) {
-    size_t first = topic_first[t];
-    size_t end = t + 1 < n_topics ? topic_first[t + 1] : r->n_chans;
-    if (first == end) continue; /* a topic named twice */
-    struct out *o = &r->outs[0];
-    if (dir) {
-      /* one file per topic, numbered when two topics make the same name */
-      o = &r->outs[r->n_outs];
-      char *path = NULL;
-      for (unsigned n = 0; n < 1000 && !path; n++) {
-        path = csv_name(output, r->chans[first].ch->topic, n);
-        if (!path) break;
-        for (size_t k = 0; k < r->n_outs && path; k++)
-          if (strcmp(r->outs[k].path, path) == 0) {
-            free(path);
-            path = NULL;
-          }
-      }
-      if (!path) {
-        cli_error(r->ctx, "out of memory");
-        return CLI_EXIT_FAILURE;
-      }
-      int rc = out_open(r, o, path);
-      free(path);
-      r->n_outs++;
-      if (rc != 0) return CLI_EXIT_FAILURE;
-    }
-    for (size_t i = first; i < end; i++) r->chans[i].out = o;
-    if (r->csv && pl_csv_write_header(r->chans[first].csv, &o->text) != PL_DECODE_OK) {
-      cli_error(r->ctx, "out of memory");
-      return CLI_EXIT_FAILURE;
-    }
-  }
-  return CLI_EXIT_OK;
-}
-
-/* The channel predicate of the query. */
-static int selected(void *ctx, const mcap_channel *ch, const mcap_schema *schema) {
-  (void)schema;
-  struct run *r = ctx;
-  return r->by_id[ch->id] != NULL;
-}
-
-static void problem(struct run *r) {
-  if (r->worst == CLI_EXIT_OK) r->worst = CLI_EXIT_PROBLEMS;
-}
-
-/* One message into its output. @return 0, or -1 for a fatal error (printed). */
-static int one(struct run *r, const mcap_message_view *v) {
-  struct chan *c = r->by_id[v->channel->id];
-  const pl_value *val;
-  c->messages++;
-  int rc = pl_decoder_decode(c->dec, &v->message, &val);
-  if (rc == PL_DECODE_ENOMEM) {
-    cli_error(r->ctx, "out of memory");
-    return -1;
-  }
-  if (rc != PL_DECODE_OK) {
-    c->skipped++;
-    problem(r);
-    if (c->skipped <= SHOWN_DECODE_ERRORS)
-      cli_error(
-          r->ctx, "'%s': %s%s", r->file, pl_decoder_errmsg(c->dec),
-          c->skipped == SHOWN_DECODE_ERRORS ? " (further errors on this topic not shown)" : "");
-    return 0;
-  }
-  struct out *o = c->out;
-  if (r->csv)
-    rc = pl_csv_write_row(c->csv, v->message.log_time, val, &o->text);
-  else
-    rc = pl_decode_ndjson_line(v->channel, &v->message, val, &r->jo, &o->text);
-  if (rc != PL_DECODE_OK) {
-    cli_error(r->ctx, "out of memory");
-    return -1;
-  }
-  o->rows++;
-  if (o->text.len >= FLUSH_AT && out_flush(r, o) != 0) return -1;
-  return 0;
+static int write_stdout(void *user, const void *data, size_t len) {
+  struct ui *u = user;
+  if (fwrite(data, 1, len, stdout) == len) return 0;
+  u->stream_failed = 1;
+  return -1;
 }
 
 /* The summary on stdout. @return 0, or -1 when it could not be written. */
-static int summary(const struct run *r, int json, const char *output) {
+static int summary(const char *file, int csv, const pl_extract_result *res, int json,
+                   const char *output) {
   if (json) {
     json_object *doc = cli_json_document();
-    cli_json_add_str(doc, "file", r->file);
-    cli_json_add_str(doc, "format", r->csv ? "csv" : "ndjson");
+    cli_json_add_str(doc, "file", file);
+    cli_json_add_str(doc, "format", csv ? "csv" : "ndjson");
     cli_json_add_str(doc, "output", output);
     json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < r->n_chans; i++) {
-      const struct chan *c = &r->chans[i];
+    for (size_t i = 0; i < res->n_channels; i++) {
+      const pl_extract_channel *c = &res->channels[i];
       json_object *o = json_object_new_object();
-      cli_json_add_strn(o, "topic", c->ch->topic.data, c->ch->topic.len);
-      cli_json_add_u64(o, "channel_id", c->ch->id);
-      cli_json_add_str(o, "decoder", pl_decoder_format(c->dec));
+      cli_json_add_strn(o, "topic", c->channel->topic.data, c->channel->topic.len);
+      cli_json_add_u64(o, "channel_id", c->channel->id);
+      cli_json_add_str(o, "decoder", c->decoder);
       cli_json_add_u64(o, "messages", c->messages);
       cli_json_add_u64(o, "written", c->messages - c->skipped);
       cli_json_add_u64(o, "skipped", c->skipped);
-      cli_json_add_str(o, "output", c->out->path ? c->out->path : "-");
-      if (c->csv) cli_json_add_u64(o, "columns", pl_csv_column_count(c->csv));
+      cli_json_add_str(o, "output", c->output);
+      if (csv) cli_json_add_u64(o, "columns", c->columns);
       json_object_array_add(arr, o);
     }
     json_object_object_add(doc, "channels", arr);
@@ -381,20 +137,20 @@ static int summary(const struct run *r, int json, const char *output) {
   cli_table_add(&t, "topic");
   cli_table_add(&t, "written");
   cli_table_add(&t, "skipped");
-  cli_table_add(&t, r->csv ? "columns" : "");
+  cli_table_add(&t, csv ? "columns" : "");
   cli_table_add(&t, "output");
-  for (size_t i = 0; i < r->n_chans; i++) {
-    const struct chan *c = &r->chans[i];
-    char *topic = cli_one_line_view(c->ch->topic);
+  for (size_t i = 0; i < res->n_channels; i++) {
+    const pl_extract_channel *c = &res->channels[i];
+    char *topic = cli_one_line_view(c->channel->topic);
     cli_table_add(&t, "%s", topic ? topic : "?");
     free(topic);
     cli_table_add(&t, "%llu", (unsigned long long)(c->messages - c->skipped));
     cli_table_add(&t, "%llu", (unsigned long long)c->skipped);
-    if (c->csv)
-      cli_table_add(&t, "%zu", pl_csv_column_count(c->csv));
+    if (csv)
+      cli_table_add(&t, "%zu", c->columns);
     else
       cli_table_add(&t, "%s", "");
-    cli_table_add(&t, "%s", c->out->path ? c->out->path : "-");
+    cli_table_add(&t, "%s", c->output);
   }
   cli_table_print(&t, stdout, NULL);
   int oom = t.oom;
@@ -429,36 +185,34 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
   if (rc != CLI_CONTINUE) return rc;
   if (!a.output || !*a.output) return cli_usage_error(spec, "missing '-o OUT'");
 
-  struct run r;
-  memset(&r, 0, sizeof r);
-  r.ctx = ctx;
-  r.file = argv[first];
-  r.worst = CLI_EXIT_OK;
+  const char *file = argv[first];
+  pl_extract_options o;
+  memset(&o, 0, sizeof o);
   int to_stdout = strcmp(a.output, "-") == 0;
   struct stat st;
   int is_dir = !to_stdout && stat(a.output, &st) == 0 && S_ISDIR(st.st_mode);
   if (a.format) {
     if (strcmp(a.format, "csv") == 0)
-      r.csv = 1;
+      o.csv = 1;
     else if (strcmp(a.format, "ndjson") != 0 && strcmp(a.format, "json") != 0)
       return cli_usage_error(spec, "unknown format '%s' (expected ndjson or csv)", a.format);
   } else {
-    r.csv = ends_with(a.output, ".csv");
+    o.csv = ends_with(a.output, ".csv");
   }
   size_t n_topics = (size_t)(argc - first - 1);
-  char **topics = argv + first + 1;
-  int dir = r.csv && (n_topics > 1 || is_dir);
-  if (dir && to_stdout)
+  const char *const *topics = (const char *const *)argv + first + 1;
+  o.to_dir = o.csv && (n_topics > 1 || is_dir);
+  if (o.to_dir && to_stdout)
     return cli_usage_error(spec, "several topics as CSV need a directory, not '-o -'");
-  if (!r.csv && is_dir)
+  if (!o.csv && is_dir)
     return cli_usage_error(spec, "'%s' is a directory; ndjson goes to one file", a.output);
   if (a.json && to_stdout)
     return cli_usage_error(spec, "'--json' prints a summary, which '-o -' leaves no room for");
-  pl_csv_options_init(&r.co);
+  pl_csv_options_init(&o.csv_options);
   if (a.max_array != UINT64_MAX) {
-    if (!r.csv) return cli_usage_error(spec, "'--max-array' applies to csv only");
+    if (!o.csv) return cli_usage_error(spec, "'--max-array' applies to csv only");
     if (a.max_array > 100000) return cli_usage_error(spec, "--max-array: at most 100000");
-    r.co.max_array = (uint32_t)a.max_array;
+    o.csv_options.max_array = (uint32_t)a.max_array;
   }
   if (a.bytes) {
     pl_bytes_mode m;
@@ -468,91 +222,44 @@ int cmd_extract_topic(cli_ctx *ctx, int argc, char **argv) {
       m = PL_BYTES_LENGTH;
     else
       return cli_usage_error(spec, "unknown --bytes '%s' (expected length or base64)", a.bytes);
-    r.co.bytes = m;
-    r.jo.bytes = m;
+    o.csv_options.bytes = m;
+    o.json.bytes = m;
   }
-  mcap_query q;
-  memset(&q, 0, sizeof q);
   cli_time_range tr; /* both ends inclusive, as the query's (and cat's and filter's) */
   rc = cli_time_resolve(spec, &a.time, &tr);
   if (rc != CLI_CONTINUE) return rc;
-  q.has_start = tr.has_start;
-  q.start = tr.start;
-  q.has_end = tr.has_end;
-  q.end = tr.end;
-  if (parse_order(a.order, &q.order) != 0)
+  o.query.has_start = tr.has_start;
+  o.query.start = tr.start;
+  o.query.has_end = tr.has_end;
+  o.query.end = tr.end;
+  if (parse_order(a.order, &o.query.order) != 0)
     return cli_usage_error(spec, "unknown order '%s' (expected log-time, file or reverse)",
                            a.order);
 
+  struct ui u = {ctx, {0}, 0};
+  cli_progress_init(&u.prog, ctx);
+  o.on_skip = on_skip;
+  o.progress = on_progress;
+  o.write_stream = write_stdout;
+  o.user = &u;
   mcap_reader *rd = NULL;
-  mcap_message_iter *it = NULL;
-  int made_dir = 0;
-  size_t *topic_first = calloc(n_topics, sizeof *topic_first);
-  cli_progress prog;
-  cli_progress_init(&prog, ctx);
-  if (!topic_first) {
-    cli_error(ctx, "out of memory");
-    return CLI_EXIT_FAILURE;
-  }
-  rc = cli_open_reader(ctx, r.file, 0, &rd);
-  if (rc != CLI_EXIT_OK) goto out;
-  rc = select_topics(&r, rd, topics, n_topics, topic_first);
-  if (rc != CLI_EXIT_OK) goto out;
-  if (dir && !is_dir) {
-    if (mkdir(a.output, 0777) != 0) {
-      cli_error(ctx, "cannot create directory '%s': %s", a.output, strerror(errno));
-      rc = CLI_EXIT_FAILURE;
-      goto out;
-    }
-    made_dir = 1;
-  }
-  rc = open_outputs(&r, n_topics, topic_first, a.output, dir);
-  if (rc != CLI_EXIT_OK) goto out;
-  q.channel_filter = selected;
-  q.channel_filter_ctx = &r;
-  if (mcap_reader_query(rd, &q, &it) != MCAP_OK) {
-    cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
+  pl_extract_result *res = NULL;
+  rc = cli_open_reader(ctx, file, 0, &rd);
+  if (rc != CLI_EXIT_OK) return rc;
+  pl_decode_error_info err;
+  int prc = pl_extract_topics(rd, file, topics, n_topics, a.output, &o, &res, &err);
+  cli_progress_done(&u.prog);
+  if (prc != PL_DECODE_OK) {
+    if (!u.stream_failed) cli_error(ctx, "%s", err.msg[0] ? err.msg : pl_decode_strerror(prc));
     rc = CLI_EXIT_FAILURE;
-    goto out;
-  }
-  mcap_message_view v;
-  uint64_t n = 0;
-  int mrc;
-  while ((mrc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
-    if (one(&r, &v) != 0) {
+  } else if (to_stdout && fflush(stdout) != 0) {
+    rc = CLI_EXIT_FAILURE; /* main() reports the write error of stdout */
+  } else {
+    rc = res->skipped ? CLI_EXIT_PROBLEMS : CLI_EXIT_OK;
+    if (!to_stdout && summary(file, o.csv, res, a.json || ctx->json, a.output) != 0)
       rc = CLI_EXIT_FAILURE;
-      goto out;
-    }
-    if ((++n & 4095) == 0)
-      cli_progress_update(&prog, "extract: %llu messages", (unsigned long long)n);
   }
-  if (mrc != MCAP_ITEROVER) {
-    cli_error(ctx, "'%s': %s", r.file, mcap_reader_errmsg(rd));
-    rc = CLI_EXIT_FAILURE;
-    goto out;
-  }
-  cli_progress_done(&prog);
-  for (size_t i = 0; i < r.n_outs; i++)
-    if (out_commit(&r, &r.outs[i]) != 0) {
-      rc = CLI_EXIT_FAILURE;
-      goto out;
-    }
-  made_dir = 0; /* it holds the outputs now */
-  rc = r.worst;
-  if (!to_stdout && summary(&r, a.json || ctx->json, a.output) != 0) rc = CLI_EXIT_FAILURE;
-out:
-  cli_progress_done(&prog);
-  mcap_message_iter_free(it);
-  for (size_t i = 0; i < r.n_chans; i++) {
-    if (r.chans[i].owns_csv) pl_csv_free(r.chans[i].csv);
-    pl_decoder_free(r.chans[i].dec);
-  }
-  for (size_t i = 0; i < r.n_outs; i++) out_dispose(&r.outs[i]);
-  if (made_dir) rmdir(a.output); /* ours and empty: nothing was written */
-  free(topic_first);
-  free(r.outs);
-  free(r.chans);
-  free(r.by_id);
+  pl_extract_result_free(res);
   mcap_reader_free(rd);
   return rc;
 }

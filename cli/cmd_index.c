@@ -23,7 +23,8 @@
 #include "cmd.h"
 #include "inspect.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/import.h"
 #include "pipeline/report.h"
 
 struct index_args {

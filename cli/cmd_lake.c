@@ -20,7 +20,8 @@
 #include "inspect.h"
 #include "optgroups.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/import.h"
 
 struct lake_args {
   const char *lake;

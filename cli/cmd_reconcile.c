@@ -18,7 +18,9 @@
 #include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/core.h"
+#include "pipeline/import.h"
+#include "pipeline/rewrite.h"
 
 struct reconcile_args {
   cli_api_args api;

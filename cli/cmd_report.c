@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "output.h"
+#include "pipeline/import.h"
 #include "pipeline/report.h"
 
 struct report_args {

@@ -506,6 +506,8 @@ const char *pl_decode_strerror(int code) {
       return "bad schema";
     case PL_DECODE_EMESSAGE:
       return "malformed message";
+    case PL_DECODE_EIO:
+      return "input/output error";
     case PL_DECODE_ELIMIT:
       return "safety limit exceeded";
     default:

@@ -67,7 +67,8 @@ typedef enum pl_decode_status {
   PL_DECODE_EUNSUPPORTED = -3, /* no decoder for this schema/message encoding */
   PL_DECODE_ESCHEMA = -4,      /* the schema could not be parsed or resolved */
   PL_DECODE_EMESSAGE = -5,     /* a message is malformed or truncated */
-  PL_DECODE_ELIMIT = -6        /* a safety limit was exceeded (depth, size, columns) */
+  PL_DECODE_ELIMIT = -6,       /* a safety limit was exceeded (depth, size, columns) */
+  PL_DECODE_EIO = -7           /* reading the recording or writing an output failed */
 } pl_decode_status;
 
 /** Static text for a status code. */
@@ -331,6 +332,67 @@ size_t pl_decode_format_float(float v, char *buf);
 
 /** "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" for ns since the Unix epoch (30 bytes, no NUL). */
 size_t pl_decode_format_rfc3339(uint64_t ns, char *buf);
+
+/* ------------------------------------------------------- topic extraction */
+
+/** How pl_extract_topics() writes. All-zero: NDJSON into one file, log-time order. */
+typedef struct pl_extract_options {
+  int csv;                     /* one CSV table per topic instead of NDJSON lines */
+  int to_dir;                  /* csv: the output is a directory (created if missing) holding
+                                  TOPIC.csv per topic ('/' made '_', numbered when two topics
+                                  make the same name) */
+  pl_json_options json;        /* NDJSON rendering */
+  pl_csv_options csv_options;  /* CSV layout (pl_csv_options_init() for the defaults) */
+  mcap_query query;            /* time range (inclusive) and order; the channel filter is the
+                                  extractor's own */
+  /* Each message that does not decode is skipped and reported here ("FILE: why", naming
+     topic, sequence, log time and byte offset); `more` is 0 for the last one shown of its
+     channel (the first 5), 1 before. NULL: not reported. */
+  void (*on_skip)(void *user, const char *message, int more);
+  /* Progress: messages written so far (every 4096). NULL: none. */
+  void (*progress)(void *user, uint64_t messages);
+  /* The output "-": bytes go through this instead of a file; 0 or -1 to stop. */
+  int (*write_stream)(void *user, const void *data, size_t len);
+  void *user;
+} pl_extract_options;
+
+/** What became of one selected channel. */
+typedef struct pl_extract_channel {
+  const mcap_channel *channel; /* borrowed from the reader */
+  const char *decoder;         /* pl_decoder_format() (static storage) */
+  uint64_t messages;           /* in the range */
+  uint64_t skipped;            /* of those, not decoded (and not written) */
+  char *output;                /* the file its rows went to, or "-" */
+  size_t columns;              /* csv: the table's columns; else 0 */
+} pl_extract_channel;
+
+/** The outcome of pl_extract_topics(); release with pl_extract_result_free(). */
+typedef struct pl_extract_result {
+  pl_extract_channel *channels; /* in the order of the topics given, then channel order */
+  size_t n_channels;
+  uint64_t skipped; /* over all channels */
+} pl_extract_result;
+
+/**
+ * Decode the messages of `topics` (each must have a channel, and a decoder for
+ * every channel, else nothing is written) and write them to `output` as
+ * NDJSON lines (pl_decode_ndjson_line()) or CSV rows. Outputs are atomic
+ * files (libmcap's file sink: they appear complete or not at all); "-" writes
+ * through o->write_stream. A topic named twice counts once.
+ * @param rd an open indexed reader; borrowed.
+ * @param file the recording's name for messages.
+ * @param[out] out the result (on PL_DECODE_OK); free with pl_extract_result_free().
+ * @return PL_DECODE_OK (out->skipped says whether messages were skipped);
+ *         PL_DECODE_EINVAL (a topic without channels; a topic's channels with different
+ *         schemas as CSV); PL_DECODE_EUNSUPPORTED / ESCHEMA (no decoder); PL_DECODE_ELIMIT;
+ *         PL_DECODE_EIO (reading the recording, writing an output); PL_DECODE_ENOMEM.
+ */
+int pl_extract_topics(mcap_reader *rd, const char *file, const char *const *topics,
+                      size_t n_topics, const char *output, const pl_extract_options *o,
+                      pl_extract_result **out, pl_decode_error_info *err);
+
+/** Release a result. NULL is accepted. */
+void pl_extract_result_free(pl_extract_result *r);
 
 #ifdef __cplusplus
 }

@@ -219,6 +219,62 @@ void pl_lake_result_dispose(pl_lake_result *res);
 int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **diffs, size_t *n_diffs,
                    pl_error_info *err);
 
+/* ---------------------------------------------------------------- extract */
+
+/** What pl_extract_items() takes out of a recording. */
+typedef enum pl_extract_kind {
+  PL_EXTRACT_ATTACHMENTS = 0, /* each attachment's data (its CRC checked) */
+  PL_EXTRACT_SCHEMAS = 1      /* each schema's data, with its encoding's usual extension */
+} pl_extract_kind;
+
+/** Callbacks of pl_extract_items(); all optional. */
+typedef struct pl_extract_items_options {
+  void (*on_failure)(void *user, const char *message); /* an item not extracted, and why */
+  void (*on_note)(void *user, const char *message);    /* a schema without data, skipped */
+  void *user;
+} pl_extract_items_options;
+
+/** One extracted file. */
+typedef struct pl_extract_item {
+  char *file_name;        /* its name in the directory */
+  uint64_t size;
+  char *source_name;      /* the attachment's or schema's name in the recording (any bytes, */
+  size_t source_name_len; /* NUL-terminated copy) */
+} pl_extract_item;
+
+/** The outcome of pl_extract_items(); release with pl_extract_report_free(). */
+typedef struct pl_extract_report {
+  pl_extract_item *items;
+  size_t n_items, cap_items;
+  size_t already;     /* of the items, found in the directory with the same content */
+  size_t n_failed;    /* items not extracted (listed under "failed" in the manifest) */
+  size_t io_failures; /* of those, failed by reading or writing rather than bad data */
+  char *manifest;     /* the manifest's JSON text, as written to DIR/manifest.json */
+} pl_extract_report;
+
+/**
+ * Write every attachment (or schema) of a recording to its own file in `dir`
+ * (created with its parents if missing), plus `dir`/manifest.json listing
+ * each file with its source fields and an XXH3-128 fingerprint. Names from
+ * the file are made safe (one path component, no hidden files, at most 200
+ * bytes); nothing is overwritten (a taken name gets numbered, "name-1.ext"),
+ * except that a file already holding the same content is kept as it is and
+ * an earlier run's manifest is replaced, so running again writes nothing
+ * twice. An item whose data is bad is left out and listed as failed; the run
+ * goes on.
+ * @param r an open indexed reader; borrowed.
+ * @param file the recording's name (for messages and the manifest).
+ * @param[out] out the report; free with pl_extract_report_free().
+ * @return PL_OK (see out->n_failed); PL_EINVAL when `dir` holds a manifest.json
+ *         that is not one of ours; PL_EIO (the directory, the manifest); PL_ENOMEM.
+ */
+int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, const char *dir,
+                     const pl_extract_items_options *o, pl_extract_report **out,
+                     pl_error_info *err);
+
+/** Release a report; accepts NULL. */
+void pl_extract_report_free(pl_extract_report *r);
+
 /* ----------------------------------------------------------------- export */
 
 typedef struct pl_export_request {
