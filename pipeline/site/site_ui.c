@@ -325,6 +325,7 @@ static void login_post(const struct ui_ctx *x, struct srv_resp *r) {
     return;
   }
   char id[UI_TOKEN_HEX + 1], sc[UI_TOKEN_HEX + 1];
+  if (u->session) pl__ui_session_end(&s->ui, u->session); /* a new login replaces the old one */
   if (pl__ui_session_new(&s->ui, k, pl__srv_now_ns(), id, sc) != 0) {
     pl__ui_fail(x, r, 500, "cannot make a session");
     return;

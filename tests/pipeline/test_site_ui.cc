@@ -286,6 +286,19 @@ TEST(SiteUiHttp, LoginSetsASessionCookieAndLogoutEndsItOnTheServer) {
   HttpResponse after = get_with(s.u("/ui/recordings"), cookie);
   EXPECT_EQ(after.status, 303);
   EXPECT_EQ(after.header("location"), "/ui/login");
+  // logging in again with a session ends the old one
+  std::string first = login(s, kKey);
+  ASSERT_EQ(first.size(), 64u);
+  HttpResponse f2 = http_get(s.u("/ui/login"));
+  HttpResponse again = post_form(s.u("/ui/login"),
+                                 "mcapkit_login=" + set_cookie(f2, "mcapkit_login") +
+                                     "; mcapkit_session=" + first,
+                                 "csrf=" + csrf_in(f2.body) + "&token=" + kKey);
+  ASSERT_EQ(again.status, 303);
+  std::string second = set_cookie(again, "mcapkit_session");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(get_with(s.u("/ui/recordings"), "mcapkit_session=" + first).status, 303);
+  EXPECT_EQ(get_with(s.u("/ui/recordings"), "mcapkit_session=" + second).status, 200);
   // a key without recordings.list logs in but sees only what it may
   std::string dev = login(s, "fox_sk_devices_only_000");
   ASSERT_EQ(dev.size(), 64u);
