@@ -46,7 +46,9 @@ void pl__ui_putn(struct ui_buf *b, const char *s, size_t n) {
   b->p[b->len] = 0;
 }
 
-void pl__ui_put(struct ui_buf *b, const char *s) { pl__ui_putn(b, s, strlen(s)); }
+void pl__ui_put(struct ui_buf *b, const char *s) {
+  pl__ui_putn(b, s, strlen(s));
+}
 
 void pl__ui_printf(struct ui_buf *b, const char *fmt, ...) {
   char tmp[1024];
@@ -158,34 +160,37 @@ int pl__ui_can(const struct ui_ctx *x, const char *cap) {
 }
 
 void pl__ui_begin(struct ui_buf *b, const struct ui_ctx *x, const char *title, const char *nav) {
-  pl__ui_put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                "<meta name=\"referrer\" content=\"same-origin\"><title>");
+  pl__ui_put(b,
+             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+             "<meta name=\"referrer\" content=\"same-origin\"><title>");
   pl__ui_text(b, title);
   pl__ui_put(b, " - mcapkit site</title><style>");
   pl__ui_put(b, pl_report_css());
   pl__ui_put(b, site_css);
-  pl__ui_put(b, "</style></head><body><header class=\"site\"><nav>"
-                "<span class=\"brand\">mcapkit site</span>");
+  pl__ui_put(b,
+             "</style></head><body><header class=\"site\"><nav>"
+             "<span class=\"brand\">mcapkit site</span>");
   if (nav) {
-    static const char *const items[][2] = {{"recordings", "Recordings"},
-                                           {"devices", "Devices"},
-                                           {"imports", "Pending imports"}};
+    static const char *const items[][2] = {
+        {"recordings", "Recordings"}, {"devices", "Devices"}, {"imports", "Pending imports"}};
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
       pl__ui_printf(b, "<a href=\"/ui/%s\"%s>%s</a>", items[i][0],
                     strcmp(nav, items[i][0]) == 0 ? " class=\"on\"" : "", items[i][1]);
     if (!x->open)
-      pl__ui_printf(b, "<form method=\"post\" action=\"/ui/logout\">"
-                       "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-                       "<button type=\"submit\">Log out</button></form>",
+      pl__ui_printf(b,
+                    "<form method=\"post\" action=\"/ui/logout\">"
+                    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+                    "<button type=\"submit\">Log out</button></form>",
                     x->csrf);
   }
   pl__ui_put(b, "</nav></header><main class=\"report\">");
 }
 
 void pl__ui_end(struct ui_buf *b) {
-  pl__ui_put(b, "<footer>mcapkit local site. Pages without script; nothing is loaded from "
-                "elsewhere.</footer></main></body></html>\n");
+  pl__ui_put(b,
+             "<footer>mcapkit local site. Pages without script; nothing is loaded from "
+             "elsewhere.</footer></main></body></html>\n");
 }
 
 void pl__ui_finish(struct ui_buf *b, struct srv_resp *r, int status) {
@@ -194,8 +199,9 @@ void pl__ui_finish(struct ui_buf *b, struct srv_resp *r, int status) {
     memset(b, 0, sizeof *b);
     r->html = 1;
     r->status = 500;
-    r->body = pl__srv_strdup("<!DOCTYPE html><title>error</title><p>The page could not be "
-                             "made (out of memory or too large).</p>");
+    r->body = pl__srv_strdup(
+        "<!DOCTYPE html><title>error</title><p>The page could not be "
+        "made (out of memory or too large).</p>");
     r->len = r->body ? strlen(r->body) : 0;
     r->content_type = "text/html; charset=utf-8";
     return;
@@ -225,8 +231,7 @@ static void redirect(struct srv_resp *r, const char *to) {
   r->status = 303;
   r->html = 1;
   r->location = pl__srv_strdup(to);
-  r->body = pl__srv_printf("<!DOCTYPE html><title>See other</title><a href=\"%s\">%s</a>", to,
-                           to);
+  r->body = pl__srv_printf("<!DOCTYPE html><title>See other</title><a href=\"%s\">%s</a>", to, to);
   r->len = r->body ? strlen(r->body) : 0;
   r->content_type = "text/html; charset=utf-8";
 }
@@ -325,6 +330,7 @@ static void login_post(const struct ui_ctx *x, struct srv_resp *r) {
     return;
   }
   char id[UI_TOKEN_HEX + 1], sc[UI_TOKEN_HEX + 1];
+  if (u->session) pl__ui_session_end(&s->ui, u->session); /* a new login replaces the old one */
   if (pl__ui_session_new(&s->ui, k, pl__srv_now_ns(), id, sc) != 0) {
     pl__ui_fail(x, r, 500, "cannot make a session");
     return;

@@ -28,18 +28,18 @@ extern "C" {
 
 #define UI_SESSION_COOKIE "mcapkit_session"
 #define UI_LOGIN_COOKIE "mcapkit_login"
-#define UI_TOKEN_HEX 64                 /* hex characters of ids, nonces and tokens */
+#define UI_TOKEN_HEX 64                   /* hex characters of ids, nonces and tokens */
 #define UI_DEFAULT_SESSION_S (8u * 3600u) /* session lifetime */
 #define UI_DEFAULT_MAX_SESSIONS 1000u
-#define UI_LOGIN_COOKIE_S 900u          /* the login form's nonce cookie */
-#define UI_MAX_FORM 4096u               /* bytes of a form body */
+#define UI_LOGIN_COOKIE_S 900u /* the login form's nonce cookie */
+#define UI_MAX_FORM 4096u      /* bytes of a form body */
 
 struct srv_key;
 
 struct ui_session {
   char id[UI_TOKEN_HEX + 1];
   char csrf[UI_TOKEN_HEX + 1];
-  const struct srv_key *key; /* NULL for sessions of an open site (never made) */
+  const struct srv_key *key;       /* NULL for sessions of an open site (never made) */
   uint64_t created, expires, used; /* ns */
 };
 
@@ -72,13 +72,12 @@ size_t pl__ui_session_count(struct ui_sessions *ss);
 
 /* A Set-Cookie value: "NAME=VALUE; Path=PATH; Max-Age=N; HttpOnly; SameSite=Strict" and
  * "; Secure" when secure. Max-Age 0 deletes the cookie. Like snprintf. */
-size_t pl__ui_cookie(char *buf, size_t cap, const char *name, const char *value,
-                     const char *path, uint64_t max_age_s, int secure);
+size_t pl__ui_cookie(char *buf, size_t cap, const char *name, const char *value, const char *path,
+                     uint64_t max_age_s, int secure);
 
 /* The login form's token for a nonce: hex HMAC-SHA256(secret, "mcapkit-ui-login:" nonce).
  * 0, or -1 when libcrypto fails (out is then ""). */
-int pl__ui_login_token(const uint8_t secret[32], const char *nonce,
-                       char out[UI_TOKEN_HEX + 1]);
+int pl__ui_login_token(const uint8_t secret[32], const char *nonce, char out[UI_TOKEN_HEX + 1]);
 
 /* 1 when a and b are equal NUL-terminated strings (time independent of where they differ). */
 int pl__ui_same(const char *a, const char *b);

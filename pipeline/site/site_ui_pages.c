@@ -67,9 +67,9 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
     pl__ui_fail(x, r, 403, "this API key lacks the 'recordings.list' capability");
     return;
   }
-  const char *device = param(x, "device"), *start_s = param(x, "start"),
-             *end_s = param(x, "end"), *status = param(x, "status"),
-             *offset_s = param(x, "offset"), *limit_s = param(x, "limit");
+  const char *device = param(x, "device"), *start_s = param(x, "start"), *end_s = param(x, "end"),
+             *status = param(x, "status"), *offset_s = param(x, "offset"),
+             *limit_s = param(x, "limit");
   uint64_t start = 0, end = UINT64_MAX;
   char msg[160];
   if ((start_s && pl_parse_time(start_s, &start) != PL_OK) ||
@@ -80,9 +80,12 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
   }
   int want_status = -1;
   if (status) {
-    if (strcmp(status, "complete") == 0) want_status = REC_COMPLETE;
-    else if (strcmp(status, "importing") == 0) want_status = REC_IMPORTING;
-    else if (strcmp(status, "failed") == 0) want_status = REC_FAILED;
+    if (strcmp(status, "complete") == 0)
+      want_status = REC_COMPLETE;
+    else if (strcmp(status, "importing") == 0)
+      want_status = REC_IMPORTING;
+    else if (strcmp(status, "failed") == 0)
+      want_status = REC_FAILED;
     else {
       pl__ui_fail(x, r, 400, "'status' is one of complete, importing, failed");
       return;
@@ -129,11 +132,13 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
   pl__ui_printf(&b, "<h1>Recordings</h1><p class=\"sub\">%zu of %zu recordings match.</p>", n,
                 st->recordings.n);
   /* the filters: a plain GET form */
-  pl__ui_put(&b, "<form class=\"filters\" method=\"get\" action=\"/ui/recordings\">"
-                 "<label>device (name or id)<input name=\"device\" value=\"");
+  pl__ui_put(&b,
+             "<form class=\"filters\" method=\"get\" action=\"/ui/recordings\">"
+             "<label>device (name or id)<input name=\"device\" value=\"");
   pl__ui_text(&b, device);
-  pl__ui_put(&b, "\"></label><label>from (UTC)<input name=\"start\" "
-                 "placeholder=\"2026-01-01T00:00:00Z\" value=\"");
+  pl__ui_put(&b,
+             "\"></label><label>from (UTC)<input name=\"start\" "
+             "placeholder=\"2026-01-01T00:00:00Z\" value=\"");
   pl__ui_text(&b, start_s);
   pl__ui_put(&b, "\"></label><label>to (UTC)<input name=\"end\" value=\"");
   pl__ui_text(&b, end_s);
@@ -149,9 +154,10 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
     pl__ui_text(&b, device);
     pl__ui_put(&b, "'.</p>");
   }
-  pl__ui_put(&b, "<div class=\"scroll\"><table><thead><tr><th>file</th><th>device</th>"
-                 "<th>start</th><th>end</th><th class=\"n\">size</th><th class=\"n\">messages"
-                 "</th><th>status</th><th>uploaded</th></tr></thead><tbody>");
+  pl__ui_put(&b,
+             "<div class=\"scroll\"><table><thead><tr><th>file</th><th>device</th>"
+             "<th>start</th><th>end</th><th class=\"n\">size</th><th class=\"n\">messages"
+             "</th><th>status</th><th>uploaded</th></tr></thead><tbody>");
   size_t shown = 0;
   for (size_t i = offset; sel && i < n && shown < limit; i++, shown++) {
     const struct srv_recording *rec = sel[i];
@@ -180,8 +186,8 @@ void pl__ui_page_recordings(const struct ui_ctx *x, struct srv_resp *r) {
     pl__ui_put(&b, "\">&larr; newer</a>");
   }
   if (n)
-    pl__ui_printf(&b, "<span class=\"muted\">%zu to %zu of %zu</span>",
-                  offset < n ? offset + 1 : n, offset + shown, n);
+    pl__ui_printf(&b, "<span class=\"muted\">%zu to %zu of %zu</span>", offset < n ? offset + 1 : n,
+                  offset + shown, n);
   if (offset + shown < n) {
     pl__ui_put(&b, "<a rel=\"next\" href=\"");
     filter_link(&b, device, start_s, end_s, status, limit, offset + shown);
@@ -241,8 +247,7 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   pl__ui_text(&b, rec_name(rec));
   pl__ui_printf(&b, "</h1><p class=\"sub\">recording %s</p><dl class=\"kv\">", rec->id);
   const char *sn = pl__srv_rec_status_name(rec->status);
-  pl__ui_printf(&b, "<dt>import status</dt><dd class=\"st-%s\">%s</dd><dt>device</dt><dd>", sn,
-                sn);
+  pl__ui_printf(&b, "<dt>import status</dt><dd class=\"st-%s\">%s</dd><dt>device</dt><dd>", sn, sn);
   const char *dn = device_name(st, rec->device_id);
   dev_copy = dn ? pl__srv_strdup(dn) : NULL;
   if (dn) {
@@ -265,8 +270,9 @@ void pl__ui_page_recording(const struct ui_ctx *x, const char *id, struct srv_re
   pl__ui_printf(&b, "<section id=\"lake\"><h2>Lake files (%zu)</h2>", rec->n_lake);
   if (rec->n_lake) {
     int can = pl__ui_can(x, "lakeFiles.list");
-    pl__ui_put(&b, "<div class=\"scroll\"><table><thead><tr><th>file</th><th>topics</th></tr>"
-                   "</thead><tbody>");
+    pl__ui_put(&b,
+               "<div class=\"scroll\"><table><thead><tr><th>file</th><th>topics</th></tr>"
+               "</thead><tbody>");
     for (size_t i = 0; i < rec->n_lake; i++) {
       const struct srv_lakefile *f = &rec->lake[i];
       pl__ui_put(&b, "<tr><td class=\"name\">");
@@ -356,9 +362,10 @@ void pl__ui_page_devices(const struct ui_ctx *x, struct srv_resp *r) {
   pl__ui_begin(&b, x, "Devices", "devices");
   pthread_rwlock_rdlock(&st->lock);
   pl__ui_printf(&b, "<h1>Devices</h1><p class=\"sub\">%zu devices.</p>", st->devices.n);
-  pl__ui_put(&b, "<div class=\"scroll\"><table><thead><tr><th>name</th><th>id</th>"
-                 "<th class=\"n\">recordings</th><th>properties</th><th>created</th></tr>"
-                 "</thead><tbody>");
+  pl__ui_put(&b,
+             "<div class=\"scroll\"><table><thead><tr><th>name</th><th>id</th>"
+             "<th class=\"n\">recordings</th><th>properties</th><th>created</th></tr>"
+             "</thead><tbody>");
   for (size_t i = 0; i < st->devices.n; i++) {
     const struct srv_device *d = st->devices.items[i];
     size_t nrec = 0;
@@ -368,8 +375,9 @@ void pl__ui_page_devices(const struct ui_ctx *x, struct srv_resp *r) {
     }
     pl__ui_printf(&b, "<tr><td class=\"name\"><a href=\"/ui/recordings?device=%s\">", d->id);
     pl__ui_text(&b, d->name);
-    pl__ui_printf(&b, "</a></td><td class=\"mono\">%s</td><td class=\"n\">%zu</td>"
-                      "<td class=\"mono\">",
+    pl__ui_printf(&b,
+                  "</a></td><td class=\"mono\">%s</td><td class=\"n\">%zu</td>"
+                  "<td class=\"mono\">",
                   d->id, nrec);
     if (d->properties && json_object_object_length(d->properties) > 0)
       pl__ui_text(&b, json_object_to_json_string_ext(d->properties, JSON_C_TO_STRING_PLAIN));
@@ -400,12 +408,14 @@ void pl__ui_page_imports(const struct ui_ctx *x, struct srv_resp *r) {
     const struct srv_import *m = st->imports.items[i];
     if (m->status != IMP_AWAITING && m->status != IMP_COMPLETE) n++;
   }
-  pl__ui_printf(&b, "<h1>Pending imports</h1><p class=\"sub\">%zu uploads not imported "
-                    "(received, processing, or failed with an error).</p>",
+  pl__ui_printf(&b,
+                "<h1>Pending imports</h1><p class=\"sub\">%zu uploads not imported "
+                "(received, processing, or failed with an error).</p>",
                 n);
-  pl__ui_put(&b, "<div class=\"scroll\"><table><thead><tr><th>file</th><th>device</th>"
-                 "<th>status</th><th>stage</th><th>error</th><th class=\"n\">size</th>"
-                 "<th>updated</th></tr></thead><tbody>");
+  pl__ui_put(&b,
+             "<div class=\"scroll\"><table><thead><tr><th>file</th><th>device</th>"
+             "<th>status</th><th>stage</th><th>error</th><th class=\"n\">size</th>"
+             "<th>updated</th></tr></thead><tbody>");
   size_t shown = 0;
   for (size_t i = 0; i < st->imports.n && shown < 1000; i++) {
     const struct srv_import *m = st->imports.items[i];
@@ -504,8 +514,7 @@ void pl__ui_get_lake_file(const struct ui_ctx *x, const char *rec_id, const char
   char name[128];
   char *path = NULL;
   pthread_rwlock_rdlock(&st->lock);
-  const struct srv_recording *rec =
-      pl__srv_valid_id(rec_id) ? pl__srv_rec_by_id(st, rec_id) : NULL;
+  const struct srv_recording *rec = pl__srv_valid_id(rec_id) ? pl__srv_rec_by_id(st, rec_id) : NULL;
   int ok = rec && !errno && n[0] >= '0' && n[0] <= '9' && !*endp && k < rec->n_lake &&
            rec->lake[k].path && !strstr(rec->lake[k].path, "..");
   if (ok) {

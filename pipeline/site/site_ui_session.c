@@ -132,15 +132,14 @@ size_t pl__ui_session_count(struct ui_sessions *ss) {
   return n;
 }
 
-size_t pl__ui_cookie(char *buf, size_t cap, const char *name, const char *value,
-                     const char *path, uint64_t max_age_s, int secure) {
+size_t pl__ui_cookie(char *buf, size_t cap, const char *name, const char *value, const char *path,
+                     uint64_t max_age_s, int secure) {
   int n = snprintf(buf, cap, "%s=%s; Path=%s; Max-Age=%llu; HttpOnly; SameSite=Strict%s", name,
                    value, path, (unsigned long long)max_age_s, secure ? "; Secure" : "");
   return n < 0 ? 0 : (size_t)n;
 }
 
-int pl__ui_login_token(const uint8_t secret[32], const char *nonce,
-                       char out[UI_TOKEN_HEX + 1]) {
+int pl__ui_login_token(const uint8_t secret[32], const char *nonce, char out[UI_TOKEN_HEX + 1]) {
   static const char domain[] = "mcapkit-ui-login:";
   char msg[sizeof domain + UI_TOKEN_HEX + 1];
   out[0] = 0;

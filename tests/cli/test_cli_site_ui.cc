@@ -291,7 +291,14 @@ class Browser {
            "{\"width\":" + std::to_string(sz.w) + ",\"height\":" + std::to_string(sz.h) +
                ",\"deviceScaleFactor\":1,\"mobile\":" + (sz.mobile ? "true" : "false") + "}",
            session);
-      Json shot = call("Page.captureScreenshot", "{\"format\":\"png\"}", session);
+      // the whole page, down to 4000 px
+      double h = eval(session, "document.documentElement.scrollHeight").num();
+      if (h > 4000) h = 4000;
+      Json shot = call("Page.captureScreenshot",
+                       "{\"format\":\"png\",\"captureBeyondViewport\":true,\"clip\":{\"x\":0,"
+                       "\"y\":0,\"width\":" + std::to_string(sz.w) + ",\"height\":" +
+                           std::to_string(static_cast<int>(h)) + ",\"scale\":1}}",
+                       session);
       std::ofstream(std::string(dir) + "/site-" + name + "-" + sz.tag + ".png", std::ios::binary)
           << base64_decode(shot["data"].str());
     }

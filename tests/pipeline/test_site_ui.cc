@@ -43,121 +43,126 @@ struct Sessions {
 
 }  // namespace
 
-TEST(SiteUiSession, MadeFoundAndEndedByLogout) {
-  Sessions s(0, 0);
-  std::string csrf;
-  std::string id = s.make(kKeyA, 100 * kSec, &csrf);
-  EXPECT_TRUE(pl__ui_is_token(id.c_str()));
-  EXPECT_TRUE(pl__ui_is_token(csrf.c_str()));
-  EXPECT_NE(id, csrf);
-  std::string other = s.make(kKeyB, 100 * kSec);
-  EXPECT_NE(id, other);
-  const struct srv_key *k = nullptr;
-  char c[UI_TOKEN_HEX + 1] = "";
-  ASSERT_EQ(pl__ui_session_get(&s.ss, id.c_str(), 101 * kSec, &k, c), 1);
-  EXPECT_EQ(k, kKeyA);
-  EXPECT_EQ(std::string(c), csrf);
-  EXPECT_EQ(pl__ui_session_end(&s.ss, id.c_str()), 1);
-  EXPECT_FALSE(s.alive(id, 101 * kSec));
-  EXPECT_EQ(pl__ui_session_end(&s.ss, id.c_str()), 0);
-  EXPECT_TRUE(s.alive(other, 101 * kSec));
-  EXPECT_EQ(pl__ui_session_count(&s.ss), 1u);
+// One test per area (each ctest test starts the binary: CI time).
+TEST(SiteUiSession, MadeFoundEndedAndExpired) {
+  {  // MadeFoundAndEndedByLogout
+    Sessions s(0, 0);
+    std::string csrf;
+    std::string id = s.make(kKeyA, 100 * kSec, &csrf);
+    EXPECT_TRUE(pl__ui_is_token(id.c_str()));
+    EXPECT_TRUE(pl__ui_is_token(csrf.c_str()));
+    EXPECT_NE(id, csrf);
+    std::string other = s.make(kKeyB, 100 * kSec);
+    EXPECT_NE(id, other);
+    const struct srv_key *k = nullptr;
+    char c[UI_TOKEN_HEX + 1] = "";
+    ASSERT_EQ(pl__ui_session_get(&s.ss, id.c_str(), 101 * kSec, &k, c), 1);
+    EXPECT_EQ(k, kKeyA);
+    EXPECT_EQ(std::string(c), csrf);
+    EXPECT_EQ(pl__ui_session_end(&s.ss, id.c_str()), 1);
+    EXPECT_FALSE(s.alive(id, 101 * kSec));
+    EXPECT_EQ(pl__ui_session_end(&s.ss, id.c_str()), 0);
+    EXPECT_TRUE(s.alive(other, 101 * kSec));
+    EXPECT_EQ(pl__ui_session_count(&s.ss), 1u);
+  }
+  {  // ExpiresAfterItsLifetimeEvenWhenUsed
+    Sessions s(0, 60);
+    std::string id = s.make(kKeyA, 1000 * kSec);
+    EXPECT_TRUE(s.alive(id, 1030 * kSec));
+    EXPECT_TRUE(s.alive(id, 1060 * kSec - 1));  // use does not extend it
+    EXPECT_FALSE(s.alive(id, 1060 * kSec));
+    EXPECT_EQ(pl__ui_session_count(&s.ss), 0u);  // dropped when found expired
+    // the default lifetime is 8 hours
+    Sessions d(0, 0);
+    std::string id2 = d.make(kKeyA, 0);
+    EXPECT_TRUE(d.alive(id2, 8 * 3600 * kSec - 1));
+    EXPECT_FALSE(d.alive(id2, 8 * 3600 * kSec));
+  }
 }
 
-TEST(SiteUiSession, ExpiresAfterItsLifetimeEvenWhenUsed) {
-  Sessions s(0, 60);
-  std::string id = s.make(kKeyA, 1000 * kSec);
-  EXPECT_TRUE(s.alive(id, 1030 * kSec));
-  EXPECT_TRUE(s.alive(id, 1060 * kSec - 1));  // use does not extend it
-  EXPECT_FALSE(s.alive(id, 1060 * kSec));
-  EXPECT_EQ(pl__ui_session_count(&s.ss), 0u);  // dropped when found expired
-  // the default lifetime is 8 hours
-  Sessions d(0, 0);
-  std::string id2 = d.make(kKeyA, 0);
-  EXPECT_TRUE(d.alive(id2, 8 * 3600 * kSec - 1));
-  EXPECT_FALSE(d.alive(id2, 8 * 3600 * kSec));
+// The cap: expired sessions first, then the least recently used; malformed ids.
+TEST(SiteUiSession, CapAndMalformedIds) {
+  {  // CapDropsExpiredFirstThenLeastRecentlyUsed
+    Sessions s(3, 100);
+    std::string a = s.make(kKeyA, 1 * kSec), b = s.make(kKeyA, 2 * kSec), c = s.make(kKeyA, 3 * kSec);
+    EXPECT_TRUE(s.alive(a, 4 * kSec));  // a is now the most recently used
+    std::string d = s.make(kKeyA, 5 * kSec);
+    EXPECT_EQ(pl__ui_session_count(&s.ss), 3u);
+    EXPECT_EQ(s.ss.evicted, 1u);
+    EXPECT_FALSE(s.alive(b, 6 * kSec));
+    EXPECT_TRUE(s.alive(a, 6 * kSec));
+    EXPECT_TRUE(s.alive(c, 6 * kSec));
+    EXPECT_TRUE(s.alive(d, 6 * kSec));
+    // at 102 s, a (made at 1 s) has expired: it makes the room, nobody alive is dropped
+    std::string e = s.make(kKeyA, 102 * kSec);
+    EXPECT_EQ(s.ss.evicted, 1u);
+    EXPECT_EQ(pl__ui_session_count(&s.ss), 3u);
+    EXPECT_FALSE(s.alive(a, 102 * kSec));
+    EXPECT_TRUE(s.alive(c, 102 * kSec));
+    EXPECT_TRUE(s.alive(d, 102 * kSec));
+    EXPECT_TRUE(s.alive(e, 102 * kSec));
+  }
+  {  // MalformedIdsAreUnknown
+    Sessions s(0, 0);
+    std::string id = s.make(kKeyA, kSec);
+    std::string upper = id;
+    for (char &ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+    for (const std::string &bad : {std::string(""), std::string("abc"), id + "0", id.substr(1),
+                                   upper == id ? std::string("x") : upper,
+                                   std::string(64, 'g')})
+      EXPECT_FALSE(s.alive(bad, 2 * kSec)) << bad;
+    EXPECT_TRUE(s.alive(id, 2 * kSec));
+  }
 }
 
-TEST(SiteUiSession, CapDropsExpiredFirstThenLeastRecentlyUsed) {
-  Sessions s(3, 100);
-  std::string a = s.make(kKeyA, 1 * kSec), b = s.make(kKeyA, 2 * kSec), c = s.make(kKeyA, 3 * kSec);
-  EXPECT_TRUE(s.alive(a, 4 * kSec));  // a is now the most recently used
-  std::string d = s.make(kKeyA, 5 * kSec);
-  EXPECT_EQ(pl__ui_session_count(&s.ss), 3u);
-  EXPECT_EQ(s.ss.evicted, 1u);
-  EXPECT_FALSE(s.alive(b, 6 * kSec));
-  EXPECT_TRUE(s.alive(a, 6 * kSec));
-  EXPECT_TRUE(s.alive(c, 6 * kSec));
-  EXPECT_TRUE(s.alive(d, 6 * kSec));
-  // at 102 s, a (made at 1 s) has expired: it makes the room, nobody alive is dropped
-  std::string e = s.make(kKeyA, 102 * kSec);
-  EXPECT_EQ(s.ss.evicted, 1u);
-  EXPECT_EQ(pl__ui_session_count(&s.ss), 3u);
-  EXPECT_FALSE(s.alive(a, 102 * kSec));
-  EXPECT_TRUE(s.alive(c, 102 * kSec));
-  EXPECT_TRUE(s.alive(d, 102 * kSec));
-  EXPECT_TRUE(s.alive(e, 102 * kSec));
-}
-
-TEST(SiteUiSession, MalformedIdsAreUnknown) {
-  Sessions s(0, 0);
-  std::string id = s.make(kKeyA, kSec);
-  std::string upper = id;
-  for (char &ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
-  for (const std::string &bad : {std::string(""), std::string("abc"), id + "0", id.substr(1),
-                                 upper == id ? std::string("x") : upper,
-                                 std::string(64, 'g')})
-    EXPECT_FALSE(s.alive(bad, 2 * kSec)) << bad;
-  EXPECT_TRUE(s.alive(id, 2 * kSec));
-}
-
-TEST(SiteUiCookie, AttributesOfTheSessionCookie) {
-  char buf[256];
-  pl__ui_cookie(buf, sizeof buf, "mcapkit_session", "abc", "/ui", 28800, 0);
-  EXPECT_STREQ(buf, "mcapkit_session=abc; Path=/ui; Max-Age=28800; HttpOnly; SameSite=Strict");
-  pl__ui_cookie(buf, sizeof buf, "mcapkit_session", "", "/ui", 0, 1);
-  EXPECT_STREQ(buf, "mcapkit_session=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
-}
-
-TEST(SiteUiForm, FieldsOfAFormBody) {
-  char out[64];
-  std::string body = "csrf=ab12&token=fox%5Fsk+%2Bx&empty=&flag";
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "csrf", out, sizeof out), 1);
-  EXPECT_STREQ(out, "ab12");
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "token", out, sizeof out), 1);
-  EXPECT_STREQ(out, "fox_sk +x");
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "empty", out, sizeof out), 1);
-  EXPECT_STREQ(out, "");
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "flag", out, sizeof out), 1);
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "csr", out, sizeof out), 0);
-  EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "nope", out, sizeof out), 0);
-  for (const std::string &bad : {std::string("a=%"), std::string("a=%4"), std::string("a=%zz"),
-                                 std::string("a=%00"), std::string("a=") + std::string(64, 'x')})
-    EXPECT_EQ(pl__ui_form_field(bad.data(), bad.size(), "a", out, sizeof out), -1) << bad;
-}
-
-TEST(SiteUiCsrf, LoginTokenIsBoundToItsNonceAndTheSiteSecret) {
-  pl_error_info err;
-  ASSERT_EQ(pl__crypto_load(&err), PL_OK) << err.msg;
-  uint8_t secret[32], other[32];
-  memset(secret, 7, sizeof secret);
-  memset(other, 8, sizeof other);
-  std::string n1(64, 'a'), n2(64, 'b');
-  char t1[65], t1b[65], t2[65], t3[65];
-  ASSERT_EQ(pl__ui_login_token(secret, n1.c_str(), t1), 0);
-  ASSERT_EQ(pl__ui_login_token(secret, n1.c_str(), t1b), 0);
-  ASSERT_EQ(pl__ui_login_token(secret, n2.c_str(), t2), 0);
-  ASSERT_EQ(pl__ui_login_token(other, n1.c_str(), t3), 0);
-  EXPECT_TRUE(pl__ui_is_token(t1));
-  EXPECT_STREQ(t1, t1b);
-  EXPECT_STRNE(t1, t2);
-  EXPECT_STRNE(t1, t3);
-  EXPECT_NE(std::string(t1), n1);
-  EXPECT_EQ(pl__ui_login_token(secret, "short", t1), -1);
-  EXPECT_STREQ(t1, "");
-  EXPECT_TRUE(pl__ui_same("abc", "abc"));
-  EXPECT_FALSE(pl__ui_same("abc", "abd"));
-  EXPECT_FALSE(pl__ui_same("abc", "abcd"));
+// The session cookie's attributes, form bodies, the login form's CSRF token.
+TEST(SiteUiParts, CookieFormAndLoginToken) {
+  {  // AttributesOfTheSessionCookie
+    char buf[256];
+    pl__ui_cookie(buf, sizeof buf, "mcapkit_session", "abc", "/ui", 28800, 0);
+    EXPECT_STREQ(buf, "mcapkit_session=abc; Path=/ui; Max-Age=28800; HttpOnly; SameSite=Strict");
+    pl__ui_cookie(buf, sizeof buf, "mcapkit_session", "", "/ui", 0, 1);
+    EXPECT_STREQ(buf, "mcapkit_session=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+  }
+  {  // FieldsOfAFormBody
+    char out[64];
+    std::string body = "csrf=ab12&token=fox%5Fsk+%2Bx&empty=&flag";
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "csrf", out, sizeof out), 1);
+    EXPECT_STREQ(out, "ab12");
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "token", out, sizeof out), 1);
+    EXPECT_STREQ(out, "fox_sk +x");
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "empty", out, sizeof out), 1);
+    EXPECT_STREQ(out, "");
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "flag", out, sizeof out), 1);
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "csr", out, sizeof out), 0);
+    EXPECT_EQ(pl__ui_form_field(body.data(), body.size(), "nope", out, sizeof out), 0);
+    for (const std::string &bad : {std::string("a=%"), std::string("a=%4"), std::string("a=%zz"),
+                                   std::string("a=%00"), std::string("a=") + std::string(64, 'x')})
+      EXPECT_EQ(pl__ui_form_field(bad.data(), bad.size(), "a", out, sizeof out), -1) << bad;
+  }
+  {  // LoginTokenIsBoundToItsNonceAndTheSiteSecret
+    pl_error_info err;
+    ASSERT_EQ(pl__crypto_load(&err), PL_OK) << err.msg;
+    uint8_t secret[32], other[32];
+    memset(secret, 7, sizeof secret);
+    memset(other, 8, sizeof other);
+    std::string n1(64, 'a'), n2(64, 'b');
+    char t1[65], t1b[65], t2[65], t3[65];
+    ASSERT_EQ(pl__ui_login_token(secret, n1.c_str(), t1), 0);
+    ASSERT_EQ(pl__ui_login_token(secret, n1.c_str(), t1b), 0);
+    ASSERT_EQ(pl__ui_login_token(secret, n2.c_str(), t2), 0);
+    ASSERT_EQ(pl__ui_login_token(other, n1.c_str(), t3), 0);
+    EXPECT_TRUE(pl__ui_is_token(t1));
+    EXPECT_STREQ(t1, t1b);
+    EXPECT_STRNE(t1, t2);
+    EXPECT_STRNE(t1, t3);
+    EXPECT_NE(std::string(t1), n1);
+    EXPECT_EQ(pl__ui_login_token(secret, "short", t1), -1);
+    EXPECT_STREQ(t1, "");
+    EXPECT_TRUE(pl__ui_same("abc", "abc"));
+    EXPECT_FALSE(pl__ui_same("abc", "abd"));
+    EXPECT_FALSE(pl__ui_same("abc", "abcd"));
+  }
 }
 
 // ------------------------------------------------------------------ over HTTP
@@ -286,6 +291,19 @@ TEST(SiteUiHttp, LoginSetsASessionCookieAndLogoutEndsItOnTheServer) {
   HttpResponse after = get_with(s.u("/ui/recordings"), cookie);
   EXPECT_EQ(after.status, 303);
   EXPECT_EQ(after.header("location"), "/ui/login");
+  // logging in again with a session ends the old one
+  std::string first = login(s, kKey);
+  ASSERT_EQ(first.size(), 64u);
+  HttpResponse f2 = http_get(s.u("/ui/login"));
+  HttpResponse again = post_form(s.u("/ui/login"),
+                                 "mcapkit_login=" + set_cookie(f2, "mcapkit_login") +
+                                     "; mcapkit_session=" + first,
+                                 "csrf=" + csrf_in(f2.body) + "&token=" + kKey);
+  ASSERT_EQ(again.status, 303);
+  std::string second = set_cookie(again, "mcapkit_session");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(get_with(s.u("/ui/recordings"), "mcapkit_session=" + first).status, 303);
+  EXPECT_EQ(get_with(s.u("/ui/recordings"), "mcapkit_session=" + second).status, 200);
   // a key without recordings.list logs in but sees only what it may
   std::string dev = login(s, "fox_sk_devices_only_000");
   ASSERT_EQ(dev.size(), 64u);
