@@ -461,6 +461,34 @@ TEST(InspectInfo, MixedCompressionsFromTheSummary) {
   pl_inspect_info_free(nullptr);
 }
 
+// list shows "-" for a channel's count unless the Statistics carry per-channel counts or
+// nothing at all was recorded.
+TEST(InspectList, ChannelCountsKnown) {
+  TempDir dir;
+  std::string with = dir.file("with.mcap");
+  write_file(with, {{1, "/a"}}, {{1, 1}, {1, 2}});
+  mcap_reader *r = open_reader(with);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(pl_inspect_channel_counts_known(r), 1);
+  mcap_reader_free(r);
+  // no chunk, no message: every count is a true 0
+  McapBuilder b;
+  b.magic();
+  b.add(Header{"", "test"});
+  b.data_end();
+  b.add(Statistics{});
+  b.finish();
+  std::string path = dir.file("nothing.mcap");
+  FILE *fp = fopen(path.c_str(), "wb");
+  ASSERT_NE(fp, nullptr);
+  ASSERT_EQ(fwrite(b.bytes().data(), 1, b.bytes().size(), fp), b.bytes().size());
+  fclose(fp);
+  r = open_reader(path);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(pl_inspect_channel_counts_known(r), 1);
+  mcap_reader_free(r);
+}
+
 TEST(InspectText, JsonValidatorIsStrict) {
   auto valid = [](const std::string &s) {
     return pl_inspect_json_valid(reinterpret_cast<const uint8_t *>(s.data()), s.size());
