@@ -52,7 +52,8 @@ static const cli_opt remote_opts[] = {
     {"path", 0, CLI_OPT_STRING, RA(q.path), "PATH", "filter: path (recordings)"},
     {"recording-id", 0, CLI_OPT_STRING, RA(q.recording_id), "ID", "filter: recordingId"},
     {"recording-key", 0, CLI_OPT_STRING, RA(q.recording_key), "KEY", "filter: recordingKey"},
-    {"request-id", 0, CLI_OPT_STRING, RA(q.request_id), "ID", "filter: requestId (pending imports)"},
+    {"request-id", 0, CLI_OPT_STRING, RA(q.request_id), "ID",
+     "filter: requestId (pending imports)"},
     {"key", 0, CLI_OPT_STRING, RA(q.key), "KEY", "filter: key (pending imports)"},
     {"site-id", 0, CLI_OPT_STRING, RA(q.site_id), "ID",
      "filter: siteId (lake-files; default: the recording's site)"},
@@ -60,7 +61,8 @@ static const cli_opt remote_opts[] = {
     {"error", 0, CLI_OPT_STRING, RA(q.error), "TEXT", "filter: error (pending imports)"},
     {"tolerance", 0, CLI_OPT_DOUBLE, RA(q.tolerance), "SECONDS", "coverage gap tolerance"},
     {"include-schemas", 0, CLI_OPT_FLAG, RA(q.include_schemas), NULL, "topics: with schemas"},
-    {"show-completed", 0, CLI_OPT_FLAG, RA(q.show_completed), NULL, "pending imports: completed too"},
+    {"show-completed", 0, CLI_OPT_FLAG, RA(q.show_completed), NULL,
+     "pending imports: completed too"},
     {"show-quarantined", 0, CLI_OPT_FLAG, RA(q.show_quarantined), NULL,
      "pending imports: quarantined too"},
     {"include-edge", 0, CLI_OPT_FLAG, RA(q.include_edge), NULL, "coverage: edge recordings too"},
@@ -251,7 +253,8 @@ static const struct {
 
 int cmd_remote(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; argc >= 2 && k_subcommands[i].kind; i++)
-    if (strcmp(argv[1], k_subcommands[i].kind) == 0) return k_subcommands[i].fn(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], k_subcommands[i].kind) == 0)
+      return k_subcommands[i].fn(ctx, argc - 1, argv + 1);
   struct remote_args a;
   memset(&a, 0, sizeof a);
   pl_api_query_init(&a.q);
