@@ -16,7 +16,7 @@
 #include "output.h"
 #include "pipeline/convert.h"
 
-static void print_problem(const cli_ctx *ctx, const pl_convert_problem *p) {
+void cli_print_convert_problem(const cli_ctx *ctx, const pl_convert_problem *p) {
   if (p->offset != UINT64_MAX)
     cli_error(ctx, "%s'%s': offset %llu: %s", p->loss ? "" : "warning: ", p->file,
               (unsigned long long)p->offset, p->message);
@@ -102,7 +102,7 @@ static int convert_one(const cli_ctx *ctx, cli_bag_inputs *b, size_t i, char **p
   b->dir[i] = dir;
   int rc = pl_convert_to_temp(cv, &in, 1, dir, &tmp);
   const pl_convert_report *r = pl_convert_get_report(cv);
-  for (size_t k = 0; k < r->n_problems; k++) print_problem(ctx, &r->problems[k]);
+  for (size_t k = 0; k < r->n_problems; k++) cli_print_convert_problem(ctx, &r->problems[k]);
   if (r->n_problems_total > r->n_problems)
     cli_error(ctx, "%zu more problems not shown", r->n_problems_total - r->n_problems);
   if (rc != PL_CONVERT_OK) {

@@ -41,6 +41,14 @@ const char *cli_bag_inputs_name(const cli_bag_inputs *b, size_t i, const char *p
 /** The name to show for `path` if it is one of the temporary files, else `path`. */
 const char *cli_bag_inputs_shown(const cli_bag_inputs *b, const char *path);
 
+struct pl_convert_problem;
+
+/**
+ * One problem of a conversion on stderr: "'FILE': offset N: what" (or "row N",
+ * or neither), prefixed "warning: " when nothing was lost. Shared by convert.
+ */
+void cli_print_convert_problem(const cli_ctx *ctx, const struct pl_convert_problem *p);
+
 /** Remove the temporary files and free everything. Accepts a zeroed struct. */
 void cli_bag_inputs_dispose(cli_bag_inputs *b);
 

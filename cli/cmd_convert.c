@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bag_input.h"
 #include "cmd.h"
 #include "mcap/mcap.h"
 #include "optgroups.h"
@@ -82,15 +83,6 @@ static void on_progress(void *user, uint64_t done, uint64_t total) {
                         (unsigned)((double)(done > total ? total : done) * 100.0 / (double)total));
   else
     cli_progress_update(p, "convert: %s", cli_fmt_bytes(b1, sizeof b1, done));
-}
-
-/* "FILE: offset N: msg" / "FILE: row N: msg" / "FILE: msg". */
-static void print_problem(const cli_ctx *ctx, const pl_convert_problem *p) {
-  if (p->offset != UINT64_MAX)
-    cli_error(ctx, "%s'%s': offset %llu: %s", p->loss ? "" : "warning: ", p->file,
-              (unsigned long long)p->offset, p->message);
-  else
-    cli_error(ctx, "%s'%s': %s", p->loss ? "" : "warning: ", p->file, p->message);
 }
 
 static int print_json(const char *output, const pl_convert_report *r, double secs) {
@@ -285,7 +277,7 @@ int cmd_convert(cli_ctx *ctx, int argc, char **argv) {
   int crc = pl_convert_run(cv, inputs, n_inputs, pl_output_sink(out));
   cli_progress_done(&bar);
   const pl_convert_report *r = pl_convert_get_report(cv);
-  for (size_t i = 0; i < r->n_problems; i++) print_problem(ctx, &r->problems[i]);
+  for (size_t i = 0; i < r->n_problems; i++) cli_print_convert_problem(ctx, &r->problems[i]);
   if (r->n_problems_total > r->n_problems)
     cli_error(ctx, "%zu more problems not shown", r->n_problems_total - r->n_problems);
   if (crc != PL_CONVERT_OK) {

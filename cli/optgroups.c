@@ -28,11 +28,13 @@ static int check_output_options(const cli_spec *spec, const char *compression_ar
   if (no_chunks && chunk_size)
     return cli_usage_error(spec, "'--no-chunks' and '--chunk-size' exclude each other");
   if (no_chunks && compression_arg)
-    return cli_usage_error(spec, "'--no-chunks' and '--compression' exclude each other "
-                                 "(only chunks are compressed)");
+    return cli_usage_error(spec,
+                           "'--no-chunks' and '--compression' exclude each other "
+                           "(only chunks are compressed)");
   if (no_chunks && level)
-    return cli_usage_error(spec, "'--no-chunks' and '--compression-level' exclude each other "
-                                 "(only chunks are compressed)");
+    return cli_usage_error(spec,
+                           "'--no-chunks' and '--compression-level' exclude each other "
+                           "(only chunks are compressed)");
   if (level && c_known) {
     int lo, hi;
     mcap_compression_levels(c, &lo, &hi);

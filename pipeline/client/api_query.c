@@ -126,8 +126,8 @@ int pl_api_query_check(pl_api_kind kind, const pl_api_query *q, pl_error_info *e
     takes[0] = '\0';
     for (size_t k = 0; k < N_FILTERS; k++) {
       if (!(k_filters[k].kinds & K(kind))) continue;
-      int w = snprintf(takes + len, sizeof takes - len, "%s--%s", len ? ", " : "",
-                       k_filters[k].name);
+      int w =
+          snprintf(takes + len, sizeof takes - len, "%s--%s", len ? ", " : "", k_filters[k].name);
       if (w < 0 || (size_t)w >= sizeof takes - len) break;
       len += (size_t)w;
     }
@@ -161,8 +161,8 @@ struct pl_api_params {
   size_t n_owned, cap_owned;
 };
 
-static int add(pl_api_params *p, const char *name, const char *value, int copy_name,
-               int copy_value, pl_error_info *err) {
+static int add(pl_api_params *p, const char *name, const char *value, int copy_name, int copy_value,
+               pl_error_info *err) {
   if (!value) return PL_OK;
   if (pl__grow((void **)&p->items, &p->cap, p->n + 1, sizeof *p->items) != 0 ||
       pl__grow((void **)&p->owned, &p->cap_owned, p->n_owned + 2, sizeof *p->owned) != 0)
@@ -205,8 +205,8 @@ static int add_recording(pl_http *h, pl_api_params *p, const char *key_or_id, in
   return rc;
 }
 
-int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q,
-                        pl_api_params **out, pl_error_info *err) {
+int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q, pl_api_params **out,
+                        pl_error_info *err) {
   if (!out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   int rc = pl_api_query_check(kind, q, err);
@@ -258,14 +258,18 @@ int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q,
     free(name);
   }
   if (!rc && kind == PL_API_ATTACHMENTS && q->recording_key) {
-    if (!h) rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
-    else rc = add_recording(h, p, q->recording_key, 0, "recordingId", err);
+    if (!h)
+      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    else
+      rc = add_recording(h, p, q->recording_key, 0, "recordingId", err);
   }
   if (!rc && kind == PL_API_LAKE_FILES && !q->site_id && (q->recording_id || q->recording_key)) {
     /* the site is the recording's own: look it up instead of asking for --site-id */
-    if (!h) rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
-    else rc = add_recording(h, p, q->recording_id ? q->recording_id : q->recording_key, 1,
-                            "siteId", err);
+    if (!h)
+      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    else
+      rc = add_recording(h, p, q->recording_id ? q->recording_id : q->recording_key, 1, "siteId",
+                         err);
   }
   if (rc) {
     pl_api_params_free(p);

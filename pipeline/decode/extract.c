@@ -57,7 +57,8 @@ struct run {
   pl_decode_error_info *err;
 };
 
-static int fail(struct run *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct run *r, int code, const char *fmt, ...) {
   if (r->err) {
@@ -156,8 +157,8 @@ static int same_schema(const mcap_schema *a, const mcap_schema *b) {
 
 /* The channels of the topics, their decoders and layouts; nothing is written yet.
  * chans[topic_first[t]] .. are topic t's. */
-static int select_topics(struct run *r, mcap_reader *rd, const char *const *topics,
-                         size_t n_topics, size_t *topic_first) {
+static int select_topics(struct run *r, mcap_reader *rd, const char *const *topics, size_t n_topics,
+                         size_t *topic_first) {
   size_t nch = mcap_reader_channel_count(rd);
   r->chans = calloc(nch ? nch : 1, sizeof *r->chans);
   r->by_id = calloc(65536, sizeof *r->by_id);
@@ -312,9 +313,9 @@ static int make_result(struct run *r, pl_extract_result **out) {
   return PL_DECODE_OK;
 }
 
-int pl_extract_topics(mcap_reader *rd, const char *file, const char *const *topics,
-                      size_t n_topics, const char *output, const pl_extract_options *o,
-                      pl_extract_result **out, pl_decode_error_info *err) {
+int pl_extract_topics(mcap_reader *rd, const char *file, const char *const *topics, size_t n_topics,
+                      const char *output, const pl_extract_options *o, pl_extract_result **out,
+                      pl_decode_error_info *err) {
   static const pl_extract_options defaults;
   if (err) memset(err, 0, sizeof *err);
   if (!rd || !output || (n_topics && !topics) || !out) {

@@ -255,7 +255,6 @@ static int src_read(struct item_src *s, uint8_t *buf, size_t cap, size_t *got) {
   return MCAP_OK;
 }
 
-
 /* How an item failed: its data is bad, or reading/writing failed. */
 enum { ITEM_OK = 0, ITEM_BAD = 1, ITEM_IO = 2 };
 
@@ -439,8 +438,8 @@ static const char *schema_ext(mcap_str enc) {
   return ".bin";
 }
 
-static int extract_schemas(struct extract *x, mcap_reader *r, const char *path,
-                           json_object *items, json_object *failed) {
+static int extract_schemas(struct extract *x, mcap_reader *r, const char *path, json_object *items,
+                           json_object *failed) {
   size_t n = mcap_reader_schema_count(r);
   for (size_t i = 0; i < n; i++) {
     const mcap_schema *s = mcap_reader_schema_at(r, i);
@@ -575,8 +574,7 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
   x.rep = calloc(1, sizeof *x.rep);
   if (!x.rep) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (make_dirs(dir) != 0) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot create directory '%s': %s", dir,
-                 strerror(errno));
+    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot create directory '%s': %s", dir, strerror(errno));
     goto out;
   }
   x.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -62,7 +62,8 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
   memset(&src, 0, sizeof src);
   memset(&me, 0, sizeof me);
   int mrc = mcap_source_open_file(&src, target, &me);
-  if (mrc != MCAP_OK) return pl__err_mcap(err, mrc, UINT64_MAX, "cannot open '%s': %s", path, me.msg);
+  if (mrc != MCAP_OK)
+    return pl__err_mcap(err, mrc, UINT64_MAX, "cannot open '%s': %s", path, me.msg);
   mcap_reader_options ro;
   mcap_reader_options_init(&ro);
   ro.raw_chunks = 1;
@@ -111,8 +112,8 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
   }
   mcap_stream_reader_free(r);
   if (rc == PL_OK && (!seen_data_end || !seen_footer))
-    rc = pl__err(err, PL_EMCAP, UINT64_MAX, "'%s' has no %s record, so it was left unchanged",
-                 path, seen_data_end ? "Footer" : "DataEnd");
+    rc = pl__err(err, PL_EMCAP, UINT64_MAX, "'%s' has no %s record, so it was left unchanged", path,
+                 seen_data_end ? "Footer" : "DataEnd");
   return rc;
 }
 
@@ -406,9 +407,9 @@ static void put_amended(struct out *w, int in_fd, const struct survey *sv, const
       memset(&st, 0, sizeof st);
       if (mcap_record_parse(MCAP_OP_STATISTICS, rec_bytes + 9, sr->length - 9, sr->offset, &st,
                             NULL) != MCAP_OK) {
-        w->rc = pl__err(w->err, PL_EMCAP, sr->offset,
-                        "the Statistics record at offset %llu is damaged",
-                        (unsigned long long)sr->offset);
+        w->rc =
+            pl__err(w->err, PL_EMCAP, sr->offset, "the Statistics record at offset %llu is damaged",
+                    (unsigned long long)sr->offset);
         break;
       }
       st.opcode = MCAP_OP_STATISTICS;
@@ -619,8 +620,8 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   /* beside the target (one filesystem for the rename), with its mode */
   int mrc = mcap_sink_open_file(&sink, target, &me);
   if (mrc != MCAP_OK) {
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "cannot create a temporary file beside '%s': %s",
-                      path, me.msg);
+    rc = pl__err_mcap(err, mrc, UINT64_MAX, "cannot create a temporary file beside '%s': %s", path,
+                      me.msg);
     goto out;
   }
   sink_open = 1;
@@ -647,20 +648,17 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   }
   struct stat st1;
   if (stat(target, &st1) != 0 || !same_state(&st0, &st1)) {
-    rc = unchanged(err,
-                   pl__err(err, PL_EVERIFY, UINT64_MAX, "it was modified while being amended"),
+    rc = unchanged(err, pl__err(err, PL_EVERIFY, UINT64_MAX, "it was modified while being amended"),
                    path);
     goto out;
   }
   if (o->before_commit && o->before_commit(o->before_commit_user) != 0) {
-    rc = unchanged(err, pl__err(err, PL_ECANCELED, UINT64_MAX, "stopped before the rename"),
-                   path);
+    rc = unchanged(err, pl__err(err, PL_ECANCELED, UINT64_MAX, "stopped before the rename"), path);
     goto out;
   }
   mrc = mcap_sink_commit(&sink, &me);
   if (mrc != MCAP_OK) {
-    rc = unchanged(err, pl__err_mcap(err, mrc, UINT64_MAX, "cannot replace it: %s", me.msg),
-                   path);
+    rc = unchanged(err, pl__err_mcap(err, mrc, UINT64_MAX, "cannot replace it: %s", me.msg), path);
     goto out;
   }
   sink_open = 0;

@@ -295,3 +295,19 @@ TEST(CliConvert, SplitBagOfManyFilesStaysSmall) {
   // Release: ~46 MiB (ASan ~108 MiB); with every database kept open it was ~2.3 MiB a file.
   EXPECT_LT(r.max_rss_kib, 128 * 1024) << "convert peak RSS, " << files << " files";
 }
+
+// A problem tied to a SQLite row is named by its row, as the commands that convert bags on
+// the fly (doctor, index, lake, upload) name it: one printer for both (bag_input.c).
+TEST(CliConvert, ProblemsNameTheRow) {
+  TempDir dir;
+  std::string db = dir.file("orphan.db3");
+  {
+    mcapkit_test::Db3Writer w(db);
+    int64_t t = w.add_topic("/s", "std_msgs/msg/String");
+    for (int i = 0; i < 3; i++) w.write(t, 100 + (uint64_t)i, std::string("\x00\x01\x00\x00x", 5));
+    w.write(42, 200, "orphan");  // a topic_id the topics table does not have
+  }
+  RunResult r = run_mcapkit({"convert", db, "-o", dir.file("o.mcap")});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("orphan.db3': row 4: "), std::string::npos) << r.err;
+}

@@ -4,6 +4,7 @@
 // written or sent, so these runs are quick.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,19 +42,24 @@ TEST(CliOptGroups, ListedInHelpAndManPages) {
       {{"agent"}, {"--exclude-topic"}},
       {{"upload", "reconcile", "export", "remote", "agent"}, {"--api-url", "--api-key-file"}},
   };
+  std::map<std::string, std::pair<std::string, std::string>> pages;  // command: help, man
   for (const auto &g : groups) {
     for (const std::string &cmd : g.first) {
-      RunResult help = run_mcapkit({"help", cmd});
-      ASSERT_EQ(help.exit_code, 0) << cmd << "\n" << help.err;
-      RunResult man = run_mcapkit({"man", cmd});
-      ASSERT_EQ(man.exit_code, 0) << cmd << "\n" << man.err;
+      if (!pages.count(cmd)) {
+        RunResult help = run_mcapkit({"help", cmd});
+        ASSERT_EQ(help.exit_code, 0) << cmd << "\n" << help.err;
+        RunResult man = run_mcapkit({"man", cmd});
+        ASSERT_EQ(man.exit_code, 0) << cmd << "\n" << man.err;
+        pages[cmd] = {help.out, man.out};
+      }
+      const std::string &help = pages[cmd].first, &man = pages[cmd].second;
       for (const std::string &opt : g.second) {
-        EXPECT_TRUE(contains(help.out, opt)) << cmd << " --help lacks " << opt << "\n" << help.out;
+        EXPECT_TRUE(contains(help, opt)) << cmd << " --help lacks " << opt << "\n" << help;
         // roff: "\fB\-\-chunk\-size\fR"
         std::string roff = "\\fB";
         for (char ch : opt.substr(opt.rfind("--")))
           roff += ch == '-' ? std::string("\\-") : std::string(1, ch);
-        EXPECT_TRUE(contains(man.out, roff + "\\fR")) << cmd << " man page lacks " << roff;
+        EXPECT_TRUE(contains(man, roff + "\\fR")) << cmd << " man page lacks " << roff;
       }
     }
   }
@@ -64,8 +70,8 @@ TEST(CliOptGroups, CompressionCheckedTheSameEverywhere) {
   TempDir tmp;
   std::string in = tmp.file("absent.mcap"), o = tmp.file("o.mcap"), lake = tmp.file("lake");
   const std::vector<std::vector<std::string>> cmds = {
-      {"filter", in, "-o", o},  {"compress", in, "-o", o},     {"sort", in, "-o", o},
-      {"merge", in, "-o", o},   {"recover", in, "-o", o},      {"convert", in, "-o", o},
+      {"filter", in, "-o", o},      {"compress", in, "-o", o}, {"sort", in, "-o", o},
+      {"merge", in, "-o", o},       {"recover", in, "-o", o},  {"convert", in, "-o", o},
       {"lake", "--lake", lake, in}, {"synth", "-o", o},
   };
   for (std::vector<std::string> c : cmds) {
@@ -118,9 +124,9 @@ TEST(CliOptGroups, TopicPatternsCheckedFirst) {
   std::string in = tmp.file("absent.mcap"), o = tmp.file("o.mcap");
   expect_usage({"filter", in, "-o", o, "--include-topic", "/a("}, "/a(");
   expect_usage({"filter", in, "-o", o, "--exclude-topic", "[z-a]"}, "[z-a]");
-  RunResult r = run_program({"/usr/bin/env", "-u", "FOXGLOVE_API_KEY", mcapkit_path(), "agent",
-                             "--watch", tmp.file("nowhere"), "--device-name", "d",
-                             "--exclude-topic", "/a(", "--once"});
+  RunResult r =
+      run_program({"/usr/bin/env", "-u", "FOXGLOVE_API_KEY", mcapkit_path(), "agent", "--watch",
+                   tmp.file("nowhere"), "--device-name", "d", "--exclude-topic", "/a(", "--once"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(contains(r.err, "/a(")) << r.err;
   EXPECT_FALSE(contains(r.err, "API key")) << r.err;

@@ -144,7 +144,8 @@ TEST_F(Amend, MetadataSortedIndexedDataKept) {
   std::string keys;
   mcap_map_iter it = {0};
   mcap_str k, v;
-  while (mcap_map_next_str(&m.metadata, &it, &k, &v) == MCAP_OK) keys += str(k) + "=" + str(v) + ";";
+  while (mcap_map_next_str(&m.metadata, &it, &k, &v) == MCAP_OK)
+    keys += str(k) + "=" + str(v) + ";";
   EXPECT_EQ(keys, "a=;b=x=y;site=lab;");  // stored sorted by key
 }
 

@@ -24,9 +24,8 @@ std::map<std::string, std::string> params_of(pl_api_kind kind, const pl_api_quer
 
 TEST(ApiQuery, KindNames) {
   pl_api_kind k;
-  for (const char *name :
-       {"recordings", "attachments", "topics", "coverage", "pending-imports", "lake-files",
-        "devices"}) {
+  for (const char *name : {"recordings", "attachments", "topics", "coverage", "pending-imports",
+                           "lake-files", "devices"}) {
     ASSERT_EQ(pl_api_kind_parse(name, &k), PL_OK) << name;
     EXPECT_STREQ(pl_api_kind_name(k), name);
   }

@@ -119,7 +119,7 @@ TEST(ExtractTopics, CsvTablesInADirectoryWithTimeRange) {
   pl_csv_options_init(&o.csv_options);
   o.query.has_start = o.query.has_end = 1;
   o.query.start = 1001;
-  o.query.end = 1001;  // inclusive: one message
+  o.query.end = 1001;                           // inclusive: one message
   const char *topics[] = {"/a", "/b/c", "/a"};  // named twice: once
   pl_extract_result *res = nullptr;
   pl_decode_error_info err;
