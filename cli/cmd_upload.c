@@ -24,6 +24,7 @@
 #include "optgroups.h"
 #include "output.h"
 #include "pipeline/client.h"
+#include "pipeline/events.h"
 
 struct upload_args {
   cli_api_args api;
@@ -41,6 +42,7 @@ struct upload_args {
   int no_journal;
   double tolerance;
   int convert;
+  const char *events_topic;
 };
 
 #define UA(f) offsetof(struct upload_args, f)
@@ -66,6 +68,9 @@ static const cli_opt upload_opts[] = {
      "coverage gap tolerance of the reconcile (default 14)"},
     {"journal", 0, CLI_OPT_STRING, UA(journal), "DIR", "the journal directory (default .mcapkit)"},
     {"no-journal", 0, CLI_OPT_FLAG, UA(no_journal), NULL, "keep no journal"},
+    {"events-from-topic", 0, CLI_OPT_STRING, UA(events_topic), "TOPIC",
+     "after each import, one event per message of TOPIC on the recording's device (as "
+     "'events add'; never made twice)"},
     {"json", 0, CLI_OPT_FLAG, UA(json), NULL, "print the results as one JSON document"},
     CLI_OPTS_API(struct upload_args, api),
     {NULL, 0, CLI_OPT_FLAG, 0, NULL, NULL},
@@ -153,7 +158,15 @@ static void on_event(void *user, const pl_upload_event *ev) {
   }
 }
 
-static int print_json(const pl_upload_result *res, size_t n) {
+/* What `--events-from-topic` did for one file. */
+struct file_events {
+  int ran;             /* events were made for this file */
+  int rc;              /* PL_OK or the error (msg in err) */
+  pl_events_result res;
+  pl_error_info err;
+};
+
+static int print_json(const pl_upload_result *res, const struct file_events *ev, size_t n) {
   json_object *doc = cli_json_document();
   json_object *files = json_object_new_array();
   size_t counts[7] = {0};
@@ -184,6 +197,14 @@ static int print_json(const pl_upload_result *res, size_t n) {
       }
       json_object_object_add(o, "differences", d);
     }
+    if (ev && ev[i].ran) {
+      json_object *e = json_object_new_object();
+      cli_json_add_u64(e, "found", ev[i].res.found);
+      cli_json_add_u64(e, "existing", ev[i].res.existing);
+      cli_json_add_u64(e, "created", ev[i].res.created);
+      if (ev[i].rc != PL_OK) cli_json_add_str(e, "error", ev[i].err.msg);
+      json_object_object_add(o, "events", e);
+    }
     json_object_array_add(files, o);
   }
   json_object_object_add(doc, "files", files);
@@ -192,6 +213,49 @@ static int print_json(const pl_upload_result *res, size_t n) {
     cli_json_add_u64(sum, pl_upload_status_name((pl_upload_status)s), counts[s]);
   json_object_object_add(doc, "summary", sum);
   return cli_json_print(stdout, doc);
+}
+
+/*
+ * --events-from-topic: for each file now on the platform (done, imported, skipped or
+ * differing), the events of its topic on the device of the recording it became
+ * (pl_events_add, idempotent by the event keys). *out gets one entry per file (the caller
+ * frees it). @return 1 when making some file's events failed, else 0.
+ */
+static int make_events(const cli_ctx *ctx, const struct upload_args *a, const char *key,
+                       const pl_http_options *ho, const char *const *paths,
+                       const pl_upload_result *res, size_t n, struct file_events **out) {
+  struct file_events *ev = calloc(n ? n : 1, sizeof *ev);
+  *out = ev;
+  if (!ev) {
+    cli_error(ctx, "out of memory");
+    return 1;
+  }
+  pl_http *h = NULL;
+  pl_error_info err;
+  memset(&err, 0, sizeof err);
+  int rc = pl_http_new(&h, cli_api_url(&a->api), key, ho, &err);
+  if (rc != PL_OK) {
+    cli_error(ctx, "%s", err.msg);
+    return 1;
+  }
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const pl_upload_result *r = &res[i];
+    if (r->status != PL_UPLOAD_DONE && r->status != PL_UPLOAD_SKIPPED &&
+        r->status != PL_UPLOAD_IMPORTED && r->status != PL_UPLOAD_DIFFERS)
+      continue;
+    pl_events_options eo;
+    memset(&eo, 0, sizeof eo);
+    eo.topic = a->events_topic;
+    eo.device_id = a->device_id;
+    eo.device_name = a->device_name;
+    eo.device_of = r->recording_id[0] ? r->recording_id : r->key;
+    ev[i].ran = 1;
+    ev[i].rc = pl_events_add(h, paths[i], &eo, &ev[i].res, &ev[i].err);
+    if (ev[i].rc != PL_OK) failed = 1;
+  }
+  pl_http_free(h);
+  return failed;
 }
 
 int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
@@ -207,6 +271,9 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   if (a.jobs < 0 || a.jobs > 64)
     return cli_usage_error(&cmd_upload_spec, "'--jobs' must be from 1 to 64 (0: the default 4)");
   if (a.timeout < 0) return cli_usage_error(&cmd_upload_spec, "'--timeout' must be >= 0");
+  if (a.events_topic && a.no_wait)
+    return cli_usage_error(&cmd_upload_spec,
+                           "'--events-from-topic' needs the import: it cannot go with '--no-wait'");
 
   /* The platform keeps each file's name: standard input or a pipe has none to give. */
   cli_recordings recs;
@@ -257,6 +324,10 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
   pl_upload_result *res = NULL;
   int prc = pl_upload_files(cli_api_url(&a.api), key, &ho, (const char *const *)paths, n, &o,
                             &res, &err);
+  struct file_events *ev = NULL;
+  int ev_failed = 0;
+  if (res && a.events_topic)
+    ev_failed = make_events(ctx, &a, key, &ho, (const char *const *)paths, res, n, &ev);
   cli_api_key_free(key);
   cli_progress_done(&u.progress);
   if (!res) {
@@ -280,7 +351,7 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
     if (res[i].rc == PL_ECANCELED) cancelled = 1;
   }
   if (json) {
-    if (print_json(res, n) != 0) prc = PL_EIO;
+    if (print_json(res, ev, n) != 0) prc = PL_EIO;
   } else {
     printf("%zu file%s:", n, n == 1 ? "" : "s");
     const char *sep = " ";
@@ -302,12 +373,22 @@ int cmd_upload(cli_ctx *ctx, int argc, char **argv) {
     else if (r->status == PL_UPLOAD_FAILED && r->rc != PL_ECANCELED)
       cli_file_error(ctx, name, r->err.msg[0] ? r->err.msg : pl_strerror(r->rc));
   }
+  for (size_t i = 0; ev && i < n; i++) {
+    const char *name = res[i].path ? res[i].path : paths[i];
+    if (ev[i].ran && ev[i].rc != PL_OK)
+      cli_file_error(ctx, name, ev[i].err.msg[0] ? ev[i].err.msg : pl_strerror(ev[i].rc));
+    else if (ev[i].ran && !json)
+      printf("events of '%s' (%s): %llu, %llu already there, %llu created\n", name,
+             a.events_topic, (unsigned long long)ev[i].res.found,
+             (unsigned long long)ev[i].res.existing, (unsigned long long)ev[i].res.created);
+  }
+  free(ev);
   if (cancelled)
     cli_error(ctx, "interrupted: run the same command again to finish (files done are skipped)");
   pl_upload_results_free(res, n);
   int lost = recs.bags.lost;
   cli_recordings_free(&recs);
-  if (prc == PL_EIO) return CLI_EXIT_FAILURE;
+  if (prc == PL_EIO || ev_failed) return CLI_EXIT_FAILURE;
   int code = cli_api_exit_code(prc);
   return code == CLI_EXIT_OK && lost ? CLI_EXIT_PROBLEMS : code; /* lost converting */
 }

@@ -553,6 +553,22 @@ int pl_events_add(pl_http *h, const char *path, const pl_events_options *o,
   memset(res, 0, sizeof *res);
   if (!path || !o || (!o->topic == !o->from_doctor))
     return pl__err(err, PL_EINVAL, UINT64_MAX, "give a topic or the doctor as the source");
+  if (!o->device_id && !o->device_name && !o->recording && o->device_of) {
+    /* the device of a recording on the API (its import made or named it) */
+    pl_api_recording *rec = NULL;
+    int rc = pl_api_get_recording(h, o->device_of, &rec, err);
+    if (rc == PL_OK && (!rec->device_id || !rec->device_id[0]))
+      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "recording '%s' has no device: give one",
+                   o->device_of);
+    if (rc == PL_OK) {
+      pl_events_options local = *o;
+      local.device_of = NULL;
+      local.device_id = rec->device_id;
+      rc = pl_events_add(h, path, &local, res, err);
+    }
+    pl_api_recording_free(rec);
+    return rc;
+  }
   if (!o->device_id && !o->device_name && !o->recording)
     return pl__err(err, PL_EINVAL, UINT64_MAX, "events need a device (a name or an id)");
   if (o->recording) {

@@ -50,8 +50,10 @@ struct Site {
   }
 };
 
-// A file with one schemaless JSON topic "/alerts" holding `docs` (log times 1 s apart).
-void write_json_topic(const std::string &path, const std::vector<std::string> &docs) {
+// A file with one schemaless JSON topic "/alerts" holding `docs` (log times 1 s apart),
+// and, when `device` is not empty, a "foxglove" Metadata record naming its device.
+void write_json_topic(const std::string &path, const std::vector<std::string> &docs,
+                      const std::string &device = "") {
   mcap_sink sink;
   mcap_error_info err{};
   ASSERT_EQ(mcap_sink_open_file(&sink, path.c_str(), &err), MCAP_OK) << err.msg;
@@ -63,6 +65,10 @@ void write_json_topic(const std::string &path, const std::vector<std::string> &d
   ASSERT_EQ(mcap_writer_add_channel(w, 0, mcap_str_c("/alerts"), mcap_str_c("json"), nullptr, 0,
                                     &cid),
             MCAP_OK);
+  if (!device.empty()) {
+    mcap_kv kv = {mcap_str_c("deviceName"), mcap_str_c(device.c_str())};
+    ASSERT_EQ(mcap_writer_write_metadata(w, mcap_str_c("foxglove"), &kv, 1), MCAP_OK);
+  }
   uint32_t seq = 0;
   for (const std::string &d : docs) {
     mcap_message m{};
@@ -306,4 +312,37 @@ TEST(CliEvents, AddFromARecordingOnTheSiteMatchesTheLocalFile) {
   RunResult nope = s.run({"events", "add", "--recording", "no-such-recording", "--from-doctor"});
   EXPECT_EQ(nope.exit_code, 1);
   EXPECT_NE(nope.err.find("not found"), std::string::npos) << nope.err;
+}
+
+// upload --events-from-topic: after the import, the topic's events on the device the
+// recording went to (here named by the file's "foxglove" metadata, so looked up from the
+// recording); uploading again creates none; --no-wait cannot make them.
+TEST(CliEvents, UploadEventsFromTopicAfterTheImportOnce) {
+  Site s;
+  ASSERT_TRUE(s.serve->ok()) << s.serve->log();
+  std::string f = s.tmp.file("run.mcap");
+  write_json_topic(f, {"{\"level\":\"warn\",\"text\":\"slip\"}",
+                       "{\"level\":\"error\",\"text\":\"e-stop\"}"},
+                   "rover-3");
+  std::string journal = s.tmp.file("journal");
+  std::vector<std::string> up = {"upload", f, "--events-from-topic", "/alerts", "--journal",
+                                 journal, "--json"};
+  RunResult r = s.run(up);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  Json j = Json::parse(r.out);
+  ASSERT_EQ(j["files"].size(), 1u);
+  EXPECT_EQ(j["files"][0]["events"]["found"].u64(), 2u) << r.out;
+  EXPECT_EQ(j["files"][0]["events"]["created"].u64(), 2u) << r.out;
+  Json ev = s.events();
+  ASSERT_EQ(ev["count"].u64(), 2u);
+  for (size_t i = 0; i < 2; i++) EXPECT_EQ(ev["items"][i]["device"]["name"].str(), "rover-3");
+  RunResult again = s.run(up);  // the journal skips the upload; the events are looked up
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  Json ja = Json::parse(again.out);
+  EXPECT_EQ(ja["files"][0]["status"].str(), "skipped");
+  EXPECT_EQ(ja["files"][0]["events"]["existing"].u64(), 2u) << again.out;
+  EXPECT_EQ(ja["files"][0]["events"]["created"].u64(), 0u) << again.out;
+  EXPECT_EQ(s.events()["count"].u64(), 2u);
+  RunResult no_wait = s.run({"upload", f, "--events-from-topic", "/alerts", "--no-wait"});
+  EXPECT_EQ(no_wait.exit_code, 2) << no_wait.err;
 }

@@ -37,6 +37,10 @@ typedef struct pl_events_options {
                        (for a recording: its key or id) */
   const char *device_id, *device_name; /* the events' device: one is required, except for a
                                           recording (default: the recording's device) */
+  /* A local file's events go to the device of this recording on the API (key or id) when
+   * neither device_id nor device_name is given: `upload --events-from-topic`, after the
+   * import, names the recording it just uploaded. NULL: not used. */
+  const char *device_of;
   /* Message fields (dotted paths, "header.stamp") holding the start and end: an integer
    * is nanoseconds, a float seconds, a {sec,nsec} or {secs,nsecs} struct ROS time, a
    * string RFC 3339. NULL: the start is the log time, the end the start. */
