@@ -38,6 +38,9 @@ static const char page_css[] =
     ".report td.name{overflow-wrap:anywhere;min-width:12em;font-family:" CSS_MONO
     ";font-size:12px}"
     ".report .mono{font-family:" CSS_MONO ";font-size:12px;overflow-wrap:anywhere}"
+    /* times in table cells stay on one line: the table scrolls sideways on a narrow screen
+     * rather than breaking a time one character per line */
+    ".report td.t{white-space:nowrap;overflow-wrap:normal}"
     ".report .note{background:#fff8e1;border-left:3px solid #f0b400;padding:6px 10px;"
     "margin:8px 0}"
     ".report .muted{color:#5b6472}"
@@ -210,10 +213,10 @@ static void section_topics(struct rb *b, const pl_report *r, size_t max) {
     pl__rb_bytes(b, t->bytes);
     pl__rb_put(b, "</td><td class=\"n\">");
     pl__rb_hz(b, t->frequency);
-    pl__rb_printf(b, "</td><td class=\"n\">%zu</td><td class=\"mono\">",
+    pl__rb_printf(b, "</td><td class=\"n\">%zu</td><td class=\"mono t\">",
                   topic_ranges(sorted, ix->n_topic_coverage, t->topic));
     if (t->message_count) pl__rb_time(b, t->first_log_time);
-    pl__rb_put(b, "</td><td class=\"mono\">");
+    pl__rb_put(b, "</td><td class=\"mono t\">");
     if (t->message_count) pl__rb_time(b, t->last_log_time);
     pl__rb_put(b, "</td><td class=\"name\">");
     if (t->schema_name && t->schema_name[0]) {
@@ -264,9 +267,9 @@ static void section_attachments(struct rb *b, const pl_report *r,
     pl__rb_textz(b, a->media_type);
     pl__rb_put(b, "</td><td class=\"n\">");
     pl__rb_bytes(b, a->size);
-    pl__rb_put(b, "</td><td class=\"mono\">");
+    pl__rb_put(b, "</td><td class=\"mono t\">");
     pl__rb_time(b, a->log_time);
-    pl__rb_put(b, "</td><td class=\"mono\">");
+    pl__rb_put(b, "</td><td class=\"mono t\">");
     pl__rb_time(b, a->create_time);
     pl__rb_printf(b, "</td><td class=\"mono\">%08x</td><td class=\"mono\">", a->crc);
     pl__rb_textz(b, a->fingerprint);
