@@ -25,7 +25,8 @@
 #include "mcap/mcap.h"
 #include "output.h"
 #include "pipeline/decode.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/inspect.h"
+#include "pipeline/rewrite.h"
 #include "timeparse.h"
 
 #define NO_LIMIT UINT64_MAX

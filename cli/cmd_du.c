@@ -22,7 +22,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/inspect.h"
 
 struct du_args {
   int approximate;

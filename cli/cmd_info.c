@@ -18,7 +18,9 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/import.h"
+#include "pipeline/inspect.h"
+#include "pipeline/rewrite.h"
 
 struct info_args {
   int json;

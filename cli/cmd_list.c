@@ -19,7 +19,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/inspect.h"
 #include "timeparse.h"
 
 struct list_args {

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "output.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/import.h"
+#include "pipeline/rewrite.h"
 
 int cli_check_stdin(const cli_ctx *ctx) {
   if (!isatty(STDIN_FILENO)) return CLI_EXIT_OK;
