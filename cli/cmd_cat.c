@@ -27,6 +27,7 @@
 #include "pipeline/decode.h"
 #include "pipeline/inspect.h"
 #include "pipeline/rewrite.h"
+#include "optgroups.h"
 #include "timeparse.h"
 
 #define NO_LIMIT UINT64_MAX
@@ -34,8 +35,7 @@
 struct cat_args {
   cli_strlist topics;
   cli_strlist topic_regex;
-  const char *start;
-  const char *end;
+  cli_time_args time;
   const char *order;
   const char *format;
   const char *data;
@@ -51,10 +51,8 @@ static const cli_opt cat_opts[] = {
      "only these topics (comma-separated, exact names; repeatable)"},
     {"topic-regex", 0, CLI_OPT_LIST, offsetof(struct cat_args, topic_regex), "RE",
      "only topics fully matching this POSIX extended regex (repeatable)"},
-    {"start", 'S', CLI_OPT_STRING, offsetof(struct cat_args, start), "T",
-     "only messages logged at or after T"},
-    {"end", 'E', CLI_OPT_STRING, offsetof(struct cat_args, end), "T",
-     "only messages logged at or before T"},
+    CLI_OPTS_TIME_RANGE(struct cat_args, time, "only messages logged at or after T",
+                        "only messages logged at or before T"),
     {"order", 0, CLI_OPT_STRING, offsetof(struct cat_args, order), "log-time|file|reverse",
      "message order (default log-time; file for '-' alone)"},
     {"format", 0, CLI_OPT_STRING, offsetof(struct cat_args, format), "text|ndjson",
@@ -262,20 +260,14 @@ static int parse_options(struct cat *c, const struct cat_args *a, const cli_ctx 
                      MCAP_ORDER_FILE == 0 && MCAP_ORDER_LOG_TIME == 1 && MCAP_ORDER_REVERSE == 2 &&
                      PL_BYTES_BASE64 == 1 && PL_BYTES_LENGTH == 2,
                  "the values of the tables above");
-  char err[256];
   int v = 0;
-  if (a->start) {
-    if (cli_parse_time(a->start, &c->start, err, sizeof err) != 0)
-      return cli_usage_error(&cmd_cat_spec, "--start: %s", err);
-    c->has_start = 1;
-  }
-  if (a->end) {
-    if (cli_parse_time(a->end, &c->end, err, sizeof err) != 0)
-      return cli_usage_error(&cmd_cat_spec, "--end: %s", err);
-    c->has_end = 1;
-  }
-  if (c->has_start && c->has_end && c->start > c->end)
-    return cli_usage_error(&cmd_cat_spec, "the start (--start) is after the end (--end)");
+  cli_time_range tr;
+  int rc = cli_time_resolve(&cmd_cat_spec, &a->time, &tr);
+  if (rc != CLI_CONTINUE) return rc;
+  c->has_start = tr.has_start;
+  c->has_end = tr.has_end;
+  c->start = tr.start;
+  c->end = tr.end;
   c->ndjson = a->json || ctx->json;
   if (a->format) {
     if (pick("format", a->format, "text or ndjson", formats, &v)) return CLI_EXIT_USAGE;

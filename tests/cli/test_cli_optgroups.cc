@@ -103,6 +103,7 @@ TEST(CliOptGroups, TimeRangeCheckedTheSameEverywhere) {
       {"extract", "topic", in, "/t", "-o", o},
       {"export", "--recording", "r1", "-o", o},
       {"remote", "recordings"},
+      {"cat", in},
   };
   for (const std::vector<std::string> &c : cmds) {
     std::vector<std::string> bad = c;
