@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "cmd.h"
 #include "inspect.h"
 #include "mcap/mcap.h"
@@ -121,14 +120,12 @@ static void add_schema_data(json_object *o, const mcap_schema *s) {
     cli_json_add_strn(o, "data", (const char *)s->data.data, (size_t)s->data.len);
     return;
   }
-  size_t n = cli_base64_len((size_t)s->data.len);
-  char *b = malloc(n + 1);
+  char *b = pl_base64_dup(s->data.data, (size_t)s->data.len);
   if (!b) {
     json_object_object_add(o, "data_base64", NULL);
     return;
   }
-  cli_base64_encode(b, s->data.data, (size_t)s->data.len);
-  cli_json_add_strn(o, "data_base64", b, n);
+  cli_json_add_str(o, "data_base64", b);
   free(b);
 }
 

@@ -141,28 +141,9 @@ size_t pl__fmt_i64(char *p, int64_t v) {
 }
 
 int pl__text_base64(pl_text *t, const uint8_t *p, size_t n) {
-  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t need = (n / 3 + (n % 3 != 0)) * 4;
-  if (pl__text_reserve(t, need) != 0) return -1;
-  char *o = t->data + t->len;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t x = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    o[0] = tab[x >> 18];
-    o[1] = tab[(x >> 12) & 63];
-    o[2] = tab[(x >> 6) & 63];
-    o[3] = tab[x & 63];
-    o += 4;
-  }
-  if (i < n) {
-    uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-    o[0] = tab[x >> 18];
-    o[1] = tab[(x >> 12) & 63];
-    o[2] = i + 1 < n ? tab[(x >> 6) & 63] : '=';
-    o[3] = '=';
-    o += 4;
-  }
-  t->len = (size_t)(o - t->data);
+  size_t need = pl_base64_len(n);
+  if (need == SIZE_MAX || pl__text_reserve(t, need) != 0) return -1;
+  t->len += pl_base64_encode(t->data + t->len, p, n);
   return 0;
 }
 

@@ -34,26 +34,6 @@ const char *pl__severity_name(pl_severity s) {
 
 /* ---------------------------------------------------------------- base64 */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *base64_encode(const uint8_t *p, size_t n) {
-  size_t out_len = (n + 2) / 3 * 4;
-  char *s = malloc(out_len + 1);
-  if (!s) return NULL;
-  size_t j = 0;
-  for (size_t i = 0; i < n; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16;
-    if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
-    if (i + 2 < n) v |= p[i + 2];
-    s[j++] = b64[(v >> 18) & 63];
-    s[j++] = b64[(v >> 12) & 63];
-    s[j++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-    s[j++] = i + 2 < n ? b64[v & 63] : '=';
-  }
-  s[j] = '\0';
-  return s;
-}
-
 static int b64val(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -201,7 +181,7 @@ static json_object *index_tree(struct jb *j, const pl_recording_index *ix) {
     jadd(j, o, "encoding", jstr(j, t->encoding));
     jadd(j, o, "schemaName", jstr(j, t->schema_name));
     jadd(j, o, "schemaEncoding", jstr(j, t->schema_encoding));
-    char *s64 = base64_encode(t->schema, t->schema_len);
+    char *s64 = pl_base64_dup(t->schema, t->schema_len);
     if (!s64) j->oom = 1;
     jadd(j, o, "schema", jstr(j, s64 ? s64 : ""));
     free(s64);

@@ -18,29 +18,6 @@
 #define MIN_TOLERANCE_NS (UINT64_C(14) * 1000000000u)
 #define DAY_NS (UINT64_C(86400) * 1000000000u)
 
-static char *base64(const uint8_t *p, size_t n) {
-  static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char *out = malloc((n + 2) / 3 * 4 + 1);
-  if (!out) return NULL;
-  size_t o = 0, i = 0;
-  for (; i + 2 < n; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    out[o++] = tbl[v >> 18];
-    out[o++] = tbl[(v >> 12) & 63];
-    out[o++] = tbl[(v >> 6) & 63];
-    out[o++] = tbl[v & 63];
-  }
-  if (i < n) {
-    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-    out[o++] = tbl[v >> 18];
-    out[o++] = tbl[(v >> 12) & 63];
-    out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-    out[o++] = '=';
-  }
-  out[o] = 0;
-  return out;
-}
-
 /* Selection shared by the three endpoints. */
 struct selection {
   const struct srv_recording *rec; /* recordingId / recordingKey / importId */
@@ -151,7 +128,7 @@ void pl__srv_route_topics(struct srv_req *q, struct srv_resp *r) {
     json_object_object_add(o, "schemaEncoding",
                            json_object_new_string(tp->schema_encoding ? tp->schema_encoding : ""));
     if (schemas) {
-      char *b64 = base64(tp->schema, tp->schema_len);
+      char *b64 = pl_base64_dup(tp->schema, tp->schema_len);
       json_object_object_add(o, "schema", json_object_new_string(b64 ? b64 : ""));
       free(b64);
     }

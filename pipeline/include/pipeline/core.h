@@ -118,6 +118,18 @@ unsigned pl_days_in_month(int64_t year, unsigned month);
  */
 size_t pl_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *adv);
 
+/** Characters of the padded base64 (RFC 4648) of n bytes; SIZE_MAX when that overflows. */
+size_t pl_base64_len(size_t n);
+/**
+ * Write the padded base64 of src[0..n) to dst (room for pl_base64_len(n) characters; no
+ * NUL is written). The one base64 encoder of the pipeline and the CLI.
+ * @return the characters written, pl_base64_len(n).
+ */
+size_t pl_base64_encode(char *dst, const uint8_t *src, size_t n);
+/** The base64 of src[0..n) as a NUL-terminated string the caller frees; NULL when out of
+ * memory or when the length overflows. */
+char *pl_base64_dup(const uint8_t *src, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
