@@ -16,14 +16,14 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 /* The two functions taken from libsystemd (filled once, then read-only). */
 static struct {
   __typeof__(sd_notify) *notify;
   __typeof__(sd_watchdog_enabled) *watchdog_enabled;
 } sd;
-static const struct pl__dl_fn SD_FNS[] = {
+static const struct pl_dl_fn SD_FNS[] = {
     {"sd_notify", offsetof(__typeof__(sd), notify)},
     {"sd_watchdog_enabled", offsetof(__typeof__(sd), watchdog_enabled)},
 };
@@ -32,8 +32,8 @@ static int sd_failed;
 static char sd_msg[200];
 
 static void sd_open(void) {
-  sd_failed = pl__dl_open_table("libsystemd.so.0", SD_FNS, sizeof SD_FNS / sizeof SD_FNS[0], &sd,
-                                sizeof sd, NULL, sd_msg, sizeof sd_msg) != 0;
+  sd_failed = pl_dl_open_table("libsystemd.so.0", SD_FNS, sizeof SD_FNS / sizeof SD_FNS[0], &sd,
+                               sizeof sd, NULL, sd_msg, sizeof sd_msg) != 0;
 }
 
 void ag_notify_init(struct pl_agent *a) {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 const char *pl_api_kind_path(pl_api_kind kind, int *pages) {
   int p = 1;
@@ -64,7 +64,7 @@ int pl_api_list_all(pl_http *h, pl_api_kind kind, const pl_param *params, size_t
     size_t want = PL_API_PAGE_LIMIT;
     if (max_items && max_items - out->n < want) want = max_items - out->n;
     char *path = pl__build_path(base, params, n_params, pages, pages ? want : 0, offset);
-    if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     pl_http_response r;
     int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
     free(path);
@@ -99,9 +99,9 @@ int pl_api_get_recording(pl_http *h, const char *key_or_id, pl_api_recording **o
                          pl_error_info *err) {
   *out = NULL;
   if (!key_or_id || !*key_or_id)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "no recording key or id given");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no recording key or id given");
   char *path = item_path("/v1/recordings", key_or_id, "");
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -129,7 +129,7 @@ int pl_api_delete_recording(pl_http *h, const char *key_or_id, char **deleted_id
                             pl_error_info *err) {
   if (deleted_id) *deleted_id = NULL;
   char *path = item_path("/v1/recordings", key_or_id, "");
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "DELETE", path, NULL, 0, &r, err);
   free(path);
@@ -142,7 +142,7 @@ int pl_api_delete_recording(pl_http *h, const char *key_or_id, char **deleted_id
 int pl_api_get_attachment(pl_http *h, const char *id, pl_api_attachment **out, pl_error_info *err) {
   *out = NULL;
   char *path = item_path("/v1/recording-attachments", id, "");
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -201,7 +201,7 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
   char *api_path = item_path("/v1/recording-attachments", id, "/download");
   if (!api_path) {
     pl_api_attachment_free(a);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   pl_http_response r;
   rc = pl_http_api(h, "GET", api_path, NULL, PL_HTTP_NO_REDIRECT, &r, err);
@@ -216,9 +216,9 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
       pl__api_parse_string_field(r.body, r.len, "link", &link, NULL);
     }
     if (!link)
-      rc = pl__err(err, PL_EHTTP, UINT64_MAX,
-                   "GET /v1/recording-attachments/%s/download: HTTP %ld without a link", id,
-                   r.status);
+      rc = pl_error_set(err, PL_EHTTP, UINT64_MAX,
+                        "GET /v1/recording-attachments/%s/download: HTTP %ld without a link", id,
+                        r.status);
   }
   pl_http_response_dispose(&r);
   if (rc != PL_OK) {
@@ -230,31 +230,32 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
   if (!tmp) {
     free(link);
     pl_api_attachment_free(a);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   snprintf(tmp, tl, "%s.part", path);
   int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    rc = pl__err_errno(err, errno, "cannot create '%s'", tmp);
+    rc = pl_error_set_errno(err, errno, "cannot create '%s'", tmp);
   } else {
     /* the 302's link: followed without the key (pl_http_get_to_fd never sends it) */
     rc = pl_http_get_to_fd(h, link, fd, 1, NULL, NULL, NULL, NULL, err);
     uint32_t crc = 0;
     uint64_t size = 0;
     if (rc == PL_OK && attachment_crc(fd, a, &crc, &size) != 0)
-      rc = pl__err_errno(err, errno, "cannot read back '%s'", tmp);
+      rc = pl_error_set_errno(err, errno, "cannot read back '%s'", tmp);
     if (rc == PL_OK && size != a->size)
-      rc = pl__err(err, PL_EVERIFY, UINT64_MAX,
-                   "attachment '%s': downloaded %llu bytes, the record says %llu", id,
-                   (unsigned long long)size, (unsigned long long)a->size);
+      rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                        "attachment '%s': downloaded %llu bytes, the record says %llu", id,
+                        (unsigned long long)size, (unsigned long long)a->size);
     if (rc == PL_OK && a->crc != 0 && crc != a->crc)
-      rc = pl__err(err, PL_EVERIFY, UINT64_MAX,
-                   "attachment '%s': CRC of the download is %u, the record says %u", id, crc,
-                   a->crc);
-    if (rc == PL_OK && fsync(fd) != 0) rc = pl__err_errno(err, errno, "cannot sync '%s'", tmp);
-    if (close(fd) != 0 && rc == PL_OK) rc = pl__err_errno(err, errno, "cannot close '%s'", tmp);
+      rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                        "attachment '%s': CRC of the download is %u, the record says %u", id, crc,
+                        a->crc);
+    if (rc == PL_OK && fsync(fd) != 0) rc = pl_error_set_errno(err, errno, "cannot sync '%s'", tmp);
+    if (close(fd) != 0 && rc == PL_OK)
+      rc = pl_error_set_errno(err, errno, "cannot close '%s'", tmp);
     if (rc == PL_OK && rename(tmp, path) != 0)
-      rc = pl__err_errno(err, errno, "cannot rename '%s' to '%s'", tmp, path);
+      rc = pl_error_set_errno(err, errno, "cannot rename '%s' to '%s'", tmp, path);
     if (rc != PL_OK) unlink(tmp);
   }
   free(tmp);
@@ -266,7 +267,7 @@ int pl_api_download_attachment(pl_http *h, const char *id, const char *path, pl_
 int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out, pl_error_info *err) {
   *out = NULL;
   char *path = item_path("/v1/devices", name_or_id, "");
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -277,7 +278,7 @@ int pl_api_get_device(pl_http *h, const char *name_or_id, pl_api_device **out, p
 
 int pl_api_delete_device(pl_http *h, const char *name_or_id, pl_error_info *err) {
   char *path = item_path("/v1/devices", name_or_id, "");
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "DELETE", path, NULL, 0, &r, err);
   free(path);
@@ -288,7 +289,7 @@ int pl_api_delete_device(pl_http *h, const char *name_or_id, pl_error_info *err)
 int pl_api_create_device(pl_http *h, const char *name, char **id, pl_error_info *err) {
   *id = NULL;
   char *body = pl__api_device_body(name);
-  if (!body) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!body) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   /* not repeated: a second POST after a lost reply would be a 409 */
   int rc = pl_http_api(h, "POST", "/v1/devices", body, 0, &r, err);
@@ -304,7 +305,7 @@ int pl_api_upload_link(pl_http *h, const char *filename, const char *device_id,
   *link = NULL;
   *request_id = NULL;
   char *body = pl__api_upload_body(filename, device_id, device_name, key);
-  if (!body) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!body) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   /* with a key, a repeated request cannot create a second recording */
   int rc = pl_http_api(h, "POST", "/v1/data/upload", body, key ? PL_HTTP_RETRY_POST : 0, &r, err);
@@ -312,8 +313,8 @@ int pl_api_upload_link(pl_http *h, const char *filename, const char *device_id,
   if (rc == PL_OK) rc = pl__api_parse_string_field(r.body, r.len, "link", link, err);
   if (rc == PL_OK) rc = pl__api_parse_string_field(r.body, r.len, "requestId", request_id, err);
   if (rc == PL_OK && (!*link || !*request_id))
-    rc = pl__err(err, PL_EJSON, UINT64_MAX,
-                 "POST /v1/data/upload: the response has no 'link' or 'requestId'");
+    rc = pl_error_set(err, PL_EJSON, UINT64_MAX,
+                      "POST /v1/data/upload: the response has no 'link' or 'requestId'");
   pl_http_response_dispose(&r);
   if (rc != PL_OK) {
     free(*link);
@@ -327,14 +328,15 @@ int pl_api_stream_link(pl_http *h, const pl_api_stream_request *req, char **link
                        pl_error_info *err) {
   *link = NULL;
   char *body = pl__api_stream_body(req);
-  if (!body) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!body) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   /* creating a link changes nothing on the server: safe to repeat */
   int rc = pl_http_api(h, "POST", "/v1/data/stream", body, PL_HTTP_RETRY_POST, &r, err);
   free(body);
   if (rc == PL_OK) rc = pl__api_parse_string_field(r.body, r.len, "link", link, err);
   if (rc == PL_OK && !*link)
-    rc = pl__err(err, PL_EJSON, UINT64_MAX, "POST /v1/data/stream: the response has no 'link'");
+    rc =
+        pl_error_set(err, PL_EJSON, UINT64_MAX, "POST /v1/data/stream: the response has no 'link'");
   pl_http_response_dispose(&r);
   return rc;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 /* ------------------------------------------------------------- JSON -> structs */
 
@@ -21,7 +21,7 @@ static char *sdup(json_object *o, const char *k, int *oom) {
   json_object *v = NULL;
   if (!o || !json_object_object_get_ex(o, k, &v) || !v || !json_object_is_type(v, json_type_string))
     return NULL;
-  char *s = pl__strdup(json_object_get_string(v));
+  char *s = pl_strdup(json_object_get_string(v));
   if (!s) *oom = 1;
   return s;
 }
@@ -62,7 +62,7 @@ void pl_api_events_free(pl_api_event *e, size_t n) {
 static int event_from(json_object *o, pl_api_event *e, pl_error_info *err) {
   memset(e, 0, sizeof *e);
   if (!json_object_is_type(o, json_type_object))
-    return pl__err(err, PL_EJSON, UINT64_MAX, "event: not a JSON object");
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "event: not a JSON object");
   int oom = 0;
   e->id = sdup(o, "id", &oom);
   e->device_id = sdup(o, "deviceId", &oom);
@@ -85,23 +85,23 @@ static int event_from(json_object *o, pl_api_event *e, pl_error_info *err) {
     json_object_object_foreach(md, k, v) {
       if (oom || !v || !json_object_is_type(v, json_type_string)) continue;
       pl_kv *kv = &e->metadata[e->n_metadata];
-      kv->key = pl__strdup(k);
-      kv->value = pl__strdup(json_object_get_string(v));
+      kv->key = pl_strdup(k);
+      kv->value = pl_strdup(json_object_get_string(v));
       e->n_metadata++;
       if (!kv->key || !kv->value) oom = 1;
     }
   }
   const char *text =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  e->json = pl__strdup(text ? text : "{}");
+  e->json = pl_strdup(text ? text : "{}");
   if (!e->json) oom = 1;
   if (oom) {
     event_dispose(e);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (!e->id) {
     event_dispose(e);
-    return pl__err(err, PL_EJSON, UINT64_MAX, "event: no 'id'");
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "event: no 'id'");
   }
   return PL_OK;
 }
@@ -111,7 +111,7 @@ static int parse_event(const char *body, size_t len, pl_api_event **out, pl_erro
   json_object *root = pl__api_json_parse(body, len, err, "event");
   if (!root) return err ? err->code : PL_EJSON;
   pl_api_event *e = calloc(1, sizeof *e);
-  int rc = e ? event_from(root, e, err) : pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  int rc = e ? event_from(root, e, err) : pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   json_object_put(root);
   if (rc != PL_OK) {
     free(e);
@@ -141,7 +141,7 @@ void pl_api_custom_properties_free(pl_api_custom_property *p, size_t n) {
 static int cprop_from(json_object *o, pl_api_custom_property *p, pl_error_info *err) {
   memset(p, 0, sizeof *p);
   if (!json_object_is_type(o, json_type_object))
-    return pl__err(err, PL_EJSON, UINT64_MAX, "custom property: not a JSON object");
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "custom property: not a JSON object");
   int oom = 0;
   p->id = sdup(o, "id", &oom);
   p->key = sdup(o, "key", &oom);
@@ -157,21 +157,21 @@ static int cprop_from(json_object *o, pl_api_custom_property *p, pl_error_info *
     for (size_t i = 0; !oom && i < n; i++) {
       json_object *v = json_object_array_get_idx(vals, i);
       if (!v || !json_object_is_type(v, json_type_string)) continue;
-      p->values[p->n_values] = pl__strdup(json_object_get_string(v));
+      p->values[p->n_values] = pl_strdup(json_object_get_string(v));
       if (!p->values[p->n_values++]) oom = 1;
     }
   }
   const char *text =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  p->json = pl__strdup(text ? text : "{}");
+  p->json = pl_strdup(text ? text : "{}");
   if (!p->json) oom = 1;
   if (oom) {
     cprop_dispose(p);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (!p->id || !p->key) {
     cprop_dispose(p);
-    return pl__err(err, PL_EJSON, UINT64_MAX, "custom property: no 'id' or 'key'");
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "custom property: no 'id' or 'key'");
   }
   return PL_OK;
 }
@@ -201,7 +201,7 @@ static char *event_body(const pl_api_event_fields *f) {
   }
   const char *s =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  char *d = s ? pl__strdup(s) : NULL;
+  char *d = s ? pl_strdup(s) : NULL;
   json_object_put(o);
   return d;
 }
@@ -227,7 +227,7 @@ int pl_api_list_events(pl_http *h, const pl_param *params, size_t n_params, size
     size_t want = PL_API_PAGE_LIMIT;
     if (max_items && max_items - *n < want) want = max_items - *n;
     char *path = pl__build_path("/v1/events", params, n_params, 1, want, offset);
-    if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     pl_http_response r;
     int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
     free(path);
@@ -237,7 +237,7 @@ int pl_api_list_events(pl_http *h, const pl_param *params, size_t n_params, size
     if (!root) return err ? err->code : PL_EJSON;
     if (!json_object_is_type(root, json_type_array)) {
       json_object_put(root);
-      return pl__err(err, PL_EJSON, UINT64_MAX, "events: the response is not a JSON array");
+      return pl_error_set(err, PL_EJSON, UINT64_MAX, "events: the response is not a JSON array");
     }
     size_t got = json_object_array_length(root);
     if (got > want) got = want; /* a server sending more than asked for: ignore the rest */
@@ -247,7 +247,7 @@ int pl_api_list_events(pl_http *h, const pl_param *params, size_t n_params, size
       pl_api_event *g = realloc(*out, ncap * sizeof *g);
       if (!g) {
         json_object_put(root);
-        return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       }
       *out = g;
       cap = ncap;
@@ -269,9 +269,9 @@ int pl_api_list_events(pl_http *h, const pl_param *params, size_t n_params, size
 
 int pl_api_get_event(pl_http *h, const char *id, pl_api_event **out, pl_error_info *err) {
   *out = NULL;
-  if (!id || !*id) return pl__err(err, PL_EINVAL, UINT64_MAX, "no event id given");
+  if (!id || !*id) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no event id given");
   char *path = item_path("/v1/events", id);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -284,7 +284,7 @@ static int send_event(pl_http *h, const char *method, const char *path,
                       const pl_api_event_fields *f, pl_api_event **out, pl_error_info *err) {
   if (out) *out = NULL;
   char *body = event_body(f);
-  if (!body) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!body) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, method, path, body, 0, &r, err);
   free(body);
@@ -302,7 +302,7 @@ int pl_api_create_event(pl_http *h, const pl_api_event_fields *f, pl_api_event *
                         pl_error_info *err) {
   if (!f || (!f->device_id && !f->device_name) || !f->has_start) {
     if (out) *out = NULL;
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "an event needs a device and a start time");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "an event needs a device and a start time");
   }
   return send_event(h, "POST", "/v1/events", f, out, err);
 }
@@ -311,19 +311,19 @@ int pl_api_update_event(pl_http *h, const char *id, const pl_api_event_fields *f
                         pl_api_event **out, pl_error_info *err) {
   if (!id || !*id || !f) {
     if (out) *out = NULL;
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "no event id given");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no event id given");
   }
   char *path = item_path("/v1/events", id);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   int rc = send_event(h, "PATCH", path, f, out, err);
   free(path);
   return rc;
 }
 
 int pl_api_delete_event(pl_http *h, const char *id, pl_error_info *err) {
-  if (!id || !*id) return pl__err(err, PL_EINVAL, UINT64_MAX, "no event id given");
+  if (!id || !*id) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no event id given");
   char *path = item_path("/v1/events", id);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "DELETE", path, NULL, 0, &r, err);
   free(path);
@@ -339,11 +339,11 @@ static int cprops_from_body(const char *body, size_t len, int array,
   if (!root) return err ? err->code : PL_EJSON;
   int rc = PL_OK;
   if (array != json_object_is_type(root, json_type_array)) {
-    rc = pl__err(err, PL_EJSON, UINT64_MAX, "custom properties: unexpected JSON shape");
+    rc = pl_error_set(err, PL_EJSON, UINT64_MAX, "custom properties: unexpected JSON shape");
   } else {
     size_t count = array ? json_object_array_length(root) : 1;
     *out = calloc(count ? count : 1, sizeof **out);
-    if (!*out) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (!*out) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     for (size_t i = 0; rc == PL_OK && i < count; i++) {
       rc = cprop_from(array ? json_object_array_get_idx(root, i) : root, &(*out)[i], err);
       if (rc == PL_OK) (*n)++;
@@ -359,7 +359,7 @@ int pl_api_list_custom_properties(pl_http *h, const char *resource_type,
   *n = 0;
   pl_param p = {"resourceType", resource_type};
   char *path = pl__build_path("/v1/custom-properties", &p, resource_type ? 1 : 0, 0, 0, 0);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -371,9 +371,9 @@ int pl_api_list_custom_properties(pl_http *h, const char *resource_type,
 int pl_api_get_custom_property(pl_http *h, const char *id, pl_api_custom_property **out,
                                pl_error_info *err) {
   *out = NULL;
-  if (!id || !*id) return pl__err(err, PL_EINVAL, UINT64_MAX, "no custom property id given");
+  if (!id || !*id) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no custom property id given");
   char *path = item_path("/v1/custom-properties", id);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "GET", path, NULL, 0, &r, err);
   free(path);
@@ -393,7 +393,7 @@ int pl_api_create_custom_property(pl_http *h, const char *key, const char *label
                                   pl_api_custom_property **out, pl_error_info *err) {
   if (out) *out = NULL;
   json_object *o = json_object_new_object();
-  if (!o) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!o) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (key) json_object_object_add(o, "key", json_object_new_string(key));
   if (label) json_object_object_add(o, "label", json_object_new_string(label));
   json_object_object_add(o, "resourceType",
@@ -407,9 +407,9 @@ int pl_api_create_custom_property(pl_http *h, const char *key, const char *label
   }
   const char *s =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  char *body = s ? pl__strdup(s) : NULL;
+  char *body = s ? pl_strdup(s) : NULL;
   json_object_put(o);
-  if (!body) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!body) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_http_response r;
   int rc = pl_http_api(h, "POST", "/v1/custom-properties", body, 0, &r, err);
   free(body);

@@ -22,8 +22,7 @@
 #include <string.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 #define MAX_DEPTH 64
 
@@ -31,21 +30,21 @@
 
 static json_object *parse(const char *body, size_t len, pl_error_info *err, const char *what) {
   if (!body || len == 0) {
-    pl__err(err, PL_EJSON, UINT64_MAX, "%s: empty response", what);
+    pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: empty response", what);
     return NULL;
   }
   if (len > (size_t)INT32_MAX) {
-    pl__err(err, PL_EJSON, UINT64_MAX, "%s: response too large", what);
+    pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: response too large", what);
     return NULL;
   }
   /* Strings of a response are text for our callers (tables, --json): a server that
    * sends bytes that are not UTF-8 gets them replaced by U+FFFD, never passed on. */
   char *fixed = NULL;
-  if (!pl__utf8_valid(body, len)) {
-    fixed = pl__utf8_fix(body, len, &len);
+  if (!pl_utf8_valid(body, len)) {
+    fixed = pl_utf8_fix(body, len, &len);
     if (!fixed || len > (size_t)INT32_MAX) {
       free(fixed);
-      pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       return NULL;
     }
     body = fixed;
@@ -53,7 +52,7 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
   json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
   if (!tok) {
     free(fixed);
-    pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return NULL;
   }
   json_object *o = json_tokener_parse_ex(tok, body, (int)len);
@@ -63,19 +62,19 @@ static json_object *parse(const char *body, size_t len, pl_error_info *err, cons
   if (je == json_tokener_continue) {
     /* the text ended inside a value */
     json_object_put(o);
-    pl__err(err, PL_EJSON, (uint64_t)len, "%s: the JSON ends early (%zu bytes)", what, len);
+    pl_error_set(err, PL_EJSON, (uint64_t)len, "%s: the JSON ends early (%zu bytes)", what, len);
     o = NULL;
   } else if (je != json_tokener_success || !o) {
     json_object_put(o);
-    pl__err(err, PL_EJSON, (uint64_t)end, "%s: malformed JSON at byte %zu: %s", what, end,
-            json_tokener_error_desc(je));
+    pl_error_set(err, PL_EJSON, (uint64_t)end, "%s: malformed JSON at byte %zu: %s", what, end,
+                 json_tokener_error_desc(je));
     o = NULL;
   }
   for (size_t i = end; o && i < len; i++)
     if (!(body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) {
       json_object_put(o);
-      pl__err(err, PL_EJSON, (uint64_t)i, "%s: unexpected bytes after the JSON at byte %zu", what,
-              i);
+      pl_error_set(err, PL_EJSON, (uint64_t)i, "%s: unexpected bytes after the JSON at byte %zu",
+                   what, i);
       o = NULL;
     }
   free(fixed);
@@ -98,7 +97,7 @@ static json_object *field(json_object *o, const char *k) {
 static char *jstr(json_object *o, const char *k, int *oom) {
   json_object *v = field(o, k);
   if (!v || !json_object_is_type(v, json_type_string)) return NULL;
-  char *s = pl__strdup(json_object_get_string(v));
+  char *s = pl_strdup(json_object_get_string(v));
   if (!s) *oom = 1;
   return s;
 }
@@ -153,7 +152,7 @@ static int jtime(json_object *o, const char *k, uint64_t *out) {
 static char *compact(json_object *o, int *oom) {
   const char *s =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  char *d = pl__strdup(s ? s : "null");
+  char *d = pl_strdup(s ? s : "null");
   if (!d) *oom = 1;
   return d;
 }
@@ -320,7 +319,7 @@ static int metadata_list(json_object *arr, pl_metadata_info **out, size_t *n, in
     if (!json_object_is_type(e, json_type_object)) continue;
     pl_metadata_info *mi = &m[k++];
     mi->name = jstr(e, "name", oom);
-    if (!mi->name) mi->name = pl__strdup("");
+    if (!mi->name) mi->name = pl_strdup("");
     json_object *map = field(e, "metadata");
     if (map && json_object_is_type(map, json_type_object)) {
       size_t cnt = (size_t)json_object_object_length(map);
@@ -332,8 +331,8 @@ static int metadata_list(json_object *arr, pl_metadata_info **out, size_t *n, in
       json_object_object_foreach(map, key, val) {
         if (!json_object_is_type(val, json_type_string)) continue;
         pl_kv *kv = &mi->entries[mi->n_entries++];
-        kv->key = pl__strdup(key);
-        kv->value = pl__strdup(json_object_get_string(val));
+        kv->key = pl_strdup(key);
+        kv->value = pl_strdup(json_object_get_string(val));
         if (!kv->key || !kv->value) *oom = 1;
       }
     }
@@ -480,7 +479,7 @@ static int item_lake_file(json_object *o, pl_api_lake_file *f, const char **miss
     for (size_t i = 0; f->topics && i < n; i++) {
       json_object *e = json_object_array_get_idx(t, i);
       if (!json_object_is_type(e, json_type_string)) continue;
-      f->topics[f->n_topics] = pl__strdup(json_object_get_string(e));
+      f->topics[f->n_topics] = pl_strdup(json_object_get_string(e));
       if (!f->topics[f->n_topics]) oom = 1;
       f->n_topics++;
     }
@@ -630,7 +629,7 @@ int pl__api_parse_page(pl_api_kind kind, const char *body, size_t len, pl_api_li
   if (!root) return err ? err->code : PL_EJSON;
   if (!json_object_is_type(root, json_type_array)) {
     json_object_put(root);
-    return pl__err(err, PL_EJSON, UINT64_MAX, "%s: expected a JSON array", what);
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: expected a JSON array", what);
   }
   size_t n = json_object_array_length(root);
   void **arr = list_array(l);
@@ -638,7 +637,7 @@ int pl__api_parse_page(pl_api_kind kind, const char *body, size_t len, pl_api_li
   void *grown = realloc(*arr, (l->n + n + 1) * es);
   if (!grown) {
     json_object_put(root);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   *arr = grown;
   int rc = PL_OK;
@@ -647,7 +646,7 @@ int pl__api_parse_page(pl_api_kind kind, const char *body, size_t len, pl_api_li
     char *dst = (char *)*arr + l->n * es;
     memset(dst, 0, es);
     if (!json_object_is_type(o, json_type_object)) {
-      rc = pl__err(err, PL_EJSON, UINT64_MAX, "%s: item %zu is not an object", what, i);
+      rc = pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: item %zu is not an object", what, i);
       break;
     }
     const char *missing = "?";
@@ -655,9 +654,9 @@ int pl__api_parse_page(pl_api_kind kind, const char *body, size_t len, pl_api_li
     if (rc != PL_OK) {
       dispose_item(kind, dst);
       if (rc == PL_EJSON)
-        pl__err(err, PL_EJSON, UINT64_MAX, "%s: item %zu has no valid '%s'", what, i, missing);
+        pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: item %zu has no valid '%s'", what, i, missing);
       else
-        pl__err(err, rc, UINT64_MAX, "out of memory");
+        pl_error_set(err, rc, UINT64_MAX, "out of memory");
       break;
     }
     l->n++;
@@ -675,12 +674,12 @@ static int parse_one(pl_api_kind kind, const char *body, size_t len, void **out,
   if (!root) return err ? err->code : PL_EJSON;
   if (!json_object_is_type(root, json_type_object)) {
     json_object_put(root);
-    return pl__err(err, PL_EJSON, UINT64_MAX, "%s: expected a JSON object", kind_name(kind));
+    return pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: expected a JSON object", kind_name(kind));
   }
   void *item = calloc(1, elem_size(kind));
   if (!item) {
     json_object_put(root);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   const char *missing = "?";
   int rc = parse_item(kind, root, item, &missing);
@@ -688,9 +687,9 @@ static int parse_one(pl_api_kind kind, const char *body, size_t len, void **out,
   if (rc != PL_OK) {
     dispose_item(kind, item);
     free(item);
-    return rc == PL_EJSON
-               ? pl__err(err, PL_EJSON, UINT64_MAX, "%s: no valid '%s'", kind_name(kind), missing)
-               : pl__err(err, rc, UINT64_MAX, "out of memory");
+    return rc == PL_EJSON ? pl_error_set(err, PL_EJSON, UINT64_MAX, "%s: no valid '%s'",
+                                         kind_name(kind), missing)
+                          : pl_error_set(err, rc, UINT64_MAX, "out of memory");
   }
   *out = item;
   return PL_OK;
@@ -718,14 +717,14 @@ int pl__api_parse_string_field(const char *body, size_t len, const char *name, c
   int oom = 0;
   *out = jstr(root, name, &oom);
   json_object_put(root);
-  if (oom) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (oom) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   return PL_OK;
 }
 
 char *pl__api_error_text(const char *body, size_t len) {
   if (!body || !len) return NULL;
   /* the server's words end up on a terminal: UTF-8 text without control characters */
-  char *fixed = pl__utf8_valid(body, len) ? NULL : pl__utf8_fix(body, len, NULL);
+  char *fixed = pl_utf8_valid(body, len) ? NULL : pl_utf8_fix(body, len, NULL);
   const char *text_in = fixed ? fixed : body;
   size_t text_len = fixed ? strlen(fixed) : len;
   json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
@@ -770,7 +769,7 @@ static char *serialize(json_object *o) {
   if (!o) return NULL;
   const char *s =
       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  char *d = pl__strdup(s);
+  char *d = pl_strdup(s);
   json_object_put(o);
   return d;
 }

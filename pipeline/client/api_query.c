@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 static const struct {
   const char *name;
@@ -118,7 +118,7 @@ void pl_api_query_init(pl_api_query *q) {
 
 int pl_api_query_check(pl_api_kind kind, const pl_api_query *q, pl_error_info *err) {
   const char *kind_name = pl_api_kind_name(kind);
-  if (!q || !kind_name) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!q || !kind_name) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   for (size_t i = 0; i < N_FILTERS; i++) {
     if (!filter_set(q, i) || (k_filters[i].kinds & K(kind))) continue;
     char takes[512];
@@ -131,22 +131,23 @@ int pl_api_query_check(pl_api_kind kind, const pl_api_query *q, pl_error_info *e
       if (w < 0 || (size_t)w >= sizeof takes - len) break;
       len += (size_t)w;
     }
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "'--%s' is not a filter of %s (it takes %s)",
-                   k_filters[i].name, kind_name, len ? takes : "none");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "'--%s' is not a filter of %s (it takes %s)",
+                        k_filters[i].name, kind_name, len ? takes : "none");
   }
   if (q->recording_id && q->recording_key)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "give --recording-id or --recording-key, not both");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "give --recording-id or --recording-key, not both");
   if (q->has_start && q->has_end && q->start > q->end)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "the start (--start) is after the end (--end)");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the start (--start) is after the end (--end)");
   for (size_t i = 0; i < q->n_extra; i++) {
     const char *kv = q->extra[i];
     const char *eq = kv ? strchr(kv, '=') : NULL;
     if (!eq || eq == kv)
-      return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid '--param %s' (expected NAME=VALUE)",
-                     kv ? kv : "");
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid '--param %s' (expected NAME=VALUE)",
+                          kv ? kv : "");
     if (strncmp(kv, "limit=", 6) == 0 || strncmp(kv, "offset=", 7) == 0)
-      return pl__err(err, PL_EINVAL, UINT64_MAX,
-                     "'--param %s': paging is done here; use --limit to stop early", kv);
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                          "'--param %s': paging is done here; use --limit to stop early", kv);
   }
   return PL_OK;
 }
@@ -164,18 +165,18 @@ struct pl_api_params {
 static int add(pl_api_params *p, const char *name, const char *value, int copy_name, int copy_value,
                pl_error_info *err) {
   if (!value) return PL_OK;
-  if (pl__grow((void **)&p->items, &p->cap, p->n + 1, sizeof *p->items) != 0 ||
-      pl__grow((void **)&p->owned, &p->cap_owned, p->n_owned + 2, sizeof *p->owned) != 0)
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (pl_grow((void **)&p->items, &p->cap, p->n + 1, sizeof *p->items) != 0 ||
+      pl_grow((void **)&p->owned, &p->cap_owned, p->n_owned + 2, sizeof *p->owned) != 0)
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (copy_name) {
-    char *c = pl__strdup(name);
-    if (!c) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    char *c = pl_strdup(name);
+    if (!c) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     p->owned[p->n_owned++] = c;
     name = c;
   }
   if (copy_value) {
-    char *c = pl__strdup(value);
-    if (!c) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    char *c = pl_strdup(value);
+    if (!c) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     p->owned[p->n_owned++] = c;
     value = c;
   }
@@ -199,7 +200,8 @@ static int add_recording(pl_http *h, pl_api_params *p, const char *key_or_id, in
     return rc;
   }
   const char *v = site ? r->site_id : r->id;
-  if (!site && !v) rc = pl__err(err, PL_EJSON, UINT64_MAX, "recording '%s' has no id", key_or_id);
+  if (!site && !v)
+    rc = pl_error_set(err, PL_EJSON, UINT64_MAX, "recording '%s' has no id", key_or_id);
   if (rc == PL_OK) rc = add(p, name, v, 0, 1, err);
   pl_api_recording_free(r);
   return rc;
@@ -207,12 +209,12 @@ static int add_recording(pl_http *h, pl_api_params *p, const char *key_or_id, in
 
 int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q, pl_api_params **out,
                         pl_error_info *err) {
-  if (!out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!out) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   int rc = pl_api_query_check(kind, q, err);
   if (rc != PL_OK) return rc;
   pl_api_params *p = calloc(1, sizeof *p);
-  if (!p) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!p) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   char t[40], tol[40];
   rc = add(p, "deviceName", q->device_name, 0, 0, err);
   if (!rc) rc = add(p, "deviceId", q->device_id, 0, 0, err);
@@ -247,9 +249,9 @@ int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q, pl_
   if (!rc && q->show_quarantined) rc = add(p, "showQuarantined", "true", 0, 0, err);
   if (!rc && q->include_edge) rc = add(p, "includeEdgeRecordings", "true", 0, 0, err);
   for (size_t i = 0; !rc && i < q->n_extra; i++) {
-    char *name = pl__strdup(q->extra[i]); /* checked: NAME=VALUE */
+    char *name = pl_strdup(q->extra[i]); /* checked: NAME=VALUE */
     if (!name) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       break;
     }
     char *eq = strchr(name, '=');
@@ -259,14 +261,14 @@ int pl_api_query_params(pl_http *h, pl_api_kind kind, const pl_api_query *q, pl_
   }
   if (!rc && kind == PL_API_ATTACHMENTS && q->recording_key) {
     if (!h)
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
     else
       rc = add_recording(h, p, q->recording_key, 0, "recordingId", err);
   }
   if (!rc && kind == PL_API_LAKE_FILES && !q->site_id && (q->recording_id || q->recording_key)) {
     /* the site is the recording's own: look it up instead of asking for --site-id */
     if (!h)
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
     else
       rc = add_recording(h, p, q->recording_id ? q->recording_id : q->recording_key, 1, "siteId",
                          err);

@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 #define DEFAULT_MAX_PARTS 8
 
@@ -149,8 +149,8 @@ static uint16_t free_id(const uint8_t *used, uint16_t want) {
 }
 
 static int werr(struct joiner *j, int mrc, const char *what) {
-  return pl__err_mcap(j->err, mrc, UINT64_MAX, "joining the export: %s: %s", what,
-                      mcap_writer_errmsg(j->w));
+  return pl_error_set_mcap(j->err, mrc, UINT64_MAX, "joining the export: %s: %s", what,
+                           mcap_writer_errmsg(j->w));
 }
 
 static int map_schema(struct joiner *j, const mcap_schema *s) {
@@ -163,21 +163,22 @@ static int map_schema(struct joiner *j, const mcap_schema *s) {
     }
   }
   uint16_t id = free_id(j->schema_used, s->id);
-  if (!id) return pl__err(j->err, PL_EMCAP, UINT64_MAX, "joining the export: too many schemas");
-  if (pl__grow((void **)&j->schemas, &j->cap_schemas, j->n_schemas + 1, sizeof *j->schemas) != 0)
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!id)
+    return pl_error_set(j->err, PL_EMCAP, UINT64_MAX, "joining the export: too many schemas");
+  if (pl_grow((void **)&j->schemas, &j->cap_schemas, j->n_schemas + 1, sizeof *j->schemas) != 0)
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   struct out_schema *o = &j->schemas[j->n_schemas];
   memset(o, 0, sizeof *o);
   o->id = id;
-  o->name = pl__strview(s->name);
-  o->encoding = pl__strview(s->encoding);
+  o->name = pl_strview(s->name);
+  o->encoding = pl_strview(s->encoding);
   o->len = s->data.len;
   o->data = malloc(s->data.len ? s->data.len : 1);
   if (!o->name || !o->encoding || !o->data) {
     free(o->name);
     free(o->encoding);
     free(o->data);
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (s->data.len) memcpy(o->data, s->data.data, s->data.len);
   j->n_schemas++;
@@ -192,8 +193,9 @@ static int map_schema(struct joiner *j, const mcap_schema *s) {
 static int map_channel(struct joiner *j, const mcap_channel *c) {
   uint16_t sid = c->schema_id ? j->smap[c->schema_id] : 0;
   if (c->schema_id && !sid)
-    return pl__err(j->err, PL_EMCAP, UINT64_MAX,
-                   "joining the export: channel %u names unknown schema %u", c->id, c->schema_id);
+    return pl_error_set(j->err, PL_EMCAP, UINT64_MAX,
+                        "joining the export: channel %u names unknown schema %u", c->id,
+                        c->schema_id);
   for (size_t i = 0; i < j->n_channels; i++) {
     const struct out_channel *o = &j->channels[i];
     if (o->schema_id == sid && view_eq(c->topic, o->topic) &&
@@ -204,23 +206,23 @@ static int map_channel(struct joiner *j, const mcap_channel *c) {
     }
   }
   uint16_t id = free_id(j->channel_used, c->id);
-  if (!id) return pl__err(j->err, PL_EMCAP, UINT64_MAX, "joining the export: too many channels");
-  if (pl__grow((void **)&j->channels, &j->cap_channels, j->n_channels + 1, sizeof *j->channels) !=
-      0)
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!id)
+    return pl_error_set(j->err, PL_EMCAP, UINT64_MAX, "joining the export: too many channels");
+  if (pl_grow((void **)&j->channels, &j->cap_channels, j->n_channels + 1, sizeof *j->channels) != 0)
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   struct out_channel *o = &j->channels[j->n_channels];
   memset(o, 0, sizeof *o);
   o->id = id;
   o->schema_id = sid;
-  o->topic = pl__strview(c->topic);
-  o->encoding = pl__strview(c->message_encoding);
+  o->topic = pl_strview(c->topic);
+  o->encoding = pl_strview(c->message_encoding);
   o->meta_len = c->metadata.len;
   o->meta = malloc(c->metadata.len ? c->metadata.len : 1);
   if (!o->topic || !o->encoding || !o->meta) {
     free(o->topic);
     free(o->encoding);
     free(o->meta);
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (c->metadata.len) memcpy(o->meta, c->metadata.data, c->metadata.len);
   j->n_channels++;
@@ -240,11 +242,11 @@ static int add_attachment(struct joiner *j, const mcap_attachment *a) {
         s->crc == a->crc && view_eq(a->name, s->name))
       return PL_OK; /* already written from an earlier part */
   }
-  if (pl__grow((void **)&j->atts, &j->cap_atts, j->n_atts + 1, sizeof *j->atts) != 0)
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (pl_grow((void **)&j->atts, &j->cap_atts, j->n_atts + 1, sizeof *j->atts) != 0)
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   struct seen_att *s = &j->atts[j->n_atts];
-  s->name = pl__strview(a->name);
-  if (!s->name) return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  s->name = pl_strview(a->name);
+  if (!s->name) return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   s->log_time = a->log_time;
   s->create_time = a->create_time;
   s->size = a->data.len;
@@ -256,11 +258,11 @@ static int add_attachment(struct joiner *j, const mcap_attachment *a) {
 }
 
 static int add_metadata(struct joiner *j, const mcap_record *rec) {
-  uint64_t hv = pl__hash64(rec->content.data, rec->content.len);
+  uint64_t hv = pl_hash64(rec->content.data, rec->content.len);
   for (size_t i = 0; i < j->n_meta; i++)
     if (j->meta_hashes[i] == hv) return PL_OK;
-  if (pl__grow((void **)&j->meta_hashes, &j->cap_meta, j->n_meta + 1, sizeof *j->meta_hashes) != 0)
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (pl_grow((void **)&j->meta_hashes, &j->cap_meta, j->n_meta + 1, sizeof *j->meta_hashes) != 0)
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   j->meta_hashes[j->n_meta++] = hv;
   int mrc = mcap_writer_write_metadata_record(j->w, &rec->u.metadata);
   return mrc == MCAP_OK ? PL_OK : werr(j, mrc, "metadata");
@@ -272,10 +274,10 @@ static int join_part(struct joiner *j, const struct part *p) {
   mcap_source src;
   mcap_error_info me;
   if (mcap_source_open_file(&src, p->path, &me) != MCAP_OK)
-    return pl__err_mcap(j->err, me.code, UINT64_MAX, "'%s': %s", p->path, me.msg);
+    return pl_error_set_mcap(j->err, me.code, UINT64_MAX, "'%s': %s", p->path, me.msg);
   mcap_stream_reader *r = NULL;
   if (mcap_stream_reader_new(&r, &src, NULL) != MCAP_OK)
-    return pl__err(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(j->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   int rc = PL_OK;
   mcap_record rec;
   int in_summary = 0;
@@ -284,8 +286,8 @@ static int join_part(struct joiner *j, const struct part *p) {
     if (mrc == MCAP_ITEROVER) break;
     if (mrc != MCAP_OK) {
       if (!p->complete) break; /* the cut: what came before is kept */
-      rc = pl__err_mcap(j->err, mrc, mcap_stream_reader_error_offset(r), "export part '%s': %s",
-                        p->path, mcap_stream_reader_errmsg(r));
+      rc = pl_error_set_mcap(j->err, mrc, mcap_stream_reader_error_offset(r),
+                             "export part '%s': %s", p->path, mcap_stream_reader_errmsg(r));
       break;
     }
     if (rec.opcode == MCAP_OP_DATA_END) in_summary = 1;
@@ -305,8 +307,9 @@ static int join_part(struct joiner *j, const struct part *p) {
         if (!p->complete && m.log_time >= p->cut) break;
         uint16_t cid = j->cmap[m.channel_id];
         if (!cid) {
-          rc = pl__err(j->err, PL_EMCAP, UINT64_MAX,
-                       "export part '%s': message on unknown channel %u", p->path, m.channel_id);
+          rc = pl_error_set(j->err, PL_EMCAP, UINT64_MAX,
+                            "export part '%s': message on unknown channel %u", p->path,
+                            m.channel_id);
           break;
         }
         m.channel_id = cid;
@@ -335,24 +338,24 @@ static int join_part(struct joiner *j, const struct part *p) {
 static int join_parts(const struct part *parts, size_t n, const char *out, uint64_t *messages,
                       uint64_t *attachments, pl_error_info *err) {
   struct joiner *j = calloc(1, sizeof *j);
-  if (!j) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!j) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   j->err = err;
   mcap_sink sink;
   mcap_error_info me;
   if (mcap_sink_open_file(&sink, out, &me) != MCAP_OK) {
     free(j);
-    return pl__err_mcap(err, me.code, UINT64_MAX, "cannot create '%s': %s", out, me.msg);
+    return pl_error_set_mcap(err, me.code, UINT64_MAX, "cannot create '%s': %s", out, me.msg);
   }
   int rc = PL_OK;
   int mrc = mcap_writer_open(&j->w, &sink, NULL);
-  if (mrc != MCAP_OK) rc = pl__err_mcap(err, mrc, UINT64_MAX, "cannot start '%s'", out);
+  if (mrc != MCAP_OK) rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "cannot start '%s'", out);
   for (size_t i = 0; rc == PL_OK && i < n; i++) rc = join_part(j, &parts[i]);
   if (rc == PL_OK) {
     mrc = mcap_writer_close(j->w);
     if (mrc != MCAP_OK) rc = werr(j, mrc, "finishing the file");
   }
   if (rc == PL_OK && mcap_sink_commit(&sink, &me) != MCAP_OK)
-    rc = pl__err_mcap(err, me.code, UINT64_MAX, "cannot write '%s': %s", out, me.msg);
+    rc = pl_error_set_mcap(err, me.code, UINT64_MAX, "cannot write '%s': %s", out, me.msg);
   mcap_writer_free(j->w);
   mcap_sink_close(&sink, NULL);
   *messages = j->messages;
@@ -368,7 +371,7 @@ static int doctor_file(const char *path, pl_export_result *res, pl_error_info *e
   mcap_source src;
   mcap_error_info me;
   if (mcap_source_open_file(&src, path, &me) != MCAP_OK)
-    return pl__err_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
+    return pl_error_set_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
   pl_doctor_report *rep = NULL;
   int rc = pl_doctor_run(&src, NULL, &rep, err);
   if (rc != PL_OK) return rc;
@@ -378,10 +381,10 @@ static int doctor_file(const char *path, pl_export_result *res, pl_error_info *e
     const pl_finding *f = NULL;
     for (size_t i = 0; i < rep->n_findings && !f; i++)
       if (rep->findings[i].severity == PL_SEV_ERROR) f = &rep->findings[i];
-    rc = pl__err(err, PL_EVERIFY, f ? f->offset : UINT64_MAX,
-                 "the export '%s' is not clean: %zu doctor error%s%s%s%s%s", path, rep->n_errors,
-                 rep->n_errors == 1 ? "" : "s", f ? " (" : "", f ? f->code : "", f ? ": " : "",
-                 f ? f->message : "");
+    rc = pl_error_set(err, PL_EVERIFY, f ? f->offset : UINT64_MAX,
+                      "the export '%s' is not clean: %zu doctor error%s%s%s%s%s", path,
+                      rep->n_errors, rep->n_errors == 1 ? "" : "s", f ? " (" : "", f ? f->code : "",
+                      f ? ": " : "", f ? f->message : "");
     if (f) {
       size_t l = strlen(err->msg);
       if (l + 2 < sizeof err->msg) {
@@ -404,13 +407,14 @@ static char *part_path(const char *out, int k) {
 int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
                   pl_error_info *err) {
   memset(res, 0, sizeof *res);
-  if (!o || !o->out_path) return pl__err(err, PL_EINVAL, UINT64_MAX, "no output file given");
+  if (!o || !o->out_path) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no output file given");
   if (!o->recording && !o->device_name && !o->device_id)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "give a recording, or a device with start and end");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "give a recording, or a device with start and end");
   if (!o->recording && !(o->has_start && o->has_end))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "a device export needs a start and an end");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "a device export needs a start and an end");
   if (o->has_start && o->has_end && o->end < o->start)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "the end is before the start");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the end is before the start");
 
   pl_api_stream_request req;
   memset(&req, 0, sizeof req);
@@ -438,14 +442,15 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
   struct part *parts = calloc((size_t)max_parts, sizeof *parts);
   if (!parts) {
     pl_api_recording_free(rec);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   size_t n_parts = 0;
   int transfers = 0, complete = 0;
   while (!complete) {
     if (transfers >= max_parts) {
-      rc = pl__err(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up (last: %s)",
-                   transfers, err && err->msg[0] ? err->msg : "?");
+      rc = pl_error_set(err, PL_ENET, UINT64_MAX,
+                        "the export broke off %d times; giving up (last: %s)", transfers,
+                        err && err->msg[0] ? err->msg : "?");
       break;
     }
     transfers++;
@@ -457,8 +462,8 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
     p->path = part_path(o->out_path, (int)n_parts);
     int fd = p->path ? open(p->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (fd < 0) {
-      rc = p->path ? pl__err_errno(err, errno, "cannot create '%s'", p->path)
-                   : pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = p->path ? pl_error_set_errno(err, errno, "cannot create '%s'", p->path)
+                   : pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       free(link);
       free(p->path);
       p->path = NULL;
@@ -473,7 +478,7 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
         pl_http_get_to_fd(h, link, fd, 0, o->progress, o->progress_user, &got, &status, &terr);
     free(link);
     if (trc == PL_OK && fsync(fd) != 0)
-      trc = pl__err_errno(&terr, errno, "cannot sync '%s'", p->path);
+      trc = pl_error_set_errno(&terr, errno, "cannot sync '%s'", p->path);
     close(fd);
     p->bytes = got;
     if (trc == PL_OK) {
@@ -509,7 +514,8 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
       p->path = NULL;
     }
     if (n_parts >= (size_t)max_parts) {
-      rc = pl__err(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up", transfers);
+      rc = pl_error_set(err, PL_ENET, UINT64_MAX, "the export broke off %d times; giving up",
+                        transfers);
       break;
     }
   }
@@ -517,7 +523,8 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
   if (rc == PL_OK && complete) {
     if (n_parts == 1) {
       if (rename(parts[0].path, o->out_path) != 0)
-        rc = pl__err_errno(err, errno, "cannot rename '%s' to '%s'", parts[0].path, o->out_path);
+        rc = pl_error_set_errno(err, errno, "cannot rename '%s' to '%s'", parts[0].path,
+                                o->out_path);
     } else {
       uint64_t m = 0, a = 0;
       rc = join_parts(parts, n_parts, o->out_path, &m, &a, err);
@@ -543,8 +550,9 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
     if (rc != PL_OK) return rc;
     res->verified = 1;
     if (res->n_diffs)
-      return pl__err(err, PL_EVERIFY, UINT64_MAX, "the export differs from '%s' (%zu difference%s)",
-                     o->verify_against, res->n_diffs, res->n_diffs == 1 ? "" : "s");
+      return pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                          "the export differs from '%s' (%zu difference%s)", o->verify_against,
+                          res->n_diffs, res->n_diffs == 1 ? "" : "s");
   }
   return PL_OK;
 }
@@ -573,8 +581,8 @@ static int topic_index(struct topics_tab *t, mcap_str name, uint32_t *out) {
       *out = (uint32_t)i;
       return 0;
     }
-  if (pl__grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names) != 0) return -1;
-  t->names[t->n] = pl__strview(name);
+  if (pl_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names) != 0) return -1;
+  t->names[t->n] = pl_strview(name);
   if (!t->names[t->n]) return -1;
   *out = (uint32_t)t->n++;
   return 0;
@@ -586,14 +594,14 @@ static int collect(const char *path, const char *const *topics, size_t n_topics,
   mcap_source src;
   mcap_error_info me;
   if (mcap_source_open_file(&src, path, &me) != MCAP_OK)
-    return pl__err_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
+    return pl_error_set_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
   mcap_reader *r = NULL;
   mcap_indexed_options io;
   memset(&io, 0, sizeof io);
   io.threads = 1;
   io.skip_bad_chunks = 1; /* counted below */
   if (mcap_reader_open(&r, &src, &io, &me) != MCAP_OK)
-    return pl__err_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
+    return pl_error_set_mcap(err, me.code, UINT64_MAX, "'%s': %s", path, me.msg);
   mcap_query q;
   memset(&q, 0, sizeof q);
   q.topics = n_topics ? topics : NULL;
@@ -607,14 +615,14 @@ static int collect(const char *path, const char *const *topics, size_t n_topics,
   int mrc = mcap_reader_query(r, &q, &it);
   int rc = PL_OK;
   if (mrc != MCAP_OK) {
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, mcap_reader_errmsg(r));
+    rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, mcap_reader_errmsg(r));
   } else {
     mcap_message_view v;
     while ((mrc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
       uint32_t ti = 0;
       if (topic_index(tab, v.channel->topic, &ti) != 0 ||
-          pl__grow((void **)&set->e, &set->cap, set->n + 1, sizeof *set->e) != 0) {
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+          pl_grow((void **)&set->e, &set->cap, set->n + 1, sizeof *set->e) != 0) {
+        rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         break;
       }
       struct msg_entry *e = &set->e[set->n++];
@@ -622,18 +630,19 @@ static int collect(const char *path, const char *const *topics, size_t n_topics,
       e->len = v.message.data.len > UINT32_MAX ? UINT32_MAX : (uint32_t)v.message.data.len;
       e->log_time = v.message.log_time;
       e->publish_time = v.message.publish_time;
-      e->hash = pl__hash64(v.message.data.data, (size_t)v.message.data.len);
+      e->hash = pl_hash64(v.message.data.data, (size_t)v.message.data.len);
     }
     if (rc == PL_OK && mrc != MCAP_ITEROVER)
-      rc = pl__err_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, mcap_reader_errmsg(r));
+      rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, mcap_reader_errmsg(r));
   }
   mcap_damage d;
   mcap_reader_damage(r, &d);
   if (rc == PL_OK && d.problems) {
     /* a comparison with part of a file proves nothing */
-    rc = pl__err(err, PL_EVERIFY, d.first_offset,
-                 "'%s' cannot be read completely (at offset %llu: %.200s): it cannot be compared",
-                 path, (unsigned long long)d.first_offset, d.msg);
+    rc = pl_error_set(
+        err, PL_EVERIFY, d.first_offset,
+        "'%s' cannot be read completely (at offset %llu: %.200s): it cannot be compared", path,
+        (unsigned long long)d.first_offset, d.msg);
   }
   mcap_message_iter_free(it);
   mcap_reader_free(r);
@@ -659,16 +668,16 @@ static int same_slot(const struct msg_entry *x, const struct msg_entry *y) {
 /* A topic's digest: XXH3-128 over its sorted (log time, publish time, content
  * hash) entries, so equal digests mean the same messages in any file order. */
 static int topic_digest(const struct msg_set *s, uint32_t topic, char out[33]) {
-  pl__hash *h = pl__hash_new();
+  pl_hash *h = pl_hash_new();
   if (!h) return -1;
   for (size_t i = 0; i < s->n; i++) {
     if (s->e[i].topic != topic) continue;
-    pl__hash_u64(h, s->e[i].log_time);
-    pl__hash_u64(h, s->e[i].publish_time);
-    pl__hash_u64(h, s->e[i].hash);
+    pl_hash_u64(h, s->e[i].log_time);
+    pl_hash_u64(h, s->e[i].publish_time);
+    pl_hash_u64(h, s->e[i].hash);
   }
-  pl__hash_hex(h, out);
-  pl__hash_free(h);
+  pl_hash_hex(h, out);
+  pl_hash_free(h);
   return 0;
 }
 
@@ -695,7 +704,7 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
     uint64_t *chg = calloc(nt ? nt : 1, sizeof *chg);
     size_t *shown = calloc(nt ? nt : 1, sizeof *shown);
     if (!ca || !cb || !miss || !extra || !chg || !shown)
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     size_t i = 0, k = 0;
     char what[512], l[128], r[128], t[40];
     pl_diff *details = NULL;
@@ -745,8 +754,8 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
         pl_format_time(d->log_time, t);
         snprintf(what, sizeof what, "topic '%s': %s message at %s", tab.names[d->topic], kind, t);
         if (pl__diff_add(&details, &n_details, &cap_details, what, l, r) != PL_OK ||
-            pl__grow((void **)&dtopic, &cap_dtopic, n_details, sizeof *dtopic) != 0)
-          rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+            pl_grow((void **)&dtopic, &cap_dtopic, n_details, sizeof *dtopic) != 0)
+          rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         else
           dtopic[n_details - 1] = d->topic;
       }
@@ -757,7 +766,7 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
       if (!miss[ti] && !extra[ti] && !chg[ti]) continue;
       char da[33], db[33];
       if (topic_digest(&a, (uint32_t)ti, da) != 0 || topic_digest(&b, (uint32_t)ti, db) != 0) {
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         break;
       }
       snprintf(what, sizeof what, "topic '%s': %llu missing, %llu extra, %llu changed",
@@ -766,11 +775,11 @@ int pl_messages_compare(const char *want, const char *got, const char *const *to
       snprintf(l, sizeof l, "%llu messages, digest %s", (unsigned long long)ca[ti], da);
       snprintf(r, sizeof r, "%llu messages, digest %s", (unsigned long long)cb[ti], db);
       if (pl__diff_add(diffs, n_diffs, &cap, what, l, r) != PL_OK)
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       while (rc == PL_OK && di < n_details && dtopic[di] == ti) {
         if (pl__diff_add(diffs, n_diffs, &cap, details[di].what, details[di].local,
                          details[di].remote) != PL_OK)
-          rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+          rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         di++;
       }
     }

@@ -37,7 +37,7 @@
 
 #include "client_internal.h"
 #include "http_curl.h" /* <curl/curl.h>, the functions loaded on first use */
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 #define DEFAULT_CONNECT_S 10.0
 #define DEFAULT_TIMEOUT_S 120.0
@@ -134,14 +134,14 @@ char *pl__url_escape(const char *s) {
 
 char *pl__build_path(const char *path, const pl_param *params, size_t n, int paging, size_t limit,
                      size_t offset) {
-  struct pl__buf b = {0};
-  int ok = pl__buf_append(&b, path, strlen(path)) == 0;
+  struct pl_buf b = {0};
+  int ok = pl_buf_append(&b, path, strlen(path)) == 0;
   char sep = strchr(path, '?') ? '&' : '?';
   for (size_t i = 0; ok && i < n; i++) {
     if (!params[i].name || !params[i].value) continue;
     char *k = pl__url_escape(params[i].name), *v = pl__url_escape(params[i].value);
-    ok = k && v && pl__buf_append(&b, &sep, 1) == 0 && pl__buf_append(&b, k, strlen(k)) == 0 &&
-         pl__buf_append(&b, "=", 1) == 0 && pl__buf_append(&b, v, strlen(v)) == 0;
+    ok = k && v && pl_buf_append(&b, &sep, 1) == 0 && pl_buf_append(&b, k, strlen(k)) == 0 &&
+         pl_buf_append(&b, "=", 1) == 0 && pl_buf_append(&b, v, strlen(v)) == 0;
     sep = '&';
     free(k);
     free(v);
@@ -150,18 +150,18 @@ char *pl__build_path(const char *path, const pl_param *params, size_t n, int pag
     char tmp[64];
     int len = limit ? snprintf(tmp, sizeof tmp, "%climit=%zu&offset=%zu", sep, limit, offset)
                     : snprintf(tmp, sizeof tmp, "%coffset=%zu", sep, offset);
-    ok = len > 0 && pl__buf_append(&b, tmp, (size_t)len) == 0;
+    ok = len > 0 && pl_buf_append(&b, tmp, (size_t)len) == 0;
   }
-  if (ok) ok = pl__buf_append(&b, "", 1) == 0;
+  if (ok) ok = pl_buf_append(&b, "", 1) == 0;
   if (!ok) {
-    pl__buf_dispose(&b);
+    pl_buf_dispose(&b);
     return NULL;
   }
   return (char *)b.data;
 }
 
 static char *lower_dup(const char *s) {
-  char *d = pl__strdup(s);
+  char *d = pl_strdup(s);
   for (char *p = d; p && *p; p++)
     if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
   return d;
@@ -182,8 +182,8 @@ static int url_parts(const char *url, char **scheme, char **host, char **port, c
       curl_url_get(u, CURLUPART_PATH, &pth, 0) == CURLUE_OK) {
     *scheme = lower_dup(s);
     *host = lower_dup(hst);
-    *port = pl__strdup(prt);
-    *path = pl__strdup(pth);
+    *port = pl_strdup(prt);
+    *path = pl_strdup(pth);
     rc = *scheme && *host && *port && *path ? 0 : -1;
   }
   curl_free(s);
@@ -227,7 +227,7 @@ int pl_http_global_init(pl_error_info *err) {
   int rc = pl__curl_load(err);
   if (rc) return rc;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return pl__err(err, PL_ENET, UINT64_MAX, "cannot initialise libcurl");
+    return pl_error_set(err, PL_ENET, UINT64_MAX, "cannot initialise libcurl");
   return PL_OK;
 }
 
@@ -238,16 +238,16 @@ void pl_http_global_cleanup(void) {
 int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const pl_http_options *o,
                 pl_error_info *err) {
   *out = NULL;
-  if (!api_url || !*api_url) return pl__err(err, PL_EINVAL, UINT64_MAX, "no API URL given");
+  if (!api_url || !*api_url) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no API URL given");
   int lrc = pl__curl_load(err);
   if (lrc) return lrc;
   if (strncasecmp(api_url, "http://", 7) != 0 && strncasecmp(api_url, "https://", 8) != 0)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s': expected http:// or https://",
-                   api_url);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "invalid API URL '%s': expected http:// or https://", api_url);
   if (api_key && strpbrk(api_key, "\r\n"))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "the API key contains a line break");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the API key contains a line break");
   pl_http *h = calloc(1, sizeof *h);
-  if (!h) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!h) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (o) h->o = *o;
   if (h->o.connect_timeout_s <= 0) h->o.connect_timeout_s = DEFAULT_CONNECT_S;
   if (h->o.timeout_s <= 0) h->o.timeout_s = DEFAULT_TIMEOUT_S;
@@ -268,24 +268,24 @@ int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const p
                             : ((uint64_t)ts.tv_nsec * 2654435761u) ^ (uint64_t)ts.tv_sec ^
                                   (uint64_t)(uintptr_t)h;
   if (!h->rng) h->rng = 0x9e3779b97f4a7c15u;
-  h->api_url = pl__strdup(api_url);
+  h->api_url = pl_strdup(api_url);
   h->curl = curl_easy_init();
   if (!h->api_url || !h->curl) {
     pl_http_free(h);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "cannot create an HTTP handle");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "cannot create an HTTP handle");
   }
   size_t n = strlen(h->api_url);
   while (n > 0 && h->api_url[n - 1] == '/') h->api_url[--n] = 0;
   char *pth = NULL;
   if (url_parts(h->api_url, &h->api_scheme, &h->api_host, &h->api_port, &pth) != 0) {
     pl_http_free(h);
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s'", api_url);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s'", api_url);
   }
   if (strchr(h->api_url + strcspn(h->api_url, ":") + 3, '?') || strchr(h->api_url, '#')) {
     free(pth);
     pl_http_free(h);
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API URL '%s': no query or fragment allowed",
-                   api_url);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "invalid API URL '%s': no query or fragment allowed", api_url);
   }
   size_t pl = strlen(pth);
   while (pl > 0 && pth[pl - 1] == '/') pth[--pl] = 0;
@@ -295,7 +295,7 @@ int pl_http_new(pl_http **out, const char *api_url, const char *api_key, const p
     h->auth = malloc(len);
     if (!h->auth) {
       pl_http_free(h);
-      return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     }
     snprintf(h->auth, len, "Authorization: Bearer %s", api_key);
   }
@@ -472,7 +472,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *user) {
     x->retry_after = parse_retry_after(val);
   } else if (nl == 12 && strncasecmp(p, "Content-Type", 12) == 0) {
     free(x->content_type);
-    x->content_type = pl__strdup(val);
+    x->content_type = pl_strdup(val);
   }
   return n;
 }
@@ -710,27 +710,27 @@ static int run(pl_http *h, const struct req *rq, struct xfer *x, pl_http_respons
     attempts++;
     xfer_reset(x);
     if (x->in_fd >= 0 && lseek(x->in_fd, 0, SEEK_SET) < 0)
-      return pl__err_errno(err, errno, "%s: cannot rewind the upload", rq->label);
+      return pl_error_set_errno(err, errno, "%s: cannot rewind the upload", rq->label);
     if (x->out_fd >= 0 && (ftruncate(x->out_fd, (off_t)rq->out_start) != 0 ||
                            lseek(x->out_fd, (off_t)rq->out_start, SEEK_SET) < 0))
-      return pl__err_errno(err, errno, "%s: cannot rewind the download", rq->label);
+      return pl_error_set_errno(err, errno, "%s: cannot rewind the download", rq->label);
     long st = 0;
     CURLcode cc = perform(h, rq, x, &st);
     *attempts_out = attempts;
-    if (cc == CURLE_OUT_OF_MEMORY) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (cc == CURLE_OUT_OF_MEMORY) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     if (x->cancelled || pl__http_cancelled(h))
-      return pl__err(err, PL_ECANCELED, UINT64_MAX, "%s: interrupted", rq->label);
-    if (x->user_abort) return pl__err(err, PL_ECANCELED, UINT64_MAX, "%s: aborted", rq->label);
+      return pl_error_set(err, PL_ECANCELED, UINT64_MAX, "%s: interrupted", rq->label);
+    if (x->user_abort) return pl_error_set(err, PL_ECANCELED, UINT64_MAX, "%s: aborted", rq->label);
     if (x->too_big) {
-      pl__err(err, PL_EHTTP, UINT64_MAX, "%s: the response is larger than %llu bytes", rq->label,
-              (unsigned long long)(x->out_fd >= 0 ? ERROR_BODY_MAX : x->max));
+      pl_error_set(err, PL_EHTTP, UINT64_MAX, "%s: the response is larger than %llu bytes",
+                   rq->label, (unsigned long long)(x->out_fd >= 0 ? ERROR_BODY_MAX : x->max));
       err->http_status = st;
       return PL_EHTTP;
     }
     if (x->write_errno)
-      return pl__err_errno(err, x->write_errno, "%s: cannot write the download", rq->label);
+      return pl_error_set_errno(err, x->write_errno, "%s: cannot write the download", rq->label);
     if (x->read_errno)
-      return pl__err_errno(err, x->read_errno, "%s: cannot read the upload", rq->label);
+      return pl_error_set_errno(err, x->read_errno, "%s: cannot read the upload", rq->label);
     int again = 0;
     double ra = -1;
     if (cc != CURLE_OK) {
@@ -741,9 +741,9 @@ static int run(pl_http *h, const struct req *rq, struct xfer *x, pl_http_respons
     }
     if (!again || !rq->retry || attempts >= h->o.max_attempts) {
       if (cc != CURLE_OK) {
-        pl__err(err, cc == CURLE_OPERATION_TIMEDOUT ? PL_ETIMEOUT : PL_ENET, UINT64_MAX,
-                "%s: %s%s%s%s", rq->label, curl_what(cc), h->errbuf[0] ? " (" : "", h->errbuf,
-                h->errbuf[0] ? ")" : "");
+        pl_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? PL_ETIMEOUT : PL_ENET, UINT64_MAX,
+                     "%s: %s%s%s%s", rq->label, curl_what(cc), h->errbuf[0] ? " (" : "", h->errbuf,
+                     h->errbuf[0] ? ")" : "");
         if (attempts > 1) {
           size_t l = strlen(err->msg);
           snprintf(err->msg + l, sizeof err->msg - l, " after %d tries", attempts);
@@ -764,15 +764,16 @@ static int run(pl_http *h, const struct req *rq, struct xfer *x, pl_http_respons
       if (st >= 300 && st < 400) {
         char *loc = NULL;
         if (curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
-          resp->location = pl__strdup(loc);
+          resp->location = pl_strdup(loc);
       }
       return PL_OK;
     }
     double wait = backoff(h, attempts, ra);
     if (ra > h->o.retry_after_max_s) {
-      pl__err(err, PL_EHTTP, UINT64_MAX,
-              "%s: %ld, and the server asks to retry after %.0f s (more than the %.0f s limit)",
-              rq->label, st, ra, h->o.retry_after_max_s);
+      pl_error_set(
+          err, PL_EHTTP, UINT64_MAX,
+          "%s: %ld, and the server asks to retry after %.0f s (more than the %.0f s limit)",
+          rq->label, st, ra, h->o.retry_after_max_s);
       err->http_status = st;
       resp->status = st;
       return PL_EHTTP;
@@ -785,7 +786,7 @@ static int run(pl_http *h, const struct req *rq, struct xfer *x, pl_http_respons
       pl__http_log(h, "%s: %ld%s; retrying in %.1f s (try %d of %d)", rq->label, st,
                    ra >= 0 ? " with Retry-After" : "", wait, attempts + 1, h->o.max_attempts);
     if (pl__http_sleep(h, wait) != PL_OK)
-      return pl__err(err, PL_ECANCELED, UINT64_MAX, "%s: interrupted", rq->label);
+      return pl_error_set(err, PL_ECANCELED, UINT64_MAX, "%s: interrupted", rq->label);
   }
 }
 
@@ -797,8 +798,8 @@ static int status_error(const struct req *rq, const pl_http_response *resp, int 
   if (attempts > 1 && retryable_status(resp->status))
     snprintf(tries, sizeof tries, " after %d tries", attempts);
   int code = status_code(resp->status);
-  pl__err(err, code, UINT64_MAX, "%s: HTTP %ld%s%s%s", rq->label, resp->status, tries,
-          text ? ": " : "", text ? text : "");
+  pl_error_set(err, code, UINT64_MAX, "%s: HTTP %ld%s%s%s", rq->label, resp->status, tries,
+               text ? ": " : "", text ? text : "");
   err->http_status = resp->status;
   free(text);
   return code;
@@ -840,12 +841,12 @@ int pl_http_api(pl_http *h, const char *method, const char *path, const char *js
                 unsigned flags, pl_http_response *resp, pl_error_info *err) {
   memset(resp, 0, sizeof *resp);
   if (!h || !method || !path || path[0] != '/')
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid API request");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid API request");
   size_t len = strlen(h->api_url) + strlen(path) + 1;
   char *url = malloc(len);
-  if (!url) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!url) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   snprintf(url, len, "%s%s", h->api_url, path);
-  char *m = pl__strdup(method);
+  char *m = pl_strdup(method);
   int with_key = 1;
   int rc = PL_OK;
   struct xfer x;
@@ -869,13 +870,14 @@ int pl_http_api(pl_http *h, const char *method, const char *path, const char *js
     long st = resp->status;
     if (st >= 300 && st < 400 && resp->location && !(flags & PL_HTTP_NO_REDIRECT) && st != 304) {
       if (hop >= MAX_REDIRECTS) {
-        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label, MAX_REDIRECTS);
+        rc = pl_error_set(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label,
+                          MAX_REDIRECTS);
         err->http_status = st;
         break;
       }
-      char *next = pl__strdup(resp->location);
+      char *next = pl_strdup(resp->location);
       if (!next) {
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         break;
       }
       free(url);
@@ -884,10 +886,10 @@ int pl_http_api(pl_http *h, const char *method, const char *path, const char *js
       with_key = with_key && is_api_url(h, url);
       if (st == 303 || ((st == 301 || st == 302) && strcmp(m, "POST") == 0)) {
         free(m);
-        m = pl__strdup("GET");
+        m = pl_strdup("GET");
         json_body = NULL;
         if (!m) {
-          rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+          rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
           break;
         }
       }
@@ -915,12 +917,12 @@ int pl_http_put_file(pl_http *h, const char *url, const char *path, pl_progress_
                      void *progress_user, pl_http_response *resp, pl_error_info *err) {
   memset(resp, 0, sizeof *resp);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+  if (fd < 0) return pl_error_set_errno(err, errno, "cannot open '%s'", path);
   struct stat sb;
   if (fstat(fd, &sb) != 0) {
     int e = errno;
     close(fd);
-    return pl__err_errno(err, e, "cannot stat '%s'", path);
+    return pl_error_set_errno(err, e, "cannot stat '%s'", path);
   }
   struct xfer x;
   xfer_init(&x, h);
@@ -952,9 +954,9 @@ int pl_http_get_to_fd(pl_http *h, const char *url, int fd, int retry, pl_progres
   if (written) *written = 0;
   if (status) *status = 0;
   off_t start = lseek(fd, 0, SEEK_CUR);
-  if (start < 0) return pl__err_errno(err, errno, "cannot use the output file");
-  char *cur = pl__strdup(url);
-  if (!cur) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (start < 0) return pl_error_set_errno(err, errno, "cannot use the output file");
+  char *cur = pl_strdup(url);
+  if (!cur) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   struct xfer x;
   xfer_init(&x, h);
   x.out_fd = fd;
@@ -986,7 +988,8 @@ int pl_http_get_to_fd(pl_http *h, const char *url, int fd, int retry, pl_progres
     if (status) *status = resp.status;
     if (resp.status >= 300 && resp.status < 400 && resp.location) {
       if (hop >= MAX_REDIRECTS) {
-        rc = pl__err(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label, MAX_REDIRECTS);
+        rc = pl_error_set(err, PL_EHTTP, UINT64_MAX, "%s: more than %d redirects", label,
+                          MAX_REDIRECTS);
         pl_http_response_dispose(&resp);
         break;
       }

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "http_curl.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 struct pl__curl_api pl__curl;
 
-static const struct pl__dl_fn FUNCTIONS[] = {
+static const struct pl_dl_fn FUNCTIONS[] = {
 #define F(sym, field) {#sym, offsetof(struct pl__curl_api, field)}
     F(curl_global_init, global_init),
     F(curl_global_cleanup, global_cleanup),
@@ -36,8 +36,8 @@ static const struct pl__dl_fn FUNCTIONS[] = {
 };
 
 int pl__curl_open(const char *soname, struct pl__curl_api *api, char *msg, size_t cap) {
-  return pl__dl_open_table(soname, FUNCTIONS, sizeof FUNCTIONS / sizeof FUNCTIONS[0], api,
-                           sizeof *api, " (libcurl 7.62 or later is needed)", msg, cap);
+  return pl_dl_open_table(soname, FUNCTIONS, sizeof FUNCTIONS / sizeof FUNCTIONS[0], api,
+                          sizeof *api, " (libcurl 7.62 or later is needed)", msg, cap);
 }
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -51,8 +51,8 @@ static void load(void) {
 int pl__curl_load(pl_error_info *err) {
   pthread_once(&load_once, load);
   if (!load_failed) return PL_OK;
-  return pl__err(err, PL_EUNAVAILABLE, UINT64_MAX,
-                 "the network needs libcurl, which cannot be loaded (%s); install it (Debian: "
-                 "apt install libcurl4)",
-                 load_msg);
+  return pl_error_set(err, PL_EUNAVAILABLE, UINT64_MAX,
+                      "the network needs libcurl, which cannot be loaded (%s); install it (Debian: "
+                      "apt install libcurl4)",
+                      load_msg);
 }

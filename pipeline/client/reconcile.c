@@ -27,15 +27,15 @@
 #include <strings.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 int pl__diff_add(pl_diff **d, size_t *n, size_t *cap, const char *what, const char *local,
                  const char *remote) {
-  if (pl__grow((void **)d, cap, *n + 1, sizeof **d) != 0) return PL_ENOMEM;
+  if (pl_grow((void **)d, cap, *n + 1, sizeof **d) != 0) return PL_ENOMEM;
   pl_diff *x = &(*d)[*n];
-  x->what = pl__strdup(what);
-  x->local = pl__strdup(local ? local : "(none)");
-  x->remote = pl__strdup(remote ? remote : "(none)");
+  x->what = pl_strdup(what);
+  x->local = pl_strdup(local ? local : "(none)");
+  x->remote = pl_strdup(remote ? remote : "(none)");
   if (!x->what || !x->local || !x->remote) {
     free(x->what);
     free(x->local);
@@ -104,17 +104,17 @@ static char *metadata_text(const pl_metadata_info *m) {
   if (!sorted) return NULL;
   if (m->n_entries) memcpy(sorted, m->entries, m->n_entries * sizeof *sorted);
   qsort(sorted, m->n_entries, sizeof *sorted, cmp_kv);
-  struct pl__buf b = {0};
-  int ok = pl__buf_append(&b, "{", 1) == 0;
+  struct pl_buf b = {0};
+  int ok = pl_buf_append(&b, "{", 1) == 0;
   for (size_t i = 0; ok && i < m->n_entries; i++) {
     const char *k = sorted[i].key ? sorted[i].key : "", *v = sorted[i].value ? sorted[i].value : "";
-    ok = (i == 0 || pl__buf_append(&b, ", ", 2) == 0) && pl__buf_append(&b, k, strlen(k)) == 0 &&
-         pl__buf_append(&b, "=", 1) == 0 && pl__buf_append(&b, v, strlen(v)) == 0;
+    ok = (i == 0 || pl_buf_append(&b, ", ", 2) == 0) && pl_buf_append(&b, k, strlen(k)) == 0 &&
+         pl_buf_append(&b, "=", 1) == 0 && pl_buf_append(&b, v, strlen(v)) == 0;
   }
-  ok = ok && pl__buf_append(&b, "}", 2) == 0;
+  ok = ok && pl_buf_append(&b, "}", 2) == 0;
   free(sorted);
   if (!ok) {
-    pl__buf_dispose(&b);
+    pl_buf_dispose(&b);
     return NULL;
   }
   return (char *)b.data;
@@ -256,7 +256,7 @@ static int topic_eq(const pl_topic *l, const pl_api_topic *r) {
 }
 
 static void schema_text(const uint8_t *p, size_t n, char *out, size_t len) {
-  snprintf(out, len, "%zu bytes, xxh3 %016llx", n, (unsigned long long)(n ? pl__hash64(p, n) : 0));
+  snprintf(out, len, "%zu bytes, xxh3 %016llx", n, (unsigned long long)(n ? pl_hash64(p, n) : 0));
 }
 
 static void compare_topics(struct rc_ctx *c, const pl_recording_index *ix, const pl_api_list *rt) {
@@ -316,20 +316,20 @@ static void compare_topics(struct rc_ctx *c, const pl_recording_index *ix, const
 
 static char *ranges_text(const pl_range *l, size_t nl, const pl_api_coverage *r, size_t nr) {
   size_t n = l ? nl : nr;
-  struct pl__buf b = {0};
+  struct pl_buf b = {0};
   char head[32], x[40], y[40];
   int len = snprintf(head, sizeof head, "%zu range%s", n, n == 1 ? "" : "s");
-  int ok = pl__buf_append(&b, head, (size_t)len) == 0;
+  int ok = pl_buf_append(&b, head, (size_t)len) == 0;
   for (size_t i = 0; ok && i < n && i < 4; i++) {
     uint64_t s = l ? l[i].start : r[i].start, e = l ? l[i].end : r[i].end;
     char piece[100];
     int pl = snprintf(piece, sizeof piece, "%s%s .. %s", i ? ", " : ": ", tm(s, x), tm(e, y));
-    ok = pl__buf_append(&b, piece, (size_t)pl) == 0;
+    ok = pl_buf_append(&b, piece, (size_t)pl) == 0;
   }
-  if (ok && n > 4) ok = pl__buf_append(&b, ", ...", 5) == 0;
-  if (ok) ok = pl__buf_append(&b, "", 1) == 0;
+  if (ok && n > 4) ok = pl_buf_append(&b, ", ...", 5) == 0;
+  if (ok) ok = pl_buf_append(&b, "", 1) == 0;
   if (!ok) {
-    pl__buf_dispose(&b);
+    pl_buf_dispose(&b);
     return NULL;
   }
   return (char *)b.data;
@@ -401,12 +401,12 @@ int pl_reconcile(pl_http *h, const pl_recording_index *ix, const char *key_or_id
   pl_reconcile_report *r = calloc(1, sizeof *r);
   if (!r) {
     pl_api_recording_free(rec);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   struct rc_ctx c = {r, 0, 0};
-  r->recording_id = pl__strdup(rec->id);
-  r->recording_key = pl__strdup(rec->key);
-  r->import_status = pl__strdup(rec->import_status);
+  r->recording_id = pl_strdup(rec->id);
+  r->recording_key = pl_strdup(rec->key);
+  r->import_status = pl_strdup(rec->import_status);
   pl_api_list atts = {0}, topics = {0}, cov = {0}, lake = {0};
   char a[64], b[64];
 
@@ -481,7 +481,7 @@ out:
   pl_api_list_dispose(&cov);
   pl_api_list_dispose(&lake);
   pl_api_recording_free(rec);
-  if (rc == PL_OK && c.oom) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (rc == PL_OK && c.oom) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (rc != PL_OK) {
     pl_reconcile_report_free(r);
     return rc;

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "client_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 #define DEFAULT_JOBS 4
 #define DEFAULT_WAIT_S 600.0
@@ -91,44 +91,45 @@ static int journal_open(struct journal *j, const char *dir, pl_error_info *err) 
   memset(j, 0, sizeof *j);
   j->fd = -1;
   if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return pl__err_errno(err, errno, "cannot create the journal directory '%s'", dir);
+    return pl_error_set_errno(err, errno, "cannot create the journal directory '%s'", dir);
   size_t len = strlen(dir) + sizeof JOURNAL_NAME + 2;
   char *path = malloc(len);
-  if (!path) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   snprintf(path, len, "%s/%s", dir, JOURNAL_NAME);
   int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    int rc = pl__err_errno(err, errno, "cannot open the journal '%s'", path);
+    int rc = pl_error_set_errno(err, errno, "cannot open the journal '%s'", path);
     free(path);
     return rc;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int rc = errno == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                                            "another upload is using the journal '%s'", path)
-                                  : pl__err_errno(err, errno, "cannot lock the journal '%s'", path);
+    int rc = errno == EWOULDBLOCK
+                 ? pl_error_set(err, PL_ECONFLICT, UINT64_MAX,
+                                "another upload is using the journal '%s'", path)
+                 : pl_error_set_errno(err, errno, "cannot lock the journal '%s'", path);
     close(fd);
     free(path);
     return rc;
   }
   /* read it back */
-  struct pl__buf b = {0};
+  struct pl_buf b = {0};
   char chunk[65536];
   for (;;) {
     ssize_t r = pread(fd, chunk, sizeof chunk, (off_t)b.len);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      int rc = pl__err_errno(err, errno, "cannot read the journal '%s'", path);
-      pl__buf_dispose(&b);
+      int rc = pl_error_set_errno(err, errno, "cannot read the journal '%s'", path);
+      pl_buf_dispose(&b);
       close(fd);
       free(path);
       return rc;
     }
     if (r == 0) break;
-    if (pl__buf_append(&b, chunk, (size_t)r) != 0) {
-      pl__buf_dispose(&b);
+    if (pl_buf_append(&b, chunk, (size_t)r) != 0) {
+      pl_buf_dispose(&b);
       close(fd);
       free(path);
-      return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     }
   }
   size_t start = 0;
@@ -136,7 +137,7 @@ static int journal_open(struct journal *j, const char *dir, pl_error_info *err) 
     if (b.data[i] != '\n') continue;
     struct pl__journal_entry e;
     if (i > start && pl__journal_parse((const char *)b.data + start, i - start, &e) == 0) {
-      if (pl__grow((void **)&j->e, &j->cap, j->n + 1, sizeof *j->e) == 0)
+      if (pl_grow((void **)&j->e, &j->cap, j->n + 1, sizeof *j->e) == 0)
         j->e[j->n++] = e;
       else
         pl__journal_entry_dispose(&e);
@@ -148,7 +149,7 @@ static int journal_open(struct journal *j, const char *dir, pl_error_info *err) 
     ssize_t w = write(fd, "\n", 1);
     (void)w;
   }
-  pl__buf_dispose(&b);
+  pl_buf_dispose(&b);
   free(path);
   j->fd = fd;
   return PL_OK;
@@ -174,7 +175,7 @@ static const struct pl__journal_entry *journal_find(const struct journal *j, con
 static int journal_add(struct journal *j, const struct pl__journal_entry *e, pl_error_info *err) {
   if (j->fd < 0) return PL_OK;
   char *line = pl__journal_format(e);
-  if (!line) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!line) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   size_t len = strlen(line);
   ssize_t w;
   do {
@@ -182,23 +183,23 @@ static int journal_add(struct journal *j, const struct pl__journal_entry *e, pl_
   } while (w < 0 && errno == EINTR);
   int rc = PL_OK;
   if (w < 0 || (size_t)w != len)
-    rc = pl__err_errno(err, w < 0 ? errno : EIO, "cannot write the upload journal");
+    rc = pl_error_set_errno(err, w < 0 ? errno : EIO, "cannot write the upload journal");
   else if (fdatasync(j->fd) != 0)
-    rc = pl__err_errno(err, errno, "cannot sync the upload journal");
+    rc = pl_error_set_errno(err, errno, "cannot sync the upload journal");
   if (rc == PL_OK) {
     struct pl__journal_entry copy;
     memset(&copy, 0, sizeof copy);
-    copy.api_url = pl__strdup(e->api_url);
-    copy.path = pl__strdup(e->path);
+    copy.api_url = pl_strdup(e->api_url);
+    copy.path = pl_strdup(e->path);
     copy.size = e->size;
     copy.mtime_ns = e->mtime_ns;
     memcpy(copy.hash, e->hash, sizeof copy.hash);
-    copy.key = pl__strdup(e->key);
-    copy.request_id = pl__strdup(e->request_id);
-    copy.recording_id = pl__strdup(e->recording_id);
-    copy.state = pl__strdup(e->state);
+    copy.key = pl_strdup(e->key);
+    copy.request_id = pl_strdup(e->request_id);
+    copy.recording_id = pl_strdup(e->recording_id);
+    copy.state = pl_strdup(e->state);
     if (copy.api_url && copy.path && copy.state &&
-        pl__grow((void **)&j->e, &j->cap, j->n + 1, sizeof *j->e) == 0)
+        pl_grow((void **)&j->e, &j->cap, j->n + 1, sizeof *j->e) == 0)
       j->e[j->n++] = copy;
     else
       pl__journal_entry_dispose(&copy);
@@ -310,8 +311,8 @@ static int pending_by_request(pl_http *h, const char *rid, int *found, char **st
     for (size_t k = 0; k < l.n; k++)
       if (l.imports[k].request_id && strcmp(l.imports[k].request_id, rid) == 0) {
         *found = 1;
-        *status = pl__strdup(l.imports[k].status ? l.imports[k].status : "");
-        *error = pl__strdup(l.imports[k].error);
+        *status = pl_strdup(l.imports[k].status ? l.imports[k].status : "");
+        *error = pl_strdup(l.imports[k].error);
         break;
       }
   }
@@ -338,8 +339,8 @@ static int wait_import(struct item *it) {
       if (found) {
         snprintf(last, sizeof last, "pending import %s", status ? status : "?");
         if (status && strcmp(status, "error") == 0) {
-          rc = pl__err(err, PL_EHTTP, UINT64_MAX, "the import of '%s' failed: %s", res->path,
-                       error ? error : "(no reason given)");
+          rc = pl_error_set(err, PL_EHTTP, UINT64_MAX, "the import of '%s' failed: %s", res->path,
+                            error ? error : "(no reason given)");
           free(status);
           free(error);
           return rc;
@@ -364,8 +365,8 @@ static int wait_import(struct item *it) {
         pl_api_recording_free(rec);
         if (done) return PL_OK;
         if (failed)
-          return pl__err(err, PL_EHTTP, UINT64_MAX, "the import of '%s' failed (key '%s')",
-                         res->path, res->key);
+          return pl_error_set(err, PL_EHTTP, UINT64_MAX, "the import of '%s' failed (key '%s')",
+                              res->path, res->key);
       } else if (rc != PL_ENOTFOUND) {
         *err = e2;
         return rc;
@@ -376,12 +377,13 @@ static int wait_import(struct item *it) {
     }
     double now = pl__now_s();
     if (now >= deadline)
-      return pl__err(err, PL_ETIMEOUT, UINT64_MAX,
-                     "the import of '%s' did not finish within %.0f s (last seen: %s)", res->path,
-                     timeout, last);
+      return pl_error_set(err, PL_ETIMEOUT, UINT64_MAX,
+                          "the import of '%s' did not finish within %.0f s (last seen: %s)",
+                          res->path, timeout, last);
     double wait = poll < deadline - now ? poll : deadline - now;
     if (pl__http_sleep(it->h, wait) != PL_OK)
-      return pl__err(err, PL_ECANCELED, UINT64_MAX, "interrupted while waiting for the import");
+      return pl_error_set(err, PL_ECANCELED, UINT64_MAX,
+                          "interrupted while waiting for the import");
     poll *= 1.5;
     if (poll > MAX_POLL_S) poll = MAX_POLL_S;
   }
@@ -482,14 +484,14 @@ static void process(struct item *it) {
   pl_error_info *err = &res->err;
   emit_state(b, it->i, "checking");
   if (stat(res->path, &it->sb) != 0) {
-    fail(it, pl__err_errno(err, errno, "cannot stat '%s'", res->path));
+    fail(it, pl_error_set_errno(err, errno, "cannot stat '%s'", res->path));
     return;
   }
   res->size = (uint64_t)it->sb.st_size;
   char real[PATH_MAX];
-  it->abspath = pl__strdup(realpath(res->path, real) ? real : res->path);
+  it->abspath = pl_strdup(realpath(res->path, real) ? real : res->path);
   if (!it->abspath) {
-    fail(it, pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory"));
+    fail(it, pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory"));
     return;
   }
   int64_t mtime = (int64_t)it->sb.st_mtim.tv_sec * 1000000000 + it->sb.st_mtim.tv_nsec;
@@ -532,19 +534,20 @@ static void process(struct item *it) {
   if (res->doctor_errors && !o->force) {
     res->status = PL_UPLOAD_REFUSED;
     res->rc = PL_EVERIFY;
-    pl__err(err, PL_EVERIFY, first ? first->offset : UINT64_MAX,
-            "'%s': the doctor found %zu error%s (%s%s%s); not uploaded (--force sends it anyway)",
-            res->path, res->doctor_errors, res->doctor_errors == 1 ? "" : "s",
-            first ? first->code : "partial", first ? ": " : "", first ? first->message : "");
+    pl_error_set(
+        err, PL_EVERIFY, first ? first->offset : UINT64_MAX,
+        "'%s': the doctor found %zu error%s (%s%s%s); not uploaded (--force sends it anyway)",
+        res->path, res->doctor_errors, res->doctor_errors == 1 ? "" : "s",
+        first ? first->code : "partial", first ? ": " : "", first ? first->message : "");
     return;
   }
   if (o->strict && res->doctor_warnings && !o->force) {
     res->status = PL_UPLOAD_REFUSED;
     res->rc = PL_EVERIFY;
-    pl__err(err, PL_EVERIFY, first_warning->offset,
-            "'%s': the doctor found %zu warning%s (%s: %s); not uploaded with --strict", res->path,
-            res->doctor_warnings, res->doctor_warnings == 1 ? "" : "s", first_warning->code,
-            first_warning->message);
+    pl_error_set(err, PL_EVERIFY, first_warning->offset,
+                 "'%s': the doctor found %zu warning%s (%s: %s); not uploaded with --strict",
+                 res->path, res->doctor_warnings, res->doctor_warnings == 1 ? "" : "s",
+                 first_warning->code, first_warning->message);
     return;
   }
   if (o->key && b->n == 1)
@@ -597,8 +600,8 @@ static void process(struct item *it) {
   if (res->reconcile->n_diffs) {
     res->status = PL_UPLOAD_DIFFERS;
     res->rc = PL_EVERIFY;
-    pl__err(err, PL_EVERIFY, UINT64_MAX, "'%s': the remote recording differs in %zu place%s",
-            res->path, res->reconcile->n_diffs, res->reconcile->n_diffs == 1 ? "" : "s");
+    pl_error_set(err, PL_EVERIFY, UINT64_MAX, "'%s': the remote recording differs in %zu place%s",
+                 res->path, res->reconcile->n_diffs, res->reconcile->n_diffs == 1 ? "" : "s");
     return;
   }
   res->status = PL_UPLOAD_DONE;
@@ -616,7 +619,7 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&b->mu);
     if (i >= b->n) break;
     pl_upload_result *res = &b->results[i];
-    res->path = pl__strdup(b->paths[i]);
+    res->path = pl_strdup(b->paths[i]);
     res->err.offset = UINT64_MAX;
     if (hrc != PL_OK) {
       res->status = PL_UPLOAD_FAILED;
@@ -624,10 +627,10 @@ static void *worker(void *arg) {
       res->err = herr;
     } else if (b->o->cancel && *b->o->cancel) {
       res->status = PL_UPLOAD_FAILED;
-      res->rc = pl__err(&res->err, PL_ECANCELED, UINT64_MAX, "not started (interrupted)");
+      res->rc = pl_error_set(&res->err, PL_ECANCELED, UINT64_MAX, "not started (interrupted)");
     } else if (!res->path) {
       res->status = PL_UPLOAD_FAILED;
-      res->rc = pl__err(&res->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      res->rc = pl_error_set(&res->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     } else {
       struct item it;
       memset(&it, 0, sizeof it);
@@ -659,7 +662,7 @@ int pl_upload_files(const char *api_url, const char *api_key, const pl_http_opti
   memset(&defaults, 0, sizeof defaults);
   if (!o) o = &defaults;
   if (o->key && n > 1)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "a key can only be given for a single file");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "a key can only be given for a single file");
   /* check the URL once, before any thread starts */
   pl_http *probe = NULL;
   int rc = pl_http_new(&probe, api_url, api_key, http, err);
@@ -677,7 +680,7 @@ int pl_upload_files(const char *api_url, const char *api_key, const pl_http_opti
   b.results = calloc(n ? n : 1, sizeof *b.results);
   if (!b.results) {
     pl_http_free(probe);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (!o->no_journal) {
     rc = journal_open(&b.journal, o->journal_dir ? o->journal_dir : ".mcapkit", err);
@@ -713,7 +716,7 @@ int pl_upload_files(const char *api_url, const char *api_key, const pl_http_opti
     if (r->status == PL_UPLOAD_REFUSED || r->status == PL_UPLOAD_DIFFERS) verify = 1;
   }
   if (rc == PL_OK && verify)
-    rc = pl__err(err, PL_EVERIFY, UINT64_MAX, "some files were refused or differ remotely");
+    rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX, "some files were refused or differ remotely");
   pl_http_free(probe);
   *results = b.results;
   return rc;

@@ -10,14 +10,14 @@
 #include <stdio.h>
 
 #include "convert_internal.h"
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 struct pl__cv_sqlite_api pl__cv_sqlite;
 struct pl__cv_yaml_api pl__cv_yaml;
 struct pl__cv_bz2_api pl__cv_bz2;
 
 #define F(api, sym, field) {#sym, offsetof(struct api, field)}
-static const struct pl__dl_fn SQLITE_FNS[] = {
+static const struct pl_dl_fn SQLITE_FNS[] = {
     F(pl__cv_sqlite_api, sqlite3_open_v2, open_v2),
     F(pl__cv_sqlite_api, sqlite3_close, close),
     F(pl__cv_sqlite_api, sqlite3_exec, exec),
@@ -32,7 +32,7 @@ static const struct pl__dl_fn SQLITE_FNS[] = {
     F(pl__cv_sqlite_api, sqlite3_column_text, column_text),
     F(pl__cv_sqlite_api, sqlite3_column_type, column_type),
 };
-static const struct pl__dl_fn YAML_FNS[] = {
+static const struct pl_dl_fn YAML_FNS[] = {
     F(pl__cv_yaml_api, yaml_parser_initialize, parser_initialize),
     F(pl__cv_yaml_api, yaml_parser_set_input_string, parser_set_input_string),
     F(pl__cv_yaml_api, yaml_parser_load, parser_load),
@@ -41,7 +41,7 @@ static const struct pl__dl_fn YAML_FNS[] = {
     F(pl__cv_yaml_api, yaml_document_get_node, document_get_node),
     F(pl__cv_yaml_api, yaml_document_delete, document_delete),
 };
-static const struct pl__dl_fn BZ2_FNS[] = {
+static const struct pl_dl_fn BZ2_FNS[] = {
     F(pl__cv_bz2_api, BZ2_bzDecompressInit, decompress_init),
     F(pl__cv_bz2_api, BZ2_bzDecompress, decompress),
     F(pl__cv_bz2_api, BZ2_bzDecompressEnd, decompress_end),
@@ -55,7 +55,7 @@ static const struct pl__dl_fn BZ2_FNS[] = {
 struct lib {
   pthread_once_t once;
   const char *soname, *package, *what;
-  const struct pl__dl_fn *fns;
+  const struct pl_dl_fn *fns;
   size_t n;
   void *table;
   size_t table_size;
@@ -74,8 +74,8 @@ static struct lib BZ2 = {PTHREAD_ONCE_INIT, "libbz2.so.1.0", "libbz2-1.0",
                          &pl__cv_bz2, sizeof pl__cv_bz2, 0, ""};
 
 static void open_lib(struct lib *l) {
-  l->failed = pl__dl_open_table(l->soname, l->fns, l->n, l->table, l->table_size, NULL, l->msg,
-                                sizeof l->msg) != 0;
+  l->failed = pl_dl_open_table(l->soname, l->fns, l->n, l->table, l->table_size, NULL, l->msg,
+                               sizeof l->msg) != 0;
 }
 static void open_sqlite(void) { open_lib(&SQLITE); }
 static void open_yaml(void) { open_lib(&YAML); }

@@ -16,27 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 struct feed_item {
   uint64_t offset;
-  struct pl__buf buf;
+  struct pl_buf buf;
 };
 
-struct pl__feed {
+struct pl_feed {
   pthread_mutex_t mu;
   pthread_cond_t changed;
   struct feed_item *q; /* ring of `depth` items */
   size_t depth, head, len;
-  struct pl__buf *spare; /* empty buffers to hand back to the producer */
+  struct pl_buf *spare; /* empty buffers to hand back to the producer */
   size_t n_spare;
-  struct pl__buf held; /* the consumer's current chunk */
+  struct pl_buf held;  /* the consumer's current chunk */
   int finished;        /* no more puts */
   int closed;          /* no more takes */
 };
 
-int pl__feed_new(pl__feed **out, size_t depth) {
-  pl__feed *f;
+int pl_feed_new(pl_feed **out, size_t depth) {
+  pl_feed *f;
   *out = NULL;
   if (depth == 0) depth = 1;
   f = calloc(1, sizeof *f);
@@ -56,11 +56,11 @@ int pl__feed_new(pl__feed **out, size_t depth) {
   return PL_OK;
 }
 
-void pl__feed_free(pl__feed *f) {
+void pl_feed_free(pl_feed *f) {
   if (!f) return;
-  for (size_t i = 0; i < f->len; i++) pl__buf_dispose(&f->q[(f->head + i) % f->depth].buf);
-  for (size_t i = 0; i < f->n_spare; i++) pl__buf_dispose(&f->spare[i]);
-  pl__buf_dispose(&f->held);
+  for (size_t i = 0; i < f->len; i++) pl_buf_dispose(&f->q[(f->head + i) % f->depth].buf);
+  for (size_t i = 0; i < f->n_spare; i++) pl_buf_dispose(&f->spare[i]);
+  pl_buf_dispose(&f->held);
   pthread_mutex_destroy(&f->mu);
   pthread_cond_destroy(&f->changed);
   free(f->q);
@@ -69,17 +69,17 @@ void pl__feed_free(pl__feed *f) {
 }
 
 /* Keep an emptied buffer for the producer (at most depth + 1 of them). Locked. */
-static void recycle(pl__feed *f, struct pl__buf *b) {
+static void recycle(pl_feed *f, struct pl_buf *b) {
   if (b->data && f->n_spare < f->depth + 1) {
     b->len = 0;
     f->spare[f->n_spare++] = *b;
   } else {
-    pl__buf_dispose(b);
+    pl_buf_dispose(b);
   }
   memset(b, 0, sizeof *b);
 }
 
-void pl__feed_put(pl__feed *f, uint64_t offset, struct pl__buf *buf) {
+void pl_feed_put(pl_feed *f, uint64_t offset, struct pl_buf *buf) {
   pthread_mutex_lock(&f->mu);
   while (f->len == f->depth && !f->closed) pthread_cond_wait(&f->changed, &f->mu);
   if (!f->closed && !f->finished) {
@@ -95,14 +95,14 @@ void pl__feed_put(pl__feed *f, uint64_t offset, struct pl__buf *buf) {
   pthread_mutex_unlock(&f->mu);
 }
 
-void pl__feed_finish(pl__feed *f) {
+void pl_feed_finish(pl_feed *f) {
   pthread_mutex_lock(&f->mu);
   f->finished = 1;
   pthread_cond_broadcast(&f->changed);
   pthread_mutex_unlock(&f->mu);
 }
 
-int pl__feed_take(pl__feed *f, uint64_t offset, const uint8_t **data, uint64_t *len) {
+int pl_feed_take(pl_feed *f, uint64_t offset, const uint8_t **data, uint64_t *len) {
   int got = 0;
   pthread_mutex_lock(&f->mu);
   recycle(f, &f->held);
@@ -129,7 +129,7 @@ int pl__feed_take(pl__feed *f, uint64_t offset, const uint8_t **data, uint64_t *
   return got;
 }
 
-void pl__feed_close(pl__feed *f) {
+void pl_feed_close(pl_feed *f) {
   pthread_mutex_lock(&f->mu);
   f->closed = 1;
   while (f->len) {

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
-int pl__dl_open_table(const char *soname, const struct pl__dl_fn *fns, size_t n, void *table,
-                      size_t table_size, const char *hint, char *msg, size_t cap) {
+int pl_dl_open_table(const char *soname, const struct pl_dl_fn *fns, size_t n, void *table,
+                     size_t table_size, const char *hint, char *msg, size_t cap) {
   void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *why = dlerror();

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 const char *pl_severity_name(pl_severity s) {
   switch (s) {
@@ -71,7 +71,7 @@ static int vfill(pl_error_info *err, int code, uint64_t offset, const char *fmt,
   return code;
 }
 
-int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...) {
+int pl_error_set(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vfill(err, code, offset, fmt, ap);
@@ -79,7 +79,7 @@ int pl__err(pl_error_info *err, int code, uint64_t offset, const char *fmt, ...)
   return code;
 }
 
-void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
+void pl_damage_add(mcap_damage *dst, const mcap_damage *src) {
   if (!src->problems) return;
   if (!dst->problems) {
     *dst = *src;
@@ -95,7 +95,7 @@ void pl__damage_add(mcap_damage *dst, const mcap_damage *src) {
   dst->messages_skipped += src->messages_skipped;
 }
 
-void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes) {
+void pl_damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, uint64_t bytes) {
   mcap_damage one;
   memset(&one, 0, sizeof one);
   one.problems = 1;
@@ -103,10 +103,10 @@ void pl__damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset,
   one.first_offset = offset;
   one.bytes_skipped = bytes;
   if (err) snprintf(one.msg, sizeof one.msg, "%.*s", (int)sizeof one.msg - 1, err->msg);
-  pl__damage_add(dst, &one);
+  pl_damage_add(dst, &one);
 }
 
-int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {
+int pl_error_set_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char *fmt, ...) {
   int code = mcap_code == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP;
   va_list ap;
   va_start(ap, fmt);
@@ -116,7 +116,7 @@ int pl__err_mcap(pl_error_info *err, int mcap_code, uint64_t offset, const char 
   return code;
 }
 
-int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...) {
+int pl_error_set_errno(pl_error_info *err, int errnum, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vfill(err, PL_EIO, UINT64_MAX, fmt, ap);
@@ -130,7 +130,7 @@ int pl__err_errno(pl_error_info *err, int errnum, const char *fmt, ...) {
   return PL_EIO;
 }
 
-char *pl__strdup(const char *s) {
+char *pl_strdup(const char *s) {
   if (!s) return NULL;
   size_t n = strlen(s);
   char *p = malloc(n + 1);
@@ -138,7 +138,7 @@ char *pl__strdup(const char *s) {
   return p;
 }
 
-char *pl__strview(mcap_str s) {
+char *pl_strview(mcap_str s) {
   char *p = malloc((size_t)s.len + 1);
   if (!p) return NULL;
   if (s.len) memcpy(p, s.data, s.len);
@@ -146,7 +146,7 @@ char *pl__strview(mcap_str s) {
   return p;
 }
 
-int pl__grow(void **arr, size_t *cap, size_t need, size_t elem) {
+int pl_grow(void **arr, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
   size_t c = *cap ? *cap : 8;
   while (c < need) {
@@ -161,7 +161,7 @@ int pl__grow(void **arr, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-int pl__buf_reserve(struct pl__buf *b, size_t n) {
+int pl_buf_reserve(struct pl_buf *b, size_t n) {
   if (n <= b->cap) return 0;
   size_t c = b->cap ? b->cap : 4096;
   while (c < n) {
@@ -178,27 +178,27 @@ int pl__buf_reserve(struct pl__buf *b, size_t n) {
   return 0;
 }
 
-int pl__buf_append(struct pl__buf *b, const void *p, size_t n) {
+int pl_buf_append(struct pl_buf *b, const void *p, size_t n) {
   if (n > SIZE_MAX - b->len) return -1;
-  if (pl__buf_reserve(b, b->len + n) != 0) return -1;
+  if (pl_buf_reserve(b, b->len + n) != 0) return -1;
   if (n) memcpy(b->data + b->len, p, n);
   b->len += n;
   return 0;
 }
 
-void pl__buf_dispose(struct pl__buf *b) {
+void pl_buf_dispose(struct pl_buf *b) {
   free(b->data);
   memset(b, 0, sizeof *b);
 }
 
-int pl__source_pull(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint64_t n,
-                    const uint8_t **p, uint64_t *got, pl_error_info *err) {
+int pl_source_pull(mcap_source *src, struct pl_buf *tmp, uint64_t off, uint64_t n,
+                   const uint8_t **p, uint64_t *got, pl_error_info *err) {
   const uint8_t *q = NULL;
   uint64_t g = 0, have;
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = src->read(src->payload, off, n, &q, &g, &me);
-  if (rc) return pl__err_mcap(err, rc, off, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
+  if (rc) return pl_error_set_mcap(err, rc, off, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
   if (g >= n || g == 0) {
     *p = q;
     *got = g < n ? g : n;
@@ -206,15 +206,17 @@ int pl__source_pull(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint64_
   }
   /* a source that hands out pieces: assemble them */
   if (n > SIZE_MAX)
-    return pl__err(err, PL_ENOMEM, off, "read of %llu bytes too large", (unsigned long long)n);
+    return pl_error_set(err, PL_ENOMEM, off, "read of %llu bytes too large", (unsigned long long)n);
   tmp->len = 0;
-  if (pl__buf_reserve(tmp, (size_t)n) != 0)
-    return pl__err(err, PL_ENOMEM, off, "out of memory reading %llu bytes", (unsigned long long)n);
+  if (pl_buf_reserve(tmp, (size_t)n) != 0)
+    return pl_error_set(err, PL_ENOMEM, off, "out of memory reading %llu bytes",
+                        (unsigned long long)n);
   memcpy(tmp->data, q, (size_t)g);
   have = g;
   while (have < n) {
     rc = src->read(src->payload, off + have, n - have, &q, &g, &me);
-    if (rc) return pl__err_mcap(err, rc, off + have, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
+    if (rc)
+      return pl_error_set_mcap(err, rc, off + have, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
     if (g == 0) break;
     if (g > n - have) g = n - have;
     memcpy(tmp->data + have, q, (size_t)g);
@@ -226,9 +228,9 @@ int pl__source_pull(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint64_
   return PL_OK;
 }
 
-int pl__finding_add(pl_finding **arr, size_t *n, size_t *cap, pl_severity sev, const char *code,
-                    uint64_t offset, const char *fmt, ...) {
-  if (pl__grow((void **)arr, cap, *n + 1, sizeof **arr) != 0) return PL_ENOMEM;
+int pl_finding_add(pl_finding **arr, size_t *n, size_t *cap, pl_severity sev, const char *code,
+                   uint64_t offset, const char *fmt, ...) {
+  if (pl_grow((void **)arr, cap, *n + 1, sizeof **arr) != 0) return PL_ENOMEM;
   pl_finding *f = &(*arr)[*n];
   memset(f, 0, sizeof *f);
   f->severity = sev;

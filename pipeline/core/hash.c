@@ -20,14 +20,14 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
-struct pl__hash {
+struct pl_hash {
   XXH3_state_t *st;
 };
 
-pl__hash *pl__hash_new(void) {
-  pl__hash *h = malloc(sizeof *h);
+pl_hash *pl_hash_new(void) {
+  pl_hash *h = malloc(sizeof *h);
   if (!h) return NULL;
   h->st = XXH3_createState();
   if (!h->st) {
@@ -38,21 +38,21 @@ pl__hash *pl__hash_new(void) {
   return h;
 }
 
-void pl__hash_free(pl__hash *h) {
+void pl_hash_free(pl_hash *h) {
   if (!h) return;
   XXH3_freeState(h->st);
   free(h);
 }
 
-void pl__hash_reset(pl__hash *h) {
+void pl_hash_reset(pl_hash *h) {
   XXH3_128bits_reset(h->st);
 }
 
-void pl__hash_update(pl__hash *h, const void *p, size_t n) {
+void pl_hash_update(pl_hash *h, const void *p, size_t n) {
   if (n) XXH3_128bits_update(h->st, p, n);
 }
 
-void pl__hash_u64(pl__hash *h, uint64_t v) {
+void pl_hash_u64(pl_hash *h, uint64_t v) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
   XXH3_128bits_update(h->st, b, 8);
@@ -69,20 +69,20 @@ static void to_hex(XXH128_hash_t v, char out[33]) {
   out[32] = '\0';
 }
 
-void pl__hash_hex(const pl__hash *h, char out[33]) {
+void pl_hash_hex(const pl_hash *h, char out[33]) {
   to_hex(XXH3_128bits_digest(h->st), out);
 }
 
-void pl__hash_buffer_hex(const void *p, size_t n, char out[33]) {
+void pl_hash_buffer_hex(const void *p, size_t n, char out[33]) {
   to_hex(XXH3_128bits(p, n), out);
 }
 
-uint64_t pl__hash64(const void *p, size_t n) {
+uint64_t pl_hash64(const void *p, size_t n) {
   return XXH3_64bits(p, n);
 }
 
-void pl__topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_encoding,
-                       mcap_bytes schema, char out[33]) {
+void pl_topic_version(mcap_str encoding, mcap_str schema_name, mcap_str schema_encoding,
+                      mcap_bytes schema, char out[33]) {
   /* length-prefixed fields, so ("ab","c") and ("a","bc") differ */
   XXH3_state_t st;
   XXH3_INITSTATE(&st);
@@ -166,7 +166,7 @@ static void *hfile_reader(void *arg) {
   return NULL;
 }
 
-int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
+int pl_hash_file(const char *path, char out[33], pl_error_info *err) {
   struct hfile h;
   struct stat st;
   pthread_t th;
@@ -174,9 +174,9 @@ int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
   XXH3_state_t *xs = NULL;
   memset(&h, 0, sizeof h);
   h.fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (h.fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+  if (h.fd < 0) return pl_error_set_errno(err, errno, "cannot open '%s'", path);
   if (fstat(h.fd, &st) != 0) {
-    rc = pl__err_errno(err, errno, "cannot stat '%s'", path);
+    rc = pl_error_set_errno(err, errno, "cannot stat '%s'", path);
     close(h.fd);
     return rc;
   }
@@ -191,7 +191,7 @@ int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
     free(h.buf);
     XXH3_freeState(xs);
     close(h.fd);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory hashing '%s'", path);
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory hashing '%s'", path);
   }
   XXH3_128bits_reset(xs);
   pthread_mutex_init(&h.mu, NULL);
@@ -220,8 +220,8 @@ int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
   pthread_mutex_unlock(&h.mu);
   if (have_thread) pthread_join(th, NULL);
   if (failed) {
-    rc = pl__err_errno(err, failed, "reading '%s' at offset %llu (of %llu bytes when opened)",
-                       path, (unsigned long long)h.failed_off, (unsigned long long)h.size);
+    rc = pl_error_set_errno(err, failed, "reading '%s' at offset %llu (of %llu bytes when opened)",
+                            path, (unsigned long long)h.failed_off, (unsigned long long)h.size);
   }
   else to_hex(XXH3_128bits_digest(xs), out);
   pthread_mutex_destroy(&h.mu);
@@ -236,7 +236,7 @@ int pl__hash_file(const char *path, char out[33], pl_error_info *err) {
 
 struct hsrc {
   mcap_source inner;
-  struct pl__hashing_state *st;
+  struct pl_hashing_state *st;
 };
 
 static int hsrc_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
@@ -245,7 +245,7 @@ static int hsrc_read(void *payload, uint64_t offset, uint64_t len, const uint8_t
   int rc = h->inner.read(h->inner.payload, offset, len, out, got, err);
   if (rc == MCAP_OK && *got && offset <= h->st->hashed && offset + *got > h->st->hashed) {
     uint64_t skip = h->st->hashed - offset;
-    pl__hash_update(h->st->h, *out + skip, (size_t)(*got - skip));
+    pl_hash_update(h->st->h, *out + skip, (size_t)(*got - skip));
     h->st->hashed = offset + *got;
   }
   return rc;
@@ -253,7 +253,7 @@ static int hsrc_read(void *payload, uint64_t offset, uint64_t len, const uint8_t
 
 static void hsrc_close(void *payload) {
   struct hsrc *h = payload;
-  struct pl__hashing_state *st = h->st;
+  struct pl_hashing_state *st = h->st;
   /* hash whatever the reader did not ask for (the tail after an early stop) */
   while (st->rc == PL_OK && st->hashed < st->size) {
     const uint8_t *p = NULL;
@@ -268,14 +268,14 @@ static void hsrc_close(void *payload) {
                (unsigned long long)st->hashed, rc ? e.msg : "file shrank while being read");
       break;
     }
-    pl__hash_update(st->h, p, (size_t)got);
+    pl_hash_update(st->h, p, (size_t)got);
     st->hashed += got;
   }
   mcap_source_close(&h->inner);
   free(h);
 }
 
-int pl__hashing_source(mcap_source *out, mcap_source *inner, struct pl__hashing_state *st) {
+int pl_hashing_source(mcap_source *out, mcap_source *inner, struct pl_hashing_state *st) {
   struct hsrc *h = malloc(sizeof *h);
   if (!h) {
     mcap_source_close(inner);

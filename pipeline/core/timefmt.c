@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm). */
 void pl_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 size_t pl_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *adv) {
   uint32_t dummy_cp;
@@ -55,7 +55,7 @@ size_t pl_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *adv) {
   return len;
 }
 
-int pl__utf8_valid(const char *s, size_t n) {
+int pl_utf8_valid(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < n) {
@@ -70,7 +70,7 @@ int pl__utf8_valid(const char *s, size_t n) {
   return 1;
 }
 
-char *pl__utf8_fix(const char *s, size_t n, size_t *out_len) {
+char *pl_utf8_fix(const char *s, size_t n, size_t *out_len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, bad, extra = 0;
   /* each replaced byte grows to at most 3 */

@@ -922,20 +922,20 @@ static void doctor_free(struct doctor *d) {
 
 int pl_doctor_run(mcap_source *src, const pl_doctor_options *o, pl_doctor_report **out,
                   pl_error_info *err) {
-  return pl__doctor_run_fed(src, o, NULL, out, err);
+  return pl_doctor_run_fed(src, o, NULL, out, err);
 }
 
-static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
+static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl_feed *feed,
                       pl_doctor_report **out, pl_error_info *err);
 
-int pl__doctor_run_fed(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
-                       pl_doctor_report **out, pl_error_info *err) {
+int pl_doctor_run_fed(mcap_source *src, const pl_doctor_options *o, pl_feed *feed,
+                      pl_doctor_report **out, pl_error_info *err) {
   int rc = doctor_run(src, o, feed, out, err);
-  if (feed) pl__feed_close(feed); /* the producer must not wait for a doctor that is gone */
+  if (feed) pl_feed_close(feed); /* the producer must not wait for a doctor that is gone */
   return rc;
 }
 
-static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl__feed *feed,
+static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl_feed *feed,
                       pl_doctor_report **out, pl_error_info *err) {
   struct doctor *d = NULL;
   mcap_stream_reader *r = NULL;

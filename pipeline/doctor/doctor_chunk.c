@@ -67,7 +67,7 @@ static int chunk_records(struct doctor *d, const mcap_chunk *k, uint64_t off,
   if (d->feed) {
     const uint8_t *fed;
     uint64_t fed_len;
-    if (pl__feed_take(d->feed, off, &fed, &fed_len) && fed_len == size) {
+    if (pl_feed_take(d->feed, off, &fed, &fed_len) && fed_len == size) {
       *data = fed;
       return 0;
     }

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "pipeline/doctor.h"
 
 /* The finding codes; the table in doctor.c gives each its text, severity and summary. */
@@ -222,7 +222,7 @@ struct dr_tap {
   uint32_t head_len;
 };
 
-struct pl__feed;
+struct pl_feed;
 
 struct doctor {
   pl_doctor_options o;
@@ -234,7 +234,7 @@ struct doctor {
 
   struct dr_tap tap;
   mcap_decompressor *dec;
-  struct pl__feed *feed; /* chunks another pass decompressed already, or NULL */
+  struct pl_feed *feed;  /* chunks another pass decompressed already, or NULL */
   uint8_t *cbuf;         /* decompressed chunk records, reused */
   size_t cbuf_cap;
 

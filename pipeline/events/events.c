@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core_internal.h"
 #include "mcap/mcap.h"
+#include "pipeline/core.h"
 #include "pipeline/decode.h"
 #include "pipeline/doctor.h"
 #include "pipeline/events.h"
@@ -69,7 +69,7 @@ static int md_set(struct planned *e, const char *key, const char *value, size_t 
   pl_kv *g = realloc(e->md, (e->n_md + 1) * sizeof *g);
   if (!g) return -1;
   e->md = g;
-  char *k = pl__strdup(key), *v = malloc(vlen + 1);
+  char *k = pl_strdup(key), *v = malloc(vlen + 1);
   if (!k || !v) {
     free(k);
     free(v);
@@ -85,16 +85,16 @@ static int md_set(struct planned *e, const char *key, const char *value, size_t 
 
 static struct planned *plan_new(struct plan *p, uint64_t max, pl_error_info *err) {
   if (p->n >= max) {
-    pl__err(err, PL_EINVAL, UINT64_MAX,
-            "the file gives more than %llu events (raise the limit to make them all)",
-            (unsigned long long)max);
+    pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                 "the file gives more than %llu events (raise the limit to make them all)",
+                 (unsigned long long)max);
     return NULL;
   }
   if (p->n == p->cap) {
     size_t cap = p->cap ? 2 * p->cap : 64;
     struct planned *g = realloc(p->ev, cap * sizeof *g);
     if (!g) {
-      pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       return NULL;
     }
     p->ev = g;
@@ -272,21 +272,21 @@ static int plan_message(const pl_events_options *o, struct plan *p, const mcap_m
   if (o->start_field) {
     const pl_value *v = value_at_path(root, o->start_field);
     if (!v || value_time(v, &start) != 0)
-      return pl__err(err, PL_EINVAL, UINT64_MAX,
-                     "topic '%s', message at %s: field '%s' is %s, not a time", o->topic, when,
-                     o->start_field, v ? pl_value_kind_name(v->kind) : "missing");
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                          "topic '%s', message at %s: field '%s' is %s, not a time", o->topic, when,
+                          o->start_field, v ? pl_value_kind_name(v->kind) : "missing");
   }
   end = start;
   if (o->end_field) {
     const pl_value *v = value_at_path(root, o->end_field);
     if (!v || value_time(v, &end) != 0)
-      return pl__err(err, PL_EINVAL, UINT64_MAX,
-                     "topic '%s', message at %s: field '%s' is %s, not a time", o->topic, when,
-                     o->end_field, v ? pl_value_kind_name(v->kind) : "missing");
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                          "topic '%s', message at %s: field '%s' is %s, not a time", o->topic, when,
+                          o->end_field, v ? pl_value_kind_name(v->kind) : "missing");
   }
   if (end < start)
-    return pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "topic '%s', message at %s: the end is before the start", o->topic, when);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "topic '%s', message at %s: the end is before the start", o->topic, when);
   struct planned *e = plan_new(p, max, err);
   if (!e) return err ? err->code : PL_EINVAL;
   e->start = start;
@@ -312,29 +312,29 @@ static int plan_message(const pl_events_options *o, struct plan *p, const mcap_m
   }
   for (size_t i = 0; !oom && i < o->n_extra; i++)
     oom = md_set(e, o->extra[i].key, o->extra[i].value, strlen(o->extra[i].value)) != 0;
-  pl__hash *hs = pl__hash_new();
+  pl_hash *hs = pl_hash_new();
   if (!hs) oom = 1;
   if (hs) {
-    pl__hash_update(hs, "topic", 6);
-    pl__hash_update(hs, o->topic, strlen(o->topic) + 1);
-    pl__hash_u64(hs, mv->message.log_time);
-    pl__hash_u64(hs, mv->message.publish_time);
-    pl__hash_u64(hs, mv->message.sequence);
-    pl__hash_u64(hs, mv->message.data.len);
-    pl__hash_update(hs, mv->message.data.data, (size_t)mv->message.data.len);
-    pl__hash_hex(hs, e->key);
-    pl__hash_free(hs);
+    pl_hash_update(hs, "topic", 6);
+    pl_hash_update(hs, o->topic, strlen(o->topic) + 1);
+    pl_hash_u64(hs, mv->message.log_time);
+    pl_hash_u64(hs, mv->message.publish_time);
+    pl_hash_u64(hs, mv->message.sequence);
+    pl_hash_u64(hs, mv->message.data.len);
+    pl_hash_update(hs, mv->message.data.data, (size_t)mv->message.data.len);
+    pl_hash_hex(hs, e->key);
+    pl_hash_free(hs);
   }
   if (!oom) oom = md_set(e, PL_EVENTS_KEY, e->key, strlen(e->key)) != 0;
-  if (oom) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (oom) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   return PL_OK;
 }
 
 /* An error about the file: the library's message when it names the file, else "'PATH': msg". */
 static int file_err(pl_error_info *err, int code, uint64_t offset, const char *path,
                     const char *msg) {
-  if (strstr(msg, path)) return pl__err(err, code, offset, "%s", msg);
-  return pl__err(err, code, offset, "'%s': %s", path, msg);
+  if (strstr(msg, path)) return pl_error_set(err, code, offset, "%s", msg);
+  return pl_error_set(err, code, offset, "'%s': %s", path, msg);
 }
 
 /* Events from part of a file would be created once and never completed (their keys would
@@ -344,10 +344,11 @@ static int damaged(const mcap_reader *r, const char *path, pl_error_info *err) {
   mcap_reader_damage(r, &d);
   if (!d.problems && !d.rest_unread) return PL_OK;
   uint64_t at = d.rest_unread ? d.stop_offset : d.first_offset;
-  return pl__err(err, PL_EPARTIAL, at,
-                 "'%s' is damaged (at offset %llu): repair it with 'mcapkit recover' first, or "
-                 "make events of its problems with --from-doctor",
-                 path, (unsigned long long)at);
+  return pl_error_set(
+      err, PL_EPARTIAL, at,
+      "'%s' is damaged (at offset %llu): repair it with 'mcapkit recover' first, or "
+      "make events of its problems with --from-doctor",
+      path, (unsigned long long)at);
 }
 
 static int plan_topic(const char *path, const pl_events_options *o, struct plan *p, uint64_t max,
@@ -376,7 +377,8 @@ static int plan_topic(const char *path, const pl_events_options *o, struct plan 
   }
   if (!found_channel) {
     rc = damaged(r, path, err);
-    if (rc == PL_OK) rc = pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' has no topic '%s'", path, o->topic);
+    if (rc == PL_OK)
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "'%s' has no topic '%s'", path, o->topic);
     goto out;
   }
   if (mcap_reader_query(r, &q, &it) != MCAP_OK) {
@@ -391,8 +393,8 @@ static int plan_topic(const char *path, const pl_events_options *o, struct plan 
       if (decs[i].id == mv.channel->id) d = decs[i].d;
     if (!d) {
       if (n_decs == sizeof decs / sizeof decs[0]) {
-        rc = pl__err(err, PL_EINVAL, UINT64_MAX, "topic '%s' has more than %zu channels",
-                     o->topic, sizeof decs / sizeof decs[0]);
+        rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "topic '%s' has more than %zu channels",
+                          o->topic, sizeof decs / sizeof decs[0]);
         goto out;
       }
       pl_decoder_spec spec;
@@ -400,7 +402,7 @@ static int plan_topic(const char *path, const pl_events_options *o, struct plan 
       pl_decode_error_info de;
       memset(&de, 0, sizeof de);
       if (pl_decoder_create(&d, &spec, NULL, &de) != PL_DECODE_OK) {
-        rc = pl__err(err, PL_EINVAL, UINT64_MAX, "%s", de.msg);
+        rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "%s", de.msg);
         goto out;
       }
       decs[n_decs].id = mv.channel->id;
@@ -408,7 +410,7 @@ static int plan_topic(const char *path, const pl_events_options *o, struct plan 
     }
     const pl_value *root = NULL;
     if (pl_decoder_decode(d, &mv.message, &root) != PL_DECODE_OK) {
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "%s", pl_decoder_errmsg(d));
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "%s", pl_decoder_errmsg(d));
       goto out;
     }
     rc = plan_message(o, p, &mv, root, max, err);
@@ -431,7 +433,7 @@ out:
 static int plan_doctor(const char *path, const pl_events_options *o, struct plan *p, uint64_t max,
                        pl_error_info *err) {
   struct stat sb;
-  if (stat(path, &sb) != 0) return pl__err_errno(err, errno, "cannot stat '%s'", path);
+  if (stat(path, &sb) != 0) return pl_error_set_errno(err, errno, "cannot stat '%s'", path);
   uint64_t start = (uint64_t)sb.st_mtim.tv_sec * 1000000000ull + (uint64_t)sb.st_mtim.tv_nsec;
   uint64_t end = start;
   /* the span of the file's messages, when a reader can tell */
@@ -475,21 +477,21 @@ static int plan_doctor(const char *path, const pl_events_options *o, struct plan
               (off[0] && md_set(e, "offset", off, strlen(off)));
     for (size_t k = 0; !oom && k < o->n_extra; k++)
       oom = md_set(e, o->extra[k].key, o->extra[k].value, strlen(o->extra[k].value)) != 0;
-    pl__hash *hs = pl__hash_new();
+    pl_hash *hs = pl_hash_new();
     if (!hs) oom = 1;
     if (hs) {
-      pl__hash_update(hs, "doctor", 7);
-      pl__hash_u64(hs, (uint64_t)sb.st_size);
-      pl__hash_u64(hs, start);
-      pl__hash_u64(hs, end);
-      pl__hash_update(hs, f->code, strlen(f->code) + 1);
-      pl__hash_u64(hs, f->offset);
-      pl__hash_update(hs, f->message, strlen(f->message) + 1);
-      pl__hash_hex(hs, e->key);
-      pl__hash_free(hs);
+      pl_hash_update(hs, "doctor", 7);
+      pl_hash_u64(hs, (uint64_t)sb.st_size);
+      pl_hash_u64(hs, start);
+      pl_hash_u64(hs, end);
+      pl_hash_update(hs, f->code, strlen(f->code) + 1);
+      pl_hash_u64(hs, f->offset);
+      pl_hash_update(hs, f->message, strlen(f->message) + 1);
+      pl_hash_hex(hs, e->key);
+      pl_hash_free(hs);
     }
     if (!oom) oom = md_set(e, PL_EVENTS_KEY, e->key, strlen(e->key)) != 0;
-    if (oom) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (oom) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   pl_doctor_report_free(rep);
   return rc;
@@ -514,20 +516,20 @@ static int fetch_recording(pl_http *h, const char *key_or_id, const char *topic,
     pl_api_recording_free(rec);
     return rc;
   }
-  if (rec->device_id) *device = pl__strdup(rec->device_id);
+  if (rec->device_id) *device = pl_strdup(rec->device_id);
   const char *dir = getenv("TMPDIR");
   size_t n = strlen(dir && *dir ? dir : "/tmp") + 40;
   char *path = malloc(n);
   if (!path || (rec->device_id && !*device)) {
     free(path);
     pl_api_recording_free(rec);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   snprintf(path, n, "%s/mcapkit-events-XXXXXX", dir && *dir ? dir : "/tmp");
   int fd = mkstemp(path);
   if (fd < 0) {
-    rc = pl__err_errno(err, errno, "cannot create a temporary file in '%s'",
-                       dir && *dir ? dir : "/tmp");
+    rc = pl_error_set_errno(err, errno, "cannot create a temporary file in '%s'",
+                            dir && *dir ? dir : "/tmp");
     free(path);
     pl_api_recording_free(rec);
     return rc;
@@ -552,14 +554,14 @@ int pl_events_add(pl_http *h, const char *path, const pl_events_options *o,
                   pl_events_result *res, pl_error_info *err) {
   memset(res, 0, sizeof *res);
   if (!path || !o || (!o->topic == !o->from_doctor))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "give a topic or the doctor as the source");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "give a topic or the doctor as the source");
   if (!o->device_id && !o->device_name && !o->recording && o->device_of) {
     /* the device of a recording on the API (its import made or named it) */
     pl_api_recording *rec = NULL;
     int rc = pl_api_get_recording(h, o->device_of, &rec, err);
     if (rc == PL_OK && (!rec->device_id || !rec->device_id[0]))
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "recording '%s' has no device: give one",
-                   o->device_of);
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "recording '%s' has no device: give one",
+                        o->device_of);
     if (rc == PL_OK) {
       pl_events_options local = *o;
       local.device_of = NULL;
@@ -570,12 +572,12 @@ int pl_events_add(pl_http *h, const char *path, const pl_events_options *o,
     return rc;
   }
   if (!o->device_id && !o->device_name && !o->recording)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "events need a device (a name or an id)");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "events need a device (a name or an id)");
   if (o->recording) {
     char *tmp = NULL, *device = NULL;
     int rc = fetch_recording(h, path, o->topic, &tmp, &device, err);
     if (rc == PL_OK && !o->device_id && !o->device_name && !device)
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX, "recording '%s' has no device: give one", path);
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "recording '%s' has no device: give one", path);
     if (rc == PL_OK) {
       pl_events_options local = *o;
       local.recording = 0;
@@ -590,7 +592,7 @@ int pl_events_add(pl_http *h, const char *path, const pl_events_options *o,
   }
   for (size_t i = 0; i < o->n_extra; i++)
     if (!o->extra[i].key || !o->extra[i].key[0] || !o->extra[i].value)
-      return pl__err(err, PL_EINVAL, UINT64_MAX, "an extra metadata entry has no key");
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "an extra metadata entry has no key");
   uint64_t max = o->max_events ? o->max_events : DEFAULT_MAX_EVENTS;
   struct plan p;
   memset(&p, 0, sizeof p);
@@ -609,7 +611,7 @@ int pl_events_add(pl_http *h, const char *path, const pl_events_options *o,
   if (rc != PL_OK) goto out;
   have = calloc(n_ev ? n_ev : 1, sizeof *have);
   if (!have) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < n_ev; i++)

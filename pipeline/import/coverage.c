@@ -75,7 +75,7 @@ int pl__rangeset_add(pl__rangeset *s, uint64_t start, uint64_t end) {
         if (end > last->end) last->end = end;
         return PL_OK;
       }
-      if (pl__grow((void **)&s->r, &s->cap, s->n + 1, sizeof *s->r)) return PL_ENOMEM;
+      if (pl_grow((void **)&s->r, &s->cap, s->n + 1, sizeof *s->r)) return PL_ENOMEM;
       s->r[s->n].start = start;
       s->r[s->n].end = end;
       s->n++;
@@ -97,7 +97,7 @@ int pl__rangeset_add(pl__rangeset *s, uint64_t start, uint64_t end) {
     at = i - 1;
     if (end > s->r[at].end) s->r[at].end = end;
   } else {
-    if (pl__grow((void **)&s->r, &s->cap, s->n + 1, sizeof *s->r)) return PL_ENOMEM;
+    if (pl_grow((void **)&s->r, &s->cap, s->n + 1, sizeof *s->r)) return PL_ENOMEM;
     memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof *s->r);
     s->r[i].start = start;
     s->r[i].end = end;

@@ -68,19 +68,19 @@ static int topic_selected(const pl_export_request *req, const char *topic) {
 }
 
 static int werr(struct xport *x, int mrc, const char *what) {
-  return pl__err_mcap(x->err, mrc, UINT64_MAX, "%s: %s", what, mcap_writer_errmsg(x->w));
+  return pl_error_set_mcap(x->err, mrc, UINT64_MAX, "%s: %s", what, mcap_writer_errmsg(x->w));
 }
 
 /* Register a file's channels (and their schemas) in the writer. */
 static int register_channels(struct xport *x, struct xfile *f) {
   size_t n = mcap_reader_channel_count(f->r);
   f->chans = calloc(n ? n : 1, sizeof *f->chans);
-  if (!f->chans) return pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!f->chans) return pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   memset(x->schema_map, 0, 65536 * sizeof *x->schema_map);
   for (size_t i = 0; i < n; i++) {
     const mcap_channel *c = mcap_reader_channel_at(f->r, i);
-    char *topic = pl__strview(c->topic);
-    if (!topic) return pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    char *topic = pl_strview(c->topic);
+    if (!topic) return pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     int sel = topic_selected(x->req, topic);
     free(topic);
     if (!sel) continue;
@@ -88,8 +88,8 @@ static int register_channels(struct xport *x, struct xfile *f) {
     if (c->schema_id) {
       const mcap_schema *s = mcap_reader_schema(f->r, c->schema_id);
       if (!s)
-        return pl__err(x->err, PL_EMCAP, UINT64_MAX, "channel %u has no schema %u", c->id,
-                       c->schema_id);
+        return pl_error_set(x->err, PL_EMCAP, UINT64_MAX, "channel %u has no schema %u", c->id,
+                            c->schema_id);
       uint16_t sid = x->schema_map[s->id];
       if (!sid) {
         int rc = mcap_writer_put_schema(x->w, s);
@@ -110,7 +110,7 @@ static int register_channels(struct xport *x, struct xfile *f) {
       /* the id is taken by a different channel of another recording */
       uint32_t id = 1;
       while (id <= UINT16_MAX && x->used_channel[id]) id++;
-      if (id > UINT16_MAX) return pl__err(x->err, PL_EMCAP, UINT64_MAX, "no channel ids left");
+      if (id > UINT16_MAX) return pl_error_set(x->err, PL_EMCAP, UINT64_MAX, "no channel ids left");
       oc.id = (uint16_t)id;
       rc = mcap_writer_put_channel(x->w, &oc);
     }
@@ -174,8 +174,8 @@ static int advance(struct xport *x, struct xfile *f) {
   int rc = mcap_message_iter_next(f->it, &f->cur);
   if (rc == MCAP_ITEROVER) return 0;
   if (rc)
-    return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
-                        mcap_reader_errmsg(f->r));
+    return pl_error_set_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
+                             mcap_reader_errmsg(f->r));
   return 1;
 }
 
@@ -215,14 +215,14 @@ static int last_before_start(struct xport *x, struct xpre **pre, size_t *n_pre, 
       mcap_message_iter *it = NULL;
       int rc = mcap_reader_query(f->r, &q, &it);
       if (rc)
-        return pl__err_mcap(x->err, rc, UINT64_MAX, "querying a lake file: %s",
-                            mcap_reader_errmsg(f->r));
+        return pl_error_set_mcap(x->err, rc, UINT64_MAX, "querying a lake file: %s",
+                                 mcap_reader_errmsg(f->r));
       mcap_message_view v;
       rc = mcap_message_iter_next(it, &v);
       if (rc == MCAP_OK) {
-        if (pl__grow((void **)pre, cap_pre, *n_pre + 1, sizeof **pre)) {
+        if (pl_grow((void **)pre, cap_pre, *n_pre + 1, sizeof **pre)) {
           mcap_message_iter_free(it);
-          return pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+          return pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
         }
         struct xpre *p = &(*pre)[*n_pre];
         p->log_time = v.message.log_time;
@@ -235,14 +235,14 @@ static int last_before_start(struct xport *x, struct xpre **pre, size_t *n_pre, 
         p->data = malloc(p->len ? (size_t)p->len : 1);
         if (!p->data) {
           mcap_message_iter_free(it);
-          return pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+          return pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
         }
         if (p->len) memcpy(p->data, v.message.data.data, (size_t)p->len);
         (*n_pre)++;
       } else if (rc != MCAP_ITEROVER) {
         mcap_message_iter_free(it);
-        return pl__err_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
-                            mcap_reader_errmsg(f->r));
+        return pl_error_set_mcap(x->err, rc, UINT64_MAX, "reading a lake file: %s",
+                                 mcap_reader_errmsg(f->r));
       }
       mcap_message_iter_free(it);
     }
@@ -262,17 +262,17 @@ static int copy_attachments(struct xport *x, const char *path) {
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = mcap_source_open_file(&src, path, &me);
-  if (rc) return pl__err_mcap(x->err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(x->err, rc, UINT64_MAX, "%s", me.msg);
   mcap_indexed_options io;
   memset(&io, 0, sizeof io);
   io.threads = 1;
   mcap_reader *r = NULL;
   rc = mcap_reader_open(&r, &src, &io, &me);
-  if (rc) return pl__err_mcap(x->err, rc, UINT64_MAX, "'%s': %s", path, me.msg);
+  if (rc) return pl_error_set_mcap(x->err, rc, UINT64_MAX, "'%s': %s", path, me.msg);
   uint8_t *buf = malloc(1u << 20);
   if (!buf) {
     mcap_reader_free(r);
-    return pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   for (size_t i = 0; i < mcap_reader_attachment_count(r) && rc == PL_OK; i++) {
     const mcap_attachment_index *ai = mcap_reader_attachment_at(r, i);
@@ -281,7 +281,7 @@ static int copy_attachments(struct xport *x, const char *path) {
     mcap_attachment a;
     int mrc = mcap_reader_attachment_open(r, ai, &s, &a);
     if (mrc) {
-      rc = pl__err_mcap(x->err, mrc, ai->offset, "'%s': %s", path, mcap_reader_errmsg(r));
+      rc = pl_error_set_mcap(x->err, mrc, ai->offset, "'%s': %s", path, mcap_reader_errmsg(r));
       break;
     }
     mrc = mcap_writer_attachment_begin(x->w, a.log_time, a.create_time, a.name, a.media_type,
@@ -290,7 +290,7 @@ static int copy_attachments(struct xport *x, const char *path) {
       size_t got = 0;
       mrc = mcap_attachment_stream_read(s, buf, 1u << 20, &got);
       if (mrc) {
-        rc = pl__err_mcap(x->err, mrc, ai->offset, "'%s': %s", path, mcap_reader_errmsg(r));
+        rc = pl_error_set_mcap(x->err, mrc, ai->offset, "'%s': %s", path, mcap_reader_errmsg(r));
         break;
       }
       if (!got) {
@@ -323,7 +323,7 @@ static int open_recording(struct xport *x, size_t rec_idx, const char *recdir) {
   pl_lake_file *files = NULL;
   int rc;
   if (!lj) {
-    rc = pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   if ((rc = pl__read_small_file(lj, (size_t)1 << 30, &text, &len, x->err))) goto out;
@@ -337,17 +337,17 @@ static int open_recording(struct xport *x, size_t rec_idx, const char *recdir) {
     const char *base = strrchr(files[i].path, '/');
     base = base ? base + 1 : files[i].path;
     if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0) {
-      rc = pl__err(x->err, PL_EJSON, UINT64_MAX, "lake.json: bad path '%s'", files[i].path);
+      rc = pl_error_set(x->err, PL_EJSON, UINT64_MAX, "lake.json: bad path '%s'", files[i].path);
       goto out;
     }
     char *path = join3(recdir, base);
     if (!path) {
-      rc = pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
       goto out;
     }
-    if (pl__grow((void **)&x->files, &x->cap_files, x->n_files + 1, sizeof *x->files)) {
+    if (pl_grow((void **)&x->files, &x->cap_files, x->n_files + 1, sizeof *x->files)) {
       free(path);
-      rc = pl__err(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(x->err, PL_ENOMEM, UINT64_MAX, "out of memory");
       goto out;
     }
     struct xfile *f = &x->files[x->n_files];
@@ -366,7 +366,7 @@ static int open_recording(struct xport *x, size_t rec_idx, const char *recdir) {
     }
     free(path);
     if (rc) {
-      rc = pl__err_mcap(x->err, rc, UINT64_MAX, "lake file '%s': %s", files[i].path, me.msg);
+      rc = pl_error_set_mcap(x->err, rc, UINT64_MAX, "lake file '%s': %s", files[i].path, me.msg);
       goto out;
     }
     x->n_files++;
@@ -381,11 +381,12 @@ out:
 
 int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info *err) {
   if (!req || !sink || (req->n_recording_dirs && !req->recording_dirs))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   if (!mcap_compression_name(req->compression))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid compression %d", (int)req->compression);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid compression %d",
+                        (int)req->compression);
   if (req->has_start && req->has_end && req->end < req->start)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "the time range ends before it starts");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the time range ends before it starts");
   struct xport x;
   memset(&x, 0, sizeof x);
   x.req = req;
@@ -396,7 +397,7 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
   x.used_channel = calloc(65536, 1);
   x.schema_map = calloc(65536, sizeof *x.schema_map);
   if (!x.used_channel || !x.schema_map) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < req->n_recording_dirs; i++)
@@ -407,9 +408,9 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
   wo.compression = req->compression;
   char *profile = NULL;
   if (x.n_files) {
-    profile = pl__strview(mcap_reader_header(x.files[0].r)->profile);
+    profile = pl_strview(mcap_reader_header(x.files[0].r)->profile);
     if (!profile) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       goto out;
     }
     wo.profile = profile;
@@ -417,8 +418,8 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
   int mrc = mcap_writer_open(&x.w, sink, &wo);
   free(profile);
   if (mrc) {
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "opening the writer: %s",
-                      x.w ? mcap_writer_errmsg(x.w) : mcap_strerror(mrc));
+    rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "opening the writer: %s",
+                           x.w ? mcap_writer_errmsg(x.w) : mcap_strerror(mrc));
     goto out;
   }
   for (size_t i = 0; i < x.n_files; i++)
@@ -428,7 +429,7 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
     for (size_t i = 0; i < req->n_recording_dirs; i++) {
       char *p = join3(req->recording_dirs[i], PL_LAKE_RECORDING_FILE);
       if (!p) {
-        rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
         goto out;
       }
       rc = copy_attachments(&x, p);
@@ -454,7 +455,7 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
 
   x.heap = malloc((x.n_files ? x.n_files : 1) * sizeof *x.heap);
   if (!x.heap) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < x.n_files; i++) {
@@ -472,7 +473,8 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
       q.n_topics = req->n_topics;
     }
     if ((mrc = mcap_reader_query(f->r, &q, &f->it))) {
-      rc = pl__err_mcap(err, mrc, UINT64_MAX, "querying a lake file: %s", mcap_reader_errmsg(f->r));
+      rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "querying a lake file: %s",
+                             mcap_reader_errmsg(f->r));
       goto out;
     }
     rc = advance(&x, f);
@@ -484,8 +486,9 @@ int pl_export_write(const pl_export_request *req, mcap_sink *sink, pl_error_info
     struct xfile *f = x.heap[0];
     mcap_message m = f->cur.message;
     if (!out_channel(f, m.channel_id, &m.channel_id)) {
-      rc = pl__err(err, PL_EMCAP, UINT64_MAX, "a lake file has a message on unknown channel %u",
-                   f->cur.message.channel_id);
+      rc =
+          pl_error_set(err, PL_EMCAP, UINT64_MAX, "a lake file has a message on unknown channel %u",
+                       f->cur.message.channel_id);
       goto out;
     }
     if ((mrc = mcap_writer_write_message(x.w, &m))) {

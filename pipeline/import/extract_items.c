@@ -123,7 +123,7 @@ struct extract {
   char **used; /* names given out in this run */
   size_t n_used;
   unsigned tmp_counter;
-  pl__hash *hash;
+  pl_hash *hash;
   uint8_t *buf;
   pl_extract_report *rep;
 };
@@ -138,7 +138,7 @@ static int remember(struct extract *x, const char *name) {
   char **u = realloc(x->used, (x->n_used + 1) * sizeof *u);
   if (!u) return -1;
   x->used = u;
-  if (!(u[x->n_used] = pl__strdup(name))) return -1;
+  if (!(u[x->n_used] = pl_strdup(name))) return -1;
   x->n_used++;
   return 0;
 }
@@ -189,16 +189,16 @@ static int same_file(struct extract *x, const char *name, uint64_t size, const c
   struct stat st;
   int same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
   if (same) {
-    pl__hash_reset(x->hash);
+    pl_hash_reset(x->hash);
     for (;;) {
       ssize_t n = read(fd, x->buf, COPY_BUF);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) same = 0;
       if (n <= 0) break;
-      pl__hash_update(x->hash, x->buf, (size_t)n);
+      pl_hash_update(x->hash, x->buf, (size_t)n);
     }
     char hex[33];
-    pl__hash_hex(x->hash, hex);
+    pl_hash_hex(x->hash, hex);
     same = same && strcmp(hex, fp) == 0;
   }
   close(fd);
@@ -273,7 +273,7 @@ static int extract_one(struct extract *x, mcap_reader *r, struct item_src *src, 
     return ITEM_IO;
   }
   int rc = ITEM_OK;
-  pl__hash_reset(x->hash);
+  pl_hash_reset(x->hash);
   *size = 0;
   for (;;) {
     size_t got = 0;
@@ -284,7 +284,7 @@ static int extract_one(struct extract *x, mcap_reader *r, struct item_src *src, 
       break;
     }
     if (got == 0) break; /* for attachments: the CRC has been checked */
-    pl__hash_update(x->hash, x->buf, got);
+    pl_hash_update(x->hash, x->buf, got);
     if (write_all(fd, x->buf, got) != 0) {
       snprintf(why, why_len, "writing in '%s': %s", x->dir, strerror(errno));
       rc = ITEM_IO;
@@ -300,7 +300,7 @@ static int extract_one(struct extract *x, mcap_reader *r, struct item_src *src, 
     snprintf(why, why_len, "writing in '%s': %s", x->dir, strerror(errno));
     rc = ITEM_IO;
   }
-  pl__hash_hex(x->hash, hex);
+  pl_hash_hex(x->hash, hex);
   int existed = 0;
   if (rc == ITEM_OK && place(x, tmp, name, *size, hex, final_name, cap, &existed) != 0) {
     snprintf(why, why_len, "cannot name a file '%s' in '%s': %s", name, x->dir, strerror(errno));
@@ -358,12 +358,12 @@ static void add_failure(json_object *failed, mcap_str name, uint64_t offset, con
 
 static int add_item(struct extract *x, const char *file_name, uint64_t size, mcap_str source) {
   pl_extract_report *rep = x->rep;
-  if (pl__grow((void **)&rep->items, &rep->cap_items, rep->n_items + 1, sizeof *rep->items))
+  if (pl_grow((void **)&rep->items, &rep->cap_items, rep->n_items + 1, sizeof *rep->items))
     return -1;
   pl_extract_item *it = &rep->items[rep->n_items];
   memset(it, 0, sizeof *it);
-  it->file_name = pl__strdup(file_name);
-  it->source_name = pl__strview(source);
+  it->file_name = pl_strdup(file_name);
+  it->source_name = pl_strview(source);
   it->source_name_len = source.len;
   it->size = size;
   if (!it->file_name || !it->source_name) {
@@ -561,7 +561,7 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
                      pl_error_info *err) {
   static const pl_extract_items_options defaults;
   if (!r || !dir || !out || (kind != PL_EXTRACT_ATTACHMENTS && kind != PL_EXTRACT_SCHEMAS))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   int schemas = kind == PL_EXTRACT_SCHEMAS;
   struct extract x;
@@ -572,20 +572,22 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
   json_object *doc = NULL;
   int rc = PL_OK;
   x.rep = calloc(1, sizeof *x.rep);
-  if (!x.rep) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!x.rep) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (make_dirs(dir) != 0) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot create directory '%s': %s", dir, strerror(errno));
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "cannot create directory '%s': %s", dir,
+                      strerror(errno));
     goto out;
   }
   x.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (x.dirfd < 0) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot open directory '%s': %s", dir, strerror(errno));
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "cannot open directory '%s': %s", dir,
+                      strerror(errno));
     goto out;
   }
-  x.hash = pl__hash_new();
+  x.hash = pl_hash_new();
   x.buf = malloc(COPY_BUF);
   if (!x.hash || !x.buf || remember(&x, MANIFEST) != 0) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   struct stat st;
@@ -593,10 +595,10 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
   if (fstatat(x.dirfd, MANIFEST, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
     replace_manifest = our_manifest(&x);
     if (!replace_manifest) {
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "'%s/%s' exists and is not a manifest of 'mcapkit extract'; extract into "
-                   "another directory",
-                   dir, MANIFEST);
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "'%s/%s' exists and is not a manifest of 'mcapkit extract'; extract into "
+                        "another directory",
+                        dir, MANIFEST);
       goto out;
     }
   }
@@ -606,7 +608,7 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
   if (!doc || !items || !failed) {
     json_object_put(items);
     json_object_put(failed);
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   json_object_object_add(doc, "format_version", json_object_new_int(1));
@@ -617,26 +619,26 @@ int pl_extract_items(mcap_reader *r, const char *file, pl_extract_kind kind, con
   json_object_object_add(doc, "failed", failed);
   if ((schemas ? extract_schemas(&x, r, file, items, failed)
                : extract_attachments(&x, r, file, items, failed)) != 0) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   const char *text = json_object_to_json_string_ext(
       doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
   if (!text || write_manifest(&x, text, replace_manifest) != 0) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot write '%s/%s': %s", dir, MANIFEST,
-                 strerror(errno));
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "cannot write '%s/%s': %s", dir, MANIFEST,
+                      strerror(errno));
     goto out;
   }
   fsync(x.dirfd);
-  x.rep->manifest = pl__strdup(text);
-  if (!x.rep->manifest) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  x.rep->manifest = pl_strdup(text);
+  if (!x.rep->manifest) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   json_object_put(doc);
   if (x.dirfd >= 0) close(x.dirfd);
   for (size_t i = 0; i < x.n_used; i++) free(x.used[i]);
   free(x.used);
   free(x.buf);
-  pl__hash_free(x.hash);
+  pl_hash_free(x.hash);
   if (rc != PL_OK) {
     pl_extract_report_free(x.rep);
     return rc;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "pipeline/import.h"
 
 /* --------------------------------------------------------- coverage.c */
@@ -55,7 +55,7 @@ typedef struct pl__walk_cb {
   /* a problem met on the way (the walk goes on where it can) */
   int (*problem)(void *ctx, pl_severity sev, const char *code, uint64_t offset, const char *msg);
   /* where each chunk goes once decompressed, CRC-checked and walked (NULL: nowhere) */
-  pl__feed *feed;
+  pl_feed *feed;
   /* after DataEnd, also pass on the summary's Schema and Channel records that the data
    * section did not define (topics without messages that rosbag2 writes there only);
    * a channel whose schema the file never defines is left out */

@@ -255,12 +255,12 @@ static int print_tree(json_object *doc, char **json, pl_error_info *err) {
   const char *s = json_object_to_json_string_length(doc, PRINT_FLAGS, &len);
   if (!s) {
     json_object_put(doc);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory printing JSON");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory printing JSON");
   }
   *json = malloc(len + 2);
   if (!*json) {
     json_object_put(doc);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory printing JSON");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory printing JSON");
   }
   memcpy(*json, s, len);
   (*json)[len] = '\n';
@@ -270,13 +270,13 @@ static int print_tree(json_object *doc, char **json, pl_error_info *err) {
 }
 
 int pl_index_to_json(const pl_recording_index *ix, char **json, pl_error_info *err) {
-  if (!ix || !json) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!ix || !json) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *json = NULL;
   struct jb j = {0};
   json_object *doc = index_tree(&j, ix);
   if (j.oom || !doc) {
     json_object_put(doc);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory building JSON");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory building JSON");
   }
   return print_tree(doc, json, err);
 }
@@ -289,7 +289,7 @@ struct jp {
 };
 
 static int jfail(struct jp *p, const char *fmt, const char *field) {
-  if (p->rc == PL_OK) p->rc = pl__err(p->err, PL_EJSON, UINT64_MAX, fmt, field);
+  if (p->rc == PL_OK) p->rc = pl_error_set(p->err, PL_EJSON, UINT64_MAX, fmt, field);
   return p->rc;
 }
 
@@ -315,8 +315,8 @@ static json_object *jget(struct jp *p, json_object *obj, const char *key, json_t
 static char *jget_str(struct jp *p, json_object *obj, const char *key, int nullable) {
   json_object *v = jget(p, obj, key, json_type_string, nullable);
   if (!v) return NULL;
-  char *s = pl__strdup(json_object_get_string(v));
-  if (!s && p->rc == PL_OK) p->rc = pl__err(p->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  char *s = pl_strdup(json_object_get_string(v));
+  if (!s && p->rc == PL_OK) p->rc = pl_error_set(p->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   return s;
 }
 
@@ -350,7 +350,7 @@ static int parse_ranges(struct jp *p, json_object *arr, const char *what, pl_ran
   size_t len = json_object_array_length(arr);
   if (!len) return PL_OK;
   *out = calloc(len, sizeof **out);
-  if (!*out) return p->rc = pl__err(p->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!*out) return p->rc = pl_error_set(p->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   for (size_t i = 0; i < len && !p->rc; i++) {
     json_object *o = json_object_array_get_idx(arr, i);
     if (!json_object_is_type(o, json_type_object))
@@ -373,20 +373,20 @@ static pl_severity severity_from(const char *s, int *ok) {
 
 static json_object *parse_text(const char *json, size_t len, pl_error_info *err) {
   if (len > INT32_MAX) {
-    pl__err(err, PL_EJSON, UINT64_MAX, "JSON text too large");
+    pl_error_set(err, PL_EJSON, UINT64_MAX, "JSON text too large");
     return NULL;
   }
   json_tokener *tok = json_tokener_new();
   if (!tok) {
-    pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return NULL;
   }
   json_object *doc = json_tokener_parse_ex(tok, json, (int)len);
   enum json_tokener_error e = json_tokener_get_error(tok);
   size_t used = json_tokener_get_parse_end(tok);
   if (!doc || e != json_tokener_success) {
-    pl__err(err, PL_EJSON, used, "malformed JSON at byte %zu: %s", used,
-            json_tokener_error_desc(e == json_tokener_success ? json_tokener_continue : e));
+    pl_error_set(err, PL_EJSON, used, "malformed JSON at byte %zu: %s", used,
+                 json_tokener_error_desc(e == json_tokener_success ? json_tokener_continue : e));
     json_object_put(doc);
     json_tokener_free(tok);
     return NULL;
@@ -394,7 +394,7 @@ static json_object *parse_text(const char *json, size_t len, pl_error_info *err)
   for (size_t i = used; i < len; i++) {
     if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' && json[i] != '\t' &&
         json[i] != '\0') {
-      pl__err(err, PL_EJSON, i, "malformed JSON: trailing bytes at byte %zu", i);
+      pl_error_set(err, PL_EJSON, i, "malformed JSON: trailing bytes at byte %zu", i);
       json_object_put(doc);
       json_tokener_free(tok);
       return NULL;
@@ -405,7 +405,7 @@ static json_object *parse_text(const char *json, size_t len, pl_error_info *err)
 }
 
 int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, pl_error_info *err) {
-  if (!json || !out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!json || !out) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   json_object *doc = parse_text(json, len, err);
   if (!doc) return err && err->code ? err->code : PL_EJSON;
@@ -413,7 +413,7 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
   pl_recording_index *ix = calloc(1, sizeof *ix);
   if (!ix) {
     json_object_put(doc);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (!json_object_is_type(doc, json_type_object)) {
     jfail(&p, "index JSON: %s is not an object", "the document");
@@ -422,8 +422,8 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
   uint64_t fv = jget_u64(&p, doc, "format_version");
   if (p.rc) goto out;
   if (fv != PL_INDEX_FORMAT_VERSION) {
-    p.rc = pl__err(err, PL_EJSON, UINT64_MAX, "index JSON: format_version %llu is not supported",
-                   (unsigned long long)fv);
+    p.rc = pl_error_set(err, PL_EJSON, UINT64_MAX,
+                        "index JSON: format_version %llu is not supported", (unsigned long long)fv);
     goto out;
   }
   json_object *rec = jget(&p, doc, "recording", json_type_object, 0);
@@ -494,7 +494,7 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
   json_object_object_foreach(tc, key, val) {
     if (p.rc) break;
     pl_topic_coverage *c = &ix->topic_coverage[ix->n_topic_coverage++];
-    c->topic = pl__strdup(key);
+    c->topic = pl_strdup(key);
     if (!c->topic) goto oom;
     parse_ranges(&p, val, "topic_coverage", &c->ranges, &c->n_ranges);
   }
@@ -551,8 +551,8 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
         break;
       }
       pl_kv *kv = &m->entries[m->n_entries++];
-      kv->key = pl__strdup(mk);
-      kv->value = pl__strdup(json_object_get_string(mv));
+      kv->key = pl_strdup(mk);
+      kv->value = pl_strdup(json_object_get_string(mv));
       if (!kv->key || !kv->value) goto oom;
     }
   }
@@ -583,7 +583,7 @@ int pl_index_from_json(const char *json, size_t len, pl_recording_index **out, p
   }
   goto out;
 oom:
-  if (!p.rc) p.rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!p.rc) p.rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   json_object_put(doc);
   if (p.rc) {
@@ -610,7 +610,7 @@ int pl__lake_json(const pl_lake_file *files, size_t n, char **json, pl_error_inf
   }
   if (j.oom || !arr) {
     json_object_put(arr);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory building JSON");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory building JSON");
   }
   return print_tree(arr, json, err);
 }
@@ -634,7 +634,7 @@ int pl__lake_json_parse(const char *json, size_t len, pl_lake_file **files, size
   pl_lake_file *out = NULL;
   size_t cnt = 0;
   if (!json_object_is_type(doc, json_type_array)) {
-    rc = pl__err(err, PL_EJSON, UINT64_MAX, "lake.json: not a list");
+    rc = pl_error_set(err, PL_EJSON, UINT64_MAX, "lake.json: not a list");
     goto done;
   }
   size_t len_a = json_object_array_length(doc);
@@ -645,28 +645,28 @@ int pl__lake_json_parse(const char *json, size_t len, pl_lake_file **files, size
         !json_object_is_type(path, json_type_string) ||
         !json_object_object_get_ex(o, "topics", &topics) ||
         !json_object_is_type(topics, json_type_array)) {
-      rc = pl__err(err, PL_EJSON, UINT64_MAX, "lake.json: entry %zu is not {path, topics}", i);
+      rc = pl_error_set(err, PL_EJSON, UINT64_MAX, "lake.json: entry %zu is not {path, topics}", i);
       goto done;
     }
     pl_lake_file *f = &out[cnt++];
-    f->path = pl__strdup(json_object_get_string(path));
+    f->path = pl_strdup(json_object_get_string(path));
     if (!f->path) goto oom;
     size_t nt = json_object_array_length(topics);
     if (nt && !(f->topics = calloc(nt, sizeof *f->topics))) goto oom;
     for (size_t k = 0; k < nt; k++) {
       json_object *t = json_object_array_get_idx(topics, k);
       if (!json_object_is_type(t, json_type_string)) {
-        rc = pl__err(err, PL_EJSON, UINT64_MAX,
-                     "lake.json: entry %zu has a topic that is not a string", i);
+        rc = pl_error_set(err, PL_EJSON, UINT64_MAX,
+                          "lake.json: entry %zu has a topic that is not a string", i);
         goto done;
       }
-      f->topics[f->n_topics] = pl__strdup(json_object_get_string(t));
+      f->topics[f->n_topics] = pl_strdup(json_object_get_string(t));
       if (!f->topics[f->n_topics++]) goto oom;
     }
   }
   goto done;
 oom:
-  rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 done:
   json_object_put(doc);
   if (rc) {

@@ -30,7 +30,7 @@ struct vdef {
 struct vtopic {
   char *topic;
   uint64_t count, bytes, first, last;
-  pl__hash *h;
+  pl_hash *h;
   struct vdef *defs;
   size_t n_defs, cap_defs;
 };
@@ -58,7 +58,7 @@ struct vside {
   size_t n_atts, cap_atts;
   struct vmeta *metas;
   size_t n_metas, cap_metas;
-  pl__hash *att_hash;
+  pl_hash *att_hash;
   int expect_topic;        /* lake topic files: only this topic allowed (-1: any) */
   const char *file;        /* the file being read, for messages */
   int no_messages;         /* the recording file: messages not expected */
@@ -72,7 +72,7 @@ struct vside {
 static void vside_dispose(struct vside *s) {
   for (size_t i = 0; i < s->n_topics; i++) {
     free(s->topics[i].topic);
-    pl__hash_free(s->topics[i].h);
+    pl_hash_free(s->topics[i].h);
     free(s->topics[i].defs);
   }
   free(s->topics);
@@ -85,7 +85,7 @@ static void vside_dispose(struct vside *s) {
   free(s->atts);
   for (size_t i = 0; i < s->n_metas; i++) free(s->metas[i].name);
   free(s->metas);
-  pl__hash_free(s->att_hash);
+  pl_hash_free(s->att_hash);
 }
 
 static int vside_init(struct vside *s, const char *what) {
@@ -93,7 +93,7 @@ static int vside_init(struct vside *s, const char *what) {
   s->what = what;
   s->chan_topic = malloc(65536 * sizeof *s->chan_topic);
   s->schema_hash = calloc(65536, sizeof *s->schema_hash);
-  s->att_hash = pl__hash_new();
+  s->att_hash = pl_hash_new();
   if (!s->chan_topic || !s->schema_hash || !s->att_hash) return PL_ENOMEM;
   for (size_t i = 0; i < 65536; i++) s->chan_topic[i] = -1;
   s->expect_topic = -1;
@@ -104,14 +104,14 @@ static int find_vtopic(struct vside *s, const char *t, size_t len, int create) {
   for (size_t i = 0; i < s->n_topics; i++)
     if (strlen(s->topics[i].topic) == len && memcmp(s->topics[i].topic, t, len) == 0) return (int)i;
   if (!create) return -1;
-  if (pl__grow((void **)&s->topics, &s->cap_topics, s->n_topics + 1, sizeof *s->topics)) return -2;
+  if (pl_grow((void **)&s->topics, &s->cap_topics, s->n_topics + 1, sizeof *s->topics)) return -2;
   struct vtopic *v = &s->topics[s->n_topics];
   memset(v, 0, sizeof *v);
   v->topic = malloc(len + 1);
-  v->h = pl__hash_new();
+  v->h = pl_hash_new();
   if (!v->topic || !v->h) {
     free(v->topic);
-    pl__hash_free(v->h);
+    pl_hash_free(v->h);
     return -2;
   }
   memcpy(v->topic, t, len);
@@ -121,16 +121,16 @@ static int find_vtopic(struct vside *s, const char *t, size_t len, int create) {
 
 /* 64-bit digest of length-prefixed fields. */
 static uint64_t fields_hash(const void *const *p, const uint64_t *n, int k) {
-  pl__hash *h = pl__hash_new();
+  pl_hash *h = pl_hash_new();
   if (!h) return 0;
   for (int i = 0; i < k; i++) {
-    pl__hash_u64(h, n[i]);
-    if (n[i]) pl__hash_update(h, p[i], (size_t)n[i]);
+    pl_hash_u64(h, n[i]);
+    if (n[i]) pl_hash_update(h, p[i], (size_t)n[i]);
   }
   char hex[33];
-  pl__hash_hex(h, hex);
-  pl__hash_free(h);
-  return pl__hash64(hex, 32);
+  pl_hash_hex(h, hex);
+  pl_hash_free(h);
+  return pl_hash64(hex, 32);
 }
 
 static int v_schema(void *ctx, const mcap_schema *sc) {
@@ -147,8 +147,8 @@ static int v_problem(void *ctx, pl_severity sev, const char *code, uint64_t offs
   struct vside *s = ctx;
   (void)code;
   if (sev != PL_SEV_ERROR) return PL_OK;
-  return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, s->problem_severity, "lake-unreadable",
-                         offset, "%s '%s': %.200s", s->what, s->file, msg);
+  return pl_finding_add(s->diffs, s->n_diffs, s->cap_diffs, s->problem_severity, "lake-unreadable",
+                        offset, "%s '%s': %.200s", s->what, s->file, msg);
 }
 
 static int v_channel(void *ctx, const mcap_channel *c) {
@@ -157,9 +157,9 @@ static int v_channel(void *ctx, const mcap_channel *c) {
   int t = find_vtopic(s, c->topic.data ? c->topic.data : "", c->topic.len, 1);
   if (t < 0) return PL_ENOMEM;
   if (s->expect_topic >= 0 && t != s->expect_topic) {
-    int rc = pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-wrong-file",
-                             UINT64_MAX, "lake file '%s' has channel %u of topic '%s'", s->file,
-                             c->id, s->topics[t].topic);
+    int rc = pl_finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-wrong-file",
+                            UINT64_MAX, "lake file '%s' has channel %u of topic '%s'", s->file,
+                            c->id, s->topics[t].topic);
     if (rc) return rc;
   }
   s->chan_topic[c->id] = t;
@@ -170,7 +170,7 @@ static int v_channel(void *ctx, const mcap_channel *c) {
   const void *p[4] = {ids, c->topic.data, c->message_encoding.data, c->metadata.data};
   uint64_t n[4] = {10, c->topic.len, c->message_encoding.len, c->metadata.len};
   struct vtopic *v = &s->topics[t];
-  if (pl__grow((void **)&v->defs, &v->cap_defs, v->n_defs + 1, sizeof *v->defs)) return PL_ENOMEM;
+  if (pl_grow((void **)&v->defs, &v->cap_defs, v->n_defs + 1, sizeof *v->defs)) return PL_ENOMEM;
   v->defs[v->n_defs].id = c->id;
   v->defs[v->n_defs].h = fields_hash(p, n, 4);
   v->n_defs++;
@@ -197,29 +197,29 @@ static int v_message(void *ctx, const mcap_message *m) {
   for (int i = 0; i < 8; i++) hdr[k++] = (uint8_t)(m->log_time >> (8 * i));
   for (int i = 0; i < 8; i++) hdr[k++] = (uint8_t)(m->publish_time >> (8 * i));
   for (int i = 0; i < 8; i++) hdr[k++] = (uint8_t)(m->data.len >> (8 * i));
-  pl__hash_update(v->h, hdr, sizeof hdr);
-  pl__hash_update(v->h, m->data.data, (size_t)m->data.len);
+  pl_hash_update(v->h, hdr, sizeof hdr);
+  pl_hash_update(v->h, m->data.data, (size_t)m->data.len);
   return PL_OK;
 }
 
 static int v_att_begin(void *ctx, const mcap_attachment *a, uint64_t offset) {
   struct vside *s = ctx;
   (void)offset;
-  if (pl__grow((void **)&s->atts, &s->cap_atts, s->n_atts + 1, sizeof *s->atts)) return PL_ENOMEM;
+  if (pl_grow((void **)&s->atts, &s->cap_atts, s->n_atts + 1, sizeof *s->atts)) return PL_ENOMEM;
   struct vatt *x = &s->atts[s->n_atts++];
   memset(x, 0, sizeof *x);
-  x->name = pl__strview(a->name);
-  x->media_type = pl__strview(a->media_type);
+  x->name = pl_strview(a->name);
+  x->media_type = pl_strview(a->media_type);
   if (!x->name || !x->media_type) return PL_ENOMEM;
   x->log_time = a->log_time;
   x->create_time = a->create_time;
   x->size = a->data.len;
-  pl__hash_reset(s->att_hash);
+  pl_hash_reset(s->att_hash);
   return PL_OK;
 }
 
 static int v_att_data(void *ctx, const uint8_t *p, size_t n) {
-  pl__hash_update(((struct vside *)ctx)->att_hash, p, n);
+  pl_hash_update(((struct vside *)ctx)->att_hash, p, n);
   return PL_OK;
 }
 
@@ -228,19 +228,19 @@ static int v_att_end(void *ctx, uint32_t stored, uint32_t computed) {
   (void)computed;
   struct vatt *x = &s->atts[s->n_atts - 1];
   x->crc = stored;
-  pl__hash_hex(s->att_hash, x->fingerprint);
+  pl_hash_hex(s->att_hash, x->fingerprint);
   return PL_OK;
 }
 
 static int v_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   struct vside *s = ctx;
   (void)offset;
-  if (pl__grow((void **)&s->metas, &s->cap_metas, s->n_metas + 1, sizeof *s->metas))
+  if (pl_grow((void **)&s->metas, &s->cap_metas, s->n_metas + 1, sizeof *s->metas))
     return PL_ENOMEM;
   struct vmeta *x = &s->metas[s->n_metas++];
-  x->name = pl__strview(m->name);
+  x->name = pl_strview(m->name);
   if (!x->name) return PL_ENOMEM;
-  x->map_hash = pl__hash64(m->metadata.data ? (const void *)m->metadata.data : "", m->metadata.len);
+  x->map_hash = pl_hash64(m->metadata.data ? (const void *)m->metadata.data : "", m->metadata.len);
   x->n = mcap_map_str_count(&m->metadata);
   return PL_OK;
 }
@@ -264,8 +264,8 @@ static int check_summary(struct vside *s, const char *path) {
   snprintf(msg, sizeof msg, "%.250s", rc == MCAP_OK ? why : me.msg);
   mcap_reader_free(r);
   if (ok) return PL_OK;
-  return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-summary",
-                         UINT64_MAX, "lake file '%s' cannot be read by its summary: %s", path, msg);
+  return pl_finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-summary",
+                        UINT64_MAX, "lake file '%s' cannot be read by its summary: %s", path, msg);
 }
 
 static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
@@ -278,8 +278,8 @@ static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
   }
   int rc = mcap_source_open_file(&src, path, &me);
   if (rc) {
-    return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-unreadable",
-                           UINT64_MAX, "%s '%s': %.200s", s->what, path, me.msg);
+    return pl_finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-unreadable",
+                          UINT64_MAX, "%s '%s': %.200s", s->what, path, me.msg);
   }
   s->file = path;
   /* ids are unique within a recording, but each file is read on its own */
@@ -302,10 +302,10 @@ static int walk_side(struct vside *s, const char *path, pl_error_info *err) {
   memset(&e, 0, sizeof e);
   rc = pl__walk_file(&src, 0, &cb, &st, &e);
   mcap_source_close(&src);
-  if (rc == PL_ENOMEM) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (rc == PL_ENOMEM) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (rc)
-    return pl__finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-unreadable",
-                           UINT64_MAX, "%s '%s': %.200s", s->what, path, e.msg);
+    return pl_finding_add(s->diffs, s->n_diffs, s->cap_diffs, PL_SEV_ERROR, "lake-unreadable",
+                          UINT64_MAX, "%s '%s': %.200s", s->what, path, e.msg);
   return PL_OK;
 }
 
@@ -323,13 +323,13 @@ static uint64_t defs_digest(struct vtopic *v) {
       v->defs[k++] = v->defs[i];
   v->n_defs = k;
   /* field by field: the struct has padding */
-  uint64_t acc = pl__hash64("", 0);
+  uint64_t acc = pl_hash64("", 0);
   for (size_t i = 0; i < k; i++) {
     uint8_t b[18];
     for (int j = 0; j < 8; j++) b[j] = (uint8_t)(acc >> (8 * j));
     for (int j = 0; j < 2; j++) b[8 + j] = (uint8_t)(v->defs[i].id >> (8 * j));
     for (int j = 0; j < 8; j++) b[10 + j] = (uint8_t)(v->defs[i].h >> (8 * j));
-    acc = pl__hash64(b, sizeof b);
+    acc = pl_hash64(b, sizeof b);
   }
   return acc;
 }
@@ -357,12 +357,12 @@ static int find_recording(const char *lake, const pl_recording_index *ix, char *
                           pl_error_info *err) {
   *out = NULL;
   char *rd = pl__lake_recording_dir(ix, NULL, NULL);
-  if (!rd) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!rd) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   size_t n = strlen(lake) + strlen(rd) + 2;
   char *cand = malloc(n);
   if (!cand) {
     free(rd);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   snprintf(cand, n, "%s/%s", lake, rd);
   free(rd);
@@ -374,7 +374,7 @@ static int find_recording(const char *lake, const pl_recording_index *ix, char *
   }
   free(cand);
   DIR *d1 = opendir(lake);
-  if (!d1) return pl__err_errno(err, errno, "cannot open lake '%s'", lake);
+  if (!d1) return pl_error_set_errno(err, errno, "cannot open lake '%s'", lake);
   struct dirent *e1;
   while (!*out && (e1 = readdir(d1))) {
     if (e1->d_name[0] == '.' || strcmp(e1->d_name, "tmp") == 0) continue;
@@ -403,8 +403,8 @@ static int find_recording(const char *lake, const pl_recording_index *ix, char *
   }
   closedir(d1);
   if (!*out)
-    return pl__err(err, PL_ENOTFOUND, UINT64_MAX, "no recording with content hash %s in lake '%s'",
-                   ix->content_hash, lake);
+    return pl_error_set(err, PL_ENOTFOUND, UINT64_MAX,
+                        "no recording with content hash %s in lake '%s'", ix->content_hash, lake);
   return PL_OK;
 }
 
@@ -415,7 +415,7 @@ static void fmt_t(uint64_t ns, char buf[40]) {
 int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **diffs, size_t *n_diffs,
                    pl_error_info *err) {
   if (!lake_dir || !mcap_path || !diffs || !n_diffs)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *diffs = NULL;
   *n_diffs = 0;
   size_t cap = 0;
@@ -430,7 +430,7 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
   else
     memset(&lake, 0, sizeof lake);
   if (rc) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   orig.diffs = lake.diffs = diffs;
@@ -495,9 +495,9 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
     if (rc) goto out;
   }
   if (lake.stray_messages &&
-      (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-wrong-file", UINT64_MAX,
-                            "%llu messages are in a lake file of another topic or in %s",
-                            (unsigned long long)lake.stray_messages, PL_LAKE_RECORDING_FILE)))
+      (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-wrong-file", UINT64_MAX,
+                           "%llu messages are in a lake file of another topic or in %s",
+                           (unsigned long long)lake.stray_messages, PL_LAKE_RECORDING_FILE)))
     goto out;
 
   /* topics */
@@ -505,23 +505,21 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
     struct vtopic *a = &orig.topics[i];
     int j = find_vtopic(&lake, a->topic, strlen(a->topic), 0);
     if (j < 0) {
-      if ((rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-topic-missing",
-                                UINT64_MAX, "topic '%.150s' (%llu messages) has no lake file",
-                                a->topic, (unsigned long long)a->count)))
+      if ((rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-topic-missing", UINT64_MAX,
+                               "topic '%.150s' (%llu messages) has no lake file", a->topic,
+                               (unsigned long long)a->count)))
         goto out;
       continue;
     }
     struct vtopic *b = &lake.topics[j];
     char ta[40], tb[40], tc[40], td[40], ha[33], hb[33];
     if (a->count != b->count &&
-        (rc =
-             pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-count", UINT64_MAX,
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-count", UINT64_MAX,
                              "topic '%.150s': %llu messages in the original, %llu in the lake",
                              a->topic, (unsigned long long)a->count, (unsigned long long)b->count)))
       goto out;
     if (a->bytes != b->bytes &&
-        (rc =
-             pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-bytes", UINT64_MAX,
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-bytes", UINT64_MAX,
                              "topic '%.150s': %llu payload bytes in the original, %llu in the lake",
                              a->topic, (unsigned long long)a->bytes, (unsigned long long)b->bytes)))
       goto out;
@@ -530,38 +528,38 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
       fmt_t(a->last, tb);
       fmt_t(b->first, tc);
       fmt_t(b->last, td);
-      if ((rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-times", UINT64_MAX,
-                                "topic '%.100s': original %s..%s, lake %s..%s", a->topic, ta, tb,
-                                tc, td)))
+      if ((rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-times", UINT64_MAX,
+                               "topic '%.100s': original %s..%s, lake %s..%s", a->topic, ta, tb, tc,
+                               td)))
         goto out;
     }
-    pl__hash_hex(a->h, ha);
-    pl__hash_hex(b->h, hb);
+    pl_hash_hex(a->h, ha);
+    pl_hash_hex(b->h, hb);
     if (strcmp(ha, hb) != 0 &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-digest", UINT64_MAX,
-                              "topic '%.150s': message digest %s in the original, %s in the lake",
-                              a->topic, ha, hb)))
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-digest", UINT64_MAX,
+                             "topic '%.150s': message digest %s in the original, %s in the lake",
+                             a->topic, ha, hb)))
       goto out;
     if (defs_digest(a) != defs_digest(b) &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-channels", UINT64_MAX,
-                              "topic '%.150s': channel or schema definitions differ (%zu channels "
-                              "in the original, %zu in the lake)",
-                              a->topic, a->n_defs, b->n_defs)))
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-channels", UINT64_MAX,
+                             "topic '%.150s': channel or schema definitions differ (%zu channels "
+                             "in the original, %zu in the lake)",
+                             a->topic, a->n_defs, b->n_defs)))
       goto out;
   }
   for (size_t j = 0; j < lake.n_topics; j++) {
     if (find_vtopic(&orig, lake.topics[j].topic, strlen(lake.topics[j].topic), 0) >= 0) continue;
-    if ((rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-topic-extra", UINT64_MAX,
-                              "the lake has topic '%.150s' (%llu messages), the original has not",
-                              lake.topics[j].topic, (unsigned long long)lake.topics[j].count)))
+    if ((rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-topic-extra", UINT64_MAX,
+                             "the lake has topic '%.150s' (%llu messages), the original has not",
+                             lake.topics[j].topic, (unsigned long long)lake.topics[j].count)))
       goto out;
   }
 
   /* attachments and metadata, in order */
   if (orig.n_atts != lake.n_atts &&
-      (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachments", UINT64_MAX,
-                            "%zu attachments in the original, %zu in the lake", orig.n_atts,
-                            lake.n_atts)))
+      (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachments", UINT64_MAX,
+                           "%zu attachments in the original, %zu in the lake", orig.n_atts,
+                           lake.n_atts)))
     goto out;
   for (size_t i = 0; i < orig.n_atts && i < lake.n_atts; i++) {
     const struct vatt *a = &orig.atts[i], *b = &lake.atts[i];
@@ -574,26 +572,26 @@ int pl_lake_verify(const char *lake_dir, const char *mcap_path, pl_finding **dif
                        : a->crc && a->crc != b->crc             ? "crc"
                                                                 : NULL;
     if (what &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachment", UINT64_MAX,
-                              "attachment %zu ('%.100s'): %s differs", i, a->name, what)))
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-attachment", UINT64_MAX,
+                             "attachment %zu ('%.100s'): %s differs", i, a->name, what)))
       goto out;
   }
   if (orig.n_metas != lake.n_metas &&
-      (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-metadata", UINT64_MAX,
-                            "%zu metadata records in the original, %zu in the lake", orig.n_metas,
-                            lake.n_metas)))
+      (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-metadata", UINT64_MAX,
+                           "%zu metadata records in the original, %zu in the lake", orig.n_metas,
+                           lake.n_metas)))
     goto out;
   for (size_t i = 0; i < orig.n_metas && i < lake.n_metas; i++) {
     const struct vmeta *a = &orig.metas[i], *b = &lake.metas[i];
     if ((strcmp(a->name, b->name) || a->map_hash != b->map_hash) &&
-        (rc = pl__finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-metadata", UINT64_MAX,
-                              "metadata %zu ('%.100s'): %s differs", i, a->name,
-                              strcmp(a->name, b->name) ? "name" : "content")))
+        (rc = pl_finding_add(diffs, n_diffs, &cap, PL_SEV_ERROR, "lake-metadata", UINT64_MAX,
+                             "metadata %zu ('%.100s'): %s differs", i, a->name,
+                             strcmp(a->name, b->name) ? "name" : "content")))
       goto out;
   }
   goto out;
 oom:
-  rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   vside_dispose(&orig);
   vside_dispose(&lake);
@@ -601,7 +599,8 @@ out:
   free(text);
   free(recdir);
   pl_recording_index_free(ix);
-  if (rc == PL_ENOMEM && err && !err->msg[0]) pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (rc == PL_ENOMEM && err && !err->msg[0])
+    pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (rc) {
     free(*diffs);
     *diffs = NULL;
@@ -610,7 +609,7 @@ out:
   }
   for (size_t i = 0; i < *n_diffs; i++)
     if ((*diffs)[i].severity == PL_SEV_ERROR)
-      return pl__err(err, PL_EVERIFY, UINT64_MAX, "%zu differences between '%s' and its lake files",
-                     *n_diffs, mcap_path);
+      return pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                          "%zu differences between '%s' and its lake files", *n_diffs, mcap_path);
   return PL_OK;
 }

@@ -66,21 +66,21 @@ int pl__read_small_file(const char *path, size_t max, char **out, size_t *len, p
   *out = NULL;
   *len = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
+  if (fd < 0) return pl_error_set_errno(err, errno, "cannot open '%s'", path);
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
     int e = errno;
     close(fd);
     if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
-      return pl__err(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file of at most %zu bytes",
-                     path, max);
-    return pl__err_errno(err, e, "cannot stat '%s'", path);
+      return pl_error_set(err, PL_EIO, UINT64_MAX,
+                          "'%s' is not a regular file of at most %zu bytes", path, max);
+    return pl_error_set_errno(err, e, "cannot stat '%s'", path);
   }
   size_t n = (size_t)st.st_size;
   char *buf = malloc(n + 1);
   if (!buf) {
     close(fd);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   size_t have = 0;
   while (have < n) {
@@ -90,8 +90,8 @@ int pl__read_small_file(const char *path, size_t max, char **out, size_t *len, p
       int e = errno;
       free(buf);
       close(fd);
-      return r == 0 ? pl__err(err, PL_EIO, UINT64_MAX, "'%s' shrank while being read", path)
-                    : pl__err_errno(err, e, "reading '%s'", path);
+      return r == 0 ? pl_error_set(err, PL_EIO, UINT64_MAX, "'%s' shrank while being read", path)
+                    : pl_error_set_errno(err, e, "reading '%s'", path);
     }
     have += (size_t)r;
   }
@@ -107,16 +107,16 @@ int pl__write_file_atomic(const char *path, const void *data, size_t len, pl_err
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = mcap_sink_open_file(&sink, path, &me);
-  if (rc) return pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
   rc = sink.write(sink.payload, data, len, &me);
   if (rc == MCAP_OK) rc = mcap_sink_commit(&sink, &me);
   if (rc) {
-    pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+    pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
     mcap_sink_close(&sink, NULL);
     return err ? err->code : PL_EMCAP;
   }
   rc = mcap_sink_close(&sink, &me);
-  if (rc) return pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
   return PL_OK;
 }
 
@@ -160,7 +160,7 @@ static char *safe_name(const char *s, int topic_style) {
     changed = 1;
   }
   if (!topic_style && strcmp(out, "tmp") == 0) changed = 1; /* LAKE/tmp is the staging area */
-  if (changed) snprintf(out + keep, 16, "-%08x", (unsigned)pl__hash64(s, strlen(s)));
+  if (changed) snprintf(out + keep, 16, "-%08x", (unsigned)pl_hash64(s, strlen(s)));
   return out;
 }
 
@@ -194,14 +194,14 @@ static char *join(const char *a, const char *b) {
 }
 
 static int mkdirs(const char *path, pl_error_info *err) {
-  char *p = pl__strdup(path);
-  if (!p) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  char *p = pl_strdup(path);
+  if (!p) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   for (char *s = p + 1; *s; s++) {
     if (*s != '/') continue;
     *s = '\0';
     if (mkdir(p, 0777) != 0 && errno != EEXIST) {
       int e = errno;
-      int rc = pl__err_errno(err, e, "cannot create directory '%s'", p);
+      int rc = pl_error_set_errno(err, e, "cannot create directory '%s'", p);
       free(p);
       return rc;
     }
@@ -209,7 +209,7 @@ static int mkdirs(const char *path, pl_error_info *err) {
   }
   int rc = PL_OK;
   if (mkdir(p, 0777) != 0 && errno != EEXIST)
-    rc = pl__err_errno(err, errno, "cannot create directory '%s'", p);
+    rc = pl_error_set_errno(err, errno, "cannot create directory '%s'", p);
   free(p);
   return rc;
 }
@@ -224,9 +224,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static int remove_tree(const char *path, pl_error_info *err) {
   struct stat st;
   if (lstat(path, &st) != 0)
-    return errno == ENOENT ? PL_OK : pl__err_errno(err, errno, "cannot stat '%s'", path);
+    return errno == ENOENT ? PL_OK : pl_error_set_errno(err, errno, "cannot stat '%s'", path);
   if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-    return pl__err_errno(err, errno, "cannot remove '%s'", path);
+    return pl_error_set_errno(err, errno, "cannot remove '%s'", path);
   return PL_OK;
 }
 
@@ -273,7 +273,7 @@ struct lake {
  * would list them (the index itself is made without it, so the pass need not wait). */
 struct doctor_job {
   const char *path;
-  pl__feed *feed; /* the pass's decompressed chunks, so the doctor need not redo them */
+  pl_feed *feed; /* the pass's decompressed chunks, so the doctor need not redo them */
   pthread_t th;
   int started;
   int rc;
@@ -287,18 +287,18 @@ static void *doctor_main(void *arg) {
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   if (mcap_source_open_file(&src, d->path, &me) != MCAP_OK) {
-    d->rc = pl__err(&d->err, PL_EIO, UINT64_MAX, "%.200s", me.msg);
+    d->rc = pl_error_set(&d->err, PL_EIO, UINT64_MAX, "%.200s", me.msg);
     return NULL;
   }
-  d->rc = pl__doctor_run_fed(&src, NULL, d->feed, &d->report, &d->err);
+  d->rc = pl_doctor_run_fed(&src, NULL, d->feed, &d->report, &d->err);
   return NULL;
 }
 
 /* ---- writing records to a topic writer (the caller's thread) */
 
 static int writer_err(struct lake *lk, struct topic_out *t, int rc, const char *what) {
-  return pl__err(lk->err, rc == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP, UINT64_MAX, "%s '%s': %s",
-                 what, t->file, mcap_writer_errmsg(t->w));
+  return pl_error_set(lk->err, rc == MCAP_ENOMEM ? PL_ENOMEM : PL_EMCAP, UINT64_MAX, "%s '%s': %s",
+                      what, t->file, mcap_writer_errmsg(t->w));
 }
 
 static int route_def(struct lake *lk, int topic, const mcap_record *rec) {
@@ -342,7 +342,7 @@ static int name_topic(struct lake *lk, size_t i) {
   char *base = safe_name(t->topic, 1);
   if (!base) return PL_ENOMEM;
   size_t n = strlen(base) + 40;
-  unsigned h = (unsigned)pl__hash64(t->topic, strlen(t->topic));
+  unsigned h = (unsigned)pl_hash64(t->topic, strlen(t->topic));
   for (int attempt = 0;; attempt++) {
     char *file = malloc(n);
     if (!file) {
@@ -370,15 +370,15 @@ static int name_topic(struct lake *lk, size_t i) {
 static int open_topic(struct lake *lk, size_t i) {
   struct topic_out *t = lk->topics[i];
   char *path = join(lk->stage, t->file);
-  if (!path) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!path) return pl_error_set(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = mcap_sink_open_file(&t->sink, path, &me);
   free(path);
-  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
   t->sink_open = 1;
   rc = mcap_writer_open(&t->w, &t->sink, &lk->wo);
-  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "opening a writer for '%s'", t->file);
+  if (rc) return pl_error_set_mcap(lk->err, rc, UINT64_MAX, "opening a writer for '%s'", t->file);
   return PL_OK;
 }
 
@@ -406,7 +406,7 @@ static int lk_schema(void *ctx, const mcap_schema *s) {
   *c = *s;
   size_t n = (size_t)s->name.len + s->encoding.len + (size_t)s->data.len;
   char *buf = malloc(n ? n : 1);
-  if (!buf) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!buf) return pl_error_set(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (s->name.len) memcpy(buf, s->name.data, s->name.len);
   if (s->encoding.len) memcpy(buf + s->name.len, s->encoding.data, s->encoding.len);
   if (s->data.len) memcpy(buf + s->name.len + s->encoding.len, s->data.data, (size_t)s->data.len);
@@ -430,9 +430,9 @@ static int lk_channel(void *ctx, const mcap_channel *c) {
   }
   if (c->schema_id != 0 && !lk->schema_seen[c->schema_id]) {
     if (!lk->o->allow_partial)
-      return pl__err(lk->err, PL_EPARTIAL, UINT64_MAX,
-                     "channel %u ('%.*s') refers to schema %u, which is not defined before it",
-                     c->id, (int)c->topic.len, c->topic.data, c->schema_id);
+      return pl_error_set(lk->err, PL_EPARTIAL, UINT64_MAX,
+                          "channel %u ('%.*s') refers to schema %u, which is not defined before it",
+                          c->id, (int)c->topic.len, c->topic.data, c->schema_id);
     lk->chan_skip[c->id] = 1;
     lk->partial_seen = 1;
     return PL_OK;
@@ -440,7 +440,7 @@ static int lk_channel(void *ctx, const mcap_channel *c) {
   int t = find_topic(lk, c->topic.data ? c->topic.data : "", c->topic.len);
   if (t < 0) {
     t = add_topic(lk, c->topic.data ? c->topic.data : "", c->topic.len);
-    if (t < 0) return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (t < 0) return pl_error_set(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     int rc = open_topic(lk, (size_t)t);
     if (rc) return rc;
   }
@@ -471,16 +471,16 @@ static int lk_att_begin(void *ctx, const mcap_attachment *a, uint64_t offset) {
   (void)offset;
   int rc = mcap_writer_attachment_begin(lk->rec, a->log_time, a->create_time, a->name,
                                         a->media_type, a->data.len);
-  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
-                           mcap_writer_errmsg(lk->rec))
+  return rc ? pl_error_set_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                                mcap_writer_errmsg(lk->rec))
             : PL_OK;
 }
 
 static int lk_att_data(void *ctx, const uint8_t *p, size_t n) {
   struct lake *lk = ctx;
   int rc = mcap_writer_attachment_write(lk->rec, p, n);
-  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
-                           mcap_writer_errmsg(lk->rec))
+  return rc ? pl_error_set_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                                mcap_writer_errmsg(lk->rec))
             : PL_OK;
 }
 
@@ -489,8 +489,8 @@ static int lk_att_end(void *ctx, uint32_t stored, uint32_t computed) {
   (void)stored;
   (void)computed;
   int rc = mcap_writer_attachment_end(lk->rec);
-  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
-                           mcap_writer_errmsg(lk->rec))
+  return rc ? pl_error_set_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                                mcap_writer_errmsg(lk->rec))
             : PL_OK;
 }
 
@@ -498,8 +498,8 @@ static int lk_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   struct lake *lk = ctx;
   (void)offset;
   int rc = mcap_writer_write_metadata_record(lk->rec, m);
-  return rc ? pl__err_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
-                           mcap_writer_errmsg(lk->rec))
+  return rc ? pl_error_set_mcap(lk->err, rc, UINT64_MAX, "writing '%s': %s", PL_LAKE_RECORDING_FILE,
+                                mcap_writer_errmsg(lk->rec))
             : PL_OK;
 }
 
@@ -510,7 +510,7 @@ static int lk_problem(void *ctx, pl_severity sev, const char *code, uint64_t off
   if (sev != PL_SEV_ERROR) return PL_OK;
   lk->partial_seen = 1;
   if (lk->o->allow_partial) return PL_OK;
-  return pl__err(lk->err, PL_EPARTIAL, offset, "%s", msg);
+  return pl_error_set(lk->err, PL_EPARTIAL, offset, "%s", msg);
 }
 
 /* ---- setup and teardown */
@@ -545,7 +545,7 @@ static int start_pool(struct lake *lk, int jobs) {
   }
   if (jobs < 2) return PL_OK;
   if (mcap_pool_new(&lk->pool, jobs) != MCAP_OK)
-    return pl__err(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(lk->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   lk->wo.pool = lk->pool;
   return PL_OK;
 }
@@ -554,8 +554,8 @@ static int start_pool(struct lake *lk, int jobs) {
 static int file_done(struct lake *lk) {
   lk->files_done++;
   if (lk->o->fail_after_files > 0 && lk->files_done >= lk->o->fail_after_files)
-    return pl__err(lk->err, PL_EIO, UINT64_MAX, "injected failure after %d files (test hook)",
-                   lk->files_done);
+    return pl_error_set(lk->err, PL_EIO, UINT64_MAX, "injected failure after %d files (test hook)",
+                        lk->files_done);
   return PL_OK;
 }
 
@@ -567,7 +567,7 @@ static int commit_sink(struct lake *lk, mcap_sink *sink, int *open) {
     rc = mcap_sink_close(sink, &me);
     *open = 0;
   }
-  if (rc) return pl__err_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(lk->err, rc, UINT64_MAX, "%s", me.msg);
   return file_done(lk);
 }
 
@@ -579,7 +579,7 @@ static int topics_from_index(struct lake *lk) {
     struct topic_out *o = calloc(1, sizeof *o);
     if (!o) return PL_ENOMEM;
     lk->topics[lk->n_topics] = o;
-    o->topic = pl__strdup(ix->topics[i].topic);
+    o->topic = pl_strdup(ix->topics[i].topic);
     if (!o->topic) return PL_ENOMEM;
     lk->n_topics++;
   }
@@ -599,7 +599,7 @@ static int fill_files(struct lake *lk, const char *recdir, pl_lake_file **files,
     f->path = join(recdir, lk->topics[i]->file);
     f->topics = malloc(sizeof *f->topics);
     if (!f->path || !f->topics) return PL_ENOMEM;
-    f->topics[0] = pl__strdup(lk->topics[i]->topic);
+    f->topics[0] = pl_strdup(lk->topics[i]->topic);
     if (!f->topics[0]) return PL_ENOMEM;
     f->n_topics = 1;
   }
@@ -615,21 +615,21 @@ static int check_existing(const char *dest, const char *recdir, const pl_recordi
   pl_recording_index *old = NULL;
   int rc = PL_OK;
   if (!ipath || !lpath) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   pl_error_info e;
   memset(&e, 0, sizeof e);
   if (pl__read_small_file(ipath, (size_t)1 << 30, &text, &len, &e) != PL_OK ||
       pl_index_from_json(text, len, &old, &e) != PL_OK) {
-    rc = pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                 "'%s' exists but is not a complete lake recording (%s)", dest, e.msg);
+    rc = pl_error_set(err, PL_ECONFLICT, UINT64_MAX,
+                      "'%s' exists but is not a complete lake recording (%s)", dest, e.msg);
     goto out;
   }
   if (strcmp(old->content_hash, ix->content_hash) != 0) {
-    rc = pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                 "'%s' holds a different recording (content %s, this file %s)", dest,
-                 old->content_hash, ix->content_hash);
+    rc = pl_error_set(err, PL_ECONFLICT, UINT64_MAX,
+                      "'%s' holds a different recording (content %s, this file %s)", dest,
+                      old->content_hash, ix->content_hash);
     goto out;
   }
   free(text);
@@ -637,8 +637,8 @@ static int check_existing(const char *dest, const char *recdir, const pl_recordi
   if ((rc = pl__read_small_file(lpath, (size_t)1 << 30, &text, &len, err))) goto out;
   if ((rc = pl__lake_json_parse(text, len, &res->files, &res->n_files, err))) goto out;
   res->skipped = 1;
-  res->recording_dir = pl__strdup(recdir);
-  if (!res->recording_dir) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  res->recording_dir = pl_strdup(recdir);
+  if (!res->recording_dir) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   free(ipath);
   free(lpath);
@@ -655,13 +655,13 @@ static int lock_stage(const char *lockpath, const char *recdir, int *out, pl_err
   *out = -1;
   for (int attempt = 0; attempt < 100; attempt++) {
     int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return pl__err_errno(err, errno, "cannot create '%s'", lockpath);
+    if (fd < 0) return pl_error_set_errno(err, errno, "cannot create '%s'", lockpath);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int e = errno;
       close(fd);
-      return e == EWOULDBLOCK ? pl__err(err, PL_ECONFLICT, UINT64_MAX,
-                                        "'%s' is being written by another process", recdir)
-                              : pl__err_errno(err, e, "cannot lock '%s'", lockpath);
+      return e == EWOULDBLOCK ? pl_error_set(err, PL_ECONFLICT, UINT64_MAX,
+                                             "'%s' is being written by another process", recdir)
+                              : pl_error_set_errno(err, e, "cannot lock '%s'", lockpath);
     }
     struct stat held, named;
     if (fstat(fd, &held) == 0 && stat(lockpath, &named) == 0 && held.st_dev == named.st_dev &&
@@ -671,8 +671,8 @@ static int lock_stage(const char *lockpath, const char *recdir, int *out, pl_err
     }
     close(fd);
   }
-  return pl__err(err, PL_ECONFLICT, UINT64_MAX, "'%s' is being written by another process",
-                 recdir);
+  return pl_error_set(err, PL_ECONFLICT, UINT64_MAX, "'%s' is being written by another process",
+                      recdir);
 }
 
 void pl_lake_result_dispose(pl_lake_result *res) {
@@ -685,13 +685,13 @@ void pl_lake_result_dispose(pl_lake_result *res) {
 int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_options *opts,
                   pl_lake_result *res, pl_error_info *err) {
   if (!mcap_path || !lake_dir || !res)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   memset(res, 0, sizeof *res);
   pl_lake_options defaults;
   memset(&defaults, 0, sizeof defaults);
   const pl_lake_options *o = opts ? opts : &defaults;
   if (!mcap_compression_name(o->compression))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid compression %d", (int)o->compression);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid compression %d", (int)o->compression);
 
   struct lake lk;
   memset(&lk, 0, sizeof lk);
@@ -716,8 +716,8 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     const char *why = "";
     for (size_t i = 0; i < ix->n_problems && !*why; i++)
       if (ix->problems[i].severity == PL_SEV_ERROR) why = ix->problems[i].message;
-    rc = pl__err(err, PL_EPARTIAL, UINT64_MAX, "'%s' cannot be read completely (%s)", mcap_path,
-                 why);
+    rc = pl_error_set(err, PL_EPARTIAL, UINT64_MAX, "'%s' cannot be read completely (%s)",
+                      mcap_path, why);
     goto out;
   }
 
@@ -754,7 +754,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
   /* a leftover from a run that crashed: start again */
   if ((rc = remove_tree(lk.stage, err))) goto out;
   if (mkdir(lk.stage, 0777) != 0) {
-    rc = pl__err_errno(err, errno, "cannot create directory '%s'", lk.stage);
+    rc = pl_error_set_errno(err, errno, "cannot create directory '%s'", lk.stage);
     goto out;
   }
 
@@ -785,22 +785,23 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     rc = mcap_sink_open_file(&lk.rec_sink, rpath, &me);
     free(rpath);
     if (rc) {
-      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      rc = pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
     lk.rec_sink_open = 1;
     if ((rc = mcap_writer_open(&lk.rec, &lk.rec_sink, &lk.wo))) {
-      rc = pl__err_mcap(err, rc, UINT64_MAX, "opening the writer of %s", PL_LAKE_RECORDING_FILE);
+      rc = pl_error_set_mcap(err, rc, UINT64_MAX, "opening the writer of %s",
+                             PL_LAKE_RECORDING_FILE);
       goto out;
     }
   }
   /* Beside the pass the doctor takes the chunks it decompressed; run alone (no thread) it
    * must decompress them itself. A feed that cannot be made only costs that time. */
-  if (pl__feed_new(&doc.feed, FEED_DEPTH) != PL_OK) doc.feed = NULL;
+  if (pl_feed_new(&doc.feed, FEED_DEPTH) != PL_OK) doc.feed = NULL;
   if (pthread_create(&doc.th, NULL, doctor_main, &doc) == 0) {
     doc.started = 1;
   } else {
-    pl__feed_free(doc.feed);
+    pl_feed_free(doc.feed);
     doc.feed = NULL;
     doctor_main(&doc);
   }
@@ -812,7 +813,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     memset(&me, 0, sizeof me);
     rc = mcap_source_open_file(&src, mcap_path, &me);
     if (rc) {
-      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      rc = pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
     pl__walk_cb cb;
@@ -832,14 +833,14 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     cb.progress_ctx = o->progress_ctx;
     pl__walk_stats ws;
     rc = pl__walk_file(&src, 0, &cb, &ws, err);
-    if (doc.feed) pl__feed_finish(doc.feed);
+    if (doc.feed) pl_feed_finish(doc.feed);
     mcap_source_close(&src);
     if (rc) goto out;
   }
   if ((rc = close_writers(&lk))) goto out;
   if ((rc = mcap_writer_close(lk.rec))) {
-    rc = pl__err_mcap(err, rc, UINT64_MAX, "finishing %s: %s", PL_LAKE_RECORDING_FILE,
-                      mcap_writer_errmsg(lk.rec));
+    rc = pl_error_set_mcap(err, rc, UINT64_MAX, "finishing %s: %s", PL_LAKE_RECORDING_FILE,
+                           mcap_writer_errmsg(lk.rec));
     goto out;
   }
 
@@ -873,7 +874,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
     if (doc.started) pthread_join(doc.th, NULL);
     doc.started = 0;
     rc = pl__index_add_doctor(ix, doc.rc, doc.report, &doc.err);
-    if (rc) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (rc) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     if (rc == PL_OK) rc = pl_index_to_json(ix, &json, err);
     if (rc == PL_OK) rc = pl__write_file_atomic(p, json, strlen(json), err);
     free(p);
@@ -886,7 +887,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
 
   /* 6. publish: one rename makes the whole recording visible */
   if (fsync_dir(lk.stage) != 0) {
-    rc = pl__err_errno(err, errno, "syncing '%s'", lk.stage);
+    rc = pl_error_set_errno(err, errno, "syncing '%s'", lk.stage);
     goto out;
   }
   if ((rc = mkdirs(devdir, err))) goto out;
@@ -897,7 +898,7 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
       rc = check_existing(dest, recdir, ix, res, err);
       goto out;
     }
-    rc = pl__err_errno(err, e, "cannot rename '%s' to '%s'", lk.stage, dest);
+    rc = pl_error_set_errno(err, e, "cannot rename '%s' to '%s'", lk.stage, dest);
     goto out;
   }
   (void)fsync_dir(devdir);
@@ -912,16 +913,16 @@ int pl_lake_write(const char *mcap_path, const char *lake_dir, const pl_lake_opt
                "channels whose schema is not defined before them were left out");
     }
   }
-  res->recording_dir = pl__strdup(recdir);
+  res->recording_dir = pl_strdup(recdir);
   if (!res->recording_dir) goto oom;
   rc = PL_OK;
   goto out;
 oom:
-  rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
-  if (doc.feed) pl__feed_finish(doc.feed); /* a failed pass: the doctor must not wait for it */
+  if (doc.feed) pl_feed_finish(doc.feed); /* a failed pass: the doctor must not wait for it */
   if (doc.started) pthread_join(doc.th, NULL);
-  pl__feed_free(doc.feed);
+  pl_feed_free(doc.feed);
   pl_doctor_report_free(doc.report);
   lake_dispose(&lk);
   if (rc != PL_OK) {

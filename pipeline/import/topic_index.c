@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,9 @@ struct walker {
   pl__walk_stats *st;
   pl_error_info *err;
   int skip_chunks;
-  struct pl__buf tmp;   /* assembly of piecewise reads */
-  struct pl__buf chunk; /* decompressed records */
-  struct pl__buf att;   /* attachment name + media type */
+  struct pl_buf tmp;   /* assembly of piecewise reads */
+  struct pl_buf chunk; /* decompressed records */
+  struct pl_buf att;   /* attachment name + media type */
   mcap_decompressor *dec;
   uint8_t *seen; /* summary_defs: [65536] bit 1 schema id defined, bit 2 channel id */
 };
@@ -139,15 +140,15 @@ static int walk_chunk(struct walker *w, const mcap_chunk *ck, uint64_t offset) {
                     "are not indexed",
                     (unsigned long long)offset, (unsigned long long)usize);
   if (!w->dec && mcap_decompressor_new(&w->dec) != MCAP_OK)
-    return pl__err(w->err, PL_ENOMEM, offset, "out of memory");
-  if (pl__buf_reserve(&w->chunk, (size_t)usize + 1) != 0)
-    return pl__err(w->err, PL_ENOMEM, offset, "out of memory for a chunk of %llu bytes",
-                   (unsigned long long)usize);
+    return pl_error_set(w->err, PL_ENOMEM, offset, "out of memory");
+  if (pl_buf_reserve(&w->chunk, (size_t)usize + 1) != 0)
+    return pl_error_set(w->err, PL_ENOMEM, offset, "out of memory for a chunk of %llu bytes",
+                        (unsigned long long)usize);
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = mcap_chunk_decompress(w->dec, ck, w->chunk.data, usize, 0, &me);
   w->st->chunks_decompressed++;
-  if (rc == MCAP_ENOMEM) return pl__err(w->err, PL_ENOMEM, offset, "out of memory");
+  if (rc == MCAP_ENOMEM) return pl_error_set(w->err, PL_ENOMEM, offset, "out of memory");
   if (rc != MCAP_OK)
     return wproblem(w, PL_SEV_ERROR, "index-chunk-skipped", offset,
                     "chunk at offset %llu: %s; its messages are not indexed",
@@ -155,7 +156,7 @@ static int walk_chunk(struct walker *w, const mcap_chunk *ck, uint64_t offset) {
   rc = walk_chunk_records(w, w->chunk.data, usize, offset);
   if (rc == PL_OK && w->cb->feed) {
     w->chunk.len = (size_t)usize;
-    pl__feed_put(w->cb->feed, offset, &w->chunk);
+    pl_feed_put(w->cb->feed, offset, &w->chunk);
   }
   return rc;
 }
@@ -163,7 +164,7 @@ static int walk_chunk(struct walker *w, const mcap_chunk *ck, uint64_t offset) {
 /* Pull exactly n bytes or report the truncation. 1 = truncated (reported), <0 = error. */
 static int pull(struct walker *w, uint64_t off, uint64_t n, const uint8_t **p) {
   uint64_t got = 0;
-  int rc = pl__source_pull(w->src, &w->tmp, off, n, p, &got, w->err);
+  int rc = pl_source_pull(w->src, &w->tmp, off, n, p, &got, w->err);
   if (rc) return rc;
   if (got < n) {
     rc = wproblem(w, PL_SEV_ERROR, "index-truncated", off,
@@ -193,16 +194,16 @@ static int walk_attachment(struct walker *w, uint64_t pos, uint64_t len) {
   if (name_len > end - cur || end - cur - name_len < 4 + 8 + 4) goto malformed;
   if ((rc = pull(w, cur, (uint64_t)name_len + 4, &p))) return rc;
   w->att.len = 0;
-  if (pl__buf_append(&w->att, p, name_len) != 0)
-    return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+  if (pl_buf_append(&w->att, p, name_len) != 0)
+    return pl_error_set(w->err, PL_ENOMEM, pos, "out of memory");
   uint32_t mt_len = (uint32_t)p[name_len] | (uint32_t)p[name_len + 1] << 8 |
                     (uint32_t)p[name_len + 2] << 16 | (uint32_t)p[name_len + 3] << 24;
   crc = mcap_crc32(crc, p, (size_t)name_len + 4);
   cur += (uint64_t)name_len + 4;
   if (mt_len > end - cur || end - cur - mt_len < 8 + 4) goto malformed;
   if ((rc = pull(w, cur, (uint64_t)mt_len + 8, &p))) return rc;
-  if (pl__buf_append(&w->att, p, mt_len) != 0)
-    return pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+  if (pl_buf_append(&w->att, p, mt_len) != 0)
+    return pl_error_set(w->err, PL_ENOMEM, pos, "out of memory");
   uint64_t data_len = 0;
   for (int i = 0; i < 8; i++) data_len |= (uint64_t)p[mt_len + i] << (8 * i);
   crc = mcap_crc32(crc, p, (size_t)mt_len + 8);
@@ -242,7 +243,7 @@ malformed:
 
 /* Pass on the stashed definitions (opcode, uint64 length, content): schemas first, then the
  * channels whose schema is now known. */
-static int deliver_defs(struct walker *w, const struct pl__buf *defs) {
+static int deliver_defs(struct walker *w, const struct pl_buf *defs) {
   const pl__walk_cb *cb = w->cb;
   for (int pass = 0; pass < 2; pass++) {
     for (size_t at = 0; at + 9 <= defs->len;) {
@@ -278,20 +279,20 @@ static int deliver_defs(struct walker *w, const struct pl__buf *defs) {
  * (the doctor reports it); so the definitions are kept until the Footer's CRC is checked.
  */
 static int walk_summary_defs(struct walker *w, uint64_t pos) {
-  struct pl__buf defs = {NULL, 0, 0}; /* (opcode, uint64 length, content) of new definitions */
+  struct pl_buf defs = {NULL, 0, 0}; /* (opcode, uint64 length, content) of new definitions */
   uint32_t crc = 0;
   int rc = PL_OK, ok = 0;
   for (;;) {
     const uint8_t *p;
     uint64_t got = 0, left = remaining(w, pos);
     if (left < 9) break;
-    if (pl__source_pull(w->src, &w->tmp, pos, 9, &p, &got, w->err) || got < 9) break;
+    if (pl_source_pull(w->src, &w->tmp, pos, 9, &p, &got, w->err) || got < 9) break;
     uint8_t op = p[0], env[9];
     uint64_t len = 0;
     memcpy(env, p, 9);
     for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
     if (len > left - 9 || len > MCAP_DEFAULT_MAX_RECORD_SIZE) break;
-    if (pl__source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
+    if (pl_source_pull(w->src, &w->tmp, pos + 9, len, &p, &got, w->err) || got < len) break;
     if (op == MCAP_OP_FOOTER) {
       mcap_record rec;
       mcap_error_info me;
@@ -312,8 +313,8 @@ static int walk_summary_defs(struct walker *w, uint64_t pos) {
       if (mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) break;
       int is_new = op == MCAP_OP_SCHEMA ? rec.u.schema.id && !(w->seen[rec.u.schema.id] & 1)
                                         : !(w->seen[rec.u.channel.id] & 2);
-      if (is_new && (pl__buf_append(&defs, env, 9) || pl__buf_append(&defs, p, (size_t)len))) {
-        rc = pl__err(w->err, PL_ENOMEM, pos, "out of memory");
+      if (is_new && (pl_buf_append(&defs, env, 9) || pl_buf_append(&defs, p, (size_t)len))) {
+        rc = pl_error_set(w->err, PL_ENOMEM, pos, "out of memory");
         goto out;
       }
     }
@@ -321,7 +322,7 @@ static int walk_summary_defs(struct walker *w, uint64_t pos) {
   }
   if (ok) rc = deliver_defs(w, &defs);
 out:
-  pl__buf_dispose(&defs);
+  pl_buf_dispose(&defs);
   return rc;
 }
 
@@ -336,13 +337,13 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
   w.err = err;
   w.skip_chunks = skip_chunks;
   if (cb->summary_defs && !(w.seen = calloc(65536, 1)))
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   const uint8_t *p;
   uint64_t got = 0, pos = MCAP_MAGIC_SIZE;
-  int rc = pl__source_pull(src, &w.tmp, 0, MCAP_MAGIC_SIZE, &p, &got, err);
+  int rc = pl_source_pull(src, &w.tmp, 0, MCAP_MAGIC_SIZE, &p, &got, err);
   if (rc) goto out;
   if (got < MCAP_MAGIC_SIZE || memcmp(p, MCAP_MAGIC, MCAP_MAGIC_SIZE) != 0) {
-    rc = pl__err(err, PL_EMCAP, 0, "not an MCAP file: no magic at offset 0");
+    rc = pl_error_set(err, PL_EMCAP, 0, "not an MCAP file: no magic at offset 0");
     if (err) err->mcap_code = MCAP_EMAGIC;
     goto out;
   }
@@ -369,8 +370,8 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     uint64_t len = 0;
     for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
     if (first && op != MCAP_OP_HEADER) {
-      rc = pl__err(err, PL_EMCAP, pos, "expected a Header record at offset 8, found %s",
-                   mcap_opcode_name(op));
+      rc = pl_error_set(err, PL_EMCAP, pos, "expected a Header record at offset 8, found %s",
+                        mcap_opcode_name(op));
       if (err) err->mcap_code = MCAP_EOPCODE;
       goto out;
     }
@@ -406,7 +407,7 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
     memset(&me, 0, sizeof me);
     if (mcap_record_parse(op, p, len, pos, &rec, &me) != MCAP_OK) {
       if (first) {
-        rc = pl__err(err, PL_EMCAP, pos, "%s", me.msg);
+        rc = pl_error_set(err, PL_EMCAP, pos, "%s", me.msg);
         if (err) err->mcap_code = MCAP_ERECORD;
         goto out;
       }
@@ -463,9 +464,9 @@ int pl__walk_file(mcap_source *src, int skip_chunks, const pl__walk_cb *cb, pl__
                   (unsigned long long)pos);
   }
 out:
-  pl__buf_dispose(&w.tmp);
-  pl__buf_dispose(&w.chunk);
-  pl__buf_dispose(&w.att);
+  pl_buf_dispose(&w.tmp);
+  pl_buf_dispose(&w.chunk);
+  pl_buf_dispose(&w.att);
   mcap_decompressor_free(w.dec);
   free(w.seen);
   return rc;
@@ -503,7 +504,7 @@ struct builder {
   size_t n_names, cap_names;
   pl__rangeset all;
   size_t cap_att, cap_meta, cap_problems;
-  pl__hash *att_hash;
+  pl_hash *att_hash;
   int in_attachment;
   uint64_t unknown_channel_messages;
   size_t own_problems;
@@ -549,7 +550,7 @@ static void builder_dispose(struct builder *b) {
   free(b->name_slots);
   free(b->topic_next);
   pl__rangeset_dispose(&b->all);
-  pl__hash_free(b->att_hash);
+  pl_hash_free(b->att_hash);
   memset(b, 0, sizeof *b);
 }
 
@@ -560,7 +561,7 @@ static int builder_init(struct builder *b, pl_recording_index *ix, uint64_t tol)
   b->all.tol = tol;
   b->schemas = calloc(65536, sizeof *b->schemas);
   b->chans = calloc(65536, sizeof *b->chans);
-  b->att_hash = pl__hash_new();
+  b->att_hash = pl_hash_new();
   if (!b->schemas || !b->chans || !b->att_hash) return PL_ENOMEM;
   return PL_OK;
 }
@@ -570,8 +571,8 @@ static int own_problem(struct builder *b, pl_severity sev, const char *code, uin
   pl_recording_index *ix = b->ix;
   if (b->own_problems >= MAX_OWN_PROBLEMS) return PL_OK;
   b->own_problems++;
-  return pl__finding_add(&ix->problems, &ix->n_problems, &b->cap_problems, sev, code, offset, "%s",
-                         msg);
+  return pl_finding_add(&ix->problems, &ix->n_problems, &b->cap_problems, sev, code, offset, "%s",
+                        msg);
 }
 
 static int bcopy_str(mcap_str *dst, mcap_str s) {
@@ -608,7 +609,7 @@ static int name_slots_grow(struct builder *b) {
   uint32_t *slots = calloc(n, sizeof *slots);
   if (!slots) return -1;
   for (size_t i = 0; i < b->n_names; i++) {
-    size_t j = (size_t)pl__hash64(b->names[i].topic, strlen(b->names[i].topic)) & (n - 1);
+    size_t j = (size_t)pl_hash64(b->names[i].topic, strlen(b->names[i].topic)) & (n - 1);
     while (slots[j]) j = (j + 1) & (n - 1);
     slots[j] = (uint32_t)i + 1;
   }
@@ -621,16 +622,16 @@ static int name_slots_grow(struct builder *b) {
 static int find_name(struct builder *b, mcap_str topic) {
   if ((b->n_names + 1) * 2 > b->n_name_slots && name_slots_grow(b)) return -1;
   size_t mask = b->n_name_slots - 1;
-  size_t j = (size_t)pl__hash64(topic.data, topic.len) & mask;
+  size_t j = (size_t)pl_hash64(topic.data, topic.len) & mask;
   for (; b->name_slots[j]; j = (j + 1) & mask) {
     const char *t = b->names[b->name_slots[j] - 1].topic;
     if (strlen(t) == topic.len && memcmp(t, topic.data, topic.len) == 0)
       return (int)b->name_slots[j] - 1;
   }
-  if (pl__grow((void **)&b->names, &b->cap_names, b->n_names + 1, sizeof *b->names)) return -1;
+  if (pl_grow((void **)&b->names, &b->cap_names, b->n_names + 1, sizeof *b->names)) return -1;
   struct bname *n = &b->names[b->n_names];
   memset(n, 0, sizeof *n);
-  n->topic = pl__strview(topic);
+  n->topic = pl_strview(topic);
   if (!n->topic) return -1;
   n->rs.tol = b->tol;
   n->first_topic = -1;
@@ -659,7 +660,7 @@ static int b_channel(void *ctx, const mcap_channel *c) {
     }
   }
   char version[33];
-  pl__topic_version(c->message_encoding, sname, senc, sdata, version);
+  pl_topic_version(c->message_encoding, sname, senc, sdata, version);
   int name = find_name(b, c->topic);
   if (name < 0) return PL_ENOMEM;
   /* the entries of this name (one per version) */
@@ -667,7 +668,7 @@ static int b_channel(void *ctx, const mcap_channel *c) {
   while (k >= 0 && strcmp(b->topics[k].version, version) != 0) k = b->topic_next[k];
   size_t i = k >= 0 ? (size_t)k : b->n_topics;
   if (i == b->n_topics) {
-    if (pl__grow((void **)&b->topics, &b->cap_topics, b->n_topics + 1, sizeof *b->topics))
+    if (pl_grow((void **)&b->topics, &b->cap_topics, b->n_topics + 1, sizeof *b->topics))
       return PL_ENOMEM;
     if (b->cap_topic_next < b->cap_topics) {
       int *next = realloc(b->topic_next, b->cap_topics * sizeof *next);
@@ -680,11 +681,11 @@ static int b_channel(void *ctx, const mcap_channel *c) {
     pl_topic *t = &b->topics[b->n_topics];
     memset(t, 0, sizeof *t);
     b->n_topics++; /* counted now so that dispose frees what was copied */
-    t->topic = pl__strview(c->topic);
-    t->encoding = pl__strview(c->message_encoding);
-    t->schema_name = pl__strview(sname);
-    t->schema_encoding = pl__strview(senc);
-    t->version = pl__strdup(version);
+    t->topic = pl_strview(c->topic);
+    t->encoding = pl_strview(c->message_encoding);
+    t->schema_name = pl_strview(sname);
+    t->schema_encoding = pl_strview(senc);
+    t->version = pl_strdup(version);
     t->schema_len = (size_t)sdata.len;
     t->schema = malloc(sdata.len ? (size_t)sdata.len : 1);
     if (!t->topic || !t->encoding || !t->schema_name || !t->schema_encoding || !t->version ||
@@ -735,35 +736,35 @@ static int b_message(void *ctx, const mcap_message *m) {
 static int b_header(void *ctx, const mcap_header *h) {
   struct builder *b = ctx;
   if (b->ix->library) return PL_OK;
-  b->ix->library = pl__strview(h->library);
-  b->ix->profile = pl__strview(h->profile);
+  b->ix->library = pl_strview(h->library);
+  b->ix->profile = pl_strview(h->profile);
   return b->ix->library && b->ix->profile ? PL_OK : PL_ENOMEM;
 }
 
 static int b_att_begin(void *ctx, const mcap_attachment *a, uint64_t offset) {
   struct builder *b = ctx;
   pl_recording_index *ix = b->ix;
-  if (pl__grow((void **)&ix->attachments, &b->cap_att, ix->n_attachments + 1,
-               sizeof *ix->attachments))
+  if (pl_grow((void **)&ix->attachments, &b->cap_att, ix->n_attachments + 1,
+              sizeof *ix->attachments))
     return PL_ENOMEM;
   pl_attachment_info *x = &ix->attachments[ix->n_attachments];
   memset(x, 0, sizeof *x);
   ix->n_attachments++;
-  x->name = pl__strview(a->name);
-  x->media_type = pl__strview(a->media_type);
+  x->name = pl_strview(a->name);
+  x->media_type = pl_strview(a->media_type);
   if (!x->name || !x->media_type) return PL_ENOMEM;
   x->log_time = a->log_time;
   x->create_time = a->create_time;
   x->size = a->data.len;
   x->offset = offset;
-  pl__hash_reset(b->att_hash);
+  pl_hash_reset(b->att_hash);
   b->in_attachment = 1;
   return PL_OK;
 }
 
 static int b_att_data(void *ctx, const uint8_t *p, size_t n) {
   struct builder *b = ctx;
-  pl__hash_update(b->att_hash, p, n);
+  pl_hash_update(b->att_hash, p, n);
   return PL_OK;
 }
 
@@ -772,7 +773,7 @@ static int b_att_end(void *ctx, uint32_t stored, uint32_t computed) {
   (void)computed;
   pl_attachment_info *x = &b->ix->attachments[b->ix->n_attachments - 1];
   x->crc = stored;
-  pl__hash_hex(b->att_hash, x->fingerprint);
+  pl_hash_hex(b->att_hash, x->fingerprint);
   b->in_attachment = 0;
   return PL_OK;
 }
@@ -781,12 +782,12 @@ static int b_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   struct builder *b = ctx;
   pl_recording_index *ix = b->ix;
   (void)offset;
-  if (pl__grow((void **)&ix->metadata, &b->cap_meta, ix->n_metadata + 1, sizeof *ix->metadata))
+  if (pl_grow((void **)&ix->metadata, &b->cap_meta, ix->n_metadata + 1, sizeof *ix->metadata))
     return PL_ENOMEM;
   pl_metadata_info *x = &ix->metadata[ix->n_metadata];
   memset(x, 0, sizeof *x);
   ix->n_metadata++;
-  x->name = pl__strview(m->name);
+  x->name = pl_strview(m->name);
   if (!x->name) return PL_ENOMEM;
   uint32_t n = mcap_map_str_count(&m->metadata);
   if (n) {
@@ -797,8 +798,8 @@ static int b_metadata(void *ctx, const mcap_metadata *m, uint64_t offset) {
   mcap_str k, v;
   while (x->n_entries < n && mcap_map_next_str(&m->metadata, &it, &k, &v) == MCAP_OK) {
     pl_kv *kv = &x->entries[x->n_entries];
-    kv->key = pl__strview(k);
-    kv->value = pl__strview(v);
+    kv->key = pl_strview(k);
+    kv->value = pl_strview(v);
     x->n_entries++;
     if (!kv->key || !kv->value) return PL_ENOMEM;
   }
@@ -942,13 +943,13 @@ static int builder_finish(struct builder *b) {
                                                                 : NULL;
       if (!dst) continue;
       free(*dst); /* a key repeated in the map: the last one */
-      *dst = pl__strdup(m->entries[k].value);
+      *dst = pl_strdup(m->entries[k].value);
       if (!*dst) return PL_ENOMEM;
     }
     break;
   }
-  if (!ix->library) ix->library = pl__strdup("");
-  if (!ix->profile) ix->profile = pl__strdup("");
+  if (!ix->library) ix->library = pl_strdup("");
+  if (!ix->profile) ix->profile = pl_strdup("");
   if (!ix->library || !ix->profile) return PL_ENOMEM;
   return PL_OK;
 }
@@ -966,9 +967,9 @@ struct fast {
   mcap_reader *r;
   mcap_source *raw; /* the same file, for reads of our own */
   pl_error_info *err;
-  struct pl__buf tmp;
-  struct pl__buf blk; /* a chunk's message indexes */
-  struct pl__buf chunk;
+  struct pl_buf tmp;
+  struct pl_buf blk; /* a chunk's message indexes */
+  struct pl_buf chunk;
   mcap_decompressor *dec;
   struct ent *ents;
   size_t n_ents, cap_ents;
@@ -1009,7 +1010,7 @@ static int read_message_indexes(struct fast *f, const mcap_chunk_index *ci) {
   const uint8_t *bp = NULL;
   if (blk_len && blk <= size && blk_len <= size - blk && blk_len <= (UINT64_C(64) << 20)) {
     uint64_t got = 0;
-    int rc = pl__source_pull(f->raw, &f->blk, blk, blk_len, &bp, &got, f->err);
+    int rc = pl_source_pull(f->raw, &f->blk, blk, blk_len, &bp, &got, f->err);
     if (rc) return rc;
     if (got < blk_len) return 1;
   }
@@ -1025,12 +1026,12 @@ static int read_message_indexes(struct fast *f, const mcap_chunk_index *ci) {
       if (len > blk_len - (off - blk) - 9) return 1;
       p += 9;
     } else {
-      rc = pl__source_pull(f->raw, &f->tmp, off, 9, &p, &got, f->err);
+      rc = pl_source_pull(f->raw, &f->tmp, off, 9, &p, &got, f->err);
       if (rc) return rc;
       if (got < 9 || p[0] != MCAP_OP_MESSAGE_INDEX) return 1;
       for (int i = 0; i < 8; i++) len |= (uint64_t)p[1 + i] << (8 * i);
       if (len > size - off - 9) return 1;
-      rc = pl__source_pull(f->raw, &f->tmp, off + 9, len, &p, &got, f->err);
+      rc = pl_source_pull(f->raw, &f->tmp, off + 9, len, &p, &got, f->err);
       if (rc) return rc;
       if (got < len) return 1;
     }
@@ -1039,8 +1040,8 @@ static int read_message_indexes(struct fast *f, const mcap_chunk_index *ci) {
     if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, p, len, off, &rec, NULL) != MCAP_OK) return 1;
     if (rec.u.message_index.channel_id != ch) return 1;
     uint64_t n = mcap_message_index_count(&rec.u.message_index);
-    if (pl__grow((void **)&f->ents, &f->cap_ents, f->n_ents + n, sizeof *f->ents))
-      return pl__err(f->err, PL_ENOMEM, off, "out of memory");
+    if (pl_grow((void **)&f->ents, &f->cap_ents, f->n_ents + n, sizeof *f->ents))
+      return pl_error_set(f->err, PL_ENOMEM, off, "out of memory");
     for (uint64_t i = 0; i < n; i++) {
       struct ent *e = &f->ents[f->n_ents++];
       mcap_message_index_entry(&rec.u.message_index, i, &e->t, &e->off);
@@ -1056,7 +1057,7 @@ static int fast_decompress(struct fast *f, const mcap_chunk_index *ci) {
   uint64_t got;
   uint64_t off = ci->chunk_start_offset;
   uint64_t before = f->delivered;
-  int rc = pl__source_pull(f->raw, &f->tmp, off, ci->chunk_length, &p, &got, f->err);
+  int rc = pl_source_pull(f->raw, &f->tmp, off, ci->chunk_length, &p, &got, f->err);
   if (rc) return rc;
   char why[256] = "";
   mcap_record rec;
@@ -1079,12 +1080,12 @@ static int fast_decompress(struct fast *f, const mcap_chunk_index *ci) {
     goto bad;
   }
   if (!f->dec && mcap_decompressor_new(&f->dec) != MCAP_OK)
-    return pl__err(f->err, PL_ENOMEM, off, "out of memory");
-  if (pl__buf_reserve(&f->chunk, (size_t)usize + 1))
-    return pl__err(f->err, PL_ENOMEM, off, "out of memory");
+    return pl_error_set(f->err, PL_ENOMEM, off, "out of memory");
+  if (pl_buf_reserve(&f->chunk, (size_t)usize + 1))
+    return pl_error_set(f->err, PL_ENOMEM, off, "out of memory");
   rc = mcap_chunk_decompress(f->dec, ck, f->chunk.data, usize, 0, &me);
   f->chunks_decompressed++;
-  if (rc == MCAP_ENOMEM) return pl__err(f->err, PL_ENOMEM, off, "out of memory");
+  if (rc == MCAP_ENOMEM) return pl_error_set(f->err, PL_ENOMEM, off, "out of memory");
   if (rc != MCAP_OK) {
     snprintf(why, sizeof why, "%s", me.msg);
     goto bad;
@@ -1314,7 +1315,7 @@ static int tl_problem(void *ctx, pl_severity sev, const char *code, uint64_t off
 static int fast_attachments(struct fast *f) {
   struct builder *b = f->b;
   uint8_t *buf = malloc(ATT_PIECE);
-  if (!buf) return pl__err(f->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!buf) return pl_error_set(f->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   int rc = PL_OK;
   size_t n = mcap_reader_attachment_count(f->r);
   for (size_t i = 0; i < n; i++) {
@@ -1323,7 +1324,7 @@ static int fast_attachments(struct fast *f) {
     mcap_attachment a;
     int mrc = mcap_reader_attachment_open(f->r, ai, &s, &a);
     if (mrc == MCAP_ENOMEM) {
-      rc = pl__err(f->err, PL_ENOMEM, ai->offset, "out of memory");
+      rc = pl_error_set(f->err, PL_ENOMEM, ai->offset, "out of memory");
       break;
     }
     if (mrc != MCAP_OK) {
@@ -1365,7 +1366,7 @@ static int fast_attachments(struct fast *f) {
     const mcap_metadata_index *mi = mcap_reader_metadata_at(f->r, i);
     mcap_metadata m;
     int mrc = mcap_reader_read_metadata(f->r, mi, &m);
-    if (mrc == MCAP_ENOMEM) return pl__err(f->err, PL_ENOMEM, mi->offset, "out of memory");
+    if (mrc == MCAP_ENOMEM) return pl_error_set(f->err, PL_ENOMEM, mi->offset, "out of memory");
     if (mrc != MCAP_OK) {
       char msg[320];
       snprintf(msg, sizeof msg, "metadata at offset %llu: %s", (unsigned long long)mi->offset,
@@ -1391,7 +1392,7 @@ static int cmp_att_offset(const void *x, const void *y) {
 static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint64_t *decompressed,
                       pl_error_info *err) {
   struct fast *f = calloc(1, sizeof *f);
-  if (!f) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!f) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   f->b = b;
   f->r = r;
   f->raw = raw;
@@ -1401,7 +1402,7 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
   f->cids = calloc(65536, sizeof *f->cids);
   int rc = PL_OK;
   if (!f->per_channel || !f->sids || !f->cids) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto out;
   }
   int from_file = 0;
@@ -1498,9 +1499,9 @@ static int fast_index(struct builder *b, mcap_reader *r, mcap_source *raw, uint6
     qsort(b->ix->attachments, b->ix->n_attachments, sizeof *b->ix->attachments, cmp_att_offset);
 out:
   *decompressed += f->chunks_decompressed;
-  pl__buf_dispose(&f->tmp);
-  pl__buf_dispose(&f->blk);
-  pl__buf_dispose(&f->chunk);
+  pl_buf_dispose(&f->tmp);
+  pl_buf_dispose(&f->blk);
+  pl_buf_dispose(&f->chunk);
   mcap_decompressor_free(f->dec);
   free(f->ents);
   free(f->per_channel);
@@ -1515,7 +1516,7 @@ out:
 struct side {
   const char *path;
   int run_doctor;
-  pl__feed *feed; /* chunks the index's streamed pass decompressed, for the doctor */
+  pl_feed *feed; /* chunks the index's streamed pass decompressed, for the doctor */
   int no_hash;
   char hash[33];
   int hash_rc;
@@ -1539,19 +1540,19 @@ static void *side_main(void *arg) {
       snprintf(s->hash_msg, sizeof s->hash_msg, "%s", me.msg);
       return NULL;
     }
-    struct pl__hashing_state st;
+    struct pl_hashing_state st;
     memset(&st, 0, sizeof st);
     mcap_source hs;
     if (!s->no_hash) {
-      st.h = pl__hash_new();
+      st.h = pl_hash_new();
       if (!st.h) {
         mcap_source_close(&src);
         s->doctor_rc = s->hash_rc = PL_ENOMEM;
         snprintf(s->hash_msg, sizeof s->hash_msg, "out of memory");
         return NULL;
       }
-      if (pl__hashing_source(&hs, &src, &st) != PL_OK) {
-        pl__hash_free(st.h);
+      if (pl_hashing_source(&hs, &src, &st) != PL_OK) {
+        pl_hash_free(st.h);
         s->doctor_rc = s->hash_rc = PL_ENOMEM;
         snprintf(s->hash_msg, sizeof s->hash_msg, "out of memory");
         return NULL;
@@ -1561,22 +1562,22 @@ static void *side_main(void *arg) {
     }
     pl_doctor_options dopts;
     memset(&dopts, 0, sizeof dopts);
-    s->doctor_rc = pl__doctor_run_fed(&hs, &dopts, s->feed, &s->report, &s->derr);
+    s->doctor_rc = pl_doctor_run_fed(&hs, &dopts, s->feed, &s->report, &s->derr);
     if (!s->no_hash) {
       if (st.rc != PL_OK) {
         s->hash_rc = st.rc;
         snprintf(s->hash_msg, sizeof s->hash_msg, "%s", st.msg);
       } else {
-        pl__hash_hex(st.h, s->hash);
+        pl_hash_hex(st.h, s->hash);
       }
-      pl__hash_free(st.h);
+      pl_hash_free(st.h);
     }
     return NULL;
   }
   if (!s->no_hash) {
     pl_error_info e;
     memset(&e, 0, sizeof e);
-    s->hash_rc = pl__hash_file(s->path, s->hash, &e);
+    s->hash_rc = pl_hash_file(s->path, s->hash, &e);
     if (s->hash_rc) snprintf(s->hash_msg, sizeof s->hash_msg, "%.200s", e.msg);
   }
   return NULL;
@@ -1627,12 +1628,12 @@ static int has_summary(mcap_source *src) {
   uint64_t size = src->size;
   const uint8_t *p;
   uint64_t got = 0;
-  struct pl__buf tmp = {0};
+  struct pl_buf tmp = {0};
   if (size == MCAP_SIZE_UNKNOWN || size < 2 * MCAP_MAGIC_SIZE + MCAP_FOOTER_RECORD_SIZE + 9)
     return 0;
   uint64_t off = size - MCAP_MAGIC_SIZE - MCAP_FOOTER_RECORD_SIZE;
   int ok = 0;
-  if (pl__source_pull(src, &tmp, off, MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE, &p, &got, NULL) ==
+  if (pl_source_pull(src, &tmp, off, MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE, &p, &got, NULL) ==
           PL_OK &&
       got == MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE &&
       memcmp(p + MCAP_FOOTER_RECORD_SIZE, MCAP_MAGIC, MCAP_MAGIC_SIZE) == 0 &&
@@ -1641,7 +1642,7 @@ static int has_summary(mcap_source *src) {
     for (int i = 0; i < 8; i++) start |= (uint64_t)p[9 + i] << (8 * i);
     ok = start != 0;
   }
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return ok;
 }
 
@@ -1675,7 +1676,7 @@ int pl__index_add_doctor(pl_recording_index *ix, int doctor_rc, const pl_doctor_
 
 int pl_index_file(const char *path, const pl_index_options *o, pl_recording_index **out,
                   pl_error_info *err) {
-  if (!path || !out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!path || !out) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   pl_index_options defaults;
   memset(&defaults, 0, sizeof defaults);
@@ -1683,17 +1684,18 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   if (!o) o = &defaults;
   uint64_t tol;
   if (pl__tolerance_ns(o->tolerance_s, &tol) != PL_OK)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid coverage tolerance");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid coverage tolerance");
   struct stat sb;
-  if (stat(path, &sb) != 0) return pl__err_errno(err, errno, "cannot open '%s'", path);
-  if (S_ISDIR(sb.st_mode)) return pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is a directory", path);
+  if (stat(path, &sb) != 0) return pl_error_set_errno(err, errno, "cannot open '%s'", path);
+  if (S_ISDIR(sb.st_mode))
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "'%s' is a directory", path);
   /* the index reads the file twice at once (index + hash/doctor): a pipe cannot do that */
   if (!S_ISREG(sb.st_mode))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is not a regular file", path);
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "'%s' is not a regular file", path);
 
   pl_recording_index *ix = calloc(1, sizeof *ix);
-  if (!ix) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
-  ix->path = pl__strdup(path);
+  if (!ix) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  ix->path = pl_strdup(path);
   ix->size = (uint64_t)sb.st_size;
   ix->tolerance_ns = tol;
   struct builder b;
@@ -1702,7 +1704,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   if (rc || !ix->path) {
     builder_dispose(&b);
     pl_recording_index_free(ix);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
 
   /* the doctor and the content hash run beside the index */
@@ -1718,8 +1720,8 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
   int scan_threaded = 0, scan_ran = 0;
   /* A doctor beside a streamed pass takes the chunks the pass decompressed instead of
    * decompressing them again (without a feed it just does). */
-  pl__feed *feed = NULL;
-  if (!o->no_doctor && pl__feed_new(&feed, INDEX_FEED_DEPTH) != PL_OK) feed = NULL;
+  pl_feed *feed = NULL;
+  if (!o->no_doctor && pl_feed_new(&feed, INDEX_FEED_DEPTH) != PL_OK) feed = NULL;
   side.feed = feed;
   scan_doctor.feed = feed;
   pthread_t th;
@@ -1735,7 +1737,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
    * neighbourhoods of the file around every message index and count them as resident) */
   rc = mcap_source_open_file(&raw, path, &me);
   if (rc != MCAP_OK) {
-    rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+    rc = pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
     goto out;
   }
   if (has_summary(&raw)) {
@@ -1744,7 +1746,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     memset(&me, 0, sizeof me);
     rc = mcap_source_open_mmap(&rsrc, path, &me);
     if (rc != MCAP_OK) {
-      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      rc = pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
     mcap_indexed_options io;
@@ -1752,7 +1754,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     io.threads = o->threads > 0 ? o->threads : 1;
     rc = mcap_reader_open(&r, &rsrc, &io, &me);
     if (rc == MCAP_ENOMEM) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       goto out;
     }
     if (rc == MCAP_OK) {
@@ -1760,7 +1762,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
       if (mcap_reader_index_source(r, &why) == MCAP_INDEX_FROM_SUMMARY) {
         /* No streamed pass is coming (a fallback one runs unfed): the doctor must not
          * wait for chunks, it decompresses them itself. */
-        if (feed) pl__feed_finish(feed);
+        if (feed) pl_feed_finish(feed);
         rc = fast_index(&b, r, &raw, &ix->chunks_decompressed, err);
         if (rc < 0) {
           mcap_reader_free(r);
@@ -1772,7 +1774,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
           rc = builder_restart(&b);
           if (rc) {
             mcap_reader_free(r);
-            rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+            rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
             goto out;
           }
           own_problem(&b, PL_SEV_INFO, "index-summary-unused", UINT64_MAX,
@@ -1802,7 +1804,7 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     memset(&me, 0, sizeof me);
     rc = mcap_source_open_file(&fsrc, path, &me);
     if (rc != MCAP_OK) {
-      rc = pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg);
+      rc = pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
     pl__walk_cb cb;
@@ -1811,33 +1813,33 @@ int pl_index_file(const char *path, const pl_index_options *o, pl_recording_inde
     cb.feed = feed;
     pl__walk_stats st;
     rc = pl__walk_file(&fsrc, 0, &cb, &st, err);
-    if (feed) pl__feed_finish(feed);
+    if (feed) pl_feed_finish(feed);
     mcap_source_close(&fsrc);
     ix->chunks_decompressed += st.chunks_decompressed;
     if (st.partial) ix->partial = 1;
     if (rc) goto out;
   }
   rc = builder_finish(&b);
-  if (rc) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (rc) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
 out:
   mcap_source_close(&raw);
-  if (feed) pl__feed_finish(feed); /* whatever happened, the doctor must not wait */
+  if (feed) pl_feed_finish(feed); /* whatever happened, the doctor must not wait */
   if (threaded) pthread_join(th, NULL);
   if (scan_threaded) pthread_join(scan_th, NULL);
-  pl__feed_free(feed);
+  pl_feed_free(feed);
   if (rc == PL_OK && !o->no_hash) {
     if (side.hash_rc != PL_OK)
-      rc = pl__err(err, side.hash_rc, UINT64_MAX, "hashing '%s': %s", path, side.hash_msg);
+      rc = pl_error_set(err, side.hash_rc, UINT64_MAX, "hashing '%s': %s", path, side.hash_msg);
     else
       memcpy(ix->content_hash, side.hash, sizeof ix->content_hash);
   }
   if (rc == PL_OK && side.run_doctor &&
       pl__index_add_doctor(ix, side.doctor_rc, side.report, &side.derr) != PL_OK)
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   if (rc == PL_OK && scan_ran &&
       pl__index_add_doctor(ix, scan_doctor.doctor_rc, scan_doctor.report, &scan_doctor.derr) !=
           PL_OK)
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   pl_doctor_report_free(side.report);
   pl_doctor_report_free(scan_doctor.report);
   builder_dispose(&b);
@@ -1857,8 +1859,8 @@ struct pathlist {
 };
 
 static int push_path(struct pathlist *l, const char *path) {
-  if (pl__grow((void **)&l->p, &l->cap, l->n + 1, sizeof *l->p)) return PL_ENOMEM;
-  l->p[l->n] = pl__strdup(path);
+  if (pl_grow((void **)&l->p, &l->cap, l->n + 1, sizeof *l->p)) return PL_ENOMEM;
+  l->p[l->n] = pl_strdup(path);
   if (!l->p[l->n]) return PL_ENOMEM;
   l->n++;
   return PL_OK;
@@ -1887,9 +1889,10 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_info *err) {
-  if (depth > 64) return pl__err(err, PL_EIO, UINT64_MAX, "'%s': directories nested too deep", dir);
+  if (depth > 64)
+    return pl_error_set(err, PL_EIO, UINT64_MAX, "'%s': directories nested too deep", dir);
   DIR *d = opendir(dir);
-  if (!d) return pl__err_errno(err, errno, "cannot read directory '%s'", dir);
+  if (!d) return pl_error_set_errno(err, errno, "cannot read directory '%s'", dir);
   struct pathlist here = {0};
   int rc = PL_OK;
   struct dirent *e;
@@ -1898,7 +1901,7 @@ static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_
     size_t n = strlen(dir) + strlen(e->d_name) + 2;
     char *p = malloc(n);
     if (!p) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       break;
     }
     snprintf(p, n, "%s%s%s", dir, ends_with(dir, "/") ? "" : "/", e->d_name);
@@ -1911,7 +1914,7 @@ static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_
     }
     free(p);
     if (rc) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       break;
     }
   }
@@ -1923,7 +1926,7 @@ static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_
     if (S_ISDIR(st.st_mode))
       rc = collect_dir(l, here.p[i], depth + 1, err);
     else if (has_trailing_magic(here.p[i]) && push_path(l, here.p[i]))
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   pl_paths_free(here.p, here.n);
   return rc;
@@ -1932,7 +1935,7 @@ static int collect_dir(struct pathlist *l, const char *dir, int depth, pl_error_
 int pl_collect_recordings(const char *const *args, size_t n_args, char ***paths, size_t *n_paths,
                           pl_error_info *err) {
   if (!paths || !n_paths || (n_args && !args))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *paths = NULL;
   *n_paths = 0;
   struct pathlist l = {0};
@@ -1940,13 +1943,13 @@ int pl_collect_recordings(const char *const *args, size_t n_args, char ***paths,
   for (size_t i = 0; i < n_args && rc == PL_OK; i++) {
     struct stat st;
     if (stat(args[i], &st) != 0) {
-      rc = pl__err_errno(err, errno, "cannot open '%s'", args[i]);
+      rc = pl_error_set_errno(err, errno, "cannot open '%s'", args[i]);
       break;
     }
     if (S_ISDIR(st.st_mode))
       rc = collect_dir(&l, args[i], 0, err);
     else if (push_path(&l, args[i]))
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (rc) {
     pl_paths_free(l.p, l.n);

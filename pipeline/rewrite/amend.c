@@ -63,13 +63,13 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
   memset(&me, 0, sizeof me);
   int mrc = mcap_source_open_file(&src, target, &me);
   if (mrc != MCAP_OK)
-    return pl__err_mcap(err, mrc, UINT64_MAX, "cannot open '%s': %s", path, me.msg);
+    return pl_error_set_mcap(err, mrc, UINT64_MAX, "cannot open '%s': %s", path, me.msg);
   mcap_reader_options ro;
   mcap_reader_options_init(&ro);
   ro.raw_chunks = 1;
   mcap_stream_reader *r = NULL;
   if (mcap_stream_reader_new(&r, &src, &ro) != MCAP_OK)
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   int rc = PL_OK, seen_data_end = 0, seen_footer = 0;
   for (;;) {
     mcap_record rec;
@@ -77,9 +77,9 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
     if (mrc == MCAP_ITEROVER) break;
     if (mrc != MCAP_OK) {
       /* nothing was done: the input cannot be amended safely */
-      rc = pl__err_mcap(err, mrc, mcap_stream_reader_error_offset(r),
-                        "'%s' is not a valid MCAP file, so it was left unchanged: %s", path,
-                        mcap_stream_reader_errmsg(r));
+      rc = pl_error_set_mcap(err, mrc, mcap_stream_reader_error_offset(r),
+                             "'%s' is not a valid MCAP file, so it was left unchanged: %s", path,
+                             mcap_stream_reader_errmsg(r));
       break;
     }
     if (rec.opcode == MCAP_OP_FOOTER) {
@@ -101,8 +101,8 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
     if (rec.opcode == MCAP_OP_SUMMARY_OFFSET) continue; /* regenerated */
     if (rec.opcode == MCAP_OP_ATTACHMENT_INDEX) sv->has_ai_group = 1;
     if (rec.opcode == MCAP_OP_METADATA_INDEX) sv->has_mi_group = 1;
-    if (pl__grow((void **)&sv->recs, &sv->cap_recs, sv->n_recs + 1, sizeof *sv->recs) != 0) {
-      rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (pl_grow((void **)&sv->recs, &sv->cap_recs, sv->n_recs + 1, sizeof *sv->recs) != 0) {
+      rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
       break;
     }
     sv->recs[sv->n_recs].opcode = rec.opcode;
@@ -112,8 +112,8 @@ static int survey_file(const char *target, const char *path, struct survey *sv,
   }
   mcap_stream_reader_free(r);
   if (rc == PL_OK && (!seen_data_end || !seen_footer))
-    rc = pl__err(err, PL_EMCAP, UINT64_MAX, "'%s' has no %s record, so it was left unchanged", path,
-                 seen_data_end ? "Footer" : "DataEnd");
+    rc = pl_error_set(err, PL_EMCAP, UINT64_MAX, "'%s' has no %s record, so it was left unchanged",
+                      path, seen_data_end ? "Footer" : "DataEnd");
   return rc;
 }
 
@@ -138,8 +138,8 @@ static void put(struct out *w, const void *data, size_t n) {
   memset(&me, 0, sizeof me);
   int mrc = w->sink->write(w->sink->payload, data, n, &me);
   if (mrc != MCAP_OK) {
-    w->rc = pl__err_mcap(w->err, mrc, w->off, "writing the new file: %s",
-                         me.msg[0] ? me.msg : mcap_strerror(mrc));
+    w->rc = pl_error_set_mcap(w->err, mrc, w->off, "writing the new file: %s",
+                              me.msg[0] ? me.msg : mcap_strerror(mrc));
     return;
   }
   w->off += n;
@@ -151,21 +151,21 @@ static void put_record(struct out *w, const mcap_record *rec) {
   uint64_t size = 0;
   int mrc = mcap_record_encode(rec, NULL, 0, &size);
   if (mrc != MCAP_OK || size > SIZE_MAX) {
-    w->rc = pl__err_mcap(w->err, mrc ? mrc : MCAP_ELIMIT, w->off, "cannot encode a %s record",
-                         mcap_opcode_name(rec->opcode));
+    w->rc = pl_error_set_mcap(w->err, mrc ? mrc : MCAP_ELIMIT, w->off, "cannot encode a %s record",
+                              mcap_opcode_name(rec->opcode));
     return;
   }
   uint8_t *b = malloc((size_t)size);
   if (!b) {
-    w->rc = pl__err(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    w->rc = pl_error_set(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return;
   }
   mrc = mcap_record_encode(rec, b, size, &size);
   if (mrc == MCAP_OK)
     put(w, b, (size_t)size);
   else
-    w->rc = pl__err_mcap(w->err, mrc, w->off, "cannot encode a %s record",
-                         mcap_opcode_name(rec->opcode));
+    w->rc = pl_error_set_mcap(w->err, mrc, w->off, "cannot encode a %s record",
+                              mcap_opcode_name(rec->opcode));
   free(b);
 }
 
@@ -176,8 +176,9 @@ static void copy_range(struct out *w, int in_fd, uint64_t off, uint64_t n, uint8
     ssize_t k = pread(in_fd, buf, want, (off_t)off);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) {
-      w->rc = pl__err(w->err, PL_EIO, off, "reading the original at offset %llu: %s",
-                      (unsigned long long)off, k < 0 ? strerror(errno) : "unexpected end of file");
+      w->rc =
+          pl_error_set(w->err, PL_EIO, off, "reading the original at offset %llu: %s",
+                       (unsigned long long)off, k < 0 ? strerror(errno) : "unexpected end of file");
       return;
     }
     put(w, buf, (size_t)k);
@@ -237,28 +238,29 @@ static int kv_cmp(const void *a, const void *b) {
 static int resolve_item(const pl_amend_options *o, struct item *it, pl_error_info *err) {
   it->data_fd = -1;
   if (!o || (!o->attachment_file) == (!o->metadata_name))
-    return pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "give an attachment file or a metadata name, not both or neither");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                        "give an attachment file or a metadata name, not both or neither");
   if (o->metadata_name) {
     if (o->n_metadata == 0 || !o->metadata)
-      return pl__err(err, PL_EINVAL, UINT64_MAX, "a metadata record needs at least one key");
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "a metadata record needs at least one key");
     it->kv = malloc(o->n_metadata * sizeof *it->kv);
-    if (!it->kv) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    if (!it->kv) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     memcpy(it->kv, o->metadata, o->n_metadata * sizeof *it->kv);
     it->n_kv = o->n_metadata;
     uint64_t total = 0;
     for (size_t i = 0; i < it->n_kv; i++) {
       if (it->kv[i].key.len == 0)
-        return pl__err(err, PL_EINVAL, UINT64_MAX, "a metadata key is empty");
+        return pl_error_set(err, PL_EINVAL, UINT64_MAX, "a metadata key is empty");
       total += 8 + (uint64_t)it->kv[i].key.len + it->kv[i].value.len;
     }
-    if (total > UINT32_MAX) return pl__err(err, PL_EINVAL, UINT64_MAX, "the metadata is too large");
+    if (total > UINT32_MAX)
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the metadata is too large");
     /* sorted keys, as the official writers store them; a key given twice is a mistake */
     qsort(it->kv, it->n_kv, sizeof *it->kv, kv_cmp);
     for (size_t i = 1; i < it->n_kv; i++)
       if (kv_cmp(&it->kv[i - 1], &it->kv[i]) == 0)
-        return pl__err(err, PL_EINVAL, UINT64_MAX, "key '%.*s' is given twice",
-                       (int)it->kv[i].key.len, it->kv[i].key.data);
+        return pl_error_set(err, PL_EINVAL, UINT64_MAX, "key '%.*s' is given twice",
+                            (int)it->kv[i].key.len, it->kv[i].key.data);
     it->name = o->metadata_name;
     return PL_OK;
   }
@@ -275,10 +277,10 @@ static int resolve_item(const pl_amend_options *o, struct item *it, pl_error_inf
   it->data_fd = open(o->attachment_file, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (it->data_fd < 0 || fstat(it->data_fd, &st) != 0)
-    return pl__err(err, PL_EIO, UINT64_MAX, "cannot read '%s': %s", o->attachment_file,
-                   strerror(errno));
+    return pl_error_set(err, PL_EIO, UINT64_MAX, "cannot read '%s': %s", o->attachment_file,
+                        strerror(errno));
   if (!S_ISREG(st.st_mode))
-    return pl__err(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file", o->attachment_file);
+    return pl_error_set(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file", o->attachment_file);
   it->data_size = (uint64_t)st.st_size;
   it->create_time = o->has_create_time
                         ? o->create_time
@@ -296,7 +298,7 @@ static void put_item(struct out *w, const struct item *it, uint8_t *buf) {
   mcap_writer *mw = NULL;
   int mrc = mcap_writer_open(&mw, &gs, &wo);
   if (mrc != MCAP_OK) {
-    if (!w->rc) w->rc = pl__err_mcap(w->err, mrc, UINT64_MAX, "cannot encode the new record");
+    if (!w->rc) w->rc = pl_error_set_mcap(w->err, mrc, UINT64_MAX, "cannot encode the new record");
     mcap_writer_free(mw);
     return;
   }
@@ -312,21 +314,21 @@ static void put_item(struct out *w, const struct item *it, uint8_t *buf) {
       ssize_t k = read(it->data_fd, buf, want);
       if (k < 0 && errno == EINTR) continue;
       if (k <= 0) {
-        w->rc = pl__err(w->err, PL_EIO, UINT64_MAX, "reading the attachment data: %s",
-                        k < 0 ? strerror(errno) : "the file became shorter while being read");
+        w->rc = pl_error_set(w->err, PL_EIO, UINT64_MAX, "reading the attachment data: %s",
+                             k < 0 ? strerror(errno) : "the file became shorter while being read");
         break;
       }
       mrc = mcap_writer_attachment_write(mw, buf, (size_t)k);
       left -= (uint64_t)k;
     }
     if (mrc == MCAP_OK && !w->rc && read(it->data_fd, buf, 1) > 0)
-      w->rc = pl__err(w->err, PL_EIO, UINT64_MAX, "the attachment file grew while being read");
+      w->rc = pl_error_set(w->err, PL_EIO, UINT64_MAX, "the attachment file grew while being read");
     if (mrc == MCAP_OK && !w->rc) mrc = mcap_writer_attachment_end(mw);
   }
   g.open = 0;
   if (mrc != MCAP_OK && !w->rc)
-    w->rc = pl__err_mcap(w->err, mrc, UINT64_MAX, "cannot encode the new record: %s",
-                         mcap_writer_errmsg(mw));
+    w->rc = pl_error_set_mcap(w->err, mrc, UINT64_MAX, "cannot encode the new record: %s",
+                              mcap_writer_errmsg(mw));
   mcap_writer_free(mw); /* abandoned: its summary is not wanted */
 }
 
@@ -366,7 +368,7 @@ static void put_amended(struct out *w, int in_fd, const struct survey *sv, const
   size_t n_groups = 0;
   groups = calloc(sv->n_recs + 2, sizeof *groups);
   if (!groups) {
-    w->rc = pl__err(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    w->rc = pl_error_set(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return;
   }
   uint8_t order[256];
@@ -395,21 +397,22 @@ static void put_amended(struct out *w, int in_fd, const struct survey *sv, const
       free(rec_bytes);
       rec_bytes = sr->length <= SIZE_MAX ? malloc((size_t)sr->length) : NULL;
       if (!rec_bytes) {
-        w->rc = pl__err(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+        w->rc = pl_error_set(w->err, PL_ENOMEM, UINT64_MAX, "out of memory");
         break;
       }
       if (pread(in_fd, rec_bytes, (size_t)sr->length, (off_t)sr->offset) != (ssize_t)sr->length) {
-        w->rc = pl__err(w->err, PL_EIO, sr->offset, "reading the Statistics record at offset %llu",
-                        (unsigned long long)sr->offset);
+        w->rc =
+            pl_error_set(w->err, PL_EIO, sr->offset, "reading the Statistics record at offset %llu",
+                         (unsigned long long)sr->offset);
         break;
       }
       mcap_record st;
       memset(&st, 0, sizeof st);
       if (mcap_record_parse(MCAP_OP_STATISTICS, rec_bytes + 9, sr->length - 9, sr->offset, &st,
                             NULL) != MCAP_OK) {
-        w->rc =
-            pl__err(w->err, PL_EMCAP, sr->offset, "the Statistics record at offset %llu is damaged",
-                    (unsigned long long)sr->offset);
+        w->rc = pl_error_set(w->err, PL_EMCAP, sr->offset,
+                             "the Statistics record at offset %llu is damaged",
+                             (unsigned long long)sr->offset);
         break;
       }
       st.opcode = MCAP_OP_STATISTICS;
@@ -466,7 +469,7 @@ static void put_amended(struct out *w, int in_fd, const struct survey *sv, const
   uint64_t size = 0;
   if (!w->rc && (mcap_record_encode(&rec, footer, sizeof footer, &size) != MCAP_OK ||
                  size != sizeof footer)) {
-    w->rc = pl__err(w->err, PL_EMCAP, UINT64_MAX, "cannot encode the Footer record");
+    w->rc = pl_error_set(w->err, PL_EMCAP, UINT64_MAX, "cannot encode the Footer record");
     return;
   }
   if (sv->footer.summary_crc) rec.u.footer.summary_crc = mcap_crc32(w->sum_crc, footer, 25);
@@ -498,10 +501,10 @@ static int check_new(const char *orig, const char *tmp, const struct survey *sv,
   memset(&src, 0, sizeof src);
   memset(&me, 0, sizeof me);
   if (mcap_source_open_file(&src, tmp, &me) != MCAP_OK)
-    return pl__err(err, PL_EIO, UINT64_MAX, "cannot reopen the new file: %s", me.msg);
+    return pl_error_set(err, PL_EIO, UINT64_MAX, "cannot reopen the new file: %s", me.msg);
   mcap_stream_reader *r = NULL;
   if (mcap_stream_reader_new(&r, &src, NULL) != MCAP_OK) /* every check on */
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   uint64_t atts = 0, metas = 0;
   int rc = PL_OK, data = 1;
   for (;;) {
@@ -509,8 +512,8 @@ static int check_new(const char *orig, const char *tmp, const struct survey *sv,
     int mrc = mcap_stream_reader_next(r, &rec);
     if (mrc == MCAP_ITEROVER) break;
     if (mrc != MCAP_OK) {
-      rc = pl__err(err, PL_EVERIFY, mcap_stream_reader_error_offset(r),
-                   "the new file does not read back: %s", mcap_stream_reader_errmsg(r));
+      rc = pl_error_set(err, PL_EVERIFY, mcap_stream_reader_error_offset(r),
+                        "the new file does not read back: %s", mcap_stream_reader_errmsg(r));
       break;
     }
     if (rec.opcode == MCAP_OP_DATA_END) data = 0;
@@ -521,20 +524,21 @@ static int check_new(const char *orig, const char *tmp, const struct survey *sv,
   if (rc != PL_OK) return rc;
   if (atts != sv->attachments + (it->is_attachment ? 1 : 0) ||
       metas != sv->metadata + (it->is_attachment ? 0 : 1))
-    return pl__err(err, PL_EVERIFY, UINT64_MAX, "the new file does not hold the expected records");
+    return pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                        "the new file does not hold the expected records");
   /* the indexed view: the summary must still be usable and list the new record */
   memset(&src, 0, sizeof src);
   if (mcap_source_open_file(&src, tmp, &me) != MCAP_OK)
-    return pl__err(err, PL_EIO, UINT64_MAX, "cannot reopen the new file: %s", me.msg);
+    return pl_error_set(err, PL_EIO, UINT64_MAX, "cannot reopen the new file: %s", me.msg);
   mcap_reader *ir = NULL;
   if (mcap_reader_open(&ir, &src, NULL, &me) != MCAP_OK)
-    return pl__err(err, PL_EVERIFY, UINT64_MAX,
-                   "the new file does not open for indexed reading: %s", me.msg);
+    return pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                        "the new file does not open for indexed reading: %s", me.msg);
   const char *reason = NULL;
   if (mcap_reader_index_source(ir, &reason) != MCAP_INDEX_FROM_SUMMARY &&
       index_source(orig) == (int)MCAP_INDEX_FROM_SUMMARY) {
-    rc = pl__err(err, PL_EVERIFY, UINT64_MAX, "the new summary is not usable: %s",
-                 reason ? reason : "?");
+    rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX, "the new summary is not usable: %s",
+                      reason ? reason : "?");
     mcap_reader_free(ir);
     return rc;
   }
@@ -548,7 +552,8 @@ static int check_new(const char *orig, const char *tmp, const struct survey *sv,
   }
   mcap_reader_free(ir);
   if (!found)
-    return pl__err(err, PL_EVERIFY, UINT64_MAX, "the new record is missing from the new index");
+    return pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                        "the new record is missing from the new index");
   return PL_OK;
 }
 
@@ -579,7 +584,7 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   pl_amend_result local;
   if (!res) res = &local;
   memset(res, 0, sizeof *res);
-  if (!path) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!path) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   struct item it;
   memset(&it, 0, sizeof it);
   struct survey sv;
@@ -596,17 +601,17 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   /* the file itself, not a symbolic link to it, gets replaced */
   target = realpath(path, NULL);
   if (!target) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot open '%s': %s", path, strerror(errno));
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "cannot open '%s': %s", path, strerror(errno));
     goto out;
   }
   in_fd = open(target, O_RDONLY | O_CLOEXEC);
   struct stat st0;
   if (in_fd < 0 || fstat(in_fd, &st0) != 0) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot open '%s': %s", path, strerror(errno));
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "cannot open '%s': %s", path, strerror(errno));
     goto out;
   }
   if (!S_ISREG(st0.st_mode)) {
-    rc = pl__err(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file", path);
+    rc = pl_error_set(err, PL_EIO, UINT64_MAX, "'%s' is not a regular file", path);
     goto out;
   }
   rc = survey_file(target, path, &sv, err);
@@ -614,14 +619,14 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
 
   buf = malloc(COPY_BUF);
   if (!buf) {
-    rc = unchanged(err, pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory"), path);
+    rc = unchanged(err, pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory"), path);
     goto out;
   }
   /* beside the target (one filesystem for the rename), with its mode */
   int mrc = mcap_sink_open_file(&sink, target, &me);
   if (mrc != MCAP_OK) {
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "cannot create a temporary file beside '%s': %s", path,
-                      me.msg);
+    rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "cannot create a temporary file beside '%s': %s",
+                           path, me.msg);
     goto out;
   }
   sink_open = 1;
@@ -637,7 +642,7 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   const char *written = NULL;
   mrc = mcap_sink_sync(&sink, &written, &me);
   if (mrc != MCAP_OK) {
-    rc = unchanged(err, pl__err_mcap(err, mrc, UINT64_MAX, "writing the new file: %s", me.msg),
+    rc = unchanged(err, pl_error_set_mcap(err, mrc, UINT64_MAX, "writing the new file: %s", me.msg),
                    path);
     goto out;
   }
@@ -648,24 +653,27 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
   }
   struct stat st1;
   if (stat(target, &st1) != 0 || !same_state(&st0, &st1)) {
-    rc = unchanged(err, pl__err(err, PL_EVERIFY, UINT64_MAX, "it was modified while being amended"),
+    rc = unchanged(err,
+                   pl_error_set(err, PL_EVERIFY, UINT64_MAX, "it was modified while being amended"),
                    path);
     goto out;
   }
   if (o->before_commit && o->before_commit(o->before_commit_user) != 0) {
-    rc = unchanged(err, pl__err(err, PL_ECANCELED, UINT64_MAX, "stopped before the rename"), path);
+    rc = unchanged(err, pl_error_set(err, PL_ECANCELED, UINT64_MAX, "stopped before the rename"),
+                   path);
     goto out;
   }
   mrc = mcap_sink_commit(&sink, &me);
   if (mrc != MCAP_OK) {
-    rc = unchanged(err, pl__err_mcap(err, mrc, UINT64_MAX, "cannot replace it: %s", me.msg), path);
+    rc = unchanged(err, pl_error_set_mcap(err, mrc, UINT64_MAX, "cannot replace it: %s", me.msg),
+                   path);
     goto out;
   }
   sink_open = 0;
   mrc = mcap_sink_close(&sink, &me);
   if (mrc != MCAP_OK) {
     /* renamed already: the amended file is in place */
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, me.msg);
+    rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "'%s': %s", path, me.msg);
     goto out;
   }
   rc = PL_OK;

@@ -50,7 +50,7 @@ struct min {
   uint8_t *dec;
   size_t dec_cap;
   mcap_decompressor *d;
-  struct pl__buf tmp;
+  struct pl_buf tmp;
   uint8_t *seen; /* [2 * PL__IDS] schema / channel definitions met in chunks */
   size_t want_defs, seen_defs;
   int repeat;
@@ -132,14 +132,14 @@ static int map_schema(struct merge *m, struct min *in, const mcap_schema *s) {
   } else {
     while (m->next_schema <= UINT16_MAX && m->schema_used[m->next_schema]) m->next_schema++;
     if (m->next_schema > UINT16_MAX)
-      return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 distinct schemas");
+      return pl_error_set(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 distinct schemas");
     out.id = (uint16_t)m->next_schema;
   }
   m->schema_used[out.id] = 1;
   int rc = mcap_writer_put_schema(m->w, &out);
   if (rc) return pl__werr(m->w, rc, m->err, "writing a schema");
   struct okey *k = calloc(1, sizeof *k);
-  if (!k) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!k) return pl_error_set(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   k->hash = h;
   k->out_id = out.id;
   k->in = in;
@@ -156,9 +156,9 @@ static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
   if (c->schema_id != 0) {
     sid = in->schema_map[c->schema_id];
     if (sid == NO_ID)
-      return pl__err_mcap(m->err, MCAP_ESCHEMA_ID, UINT64_MAX,
-                          "%s: channel %u refers to schema %u, which is not defined", in->path,
-                          c->id, c->schema_id);
+      return pl_error_set_mcap(m->err, MCAP_ESCHEMA_ID, UINT64_MAX,
+                               "%s: channel %u refers to schema %u, which is not defined", in->path,
+                               c->id, c->schema_id);
   }
   m->st->channels_in++;
   int coalesce = m->o->coalesce != PL_COALESCE_NONE;
@@ -188,7 +188,7 @@ static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
   } else {
     while (m->next_channel <= UINT16_MAX && m->channel_used[m->next_channel]) m->next_channel++;
     if (m->next_channel > UINT16_MAX)
-      return pl__err(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 output channels");
+      return pl_error_set(m->err, PL_EINVAL, UINT64_MAX, "more than 65535 output channels");
     out.id = (uint16_t)m->next_channel;
   }
   m->channel_used[out.id] = 1;
@@ -196,7 +196,7 @@ static int map_channel(struct merge *m, struct min *in, const mcap_channel *c) {
   int rc = mcap_writer_put_channel(m->w, &out);
   if (rc) return pl__werr(m->w, rc, m->err, "writing a channel");
   struct okey *k = calloc(1, sizeof *k);
-  if (!k) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!k) return pl_error_set(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   k->hash = h;
   k->out_id = out.id;
   k->in = in;
@@ -231,22 +231,22 @@ static int merge_metadata(struct merge *m, const struct min *from, const mcap_me
     differs = e;
   }
   if (differs && !m->o->allow_duplicate_metadata)
-    return pl__err(m->err, PL_ECONFLICT, UINT64_MAX,
-                   "metadata '%s' differs between inputs ('%s' and '%s'; allow it with "
-                   "--allow-duplicate-metadata)",
-                   differs->name, differs->from->path, from->path);
+    return pl_error_set(m->err, PL_ECONFLICT, UINT64_MAX,
+                        "metadata '%s' differs between inputs ('%s' and '%s'; allow it with "
+                        "--allow-duplicate-metadata)",
+                        differs->name, differs->from->path, from->path);
   struct meta *e = calloc(1, sizeof *e);
-  if (!e) return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!e) return pl_error_set(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   e->hash = hn;
   e->from = from;
-  e->name = pl__strview(md->name);
+  e->name = pl_strview(md->name);
   e->map_len = md->metadata.len;
   e->map = malloc(e->map_len ? e->map_len : 1);
   if (!e->name || !e->map) {
     free(e->name);
     free(e->map);
     free(e);
-    return pl__err(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(m->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   if (e->map_len) memcpy(e->map, md->metadata.data, e->map_len);
   e->next = m->metas[hn % NBUCKETS];
@@ -265,7 +265,7 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
     int rc = pl__copy_attachment(m->w, &in->raw, off, len, 1, NULL, NULL, &written, &damaged, m->err);
     if (rc) return rc;
     if (damaged) {
-      pl__damage_one(&in->blocks, m->err, off, 9 + len);
+      pl_damage_one(&in->blocks, m->err, off, 9 + len);
       return PL_OK;
     }
     m->st->attachments++;
@@ -273,18 +273,18 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
   }
   if (op != MCAP_OP_METADATA || m->o->no_metadata) return PL_OK;
   if (len > PL__MAX_SMALL_RECORD)
-    return pl__err_mcap(m->err, MCAP_ELIMIT, off, "%s: metadata at offset %llu is too large",
-                        in->path, (unsigned long long)off);
-  struct pl__buf tmp = {0};
+    return pl_error_set_mcap(m->err, MCAP_ELIMIT, off, "%s: metadata at offset %llu is too large",
+                             in->path, (unsigned long long)off);
+  struct pl_buf tmp = {0};
   const uint8_t *p;
   uint64_t got;
   mcap_record rec;
-  int rc = pl__source_pull(&in->raw, &tmp, off + 9, len, &p, &got, m->err);
+  int rc = pl_source_pull(&in->raw, &tmp, off + 9, len, &p, &got, m->err);
   if (!rc && (got < len || mcap_record_parse(MCAP_OP_METADATA, p, len, off, &rec, NULL)))
-    rc = pl__err_mcap(m->err, MCAP_ERECORD, off, "%s: metadata at offset %llu is malformed",
-                      in->path, (unsigned long long)off);
+    rc = pl_error_set_mcap(m->err, MCAP_ERECORD, off, "%s: metadata at offset %llu is malformed",
+                           in->path, (unsigned long long)off);
   if (!rc) rc = merge_metadata(m, in, &rec.u.metadata);
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return rc;
 }
 
@@ -327,7 +327,7 @@ static int advance(struct merge *m, struct min *in) {
   }
   in->has = 0;
   if (rc == MCAP_ITEROVER) return PL_OK;
-  return pl__err_mcap(m->err, rc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
+  return pl_error_set_mcap(m->err, rc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
 }
 
 /* ---------------------------------------------------------- block mode */
@@ -352,7 +352,7 @@ static int skip_block(struct min *in, const mcap_chunk_index *ci, int code, cons
   if (k && ci->message_index_length >= 15 * k && (ci->message_index_length - 15 * k) % 16 == 0)
     one.messages_skipped = (ci->message_index_length - 15 * k) / 16;
   snprintf(one.msg, sizeof one.msg, "%.*s", (int)sizeof one.msg - 1, why);
-  pl__damage_add(&in->blocks, &one);
+  pl_damage_add(&in->blocks, &one);
   in->next_chunk++;
   in->pos = 0;
   in->in_block = 0;
@@ -369,7 +369,7 @@ static int open_block(struct merge *m, struct min *in) {
   memset(&me, 0, sizeof me);
   int rc = ci->chunk_length < 9
                ? PL_OK
-               : pl__source_pull(&in->raw, &in->tmp, off, ci->chunk_length, &p, &got, m->err);
+               : pl_source_pull(&in->raw, &in->tmp, off, ci->chunk_length, &p, &got, m->err);
   if (rc) return rc;
   if (ci->chunk_length < 9 || got < ci->chunk_length || p[0] != MCAP_OP_CHUNK ||
       mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, off, &rec, &me) != MCAP_OK) {
@@ -385,12 +385,12 @@ static int open_block(struct merge *m, struct min *in) {
   size_t usize = (size_t)ck->uncompressed_size;
   if (usize > in->dec_cap) {
     uint8_t *q = realloc(in->dec, usize ? usize : 1);
-    if (!q) return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+    if (!q) return pl_error_set(m->err, PL_ENOMEM, off, "out of memory");
     in->dec = q;
     in->dec_cap = usize;
   }
   int mrc = mcap_chunk_decompress(in->d, ck, in->dec, usize, 0, &me);
-  if (mrc == MCAP_ENOMEM) return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+  if (mrc == MCAP_ENOMEM) return pl_error_set(m->err, PL_ENOMEM, off, "out of memory");
   if (mrc) {
     snprintf(why, sizeof why, "chunk at offset %llu: %.250s", (unsigned long long)off, me.msg);
     return skip_block(in, ci, mrc, why);
@@ -408,8 +408,8 @@ static int open_block(struct merge *m, struct min *in) {
     if ((op == MCAP_OP_MESSAGE || op == MCAP_OP_SCHEMA || op == MCAP_OP_CHANNEL) &&
         mcap_record_parse(op, in->dec + q + 9, len, off, &r2, NULL) == MCAP_OK) {
       if (op == MCAP_OP_MESSAGE) {
-        if (pl__grow((void **)&in->ents, &in->cap_ents, in->n_ents + 1, sizeof *in->ents))
-          return pl__err(m->err, PL_ENOMEM, off, "out of memory");
+        if (pl_grow((void **)&in->ents, &in->cap_ents, in->n_ents + 1, sizeof *in->ents))
+          return pl_error_set(m->err, PL_ENOMEM, off, "out of memory");
         struct pl__mi_ent *e = &in->ents[in->n_ents++];
         e->channel = r2.u.message.channel_id;
         e->log_time = r2.u.message.log_time;
@@ -446,11 +446,12 @@ static int block_message(struct merge *m, struct min *in) {
   for (int k = 0; k < 8; k++) len |= (uint64_t)in->dec[q + 1 + (size_t)k] << (8 * k);
   mcap_record rec;
   if (mcap_record_parse(MCAP_OP_MESSAGE, in->dec + q + 9, len, 0, &rec, NULL) != MCAP_OK)
-    return pl__err_mcap(m->err, MCAP_ERECORD, UINT64_MAX, "%s: malformed message", in->path);
+    return pl_error_set_mcap(m->err, MCAP_ERECORD, UINT64_MAX, "%s: malformed message", in->path);
   uint32_t out_id = in->channel_map[rec.u.message.channel_id];
   if (out_id == NO_ID)
-    return pl__err_mcap(m->err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
-                        in->path, rec.u.message.channel_id);
+    return pl_error_set_mcap(m->err, MCAP_ECHANNEL_ID, UINT64_MAX,
+                             "%s: message on unknown channel %u", in->path,
+                             rec.u.message.channel_id);
   rec.u.message.channel_id = (uint16_t)out_id;
   int mrc = mcap_writer_write_message(m->w, &rec.u.message);
   if (mrc) return pl__werr(m->w, mrc, m->err, "writing a message");
@@ -490,17 +491,17 @@ static int try_copy(struct merge *m, size_t idx, int other, uint64_t other_t) {
   /* The message indexes: contiguous after the chunk. */
   const uint8_t *p;
   uint64_t got;
-  int rc = pl__source_pull(&in->raw, &in->tmp, first, ci->message_index_length, &p, &got, m->err);
+  int rc = pl_source_pull(&in->raw, &in->tmp, first, ci->message_index_length, &p, &got, m->err);
   if (rc) return rc;
   if (got < ci->message_index_length) return 0;
-  struct pl__buf mib = {0};
-  if (pl__buf_append(&mib, p, (size_t)got))
-    return pl__err(m->err, PL_ENOMEM, first, "out of memory");
+  struct pl_buf mib = {0};
+  if (pl_buf_append(&mib, p, (size_t)got))
+    return pl_error_set(m->err, PL_ENOMEM, first, "out of memory");
   mcap_message_index *mis = calloc(k, sizeof *mis);
   struct pl__mi_ent *ents = NULL;
   size_t n_mis = 0, n_ents = 0, cap_ents = 0;
   int ok = mis != NULL;
-  if (!mis) rc = pl__err(m->err, PL_ENOMEM, first, "out of memory");
+  if (!mis) rc = pl_error_set(m->err, PL_ENOMEM, first, "out of memory");
   for (size_t q = 0; ok && q < mib.len;) {
     uint64_t len = 0;
     mcap_record rec;
@@ -517,8 +518,8 @@ static int try_copy(struct merge *m, size_t idx, int other, uint64_t other_t) {
     mis[n_mis++] = rec.u.message_index;
     uint64_t n = mcap_message_index_count(&rec.u.message_index);
     for (uint64_t e = 0; e < n && ok; e++) {
-      if (pl__grow((void **)&ents, &cap_ents, n_ents + 1, sizeof *ents)) {
-        rc = pl__err(m->err, PL_ENOMEM, first, "out of memory");
+      if (pl_grow((void **)&ents, &cap_ents, n_ents + 1, sizeof *ents)) {
+        rc = pl_error_set(m->err, PL_ENOMEM, first, "out of memory");
         ok = 0;
         break;
       }
@@ -542,8 +543,8 @@ static int try_copy(struct merge *m, size_t idx, int other, uint64_t other_t) {
   }
   if (ok) {
     mcap_record rec;
-    rc = pl__source_pull(&in->raw, &in->tmp, ci->chunk_start_offset, ci->chunk_length, &p, &got,
-                         m->err);
+    rc = pl_source_pull(&in->raw, &in->tmp, ci->chunk_start_offset, ci->chunk_length, &p, &got,
+                        m->err);
     if (!rc && (got < ci->chunk_length || ci->chunk_length < 9 || p[0] != MCAP_OP_CHUNK ||
                 mcap_record_parse(MCAP_OP_CHUNK, p + 9, ci->chunk_length - 9, 0, &rec, NULL)))
       ok = 0;
@@ -560,7 +561,7 @@ static int try_copy(struct merge *m, size_t idx, int other, uint64_t other_t) {
   }
   free(ents);
   free(mis);
-  pl__buf_dispose(&mib);
+  pl_buf_dispose(&mib);
   if (rc) return rc;
   return ok;
 }
@@ -585,7 +586,7 @@ static void close_inputs(struct merge *m) {
     free(m->in[i].ents);
     free(m->in[i].dec);
     free(m->in[i].seen);
-    pl__buf_dispose(&m->in[i].tmp);
+    pl_buf_dispose(&m->in[i].tmp);
     mcap_decompressor_free(m->in[i].d);
     mcap_message_iter_free(m->in[i].it);
     mcap_reader_free(m->in[i].r);
@@ -619,12 +620,13 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
   in->path = path;
   in->schema_map = malloc(PL__IDS * sizeof *in->schema_map);
   in->channel_map = malloc(PL__IDS * sizeof *in->channel_map);
-  if (!in->schema_map || !in->channel_map) return pl__err(m->err, PL_ENOMEM, 0, "out of memory");
+  if (!in->schema_map || !in->channel_map)
+    return pl_error_set(m->err, PL_ENOMEM, 0, "out of memory");
   for (size_t i = 0; i < PL__IDS; i++) in->schema_map[i] = in->channel_map[i] = NO_ID;
   mcap_source src;
   int rc = mcap_source_open_file(&src, path, &me);
   if (!rc) rc = mcap_source_open_file(&in->raw, path, &me);
-  if (rc) return pl__err_mcap(m->err, rc, UINT64_MAX, "%s", me.msg);
+  if (rc) return pl_error_set_mcap(m->err, rc, UINT64_MAX, "%s", me.msg);
   mcap_indexed_options io;
   memset(&io, 0, sizeof io);
   io.threads = 1;
@@ -633,8 +635,8 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
   rc = mcap_reader_open(&in->r, &src, &io, &me);
   if (rc) {
     in->r = NULL;
-    return pl__err_mcap(m->err, rc, me.offset, "%s: %s", path,
-                        me.msg[0] ? me.msg : mcap_strerror(rc));
+    return pl_error_set_mcap(m->err, rc, me.offset, "%s: %s", path,
+                             me.msg[0] ? me.msg : mcap_strerror(rc));
   }
   return PL_OK;
 }
@@ -642,7 +644,7 @@ static int open_input(struct merge *m, struct min *in, const char *path) {
 static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sink *sink,
                       const pl_merge_options *o, pl_merge_stats *st, pl_error_info *err) {
   struct merge *m = calloc(1, sizeof *m);
-  if (!m) return pl__err(err, PL_ENOMEM, 0, "out of memory");
+  if (!m) return pl_error_set(err, PL_ENOMEM, 0, "out of memory");
   m->o = o;
   m->st = st;
   m->err = err;
@@ -653,7 +655,7 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
   m->in = calloc(n, sizeof *m->in);
   m->heap = calloc(n ? n : 1, sizeof *m->heap);
   if (!m->in || !m->heap) {
-    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
     goto out;
   }
   m->n = n;
@@ -667,9 +669,9 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
     const mcap_header *h = mcap_reader_header(m->in[i].r);
     if (!str_eq(h->profile, h0->profile)) same_profile = 0;
   }
-  char *profile = same_profile ? pl__strview(h0->profile) : pl__strdup("");
+  char *profile = same_profile ? pl_strview(h0->profile) : pl_strdup("");
   if (!profile) {
-    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
     goto out;
   }
   mcap_writer_options wo;
@@ -687,7 +689,7 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
   free(profile);
   if (mrc) {
     m->w = NULL;
-    rc = pl__err_mcap(err, mrc, 0, "cannot start the output: %s", mcap_strerror(mrc));
+    rc = pl_error_set_mcap(err, mrc, 0, "cannot start the output: %s", mcap_strerror(mrc));
     goto out;
   }
 
@@ -721,7 +723,7 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
       in->want_defs = mcap_reader_schema_count(in->r) + mcap_reader_channel_count(in->r);
       in->seen = calloc(2 * PL__IDS, 1);
       if (!in->seen || mcap_decompressor_new(&in->d) != MCAP_OK) {
-        rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+        rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
         break;
       }
     } else {
@@ -731,7 +733,7 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
       mrc = mcap_reader_query(in->r, &q, &in->it);
       if (mrc) {
         in->it = NULL;
-        rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
+        rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "%s: %s", in->path, mcap_reader_errmsg(in->r));
         break;
       }
       rc = advance(m, in);
@@ -755,8 +757,8 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
       mcap_message msg = in->cur.message;
       uint32_t out_id = in->channel_map[msg.channel_id];
       if (out_id == NO_ID) {
-        rc = pl__err_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "%s: message on unknown channel %u",
-                          in->path, msg.channel_id);
+        rc = pl_error_set_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX,
+                               "%s: message on unknown channel %u", in->path, msg.channel_id);
         break;
       }
       msg.channel_id = (uint16_t)out_id;
@@ -789,9 +791,9 @@ static int merge_pass(const char *const *inputs, size_t n, size_t base, mcap_sin
   for (size_t i = 0; i < n; i++) {
     mcap_damage d;
     mcap_reader_damage(m->in[i].r, &d);
-    pl__damage_add(&d, &m->in[i].blocks);
+    pl_damage_add(&d, &m->in[i].blocks);
     if (!d.problems) continue;
-    pl__damage_add(&st->damage, &d);
+    pl_damage_add(&st->damage, &d);
     if (st->damaged_inputs++ == 0) st->first_damaged = base + i;
   }
 out:
@@ -828,7 +830,7 @@ static int merge_to_temp(const char *const *inputs, size_t n, size_t base, const
   memset(&me, 0, sizeof me);
   int rc = PL_OK;
   if (mcap_sink_from_fd(&sink, fd, &me) != MCAP_OK) {
-    rc = pl__err(err, PL_ENOMEM, 0, "%s", me.msg);
+    rc = pl_error_set(err, PL_ENOMEM, 0, "%s", me.msg);
   } else {
     /* Intermediate files favour speed: lz4, and everything kept as it is. */
     pl_merge_options io = *o;
@@ -843,10 +845,11 @@ static int merge_to_temp(const char *const *inputs, size_t n, size_t base, const
       /* only the first round reads the caller's inputs; later ones read our own files */
       if (!top->damaged_inputs) top->first_damaged = ist.first_damaged;
       top->damaged_inputs += ist.damaged_inputs;
-      pl__damage_add(&top->damage, &ist.damage);
+      pl_damage_add(&top->damage, &ist.damage);
     }
     int crc = mcap_sink_close(&sink, &me);
-    if (!rc && crc) rc = pl__err_mcap(err, crc, 0, "writing an intermediate file in '%s': %s", dir, me.msg);
+    if (!rc && crc)
+      rc = pl_error_set_mcap(err, crc, 0, "writing an intermediate file in '%s': %s", dir, me.msg);
   }
   close(fd);
   if (rc) {
@@ -868,7 +871,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     o = &defaults;
   }
   if (!inputs || !n_inputs || !sink)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument: no inputs");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument: no inputs");
   size_t max_open = o->max_open_inputs ? o->max_open_inputs : DEFAULT_MAX_OPEN;
   if (max_open < 2) max_open = 2;
   const char *dir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
@@ -881,7 +884,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
   if (!spooled || !cur) {
     free(spooled);
     free(cur);
-    return pl__err(err, PL_ENOMEM, 0, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, 0, "out of memory");
   }
   for (size_t i = 0; i < n_inputs && !rc; i++) {
     /* standard input and streams (pipes, /dev/fd/N) are read once into a temporary file */
@@ -900,7 +903,7 @@ int pl_merge(const char *const *inputs, size_t n_inputs, mcap_sink *sink, const 
     size_t groups = (n + max_open - 1) / max_open;
     char **next = calloc(groups, sizeof *next);
     if (!next) {
-      rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+      rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
       break;
     }
     for (size_t g = 0; g < groups && !rc; g++) {

@@ -61,9 +61,9 @@ struct rc_ctx {
   pl_error_info *err;
   mcap_source src;
   uint64_t size;
-  struct pl__buf tmp;
-  struct pl__buf content; /* a record's content, owned */
-  struct pl__buf mibuf;
+  struct pl_buf tmp;
+  struct pl_buf content; /* a record's content, owned */
+  struct pl_buf mibuf;
   struct mi_ref *refs;
   size_t n_refs, cap_refs;
   mcap_message_index *mis;
@@ -111,7 +111,7 @@ static void problem(struct rc_ctx *c, pl_severity sev, const char *code, uint64_
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  pl__finding_add(&r->problems, &r->n_problems, &c->cap_problems, sev, code, off, "%s", msg);
+  pl_finding_add(&r->problems, &r->n_problems, &c->cap_problems, sev, code, off, "%s", msg);
 }
 
 void pl_recover_report_free(pl_recover_report *r) {
@@ -140,7 +140,7 @@ static int rd(struct rc_ctx *c, uint64_t off, uint64_t n, const uint8_t **p, uin
     return PL_OK;
   }
   if (n > c->size - off) n = c->size - off;
-  return pl__source_pull(&c->src, &c->tmp, off, n, p, got, c->err);
+  return pl_source_pull(&c->src, &c->tmp, off, n, p, got, c->err);
 }
 
 /* Copy up to n bytes at off into c->content. */
@@ -149,8 +149,8 @@ static int rd_owned(struct rc_ctx *c, uint64_t off, uint64_t n, uint64_t *got) {
   int rc = rd(c, off, n, &p, got);
   if (rc) return rc;
   c->content.len = 0;
-  if (pl__buf_append(&c->content, p, (size_t)*got))
-    return pl__err(c->err, PL_ENOMEM, off, "out of memory");
+  if (pl_buf_append(&c->content, p, (size_t)*got))
+    return pl_error_set(c->err, PL_ENOMEM, off, "out of memory");
   return PL_OK;
 }
 
@@ -180,7 +180,7 @@ static int open_writer(struct rc_ctx *c, const mcap_str *comp) {
   int rc = mcap_writer_open(&c->w, c->sink, &wo);
   if (rc) {
     c->w = NULL;
-    return pl__err_mcap(c->err, rc, 0, "cannot start the output: %s", mcap_strerror(rc));
+    return pl_error_set_mcap(c->err, rc, 0, "cannot start the output: %s", mcap_strerror(rc));
   }
   c->o.compression = wo.compression;
   return flush_pending(c);
@@ -213,7 +213,7 @@ static int note_def(struct rc_ctx *c, const mcap_record *rec, uint64_t off) {
   int schema = rec->opcode == MCAP_OP_SCHEMA;
   uint16_t id = schema ? rec->u.schema.id : rec->u.channel.id;
   int rc = pl__defs_put(&c->defs, rec);
-  if (rc < 0) return pl__err(c->err, PL_ENOMEM, off, "out of memory");
+  if (rc < 0) return pl_error_set(c->err, PL_ENOMEM, off, "out of memory");
   if (rc == 2) {
     size_t k = (schema ? 0 : PL__IDS) + id;
     if (!c->conflict[k]) {
@@ -296,14 +296,14 @@ static int read_summary(struct rc_ctx *c) {
       rec.content.len = len;
       if ((op == MCAP_OP_SCHEMA && rec.u.schema.id != 0) || op == MCAP_OP_CHANNEL) {
         int d = pl__defs_put(&c->defs, &rec);
-        if (d < 0) return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+        if (d < 0) return pl_error_set(c->err, PL_ENOMEM, 0, "out of memory");
         if (d == 0)
           pl__defs_get(&c->defs, op, op == MCAP_OP_SCHEMA ? rec.u.schema.id : rec.u.channel.id)
               ->from_summary = 1;
       } else if (op == MCAP_OP_CHUNK_INDEX) {
         const mcap_chunk_index *ci = &rec.u.chunk_index;
-        if (pl__grow((void **)&c->schunks, &c->cap_schunks, c->n_schunks + 1, sizeof *c->schunks))
-          return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+        if (pl_grow((void **)&c->schunks, &c->cap_schunks, c->n_schunks + 1, sizeof *c->schunks))
+          return pl_error_set(c->err, PL_ENOMEM, 0, "out of memory");
         struct sum_chunk *sc = &c->schunks[c->n_schunks++];
         memset(sc, 0, sizeof *sc);
         sc->offset = ci->chunk_start_offset;
@@ -594,7 +594,7 @@ static int find_plausible(struct rc_ctx *c, uint64_t from, uint64_t limit, uint6
   if (limit > c->size) limit = c->size;
   *found = limit;
   uint8_t *win = malloc((size_t)SCAN_WINDOW + 16);
-  if (!win) return pl__err(c->err, PL_ENOMEM, from, "out of memory");
+  if (!win) return pl_error_set(c->err, PL_ENOMEM, from, "out of memory");
   uint64_t q = from;
   int rc = PL_OK, hit = 0;
   while (!hit && q < limit && q + 9 <= c->size) {
@@ -648,11 +648,11 @@ static int next_ok(struct rc_ctx *c, uint64_t end) {
   uint8_t op;
   uint64_t len;
   if (end >= c->size || c->size - end < 9) return end <= c->size;
-  struct pl__buf keep = c->content;
+  struct pl_buf keep = c->content;
   uint64_t alt = c->alt_len;
   memset(&c->content, 0, sizeof c->content);
   int ok = plausible(c, end, 0, &op, &len) != P_NO;
-  pl__buf_dispose(&c->content);
+  pl_buf_dispose(&c->content);
   c->content = keep;
   c->alt_len = alt;
   return ok;
@@ -669,7 +669,7 @@ static int confirm(struct rc_ctx *c, uint64_t pos, uint64_t end, int *bad, uint6
   uint64_t len;
   *bad = 0;
   if (end >= c->size || c->size - end < 9) return PL_OK; /* the file ends there */
-  struct pl__buf keep = c->content;
+  struct pl_buf keep = c->content;
   memset(&c->content, 0, sizeof c->content);
   int ok = plausible(c, end, 0, &op, &len) != P_NO;
   int rc = PL_OK;
@@ -681,7 +681,7 @@ static int confirm(struct rc_ctx *c, uint64_t pos, uint64_t end, int *bad, uint6
       *next = at;
     }
   }
-  pl__buf_dispose(&c->content);
+  pl_buf_dispose(&c->content);
   c->content = keep;
   return rc;
 }
@@ -707,7 +707,7 @@ static int decode_partial(struct rc_ctx *c, mcap_compression comp, const uint8_t
   size_t in_pos = 0, out_pos = 0;
   if (comp == MCAP_COMPRESSION_ZSTD) {
     if (!c->zd && !(c->zd = ZSTD_createDCtx()))
-      return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+      return pl_error_set(c->err, PL_ENOMEM, 0, "out of memory");
     ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
     while (in_pos < src_len && out_pos < cap) {
       ZSTD_inBuffer in = {src + in_pos, src_len - in_pos < in_step ? src_len - in_pos : in_step, 0};
@@ -727,7 +727,7 @@ static int decode_partial(struct rc_ctx *c, mcap_compression comp, const uint8_t
     }
   } else {
     if (!c->ld && LZ4F_isError(LZ4F_createDecompressionContext(&c->ld, LZ4F_VERSION)))
-      return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+      return pl_error_set(c->err, PL_ENOMEM, 0, "out of memory");
     LZ4F_resetDecompressionContext(c->ld);
     while (in_pos < src_len && out_pos < cap) {
       size_t in_n = src_len - in_pos < in_step ? src_len - in_pos : in_step;
@@ -760,17 +760,17 @@ static int peek_indexes(struct rc_ctx *c, uint64_t q, uint64_t *next) {
         len > MAX_INDEX_RECORD || len < 6 || le32(c->content.data + 2) != len - 6)
       break; /* not an index (or one whose length is damaged: the scan deals with it) */
     /* plausible() left the content in c->content */
-    if (pl__grow((void **)&c->refs, &c->cap_refs, c->n_refs + 1, sizeof *c->refs) ||
-        pl__buf_append(&c->mibuf, c->content.data, (size_t)len))
-      return pl__err(c->err, PL_ENOMEM, q, "out of memory");
+    if (pl_grow((void **)&c->refs, &c->cap_refs, c->n_refs + 1, sizeof *c->refs) ||
+        pl_buf_append(&c->mibuf, c->content.data, (size_t)len))
+      return pl_error_set(c->err, PL_ENOMEM, q, "out of memory");
     c->refs[c->n_refs].at = c->mibuf.len - (size_t)len;
     c->refs[c->n_refs].len = len;
     c->n_refs++;
     q += 9 + len;
   }
   *next = q;
-  if (pl__grow((void **)&c->mis, &c->cap_mis, c->n_refs, sizeof *c->mis))
-    return pl__err(c->err, PL_ENOMEM, q, "out of memory");
+  if (pl_grow((void **)&c->mis, &c->cap_mis, c->n_refs, sizeof *c->mis))
+    return pl_error_set(c->err, PL_ENOMEM, q, "out of memory");
   for (size_t i = 0; i < c->n_refs; i++) {
     mcap_record rec;
     if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, c->mibuf.data + c->refs[i].at, c->refs[i].len, 0,
@@ -791,8 +791,8 @@ static int build_ix(struct rc_ctx *c) {
   for (size_t i = 0; i < c->n_mis; i++) {
     uint64_t n = mcap_message_index_count(&c->mis[i]);
     for (uint64_t k = 0; k < n; k++) {
-      if (pl__grow((void **)&c->ix, &c->cap_ix, c->n_ix + 1, sizeof *c->ix))
-        return pl__err(c->err, PL_ENOMEM, 0, "out of memory");
+      if (pl_grow((void **)&c->ix, &c->cap_ix, c->n_ix + 1, sizeof *c->ix))
+        return pl_error_set(c->err, PL_ENOMEM, 0, "out of memory");
       struct pl__mi_ent *e = &c->ix[c->n_ix++];
       e->channel = c->mis[i].channel_id;
       mcap_message_index_entry(&c->mis[i], k, &e->log_time, &e->offset);
@@ -856,7 +856,7 @@ static int scan_records(struct rc_ctx *c, uint64_t chunk_off, const uint8_t *buf
         if (!channel_usable(c, rec.u.message.channel_id)) {
           (*n_unknown)++;
         } else if (pl__mi_add(&c->mi, rec.u.message.channel_id, rec.u.message.log_time, p)) {
-          return pl__err(c->err, PL_ENOMEM, chunk_off, "out of memory");
+          return pl_error_set(c->err, PL_ENOMEM, chunk_off, "out of memory");
         }
       } else if (!dry) {
         if (op == MCAP_OP_SCHEMA && rec.u.schema.id == 0) break;
@@ -916,10 +916,10 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
   c->n_mis = 0;
   if (!truncated) {
     /* The chunk was copied into c->content; peek_indexes reuses it, so keep a copy. */
-    struct pl__buf keep = c->content;
+    struct pl_buf keep = c->content;
     memset(&c->content, 0, sizeof c->content);
     rc = peek_indexes(c, pos + 9 + len, next);
-    pl__buf_dispose(&c->content);
+    pl_buf_dispose(&c->content);
     c->content = keep;
     if (rc) return rc;
     pl__chunk_parse_partial(c->content.data, have, len, &ck, &trunc);
@@ -927,7 +927,8 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
   size_t usize = (size_t)ck.uncompressed_size;
   if (usize > c->dec_cap) {
     uint8_t *p = realloc(c->dec, usize ? usize : 1);
-    if (!p) return pl__err(c->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
+    if (!p)
+      return pl_error_set(c->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
     c->dec = p;
     c->dec_cap = usize;
   }
@@ -1021,7 +1022,7 @@ static int do_chunk(struct rc_ctx *c, uint64_t pos, uint64_t len, int truncated,
     c->rep->chunks_ok++;
     if (c->passthrough && !has_defs && n_unknown == 0 && found > 0 &&
         same_compression(c, ck.compression)) {
-      if (pl__mi_build(&c->mi)) return pl__err(c->err, PL_ENOMEM, pos, "out of memory");
+      if (pl__mi_build(&c->mi)) return pl_error_set(c->err, PL_ENOMEM, pos, "out of memory");
       for (size_t i = 0; i < c->mi.n_idx; i++) {
         rc = pl__reg_channel(c->w, &c->reg, &c->defs, c->mi.idx[i].channel_id, c->err);
         if (rc) return rc;
@@ -1194,7 +1195,7 @@ static int scan(struct rc_ctx *c) {
         mcap_record rec;
         if (mcap_record_parse(op, c->content.data, len, pos, &rec, NULL) == MCAP_OK) {
           free(c->profile);
-          c->profile = pl__strview(rec.u.header.profile);
+          c->profile = pl_strview(rec.u.header.profile);
         }
         break;
       }
@@ -1323,13 +1324,14 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
   memset(&input, 0, sizeof input);
   int rc = PL_OK;
   if (out) *out = NULL;
-  if (!in_path || !sink || !out) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!in_path || !sink || !out)
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   c = calloc(1, sizeof *c);
   pl_recover_report *rep = calloc(1, sizeof *rep);
   if (!c || !rep) {
     free(c);
     free(rep);
-    return pl__err(err, PL_ENOMEM, 0, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, 0, "out of memory");
   }
   if (o) c->o = *o;
   if (!c->o.max_chunk_size) c->o.max_chunk_size = PL__MAX_CHUNK;
@@ -1340,7 +1342,7 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
   c->passthrough = !c->o.no_passthrough && c->o.compression_level == 0 && c->o.chunk_size == 0;
   if (pl__defs_init(&c->defs) || pl__reg_init(&c->reg) || !(c->conflict = calloc(2 * PL__IDS, 1)) ||
       mcap_decompressor_new(&c->d) != MCAP_OK) {
-    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
     goto out;
   }
   mcap_error_info me;
@@ -1349,17 +1351,18 @@ int pl_recover(const char *in_path, mcap_sink *sink, const pl_recover_options *o
   rc = pl_input_open(in_path, NULL, &input, err);
   if (!rc) {
     int mrc = mcap_source_open_file(&c->src, input.path, &me);
-    if (mrc) rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg[0] ? me.msg : mcap_strerror(mrc));
+    if (mrc)
+      rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
   if (rc) goto out;
   if (c->src.size == MCAP_SIZE_UNKNOWN) {
-    rc = pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is not a regular file", in_path);
+    rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "'%s' is not a regular file", in_path);
     goto out;
   }
   c->size = c->src.size;
-  c->profile = pl__strdup("");
+  c->profile = pl_strdup("");
   if (!c->profile) {
-    rc = pl__err(err, PL_ENOMEM, 0, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, 0, "out of memory");
     goto out;
   }
   rc = read_summary(c);
@@ -1394,9 +1397,9 @@ out:
   free(c->ix);
   free(c->dec);
   free(c->profile);
-  pl__buf_dispose(&c->tmp);
-  pl__buf_dispose(&c->content);
-  pl__buf_dispose(&c->mibuf);
+  pl_buf_dispose(&c->tmp);
+  pl_buf_dispose(&c->content);
+  pl_buf_dispose(&c->mibuf);
   mcap_decompressor_free(c->d);
   ZSTD_freeDCtx(c->zd);
   if (c->ld) LZ4F_freeDecompressionContext(c->ld);

@@ -63,7 +63,7 @@ int pl__rw_init(struct pl__rw *rw, const pl_rewrite_options *o, mcap_sink *sink,
   if (rw->o.memory_budget == 0) rw->o.memory_budget = DEFAULT_MEMORY_BUDGET;
   if (pl__defs_init(&rw->defs) || pl__reg_init(&rw->reg) || !(rw->keep = calloc(PL__IDS, 1))) {
     pl__rw_dispose(rw);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   int rc = pl__sel_init(&rw->sel, &rw->o, err);
   if (rc) {
@@ -106,13 +106,13 @@ int pl__rw_writer(struct pl__rw *rw, const mcap_str *comp) {
     mcap_compression_levels(wo.compression, &lo, &hi);
     if (wo.compression_level < lo || wo.compression_level > hi) {
       if (lo > hi)
-        return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
-                       "compression level %d given, but the output is not compressed (the "
-                       "input's chunks are not)",
-                       wo.compression_level);
-      return pl__err(rw->err, PL_EINVAL, UINT64_MAX,
-                     "compression level %d is out of range for %s (%d to %d)",
-                     wo.compression_level, mcap_compression_name(wo.compression), lo, hi);
+        return pl_error_set(rw->err, PL_EINVAL, UINT64_MAX,
+                            "compression level %d given, but the output is not compressed (the "
+                            "input's chunks are not)",
+                            wo.compression_level);
+      return pl_error_set(rw->err, PL_EINVAL, UINT64_MAX,
+                          "compression level %d is out of range for %s (%d to %d)",
+                          wo.compression_level, mcap_compression_name(wo.compression), lo, hi);
     }
   }
   wo.no_chunking = rw->o.no_chunks;
@@ -126,7 +126,8 @@ int pl__rw_writer(struct pl__rw *rw, const mcap_str *comp) {
   int rc = mcap_writer_open(&rw->w, rw->sink, &wo);
   if (rc) {
     rw->w = NULL;
-    return pl__err_mcap(rw->err, rc, UINT64_MAX, "cannot start the output: %s", mcap_strerror(rc));
+    return pl_error_set_mcap(rw->err, rc, UINT64_MAX, "cannot start the output: %s",
+                             mcap_strerror(rc));
   }
   /* What the writer stores chunks as, to compare with the input's chunks. */
   rw->o.compression = wo.compression;
@@ -207,7 +208,7 @@ int pl__rw_collect_lpc(struct pl__rw *rw, mcap_reader *r) {
   rw->lpc = calloc(want, sizeof *rw->lpc);
   if (!found || !rw->lpc) {
     free(found);
-    return pl__err(rw->err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(rw->err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   mcap_query q;
   memset(&q, 0, sizeof q);
@@ -220,10 +221,10 @@ int pl__rw_collect_lpc(struct pl__rw *rw, mcap_reader *r) {
   int rc = mcap_reader_query(r, &q, &it);
   if (rc) {
     free(found);
-    return pl__err_mcap(rw->err, rc, UINT64_MAX,
-                        "looking for the last messages before the "
-                        "start: %s",
-                        mcap_reader_errmsg(r));
+    return pl_error_set_mcap(rw->err, rc, UINT64_MAX,
+                             "looking for the last messages before the "
+                             "start: %s",
+                             mcap_reader_errmsg(r));
   }
   mcap_message_view v;
   while (rw->n_lpc < want && (rc = mcap_message_iter_next(it, &v)) == MCAP_OK) {
@@ -243,10 +244,10 @@ int pl__rw_collect_lpc(struct pl__rw *rw, mcap_reader *r) {
   free(found);
   int out = PL_OK;
   if (rc != MCAP_OK && rc != MCAP_ITEROVER) {
-    out = pl__err_mcap(rw->err, rc, UINT64_MAX,
-                       "looking for the last messages before the start: "
-                       "%s",
-                       mcap_reader_errmsg(r));
+    out = pl_error_set_mcap(rw->err, rc, UINT64_MAX,
+                            "looking for the last messages before the start: "
+                            "%s",
+                            mcap_reader_errmsg(r));
   }
   mcap_message_iter_free(it);
   return out;
@@ -276,25 +277,25 @@ int pl__rw_write_lpc(struct pl__rw *rw) {
 int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t len, int check_crc,
                         int (*keep)(void *ctx, const mcap_attachment *a), void *keep_ctx,
                         int *written, int *damaged, pl_error_info *err) {
-  struct pl__buf tmp = {0};
+  struct pl_buf tmp = {0};
   const uint8_t *p;
   uint64_t got, base = off + 9;
   char *name = NULL, *media = NULL;
   int rc = PL_OK;
   *written = 0;
   if (damaged) *damaged = 0;
-#define NEED(cond)                                                                        \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      rc = pl__err_mcap(err, MCAP_ERECORD, off, "attachment at offset %llu is malformed", \
-                        (unsigned long long)off);                                         \
-      goto out;                                                                           \
-    }                                                                                     \
+#define NEED(cond)                                                                             \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      rc = pl_error_set_mcap(err, MCAP_ERECORD, off, "attachment at offset %llu is malformed", \
+                             (unsigned long long)off);                                         \
+      goto out;                                                                                \
+    }                                                                                          \
   } while (0)
   NEED(len >= 16 + 4 + 4 + 8 + 4);
   /* Everything is read front to back (a stream cannot go back); the stored CRC covers every
    * byte from log_time to the end of the data, so it is computed on the way. */
-  rc = pl__source_pull(src, &tmp, base, 20, &p, &got, err);
+  rc = pl_source_pull(src, &tmp, base, 20, &p, &got, err);
   if (rc) goto out;
   NEED(got == 20);
   uint32_t crc = mcap_crc32(0, p, 20);
@@ -309,13 +310,13 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   uint64_t nl =
       (uint64_t)p[16] | (uint64_t)p[17] << 8 | (uint64_t)p[18] << 16 | (uint64_t)p[19] << 24;
   NEED(nl <= len - 36);
-  rc = pl__source_pull(src, &tmp, base + 20, nl + 4, &p, &got, err);
+  rc = pl_source_pull(src, &tmp, base + 20, nl + 4, &p, &got, err);
   if (rc) goto out;
   NEED(got == nl + 4);
   crc = mcap_crc32(crc, p, (size_t)(nl + 4));
   name = malloc((size_t)nl + 1);
   if (!name) {
-    rc = pl__err(err, PL_ENOMEM, off, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, off, "out of memory");
     goto out;
   }
   if (nl) memcpy(name, p, (size_t)nl);
@@ -323,13 +324,13 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   uint64_t ml = (uint64_t)p[nl] | (uint64_t)p[nl + 1] << 8 | (uint64_t)p[nl + 2] << 16 |
                 (uint64_t)p[nl + 3] << 24;
   NEED(ml <= len - 36 - nl);
-  rc = pl__source_pull(src, &tmp, base + 24 + nl, ml + 8, &p, &got, err);
+  rc = pl_source_pull(src, &tmp, base + 24 + nl, ml + 8, &p, &got, err);
   if (rc) goto out;
   NEED(got == ml + 8);
   crc = mcap_crc32(crc, p, (size_t)(ml + 8));
   media = malloc((size_t)ml + 1);
   if (!media) {
-    rc = pl__err(err, PL_ENOMEM, off, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, off, "out of memory");
     goto out;
   }
   if (ml) memcpy(media, p, (size_t)ml);
@@ -351,21 +352,21 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
     uint32_t c2 = crc;
     for (uint64_t done = 0; done < dl;) {
       uint64_t n = dl - done < COPY_PIECE ? dl - done : COPY_PIECE;
-      rc = pl__source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
+      rc = pl_source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
       if (rc) goto out;
       NEED(got == n);
       c2 = mcap_crc32(c2, p, (size_t)n);
       done += n;
     }
-    rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
+    rc = pl_source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
     if (rc) goto out;
     NEED(got == 4);
     uint32_t st =
         (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     if (st && c2 != st) {
-      pl__err_mcap(err, MCAP_ECRC, off,
-                   "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
-                   name, (unsigned long long)off, st, c2);
+      pl_error_set_mcap(err, MCAP_ECRC, off,
+                        "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
+                        name, (unsigned long long)off, st, c2);
       *damaged = 1;
       goto out;
     }
@@ -379,7 +380,7 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
   }
   for (uint64_t done = 0; done < dl;) {
     uint64_t n = dl - done < COPY_PIECE ? dl - done : COPY_PIECE;
-    rc = pl__source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
+    rc = pl_source_pull(src, &tmp, base + hdr + done, n, &p, &got, err);
     if (rc) goto out;
     NEED(got == n);
     if (check_crc) crc = mcap_crc32(crc, p, (size_t)n);
@@ -390,15 +391,16 @@ int pl__copy_attachment(mcap_writer *w, mcap_source *src, uint64_t off, uint64_t
     }
     done += n;
   }
-  rc = pl__source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
+  rc = pl_source_pull(src, &tmp, base + hdr + dl, 4, &p, &got, err);
   if (rc) goto out;
   NEED(got == 4);
   uint32_t stored =
       (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
   if (check_crc && stored && crc != stored) {
-    rc = pl__err_mcap(err, MCAP_ECRC, off,
-                      "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)",
-                      name, (unsigned long long)off, stored, crc);
+    rc = pl_error_set_mcap(
+        err, MCAP_ECRC, off,
+        "attachment '%s' at offset %llu: CRC mismatch (stored %08x, computed %08x)", name,
+        (unsigned long long)off, stored, crc);
     goto out;
   }
   mrc = mcap_writer_attachment_end(w);
@@ -411,7 +413,7 @@ out:
 #undef NEED
   free(name);
   free(media);
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return rc;
 }
 
@@ -428,7 +430,7 @@ int pl__rw_copy_attachment(struct pl__rw *rw, mcap_source *src, uint64_t off, ui
   rc = pl__copy_attachment(rw->w, src, off, len, !rw->o.no_input_crc, keep_attachment, rw, &written,
                            &damaged, rw->err);
   if (!rc && written) rw->st->attachments++;
-  if (!rc && damaged) pl__damage_one(&rw->st->damage, rw->err, off, 9 + len);
+  if (!rc && damaged) pl_damage_one(&rw->st->damage, rw->err, off, 9 + len);
   return rc;
 }
 
@@ -463,7 +465,7 @@ uint64_t pl__next_known(mcap_reader *r, uint64_t pos, uint64_t *chunks, uint64_t
 
 int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
                     pl_error_info *err) {
-  struct pl__buf tmp = {0};
+  struct pl_buf tmp = {0};
   uint64_t pos = MCAP_MAGIC_SIZE;
   int rc = PL_OK;
   for (;;) {
@@ -483,17 +485,17 @@ int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
         }
         break;
       }
-      rc = pl__err_mcap(err, MCAP_ETRUNCATED, pos,
-                        eof ? "record header at offset %llu runs past the end of the file"
-                            : "record at offset %llu runs past the end of the file",
-                        (unsigned long long)pos);
+      rc = pl_error_set_mcap(err, MCAP_ETRUNCATED, pos,
+                             eof ? "record header at offset %llu runs past the end of the file"
+                                 : "record at offset %llu runs past the end of the file",
+                             (unsigned long long)pos);
       break;
     }
     rc = fn(ctx, op, pos, len);
     if (rc) break;
     pos += 9 + len;
   }
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return rc;
 }
 
@@ -501,13 +503,13 @@ int pl__hop_records(mcap_source *src, mcap_reader *r, pl__hop_fn fn, void *ctx,
 
 /* Does the file end with a footer that points at a summary? */
 static int has_summary(mcap_source *src) {
-  struct pl__buf tmp = {0};
+  struct pl_buf tmp = {0};
   const uint8_t *p;
   uint64_t got;
   int yes = 0;
   if (src->size == MCAP_SIZE_UNKNOWN || src->size < 8 + 9 + MCAP_FOOTER_RECORD_SIZE + 8) return 0;
   uint64_t at = src->size - MCAP_FOOTER_RECORD_SIZE - MCAP_MAGIC_SIZE;
-  if (pl__source_pull(src, &tmp, at, MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE, &p, &got, NULL) ==
+  if (pl_source_pull(src, &tmp, at, MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE, &p, &got, NULL) ==
           PL_OK &&
       got == MCAP_FOOTER_RECORD_SIZE + MCAP_MAGIC_SIZE && p[0] == MCAP_OP_FOOTER &&
       memcmp(p + MCAP_FOOTER_RECORD_SIZE, MCAP_MAGIC, MCAP_MAGIC_SIZE) == 0) {
@@ -515,7 +517,7 @@ static int has_summary(mcap_source *src) {
     for (int k = 0; k < 8; k++) start |= (uint64_t)p[9 + k] << (8 * k);
     yes = start != 0;
   }
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return yes;
 }
 
@@ -555,7 +557,8 @@ static int open_source(const char *path, mcap_source *src, pl_error_info *err) {
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int rc = mcap_source_open_file(src, path, &me);
-  if (rc) return pl__err_mcap(err, rc, UINT64_MAX, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
+  if (rc)
+    return pl_error_set_mcap(err, rc, UINT64_MAX, "%s", me.msg[0] ? me.msg : mcap_strerror(rc));
   return PL_OK;
 }
 
@@ -574,7 +577,7 @@ static int open_reader(const char *path, int threads, uint64_t budget, mcap_read
   int mrc = mcap_reader_open(r, &src, &io, &me);
   if (mrc) {
     *r = NULL;
-    return pl__err_mcap(err, mrc, me.offset, "%s", me.msg[0] ? me.msg : mcap_strerror(mrc));
+    return pl_error_set_mcap(err, mrc, me.offset, "%s", me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
   return PL_OK;
 }
@@ -598,12 +601,12 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
     o = &defaults;
   }
   if (!in_path || !sink || !sink->write)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   if (o->order != PL_REWRITE_ORDER_PRESERVE && o->order != PL_REWRITE_ORDER_LOG_TIME &&
       o->order != PL_REWRITE_ORDER_TOPIC)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid order");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid order");
   if (o->has_start && o->has_end && o->start > o->end)
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "the start time is after the end time");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "the start time is after the end time");
   rc = pl__rw_init(&rw, o, sink, st, err);
   if (rc) return rc;
 
@@ -624,7 +627,7 @@ int pl_rewrite(const char *in_path, mcap_sink *sink, const pl_rewrite_options *o
     memset(&me, 0, sizeof me);
     int mrc = mcap_source_from_fd(&src, STDIN_FILENO, &me);
     if (mrc) {
-      rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+      rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
       goto out;
     }
     if (!stream) path = "/proc/self/fd/0"; /* redirected from a file: seekable in place */

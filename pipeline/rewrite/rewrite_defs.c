@@ -156,19 +156,21 @@ void pl__reg_dispose(struct pl__reg *g) {
 
 int pl__werr(mcap_writer *w, int rc, pl_error_info *err, const char *what) {
   const char *m = w ? mcap_writer_errmsg(w) : "";
-  return pl__err_mcap(err, rc, UINT64_MAX, "%s: %s", what, m && m[0] ? m : mcap_strerror(rc));
+  return pl_error_set_mcap(err, rc, UINT64_MAX, "%s: %s", what, m && m[0] ? m : mcap_strerror(rc));
 }
 
 int pl__reg_channel(mcap_writer *w, struct pl__reg *g, const struct pl__defs *defs, uint16_t id,
                     pl_error_info *err) {
   if (g->channel[id]) return PL_OK;
   const mcap_channel *c = pl__defs_channel(defs, id);
-  if (!c) return pl__err_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "channel %u is not defined", id);
+  if (!c)
+    return pl_error_set_mcap(err, MCAP_ECHANNEL_ID, UINT64_MAX, "channel %u is not defined", id);
   if (c->schema_id != 0 && !g->schema[c->schema_id]) {
     const mcap_schema *s = pl__defs_schema(defs, c->schema_id);
     if (!s) {
-      return pl__err_mcap(err, MCAP_ESCHEMA_ID, UINT64_MAX,
-                          "channel %u refers to schema %u, which is not defined", id, c->schema_id);
+      return pl_error_set_mcap(err, MCAP_ESCHEMA_ID, UINT64_MAX,
+                               "channel %u refers to schema %u, which is not defined", id,
+                               c->schema_id);
     }
     int rc = mcap_writer_put_schema(w, s);
     if (rc) return pl__werr(w, rc, err, "writing a schema");
@@ -189,9 +191,9 @@ static int compile_all(regex_t **out, size_t *n_out, const char *const *pats, si
   *out = NULL;
   *n_out = 0;
   if (!n) return PL_OK;
-  if (!pats) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument: patterns");
+  if (!pats) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument: patterns");
   regex_t *res = calloc(n, sizeof *res);
-  if (!res) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!res) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   for (size_t i = 0; i < n; i++) {
     /* Anchor the pattern so it must match the whole topic: "^(" P ")$". */
     size_t len = strlen(pats[i]);
@@ -199,7 +201,7 @@ static int compile_all(regex_t **out, size_t *n_out, const char *const *pats, si
     if (!wrapped) {
       for (size_t k = 0; k < i; k++) regfree(&res[k]);
       free(res);
-      return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+      return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     }
     wrapped[0] = '^';
     wrapped[1] = '(';
@@ -214,7 +216,8 @@ static int compile_all(regex_t **out, size_t *n_out, const char *const *pats, si
       regerror(rc, NULL, why, sizeof why);
       for (size_t k = 0; k < i; k++) regfree(&res[k]);
       free(res);
-      return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid topic pattern '%s': %s", pats[i], why);
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid topic pattern '%s': %s", pats[i],
+                          why);
     }
   }
   *out = res;
@@ -334,7 +337,7 @@ void pl__mi_reset(struct pl__mi *m) {
 }
 
 int pl__mi_add(struct pl__mi *m, uint16_t channel, uint64_t log_time, uint64_t offset) {
-  if (pl__grow((void **)&m->ents, &m->cap, m->n + 1, sizeof *m->ents) != 0) return PL_ENOMEM;
+  if (pl_grow((void **)&m->ents, &m->cap, m->n + 1, sizeof *m->ents) != 0) return PL_ENOMEM;
   m->ents[m->n].channel = channel;
   m->ents[m->n].log_time = log_time;
   m->ents[m->n].offset = offset;
@@ -354,11 +357,11 @@ int pl__mi_build(struct pl__mi *m) {
   m->bytes.len = 0;
   if (!m->n) return PL_OK;
   qsort(m->ents, m->n, sizeof *m->ents, ent_cmp);
-  if (pl__buf_reserve(&m->bytes, m->n * 16) != 0) return PL_ENOMEM;
+  if (pl_buf_reserve(&m->bytes, m->n * 16) != 0) return PL_ENOMEM;
   size_t groups = 0;
   for (size_t i = 0; i < m->n; i++)
     if (i == 0 || m->ents[i].channel != m->ents[i - 1].channel) groups++;
-  if (pl__grow((void **)&m->idx, &m->cap_idx, groups, sizeof *m->idx) != 0) return PL_ENOMEM;
+  if (pl_grow((void **)&m->idx, &m->cap_idx, groups, sizeof *m->idx) != 0) return PL_ENOMEM;
   for (size_t i = 0; i < m->n; i++) {
     uint8_t *p = m->bytes.data + m->bytes.len;
     if (i == 0 || m->ents[i].channel != m->ents[i - 1].channel) {
@@ -378,7 +381,7 @@ int pl__mi_build(struct pl__mi *m) {
 void pl__mi_dispose(struct pl__mi *m) {
   free(m->ents);
   free(m->idx);
-  pl__buf_dispose(&m->bytes);
+  pl_buf_dispose(&m->bytes);
   memset(m, 0, sizeof *m);
 }
 
@@ -408,7 +411,7 @@ int pl__scratch_open(const char *dir, const char *prefix, char **path_out, pl_er
   char *path = malloc(n);
   *path_out = NULL;
   if (!path) {
-    pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     return -1;
   }
 #ifdef O_TMPFILE
@@ -426,7 +429,7 @@ int pl__scratch_open(const char *dir, const char *prefix, char **path_out, pl_er
   snprintf(path, n, "%s/%s-XXXXXX", dir, prefix);
   int fd = mkstemp(path);
   if (fd < 0) {
-    pl__err_errno(err, errno, "cannot create a temporary file in '%s'", dir);
+    pl_error_set_errno(err, errno, "cannot create a temporary file in '%s'", dir);
     free(path);
     return -1;
   }
@@ -459,12 +462,12 @@ static int spool_fd(int in, const char *name, const char *tmp_dir, char **path_o
   static const size_t kBuf = (size_t)1 << 20;
   uint8_t *buf = malloc(kBuf);
   int rc = PL_OK;
-  if (!buf) rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!buf) rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   while (rc == PL_OK) {
     ssize_t r = read(in, buf, kBuf);
     if (r < 0) {
       if (errno == EINTR) continue;
-      rc = pl__err_errno(err, errno, "reading %s", name);
+      rc = pl_error_set_errno(err, errno, "reading %s", name);
       break;
     }
     if (r == 0) break;
@@ -472,7 +475,7 @@ static int spool_fd(int in, const char *name, const char *tmp_dir, char **path_o
       ssize_t w = write(fd, buf + done, (size_t)(r - done));
       if (w < 0) {
         if (errno == EINTR) continue;
-        rc = pl__err_errno(err, errno, "writing the copy of %s in '%s'", name, dir);
+        rc = pl_error_set_errno(err, errno, "writing the copy of %s in '%s'", name, dir);
         break;
       }
       done += w;
@@ -497,7 +500,7 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
   int mrc = mcap_source_open_file(src, path, &me);
   if (mrc) {
     pl__scratch_release(path);
-    return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+    return pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   }
   *path_out = path;
   return PL_OK;
@@ -520,7 +523,7 @@ int pl_input_is_stream(const char *arg) {
 
 int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_info *err) {
   memset(in, 0, sizeof *in);
-  if (!arg) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!arg) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   int is_stdin = strcmp(arg, "-") == 0;
   if (is_stdin && stdin_is_file()) {
     in->path = "/proc/self/fd/0";
@@ -531,7 +534,7 @@ int pl_input_open(const char *arg, const char *tmp_dir, pl_input *in, pl_error_i
     return PL_OK;
   }
   int fd = is_stdin ? STDIN_FILENO : open(arg, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return pl__err_errno(err, errno, "cannot open '%s'", arg);
+  if (fd < 0) return pl_error_set_errno(err, errno, "cannot open '%s'", arg);
   char name[300];
   snprintf(name, sizeof name, is_stdin ? "standard input" : "'%.280s'", arg);
   int rc = spool_fd(fd, name, tmp_dir, &in->scratch, err);
@@ -548,11 +551,11 @@ void pl_input_release(pl_input *in) {
   memset(in, 0, sizeof *in);
 }
 
-int pl__read_envelope(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint8_t *opcode,
+int pl__read_envelope(mcap_source *src, struct pl_buf *tmp, uint64_t off, uint8_t *opcode,
                       uint64_t *len, int *eof, pl_error_info *err) {
   const uint8_t *p;
   uint64_t got;
-  int rc = pl__source_pull(src, tmp, off, 9, &p, &got, err);
+  int rc = pl_source_pull(src, tmp, off, 9, &p, &got, err);
   if (rc) return rc;
   /* 1: clean end of input; 2: it ends inside the envelope */
   *eof = got == 0 ? 1 : got < 9 ? 2 : 0;

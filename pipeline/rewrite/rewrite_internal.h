@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "pipeline/rewrite.h"
 
 #define PL__IDS 65536
@@ -124,7 +124,7 @@ struct pl__mi {
     uint64_t log_time, offset;
   } * ents;
   size_t n, cap;
-  struct pl__buf bytes;    /* entries grouped by channel, 16 bytes each */
+  struct pl_buf bytes;     /* entries grouped by channel, 16 bytes each */
   mcap_message_index *idx; /* views into bytes, by channel id */
   size_t n_idx, cap_idx;
 };
@@ -162,7 +162,7 @@ int pl__spool_stdin(const char *tmp_dir, mcap_source *src, char **path_out, pl_e
 
 /* Read the 9-byte record envelope at off; *eof: 0 read, 1 the input ends at off, 2 it ends
  * inside the envelope. */
-int pl__read_envelope(mcap_source *src, struct pl__buf *tmp, uint64_t off, uint8_t *opcode,
+int pl__read_envelope(mcap_source *src, struct pl_buf *tmp, uint64_t off, uint8_t *opcode,
                       uint64_t *len, int *eof, pl_error_info *err);
 
 /* ------------------------------------------------------- rewrite context */

@@ -32,17 +32,17 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
   mcap_error_info me;
   int rc = PL_OK;
   if (!out || !path || (n_inputs && !inputs))
-    return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+    return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   *out = NULL;
   pl_output *o = calloc(1, sizeof *o);
-  if (!o) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!o) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   memset(&me, 0, sizeof me);
   if (strcmp(path, "-") == 0) {
     o->is_stdout = 1;
     int mrc = mcap_sink_from_fd(&o->sink, STDOUT_FILENO, &me);
     if (mrc) {
       free(o);
-      return pl__err_mcap(err, mrc, UINT64_MAX, "standard output: %s", me.msg);
+      return pl_error_set_mcap(err, mrc, UINT64_MAX, "standard output: %s", me.msg);
     }
     o->sink_open = 1;
     *out = o;
@@ -51,16 +51,15 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
 
   int exists = stat(path, &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) {
-    rc = pl__err(err, PL_EINVAL, UINT64_MAX, "'%s' is a directory", path);
+    rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "'%s' is a directory", path);
     goto fail;
   }
   for (size_t i = 0; exists && i < n_inputs; i++) {
     if (!inputs[i] || strcmp(inputs[i], "-") == 0) continue;
     if (stat(inputs[i], &ist) == 0 && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino &&
         !in_place) {
-      rc = pl__err(err, PL_EINVAL, UINT64_MAX,
-                   "refusing to write over the input '%s'",
-                   inputs[i]);
+      rc = pl_error_set(err, PL_EINVAL, UINT64_MAX, "refusing to write over the input '%s'",
+                        inputs[i]);
       goto fail;
     }
   }
@@ -69,15 +68,15 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
   if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
     o->path = realpath(path, NULL);
   } else {
-    o->path = pl__strdup(path);
+    o->path = pl_strdup(path);
   }
   if (!o->path) {
-    rc = pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto fail;
   }
   int mrc = mcap_sink_open_file(&o->sink, o->path, &me);
   if (mrc) {
-    rc = pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+    rc = pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
     goto fail;
   }
   o->sink_open = 1;
@@ -102,40 +101,40 @@ static int verify(const char *path, const pl_output_check *c, pl_error_info *err
   mcap_error_info me;
   memset(&me, 0, sizeof me);
   int mrc = mcap_source_open_file(&src, path, &me);
-  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "checking the output: %s", me.msg);
+  if (mrc) return pl_error_set_mcap(err, mrc, UINT64_MAX, "checking the output: %s", me.msg);
   mcap_indexed_options io;
   memset(&io, 0, sizeof io);
   io.threads = 1;
   mcap_reader *r = NULL;
   mrc = mcap_reader_open(&r, &src, &io, &me);
   if (mrc) {
-    return pl__err(err, PL_EVERIFY, me.offset, "the output does not read back: %s",
-                   me.msg[0] ? me.msg : mcap_strerror(mrc));
+    return pl_error_set(err, PL_EVERIFY, me.offset, "the output does not read back: %s",
+                        me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
   int rc = PL_OK;
   int from_file = 0;
   const mcap_statistics *s = mcap_reader_statistics(r, &from_file);
   /* Files written without chunks are indexed by a scan: then the counts are the scan's. */
   if (!from_file && mcap_reader_index_source(r, NULL) == MCAP_INDEX_FROM_SUMMARY) {
-    rc = pl__err(err, PL_EVERIFY, UINT64_MAX, "the output's summary has no statistics");
+    rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX, "the output's summary has no statistics");
   } else if (s->message_count != c->messages || s->attachment_count != c->attachments ||
              s->metadata_count != c->metadata) {
-    rc = pl__err(err, PL_EVERIFY, UINT64_MAX,
-                 "the output holds %llu messages, %u attachments, %u metadata records; "
-                 "%llu, %llu, %llu were written",
-                 (unsigned long long)s->message_count, s->attachment_count, s->metadata_count,
-                 (unsigned long long)c->messages, (unsigned long long)c->attachments,
-                 (unsigned long long)c->metadata);
+    rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                      "the output holds %llu messages, %u attachments, %u metadata records; "
+                      "%llu, %llu, %llu were written",
+                      (unsigned long long)s->message_count, s->attachment_count, s->metadata_count,
+                      (unsigned long long)c->messages, (unsigned long long)c->attachments,
+                      (unsigned long long)c->metadata);
   }
   mcap_reader_free(r);
   if (rc || !c->full) return rc;
 
   /* Every record, every CRC. */
   mrc = mcap_source_open_file(&src, path, &me);
-  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "checking the output: %s", me.msg);
+  if (mrc) return pl_error_set_mcap(err, mrc, UINT64_MAX, "checking the output: %s", me.msg);
   mcap_stream_reader *sr = NULL;
   mrc = mcap_stream_reader_new(&sr, &src, NULL);
-  if (mrc) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (mrc) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   uint64_t msgs = 0, atts = 0, metas = 0;
   mcap_record rec;
   while ((mrc = mcap_stream_reader_next(sr, &rec)) == MCAP_OK) {
@@ -144,15 +143,15 @@ static int verify(const char *path, const pl_output_check *c, pl_error_info *err
     if (rec.opcode == MCAP_OP_METADATA) metas++;
   }
   if (mrc != MCAP_ITEROVER) {
-    rc = pl__err(err, PL_EVERIFY, mcap_stream_reader_error_offset(sr),
-                 "the output does not read back: %s", mcap_stream_reader_errmsg(sr));
+    rc = pl_error_set(err, PL_EVERIFY, mcap_stream_reader_error_offset(sr),
+                      "the output does not read back: %s", mcap_stream_reader_errmsg(sr));
   } else if (msgs != c->messages || atts != c->attachments || metas != c->metadata) {
-    rc = pl__err(err, PL_EVERIFY, UINT64_MAX,
-                 "reading the output back gave %llu messages, %llu attachments, %llu metadata "
-                 "records instead of %llu, %llu, %llu",
-                 (unsigned long long)msgs, (unsigned long long)atts, (unsigned long long)metas,
-                 (unsigned long long)c->messages, (unsigned long long)c->attachments,
-                 (unsigned long long)c->metadata);
+    rc = pl_error_set(err, PL_EVERIFY, UINT64_MAX,
+                      "reading the output back gave %llu messages, %llu attachments, %llu metadata "
+                      "records instead of %llu, %llu, %llu",
+                      (unsigned long long)msgs, (unsigned long long)atts, (unsigned long long)metas,
+                      (unsigned long long)c->messages, (unsigned long long)c->attachments,
+                      (unsigned long long)c->metadata);
   }
   mcap_stream_reader_free(sr);
   return rc;
@@ -161,36 +160,36 @@ static int verify(const char *path, const pl_output_check *c, pl_error_info *err
 int pl_output_commit(pl_output *o, const pl_output_check *check, pl_error_info *err) {
   mcap_error_info me;
   memset(&me, 0, sizeof me);
-  if (!o || o->committed) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!o || o->committed) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   if (o->is_stdout) {
     if (o->sink_open) {
       o->sink_open = 0;
       int mrc = mcap_sink_close(&o->sink, &me);
       if (mrc) {
-        return pl__err_mcap(err, mrc, UINT64_MAX, "writing standard output: %s",
-                            me.msg[0] ? me.msg : mcap_strerror(mrc));
+        return pl_error_set_mcap(err, mrc, UINT64_MAX, "writing standard output: %s",
+                                 me.msg[0] ? me.msg : mcap_strerror(mrc));
       }
     }
     o->committed = 1;
     return PL_OK;
   }
-  if (!o->sink_open) return pl__err(err, PL_EINVAL, UINT64_MAX, "invalid argument");
+  if (!o->sink_open) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "invalid argument");
   const char *written = NULL;
   int mrc = mcap_sink_sync(&o->sink, &written, &me);
   if (mrc) {
-    return pl__err_mcap(err, mrc, UINT64_MAX, "writing '%s': %s", o->path,
-                        me.msg[0] ? me.msg : mcap_strerror(mrc));
+    return pl_error_set_mcap(err, mrc, UINT64_MAX, "writing '%s': %s", o->path,
+                             me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
   if (check) {
     int rc = verify(written, check, err);
     if (rc) return rc;
   }
   mrc = mcap_sink_commit(&o->sink, &me);
-  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+  if (mrc) return pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   o->committed = 1;
   o->sink_open = 0;
   mrc = mcap_sink_close(&o->sink, &me);
-  if (mrc) return pl__err_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
+  if (mrc) return pl_error_set_mcap(err, mrc, UINT64_MAX, "%s", me.msg);
   return PL_OK;
 }
 

@@ -34,16 +34,17 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
   if (op == MCAP_OP_ATTACHMENT) return pl__rw_copy_attachment(rw, so->raw, off, len);
   if (op != MCAP_OP_METADATA || rw->o.no_metadata) return PL_OK;
   if (len > PL__MAX_SMALL_RECORD)
-    return pl__err_mcap(rw->err, MCAP_ELIMIT, off, "metadata record at offset %llu is too large",
-                        (unsigned long long)off);
-  struct pl__buf tmp = {0};
+    return pl_error_set_mcap(rw->err, MCAP_ELIMIT, off,
+                             "metadata record at offset %llu is too large",
+                             (unsigned long long)off);
+  struct pl_buf tmp = {0};
   const uint8_t *p;
   uint64_t got;
   mcap_record rec;
-  int rc = pl__source_pull(so->raw, &tmp, off + 9, len, &p, &got, rw->err);
+  int rc = pl_source_pull(so->raw, &tmp, off + 9, len, &p, &got, rw->err);
   if (!rc && (got < len || mcap_record_parse(MCAP_OP_METADATA, p, len, off, &rec, NULL) != MCAP_OK))
-    rc = pl__err_mcap(rw->err, MCAP_ERECORD, off, "metadata record at offset %llu is malformed",
-                      (unsigned long long)off);
+    rc = pl_error_set_mcap(rw->err, MCAP_ERECORD, off,
+                           "metadata record at offset %llu is malformed", (unsigned long long)off);
   if (!rc) {
     int mrc = mcap_writer_write_metadata_record(rw->w, &rec.u.metadata);
     if (mrc)
@@ -51,7 +52,7 @@ static int hop(void *ctx, uint8_t op, uint64_t off, uint64_t len) {
     else
       rw->st->metadata++;
   }
-  pl__buf_dispose(&tmp);
+  pl_buf_dispose(&tmp);
   return rc;
 }
 
@@ -68,7 +69,7 @@ static int run_query(struct sorted *so, mcap_reader *r) {
   q.order = MCAP_ORDER_LOG_TIME;
   mcap_message_iter *it = NULL;
   int mrc = mcap_reader_query(r, &q, &it);
-  if (mrc) return pl__err_mcap(rw->err, mrc, UINT64_MAX, "query: %s", mcap_reader_errmsg(r));
+  if (mrc) return pl_error_set_mcap(rw->err, mrc, UINT64_MAX, "query: %s", mcap_reader_errmsg(r));
   mcap_message_view v;
   int rc = PL_OK;
   uint64_t n = 0;
@@ -79,8 +80,8 @@ static int run_query(struct sorted *so, mcap_reader *r) {
       rw->o.progress(rw->o.progress_user, v.chunk_offset, rw->st->bytes_in);
   }
   if (!rc && mrc != MCAP_ITEROVER) {
-    rc = pl__err_mcap(rw->err, mrc, UINT64_MAX, "reading messages: %s (try 'mcapkit recover')",
-                      mcap_reader_errmsg(r));
+    rc = pl_error_set_mcap(rw->err, mrc, UINT64_MAX, "reading messages: %s (try 'mcapkit recover')",
+                           mcap_reader_errmsg(r));
   }
   mcap_iter_stats is;
   mcap_message_iter_stats(it, &is);
@@ -110,13 +111,13 @@ int pl__rewrite_sorted(struct pl__rw *rw, mcap_reader *r, mcap_source *raw) {
   so.raw = raw;
 
   const mcap_header *h = mcap_reader_header(r);
-  rw->profile = pl__strview(h ? h->profile : mcap_str_c(""));
-  if (!rw->profile) return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+  rw->profile = pl_strview(h ? h->profile : mcap_str_c(""));
+  if (!rw->profile) return pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
   for (size_t i = 0; i < mcap_reader_schema_count(r) && !rc; i++)
     if (pl__defs_put_parsed(&rw->defs, mcap_reader_schema_at(r, i), NULL) < 0) rc = PL_ENOMEM;
   for (size_t i = 0; i < mcap_reader_channel_count(r) && !rc; i++)
     if (pl__defs_put_parsed(&rw->defs, NULL, mcap_reader_channel_at(r, i)) < 0) rc = PL_ENOMEM;
-  if (rc) return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+  if (rc) return pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
 
   const mcap_chunk_index *ci = mcap_reader_chunk_count(r) ? mcap_reader_chunk_at(r, 0) : NULL;
   rc = pl__rw_writer(rw, ci ? &ci->compression : NULL);
@@ -132,7 +133,7 @@ int pl__rewrite_sorted(struct pl__rw *rw, mcap_reader *r, mcap_source *raw) {
   /* Topic order: one query per kept channel, channels by topic then id. */
   size_t n = mcap_reader_channel_count(r), k = 0;
   struct topic_ref *refs = calloc(n ? n : 1, sizeof *refs);
-  if (!refs) return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+  if (!refs) return pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const mcap_channel *c = mcap_reader_channel_at(r, i);
     if (c && pl__rw_keep_channel(rw, c->id)) refs[k++].c = c;

@@ -44,9 +44,9 @@ struct walk {
   pl_error_info *err;
   mcap_source *src;
   int seekable;
-  struct pl__buf tmp;   /* assembly buffer for pulls */
-  struct pl__buf chunk; /* the current chunk's content, when it must be kept across reads */
-  struct pl__buf mibuf; /* contents of the MessageIndex records after the chunk */
+  struct pl_buf tmp;   /* assembly buffer for pulls */
+  struct pl_buf chunk; /* the current chunk's content, when it must be kept across reads */
+  struct pl_buf mibuf; /* contents of the MessageIndex records after the chunk */
   struct mi_ref *refs;
   size_t n_refs, cap_refs;
   mcap_message_index *mis;
@@ -76,18 +76,19 @@ static int trusted(const struct walk *wk) {
 }
 
 static int malformed(struct walk *wk, uint64_t off, const char *what) {
-  return bad_input(wk, pl__err_mcap(wk->err, MCAP_ERECORD, off, "%s at offset %llu is malformed",
-                                    what, (unsigned long long)off));
+  return bad_input(
+      wk, pl_error_set_mcap(wk->err, MCAP_ERECORD, off, "%s at offset %llu is malformed", what,
+                            (unsigned long long)off));
 }
 
 static int pull(struct walk *wk, uint64_t off, uint64_t n, const uint8_t **p) {
   uint64_t got;
-  int rc = pl__source_pull(wk->src, &wk->tmp, off, n, p, &got, wk->err);
+  int rc = pl_source_pull(wk->src, &wk->tmp, off, n, p, &got, wk->err);
   if (rc) return rc;
   if (got < n) {
-    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ETRUNCATED, off + got,
-                                      "input ends at offset %llu inside a record",
-                                      (unsigned long long)(off + got)));
+    return bad_input(wk, pl_error_set_mcap(wk->err, MCAP_ETRUNCATED, off + got,
+                                           "input ends at offset %llu inside a record",
+                                           (unsigned long long)(off + got)));
   }
   return PL_OK;
 }
@@ -96,20 +97,20 @@ static int pull(struct walk *wk, uint64_t off, uint64_t n, const uint8_t **p) {
 static int note_def(struct walk *wk, const mcap_record *rec, uint64_t off) {
   struct pl__rw *rw = wk->rw;
   int rc = pl__defs_put(&rw->defs, rec);
-  if (rc < 0) return pl__err(wk->err, PL_ENOMEM, off, "out of memory");
+  if (rc < 0) return pl_error_set(wk->err, PL_ENOMEM, off, "out of memory");
   uint16_t id = rec->opcode == MCAP_OP_SCHEMA ? rec->u.schema.id : rec->u.channel.id;
   const char *kind = rec->opcode == MCAP_OP_SCHEMA ? "schema" : "channel";
   if (rc == 2) {
     return bad_input(
-        wk, pl__err_mcap(wk->err,
-                         rec->opcode == MCAP_OP_SCHEMA ? MCAP_ESCHEMA_ID : MCAP_ECHANNEL_ID, off,
-                         "%s %u at offset %llu differs from another definition of that id", kind,
-                         id, (unsigned long long)off));
+        wk, pl_error_set_mcap(
+                wk->err, rec->opcode == MCAP_OP_SCHEMA ? MCAP_ESCHEMA_ID : MCAP_ECHANNEL_ID, off,
+                "%s %u at offset %llu differs from another definition of that id", kind, id,
+                (unsigned long long)off));
   }
   if (rec->opcode == MCAP_OP_SCHEMA && id == 0)
-    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ESCHEMA_ID, off,
-                                      "schema id 0 at offset %llu is reserved",
-                                      (unsigned long long)off));
+    return bad_input(
+        wk, pl_error_set_mcap(wk->err, MCAP_ESCHEMA_ID, off,
+                              "schema id 0 at offset %llu is reserved", (unsigned long long)off));
   struct pl__def *def = pl__defs_get(&rw->defs, rec->opcode, id);
   if (def->seen) {
     wk->repeat = 1;
@@ -138,10 +139,10 @@ static int note_def(struct walk *wk, const mcap_record *rec, uint64_t off) {
 
 static int check_channel(struct walk *wk, uint16_t id, uint64_t off) {
   if (pl__defs_channel(&wk->rw->defs, id)) return PL_OK;
-  return bad_input(wk, pl__err_mcap(wk->err, MCAP_ECHANNEL_ID, off,
-                                    "message at offset %llu is on channel %u, which is not "
-                                    "defined before it",
-                                    (unsigned long long)off, id));
+  return bad_input(wk, pl_error_set_mcap(wk->err, MCAP_ECHANNEL_ID, off,
+                                         "message at offset %llu is on channel %u, which is not "
+                                         "defined before it",
+                                         (unsigned long long)off, id));
 }
 
 /* Open the writer (keeping `comp` when the input decides), then write what had to wait for it:
@@ -182,17 +183,17 @@ static int peek_indexes(struct walk *wk, uint64_t q, uint64_t *next, int *usable
     const uint8_t *p;
     rc = pull(wk, q + 9, len, &p);
     if (rc) return rc;
-    if (pl__grow((void **)&wk->refs, &wk->cap_refs, wk->n_refs + 1, sizeof *wk->refs) != 0 ||
-        pl__buf_append(&wk->mibuf, p, (size_t)len) != 0)
-      return pl__err(wk->err, PL_ENOMEM, q, "out of memory");
+    if (pl_grow((void **)&wk->refs, &wk->cap_refs, wk->n_refs + 1, sizeof *wk->refs) != 0 ||
+        pl_buf_append(&wk->mibuf, p, (size_t)len) != 0)
+      return pl_error_set(wk->err, PL_ENOMEM, q, "out of memory");
     wk->refs[wk->n_refs].at = wk->mibuf.len - (size_t)len;
     wk->refs[wk->n_refs].len = len;
     wk->n_refs++;
     q += 9 + len;
   }
   *next = q;
-  if (pl__grow((void **)&wk->mis, &wk->cap_mis, wk->n_refs, sizeof *wk->mis) != 0)
-    return pl__err(wk->err, PL_ENOMEM, q, "out of memory");
+  if (pl_grow((void **)&wk->mis, &wk->cap_mis, wk->n_refs, sizeof *wk->mis) != 0)
+    return pl_error_set(wk->err, PL_ENOMEM, q, "out of memory");
   for (size_t i = 0; i < wk->n_refs; i++) {
     mcap_record rec;
     if (mcap_record_parse(MCAP_OP_MESSAGE_INDEX, wk->mibuf.data + wk->refs[i].at, wk->refs[i].len,
@@ -257,25 +258,26 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
   const mcap_chunk *ck = &crec.u.chunk;
   if (ck->uncompressed_size > PL__MAX_CHUNK) {
     return bad_input(
-        wk, pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
-                         "chunk at offset %llu: uncompressed size %llu is above the limit of %llu",
-                         (unsigned long long)pos, (unsigned long long)ck->uncompressed_size,
-                         (unsigned long long)PL__MAX_CHUNK));
+        wk,
+        pl_error_set_mcap(wk->err, MCAP_ELIMIT, pos,
+                          "chunk at offset %llu: uncompressed size %llu is above the limit of %llu",
+                          (unsigned long long)pos, (unsigned long long)ck->uncompressed_size,
+                          (unsigned long long)PL__MAX_CHUNK));
   }
   size_t usize = (size_t)ck->uncompressed_size;
   if (usize > wk->dec_cap) {
     uint8_t *p = realloc(wk->dec, usize);
     if (!p)
-      return pl__err(wk->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
+      return pl_error_set(wk->err, PL_ENOMEM, pos, "out of memory for a chunk of %zu bytes", usize);
     wk->dec = p;
     wk->dec_cap = usize;
   }
   int mrc = mcap_chunk_decompress(wk->d, ck, wk->dec, usize, rw->o.no_input_crc, &me);
-  if (mrc == MCAP_ENOMEM) return pl__err(wk->err, PL_ENOMEM, pos, "out of memory");
+  if (mrc == MCAP_ENOMEM) return pl_error_set(wk->err, PL_ENOMEM, pos, "out of memory");
   if (mrc) {
-    return bad_input(wk, pl__err_mcap(wk->err, mrc, pos, "chunk at offset %llu: %s",
-                                      (unsigned long long)pos,
-                                      me.msg[0] ? me.msg : mcap_strerror(mrc)));
+    return bad_input(
+        wk, pl_error_set_mcap(wk->err, mrc, pos, "chunk at offset %llu: %s",
+                              (unsigned long long)pos, me.msg[0] ? me.msg : mcap_strerror(mrc)));
   }
   rw->st->chunks_decompressed++;
 
@@ -298,7 +300,7 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
         rc = check_channel(wk, rec.u.message.channel_id, pos);
         if (rc) return rc;
         if (pl__mi_add(&wk->mi, rec.u.message.channel_id, rec.u.message.log_time, p))
-          return pl__err(wk->err, PL_ENOMEM, pos, "out of memory");
+          return pl_error_set(wk->err, PL_ENOMEM, pos, "out of memory");
         if (!pl__rw_keep_channel(rw, rec.u.message.channel_id) ||
             !pl__rw_in_range(rw, rec.u.message.log_time))
           all_kept = 0;
@@ -317,7 +319,7 @@ static int decompress_chunk(struct walk *wk, uint64_t pos, uint64_t len) {
   if (wk->passthrough && all_kept && wk->mi.n > 0 && !has_defs && (in_order || !rw->sort_chunks) &&
       same_compression(wk, ck->compression)) {
     uint64_t n = wk->mi.n;
-    if (pl__mi_build(&wk->mi)) return pl__err(wk->err, PL_ENOMEM, pos, "out of memory");
+    if (pl__mi_build(&wk->mi)) return pl_error_set(wk->err, PL_ENOMEM, pos, "out of memory");
     return copy_raw(wk, ck, wk->mi.idx, wk->mi.n_idx, n);
   }
   /* Pass 2: the kept messages, in record order (or log-time order when sorting). */
@@ -362,10 +364,11 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
   rw->st->chunks_in++;
   /* Chunks are held whole (compressed, then decompressed): cap them. */
   if (len > PL__MAX_CHUNK + 4096) {
-    return bad_input(wk, pl__err_mcap(wk->err, MCAP_ELIMIT, pos,
-                                      "chunk at offset %llu: %llu bytes is above the limit of %llu",
-                                      (unsigned long long)pos, (unsigned long long)len,
-                                      (unsigned long long)PL__MAX_CHUNK));
+    return bad_input(
+        wk, pl_error_set_mcap(wk->err, MCAP_ELIMIT, pos,
+                              "chunk at offset %llu: %llu bytes is above the limit of %llu",
+                              (unsigned long long)pos, (unsigned long long)len,
+                              (unsigned long long)PL__MAX_CHUNK));
   }
   if (!wk->seekable) {
     /* A stream cannot go back: keep the chunk while reading the indexes after it. */
@@ -373,8 +376,8 @@ static int walk_chunk(struct walk *wk, uint64_t pos, uint64_t len, uint64_t *nex
     rc = pull(wk, pos + 9, len, &p);
     if (rc) return rc;
     wk->chunk.len = 0;
-    if (pl__buf_append(&wk->chunk, p, (size_t)len))
-      return pl__err(wk->err, PL_ENOMEM, pos, "out of memory for a chunk");
+    if (pl_buf_append(&wk->chunk, p, (size_t)len))
+      return pl_error_set(wk->err, PL_ENOMEM, pos, "out of memory for a chunk");
     head = wk->chunk.data;
     if (pl__chunk_parse_partial(head, len, len, &ck, &truncated))
       return malformed(wk, pos, "chunk");
@@ -496,7 +499,7 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
   wk.passthrough = !rw->o.no_passthrough && !rw->o.no_chunks && rw->o.compression_level == 0 &&
                    rw->o.chunk_size == 0;
   if (mcap_decompressor_new(&wk.d) != MCAP_OK)
-    return pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+    return pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
 
   if (r) {
     /* The summary: every definition up front, so skipped chunks lose nothing. */
@@ -504,14 +507,14 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
     for (size_t i = 0; i < mcap_reader_schema_count(r) && !rc; i++) {
       int d = pl__defs_put_parsed(&rw->defs, mcap_reader_schema_at(r, i), NULL);
       if (d < 0)
-        rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+        rc = pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
       else if (d == 0)
         rw->defs.schemas[mcap_reader_schema_at(r, i)->id]->from_summary = 1;
     }
     for (size_t i = 0; i < mcap_reader_channel_count(r) && !rc; i++) {
       int d = pl__defs_put_parsed(&rw->defs, NULL, mcap_reader_channel_at(r, i));
       if (d < 0)
-        rc = pl__err(rw->err, PL_ENOMEM, 0, "out of memory");
+        rc = pl_error_set(rw->err, PL_ENOMEM, 0, "out of memory");
       else if (d == 0)
         rw->defs.channels[mcap_reader_channel_at(r, i)->id]->from_summary = 1;
     }
@@ -523,7 +526,7 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
   const uint8_t *p;
   if (!rc) rc = pull(&wk, 0, MCAP_MAGIC_SIZE, &p);
   if (!rc && memcmp(p, MCAP_MAGIC, MCAP_MAGIC_SIZE) != 0)
-    rc = pl__err_mcap(rw->err, MCAP_EMAGIC, 0, "not an MCAP file (no magic at offset 0)");
+    rc = pl_error_set_mcap(rw->err, MCAP_EMAGIC, 0, "not an MCAP file (no magic at offset 0)");
   uint64_t pos = MCAP_MAGIC_SIZE;
   int done = 0, first = 1;
   while (!rc && !done) {
@@ -534,9 +537,9 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
     rc = pl__read_envelope(src, &wk.tmp, pos, &op, &len, &eof, rw->err);
     if (rc) break;
     if (eof) {
-      rc = bad_input(&wk, pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
-                                       "input ends at offset %llu before its DataEnd record",
-                                       (unsigned long long)pos));
+      rc = bad_input(&wk, pl_error_set_mcap(rw->err, MCAP_ETRUNCATED, pos,
+                                            "input ends at offset %llu before its DataEnd record",
+                                            (unsigned long long)pos));
       if (eof == 1 && rw->have_header) {
         /* it ends between records: everything there was is read (a recording cut short,
          * or still being written); nothing to report as unread */
@@ -547,13 +550,14 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
       goto damaged;
     }
     if (wk.seekable && len > src->size - pos - 9) {
-      rc = bad_input(&wk, pl__err_mcap(rw->err, MCAP_ETRUNCATED, pos,
+      rc = bad_input(&wk,
+                     pl_error_set_mcap(rw->err, MCAP_ETRUNCATED, pos,
                                        "%s record at offset %llu runs past the end of the input",
                                        mcap_opcode_name(op), (unsigned long long)pos));
       goto damaged;
     }
     if (first && op != MCAP_OP_HEADER) {
-      rc = pl__err_mcap(rw->err, MCAP_EOPCODE, pos, "the first record is not a Header");
+      rc = pl_error_set_mcap(rw->err, MCAP_EOPCODE, pos, "the first record is not a Header");
       break;
     }
     next = pos + 9 + len;
@@ -578,8 +582,8 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
         rec.content.len = len;
         if (op == MCAP_OP_HEADER) {
           if (!first) break; /* a second Header: ignored */
-          rw->profile = pl__strview(rec.u.header.profile);
-          if (!rw->profile) rc = pl__err(rw->err, PL_ENOMEM, pos, "out of memory");
+          rw->profile = pl_strview(rec.u.header.profile);
+          if (!rw->profile) rc = pl_error_set(rw->err, PL_ENOMEM, pos, "out of memory");
           rw->have_header = 1;
           if (!rc && r) {
             /* The input's compression is known from its first chunk. */
@@ -645,8 +649,8 @@ int pl__rewrite_walk(struct pl__rw *rw, mcap_source *src, mcap_reader *r) {
   free(wk.refs);
   free(wk.mis);
   pl__mi_dispose(&wk.mi);
-  pl__buf_dispose(&wk.tmp);
-  pl__buf_dispose(&wk.chunk);
-  pl__buf_dispose(&wk.mibuf);
+  pl_buf_dispose(&wk.tmp);
+  pl_buf_dispose(&wk.chunk);
+  pl_buf_dispose(&wk.mibuf);
   return rc;
 }

@@ -90,7 +90,7 @@ static void topic_of(const struct bounds *b, uint16_t id, char *out, size_t cap)
     snprintf(out, cap, "(channel %u)", (unsigned)id);
     return;
   }
-  char *fixed = pl__utf8_fix(t, strlen(t), NULL);
+  char *fixed = pl_utf8_fix(t, strlen(t), NULL);
   snprintf(out, cap, "'%s'", fixed ? fixed : "?");
   for (char *p = out; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "pipeline/site.h"
 #include "site_ui.h"
 

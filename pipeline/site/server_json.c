@@ -12,7 +12,7 @@
  *
  * Out: names that come from recordings (topics, schema names, metadata,
  * attachment names, ...) are kept byte-exact on disk, but a JSON text must be
- * UTF-8: every response body goes through pl__utf8_fix(), which replaces
+ * UTF-8: every response body goes through pl_utf8_fix(), which replaces
  * each ill-formed sequence by U+FFFD, one per maximal subpart (the Unicode
  * standard's recommended practice, also what WHATWG decoders do; utf8.c).
  * json-c escapes control characters itself, so the bodies are valid JSON.
@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/core.h"
 #include "server_internal.h"
-#include "core_internal.h"
 
 /* ------------------------------------------------------------- strict RFC 8259 */
 

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "server_mhd.h"
 
 struct pl__mhd_api pl__mhd;
 
-static const struct pl__dl_fn FUNCTIONS[] = {
+static const struct pl_dl_fn FUNCTIONS[] = {
 #define F(sym, field) {#sym, offsetof(struct pl__mhd_api, field)}
     F(MHD_start_daemon, start_daemon),
     F(MHD_stop_daemon, stop_daemon),
@@ -33,8 +33,8 @@ static const struct pl__dl_fn FUNCTIONS[] = {
 };
 
 int pl__mhd_open(const char *soname, struct pl__mhd_api *api, char *msg, size_t cap) {
-  return pl__dl_open_table(soname, FUNCTIONS, sizeof FUNCTIONS / sizeof FUNCTIONS[0], api,
-                           sizeof *api, NULL, msg, cap);
+  return pl_dl_open_table(soname, FUNCTIONS, sizeof FUNCTIONS / sizeof FUNCTIONS[0], api,
+                          sizeof *api, NULL, msg, cap);
 }
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -48,8 +48,8 @@ static void load(void) {
 int pl__mhd_load(pl_error_info *err) {
   pthread_once(&load_once, load);
   if (!load_failed) return PL_OK;
-  return pl__err(err, PL_EUNAVAILABLE, UINT64_MAX,
-                 "the local site needs libmicrohttpd, which cannot be loaded (%s); install it "
-                 "(Debian: apt install libmicrohttpd12)",
-                 load_msg);
+  return pl_error_set(err, PL_EUNAVAILABLE, UINT64_MAX,
+                      "the local site needs libmicrohttpd, which cannot be loaded (%s); install it "
+                      "(Debian: apt install libmicrohttpd12)",
+                      load_msg);
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ void pl__srv_log_line(pl_server *s, char *line, size_t cap) {
   pl__srv_auth_redact(&s->auth, line, cap);
   /* nor control characters or ill-formed UTF-8 that a file or a client sent */
   size_t n = strlen(line);
-  char *clean = pl__utf8_valid(line, n) ? NULL : pl__utf8_fix(line, n, &n);
+  char *clean = pl_utf8_valid(line, n) ? NULL : pl_utf8_fix(line, n, &n);
   char *p = clean ? clean : line;
   for (size_t i = 0; i < n; i++)
     if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) p[i] = '?';
@@ -339,14 +340,14 @@ static int plain_text(const char *s, size_t max) {
 /* Keys are identifiers clients send back: they must be text (UTF-8), unlike topic and
  * attachment names, which are kept as the file has them. */
 int pl__srv_valid_key(const char *s) {
-  return plain_text(s, SRV_MAX_KEY) && pl__utf8_valid(s, strlen(s));
+  return plain_text(s, SRV_MAX_KEY) && pl_utf8_valid(s, strlen(s));
 }
 
 /* Upload file names are data (the recording's `path`), never a path on disk: any
  * non-empty UTF-8 text up to SRV_MAX_FILENAME bytes ("run-7/front.mcap", "../x.mcap"). */
 int pl__srv_valid_filename(const char *s) {
   size_t n = strlen(s);
-  return n > 0 && n <= SRV_MAX_FILENAME && pl__utf8_valid(s, n);
+  return n > 0 && n <= SRV_MAX_FILENAME && pl_utf8_valid(s, n);
 }
 
 int pl__srv_valid_id(const char *s) {
@@ -369,7 +370,7 @@ void pl__srv_resp_json(struct srv_resp *r, int status, json_object *obj) {
   free(r->body);
   /* names from recordings are raw bytes; a JSON text is UTF-8 (server_json.c) */
   size_t n = strlen(text);
-  r->body = pl__utf8_valid(text, n) ? pl__srv_strdup(text) : pl__utf8_fix(text, n, NULL);
+  r->body = pl_utf8_valid(text, n) ? pl__srv_strdup(text) : pl_utf8_fix(text, n, NULL);
   r->len = r->body ? strlen(r->body) : 0;
   r->status = r->body ? status : 500;
   r->content_type = "application/json";

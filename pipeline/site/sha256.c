@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 
 struct crypto_api {
   __typeof__(EVP_sha256) *sha256;
@@ -35,7 +35,7 @@ static int load_failed;
 static char load_msg[200];
 
 static void load(void) {
-  static const struct pl__dl_fn fns[] = {
+  static const struct pl_dl_fn fns[] = {
 #define F(sym, field) {#sym, offsetof(struct crypto_api, field)}
       F(EVP_sha256, sha256),
       F(EVP_MD_CTX_new, ctx_new),
@@ -46,17 +46,17 @@ static void load(void) {
       F(HMAC, hmac),
 #undef F
   };
-  load_failed = pl__dl_open_table(PL__CRYPTO_SONAME, fns, sizeof fns / sizeof fns[0], &crypto,
-                                  sizeof crypto, NULL, load_msg, sizeof load_msg) != 0;
+  load_failed = pl_dl_open_table(PL__CRYPTO_SONAME, fns, sizeof fns / sizeof fns[0], &crypto,
+                                 sizeof crypto, NULL, load_msg, sizeof load_msg) != 0;
 }
 
 int pl__crypto_load(pl_error_info *err) {
   pthread_once(&load_once, load);
   if (!load_failed) return PL_OK;
-  return pl__err(err, PL_EUNAVAILABLE, UINT64_MAX,
-                 "signed links need libcrypto, which cannot be loaded (%s); install it "
-                 "(Debian: apt install libssl3)",
-                 load_msg);
+  return pl_error_set(err, PL_EUNAVAILABLE, UINT64_MAX,
+                      "signed links need libcrypto, which cannot be loaded (%s); install it "
+                      "(Debian: apt install libssl3)",
+                      load_msg);
 }
 
 int pl__sha256_init(struct pl__sha256 *c) {

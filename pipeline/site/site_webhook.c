@@ -608,7 +608,7 @@ static struct wh_delivery *pick(struct wh_hook *h, uint64_t now, uint64_t *wake)
     if (d->order_key) {
       /* an earlier delivery of the same recording goes first (hashes: a collision only
        * makes one wait for the other) */
-      uint64_t k = pl__hash64(d->order_key, strlen(d->order_key)) | 1;
+      uint64_t k = pl_hash64(d->order_key, strlen(d->order_key)) | 1;
       int blocked = 0;
       if (seen) {
         size_t j = (size_t)k & (cap - 1);
@@ -768,9 +768,9 @@ int pl__site_webhooks_create(pl_server *s, pl_error_info *err) {
   const pl_server_options *o = &s->opt;
   s->webhooks = NULL;
   if (o->n_webhooks == 0) return PL_OK;
-  if (!o->webhooks) return pl__err(err, PL_EINVAL, UINT64_MAX, "webhooks: no specs given");
+  if (!o->webhooks) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "webhooks: no specs given");
   struct srv_webhooks *w = calloc(1, sizeof *w);
-  if (!w) return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  if (!w) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   w->s = s;
   pthread_mutex_init(&w->mu, NULL);
   pthread_condattr_t ca;
@@ -790,34 +790,35 @@ int pl__site_webhooks_create(pl_server *s, pl_error_info *err) {
   w->dir = pl__srv_printf("%s/webhooks", s->store.data_dir);
   if (!w->hooks || !w->dir) {
     free_all(w);
-    return pl__err(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+    return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
   }
   for (size_t i = 0; i < o->n_webhooks; i++) {
     struct wh_hook *h = &w->hooks[w->n];
     char msg[300];
     if (parse_spec(o->webhooks[i], &h->url, &h->events, &h->loopback, msg, sizeof msg) != 0) {
       free_all(w);
-      return pl__err(err, PL_EINVAL, UINT64_MAX, "%s", msg);
+      return pl_error_set(err, PL_EINVAL, UINT64_MAX, "%s", msg);
     }
     w->n++;
     h->w = w;
     h->cancel = 0;
     /* the id follows the URL, so that queued deliveries find their webhook after a restart */
     snprintf(h->id, sizeof h->id, "wh_%016llx",
-             (unsigned long long)pl__hash64(h->url, strlen(h->url)));
+             (unsigned long long)pl_hash64(h->url, strlen(h->url)));
     char origin[128];
     url_origin(h->url, origin, sizeof origin);
     snprintf(h->label, sizeof h->label, "%s (%s)", h->id, origin);
     for (size_t k = 0; k + 1 < w->n; k++)
       if (strcmp(w->hooks[k].url, h->url) == 0) {
-        int rc = pl__err(err, PL_EINVAL, UINT64_MAX,
-                         "webhook URL '%s' is given twice (list its events once)", h->url);
+        int rc = pl_error_set(err, PL_EINVAL, UINT64_MAX,
+                              "webhook URL '%s' is given twice (list its events once)", h->url);
         free_all(w);
         return rc;
       }
   }
   if (pl__srv_mkdirs(w->dir, 0700) != 0) {
-    int rc = pl__err(err, PL_EIO, UINT64_MAX, "cannot create '%s': %s", w->dir, strerror(errno));
+    int rc =
+        pl_error_set(err, PL_EIO, UINT64_MAX, "cannot create '%s': %s", w->dir, strerror(errno));
     free_all(w);
     return rc;
   }
@@ -850,7 +851,7 @@ int pl__site_webhooks_start(pl_server *s, pl_error_info *err) {
     __atomic_store_n(&h->cancel, 0, __ATOMIC_RELAXED);
     if (pthread_create(&h->thread, NULL, worker, h) != 0) {
       pl__site_webhooks_stop(s);
-      return pl__err(err, PL_ENOMEM, UINT64_MAX, "cannot start a webhook worker");
+      return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "cannot start a webhook worker");
     }
     h->running = 1;
   }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "pipeline/core.h"
 #include "site_webhook.h"
 
 struct wh_curl_api {
@@ -34,22 +34,17 @@ static int load_failed;
 static char load_msg[200];
 
 static void load(void) {
-  static const struct pl__dl_fn fns[] = {
+  static const struct pl_dl_fn fns[] = {
 #define F(sym, field) {#sym, offsetof(struct wh_curl_api, field)}
-      F(curl_global_init, global_init),
-      F(curl_easy_init, easy_init),
-      F(curl_easy_cleanup, easy_cleanup),
-      F(curl_easy_reset, easy_reset),
-      F(curl_easy_perform, easy_perform),
-      F(curl_easy_strerror, easy_strerror),
-      F(curl_easy_setopt, easy_setopt),
-      F(curl_easy_getinfo, easy_getinfo),
-      F(curl_slist_append, slist_append),
-      F(curl_slist_free_all, slist_free_all),
+      F(curl_global_init, global_init),   F(curl_easy_init, easy_init),
+      F(curl_easy_cleanup, easy_cleanup), F(curl_easy_reset, easy_reset),
+      F(curl_easy_perform, easy_perform), F(curl_easy_strerror, easy_strerror),
+      F(curl_easy_setopt, easy_setopt),   F(curl_easy_getinfo, easy_getinfo),
+      F(curl_slist_append, slist_append), F(curl_slist_free_all, slist_free_all),
 #undef F
   };
-  if (pl__dl_open_table(PL__WH_CURL_SONAME, fns, sizeof fns / sizeof fns[0], &cu, sizeof cu,
-                        " (libcurl 7.62 or later is needed)", load_msg, sizeof load_msg) != 0) {
+  if (pl_dl_open_table(PL__WH_CURL_SONAME, fns, sizeof fns / sizeof fns[0], &cu, sizeof cu,
+                       " (libcurl 7.62 or later is needed)", load_msg, sizeof load_msg) != 0) {
     load_failed = 1;
     return;
   }
@@ -64,10 +59,10 @@ static void load(void) {
 int pl__wh_http_load(pl_error_info *err) {
   pthread_once(&load_once, load);
   if (!load_failed) return PL_OK;
-  return pl__err(err, PL_EUNAVAILABLE, UINT64_MAX,
-                 "webhooks need libcurl, which cannot be loaded (%s); install it (Debian: apt "
-                 "install libcurl4)",
-                 load_msg);
+  return pl_error_set(err, PL_EUNAVAILABLE, UINT64_MAX,
+                      "webhooks need libcurl, which cannot be loaded (%s); install it (Debian: apt "
+                      "install libcurl4)",
+                      load_msg);
 }
 
 void *pl__wh_http_new(void) {

@@ -1,4 +1,4 @@
-// test_hash_file.cc - pl__hash_file (hash.c), the content hash of a whole file
+// test_hash_file.cc - pl_hash_file (hash.c), the content hash of a whole file
 // read by two threads into a ring of slots and hashed in order: equal to the
 // one-shot XXH3-128 of the same bytes for sizes around the block and ring
 // boundaries, a known digest for a fixed input, and a missing file reported.
@@ -12,7 +12,7 @@
 #include "tmpdir.h"
 
 extern "C" {
-#include "core_internal.h"
+#include "pipeline/core.h"
 }
 
 using mcapkit_test::TempDir;
@@ -22,7 +22,7 @@ namespace {
 std::string hash_of_file(const std::string &path, int *rc) {
   char out[33] = {0};
   pl_error_info err{};
-  *rc = pl__hash_file(path.c_str(), out, &err);
+  *rc = pl_hash_file(path.c_str(), out, &err);
   return out;
 }
 
@@ -44,7 +44,7 @@ TEST(HashFile, EqualsOneShotHashAtEverySizeClass) {
       f.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(n));
     }
     char want[33];
-    pl__hash_buffer_hex(bytes.data(), n, want);
+    pl_hash_buffer_hex(bytes.data(), n, want);
     int rc = -1;
     EXPECT_EQ(hash_of_file(path, &rc), std::string(want)) << n;
     EXPECT_EQ(rc, PL_OK) << n;

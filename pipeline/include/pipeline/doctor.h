@@ -68,13 +68,14 @@ typedef struct pl_doctor_code {
 /** The table of every doctor finding code (static storage); *n gets its length. */
 const pl_doctor_code *pl_doctor_codes(size_t *n);
 
-
-/* For the other pipeline libraries (pl_import): pl_doctor_run() taking what chunks it can
- * from `feed` (core_internal.h's chunk feed, opaque here) instead of decompressing them
- * (NULL: none); closes the feed when done. Not part of the stable interface. */
-struct pl__feed;
-int pl__doctor_run_fed(mcap_source *src, const pl_doctor_options *o, struct pl__feed *feed,
-                       pl_doctor_report **out, pl_error_info *err);
+/**
+ * pl_doctor_run() taking what chunks it can from `feed` (pl_core's chunk feed, filled by
+ * another pass over the same file on another thread; borrowed, NULL: none) instead of
+ * decompressing them again; closes the feed when done. pl_import's lake and index passes
+ * use it so that each chunk is decompressed once.
+ */
+int pl_doctor_run_fed(mcap_source *src, const pl_doctor_options *o, pl_feed *feed,
+                      pl_doctor_report **out, pl_error_info *err);
 
 #ifdef __cplusplus
 }
