@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crc32.h"
 #include "internal.h"
 
 enum state { ST_START, ST_DATA, ST_SUMMARY, ST_DONE, ST_DEAD };
@@ -37,6 +38,19 @@ struct mcap_stream_reader {
   uint64_t chunk_len;
   const uint8_t *chunk_data; /* the open chunk's records: r->chunk, or in place if stored */
   struct mcap_buf chunk;
+  /* The next chunk, decoded ahead while the helper checks the open one's CRC (see
+   * open_chunk): its records, its file offset (UINT64_MAX: none) and declared CRC. */
+  struct mcap_buf ahead;
+  uint64_t ahead_offset;
+  uint64_t ahead_len;
+  uint32_t ahead_crc;
+  /* The data-section CRC of the ahead chunk's whole record (ahead_rec_len bytes), computed
+   * on its own by the helper (ahead_seg: still in its segment channel), combined into
+   * data_crc when the reader gets to that record. */
+  uint32_t ahead_rec_crc;
+  uint64_t ahead_rec_len;
+  int ahead_seg;
+  int ahead_rec_ok;
   mcap_decompressor *dec;
   struct mcap_buf pieces; /* assembly buffer for sources that hand out pieces */
   mcap_error_info err;
@@ -63,9 +77,18 @@ static struct mcap__crch *helper(mcap_stream_reader *r) {
   return r->crc;
 }
 
-/* Wait for the pending segment and bring its CRC back into r->data_crc. */
+/* Wait for the pending segment and bring its CRC back into r->data_crc (or, for the
+ * record of a chunk decoded ahead, into r->ahead_rec_crc). */
 static void crc_sync(mcap_stream_reader *r) {
-  if (r->crc) r->data_crc = mcap__crch_seg_sync(r->crc);
+  if (!r->crc) return;
+  if (r->ahead_seg) {
+    r->ahead_rec_crc = mcap__crch_seg_sync(r->crc);
+    r->ahead_seg = 0;
+    r->ahead_rec_ok = 1;
+    mcap__crch_seg_set(r->crc, r->data_crc); /* the running CRC goes on from data_crc */
+    return;
+  }
+  r->data_crc = mcap__crch_seg_sync(r->crc);
 }
 
 /* Continue the data CRC over p[0..len): on the helper thread when it is big, else here. */
@@ -113,6 +136,7 @@ int mcap_stream_reader_new(mcap_stream_reader **out, mcap_source *src,
   }
   r->state = ST_START;
   r->err.offset = UINT64_MAX;
+  r->ahead_offset = UINT64_MAX;
   *out = r;
   return MCAP_OK;
 }
@@ -122,6 +146,7 @@ void mcap_stream_reader_free(mcap_stream_reader *r) {
   crc_stop(r);
   mcap_source_close(&r->src);
   mcap__buf_dispose(&r->chunk);
+  mcap__buf_dispose(&r->ahead);
   mcap__buf_dispose(&r->pieces);
   mcap_decompressor_free(r->dec);
   mcap__free(r);
@@ -235,18 +260,94 @@ static int next_in_chunk(mcap_stream_reader *r, mcap_record *rec) {
   return MCAP_OK;
 }
 
-static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offset) {
-  int rc;
+/* The size checks of a chunk before anything is allocated for it; NULL when it passes,
+ * else the reason's format (arguments: offset, uncompressed size, then limit or length). */
+static const char *chunk_size_problem(const mcap_stream_reader *r, const mcap_chunk *ck,
+                                      int *code) {
   if (ck->uncompressed_size > r->o.max_chunk_uncompressed_size || ck->uncompressed_size > SIZE_MAX) {
-    return fail(r, MCAP_ELIMIT, offset,
-                "Chunk record at offset %llu: uncompressed size %llu exceeds the limit %llu",
-                (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
-                (unsigned long long)r->o.max_chunk_uncompressed_size);
+    *code = MCAP_ELIMIT;
+    return "exceeds the limit";
   }
   /* A chunk cannot expand beyond what its codec allows; an absurd declared size for a tiny
    * compressed body is refused before allocating (zstd max ratio is < 2^17:1 per block). */
   if (ck->uncompressed_size > 64 && ck->records.len > 0 &&
       ck->uncompressed_size / 131072 > ck->records.len) {
+    *code = MCAP_ERECORD;
+    return "is impossible for";
+  }
+  return NULL;
+}
+
+/*
+ * Decode ahead: called while the helper checks the CRC of the chunk just decoded (which
+ * ends at `from`), decode the next Chunk record into r->ahead, so that the CRC costs this
+ * thread nothing. Only records that the reader will meet anyway are looked at (message
+ * indexes and the like between the two chunks, at most AHEAD_SKIP bytes of them); anything
+ * unexpected or damaged is left alone, for the reader to report when it gets there.
+ */
+#define AHEAD_SKIP ((uint64_t)1 << 20)
+
+static void decode_ahead(mcap_stream_reader *r, uint64_t from) {
+  uint64_t pos = from, got, len;
+  const uint8_t *p;
+  mcap_record rec;
+  mcap_error_info e;
+  int code;
+  r->ahead_offset = UINT64_MAX;
+  r->ahead_rec_ok = 0;
+  for (;;) {
+    if (pos - from > AHEAD_SKIP || r->src.size - pos < MCAP_RECORD_HEADER_SIZE) return;
+    crc_sync(r); /* the pending CRC segment must be done before the source moves */
+    if (mcap__source_pull(&r->src, &r->pieces, pos, MCAP_RECORD_HEADER_SIZE, &p, &got, &e) ||
+        got < MCAP_RECORD_HEADER_SIZE) {
+      return;
+    }
+    len = mcap__le64dec(p + 1);
+    if (len > r->o.max_record_size || len > r->src.size - pos - MCAP_RECORD_HEADER_SIZE) return;
+    if (p[0] == MCAP_OP_CHUNK) break;
+    if (p[0] == MCAP_OP_DATA_END || p[0] == MCAP_OP_FOOTER || p[0] == MCAP_OP_HEADER) return;
+    pos += MCAP_RECORD_HEADER_SIZE + len;
+  }
+  if (mcap__source_pull(&r->src, &r->pieces, pos, MCAP_RECORD_HEADER_SIZE + len, &p, &got, &e) ||
+      got < MCAP_RECORD_HEADER_SIZE + len) {
+    return;
+  }
+  memset(&rec, 0, sizeof rec);
+  if (mcap_record_parse(MCAP_OP_CHUNK, p + MCAP_RECORD_HEADER_SIZE, len, pos, &rec, &e)) return;
+  const mcap_chunk *ck = &rec.u.chunk;
+  if (chunk_size_problem(r, ck, &code) || mcap__chunk_stored(ck) || ck->uncompressed_crc == 0 ||
+      mcap__buf_ensure(&r->ahead, (size_t)ck->uncompressed_size)) {
+    return;
+  }
+  /* The record's data-section CRC, on the helper while this thread decodes it (nothing
+   * reads the source until the next crc_sync, which collects it). */
+  if (!r->o.no_data_crc) {
+    mcap__crch_seg_set(r->crc, 0);
+    mcap__crch_seg_push(r->crc, p, (size_t)(MCAP_RECORD_HEADER_SIZE + len));
+    r->ahead_seg = 1;
+    r->ahead_rec_len = MCAP_RECORD_HEADER_SIZE + len;
+  }
+  if (mcap__chunk_decompress_crch(r->dec, ck, r->ahead.data, ck->uncompressed_size, 1, NULL, &e)) {
+    return;
+  }
+  r->ahead.len = (size_t)ck->uncompressed_size;
+  r->ahead_len = ck->uncompressed_size;
+  r->ahead_crc = ck->uncompressed_crc;
+  r->ahead_offset = pos;
+}
+
+static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offset,
+                      uint64_t record_end) {
+  struct mcap__crch *h;
+  int rc, code;
+  const char *why = chunk_size_problem(r, ck, &code);
+  if (why && code == MCAP_ELIMIT) {
+    return fail(r, MCAP_ELIMIT, offset,
+                "Chunk record at offset %llu: uncompressed size %llu exceeds the limit %llu",
+                (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
+                (unsigned long long)r->o.max_chunk_uncompressed_size);
+  }
+  if (why) {
     return fail(r, MCAP_ERECORD, offset,
                 "Chunk record at offset %llu: uncompressed size %llu is impossible for %llu "
                 "compressed bytes",
@@ -257,13 +358,49 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
     rc = mcap_decompressor_new(&r->dec);
     if (rc) return fail(r, rc, offset, "out of memory creating a decompressor");
   }
+  h = ck->uncompressed_size >= CRC_OFFLOAD_MIN ? helper(r) : NULL;
   if (mcap__chunk_stored(ck)) {
     /* Yielded where the records lie (nothing reads the source until the chunk is done),
      * after the same CRC check a copy would have had. */
-    rc = mcap__chunk_crc_check_crch(ck, ck->records.data, r->o.no_chunk_crc,
-                                    ck->uncompressed_size >= CRC_OFFLOAD_MIN ? helper(r) : NULL,
-                                    &r->err);
+    rc = mcap__chunk_crc_check_crch(ck, ck->records.data, r->o.no_chunk_crc, h, &r->err);
     r->chunk_data = ck->records.data;
+  } else if (h && !r->o.no_chunk_crc && ck->uncompressed_crc != 0 &&
+             r->src.size != MCAP_SIZE_UNKNOWN) {
+    /* Decode this chunk (or take it decoded ahead), hand its CRC to the helper, decode
+     * the next chunk meanwhile, and yield this one's records once its CRC matched. */
+    uint32_t crc;
+    if (r->ahead_offset == offset && r->ahead_len == ck->uncompressed_size &&
+        r->ahead_crc == ck->uncompressed_crc) {
+      struct mcap_buf t = r->chunk;
+      r->chunk = r->ahead;
+      r->ahead = t;
+      rc = MCAP_OK;
+    } else {
+      rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
+      if (rc) {
+        return fail(r, rc, offset, "Chunk record at offset %llu: cannot allocate %llu bytes",
+                    (unsigned long long)offset, (unsigned long long)ck->uncompressed_size);
+      }
+      rc = mcap__chunk_decompress_crch(r->dec, ck, r->chunk.data, ck->uncompressed_size, 1, NULL,
+                                       &r->err);
+    }
+    r->ahead_offset = UINT64_MAX;
+    r->chunk.len = (size_t)ck->uncompressed_size;
+    r->chunk_data = r->chunk.data;
+    if (!rc) {
+      /* The data-section CRC of this record is done by now (the helper had the decoding
+       * time); waiting for it in decode_ahead would wait for the whole fill too. */
+      crc_sync(r);
+      mcap__crch_fill_begin(h, r->chunk.data);
+      mcap__crch_fill_advance(h, r->chunk.len);
+      decode_ahead(r, record_end);
+      crc = mcap__crch_fill_end(h, r->chunk.len, r->chunk.len, 0);
+      if (crc != ck->uncompressed_crc) {
+        rc = mcap__err(&r->err, MCAP_ECRC, UINT64_MAX,
+                       "CRC mismatch: stored 0x%08x, computed 0x%08x",
+                       (unsigned)ck->uncompressed_crc, (unsigned)crc);
+      }
+    }
   } else {
     rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);
     if (rc) {
@@ -271,9 +408,7 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
                   (unsigned long long)offset, (unsigned long long)ck->uncompressed_size);
     }
     rc = mcap__chunk_decompress_crch(r->dec, ck, r->chunk.data, ck->uncompressed_size,
-                                     r->o.no_chunk_crc,
-                                     ck->uncompressed_size >= CRC_OFFLOAD_MIN ? helper(r) : NULL,
-                                     &r->err);
+                                     r->o.no_chunk_crc, h, &r->err);
     r->chunk.len = (size_t)ck->uncompressed_size;
     r->chunk_data = r->chunk.data;
   }
@@ -412,7 +547,18 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
 
     /* CRC bookkeeping: data section up to DataEnd, then the summary through the footer. */
     if (r->state != ST_SUMMARY && opcode != MCAP_OP_DATA_END && opcode != MCAP_OP_FOOTER) {
-      if (!r->o.no_data_crc) crc_feed(r, p, (size_t)(9 + len));
+      if (r->o.no_data_crc) {
+        /* nothing */
+      } else if (opcode == MCAP_OP_CHUNK && off == r->ahead_offset && r->ahead_rec_ok &&
+                 r->ahead_rec_len == 9 + len) {
+        /* Decoded ahead: the helper has this record's CRC already (crc_sync collected it
+         * before the read above). */
+        r->data_crc = mcap__crc32_combine(r->data_crc, r->ahead_rec_crc, 9 + len);
+        if (r->crc) mcap__crch_seg_set(r->crc, r->data_crc);
+        r->ahead_rec_ok = 0;
+      } else {
+        crc_feed(r, p, (size_t)(9 + len));
+      }
     } else if (r->state == ST_SUMMARY && opcode != MCAP_OP_FOOTER) {
       if (!r->o.no_summary_crc) r->summary_crc = mcap_crc32(r->summary_crc, p, (size_t)(9 + len));
     }
@@ -469,7 +615,7 @@ int mcap_stream_reader_next(mcap_stream_reader *r, mcap_record *rec) {
       }
       case MCAP_OP_CHUNK:
         if (r->o.raw_chunks) return MCAP_OK;
-        rc = open_chunk(r, &rec->u.chunk, off);
+        rc = open_chunk(r, &rec->u.chunk, off, r->pos);
         if (rc) return rc;
         continue; /* yield its first record (or move on if it is empty) */
       case MCAP_OP_ATTACHMENT:

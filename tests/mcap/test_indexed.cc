@@ -807,6 +807,76 @@ TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
   }
 }
 
+// The streamed reader decodes the next chunk ahead while the helper checks the open one's
+// CRC. A chunk whose compressed bytes are damaged is decoded ahead and fails there: that
+// failure must wait for its turn. Every record before the damaged chunk comes, then the
+// error naming it, from a file as from memory.
+TEST(IndexedCorrupt, StreamedDecodeAheadReportsDamageInItsTurn) {
+  for (mcap_compression comp : {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4}) {
+    SCOPED_TRACE((int)comp);
+    FileSpec spec;
+    memset(&spec.opts, 0, sizeof spec.opts);
+    spec.opts.chunk_size = 300 * 1024;
+    spec.opts.compression = comp;
+    spec.seed = 7 + (uint64_t)comp;
+    spec.n_messages = 600;
+    spec.shuffled = false;
+    spec.early_dups = false;
+    spec.payload_scale = 60;
+    std::vector<uint8_t> file = make_file(spec);
+    mcap_source src;
+    mcap_error_info err;
+    mcap_reader *r = nullptr;
+    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+    ASSERT_GT(mcap_reader_chunk_count(r), 4u);
+    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
+    uint64_t chunk_at = ci->chunk_start_offset, chunk_len = ci->chunk_length;
+    mcap_reader_free(r);
+
+    // Records (and messages) of the chunks before the damaged one, from the intact file.
+    size_t want_records = 0;
+    {
+      ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+      mcap_stream_reader *sr = nullptr;
+      ASSERT_EQ(mcap_stream_reader_new(&sr, &src, nullptr), MCAP_OK);
+      mcap_record rec;
+      while (mcap_stream_reader_next(sr, &rec) == MCAP_OK && rec.offset != chunk_at &&
+             !(rec.in_chunk && rec.chunk_offset == chunk_at)) {
+        want_records++;
+      }
+      mcap_stream_reader_free(sr);
+    }
+    // Garble the middle of its compressed records (a zstd block or lz4 sequences).
+    for (uint64_t i = chunk_len / 2; i < chunk_len / 2 + 64; i++) file[chunk_at + i] ^= 0xA5;
+    TempFile tmp(file);
+    for (int use_file = 0; use_file < 2; use_file++) {
+      SCOPED_TRACE(use_file ? "file" : "memory");
+      if (use_file) {
+        ASSERT_EQ(mcap_source_open_file(&src, tmp.path.c_str(), &err), MCAP_OK) << err.msg;
+      } else {
+        ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+      }
+      mcap_stream_reader *sr = nullptr;
+      ASSERT_EQ(mcap_stream_reader_new(&sr, &src, nullptr), MCAP_OK);
+      mcap_record rec;
+      int rc;
+      size_t n = 0;
+      while ((rc = mcap_stream_reader_next(sr, &rec)) == MCAP_OK) {
+        ASSERT_FALSE(rec.in_chunk && rec.chunk_offset == chunk_at) << "record of the bad chunk";
+        n++;
+      }
+      EXPECT_TRUE(rc == MCAP_EDECOMPRESS || rc == MCAP_EDECOMPRESS_SIZE || rc == MCAP_ECRC)
+          << rc << " " << mcap_stream_reader_errmsg(sr);
+      EXPECT_EQ(n, want_records);
+      EXPECT_NE(std::string(mcap_stream_reader_errmsg(sr)).find(std::to_string(chunk_at)),
+                std::string::npos)
+          << mcap_stream_reader_errmsg(sr);
+      mcap_stream_reader_free(sr);
+    }
+  }
+}
+
 // Big chunks (300 KiB: the CRC runs on the helper thread while the chunk decodes, or is
 // split between the threads for stored chunks used in place) with a wrong stored CRC: every
 // reader, every thread count, memory and file sources report MCAP_ECRC naming the chunk,
