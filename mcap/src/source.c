@@ -287,6 +287,9 @@ static int make_buf_source(mcap_source *src, int fd, int owns_fd, uint64_t size,
  * chunks and skips the message indexes between them, and a one-topic query skips the
  * chunks without the topic (a window ahead is cheaper than a mapping per chunk). */
 #define SEQUENTIAL_GAP (MAP_WINDOW / 2)
+/* ... and a read this far behind the furthest one so far (at most the overlap of windows
+ * mapped ahead, which then still holds it). */
+#define SEQUENTIAL_BACK AHEAD_OVERLAP
 /* A sequential run's first window; each further window of the run doubles up to
  * MAP_WINDOW. Readers that alternate between places (info reads a message index here,
  * the summary there) then never map and fault in whole windows for a few KiB (a 343 MB
@@ -318,7 +321,7 @@ struct win_source {
   uint64_t size;
   uint8_t *map;
   uint64_t map_off, map_len;
-  uint64_t last_end; /* end of the previous read: equal to the next offset when sequential */
+  uint64_t last_end; /* the furthest end of any read so far (UINT64_MAX before the first) */
   uint64_t seq_win;  /* size of the next sequential window (SEQ_WINDOW_MIN..MAP_WINDOW) */
   uint64_t page;
   struct win_ahead *ahead; /* NULL unless read-ahead is on */
@@ -469,6 +472,10 @@ static void ahead_stop(struct win_source *w) {
   w->ahead = NULL;
 }
 
+static void note_end(struct win_source *w, uint64_t end) {
+  if (w->last_end == UINT64_MAX || end > w->last_end) w->last_end = end;
+}
+
 static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t **out,
                     uint64_t *got, mcap_error_info *err) {
   struct win_source *w = payload;
@@ -484,16 +491,19 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   if (w->map && offset >= w->map_off && offset + len <= w->map_off + w->map_len) {
     *out = w->map + (offset - w->map_off);
     *got = len;
-    w->last_end = offset + len;
+    note_end(w, offset + len);
     return MCAP_OK;
   }
-  /* Sequential readers get a window ahead; random readers only what they asked for. */
-  sequential = (offset >= w->last_end && offset - w->last_end <= SEQUENTIAL_GAP) ||
+  /* Sequential readers get a window ahead; random readers only what they asked for. A
+   * reader that looks a record ahead and comes back (the streamed reader decodes the next
+   * chunk before the message indexes in between) is still sequential. */
+  sequential = (w->last_end != UINT64_MAX && offset + SEQUENTIAL_BACK >= w->last_end &&
+                offset <= w->last_end + SEQUENTIAL_GAP) ||
                (w->map && offset >= w->map_off && offset <= w->map_off + w->map_len);
   if (!sequential) w->seq_win = SEQ_WINDOW_MIN; /* a new run starts small */
   if (sequential && w->ahead && ahead_take(w, offset, len)) {
     ahead_request(w);
-    w->last_end = offset + len;
+    note_end(w, offset + len);
     *out = w->map + (offset - w->map_off);
     *got = len;
     return MCAP_OK;
@@ -517,7 +527,7 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   w->map_off = start;
   w->map_len = want;
   if (full && w->ahead) ahead_request(w);
-  w->last_end = offset + len;
+  note_end(w, offset + len);
   *out = w->map + (offset - start);
   *got = len;
   return MCAP_OK;
