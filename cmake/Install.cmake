@@ -48,7 +48,7 @@ function(_mcapkit_link_items t out)
   set(result "")
   foreach(i IN LISTS items)
     string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" i "${i}")
-    # build-only items (pl_core_internal: headers shared inside the tree) are not installed
+    # build-only items ($<BUILD_INTERFACE:...>) are not installed
     if(i MATCHES "^\\$<BUILD_INTERFACE:")
       continue()
     endif()
