@@ -321,7 +321,8 @@ struct win_source {
   uint64_t size;
   uint8_t *map;
   uint64_t map_off, map_len;
-  uint64_t last_end; /* the furthest end of any read so far (UINT64_MAX before the first) */
+  uint64_t last_end; /* the furthest end of a read in the current sequential run (UINT64_MAX
+                        before the first read) */
   uint64_t seq_win;  /* size of the next sequential window (SEQ_WINDOW_MIN..MAP_WINDOW) */
   uint64_t page;
   struct win_ahead *ahead; /* NULL unless read-ahead is on */
@@ -500,7 +501,10 @@ static int win_read(void *payload, uint64_t offset, uint64_t len, const uint8_t 
   sequential = (w->last_end != UINT64_MAX && offset + SEQUENTIAL_BACK >= w->last_end &&
                 offset <= w->last_end + SEQUENTIAL_GAP) ||
                (w->map && offset >= w->map_off && offset <= w->map_off + w->map_len);
-  if (!sequential) w->seq_win = SEQ_WINDOW_MIN; /* a new run starts small */
+  if (!sequential) {
+    w->seq_win = SEQ_WINDOW_MIN; /* a new run starts small */
+    w->last_end = offset + len;  /* ... and from here */
+  }
   if (sequential && w->ahead && ahead_take(w, offset, len)) {
     ahead_request(w);
     note_end(w, offset + len);
