@@ -171,6 +171,19 @@ static int exact_chunk(struct du *d, const mcap_record *rec, mcap_decompressor *
     skip_chunk(d, rec->offset, rec_len, MCAP_ELIMIT, why);
     return 0;
   }
+  /* What the compressed bytes cannot hold is damage, refused before anything is allocated
+   * for it: a stored chunk holds exactly its bytes, and no codec expands more than 2^17:1
+   * (zstd's bound per block is below it). */
+  if ((ck->compression.len == 0 && ck->uncompressed_size != ck->records.len) ||
+      (ck->uncompressed_size > 64 && ck->uncompressed_size / 131072 > ck->records.len)) {
+    snprintf(why, sizeof why,
+             "chunk at offset %llu: uncompressed size %llu is impossible for %llu compressed "
+             "bytes",
+             (unsigned long long)rec->offset, (unsigned long long)ck->uncompressed_size,
+             (unsigned long long)ck->records.len);
+    skip_chunk(d, rec->offset, rec_len, MCAP_ERECORD, why);
+    return 0;
+  }
   if (!*dec && mcap_decompressor_new(dec) != MCAP_OK) return -2;
   if (ck->uncompressed_size > *buf_cap) {
     uint8_t *nb = realloc(*buf, (size_t)ck->uncompressed_size);

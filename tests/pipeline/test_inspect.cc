@@ -369,6 +369,36 @@ TEST(InspectDu, ZstdAndLz4ChunksExactAndEstimated) {
   pl_inspect_du_free(nullptr);
 }
 
+// A chunk that declares far more uncompressed bytes than its compressed bytes can hold
+// (fuzz_inspect found a 679-byte file asking du for 4 GiB) is damage, skipped before
+// anything is allocated for it; the rest of the file is still measured.
+TEST(InspectDu, ImpossibleUncompressedSizeIsDamageNotAnAllocation) {
+  Bytes file = mixed_file();
+  mcap_source src;
+  mcap_reader *r = nullptr;
+  mcap_error_info e;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &e), MCAP_OK) << e.msg;
+  ASSERT_EQ(mcap_reader_chunk_count(r), 2u);
+  uint64_t at = mcap_reader_chunk_at(r, 0)->chunk_start_offset;
+  mcap_reader_free(r);
+  // Chunk record: opcode, length, start and end time, then the uncompressed size (LE).
+  uint64_t huge = 0xFF000000ull;
+  for (int i = 0; i < 8; i++) file[at + 9 + 16 + i] = (uint8_t)(huge >> (8 * i));
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  pl_inspect_du *d = nullptr;
+  pl_error_info err;
+  ASSERT_EQ(pl_inspect_du_exact(&d, &src, nullptr, nullptr, &err), PL_OK) << err.msg;
+  EXPECT_GE(d->damage.problems, 1u);
+  EXPECT_EQ(d->damage.chunks_skipped, 1u);
+  EXPECT_EQ(d->damage.first_offset, at);
+  EXPECT_NE(std::string(d->damage.msg).find("impossible for"), std::string::npos)
+      << d->damage.msg;
+  EXPECT_GT(d->messages, 0u);  // the other chunk is still counted
+  EXPECT_LT(d->messages, 40u);
+  pl_inspect_du_free(d);
+}
+
 void expect_same_info(const pl_inspect_info *a, const pl_inspect_info *b) {
   EXPECT_EQ(a->messages, b->messages);
   EXPECT_EQ(a->start_time, b->start_time);
