@@ -124,6 +124,10 @@ static void printable(char *dst, size_t cap, mcap_str s) {
   dst[n] = '\0';
 }
 
+int mcap_chunk_size_possible(const mcap_chunk *ck) {
+  return ck && (ck->uncompressed_size <= 64 || ck->uncompressed_size / 131072 <= ck->records.len);
+}
+
 int mcap__chunk_stored(const mcap_chunk *ck) {
   return ck->compression.len == 0 && ck->records.len == ck->uncompressed_size;
 }

@@ -361,8 +361,7 @@ static int parse_chunk(const mcap_chunk_index *ci, const uint8_t *rec, uint64_t 
   }
   *ck = r.u.chunk;
   if (ck->uncompressed_size > max_unc || ck->uncompressed_size > SIZE_MAX ||
-      (ck->uncompressed_size > 64 && ck->records.len &&
-       ck->uncompressed_size / 131072 > ck->records.len)) {
+      !mcap_chunk_size_possible(ck)) {
     snprintf(msg, msg_len, "Chunk record at offset %llu: uncompressed size %llu not acceptable",
              (unsigned long long)ci->chunk_start_offset,
              (unsigned long long)ck->uncompressed_size);

@@ -72,8 +72,7 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
 
   if (ck->uncompressed_size > r->o.base.max_chunk_uncompressed_size ||
       ck->uncompressed_size > SIZE_MAX ||
-      (ck->uncompressed_size > 64 && ck->records.len &&
-       ck->uncompressed_size / 131072 > ck->records.len)) {
+      !mcap_chunk_size_possible(ck)) {
     return mcap__rfail(r, MCAP_ELIMIT, rec->offset,
                        "Chunk record at offset %llu: uncompressed size %llu not acceptable",
                        (unsigned long long)rec->offset,

@@ -270,8 +270,7 @@ static const char *chunk_size_problem(const mcap_stream_reader *r, const mcap_ch
   }
   /* A chunk cannot expand beyond what its codec allows; an absurd declared size for a tiny
    * compressed body is refused before allocating (zstd max ratio is < 2^17:1 per block). */
-  if (ck->uncompressed_size > 64 && ck->records.len > 0 &&
-      ck->uncompressed_size / 131072 > ck->records.len) {
+  if (!mcap_chunk_size_possible(ck)) {
     *code = MCAP_ERECORD;
     return "is impossible for";
   }

@@ -58,7 +58,7 @@ static int chunk_records(struct doctor *d, const mcap_chunk *k, uint64_t off,
     return 0;
   }
   /* No codec expands by more than this; refuse before allocating for an absurd size. */
-  if (size > 64 && size / 131072 > k->records.len) {
+  if (!mcap_chunk_size_possible(k)) {
     pl__doctor_add(d, DC_DECOMPRESS, off,
                    "uncompressed size %llu is impossible for %llu compressed bytes",
                    (unsigned long long)size, (unsigned long long)k->records.len);

@@ -134,7 +134,7 @@ static int walk_chunk(struct walker *w, const mcap_chunk *ck, uint64_t offset) {
   if (w->skip_chunks) return PL_OK;
   /* a declared size far beyond what the compressed bytes could hold is a lie, not a chunk */
   if (usize > MCAP_DEFAULT_MAX_RECORD_SIZE || usize > SIZE_MAX ||
-      (usize > 64 && usize / 131072 > ck->records.len))
+      !mcap_chunk_size_possible(ck))
     return wproblem(w, PL_SEV_ERROR, "index-chunk-skipped", offset,
                     "chunk at offset %llu: uncompressed size %llu not acceptable; its messages "
                     "are not indexed",
@@ -1075,7 +1075,7 @@ static int fast_decompress(struct fast *f, const mcap_chunk_index *ci) {
   const mcap_chunk *ck = &rec.u.chunk;
   uint64_t usize = ck->uncompressed_size;
   if (usize > MCAP_DEFAULT_MAX_RECORD_SIZE || usize > SIZE_MAX ||
-      (usize > 64 && usize / 131072 > ck->records.len)) {
+      !mcap_chunk_size_possible(ck)) {
     snprintf(why, sizeof why, "uncompressed size %llu not acceptable", (unsigned long long)usize);
     goto bad;
   }

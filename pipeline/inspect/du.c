@@ -175,7 +175,7 @@ static int exact_chunk(struct du *d, const mcap_record *rec, mcap_decompressor *
    * for it: a stored chunk holds exactly its bytes, and no codec expands more than 2^17:1
    * (zstd's bound per block is below it). */
   if ((ck->compression.len == 0 && ck->uncompressed_size != ck->records.len) ||
-      (ck->uncompressed_size > 64 && ck->uncompressed_size / 131072 > ck->records.len)) {
+      !mcap_chunk_size_possible(ck)) {
     snprintf(why, sizeof why,
              "chunk at offset %llu: uncompressed size %llu is impossible for %llu compressed "
              "bytes",

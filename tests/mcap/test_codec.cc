@@ -650,3 +650,25 @@ TEST(Codec, ChunkCrcCheckedByHelperThread) {
   mcap_decompressor_free(d);
   mcap__crch_free(h);
 }
+
+// The one bound every reader puts on a chunk's declared size before allocating for it:
+// at most 2^17 uncompressed bytes per compressed byte, and a chunk with no compressed bytes
+// (which three readers used to let through unchecked) can claim at most 128 KiB.
+TEST(Codec, ChunkSizePossibleBoundsTheClaim) {
+  mcap_chunk ck;
+  memset(&ck, 0, sizeof ck);
+  EXPECT_EQ(mcap_chunk_size_possible(nullptr), 0);
+  ck.uncompressed_size = 64;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 1);
+  ck.uncompressed_size = 131071;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 1);
+  ck.uncompressed_size = 131072;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 0);
+  ck.uncompressed_size = UINT64_C(1) << 32;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 0);
+  ck.uncompressed_size = UINT64_C(1) << 30;
+  ck.records.len = 8192;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 1);
+  ck.records.len = 8191;
+  EXPECT_EQ(mcap_chunk_size_possible(&ck), 0);
+}

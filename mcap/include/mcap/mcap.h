@@ -544,6 +544,14 @@ void mcap_decompressor_free(mcap_decompressor *d);
 int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,
                           uint64_t dst_len, int no_crc, mcap_error_info *err);
 
+/**
+ * 1 when a chunk's declared uncompressed size is possible for its compressed bytes: no
+ * codec expands more than 2^17:1 (zstd's bound per block is below it), so a larger claim
+ * is damage, to be refused before allocating for it. Every reader of this library and the
+ * pipeline checks it. Reads only *chunk; safe from any thread.
+ */
+int mcap_chunk_size_possible(const mcap_chunk *chunk);
+
 /* ----------------------------------------------------------------- writer */
 
 typedef enum mcap_compression {
