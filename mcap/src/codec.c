@@ -132,20 +132,17 @@ int mcap__chunk_stored(const mcap_chunk *ck) {
   return ck->compression.len == 0 && ck->records.len == ck->uncompressed_size;
 }
 
-int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
-                          mcap_error_info *err) {
-  uint32_t crc;
-  if (no_crc || ck->uncompressed_crc == 0) return MCAP_OK;
-  crc = mcap_crc32(0, records, (size_t)ck->uncompressed_size);
-  if (crc == ck->uncompressed_crc) return MCAP_OK;
+int mcap__chunk_crc_result(uint32_t stored, uint32_t computed, mcap_error_info *err) {
+  if (computed == stored) return MCAP_OK;
   return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
-                   (unsigned)ck->uncompressed_crc, (unsigned)crc);
+                   (unsigned)stored, (unsigned)computed);
 }
 
-static int crc_result(uint32_t crc, const mcap_chunk *ck, mcap_error_info *err) {
-  if (crc == ck->uncompressed_crc) return MCAP_OK;
-  return mcap__err(err, MCAP_ECRC, UINT64_MAX, "CRC mismatch: stored 0x%08x, computed 0x%08x",
-                   (unsigned)ck->uncompressed_crc, (unsigned)crc);
+int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
+                          mcap_error_info *err) {
+  if (no_crc || ck->uncompressed_crc == 0) return MCAP_OK;
+  return mcap__chunk_crc_result(ck->uncompressed_crc,
+                                mcap_crc32(0, records, (size_t)ck->uncompressed_size), err);
 }
 
 int mcap__chunk_crc_check_crch(const mcap_chunk *ck, const uint8_t *records, int no_crc,
@@ -160,7 +157,7 @@ int mcap__chunk_crc_check_crch(const mcap_chunk *ck, const uint8_t *records, int
   mcap__crch_fill_begin(crc, records);
   mcap__crch_fill_advance(crc, mid);
   own = mcap_crc32(0, records + mid, len - mid);
-  return crc_result(mcap__crch_fill_end(crc, len, mid, own), ck, err);
+  return mcap__chunk_crc_result(ck->uncompressed_crc, mcap__crch_fill_end(crc, len, mid, own), err);
 }
 
 static void progress_to_helper(void *arg, size_t done) { mcap__crch_fill_advance(arg, done); }
@@ -215,7 +212,9 @@ int mcap__chunk_decompress_crch(mcap_decompressor *d, const mcap_chunk *chunk, u
       mcap__crch_fill_abort(crc);
       return rc;
     }
-    return crc_result(mcap__crch_fill_end(crc, (size_t)dst_len, (size_t)dst_len, 0), chunk, err);
+    return mcap__chunk_crc_result(chunk->uncompressed_crc,
+                                  mcap__crch_fill_end(crc, (size_t)dst_len, (size_t)dst_len, 0),
+                                  err);
   }
   if (rc) return rc;
   return mcap__chunk_crc_check(chunk, dst, no_crc, err);

@@ -137,6 +137,9 @@ int mcap__chunk_stored(const mcap_chunk *ck);
  * the chunk's CRC is 0): MCAP_OK or MCAP_ECRC "CRC mismatch: ..." (no offset prefix). */
 int mcap__chunk_crc_check(const mcap_chunk *ck, const uint8_t *records, int no_crc,
                           mcap_error_info *err);
+/* A chunk's stored CRC against the one computed: MCAP_OK or MCAP_ECRC with the message
+ * mcap__chunk_crc_check gives (no offset prefix). The one place that message is written. */
+int mcap__chunk_crc_result(uint32_t stored, uint32_t computed, mcap_error_info *err);
 /* mcap_chunk_decompress with the chunk CRC checked by a helper thread (crc: NULL = on this
  * thread) while the chunk decodes. */
 int mcap__chunk_decompress_crch(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t *dst,

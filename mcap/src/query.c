@@ -807,9 +807,10 @@ static struct unit *next_ahead(struct mcap_message_iter *it) {
 static int unit_load_ahead(struct mcap_message_iter *it, struct unit *u) {
   mcap_reader *r = it->r;
   uint64_t off = r->chunks[u->chunk].ci.chunk_start_offset, len;
-  uint32_t want, got = 0;
+  uint32_t want;
   uint8_t *data;
   struct unit *v;
+  mcap_error_info e = {0, 0, {0}};
   char msg[256];
   int rc;
   if (u->ahead) {
@@ -830,12 +831,10 @@ static int unit_load_ahead(struct mcap_message_iter *it, struct unit *u) {
   if (v && unit_decode(it, v, &v->ahead, &v->ahead_len, &v->ahead_crc, msg, sizeof msg) == 0) {
     it->held += v->ahead_len;
   }
-  if (want) got = mcap__crch_seg_sync(it->crc);
-  if (want && got != want) {
+  if (want && mcap__chunk_crc_result(want, mcap__crch_seg_sync(it->crc), &e)) {
     buf_put(&it->bufs, data);
-    return mcap__rfail(r, MCAP_ECRC, off,
-                       "Chunk record at offset %llu: CRC mismatch: stored 0x%08x, computed 0x%08x",
-                       (unsigned long long)off, (unsigned)want, (unsigned)got);
+    return mcap__rfail(r, MCAP_ECRC, off, "Chunk record at offset %llu: %s",
+                       (unsigned long long)off, e.msg);
   }
   u->data = u->data_buf = data;
   u->data_len = len;

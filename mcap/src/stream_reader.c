@@ -394,11 +394,7 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
       mcap__crch_fill_advance(h, r->chunk.len);
       decode_ahead(r, record_end);
       crc = mcap__crch_fill_end(h, r->chunk.len, r->chunk.len, 0);
-      if (crc != ck->uncompressed_crc) {
-        rc = mcap__err(&r->err, MCAP_ECRC, UINT64_MAX,
-                       "CRC mismatch: stored 0x%08x, computed 0x%08x",
-                       (unsigned)ck->uncompressed_crc, (unsigned)crc);
-      }
+      rc = mcap__chunk_crc_result(ck->uncompressed_crc, crc, &r->err);
     }
   } else {
     rc = mcap__buf_ensure(&r->chunk, (size_t)ck->uncompressed_size);

@@ -807,6 +807,39 @@ TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
   }
 }
 
+// A file of 600 messages in 300 KiB chunks (big enough for the CRC helper), in order.
+static FileSpec big_chunk_spec(mcap_compression comp, uint64_t seed) {
+  FileSpec spec;
+  memset(&spec.opts, 0, sizeof spec.opts);
+  spec.opts.chunk_size = 300 * 1024;
+  spec.opts.compression = comp;
+  spec.seed = seed + (uint64_t)comp;
+  spec.n_messages = 600;
+  spec.shuffled = false;
+  spec.early_dups = false;
+  spec.payload_scale = 60;
+  return spec;
+}
+
+// Where the middle one of a file's chunks (there are more than 4) lies, and its size.
+static void middle_chunk(const std::vector<uint8_t> &file, uint64_t *at, uint64_t *len,
+                         uint64_t *uncompressed = nullptr) {
+  mcap_source src;
+  mcap_error_info err;
+  mcap_reader *r = nullptr;
+  ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
+  ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
+  size_t n = mcap_reader_chunk_count(r);
+  const mcap_chunk_index *ci = n > 4 ? mcap_reader_chunk_at(r, n / 2) : nullptr;
+  if (ci) {
+    *at = ci->chunk_start_offset;
+    *len = ci->chunk_length;
+    if (uncompressed) *uncompressed = ci->uncompressed_size;
+  }
+  mcap_reader_free(r);
+  ASSERT_GT(n, 4u);
+}
+
 // The streamed reader decodes the next chunk ahead while the helper checks the open one's
 // CRC. A chunk whose compressed bytes are damaged is decoded ahead and fails there: that
 // failure must wait for its turn. Every record before the damaged chunk comes, then the
@@ -814,25 +847,11 @@ TEST(IndexedChannelTimes, ReadsMessageIndexesNotChunksAndFallsBack) {
 TEST(IndexedCorrupt, StreamedDecodeAheadReportsDamageInItsTurn) {
   for (mcap_compression comp : {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4}) {
     SCOPED_TRACE((int)comp);
-    FileSpec spec;
-    memset(&spec.opts, 0, sizeof spec.opts);
-    spec.opts.chunk_size = 300 * 1024;
-    spec.opts.compression = comp;
-    spec.seed = 7 + (uint64_t)comp;
-    spec.n_messages = 600;
-    spec.shuffled = false;
-    spec.early_dups = false;
-    spec.payload_scale = 60;
-    std::vector<uint8_t> file = make_file(spec);
+    std::vector<uint8_t> file = make_file(big_chunk_spec(comp, 7));
     mcap_source src;
     mcap_error_info err;
-    mcap_reader *r = nullptr;
-    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
-    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
-    ASSERT_GT(mcap_reader_chunk_count(r), 4u);
-    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
-    uint64_t chunk_at = ci->chunk_start_offset, chunk_len = ci->chunk_length;
-    mcap_reader_free(r);
+    uint64_t chunk_at = 0, chunk_len = 0;
+    ASSERT_NO_FATAL_FAILURE(middle_chunk(file, &chunk_at, &chunk_len));
 
     // Records (and messages) of the chunks before the damaged one, from the intact file.
     size_t want_records = 0;
@@ -885,26 +904,13 @@ TEST(IndexedCorrupt, BadCrcOfBigChunksIsFoundBeforeTheirMessages) {
   for (mcap_compression comp :
        {MCAP_COMPRESSION_ZSTD, MCAP_COMPRESSION_LZ4, MCAP_COMPRESSION_NONE}) {
     SCOPED_TRACE((int)comp);
-    FileSpec spec;
-    memset(&spec.opts, 0, sizeof spec.opts);
-    spec.opts.chunk_size = 300 * 1024;
-    spec.opts.compression = comp;
-    spec.seed = 99 + (uint64_t)comp;
-    spec.n_messages = 600;
-    spec.shuffled = false;
-    spec.early_dups = false;
-    spec.payload_scale = 60;
-    std::vector<uint8_t> file = make_file(spec);
+    std::vector<uint8_t> file = make_file(big_chunk_spec(comp, 99));
     mcap_source src;
-    ASSERT_EQ(mcap_source_from_memory(&src, file.data(), file.size()), MCAP_OK);
     mcap_reader *r = nullptr;
     mcap_error_info err;
-    ASSERT_EQ(mcap_reader_open(&r, &src, nullptr, &err), MCAP_OK) << err.msg;
-    ASSERT_GT(mcap_reader_chunk_count(r), 4u);
-    const mcap_chunk_index *ci = mcap_reader_chunk_at(r, mcap_reader_chunk_count(r) / 2);
-    uint64_t chunk_at = ci->chunk_start_offset;
-    ASSERT_GT(ci->uncompressed_size, 200000u);
-    mcap_reader_free(r);
+    uint64_t chunk_at = 0, chunk_len = 0, chunk_size = 0;
+    ASSERT_NO_FATAL_FAILURE(middle_chunk(file, &chunk_at, &chunk_len, &chunk_size));
+    ASSERT_GT(chunk_size, 200000u);
     // Chunk record: opcode, length, start and end time, uncompressed size, then the CRC.
     file[chunk_at + 9 + 24] ^= 0x40;
     TempFile tmp(file);
