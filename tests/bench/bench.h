@@ -189,6 +189,13 @@ struct bench_raw {
   double cpu_seconds;           /* `seconds` in thread CPU time (robust against other load) */
   double seconds_file;          /* decompression only, of the chunks mapped from the file */
 };
-int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out);
+/* The raw figures of a file; with keep, its chunks stay loaded for bench_raw_pass (free them
+ * with bench_raw_free), so that reads can be paired with a raw pass just before each. */
+struct bench_raw_set;
+int bench_raw_decompress(const char *path, int repeats, struct bench_raw_set **keep,
+                         struct bench_raw *out);
+/* One raw pass over the loaded chunks (no CRC): its wall time. */
+int bench_raw_pass(struct bench_raw_set *rs, double *seconds);
+void bench_raw_free(struct bench_raw_set *rs); /* NULL is fine */
 
 #endif

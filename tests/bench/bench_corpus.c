@@ -516,44 +516,71 @@ static int raw_pass(const struct raw_chunk *ch, size_t n, const uint8_t *arena, 
   return 0;
 }
 
-int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out) {
+/* A file's chunks loaded for raw decompression (bench_raw_load). */
+struct bench_raw_set {
+  struct raw_chunk *ch;
+  size_t n;
+  uint8_t *arena, *buf;
+  ZSTD_DCtx *zd;
+  LZ4F_dctx *ld;
+  int fd;
+  size_t map_len;
+  struct bench_raw facts; /* counts and sizes; the times stay 0 */
+};
+
+void bench_raw_free(struct bench_raw_set *rs) {
+  if (!rs) return;
+  if (rs->fd >= 0) close(rs->fd);
+  ZSTD_freeDCtx(rs->zd);
+  LZ4F_freeDecompressionContext(rs->ld);
+  free(rs->buf);
+  free(rs->arena);
+  free(rs->ch);
+  free(rs);
+}
+
+static int bench_raw_load(const char *path, struct bench_raw_set **out) {
   mcap_source src;
   mcap_reader *r = NULL;
   mcap_error_info e = {0, 0, {0}};
-  struct raw_chunk *ch = NULL;
-  uint8_t *arena = NULL, *buf = NULL, *map = MAP_FAILED;
-  size_t n = 0, map_len = 0;
-  ZSTD_DCtx *zd = NULL;
-  LZ4F_dctx *ld = NULL;
+  struct bench_raw_set *rs = calloc(1, sizeof *rs);
+  struct bench_raw *f;
+  uint8_t *map = MAP_FAILED;
   struct stat st;
-  int fd = -1, rc = -1;
+  int rc = -1;
 
-  memset(out, 0, sizeof *out);
+  *out = NULL;
+  if (!rs) return -1;
+  rs->fd = -1;
+  f = &rs->facts;
   if (mcap_source_open_mmap(&src, path, &e) || mcap_reader_open(&r, &src, NULL, &e)) {
     bench_err("cannot open '%s': %s", path, e.msg);
+    bench_raw_free(rs);
     return -1;
   }
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0) goto io;
-  map_len = (size_t)st.st_size;
-  map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+  rs->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (rs->fd < 0 || fstat(rs->fd, &st) != 0) goto io;
+  rs->map_len = (size_t)st.st_size;
+  map = mmap(NULL, rs->map_len, PROT_READ, MAP_PRIVATE, rs->fd, 0);
   if (map == MAP_FAILED) goto io;
-  n = mcap_reader_chunk_count(r);
-  ch = calloc(n ? n : 1, sizeof *ch);
-  if (!ch) goto done;
-  for (size_t i = 0; i < n; i++) {
+  rs->n = mcap_reader_chunk_count(r);
+  rs->ch = calloc(rs->n ? rs->n : 1, sizeof *rs->ch);
+  if (!rs->ch) goto done;
+  for (size_t i = 0; i < rs->n; i++) {
     const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
-    if (ci->chunk_start_offset > map_len || ci->chunk_length > map_len - ci->chunk_start_offset) {
+    if (ci->chunk_start_offset > rs->map_len ||
+        ci->chunk_length > rs->map_len - ci->chunk_start_offset) {
       goto bad;
     }
-    out->compressed_bytes += ci->compressed_size;
+    f->compressed_bytes += ci->compressed_size;
   }
-  arena = malloc(out->compressed_bytes ? (size_t)out->compressed_bytes : 1);
-  if (!arena) goto done;
+  rs->arena = malloc(f->compressed_bytes ? (size_t)f->compressed_bytes : 1);
+  if (!rs->arena) goto done;
   /* Copy every chunk's compressed records into memory before any timing. */
-  for (size_t i = 0, at = 0; i < n; i++) {
+  for (size_t i = 0, at = 0; i < rs->n; i++) {
     const mcap_chunk_index *ci = mcap_reader_chunk_at(r, i);
     const uint8_t *p = map + ci->chunk_start_offset;
+    struct raw_chunk *c = &rs->ch[i];
     mcap_record rec;
     const mcap_chunk *ck = &rec.u.chunk;
     memset(&rec, 0, sizeof rec);
@@ -561,57 +588,33 @@ int bench_raw_decompress(const char *path, int repeats, struct bench_raw *out) {
         mcap_record_parse(MCAP_OP_CHUNK, p + MCAP_RECORD_HEADER_SIZE,
                           ci->chunk_length - MCAP_RECORD_HEADER_SIZE, ci->chunk_start_offset,
                           &rec, NULL) ||
-        ck->records.len > out->compressed_bytes - at || ck->uncompressed_size > SIZE_MAX / 2) {
+        ck->records.len > f->compressed_bytes - at || ck->uncompressed_size > SIZE_MAX / 2) {
       goto bad;
     }
-    if (ck->compression.len == 0) ch[i].codec = RAW_NONE;
+    if (ck->compression.len == 0) c->codec = RAW_NONE;
     else if (ck->compression.len == 4 && memcmp(ck->compression.data, "zstd", 4) == 0)
-      ch[i].codec = RAW_ZSTD;
+      c->codec = RAW_ZSTD;
     else if (ck->compression.len == 3 && memcmp(ck->compression.data, "lz4", 3) == 0)
-      ch[i].codec = RAW_LZ4;
+      c->codec = RAW_LZ4;
     else goto bad;
-    ch[i].at = at;
-    ch[i].file_at = (size_t)(ck->records.data - map);
-    ch[i].clen = (size_t)ck->records.len;
-    ch[i].ulen = (size_t)ck->uncompressed_size;
-    ch[i].crc = ck->uncompressed_crc;
-    memcpy(arena + at, ck->records.data, ch[i].clen);
-    at += ch[i].clen;
-    out->uncompressed_bytes += ch[i].ulen;
-    if (ch[i].ulen > out->largest_chunk) out->largest_chunk = ch[i].ulen;
+    c->at = at;
+    c->file_at = (size_t)(ck->records.data - map);
+    c->clen = (size_t)ck->records.len;
+    c->ulen = (size_t)ck->uncompressed_size;
+    c->crc = ck->uncompressed_crc;
+    memcpy(rs->arena + at, ck->records.data, c->clen);
+    at += c->clen;
+    f->uncompressed_bytes += c->ulen;
+    if (c->ulen > f->largest_chunk) f->largest_chunk = c->ulen;
   }
-  out->chunks = n;
-  munmap(map, map_len);
-  map = MAP_FAILED;
-  buf = malloc(out->largest_chunk ? (size_t)out->largest_chunk : 1);
-  zd = ZSTD_createDCtx();
-  if (!buf || !zd || LZ4F_isError(LZ4F_createDecompressionContext(&ld, LZ4F_VERSION))) goto done;
-  memset(buf, 0, out->largest_chunk ? (size_t)out->largest_chunk : 1);
+  f->chunks = rs->n;
+  rs->buf = malloc(f->largest_chunk ? (size_t)f->largest_chunk : 1);
+  rs->zd = ZSTD_createDCtx();
+  if (!rs->buf || !rs->zd || LZ4F_isError(LZ4F_createDecompressionContext(&rs->ld, LZ4F_VERSION)))
+    goto done;
+  memset(rs->buf, 0, f->largest_chunk ? (size_t)f->largest_chunk : 1);
   /* A first pass with CRCs checks the data and warms caches and contexts. */
-  if (raw_pass(ch, n, arena, buf, zd, ld, 1, 0)) goto done;
-  out->seconds = out->seconds_crc = out->cpu_seconds = out->seconds_file = 1e30;
-  for (int k = 0; k < repeats; k++) {
-    double c0 = bench_thread_cpu(), t0 = bench_now();
-    if (raw_pass(ch, n, arena, buf, zd, ld, 0, 0)) goto done;
-    double t1 = bench_now(), c1 = bench_thread_cpu();
-    if (raw_pass(ch, n, arena, buf, zd, ld, 1, 0)) goto done;
-    double t2 = bench_now();
-    if (t1 - t0 < out->seconds) out->seconds = t1 - t0;
-    if (c1 - c0 < out->cpu_seconds) out->cpu_seconds = c1 - c0;
-    if (t2 - t1 < out->seconds_crc) out->seconds_crc = t2 - t1;
-    /* The same chunks where they lie in the file: a fresh mapping each time, so the
-     * kernel's work of mapping the page cache is counted as a reader meets it. */
-    {
-      double t3 = bench_now();
-      uint8_t *fm = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (fm == MAP_FAILED) goto io;
-      int bad = raw_pass(ch, n, fm, buf, zd, ld, 0, 1);
-      munmap(fm, map_len);
-      if (bad) goto done;
-      double t4 = bench_now();
-      if (t4 - t3 < out->seconds_file) out->seconds_file = t4 - t3;
-    }
-  }
+  if (raw_pass(rs->ch, rs->n, rs->arena, rs->buf, rs->zd, rs->ld, 1, 0)) goto done;
   rc = 0;
   goto done;
 io:
@@ -620,13 +623,57 @@ io:
 bad:
   bench_err("'%s': a chunk index does not point at a readable chunk", path);
 done:
-  if (map != MAP_FAILED) munmap(map, map_len);
-  if (fd >= 0) close(fd);
-  ZSTD_freeDCtx(zd);
-  LZ4F_freeDecompressionContext(ld);
-  free(buf);
-  free(arena);
-  free(ch);
+  if (map != MAP_FAILED) munmap(map, rs->map_len);
   mcap_reader_free(r);
+  if (rc) bench_raw_free(rs);
+  else *out = rs;
   return rc;
+}
+
+int bench_raw_pass(struct bench_raw_set *rs, double *seconds) {
+  double t0 = bench_now();
+  if (raw_pass(rs->ch, rs->n, rs->arena, rs->buf, rs->zd, rs->ld, 0, 0)) return -1;
+  *seconds = bench_now() - t0;
+  return 0;
+}
+
+int bench_raw_decompress(const char *path, int repeats, struct bench_raw_set **keep,
+                         struct bench_raw *out) {
+  struct bench_raw_set *rs = NULL;
+  memset(out, 0, sizeof *out);
+  if (keep) *keep = NULL;
+  if (bench_raw_load(path, &rs)) return -1;
+  *out = rs->facts;
+  out->seconds = out->seconds_crc = out->cpu_seconds = out->seconds_file = 1e30;
+  for (int k = 0; k < repeats; k++) {
+    double c0 = bench_thread_cpu(), t0 = bench_now();
+    if (raw_pass(rs->ch, rs->n, rs->arena, rs->buf, rs->zd, rs->ld, 0, 0)) goto fail;
+    double t1 = bench_now(), c1 = bench_thread_cpu();
+    if (raw_pass(rs->ch, rs->n, rs->arena, rs->buf, rs->zd, rs->ld, 1, 0)) goto fail;
+    double t2 = bench_now();
+    if (t1 - t0 < out->seconds) out->seconds = t1 - t0;
+    if (c1 - c0 < out->cpu_seconds) out->cpu_seconds = c1 - c0;
+    if (t2 - t1 < out->seconds_crc) out->seconds_crc = t2 - t1;
+    /* The same chunks where they lie in the file: a fresh mapping each time, so the
+     * kernel's work of mapping the page cache is counted as a reader meets it. */
+    {
+      double t3 = bench_now();
+      uint8_t *fm = mmap(NULL, rs->map_len, PROT_READ, MAP_PRIVATE, rs->fd, 0);
+      if (fm == MAP_FAILED) {
+        bench_err("cannot map '%s': %s", path, strerror(errno));
+        goto fail;
+      }
+      int bad = raw_pass(rs->ch, rs->n, fm, rs->buf, rs->zd, rs->ld, 0, 1);
+      munmap(fm, rs->map_len);
+      if (bad) goto fail;
+      double t4 = bench_now();
+      if (t4 - t3 < out->seconds_file) out->seconds_file = t4 - t3;
+    }
+  }
+  if (keep) *keep = rs;
+  else bench_raw_free(rs);
+  return 0;
+fail:
+  bench_raw_free(rs);
+  return -1;
 }
