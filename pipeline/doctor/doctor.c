@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "doctor_internal.h"
 
@@ -272,6 +273,42 @@ int pl__dvec_push(struct doctor *d, struct dvec *v, const void *elem) {
   return 0;
 }
 
+/* A table of 65,536 entries of zeroed pages, touched only where used (NULL: no memory). */
+#define TABLE_SIZE(t) ((size_t)65536 * sizeof *(t))
+static void *table_new(size_t size) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+struct dr_schema *pl__doctor_schema_at(struct doctor *d, uint16_t id) {
+  struct dr_schema *e = &d->schemas[id];
+  if (!e->listed) {
+    e->listed = 1;
+    pl__dvec_push(d, &d->used_schemas, &id);
+  }
+  return e;
+}
+
+struct dr_channel *pl__doctor_channel_at(struct doctor *d, uint16_t id) {
+  struct dr_channel *e = &d->channels[id];
+  if (!e->listed) {
+    e->listed = 1;
+    pl__dvec_push(d, &d->used_channels, &id);
+  }
+  return e;
+}
+
+static int cmp_u16(const void *a, const void *b) {
+  uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+  return (x > y) - (x < y);
+}
+
+const uint16_t *pl__doctor_used_ids(struct dvec *v, size_t *n) {
+  if (v->n > 1) qsort(v->p, v->n, sizeof(uint16_t), cmp_u16);
+  *n = v->n;
+  return v->p;
+}
+
 /* FNV-1a, 64 bits: strings are compared by hash (a collision would hide a difference, at
  * odds of 2^-64, in exchange for not keeping every string of the file). */
 uint64_t pl__doctor_fnv(const void *p, size_t n) {
@@ -410,7 +447,7 @@ void pl__doctor_schema(struct doctor *d, const mcap_schema *s, uint64_t offset, 
                    "schema '%s' has the reserved id 0; readers ignore it", name);
     return;
   }
-  e = &d->schemas[s->id];
+  e = pl__doctor_schema_at(d, s->id);
   nh = pl__hash_str(s->name);
   eh = pl__hash_str(s->encoding);
   dh = pl__doctor_fnv(s->data.data, (size_t)s->data.len);
@@ -464,7 +501,7 @@ static void channel_content(struct doctor *d, const mcap_channel *c, uint64_t of
                    "decode its messages",
                    c->id, topic);
   }
-  if (c->schema_id == 0 || (d->schemas[c->schema_id].flags & SF_DATA) || d->contents_incomplete)
+  if (c->schema_id == 0 || (pl__doctor_schema_at(d, c->schema_id)->flags & SF_DATA) || d->contents_incomplete)
     return;
   if (in_summary) {
     struct dr_late l;
@@ -482,7 +519,7 @@ static void channel_content(struct doctor *d, const mcap_channel *c, uint64_t of
 
 void pl__doctor_channel(struct doctor *d, const mcap_channel *c, uint64_t offset, int in_chunk) {
   int in_summary = !in_chunk && d->section != SEC_DATA;
-  struct dr_channel *e = &d->channels[c->id];
+  struct dr_channel *e = pl__doctor_channel_at(d, c->id);
   uint64_t th, eh, mh;
   char topic[64];
 
@@ -533,7 +570,7 @@ void pl__doctor_channel(struct doctor *d, const mcap_channel *c, uint64_t offset
 }
 
 void pl__doctor_message(struct doctor *d, const mcap_message *m, uint64_t offset, int in_chunk) {
-  struct dr_channel *ch = &d->channels[m->channel_id];
+  struct dr_channel *ch = pl__doctor_channel_at(d, m->channel_id);
   d->messages++;
   d->rep->messages++;
   if (!(ch->flags & SF_DATA) && !d->contents_incomplete) {
@@ -905,8 +942,10 @@ static void doctor_free(struct doctor *d) {
   if (!d) return;
   mcap_decompressor_free(d->dec);
   free(d->cbuf);
-  free(d->schemas);
-  free(d->channels);
+  if (d->schemas) munmap(d->schemas, TABLE_SIZE(d->schemas));
+  if (d->channels) munmap(d->channels, TABLE_SIZE(d->channels));
+  free(d->used_schemas.p);
+  free(d->used_channels.p);
   free(d->chunks.p);
   free(d->mis.p);
   free(d->atts.p);
@@ -955,8 +994,8 @@ static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl_feed *fee
   d = calloc(1, sizeof *d);
   if (d) {
     d->rep = calloc(1, sizeof *d->rep);
-    d->schemas = calloc(65536, sizeof *d->schemas);
-    d->channels = calloc(65536, sizeof *d->channels);
+    d->schemas = table_new(TABLE_SIZE(d->schemas));
+    d->channels = table_new(TABLE_SIZE(d->channels));
   }
   if (!d || !d->rep || !d->schemas || !d->channels || mcap_decompressor_new(&d->dec) != MCAP_OK) {
     doctor_free(d);
@@ -977,6 +1016,8 @@ static int doctor_run(mcap_source *src, const pl_doctor_options *o, pl_feed *fee
   d->sums.elem = sizeof(struct dr_sum);
   d->msgs.elem = sizeof(struct dr_msg);
   d->cur_channels.elem = sizeof(uint16_t);
+  d->used_schemas.elem = sizeof(uint16_t);
+  d->used_channels.elem = sizeof(uint16_t);
   d->open_chunk = NO_CHUNK;
   d->first_summary_offset = UINT64_MAX;
   d->first_summary_offset_record = UINT64_MAX;

@@ -99,7 +99,7 @@ static int chunk_records(struct doctor *d, const mcap_chunk *k, uint64_t off,
 
 static void chunk_message(struct doctor *d, const mcap_message *m, uint64_t chunk_off, uint64_t pos,
                           uint32_t idx) {
-  struct dr_channel *ch = &d->channels[m->channel_id];
+  struct dr_channel *ch = pl__doctor_channel_at(d, m->channel_id);
   struct dr_msg e;
   pl__doctor_message(d, m, chunk_off, 1);
   if (ch->cur_chunk != idx + 1) {
@@ -292,7 +292,7 @@ void pl__doctor_message_index(struct doctor *d, const mcap_record *rec) {
   const mcap_message_index *mi = &rec->u.message_index;
   uint64_t off = rec->offset;
   struct dr_chunk *c;
-  struct dr_channel *ch = &d->channels[mi->channel_id];
+  struct dr_channel *ch = pl__doctor_channel_at(d, mi->channel_id);
   struct dr_mi e;
   uint64_t n, bad_off = 0, bad_ch = 0, bad_time = 0;
   uint64_t ex_off = 0, ex_ch = 0, ex_time = 0, ex_want = 0, ex_have = 0;
@@ -389,7 +389,7 @@ void pl__doctor_close_chunk(struct doctor *d) {
       if (d->cur_channels.n > 0) d->chunks_without_mi++;
     } else {
       for (size_t i = 0; i < d->cur_channels.n; i++) {
-        struct dr_channel *ch = &d->channels[ids[i]];
+        struct dr_channel *ch = pl__doctor_channel_at(d, ids[i]);
         if (ch->mi_chunk != d->open_chunk + 1) {
           pl__doctor_add(d, DC_MESSAGE_INDEX_MISSING, c->offset,
                          "chunk has %llu messages on channel %u but no MessageIndex for it; "

@@ -353,9 +353,14 @@ static void check_statistics(struct doctor *d) {
     /* Writers that put definitions of topics without messages in the summary only (the
      * official C++ writer under rosbag2) count the data section's: both counts are taken. */
     uint64_t data_schemas = 0, data_channels = 0;
-    for (uint32_t id = 0; id < 65536; id++) {
-      if (id && (d->schemas[id].flags & SF_DATA)) data_schemas++;
-      if (d->channels[id].flags & SF_DATA) data_channels++;
+    size_t n_ids;
+    const uint16_t *ids = pl__doctor_used_ids(&d->used_schemas, &n_ids);
+    for (size_t i = 0; i < n_ids; i++) {
+      if (ids[i] && (d->schemas[ids[i]].flags & SF_DATA)) data_schemas++;
+    }
+    ids = pl__doctor_used_ids(&d->used_channels, &n_ids);
+    for (size_t i = 0; i < n_ids; i++) {
+      if (d->channels[ids[i]].flags & SF_DATA) data_channels++;
     }
     if (s->schema_count != d->n_schemas && s->schema_count != data_schemas) {
       pl__doctor_add(d, DC_STATISTICS_SCHEMA_COUNT, off,
@@ -403,9 +408,12 @@ static void check_statistics(struct doctor *d) {
                        U(d->channels[id].messages));
       }
     }
-    for (uint32_t c = 0; c < 65536; c++) {
+    size_t n_ids;
+    const uint16_t *ids = pl__doctor_used_ids(&d->used_channels, &n_ids);
+    for (size_t i = 0; i < n_ids; i++) {
+      uint16_t c = ids[i];
       uint64_t dummy;
-      if (d->channels[c].messages && !mcap_map_find_u16u64(&counts, (uint16_t)c, &dummy)) {
+      if (d->channels[c].messages && !mcap_map_find_u16u64(&counts, c, &dummy)) {
         pl__doctor_add(d, DC_STATISTICS_CHANNEL_MESSAGES, off,
                        "Statistics has no message count for channel %u, which has %llu messages", c,
                        U(d->channels[c].messages));
@@ -466,7 +474,10 @@ void pl__doctor_finish(struct doctor *d, int complete) {
                        "chunk has no ChunkIndex; indexed readers will not see it");
       }
     }
-    for (uint32_t id = 0; id < 65536; id++) {
+    size_t n_ids;
+    const uint16_t *ids = pl__doctor_used_ids(&d->used_channels, &n_ids);
+    for (size_t i = 0; i < n_ids; i++) {
+      uint16_t id = ids[i];
       const struct dr_channel *ch = &d->channels[id];
       uint16_t sid = ch->schema_id;
       if (!(ch->flags & SF_IN_CHUNK) || !(ch->flags & SF_DATA)) continue;
