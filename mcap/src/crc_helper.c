@@ -35,34 +35,42 @@
 #include "crc32.h"
 #include "internal.h"
 
-#define PIECE ((size_t)64 << 10)          /* the helper's unit of work */
-#define HELPER_NAP_NS 20000L              /* then nap (plus the kernel's timer slack) */
+#define PIECE ((size_t)64 << 10) /* the helper's unit of work */
+#define CLAIM_BITS 48            /* a lane is shorter than 2^48 bytes */
+#define CLAIM_MASK ((UINT64_C(1) << CLAIM_BITS) - 1)
+#define GEN_MASK ((UINT64_C(1) << (64 - CLAIM_BITS)) - 1)
+#define HELPER_NAP_NS 20000L                 /* then nap (plus the kernel's timer slack) */
 #define HELPER_PARK_AFTER_NS (2L * 1000000L) /* idle this long: sleep until signalled */
-#define OWNER_SPINS 20000                 /* ~50-100 us of polling before the owner sleeps */
+#define OWNER_SPINS 20000                    /* ~50-100 us of polling before the owner sleeps */
 
 /* A byte range whose CRC the helper and the owner compute between them (see above). */
 struct lane {
-  const uint8_t *p;        /* written before on is set */
-  atomic_size_t produced;  /* bytes of p that are final (owner) */
-  atomic_size_t claimed;   /* bytes taken, by the helper or by the owner's final claim */
-  atomic_size_t helped;    /* the helper's CRC covers [0, helped) */
-  uint32_t crc;            /* ... namely this, continuing the lane's start value (written
-                              before helped is advanced) */
+  const uint8_t *p;       /* written before on is set */
+  atomic_size_t produced; /* bytes of p that are final (owner) */
+  /* Bytes taken, by the helper or by the owner's final claim, in the low CLAIM_BITS; the
+   * lane's generation above them. A helper that read a lane, then lost its CPU while the
+   * owner closed it and opened the next, fails its compare-and-swap on the generation
+   * instead of claiming bytes of the new lane by the old one's sizes (ABA). */
+  atomic_uint_least64_t claimed;
+  atomic_size_t helped; /* the helper's CRC covers [0, helped) */
+  uint32_t crc;         /* ... namely this, continuing the lane's start value (written
+                           before helped is advanced) */
+  uint64_t gen;         /* the current generation (owner only) */
   atomic_int on;
 };
 
 struct mcap__crch {
   pthread_t thread;
   pthread_mutex_t mu;
-  pthread_cond_t cv;   /* parks the helper, and the owner waiting for it */
-  atomic_int parked;   /* the helper sleeps on cv: new work must signal it */
-  atomic_int waiting;  /* the owner sleeps on cv: finished work must signal it */
+  pthread_cond_t cv;  /* parks the helper, and the owner waiting for it */
+  atomic_int parked;  /* the helper sleeps on cv: new work must signal it */
+  atomic_int waiting; /* the owner sleeps on cv: finished work must signal it */
   atomic_int stop;
 
   struct lane fill;
   struct lane seg;
-  size_t seg_len;      /* the pending segment's length (owner only) */
-  uint32_t seg_crc;    /* the running CRC of the segments collected so far (owner only) */
+  size_t seg_len;   /* the pending segment's length (owner only) */
+  uint32_t seg_crc; /* the running CRC of the segments collected so far (owner only) */
 };
 
 static inline void cpu_relax(void) {
@@ -83,19 +91,22 @@ static void wake_owner(struct mcap__crch *h) {
 }
 
 static int lane_has_work(struct lane *l) {
-  return atomic_load(&l->on) && atomic_load(&l->claimed) < atomic_load(&l->produced);
+  return atomic_load(&l->on) && (atomic_load(&l->claimed) & CLAIM_MASK) < atomic_load(&l->produced);
 }
 
 /* One piece of a lane's work, if there is one; 1 when something was done. */
 static int lane_step(struct mcap__crch *h, struct lane *l) {
+  uint_least64_t cl;
   size_t c, p, n;
   if (!atomic_load(&l->on)) return 0;
-  c = atomic_load(&l->claimed);
+  cl = atomic_load(&l->claimed);
+  c = (size_t)(cl & CLAIM_MASK);
   p = atomic_load(&l->produced);
   if (p <= c) return 0;
   n = p - c;
   if (n > PIECE) n = PIECE;
-  if (!atomic_compare_exchange_strong(&l->claimed, &c, c + n)) return 1; /* the owner took it */
+  /* Fails when the owner took the rest, or closed this lane and opened another. */
+  if (!atomic_compare_exchange_strong(&l->claimed, &cl, cl + n)) return 1;
   l->crc = mcap_crc32(l->crc, l->p + c, n);
   atomic_store(&l->helped, c + n);
   wake_owner(h);
@@ -160,6 +171,7 @@ static void lane_init(struct lane *l) {
   l->crc = 0;
   atomic_init(&l->produced, 0);
   atomic_init(&l->claimed, 0);
+  l->gen = 0;
   atomic_init(&l->helped, 0);
   atomic_init(&l->on, 0);
 }
@@ -170,9 +182,12 @@ static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, ui
   l->p = p;
   l->crc = start;
   atomic_store(&l->produced, produced);
-  atomic_store(&l->claimed, 0);
   atomic_store(&l->helped, 0);
   atomic_store(&l->on, 1);
+  /* Last: a claim of this generation can only follow every store above (helped = 0 after
+   * a claim would leave the owner waiting for the helper forever). */
+  l->gen = (l->gen + 1) & GEN_MASK;
+  atomic_store(&l->claimed, l->gen << CLAIM_BITS);
   wake_helper(h);
 }
 
@@ -186,7 +201,7 @@ static uint32_t lane_close(struct mcap__crch *h, struct lane *l, size_t total, s
   size_t c, own_len = total - own_from;
   uint32_t rest, crc;
   atomic_store(&l->produced, own_from);
-  c = atomic_exchange(&l->claimed, own_from);
+  c = (size_t)(atomic_exchange(&l->claimed, l->gen << CLAIM_BITS | own_from) & CLAIM_MASK);
   if (c > own_from) c = own_from; /* cannot happen: the helper claims only produced bytes */
   rest = mcap_crc32(0, l->p + c, own_from - c);
   if (own_len) rest = mcap__crc32_combine(rest, own_crc, own_len);
@@ -267,8 +282,9 @@ uint32_t mcap__crch_fill_end(struct mcap__crch *h, size_t total, size_t own_from
 
 void mcap__crch_fill_abort(struct mcap__crch *h) {
   /* No claim can succeed after this; the helper's piece in flight (if any) ends at c. */
-  size_t c = atomic_exchange(&h->fill.claimed, SIZE_MAX);
-  if (c != SIZE_MAX && atomic_load(&h->fill.helped) != c) owner_wait(h, &h->fill, c);
+  struct lane *l = &h->fill;
+  size_t c = (size_t)(atomic_exchange(&l->claimed, l->gen << CLAIM_BITS | CLAIM_MASK) & CLAIM_MASK);
+  if (c != CLAIM_MASK && atomic_load(&l->helped) != c) owner_wait(h, l, c);
   atomic_store(&h->fill.on, 0);
   h->fill.p = NULL;
 }
