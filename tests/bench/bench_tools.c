@@ -35,6 +35,7 @@
 
 #include "bench.h"
 
+#define MAX_ROUNDS 100 /* --repeats at most */
 #define MIB (1024.0 * 1024.0)
 #define PATH_CAP 4096
 #define N_PARTS 4
@@ -95,6 +96,8 @@ struct row {
   int ran;
   double s;     /* best wall time */
   double cpu_s; /* least CPU time (user + system) */
+  double round_s[MAX_ROUNDS]; /* wall time of each round, for ratios per round */
+  int n_rounds;
   long rss_kib; /* largest peak RSS over the repeats */
   enum target_kind tk;
   double target; /* MB/s (T_MIN_MBPS) or seconds (T_MAX_S) */
@@ -616,6 +619,7 @@ static int measure_once(struct tools *t, struct row *r) {
           c.cpu_seconds, (double)c.maxrss_kib / 1024.0);
   if (!r->ran || c.seconds < r->s) r->s = c.seconds;
   if (!r->ran || c.cpu_seconds < r->cpu_s) r->cpu_s = c.cpu_seconds;
+  if (r->n_rounds < MAX_ROUNDS) r->round_s[r->n_rounds++] = c.seconds;
   if (c.maxrss_kib > r->rss_kib) r->rss_kib = c.maxrss_kib;
   r->ran = 1;
   return 0;
@@ -860,6 +864,27 @@ static double ratio_value(const struct tools *t, const struct ratio_def *d) {
   return n->ran && m->ran && m->s > 0 ? n->s / m->s : 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The median over the rounds of the ratio within each round (the two rows of a round run
+ * minutes apart at most, so they meet the machine in the same state; the best of each
+ * row may come from different rounds), or 0 when either row did not run every round. */
+static double ratio_per_round(const struct tools *t, const struct ratio_def *d) {
+  const struct row *n = &t->rows[d->num], *m = &t->rows[d->den];
+  double v[MAX_ROUNDS];
+  int k = n->n_rounds;
+  if (!n->ran || !m->ran || k == 0 || m->n_rounds != k) return 0;
+  for (int i = 0; i < k; i++) {
+    if (m->round_s[i] <= 0) return 0;
+    v[i] = n->round_s[i] / m->round_s[i];
+  }
+  qsort(v, (size_t)k, sizeof *v, cmp_double);
+  return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
 static int ratio_met(const struct ratio_def *d, double v) {
   return d->min > 0 ? v >= d->min : v <= d->max;
 }
@@ -903,12 +928,14 @@ static void print_table(const struct tools *t) {
     const struct ratio_def *d = &RATIOS[i];
     double v = ratio_value(t, d);
     if (v <= 0) continue;
+    double pr = ratio_per_round(t, d);
     if (d->min > 0 || d->max > 0)
-      printf("  %-44s %7.2fx  %s %.1fx  %s\n", d->label, v,
-             d->min > 0 ? ">=" : "<=", d->min > 0 ? d->min : d->max,
-             ratio_met(d, v) ? "ok" : "MISSED");
+      printf("  %-44s %7.2fx  %s %.1fx  %s", d->label, v, d->min > 0 ? ">=" : "<=",
+             d->min > 0 ? d->min : d->max, ratio_met(d, v) ? "ok" : "MISSED");
     else
-      printf("  %-44s %7.2fx\n", d->label, v);
+      printf("  %-44s %7.2fx", d->label, v);
+    if (pr > 0 && t->repeats > 1) printf("  (per round, median: %.2fx)", pr);
+    putchar('\n');
   }
   printf(
       "\ncommands (ZSTD, LZ4 = the corpus files; ZSTD4M = ZSTD in 4 MiB chunks%s;\n"
@@ -1004,6 +1031,8 @@ static void print_json(const struct tools *t) {
     char key[96];
     if (v <= 0) continue;
     j_num(ratios, d->id, v);
+    snprintf(key, sizeof key, "%s_per_round_median", d->id);
+    if (ratio_per_round(t, d) > 0) j_num(ratios, key, ratio_per_round(t, d));
     if (d->min > 0 || d->max > 0) {
       snprintf(key, sizeof key, "%s_target_%s", d->id, d->min > 0 ? "min" : "max");
       j_num(ratios, key, d->min > 0 ? d->min : d->max);
@@ -1059,7 +1088,7 @@ static int parse_args(int argc, char **argv, struct tools *t) {
         }
       } else if (strcmp(a, "--mcapkit") == 0) {
         if (set_path(t->mcapkit, "%s", v)) return -1;
-      } else if (bench_parse_u64(v, &n) || n == 0 || n > (strcmp(a, "--repeats") ? 65536 : 100)) {
+      } else if (bench_parse_u64(v, &n) || n == 0 || n > (strcmp(a, "--repeats") ? 65536 : MAX_ROUNDS)) {
         bench_err("bad value '%s' for %s", v, a);
         return -1;
       } else if (strcmp(a, "--size-mb") == 0) {
