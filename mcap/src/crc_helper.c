@@ -179,6 +179,13 @@ static void lane_init(struct lane *l) {
 /* Open a lane over p with the running CRC `start`; `produced` bytes are final already. */
 static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, uint32_t start,
                       size_t produced) {
+  /* First the new generation, with everything claimed: a helper that read the last lane
+   * fails its compare-and-swap, and one that reads this fills nothing, while the fields
+   * change. (Without it a helper that read the closed lane's claim and this lane's larger
+   * `produced` claimed bytes of this lane by the last one's offset: a wrong data-section
+   * CRC in Rewrite.FeatureMatrixMatchesQueries under CI's load.) */
+  l->gen = (l->gen + 1) & GEN_MASK;
+  atomic_store(&l->claimed, l->gen << CLAIM_BITS | CLAIM_MASK);
   l->p = p;
   l->crc = start;
   atomic_store(&l->produced, produced);
@@ -186,7 +193,6 @@ static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, ui
   atomic_store(&l->on, 1);
   /* Last: a claim of this generation can only follow every store above (helped = 0 after
    * a claim would leave the owner waiting for the helper forever). */
-  l->gen = (l->gen + 1) & GEN_MASK;
   atomic_store(&l->claimed, l->gen << CLAIM_BITS);
   wake_helper(h);
 }
