@@ -57,6 +57,7 @@ struct lane {
                            before helped is advanced) */
   uint64_t gen;         /* the current generation (owner only) */
   atomic_int on;
+  int id; /* 0 fill, 1 segments: for the test hooks */
 };
 
 struct mcap__crch {
@@ -69,6 +70,7 @@ struct mcap__crch {
 
   struct lane fill;
   struct lane seg;
+  struct mcap__crch_hooks hooks; /* tests only; set before any work is handed over */
   size_t seg_len;   /* the pending segment's length (owner only) */
   uint32_t seg_crc; /* the running CRC of the segments collected so far (owner only) */
 };
@@ -102,6 +104,9 @@ static int lane_step(struct mcap__crch *h, struct lane *l) {
   cl = atomic_load(&l->claimed);
   c = (size_t)(cl & CLAIM_MASK);
   p = atomic_load(&l->produced);
+  if (h->hooks.helper_read) {
+    h->hooks.helper_read(h->hooks.arg, l->id, c == CLAIM_MASK ? SIZE_MAX : c, p);
+  }
   if (p <= c) return 0;
   n = p - c;
   if (n > PIECE) n = PIECE;
@@ -166,7 +171,8 @@ static void owner_wait(struct mcap__crch *h, struct lane *l, size_t upto) {
   pthread_mutex_unlock(&h->mu);
 }
 
-static void lane_init(struct lane *l) {
+static void lane_init(struct lane *l, int id) {
+  l->id = id;
   l->p = NULL;
   l->crc = 0;
   atomic_init(&l->produced, 0);
@@ -191,6 +197,7 @@ static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, ui
   atomic_store(&l->produced, produced);
   atomic_store(&l->helped, 0);
   atomic_store(&l->on, 1);
+  if (h->hooks.owner_opening) h->hooks.owner_opening(h->hooks.arg, l->id);
   /* Last: a claim of this generation can only follow every store above (helped = 0 after
    * a claim would leave the owner waiting for the helper forever). */
   atomic_store(&l->claimed, l->gen << CLAIM_BITS);
@@ -228,8 +235,8 @@ int mcap__crch_new(struct mcap__crch **out) {
   atomic_init(&h->parked, 0);
   atomic_init(&h->waiting, 0);
   atomic_init(&h->stop, 0);
-  lane_init(&h->fill);
-  lane_init(&h->seg);
+  lane_init(&h->fill, 0);
+  lane_init(&h->seg, 1);
   if (pthread_create(&h->thread, NULL, helper_main, h) != 0) {
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
@@ -250,6 +257,10 @@ void mcap__crch_free(struct mcap__crch *h) {
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   mcap__free(h);
+}
+
+void mcap__crch_set_hooks(struct mcap__crch *h, const struct mcap__crch_hooks *hooks) {
+  h->hooks = *hooks; /* seen by the helper through the next lane's `on` (seq_cst) */
 }
 
 /* ---------------------------------------------------------------- segments */

@@ -123,6 +123,18 @@ void mcap__crch_fill_advance(struct mcap__crch *h, size_t produced);
 uint32_t mcap__crch_fill_end(struct mcap__crch *h, size_t total, size_t own_from,
                              uint32_t own_crc);
 void mcap__crch_fill_abort(struct mcap__crch *h);
+/* Observation points for tests that replay a race step by step (never set by the library):
+ * helper_read runs on the helper thread each time it has read an open lane (lane 0 fill,
+ * 1 segments): the claim offset it read (SIZE_MAX while the lane is closed to claims) and
+ * `produced`, before it tries to claim; owner_opening runs on the owner's thread while it
+ * opens a lane, after the lane's fields changed and before claims are allowed. Set them
+ * before any work is handed over; hooks is copied. */
+struct mcap__crch_hooks {
+  void (*helper_read)(void *arg, int lane, size_t claimed, size_t produced);
+  void (*owner_opening)(void *arg, int lane);
+  void *arg;
+};
+void mcap__crch_set_hooks(struct mcap__crch *h, const struct mcap__crch_hooks *hooks);
 
 /* ---- codecs (codec_*.c); the reader/writer never include codec headers */
 struct mcap_codec_ctx; /* per-handle reusable contexts for every codec */

@@ -2,13 +2,17 @@
 // shape (pieces of every size, the owner's own part, aborted fills, buffers smaller and
 // larger than the helper's pieces), segments, and both channels at once, always against
 // mcap_crc32 over the same bytes. Many rounds, so that the owner's claim races the
-// helper's at every point (the owner never sleeps here, so the helper is mostly behind).
+// helper's at every point (the owner never sleeps here, so the helper is mostly behind),
+// and two races replayed step by step through the helper's test hooks.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -172,4 +176,112 @@ TEST(CrcHelper, SegmentCollectedAtAnyPointOfTheHelpersWork) {
     memset(tmp->data(), 0xee, tmp->size());
     delete tmp;
   }
+}
+
+namespace {
+
+// Replays races between the helper and the owner step by step through the helper's test
+// hooks: the helper can be held right after it read the segment lane (before its claim),
+// and the owner can let it run while it opens a lane.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false;                  // the helper waits in helper_read while set
+  int reads = 0;                      // segment-lane reads by the helper
+  std::vector<size_t> claimed_seen;   // the claim offset of each read
+  bool release_while_opening = false; // owner_opening lets the helper take two more reads
+
+  static void on_read(void *arg, int lane, size_t claimed, size_t produced) {
+    (void)produced;
+    Gate *g = static_cast<Gate *>(arg);
+    if (lane != 1) return;
+    std::unique_lock<std::mutex> lk(g->mu);
+    g->reads++;
+    g->claimed_seen.push_back(claimed);
+    g->cv.notify_all();
+    g->cv.wait(lk, [g] { return !g->hold; });
+  }
+  static void on_opening(void *arg, int lane) {
+    Gate *g = static_cast<Gate *>(arg);
+    if (lane != 1 || !g->release_while_opening) return;
+    std::unique_lock<std::mutex> lk(g->mu);
+    int want = g->reads + 2;  // the held read's step ends, and one whole step follows
+    g->hold = false;
+    g->cv.notify_all();
+    g->cv.wait(lk, [g, want] { return g->reads >= want; });
+    g->hold = true;
+  }
+  void install(mcap__crch *h) {
+    mcap__crch_hooks hooks = {on_read, on_opening, this};
+    mcap__crch_set_hooks(h, &hooks);
+  }
+  void wait_reads(int n) {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [this, n] { return reads >= n; });
+  }
+  void set_hold(bool on) {
+    std::lock_guard<std::mutex> lk(mu);
+    hold = on;
+    cv.notify_all();
+  }
+};
+
+}  // namespace
+
+TEST(CrcHelper, StaleReadOfAClosedSegmentClaimsNothingOfTheNext) {
+  // The helper reads segment A (claim 0 of 256 KiB) and is held before its claim; the owner
+  // collects A itself and pushes B, only 100 bytes. The held claim must fail on B's
+  // generation: taken by A's sizes it would read 64 KiB of a 100-byte buffer (a603d30).
+  Helper hp;
+  ASSERT_NE(hp.h, nullptr);
+  Gate g;
+  g.install(hp.h);
+  std::vector<uint8_t> a = random_bytes(256 << 10, 21);
+  std::vector<uint8_t> *b = new std::vector<uint8_t>(random_bytes(100, 22));
+  g.set_hold(true);
+  mcap__crch_seg_set(hp.h, 7);
+  mcap__crch_seg_push(hp.h, a.data(), a.size());
+  g.wait_reads(1);
+  EXPECT_EQ(g.claimed_seen[0], 0u);
+  uint32_t after_a = mcap_crc32(7, a.data(), a.size());
+  ASSERT_EQ(mcap__crch_seg_sync(hp.h), after_a);
+  mcap__crch_seg_push(hp.h, b->data(), b->size());
+  g.set_hold(false);
+  g.wait_reads(2);  // the stale step is over, and the helper read B
+  {
+    std::lock_guard<std::mutex> lk(g.mu);  // more than B holds taken: sync would never end
+    ASSERT_LE(g.claimed_seen[1], b->size()) << "the stale step claimed bytes of B";
+  }
+  EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(after_a, b->data(), b->size()));
+  memset(b->data(), 0xee, b->size());
+  delete b;
+}
+
+TEST(CrcHelper, LaneBeingOpenedIsClosedToClaims) {
+  // Segment A (100 bytes) is collected by the owner, so its claim word says "100 taken";
+  // then B (256 KiB) is opened, and while its fields are set the helper runs a whole step.
+  // It must see the lane closed: claiming at A's offset with B's size took bytes of B at
+  // the wrong place and gave a wrong data-section CRC in CI (fixed in a51da19).
+  Helper hp;
+  ASSERT_NE(hp.h, nullptr);
+  Gate g;
+  g.install(hp.h);
+  std::vector<uint8_t> a = random_bytes(100, 31);
+  std::vector<uint8_t> b = random_bytes(256 << 10, 32);
+  g.set_hold(true);
+  mcap__crch_seg_set(hp.h, 9);
+  mcap__crch_seg_push(hp.h, a.data(), a.size());
+  g.wait_reads(1);
+  uint32_t after_a = mcap_crc32(9, a.data(), a.size());
+  ASSERT_EQ(mcap__crch_seg_sync(hp.h), after_a);
+  g.release_while_opening = true;
+  mcap__crch_seg_push(hp.h, b.data(), b.size());  // the helper steps inside, then holds
+  g.release_while_opening = false;
+  {
+    std::lock_guard<std::mutex> lk(g.mu);
+    ASSERT_GE(g.claimed_seen.size(), 2u);
+    EXPECT_EQ(g.claimed_seen[1], SIZE_MAX) << "read while the lane was being opened";
+  }
+  g.set_hold(false);
+  EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(after_a, b.data(), b.size()));
 }
