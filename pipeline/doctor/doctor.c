@@ -280,22 +280,22 @@ static void *table_new(size_t size) {
   return p == MAP_FAILED ? NULL : p;
 }
 
-struct dr_schema *pl__doctor_schema_at(struct doctor *d, uint16_t id) {
-  struct dr_schema *e = &d->schemas[id];
-  if (!e->listed) {
-    e->listed = 1;
-    pl__dvec_push(d, &d->used_schemas, &id);
+/* The first use of an id puts it on its table's list of ids in use. */
+static void note_used(struct doctor *d, uint8_t *listed, struct dvec *used, uint16_t id) {
+  if (!*listed) {
+    *listed = 1;
+    pl__dvec_push(d, used, &id);
   }
-  return e;
+}
+
+struct dr_schema *pl__doctor_schema_at(struct doctor *d, uint16_t id) {
+  note_used(d, &d->schemas[id].listed, &d->used_schemas, id);
+  return &d->schemas[id];
 }
 
 struct dr_channel *pl__doctor_channel_at(struct doctor *d, uint16_t id) {
-  struct dr_channel *e = &d->channels[id];
-  if (!e->listed) {
-    e->listed = 1;
-    pl__dvec_push(d, &d->used_channels, &id);
-  }
-  return e;
+  note_used(d, &d->channels[id].listed, &d->used_channels, id);
+  return &d->channels[id];
 }
 
 static int cmp_u16(const void *a, const void *b) {
