@@ -359,7 +359,7 @@ static uint64_t base64_len(const char *s, size_t n) {
 
 static int cell_bytes(const pl_csv *c, pl_text *t, const pl_value *v, pl_text *tmp) {
   if (v->kind == PL_VALUE_BYTES) {
-    if (c->bytes == PL_BYTES_BASE64) return pl__text_base64(t, v->v.bytes, v->count);
+    if (c->bytes == PL_BYTES_BASE64) return pl_text_base64(t, v->v.bytes, v->count);
     pl_value n = {.kind = PL_VALUE_UINT, .v.u = v->count};
     return pl__render_scalar(t, &n, 0);
   }

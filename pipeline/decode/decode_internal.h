@@ -82,15 +82,40 @@ static inline int pl__text_ch(pl_text *t, char c) {
   return 0;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define PL__HOST_BE 1
+#else
+#define PL__HOST_BE 0
+#endif
+
+/* The n-byte (1, 2, 4 or 8) unsigned integer at p, big-endian when be; the caller checked
+ * that the bytes are there. */
+static inline uint64_t pl__load_uint(const uint8_t *p, size_t n, int be) {
+  int swap = be != PL__HOST_BE;
+  switch (n) {
+    case 1:
+      return p[0];
+    case 2: {
+      uint16_t v;
+      memcpy(&v, p, 2);
+      return swap ? __builtin_bswap16(v) : v;
+    }
+    case 4: {
+      uint32_t v;
+      memcpy(&v, p, 4);
+      return swap ? __builtin_bswap32(v) : v;
+    }
+    default: {
+      uint64_t v;
+      memcpy(&v, p, 8);
+      return swap ? __builtin_bswap64(v) : v;
+    }
+  }
+}
+
 /* Decimal text of v at p (room for 20 bytes); returns the length. */
 size_t pl__fmt_u64(char *p, uint64_t v);
 size_t pl__fmt_i64(char *p, int64_t v);
-
-/* Base64 of n bytes appended to t (standard alphabet, padded). 0 or -1. */
-int pl__text_base64(pl_text *t, const uint8_t *p, size_t n);
-
-/* A JSON string literal (quotes included) of UTF-8 text; invalid UTF-8 becomes U+FFFD. */
-int pl__text_json_string(pl_text *t, const char *s, size_t n);
 
 /* Append code point cp as UTF-8 (invalid ones as U+FFFD) at p (4 bytes room); length. */
 size_t pl__utf8_put(char *p, uint32_t cp);

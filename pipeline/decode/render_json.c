@@ -134,13 +134,13 @@ static int value(pl_text *t, const pl_value *v, pl_bytes_mode bytes) {
         t->data[t->len++] = '"';
         return 0;
       }
-      return pl__text_json_string(t, v->v.str, v->count);
+      return pl_text_json_string(t, v->v.str, v->count);
     case PL_VALUE_BYTES:
       if (bytes == PL_BYTES_LENGTH) {
         pl_value n = {.kind = PL_VALUE_UINT, .v.u = v->count};
         return pl__render_scalar(t, &n, 1);
       }
-      if (pl__text_ch(t, '"') != 0 || pl__text_base64(t, v->v.bytes, v->count) != 0) return -1;
+      if (pl__text_ch(t, '"') != 0 || pl_text_base64(t, v->v.bytes, v->count) != 0) return -1;
       return pl__text_ch(t, '"');
     case PL_VALUE_ARRAY:
       if (pl__text_ch(t, '[') != 0) return -1;
@@ -164,14 +164,14 @@ static int value(pl_text *t, const pl_value *v, pl_bytes_mode bytes) {
           memcpy(t->data + t->len, nm->data, nm->len);
           t->len += nm->len;
           t->data[t->len++] = '"';
-        } else if (pl__text_json_string(t, nm->data, nm->len) != 0) {
+        } else if (pl_text_json_string(t, nm->data, nm->len) != 0) {
           return -1;
         }
         if (pl__text_ch(t, ':') != 0 || value(t, &v->v.items[i], bytes) != 0) return -1;
       }
       return pl__text_ch(t, '}');
     case PL_VALUE_ENUM:
-      if (v->names) return pl__text_json_string(t, v->names->data, v->names->len);
+      if (v->names) return pl_text_json_string(t, v->names->data, v->names->len);
       return pl__render_scalar(t, v, 1);
     case PL_VALUE_NULL:
       return pl__text_put(t, "null", 4);
@@ -195,7 +195,7 @@ int pl_decode_ndjson_line(const mcap_channel *channel, const mcap_message *m, co
   if (!channel || !m || !v || !out) return PL_DECODE_EINVAL;
   size_t mark = out->len;
   if (pl__text_put(out, "{\"topic\":", 9) != 0 ||
-      pl__text_json_string(out, channel->topic.data, channel->topic.len) != 0 ||
+      pl_text_json_string(out, channel->topic.data, channel->topic.len) != 0 ||
       pl__text_reserve(out, 140) != 0)
     goto nomem;
   char *p = out->data + out->len;

@@ -101,6 +101,14 @@ int pl__text_grow(pl_text *t, size_t n) {
   return 0;
 }
 
+int pl_text_reserve(pl_text *t, size_t n) {
+  return pl__text_reserve(t, n);
+}
+
+int pl_text_append(pl_text *t, const void *s, size_t n) {
+  return pl__text_put(t, s, n);
+}
+
 void pl_text_dispose(pl_text *t) {
   if (!t) return;
   free(t->data);
@@ -140,7 +148,7 @@ size_t pl__fmt_i64(char *p, int64_t v) {
   return pl__fmt_u64(p, (uint64_t)v);
 }
 
-int pl__text_base64(pl_text *t, const uint8_t *p, size_t n) {
+int pl_text_base64(pl_text *t, const uint8_t *p, size_t n) {
   size_t need = pl_base64_len(n);
   if (need == SIZE_MAX || pl__text_reserve(t, need) != 0) return -1;
   t->len += pl_base64_encode(t->data + t->len, p, n);
@@ -176,7 +184,7 @@ static inline int plain_byte(uint8_t c) {
   return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
-int pl__text_json_string(pl_text *t, const char *s, size_t n) {
+int pl_text_json_string(pl_text *t, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   const uint8_t *p = (const uint8_t *)s;
   /* worst case 6 bytes per input byte, plus quotes */
@@ -351,34 +359,6 @@ void pl__path_index(struct pl__dctx *c, size_t i) {
 
 /* -------------------------------------------------------------- values */
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define HOST_BE 1
-#else
-#define HOST_BE 0
-#endif
-
-static inline uint64_t load(const uint8_t *p, size_t n, int be) {
-  int swap = be != HOST_BE;
-  switch (n) {
-    case 1:
-      return p[0];
-    case 2: {
-      uint16_t v;
-      memcpy(&v, p, 2);
-      return swap ? __builtin_bswap16(v) : v;
-    }
-    case 4: {
-      uint32_t v;
-      memcpy(&v, p, 4);
-      return swap ? __builtin_bswap32(v) : v;
-    }
-    default: {
-      uint64_t v;
-      memcpy(&v, p, 8);
-      return swap ? __builtin_bswap64(v) : v;
-    }
-  }
-}
 
 /* The packed element codes are the primitive kinds (checked below), so one conversion serves. */
 _Static_assert(PL_PACKED_BOOL == (int)PL__T_BOOL && PL_PACKED_I8 == (int)PL__T_I8 &&
@@ -445,7 +425,7 @@ void pl__scalar_from_bits(int kind, uint64_t x, pl_value *out) {
 
 void pl__packed_get(const pl_value *a, size_t i, pl_value *out) {
   size_t sz = pl__prim_size(a->elem);
-  uint64_t x = load(a->v.bytes + i * sz, sz, (a->flags & PL_VALUE_F_BIG_ENDIAN) != 0);
+  uint64_t x = pl__load_uint(a->v.bytes + i * sz, sz, (a->flags & PL_VALUE_F_BIG_ENDIAN) != 0);
   pl__scalar_from_bits(a->elem, x, out);
 }
 

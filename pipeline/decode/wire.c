@@ -45,39 +45,13 @@ static inline void align(struct rd *r, size_t a) {
   if (!r->ros1) r->pos = (r->pos + a - 1) & ~(a - 1);
 }
 
-static inline int have(const struct rd *r, size_t n) {
-  return r->pos <= r->size && r->size - r->pos >= n;
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define HOST_BE 1
-#else
-#define HOST_BE 0
-#endif
-
 /* An n-byte integer at the current position (bounds checked by the caller). */
 static inline uint64_t load(const struct rd *r, size_t n) {
-  const uint8_t *p = r->base + r->pos;
-  int swap = r->be != HOST_BE;
-  switch (n) {
-    case 1:
-      return p[0];
-    case 2: {
-      uint16_t v;
-      memcpy(&v, p, 2);
-      return swap ? __builtin_bswap16(v) : v;
-    }
-    case 4: {
-      uint32_t v;
-      memcpy(&v, p, 4);
-      return swap ? __builtin_bswap32(v) : v;
-    }
-    default: {
-      uint64_t v;
-      memcpy(&v, p, 8);
-      return swap ? __builtin_bswap64(v) : v;
-    }
-  }
+  return pl__load_uint(r->base + r->pos, n, r->be);
+}
+
+static inline int have(const struct rd *r, size_t n) {
+  return r->pos <= r->size && r->size - r->pos >= n;
 }
 
 static const char *prim_name(int kind) {

@@ -15,28 +15,8 @@
 
 /* -------------------------------------------------------------- pl_text */
 
-/* Room for n more bytes. @return 0 or -1 (out of memory; t keeps what it had). */
-static int tx_reserve(pl_text *t, size_t n) {
-  if (t->data && t->cap - t->len >= n) return 0;
-  if (n > SIZE_MAX / 4 - t->len) return -1;
-  size_t want = t->cap ? t->cap : 4096;
-  while (want - t->len < n) want *= 2;
-  char *p = realloc(t->data, want);
-  if (!p) return -1;
-  t->data = p;
-  t->cap = want;
-  return 0;
-}
-
-static int tx_put(pl_text *t, const void *s, size_t n) {
-  if (tx_reserve(t, n) != 0) return -1;
-  if (n) memcpy(t->data + t->len, s, n);
-  t->len += n;
-  return 0;
-}
-
 static int tx_str(pl_text *t, const char *s) {
-  return tx_put(t, s, strlen(s));
+  return pl_text_append(t, s, strlen(s));
 }
 
 /* Decimal digits of v into buf (at least 20 bytes); returns the length. */
@@ -49,64 +29,6 @@ static size_t u64_text(char *buf, uint64_t v) {
   } while (v);
   for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
   return n;
-}
-
-/* A JSON string literal (with quotes); ill-formed UTF-8 becomes \ufffd, byte by byte. */
-static int tx_json_str(pl_text *t, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  const uint8_t *p = (const uint8_t *)s;
-  /* at most 6 bytes out per byte in, and the quotes */
-  if (n > (SIZE_MAX - 2) / 6 || tx_reserve(t, 6 * n + 2) != 0) return -1;
-  char *o = t->data + t->len;
-  *o++ = '"';
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = p[i];
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      *o++ = (char)c;
-      i++;
-    } else if (c == '"' || c == '\\') {
-      *o++ = '\\';
-      *o++ = (char)c;
-      i++;
-    } else if (c < 0x20) {
-      *o++ = '\\';
-      if (c == '\n') {
-        *o++ = 'n';
-      } else if (c == '\t') {
-        *o++ = 't';
-      } else if (c == '\r') {
-        *o++ = 'r';
-      } else {
-        memcpy(o, "u00", 3);
-        o += 3;
-        *o++ = hex[c >> 4];
-        *o++ = hex[c & 15];
-      }
-      i++;
-    } else {
-      size_t len = pl_utf8_next(p + i, n - i, NULL, NULL);
-      if (len) {
-        memcpy(o, p + i, len);
-        o += len;
-        i += len;
-      } else {
-        memcpy(o, "\\ufffd", 6);
-        o += 6;
-        i++;
-      }
-    }
-  }
-  *o++ = '"';
-  t->len = (size_t)(o - t->data);
-  return 0;
-}
-
-static int tx_base64(pl_text *t, const uint8_t *p, size_t n) {
-  size_t len = pl_base64_len(n);
-  if (len == SIZE_MAX || tx_reserve(t, len) != 0) return -1;
-  t->len += pl_base64_encode(t->data + t->len, p, n);
-  return 0;
 }
 
 /* ---------------------------------------------------------------- NDJSON */
@@ -166,8 +88,8 @@ static struct chan_cache *chan_info(pl_inspect_ndjson *w, size_t input, const mc
   cc->json_enc = ch->message_encoding.len == 4 && memcmp(ch->message_encoding.data, "json", 4) == 0;
   pl_text tmp = PL_TEXT_INIT;
   char num[24];
-  if (tx_str(&tmp, "{\"topic\":") || tx_json_str(&tmp, ch->topic.data, ch->topic.len) ||
-      tx_str(&tmp, ",\"channel_id\":") || tx_put(&tmp, num, u64_text(num, ch->id)) ||
+  if (tx_str(&tmp, "{\"topic\":") || pl_text_json_string(&tmp, ch->topic.data, ch->topic.len) ||
+      tx_str(&tmp, ",\"channel_id\":") || pl_text_append(&tmp, num, u64_text(num, ch->id)) ||
       tx_str(&tmp, ",\"sequence\":")) {
     pl_text_dispose(&tmp);
     return NULL;
@@ -214,7 +136,7 @@ static int decode_message(pl_inspect_ndjson *w, struct chan_cache *cc, const mca
 
 /* Valid JSON text with its line breaks (whitespace only, outside strings) made spaces. */
 static int tx_json_embed(pl_text *t, const uint8_t *p, size_t n) {
-  if (tx_reserve(t, n) != 0) return -1;
+  if (pl_text_reserve(t, n) != 0) return -1;
   char *d = t->data + t->len;
   memcpy(d, p, n);
   for (size_t i = 0; i < n; i++)
@@ -236,7 +158,7 @@ int pl_inspect_ndjson_line(pl_inspect_ndjson *w, size_t input, const mcap_messag
   }
   const mcap_message *m = &v->message;
   size_t start = out->len;
-  if (tx_reserve(out, cc->prefix_len + 100) != 0) return PL_ENOMEM;
+  if (pl_text_reserve(out, cc->prefix_len + 100) != 0) return PL_ENOMEM;
   char *d = out->data + out->len;
   memcpy(d, cc->prefix, cc->prefix_len);
   d += cc->prefix_len;
@@ -251,7 +173,7 @@ int pl_inspect_ndjson_line(pl_inspect_ndjson *w, size_t input, const mcap_messag
   out->len = (size_t)(d - out->data);
   int bad = 0;
   if (w->o.decode) {
-    bad = tx_str(out, ",\"message\":") || tx_put(out, w->dtext.data, w->dtext.len);
+    bad = tx_str(out, ",\"message\":") || pl_text_append(out, w->dtext.data, w->dtext.len);
   } else if (w->o.data != PL_INSPECT_DATA_NONE) {
     const uint8_t *p = m->data.data;
     size_t n = (size_t)m->data.len;
@@ -264,7 +186,7 @@ int pl_inspect_ndjson_line(pl_inspect_ndjson *w, size_t input, const mcap_messag
       const size_t piece = 3 * 16384;
       while (n && !bad) {
         size_t k = n < piece ? n : piece;
-        bad = tx_base64(out, p, k);
+        bad = pl_text_base64(out, p, k);
         p += k;
         n -= k;
         if (!bad && n && w->o.flush && out->len >= PL_INSPECT_FLUSH_AT) {
@@ -272,10 +194,10 @@ int pl_inspect_ndjson_line(pl_inspect_ndjson *w, size_t input, const mcap_messag
           start = 0; /* what was handed out is gone: no rollback past it */
         }
       }
-      bad = bad || tx_put(out, "\"", 1);
+      bad = bad || pl_text_append(out, "\"", 1);
     }
   }
-  if (bad || tx_put(out, "}\n", 2)) {
+  if (bad || pl_text_append(out, "}\n", 2)) {
     out->len = start; /* no half line (unless a piece was flushed already) */
     return PL_ENOMEM;
   }
@@ -297,7 +219,7 @@ int pl_inspect_preview(const mcap_message_view *v, pl_inspect_data data, pl_text
   bad = tx_str(out, "  ");
   if (data == PL_INSPECT_DATA_BASE64) {
     size_t k = n < 48 ? n : 48;
-    bad = bad || tx_base64(out, p, k) || (k < n && tx_str(out, "..."));
+    bad = bad || pl_text_base64(out, p, k) || (k < n && tx_str(out, "..."));
   } else if (pl_inspect_looks_like_text(p, n < 4096 ? n : 4096)) {
     /* a quoted, escaped prefix of the text, cut on a character boundary */
     size_t k = 0, chars = 0;
@@ -307,19 +229,19 @@ int pl_inspect_preview(const mcap_message_view *v, pl_inspect_data data, pl_text
       k += len;
       chars++;
     }
-    bad = bad || tx_json_str(out, (const char *)p, k) || (k < n && tx_str(out, "..."));
+    bad = bad || pl_text_json_string(out, (const char *)p, k) || (k < n && tx_str(out, "..."));
   } else {
     size_t k = n < PREVIEW_BYTES ? n : PREVIEW_BYTES;
     for (size_t i = 0; i < k && !bad; i++) {
       char b[3] = {hex[p[i] >> 4], hex[p[i] & 15], ' '};
-      bad = tx_put(out, b, i + 1 < k ? 3 : 2);
+      bad = pl_text_append(out, b, i + 1 < k ? 3 : 2);
     }
     bad = bad || (k < n && tx_str(out, " ...")) || tx_str(out, "  |");
     for (size_t i = 0; i < k && !bad; i++) {
       char ch = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
-      bad = tx_put(out, &ch, 1);
+      bad = pl_text_append(out, &ch, 1);
     }
-    bad = bad || tx_put(out, "|", 1);
+    bad = bad || pl_text_append(out, "|", 1);
   }
   if (bad) {
     out->len = start;
@@ -338,7 +260,7 @@ void pl_inspect_columns_grow(void *cols, const mcap_channel *ch, const mcap_sche
 }
 
 static int tx_pad(pl_text *t, size_t n) {
-  if (tx_reserve(t, n) != 0) return -1;
+  if (pl_text_reserve(t, n) != 0) return -1;
   memset(t->data + t->len, ' ', n);
   t->len += n;
   return 0;
@@ -349,7 +271,7 @@ static int tx_column_u64(pl_text *t, size_t *width, uint64_t v) {
   char num[24];
   size_t len = u64_text(num, v);
   if (len > *width) *width = len;
-  return tx_pad(t, *width - len) || tx_put(t, num, len);
+  return tx_pad(t, *width - len) || pl_text_append(t, num, len);
 }
 
 int pl_inspect_text_line(pl_inspect_columns *cols, const char *time_text,
@@ -360,17 +282,17 @@ int pl_inspect_text_line(pl_inspect_columns *cols, const char *time_text,
   pl_inspect_columns_grow(cols, ch, sc);
   size_t sw = sc ? sc->name.len + 2 : 11;
   int bad = tx_str(out, time_text) || tx_str(out, "  ") ||
-            tx_put(out, ch->topic.data, ch->topic.len) ||
+            pl_text_append(out, ch->topic.data, ch->topic.len) ||
             tx_pad(out, cols->topic - ch->topic.len + 2);
   if (sc)
-    bad = bad || tx_put(out, "[", 1) || tx_put(out, sc->name.data, sc->name.len) ||
-          tx_put(out, "]", 1);
+    bad = bad || pl_text_append(out, "[", 1) || pl_text_append(out, sc->name.data, sc->name.len) ||
+          pl_text_append(out, "]", 1);
   else
     bad = bad || tx_str(out, "[no schema]");
   bad = bad || tx_pad(out, cols->schema - sw + 2) || tx_str(out, "seq ") ||
         tx_column_u64(out, &cols->seq, v->message.sequence) || tx_str(out, "  ") ||
         tx_column_u64(out, &cols->size, v->message.data.len) || tx_str(out, " B") ||
-        pl_inspect_preview(v, data, out) != PL_OK || tx_put(out, "\n", 1);
+        pl_inspect_preview(v, data, out) != PL_OK || pl_text_append(out, "\n", 1);
   if (bad) {
     out->len = start;
     return PL_ENOMEM;

@@ -239,6 +239,16 @@ typedef struct pl_text {
 
 /** Free the buffer's memory and reset it to empty. */
 void pl_text_dispose(pl_text *t);
+/** Room for n more bytes at data + len (data is then never NULL). @return 0 or -1 (out of
+ *  memory; t keeps what it had). */
+int pl_text_reserve(pl_text *t, size_t n);
+/** Append s[0..n). @return 0 or -1 (out of memory). */
+int pl_text_append(pl_text *t, const void *s, size_t n);
+/** Append a JSON string literal (quotes included) of the UTF-8 text s[0..n); ill-formed
+ *  UTF-8 becomes U+FFFD. @return 0 or -1 (out of memory). */
+int pl_text_json_string(pl_text *t, const char *s, size_t n);
+/** Append the base64 of p[0..n) (standard alphabet, padded). @return 0 or -1. */
+int pl_text_base64(pl_text *t, const uint8_t *p, size_t n);
 
 /** How byte arrays are rendered. */
 typedef enum pl_bytes_mode {
