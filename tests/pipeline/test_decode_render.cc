@@ -408,3 +408,26 @@ TEST(DecodeRender, CsvColumnLimit) {
 }
 
 }  // namespace
+
+TEST(DecodeText, PublicAppendersEscapeAndEncode) {
+  // The pl_text appenders that inspect's NDJSON lines share with the decoders.
+  pl_text t = PL_TEXT_INIT;
+  ASSERT_EQ(pl_text_reserve(&t, 0), 0);
+  ASSERT_NE(t.data, nullptr);
+  ASSERT_EQ(pl_text_append(&t, "x=", 2), 0);
+  const char s[] = "a\"b\\c\n\t\r\b\f\x01 \xc3\xa9 \xff!";  // quote, escapes, é, a bad byte
+  ASSERT_EQ(pl_text_json_string(&t, s, sizeof s - 1), 0);
+  ASSERT_EQ(pl_text_append(&t, " ", 1), 0);
+  const uint8_t bytes[] = {0, 1, 2, 0xfe, 0xff};
+  ASSERT_EQ(pl_text_base64(&t, bytes, sizeof bytes), 0);
+  EXPECT_EQ(std::string(t.data, t.len),
+            "x=\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001 \xc3\xa9 \\ufffd!\" AAEC/v8=");
+  // Growing far past the first block keeps what was there.
+  size_t before = t.len;
+  std::string big(100000, 'z');
+  ASSERT_EQ(pl_text_json_string(&t, big.data(), big.size()), 0);
+  EXPECT_EQ(t.len, before + big.size() + 2);
+  EXPECT_EQ(std::string(t.data, 2), "x=");
+  pl_text_dispose(&t);
+  EXPECT_EQ(t.data, nullptr);
+}
