@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -130,27 +131,6 @@ TEST(CrcHelper, SegmentsAndFillsTogether) {
   EXPECT_EQ(want, mcap_crc32(0, data.data(), data.size()));
 }
 
-TEST(CrcHelper, ParkedHelperWakesForWork) {
-  // After a few milliseconds without work the helper sleeps on its condition variable;
-  // new work must wake it (the test would hang otherwise).
-  Helper hp;
-  ASSERT_NE(hp.h, nullptr);
-  std::vector<uint8_t> buf = random_bytes(1 << 20, 10);
-  for (int round = 0; round < 3; round++) {
-    mcap__crch_seg_set(hp.h, 0);
-    usleep(20000);
-    mcap__crch_seg_push(hp.h, buf.data(), buf.size());
-    EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(0, buf.data(), buf.size()));
-    usleep(20000);
-    mcap__crch_fill_begin(hp.h, buf.data());
-    mcap__crch_fill_advance(hp.h, buf.size() / 2);
-    usleep(5000);  // the helper takes pieces of the half while the owner waits
-    mcap__crch_fill_advance(hp.h, buf.size());
-    EXPECT_EQ(mcap__crch_fill_end(hp.h, buf.size(), buf.size(), 0),
-              mcap_crc32(0, buf.data(), buf.size()));
-  }
-}
-
 TEST(CrcHelper, SegmentCollectedAtAnyPointOfTheHelpersWork) {
   // The owner collects a segment by claiming what the helper has not taken and computing
   // it itself: a sync at once (the helper has not begun), after a little of the work, or
@@ -188,14 +168,19 @@ struct Gate {
   std::condition_variable cv;
   bool hold = false;                  // the helper waits in helper_read while set
   int reads = 0;                      // segment-lane reads by the helper
+  int fill_reads = 0;                 // fill-lane reads
   std::vector<size_t> claimed_seen;   // the claim offset of each read
-  bool release_while_opening = false; // owner_opening lets the helper take two more reads
+  bool release_while_opening = false; // owner_opening lets the helper run a step
 
   static void on_read(void *arg, int lane, size_t claimed, size_t produced) {
     (void)produced;
     Gate *g = static_cast<Gate *>(arg);
-    if (lane != 1) return;
     std::unique_lock<std::mutex> lk(g->mu);
+    if (lane != 1) {
+      g->fill_reads++;
+      g->cv.notify_all();
+      return;
+    }
     g->reads++;
     g->claimed_seen.push_back(claimed);
     g->cv.notify_all();
@@ -205,10 +190,15 @@ struct Gate {
     Gate *g = static_cast<Gate *>(arg);
     if (lane != 1 || !g->release_while_opening) return;
     std::unique_lock<std::mutex> lk(g->mu);
-    int want = g->reads + 2;  // the held read's step ends, and one whole step follows
+    int want = g->reads + 1;  // the held read's step ends, and the helper reads again
     g->hold = false;
     g->cv.notify_all();
     g->cv.wait(lk, [g, want] { return g->reads >= want; });
+    // A read of a lane closed to claims ends its step there (an idle helper may then go
+    // to sleep until the lane is published); after any other read, let that step end.
+    if (g->claimed_seen.back() != SIZE_MAX) {
+      g->cv.wait(lk, [g, want] { return g->reads >= want + 1; });
+    }
     g->hold = true;
   }
   void install(mcap__crch *h) {
@@ -218,6 +208,12 @@ struct Gate {
   void wait_reads(int n) {
     std::unique_lock<std::mutex> lk(mu);
     cv.wait(lk, [this, n] { return reads >= n; });
+  }
+  // Whether the helper reads the lane (0 fill, 1 segments) n times within 5 s.
+  bool reads_within(int lane, int n) {
+    std::unique_lock<std::mutex> lk(mu);
+    return cv.wait_for(lk, std::chrono::seconds(5),
+                       [this, lane, n] { return (lane ? reads : fill_reads) >= n; });
   }
   void set_hold(bool on) {
     std::lock_guard<std::mutex> lk(mu);
@@ -284,4 +280,34 @@ TEST(CrcHelper, LaneBeingOpenedIsClosedToClaims) {
   }
   g.set_hold(false);
   EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(after_a, b.data(), b.size()));
+}
+
+TEST(CrcHelper, ParkedHelperWakesForWork) {
+  // An idle helper sleeps on its condition variable; a new segment or fill must wake it.
+  // (The owner would finish without it, computing everything itself, so the test watches
+  // the helper read the lane instead.)
+  Helper hp;
+  ASSERT_NE(hp.h, nullptr);
+  Gate g;
+  g.install(hp.h);
+  std::vector<uint8_t> buf = random_bytes(1 << 20, 10);
+  for (int round = 1; round <= 3; round++) {
+    mcap__crch_seg_set(hp.h, 0);
+    usleep(20000);  // the helper has long gone to sleep
+    mcap__crch_seg_push(hp.h, buf.data(), buf.size());
+    EXPECT_TRUE(g.reads_within(1, round)) << "segment, round " << round;
+    EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(0, buf.data(), buf.size()));
+    usleep(20000);
+    int before;
+    {
+      std::lock_guard<std::mutex> lk(g.mu);
+      before = g.fill_reads;
+    }
+    mcap__crch_fill_begin(hp.h, buf.data());
+    mcap__crch_fill_advance(hp.h, buf.size() / 2);
+    EXPECT_TRUE(g.reads_within(0, before + 1)) << "fill, round " << round;
+    mcap__crch_fill_advance(hp.h, buf.size());
+    EXPECT_EQ(mcap__crch_fill_end(hp.h, buf.size(), buf.size(), 0),
+              mcap_crc32(0, buf.data(), buf.size()));
+  }
 }
