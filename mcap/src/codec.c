@@ -154,8 +154,7 @@ int mcap__chunk_crc_check_crch(const mcap_chunk *ck, const uint8_t *records, int
   }
   /* Both threads at once: the helper from the front, this one from the middle. */
   mid = len / 2;
-  mcap__crch_fill_begin(crc, records);
-  mcap__crch_fill_advance(crc, mid);
+  mcap__crch_fill_whole(crc, records, mid);
   own = mcap_crc32(0, records + mid, len - mid);
   return mcap__chunk_crc_result(ck->uncompressed_crc, mcap__crch_fill_end(crc, len, mid, own), err);
 }

@@ -21,9 +21,9 @@
  * a millisecond, and a 1 GiB lz4 read waited 6-30 ms in ~40 such waits.)
  *
  * Waking: handing over work is an atomic store, not a futex wake per piece. While a
- * fill is open the helper naps in short sleeps (the owner advances a fill every few
- * dozen KiB; a wake for each would cost the owner a system call each time). Otherwise an
- * idle helper sleeps on the condition variable at once, and the owner signals it when
+ * fill is open that may still grow the helper naps in short sleeps (the owner advances
+ * a fill every few dozen KiB; a wake for each would cost the owner a system call each
+ * time). Otherwise an idle helper sleeps on the condition variable at once, and the owner signals it when
  * it opens a lane: about one wake per chunk. (It used to nap for 2 ms before it slept:
  * on this project's 2-vCPU VM, the 1-thread lz4 read with 1 MiB chunks took a median
  * 852 ms with the naps against 687 ms without, 16 interleaved runs each: the helper's
@@ -60,6 +60,7 @@ struct lane {
                            before helped is advanced) */
   uint64_t gen;         /* the current generation (owner only) */
   atomic_int on;
+  atomic_int grows; /* `produced` may still grow: a fill being decoded (set before on) */
   int id; /* 0 fill, 1 segments: for the test hooks */
 };
 
@@ -99,6 +100,11 @@ static int lane_has_work(struct lane *l) {
   return atomic_load(&l->on) && (atomic_load(&l->claimed) & CLAIM_MASK) < atomic_load(&l->produced);
 }
 
+/* A fill is open that the owner may still advance (it does not wake the helper for that). */
+static int fill_growing(struct mcap__crch *h) {
+  return atomic_load(&h->fill.on) && atomic_load(&h->fill.grows);
+}
+
 /* One piece of a lane's work, if there is one; 1 when something was done. */
 static int lane_step(struct mcap__crch *h, struct lane *l) {
   uint_least64_t cl;
@@ -129,14 +135,15 @@ static void *helper_main(void *arg) {
     if (atomic_load(&h->stop)) break;
     /* Idle. Never spin: the second vCPU of a VM may share a core with the owner's, and a
      * spinning helper took a third of the owner's speed. */
-    if (atomic_load(&h->fill.on)) {
+    if (fill_growing(h)) {
       struct timespec nap = {0, HELPER_NAP_NS};
       nanosleep(&nap, NULL);
       continue;
     }
     pthread_mutex_lock(&h->mu);
     atomic_store(&h->parked, 1);
-    while (!lane_has_work(&h->seg) && !atomic_load(&h->fill.on) && !atomic_load(&h->stop)) {
+    while (!lane_has_work(&h->seg) && !lane_has_work(&h->fill) && !fill_growing(h) &&
+           !atomic_load(&h->stop)) {
       pthread_cond_wait(&h->cv, &h->mu);
     }
     atomic_store(&h->parked, 0);
@@ -175,11 +182,12 @@ static void lane_init(struct lane *l, int id) {
   l->gen = 0;
   atomic_init(&l->helped, 0);
   atomic_init(&l->on, 0);
+  atomic_init(&l->grows, 0);
 }
 
 /* Open a lane over p with the running CRC `start`; `produced` bytes are final already. */
 static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, uint32_t start,
-                      size_t produced) {
+                      size_t produced, int grows) {
   /* First the new generation, with everything claimed: a helper that read the last lane
    * fails its compare-and-swap, and one that reads this fills nothing, while the fields
    * change. (Without it a helper that read the closed lane's claim and this lane's larger
@@ -191,6 +199,7 @@ static void lane_open(struct mcap__crch *h, struct lane *l, const uint8_t *p, ui
   l->crc = start;
   atomic_store(&l->produced, produced);
   atomic_store(&l->helped, 0);
+  atomic_store(&l->grows, grows);
   atomic_store(&l->on, 1);
   if (h->hooks.owner_opening) h->hooks.owner_opening(h->hooks.arg, l->id);
   /* Last: a claim of this generation can only follow every store above (helped = 0 after
@@ -274,13 +283,17 @@ void mcap__crch_seg_push(struct mcap__crch *h, const void *p, size_t len) {
   (void)mcap__crch_seg_sync(h);
   if (!len) return;
   h->seg_len = len;
-  lane_open(h, &h->seg, p, h->seg_crc, len);
+  lane_open(h, &h->seg, p, h->seg_crc, len, 0);
 }
 
 /* -------------------------------------------------------------------- fill */
 
 void mcap__crch_fill_begin(struct mcap__crch *h, const void *buf) {
-  lane_open(h, &h->fill, buf, 0, 0);
+  lane_open(h, &h->fill, buf, 0, 0, 1);
+}
+
+void mcap__crch_fill_whole(struct mcap__crch *h, const void *buf, size_t len) {
+  lane_open(h, &h->fill, buf, 0, len, 0);
 }
 
 void mcap__crch_fill_advance(struct mcap__crch *h, size_t produced) {

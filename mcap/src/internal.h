@@ -123,6 +123,10 @@ void mcap__crch_fill_advance(struct mcap__crch *h, size_t produced);
 uint32_t mcap__crch_fill_end(struct mcap__crch *h, size_t total, size_t own_from,
                              uint32_t own_crc);
 void mcap__crch_fill_abort(struct mcap__crch *h);
+/* A fill whose bytes buf[0, len) are all final already (begin, then advance(len); the
+ * helper can sleep once it is done with them instead of watching for more). Then end or
+ * abort as for any fill. */
+void mcap__crch_fill_whole(struct mcap__crch *h, const void *buf, size_t len);
 /* Observation points for tests that replay a race step by step (never set by the library):
  * helper_read runs on the helper thread each time it has read an open lane (lane 0 fill,
  * 1 segments): the claim offset it read (SIZE_MAX while the lane is closed to claims) and

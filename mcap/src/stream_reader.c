@@ -390,8 +390,7 @@ static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offs
       /* The data-section CRC of this record is done by now (the helper had the decoding
        * time); waiting for it in decode_ahead would wait for the whole fill too. */
       crc_sync(r);
-      mcap__crch_fill_begin(h, r->chunk.data);
-      mcap__crch_fill_advance(h, r->chunk.len);
+      mcap__crch_fill_whole(h, r->chunk.data, r->chunk.len);
       decode_ahead(r, record_end);
       crc = mcap__crch_fill_end(h, r->chunk.len, r->chunk.len, 0);
       rc = mcap__chunk_crc_result(ck->uncompressed_crc, crc, &r->err);

@@ -311,3 +311,34 @@ TEST(CrcHelper, ParkedHelperWakesForWork) {
               mcap_crc32(0, buf.data(), buf.size()));
   }
 }
+
+TEST(CrcHelper, WholeFillsCollectedAtAnyPoint) {
+  // A fill handed over whole (mcap__crch_fill_whole: the chunk already decoded, or the first
+  // half of a stored chunk while the owner takes the second): the same CRC whenever the
+  // owner ends it, and a helper that went to sleep is woken for it.
+  Helper hp;
+  ASSERT_NE(hp.h, nullptr);
+  Gate g;
+  g.install(hp.h);
+  std::mt19937 rng(41);
+  std::vector<uint8_t> buf = random_bytes(2 << 20, 42);
+  for (int round = 0; round < 200; round++) {
+    size_t total = rng() % 3 == 0 ? rng() % 70000 : rng() % buf.size();
+    size_t mid = rng() % 2 ? total : rng() % (total + 1);
+    uint32_t own = mcap_crc32(0, buf.data() + mid, total - mid);
+    int before;
+    {
+      std::lock_guard<std::mutex> lk(g.mu);
+      before = g.fill_reads;
+    }
+    if (round % 50 == 0) usleep(20000);  // the helper has gone to sleep
+    mcap__crch_fill_whole(hp.h, buf.data(), mid);
+    if (round % 50 == 0 && mid > 0) {
+      EXPECT_TRUE(g.reads_within(0, before + 1)) << "round " << round;
+    } else if (rng() % 2) {
+      usleep(100);
+    }
+    ASSERT_EQ(mcap__crch_fill_end(hp.h, total, mid, own), mcap_crc32(0, buf.data(), total))
+        << round << " " << total << " " << mid;
+  }
+}
