@@ -598,3 +598,39 @@ TEST(InspectNdjson, LinesAndPreviews) {
 }
 
 }  // namespace
+
+// A chunk declaring an uncompressed size its compressed bytes cannot hold (found by
+// fuzz_inspect: 2.2 GB asked for by a 1.8 KB input) is skipped as damaged, named for what
+// it is, before anything is allocated for it; the scan goes on to the next chunk.
+TEST(InspectInfo, ScanRefusesAnImpossibleChunkSizeBeforeAllocating) {
+  for (const char *codec : {"", "zstd", "lz4"}) {
+    McapBuilder b;
+    b.magic();
+    b.add(Header{"", "test"});
+    ChunkBuilder first;
+    first.add(Schema{1, "pkg/X", "ros2msg", bytes_of("int32 x")});
+    first.add(Channel{1, 1, "/a", "cdr", {}});
+    first.add(Message{1, 0, 10, 0, Bytes(10, 'a')});
+    ChunkOptions huge;
+    huge.override_uncompressed_size = true;
+    huge.uncompressed_size = UINT64_C(3) << 30;  // under info's 4 GiB limit
+    b.chunk(first, codec, huge);
+    ChunkBuilder second;
+    second.add(Schema{1, "pkg/X", "ros2msg", bytes_of("int32 x")});
+    second.add(Channel{1, 1, "/a", "cdr", {}});
+    second.add(Message{1, 1, 20, 0, Bytes(10, 'b')});
+    b.chunk(second, codec);
+    b.data_end();
+    b.finish();
+    mcap_source src;
+    ASSERT_EQ(mcap_source_from_memory(&src, b.bytes().data(), b.bytes().size()), MCAP_OK);
+    pl_inspect_info *d = nullptr;
+    pl_error_info err;
+    ASSERT_EQ(pl_inspect_info_scan(&d, &src, nullptr, nullptr, &err), PL_OK) << err.msg;
+    EXPECT_EQ(d->damage.chunks_skipped, 1u) << codec;
+    EXPECT_NE(std::string(d->damage.msg).find("is impossible for"), std::string::npos)
+        << codec << ": " << d->damage.msg;
+    EXPECT_EQ(d->messages, 1u) << codec;  // the second chunk's
+    pl_inspect_info_free(d);
+  }
+}
