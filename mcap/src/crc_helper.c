@@ -23,14 +23,14 @@
  * Waking: handing over work is an atomic store, not a futex wake per piece. While a
  * fill is open that may still grow the helper naps in short sleeps (the owner advances
  * a fill every few dozen KiB; a wake for each would cost the owner a system call each
- * time). Otherwise an idle helper sleeps on the condition variable at once, and the owner signals it when
- * it opens a lane: about one wake per chunk. (It used to nap for 2 ms before it slept:
- * on this project's 2-vCPU VM, the 1-thread lz4 read with 1 MiB chunks took a median
- * 852 ms with the naps against 687 ms without, 16 interleaved runs each: the helper's
- * many short sleeps between chunks slowed the decoding on the other vCPU.) Flags pair
- * up Dekker-style with sequentially consistent atomics: the side that goes to sleep
- * sets its flag and re-checks the other's state under the mutex; the other side stores
- * its state, then checks the flag.
+ * time). Otherwise an idle helper sleeps on the condition variable at once, and the
+ * owner signals it when it opens a lane: about one wake per chunk. (It used to nap for
+ * 2 ms before it slept: on this project's 2-vCPU VM, the 1-thread lz4 read with 1 MiB
+ * chunks took a median 852 ms with the naps against 687 ms without, 16 interleaved runs
+ * each: the helper's many short sleeps between chunks slowed the decoding on the other
+ * vCPU.) Flags pair up Dekker-style with sequentially consistent atomics: the side that
+ * goes to sleep sets its flag and re-checks the other's state under the mutex; the
+ * other side stores its state, then checks the flag.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,7 +44,7 @@
 #define CLAIM_MASK ((UINT64_C(1) << CLAIM_BITS) - 1)
 #define GEN_MASK ((UINT64_C(1) << (64 - CLAIM_BITS)) - 1)
 #define HELPER_NAP_NS 20000L /* during a fill (plus the kernel's timer slack) */
-#define OWNER_SPINS 20000                    /* ~50-100 us of polling before the owner sleeps */
+#define OWNER_SPINS 20000    /* ~50-100 us of polling before the owner sleeps */
 
 /* A byte range whose CRC the helper and the owner compute between them (see above). */
 struct lane {
@@ -61,7 +61,7 @@ struct lane {
   uint64_t gen;         /* the current generation (owner only) */
   atomic_int on;
   atomic_int grows; /* `produced` may still grow: a fill being decoded (set before on) */
-  int id; /* 0 fill, 1 segments: for the test hooks */
+  int id;           /* 0 fill, 1 segments: for the test hooks */
 };
 
 struct mcap__crch {
@@ -75,8 +75,8 @@ struct mcap__crch {
   struct lane fill;
   struct lane seg;
   struct mcap__crch_hooks hooks; /* tests only; set before any work is handed over */
-  size_t seg_len;   /* the pending segment's length (owner only) */
-  uint32_t seg_crc; /* the running CRC of the segments collected so far (owner only) */
+  size_t seg_len;                /* the pending segment's length (owner only) */
+  uint32_t seg_crc;              /* the running CRC of the segments collected so far (owner only) */
 };
 
 static inline void cpu_relax(void) {

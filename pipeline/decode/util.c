@@ -359,7 +359,6 @@ void pl__path_index(struct pl__dctx *c, size_t i) {
 
 /* -------------------------------------------------------------- values */
 
-
 /* The packed element codes are the primitive kinds (checked below), so one conversion serves. */
 _Static_assert(PL_PACKED_BOOL == (int)PL__T_BOOL && PL_PACKED_I8 == (int)PL__T_I8 &&
                    PL_PACKED_U8 == (int)PL__T_U8 && PL_PACKED_I16 == (int)PL__T_I16 &&

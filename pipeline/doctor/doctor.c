@@ -501,7 +501,8 @@ static void channel_content(struct doctor *d, const mcap_channel *c, uint64_t of
                    "decode its messages",
                    c->id, topic);
   }
-  if (c->schema_id == 0 || (pl__doctor_schema_at(d, c->schema_id)->flags & SF_DATA) || d->contents_incomplete)
+  if (c->schema_id == 0 || (pl__doctor_schema_at(d, c->schema_id)->flags & SF_DATA) ||
+      d->contents_incomplete)
     return;
   if (in_summary) {
     struct dr_late l;

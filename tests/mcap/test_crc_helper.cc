@@ -166,11 +166,11 @@ namespace {
 struct Gate {
   std::mutex mu;
   std::condition_variable cv;
-  bool hold = false;                  // the helper waits in helper_read while set
-  int reads = 0;                      // segment-lane reads by the helper
-  int fill_reads = 0;                 // fill-lane reads
-  std::vector<size_t> claimed_seen;   // the claim offset of each read
-  bool release_while_opening = false; // owner_opening lets the helper run a step
+  bool hold = false;                   // the helper waits in helper_read while set
+  int reads = 0;                       // segment-lane reads by the helper
+  int fill_reads = 0;                  // fill-lane reads
+  std::vector<size_t> claimed_seen;    // the claim offset of each read
+  bool release_while_opening = false;  // owner_opening lets the helper run a step
 
   static void on_read(void *arg, int lane, size_t claimed, size_t produced) {
     (void)produced;
