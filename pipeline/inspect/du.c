@@ -25,12 +25,16 @@ struct du_chan {
   uint64_t message_bytes; /* payload */
   uint64_t record_bytes;  /* in the chunk being measured (scratch) */
   double disk;            /* estimated stored bytes */
+  uint8_t listed;         /* in du.used */
 };
 
 struct du {
   pl_inspect_du pub; /* first: the handle's public view */
   pl_inspect_du_kind kinds[N_KINDS];
-  struct du_chan *ch; /* N_CHANNELS */
+  struct du_chan *ch; /* N_CHANNELS, zeroed; reached through chan() */
+  uint16_t *used;     /* the ids reached, in first-use order (room for N_CHANNELS): the
+                         per-chunk and final loops walk these, not all 65,536 slots */
+  size_t n_used;
   char err[512];
 };
 
@@ -38,16 +42,24 @@ void pl_inspect_du_free(pl_inspect_du *du) {
   if (!du) return;
   struct du *d = (struct du *)du;
   if (d->ch)
-    for (size_t i = 0; i < N_CHANNELS; i++) free(d->ch[i].topic);
+    for (size_t i = 0; i < d->n_used; i++) free(d->ch[d->used[i]].topic);
   free(d->ch);
+  free(d->used);
   free(du->topics);
   free(d);
 }
 
 static struct du *du_new(pl_error_info *err) {
   struct du *d = calloc(1, sizeof *d);
-  if (d) d->ch = calloc(N_CHANNELS, sizeof *d->ch);
-  if (!d || !d->ch) {
+  if (d) {
+    d->ch = calloc(N_CHANNELS, sizeof *d->ch);
+    d->used = malloc(N_CHANNELS * sizeof *d->used);
+  }
+  if (!d || !d->ch || !d->used) {
+    if (d) {
+      free(d->ch);
+      free(d->used);
+    }
     free(d);
     pl__insp_fail(err, PL_ENOMEM, MCAP_ENOMEM, UINT64_MAX, "out of memory");
     return NULL;
@@ -73,15 +85,27 @@ static void add_kind(struct du *d, const char *name, uint64_t count, uint64_t by
   k->bytes += bytes;
 }
 
+/* A channel's slot, listed among the used ids on first use. */
+static struct du_chan *chan(struct du *d, uint16_t id) {
+  struct du_chan *c = &d->ch[id];
+  if (!c->listed) {
+    c->listed = 1;
+    d->used[d->n_used++] = id;
+  }
+  return c;
+}
+
 static int set_topic(struct du *d, uint16_t id, mcap_str topic) {
-  if (d->ch[id].topic) return 0;
-  d->ch[id].topic = pl__insp_dup(topic);
-  return d->ch[id].topic ? 0 : -1;
+  struct du_chan *c = chan(d, id);
+  if (c->topic) return 0;
+  c->topic = pl__insp_dup(topic);
+  return c->topic ? 0 : -1;
 }
 
 static void count_message(struct du *d, uint16_t channel, uint64_t data_len) {
-  d->ch[channel].messages++;
-  d->ch[channel].message_bytes += data_len;
+  struct du_chan *c = chan(d, channel);
+  c->messages++;
+  c->message_bytes += data_len;
   d->pub.messages++;
   d->pub.message_bytes += data_len;
 }
@@ -92,10 +116,11 @@ static void apportion(struct du *d, double disk, uint64_t total_record_bytes) {
     d->pub.unattributed_disk += disk;
     return;
   }
-  for (size_t i = 0; i < N_CHANNELS; i++) {
-    if (!d->ch[i].record_bytes) continue;
-    d->ch[i].disk += disk * (double)d->ch[i].record_bytes / (double)total_record_bytes;
-    d->ch[i].record_bytes = 0;
+  for (size_t i = 0; i < d->n_used; i++) {
+    struct du_chan *c = &d->ch[d->used[i]];
+    if (!c->record_bytes) continue;
+    c->disk += disk * (double)c->record_bytes / (double)total_record_bytes;
+    c->record_bytes = 0;
   }
 }
 
@@ -134,7 +159,7 @@ static int walk_records(struct du *d, const uint8_t *p, uint64_t len, uint64_t c
       if (set_topic(d, rec.u.channel.id, rec.u.channel.topic) != 0) return -2;
     } else if (op == MCAP_OP_MESSAGE) {
       count_message(d, rec.u.message.channel_id, rec.u.message.data.len);
-      d->ch[rec.u.message.channel_id].record_bytes += 9 + clen;
+      chan(d, rec.u.message.channel_id)->record_bytes += 9 + clen;
       msg_records += 9 + clen;
     }
     pos += 9 + clen;
@@ -276,7 +301,7 @@ int pl_inspect_du_exact(pl_inspect_du **out, mcap_source *src, pl_inspect_progre
       w = set_topic(d, rec.u.channel.id, rec.u.channel.topic) != 0 ? -2 : 0;
     } else if (rec.opcode == MCAP_OP_MESSAGE) {
       count_message(d, rec.u.message.channel_id, rec.u.message.data.len);
-      d->ch[rec.u.message.channel_id].disk += (double)rec_len;
+      chan(d, rec.u.message.channel_id)->disk += (double)rec_len;
     } else if (rec.opcode == MCAP_OP_CHUNK) {
       w = exact_chunk(d, &rec, &dec, &buf, &buf_cap);
     }
@@ -368,7 +393,7 @@ static int chunk_from_index(struct du *d, mcap_source *src, const mcap_chunk_ind
     uint64_t next = i + 1 < n ? (*ents)[i + 1].offset : ci->uncompressed_size;
     uint64_t rec_bytes = next > e->offset ? next - e->offset : 0;
     count_message(d, e->channel, rec_bytes > MESSAGE_OVERHEAD ? rec_bytes - MESSAGE_OVERHEAD : 0);
-    d->ch[e->channel].record_bytes += rec_bytes;
+    chan(d, e->channel)->record_bytes += rec_bytes;
     total += rec_bytes;
   }
   apportion(d, (double)ci->chunk_length, total);
@@ -392,12 +417,13 @@ static void unindexed_by_statistics(struct du *d, mcap_reader *r, uint64_t unind
   memset(&it, 0, sizeof it);
   while (mcap_map_next_u16u64(&st->channel_message_counts, &it, &id, &cnt) == MCAP_OK) {
     double share = (double)cnt / (double)total;
-    uint64_t msgs = cnt > d->ch[id].messages ? cnt - d->ch[id].messages : 0;
+    struct du_chan *c = chan(d, id);
+    uint64_t msgs = cnt > c->messages ? cnt - c->messages : 0;
     uint64_t bytes = (uint64_t)((double)unindexed_uncompressed * share);
     uint64_t payload = bytes > msgs * MESSAGE_OVERHEAD ? bytes - msgs * MESSAGE_OVERHEAD : 0;
-    d->ch[id].messages += msgs;
-    d->ch[id].message_bytes += payload;
-    d->ch[id].disk += (double)unindexed_disk * share;
+    c->messages += msgs;
+    c->message_bytes += payload;
+    c->disk += (double)unindexed_disk * share;
     d->pub.messages += msgs;
     d->pub.message_bytes += payload;
   }
@@ -499,21 +525,28 @@ static int cmp_kind(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
+static int cmp_u16(const void *a, const void *b) {
+  uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* Kinds largest first; one row per topic (channels sharing a topic added up), largest first. */
 static int finish(struct du *d, pl_inspect_du **out, pl_error_info *err) {
   pl_inspect_du *p = &d->pub;
   qsort(d->kinds, p->n_kinds, sizeof d->kinds[0], cmp_kind);
   size_t n = 0;
-  for (size_t i = 0; i < N_CHANNELS; i++)
-    n += d->ch[i].messages || d->ch[i].disk != 0;
+  /* ascending ids, the order the rows were gathered in before the used list */
+  if (d->n_used > 1) qsort(d->used, d->n_used, sizeof *d->used, cmp_u16);
+  for (size_t i = 0; i < d->n_used; i++)
+    n += d->ch[d->used[i]].messages || d->ch[d->used[i]].disk != 0;
   pl_inspect_du_topic *rows = malloc((n ? n : 1) * sizeof *rows);
   if (!rows) {
     pl_inspect_du_free(p);
     return pl__insp_fail(err, PL_ENOMEM, MCAP_ENOMEM, UINT64_MAX, "out of memory");
   }
   n = 0;
-  for (size_t i = 0; i < N_CHANNELS; i++) {
-    const struct du_chan *c = &d->ch[i];
+  for (size_t i = 0; i < d->n_used; i++) {
+    const struct du_chan *c = &d->ch[d->used[i]];
     if (!c->messages && !c->topic) continue;
     if (!c->messages && c->disk == 0) continue; /* declared, never used */
     rows[n].topic = c->topic ? c->topic : "(unknown channel)";

@@ -634,3 +634,48 @@ TEST(InspectInfo, ScanRefusesAnImpossibleChunkSizeBeforeAllocating) {
     pl_inspect_info_free(d);
   }
 }
+
+// du keeps per-channel figures only for the ids a file uses (the per-chunk share-out and
+// the final rows walk those, not all 65,536): the edge ids 0 and 65535, two channels
+// sharing a topic, a channel declared but never used, over many chunks, all add up.
+TEST(InspectDu, EdgeIdsAndSharedTopicsOverManyChunks) {
+  McapBuilder b;
+  b.magic();
+  b.add(Header{"", "test"});
+  const uint16_t ids[] = {0, 65535, 7};
+  for (int k = 0; k < 30; k++) {
+    ChunkBuilder cb;
+    if (k == 0) {
+      cb.add(Schema{1, "pkg/X", "ros2msg", bytes_of("int32 x")});
+      cb.add(Channel{0, 1, "/zero", "cdr", {}});
+      cb.add(Channel{65535, 1, "/shared", "cdr", {}});
+      cb.add(Channel{7, 1, "/shared", "cdr", {}});
+      cb.add(Channel{300, 1, "/never", "cdr", {}});
+    }
+    for (uint64_t i = 0; i < 3; i++)
+      cb.add(Message{ids[i], static_cast<uint32_t>(k), 10 * (uint64_t)k + i, 0,
+                     Bytes(static_cast<size_t>(10 * (i + 1)), 'x')});
+    b.chunk(cb, k % 2 ? "zstd" : "lz4");
+  }
+  b.data_end();
+  b.finish();
+  mcap_source src;
+  ASSERT_EQ(mcap_source_from_memory(&src, b.bytes().data(), b.bytes().size()), MCAP_OK);
+  pl_inspect_du *d = nullptr;
+  pl_error_info err;
+  ASSERT_EQ(pl_inspect_du_exact(&d, &src, nullptr, nullptr, &err), PL_OK) << err.msg;
+  EXPECT_EQ(d->messages, 90u);
+  ASSERT_EQ(d->n_topics, 2u);  // "/never" has no row
+  EXPECT_STREQ(d->topics[0].topic, "/shared");
+  EXPECT_EQ(d->topics[0].messages, 60u);
+  EXPECT_EQ(d->topics[0].bytes, 30u * (20 + 30));
+  EXPECT_STREQ(d->topics[1].topic, "/zero");
+  EXPECT_EQ(d->topics[1].messages, 30u);
+  EXPECT_EQ(d->topics[1].bytes, 30u * 10);
+  const pl_inspect_du_kind *ck = find_kind(d, "Chunk");
+  ASSERT_NE(ck, nullptr);
+  EXPECT_EQ(ck->count, 30u);
+  EXPECT_NEAR(d->topics[0].disk + d->topics[1].disk, static_cast<double>(ck->bytes), 1.0);
+  EXPECT_GT(d->topics[0].disk, d->topics[1].disk);
+  pl_inspect_du_free(d);
+}
