@@ -209,6 +209,10 @@ struct Gate {
     std::unique_lock<std::mutex> lk(mu);
     cv.wait(lk, [this, n] { return reads >= n; });
   }
+  int fill_reads_now() {
+    std::lock_guard<std::mutex> lk(mu);
+    return fill_reads;
+  }
   // Whether the helper reads the lane (0 fill, 1 segments) n times within 5 s.
   bool reads_within(int lane, int n) {
     std::unique_lock<std::mutex> lk(mu);
@@ -298,11 +302,7 @@ TEST(CrcHelper, ParkedHelperWakesForWork) {
     EXPECT_TRUE(g.reads_within(1, round)) << "segment, round " << round;
     EXPECT_EQ(mcap__crch_seg_sync(hp.h), mcap_crc32(0, buf.data(), buf.size()));
     usleep(20000);
-    int before;
-    {
-      std::lock_guard<std::mutex> lk(g.mu);
-      before = g.fill_reads;
-    }
+    int before = g.fill_reads_now();
     mcap__crch_fill_begin(hp.h, buf.data());
     mcap__crch_fill_advance(hp.h, buf.size() / 2);
     EXPECT_TRUE(g.reads_within(0, before + 1)) << "fill, round " << round;
@@ -326,11 +326,7 @@ TEST(CrcHelper, WholeFillsCollectedAtAnyPoint) {
     size_t total = rng() % 3 == 0 ? rng() % 70000 : rng() % buf.size();
     size_t mid = rng() % 2 ? total : rng() % (total + 1);
     uint32_t own = mcap_crc32(0, buf.data() + mid, total - mid);
-    int before;
-    {
-      std::lock_guard<std::mutex> lk(g.mu);
-      before = g.fill_reads;
-    }
+    int before = g.fill_reads_now();
     if (round % 50 == 0) usleep(20000);  // the helper has gone to sleep
     mcap__crch_fill_whole(hp.h, buf.data(), mid);
     if (round % 50 == 0 && mid > 0) {
