@@ -226,16 +226,34 @@ struct Gate {
   }
 };
 
+// A helper with a gate installed. The helper calls the gate's hooks until it is joined, so
+// the gate must outlive it (declared the other way round, a test's gate was destroyed while
+// the helper still pushed into its vector: a double free under ASan in CI), and a held
+// helper is let go first, or the join would wait for it forever after a failed assertion.
+struct GatedHelper {
+  Gate g;     // destroyed last
+  Helper hp;  // destroyed first: its free joins the helper thread
+  GatedHelper() {
+    if (hp.h) g.install(hp.h);
+  }
+  ~GatedHelper() {
+    std::lock_guard<std::mutex> lk(g.mu);
+    g.release_while_opening = false;
+    g.hold = false;
+    g.cv.notify_all();
+  }
+};
+
 }  // namespace
 
 TEST(CrcHelper, StaleReadOfAClosedSegmentClaimsNothingOfTheNext) {
   // The helper reads segment A (claim 0 of 256 KiB) and is held before its claim; the owner
   // collects A itself and pushes B, only 100 bytes. The held claim must fail on B's
   // generation: taken by A's sizes it would read 64 KiB of a 100-byte buffer (a603d30).
-  Helper hp;
-  ASSERT_NE(hp.h, nullptr);
-  Gate g;
-  g.install(hp.h);
+  GatedHelper gh;
+  ASSERT_NE(gh.hp.h, nullptr);
+  Helper &hp = gh.hp;
+  Gate &g = gh.g;
   std::vector<uint8_t> a = random_bytes(256 << 10, 21);
   std::vector<uint8_t> *b = new std::vector<uint8_t>(random_bytes(100, 22));
   g.set_hold(true);
@@ -262,10 +280,10 @@ TEST(CrcHelper, LaneBeingOpenedIsClosedToClaims) {
   // then B (256 KiB) is opened, and while its fields are set the helper runs a whole step.
   // It must see the lane closed: claiming at A's offset with B's size took bytes of B at
   // the wrong place and gave a wrong data-section CRC in CI (fixed in a51da19).
-  Helper hp;
-  ASSERT_NE(hp.h, nullptr);
-  Gate g;
-  g.install(hp.h);
+  GatedHelper gh;
+  ASSERT_NE(gh.hp.h, nullptr);
+  Helper &hp = gh.hp;
+  Gate &g = gh.g;
   std::vector<uint8_t> a = random_bytes(100, 31);
   std::vector<uint8_t> b = random_bytes(256 << 10, 32);
   g.set_hold(true);
@@ -290,10 +308,10 @@ TEST(CrcHelper, ParkedHelperWakesForWork) {
   // An idle helper sleeps on its condition variable; a new segment or fill must wake it.
   // (The owner would finish without it, computing everything itself, so the test watches
   // the helper read the lane instead.)
-  Helper hp;
-  ASSERT_NE(hp.h, nullptr);
-  Gate g;
-  g.install(hp.h);
+  GatedHelper gh;
+  ASSERT_NE(gh.hp.h, nullptr);
+  Helper &hp = gh.hp;
+  Gate &g = gh.g;
   std::vector<uint8_t> buf = random_bytes(1 << 20, 10);
   for (int round = 1; round <= 3; round++) {
     mcap__crch_seg_set(hp.h, 0);
@@ -316,10 +334,10 @@ TEST(CrcHelper, WholeFillsCollectedAtAnyPoint) {
   // A fill handed over whole (mcap__crch_fill_whole: the chunk already decoded, or the first
   // half of a stored chunk while the owner takes the second): the same CRC whenever the
   // owner ends it, and a helper that went to sleep is woken for it.
-  Helper hp;
-  ASSERT_NE(hp.h, nullptr);
-  Gate g;
-  g.install(hp.h);
+  GatedHelper gh;
+  ASSERT_NE(gh.hp.h, nullptr);
+  Helper &hp = gh.hp;
+  Gate &g = gh.g;
   std::mt19937 rng(41);
   std::vector<uint8_t> buf = random_bytes(2 << 20, 42);
   for (int round = 0; round < 200; round++) {
