@@ -14,10 +14,10 @@
  * API key along (pl_server_get_stats): the client must never send the key
  * there, and the tests check it here, where the requests arrive.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "server_internal.h"
-#include "sha256.h"
 #include "server_mhd.h" /* <microhttpd.h>, the functions loaded on first start */
+#include "sha256.h"
 
 #define DEFAULT_JSON_MAX (1u << 20)
 #define DEFAULT_UPLOAD_MAX (UINT64_C(1) << 40)
@@ -72,8 +72,7 @@ static const struct route k_routes[] = {
     {"GET", "custom-properties", "customProperties.list", pl__srv_route_custom_properties},
     {"POST", "custom-properties", "customProperties.create", pl__srv_route_custom_properties},
     {"GET", "custom-properties/*", "customProperties.list", pl__srv_route_custom_properties},
-    {"PATCH", "custom-properties/*", "customProperties.update",
-     pl__srv_route_custom_properties},
+    {"PATCH", "custom-properties/*", "customProperties.update", pl__srv_route_custom_properties},
 };
 
 /* Only with opt.test_hooks (a library option; no request can turn it on).
@@ -85,8 +84,8 @@ static const struct route k_test_routes[] = {
 
 struct conn_ctx {
   int kind;
-  int started;  /* the request's header was seen (on_request's first call) */
-  int early;    /* refused from the request line (on_uri): close */
+  int started;     /* the request's header was seen (on_request's first call) */
+  int early;       /* refused from the request line (on_uri): close */
   int body_unread; /* a response was queued before the body was read: close after it */
   struct conn_track *track;
   int queued; /* a response went out already */
@@ -384,8 +383,8 @@ static enum MHD_Result queue(pl_server *s, struct MHD_Connection *c, struct conn
       if (ss) {
         ss->fd = fd;
         ss->handle = handle;
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256u << 10, stream_reader,
-                                                 ss, stream_free);
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256u << 10, stream_reader, ss,
+                                                 stream_free);
         if (!resp) stream_free(ss);
       } else {
         close(fd);
@@ -490,8 +489,7 @@ static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, stru
   kind[slash - p] = 0;
   snprintf(id, sizeof id, "%s", slash + 1);
   const char *want_method = strcmp(kind, "upload") == 0 ? "PUT" : "GET";
-  if (strcmp(kind, "upload") != 0 && strcmp(kind, "stream") != 0 &&
-      strcmp(kind, "attachment") != 0)
+  if (strcmp(kind, "upload") != 0 && strcmp(kind, "stream") != 0 && strcmp(kind, "attachment") != 0)
     return queue_error(s, c, x, 404, "no such link");
   if (strcmp(method, want_method) != 0 && !(strcmp(method, "HEAD") == 0 && want_method[0] == 'G'))
     return queue_error(s, c, x, 405, "this link accepts only %s", want_method);
@@ -540,9 +538,9 @@ static enum MHD_Result begin_signed(pl_server *s, struct MHD_Connection *c, stru
   pthread_rwlock_unlock(&st_->lock);
   if (status == 404) return queue_error(s, c, x, 404, "no upload is waiting on this link");
   if (status == 409)
-    return queue_error(s, c, x, 409, "%s",
-                       uploading ? "an upload to this link is in progress"
-                                 : "this upload link was already used");
+    return queue_error(
+        s, c, x, 409, "%s",
+        uploading ? "an upload to this link is in progress" : "this upload link was already used");
   x->kind = CTX_UPLOAD;
   snprintf(x->request_id, sizeof x->request_id, "%s", id);
   x->part_path = pl__srv_inbox_path(st_, id, ".part");
@@ -635,8 +633,7 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     path_known = 1;
     if (strcmp(k_routes[i].method, method) == 0) found = &k_routes[i];
   }
-  for (size_t i = 0; s->opt.test_hooks && i < sizeof k_test_routes / sizeof k_test_routes[0];
-       i++) {
+  for (size_t i = 0; s->opt.test_hooks && i < sizeof k_test_routes / sizeof k_test_routes[0]; i++) {
     if (!match_pattern(k_test_routes[i].pattern, &q)) continue;
     path_known = 1;
     if (strcmp(k_test_routes[i].method, method) == 0) found = &k_test_routes[i];
@@ -651,8 +648,7 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     struct srv_resp r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
-    pl__srv_resp_error(&r, 429, "rate limit of %g requests per second exceeded",
-                       s->auth.rate);
+    pl__srv_resp_error(&r, 429, "rate limit of %g requests per second exceeded", s->auth.rate);
     r.retry_after = wait;
     return queue(s, c, x, &r);
   }
@@ -662,8 +658,8 @@ static enum MHD_Result begin_api(pl_server *s, struct MHD_Connection *c, struct 
     return queue_error(s, c, x, 413, "the request body is larger than %llu bytes",
                        (unsigned long long)max);
   /* refused before a byte of the body is read */
-  if (has_body(c) && !json_content_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                                    "Content-Type")))
+  if (has_body(c) &&
+      !json_content_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
     return queue_error(s, c, x, 415,
                        "the request body must be sent as 'Content-Type: application/json'");
   x->route = found;
@@ -690,10 +686,10 @@ static enum MHD_Result finish_api(pl_server *s, struct MHD_Connection *c, struct
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
   if (a.bad || a.dup) {
     free_req(&q);
-    return queue_error(s, c, x, 400,
-                       a.dup ? "query parameter '%s' given more than once"
-                             : "malformed query parameter '%s'",
-                       a.bad_name);
+    return queue_error(
+        s, c, x, 400,
+        a.dup ? "query parameter '%s' given more than once" : "malformed query parameter '%s'",
+        a.bad_name);
   }
   int wants_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
   if (wants_body) {
@@ -827,10 +823,82 @@ static enum MHD_Result cut_off(pl_server *s, struct MHD_Connection *c, struct co
   return MHD_NO;
 }
 
+/* libmicrohttpd's inactivity timeout also runs while a handler works: restarted when the
+ * server hands the turn back (to read a body, or to send the answer), so that a slow answer
+ * (a busy machine) is still sent. A timeout set where there was none restarts the timer
+ * (microhttpd.h, MHD_CONNECTION_OPTION_TIMEOUT). */
+static void restart_inactivity_timer(pl_server *s, struct MHD_Connection *c) {
+  MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+  MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, pl__srv_conn_timeout(s));
+}
+
+/* The first call for a request, its header complete: checked, and answered or set up to
+ * read its body. The connection is the server's turn (BUSY) meanwhile. */
+static enum MHD_Result begin_request(pl_server *s, struct MHD_Connection *c, struct conn_ctx *x,
+                                     const char *url, const char *method, const char *version) {
+  if (strncmp(url, "/signed/", 8) == 0) count_signed(s, c, url);
+  pthread_mutex_lock(&s->mu);
+  s->inflight++;
+  pthread_mutex_unlock(&s->mu);
+  x->body_unread = has_body(c);
+  char msg[256];
+  int st = pl__srv_check_head(c, method, version, msg, sizeof msg);
+  if (st) {
+    x->kind = CTX_DONE;
+    x->body_unread = 1; /* how the request is framed cannot be trusted */
+    return queue_error(s, c, x, st, "%s", msg);
+  }
+  unsigned delay = 0;
+  int fault = pl__srv_faults_roll(&s->faults, &delay, &x->expire);
+  if (delay) {
+    struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+  if (fault == FAULT_ERROR || fault == FAULT_ERROR_503) {
+    x->kind = CTX_DONE;
+    int st5 = fault == FAULT_ERROR_503 ? 503 : 500;
+    return queue_error(s, c, x, st5, "fault injection: %s",
+                       st5 == 503 ? "service unavailable" : "internal server error");
+  }
+  if (fault == FAULT_RESET) {
+    x->kind = CTX_DONE;
+    pl__srv_conn_busy(s, x->track);
+    return queue_reset(c);
+  }
+  if (fault == FAULT_THROTTLE) {
+    x->kind = CTX_DONE;
+    struct srv_resp r;
+    memset(&r, 0, sizeof r);
+    r.fd = -1;
+    pl__srv_resp_error(&r, 429, "fault injection: too many requests");
+    r.retry_after = 1;
+    return queue(s, c, x, &r);
+  }
+  if (strncmp(url, "/signed/", 8) == 0) {
+    x->kind = CTX_DONE;
+    enum MHD_Result ret = begin_signed(s, c, x, url, method);
+    return ret;
+  }
+  if (strcmp(url, "/v1") == 0 || strncmp(url, "/v1/", 4) == 0) {
+    x->kind = CTX_DONE;
+    return begin_api(s, c, x, url, method);
+  }
+  if (pl__srv_ui_path(url)) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    x->kind = CTX_DONE;
+    if (cl && strtoull(cl, NULL, 10) > UI_MAX_FORM)
+      return queue_error(s, c, x, 413, "a form is at most %u bytes", UI_MAX_FORM);
+    x->kind = CTX_UI; /* the form body (if any) is read, then finish_ui answers */
+    return MHD_YES;
+  }
+  x->kind = CTX_DONE;
+  return queue_error(s, c, x, 404, "no such endpoint: %s %s", method, url);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
   pl_server *s = cls;
   struct conn_ctx *x = *con_cls;
   if (!x) {
@@ -846,65 +914,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if (!x->started) {
     x->started = 1;
     if (x->early) return MHD_NO; /* answered from the request line; close */
-    pl__srv_conn_head_done(s, x->track);
-    if (strncmp(url, "/signed/", 8) == 0) count_signed(s, c, url);
-    pthread_mutex_lock(&s->mu);
-    s->inflight++;
-    pthread_mutex_unlock(&s->mu);
-    x->body_unread = has_body(c);
-    char msg[256];
-    int st = pl__srv_check_head(c, method, version, msg, sizeof msg);
-    if (st) {
-      x->kind = CTX_DONE;
-      x->body_unread = 1; /* how the request is framed cannot be trusted */
-      return queue_error(s, c, x, st, "%s", msg);
-    }
-    unsigned delay = 0;
-    int fault = pl__srv_faults_roll(&s->faults, &delay, &x->expire);
-    if (delay) {
-      struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000L};
-      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-      }
-    }
-    if (fault == FAULT_ERROR || fault == FAULT_ERROR_503) {
-      x->kind = CTX_DONE;
-      int st5 = fault == FAULT_ERROR_503 ? 503 : 500;
-      return queue_error(s, c, x, st5, "fault injection: %s",
-                         st5 == 503 ? "service unavailable" : "internal server error");
-    }
-    if (fault == FAULT_RESET) {
-      x->kind = CTX_DONE;
-      pl__srv_conn_busy(s, x->track);
-      return queue_reset(c);
-    }
-    if (fault == FAULT_THROTTLE) {
-      x->kind = CTX_DONE;
-      struct srv_resp r;
-      memset(&r, 0, sizeof r);
-      r.fd = -1;
-      pl__srv_resp_error(&r, 429, "fault injection: too many requests");
-      r.retry_after = 1;
-      return queue(s, c, x, &r);
-    }
-    if (strncmp(url, "/signed/", 8) == 0) {
-      x->kind = CTX_DONE;
-      enum MHD_Result ret = begin_signed(s, c, x, url, method);
-      return ret;
-    }
-    if (strcmp(url, "/v1") == 0 || strncmp(url, "/v1/", 4) == 0) {
-      x->kind = CTX_DONE;
-      return begin_api(s, c, x, url, method);
-    }
-    if (pl__srv_ui_path(url)) {
-      const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-      x->kind = CTX_DONE;
-      if (cl && strtoull(cl, NULL, 10) > UI_MAX_FORM)
-        return queue_error(s, c, x, 413, "a form is at most %u bytes", UI_MAX_FORM);
-      x->kind = CTX_UI; /* the form body (if any) is read, then finish_ui answers */
-      return MHD_YES;
-    }
-    x->kind = CTX_DONE;
-    return queue_error(s, c, x, 404, "no such endpoint: %s %s", method, url);
+    /* The body timeouts measure the client, so they run only while a body is awaited: the
+     * time the server takes (the checks, a fault's delay, a busy machine) counts against
+     * nobody. (Counted from the header, a loaded server dropped its own slow answers.) */
+    pl__srv_conn_busy(s, x->track);
+    enum MHD_Result ret = begin_request(s, c, x, url, method, version);
+    if (ret == MHD_YES && x->kind != CTX_DONE && x->body_unread)
+      pl__srv_conn_head_done(s, x->track);
+    restart_inactivity_timer(s, c);
+    return ret;
   }
 
   if (*upload_data_size) {
@@ -961,10 +979,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
 
   x->body_unread = 0;
-  if (x->kind == CTX_UPLOAD) return finish_upload(s, c, x);
-  if (x->kind == CTX_API) return finish_api(s, c, x, url, method);
-  if (x->kind == CTX_UI) return finish_ui(s, c, x, url, method);
-  return MHD_YES;
+  pl__srv_conn_busy(s, x->track); /* the body is in: the server's turn */
+  enum MHD_Result ret = MHD_YES;
+  if (x->kind == CTX_UPLOAD)
+    ret = finish_upload(s, c, x);
+  else if (x->kind == CTX_API)
+    ret = finish_api(s, c, x, url, method);
+  else if (x->kind == CTX_UI)
+    ret = finish_ui(s, c, x, url, method);
+  restart_inactivity_timer(s, c);
+  return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1073,7 +1097,8 @@ int pl_server_create(pl_server **out, const pl_server_options *o, pl_error_info 
     return err->code = rc;
   }
   if (s->store.tightened.fixed)
-    pl__srv_log(s, "warning: %zu files and directories under '%s' were open to other users; "
+    pl__srv_log(s,
+                "warning: %zu files and directories under '%s' were open to other users; "
                 "they are now private to their owner",
                 s->store.tightened.fixed, s->store.data_dir);
   if (s->store.tightened.failed)
@@ -1107,8 +1132,7 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(s->opt.port);
   inet_pton(AF_INET, s->listen_host, &sa.sin_addr);
-  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s
-                                                : SRV_DEFAULT_CONN_TIMEOUT;
+  unsigned timeout = pl__srv_conn_timeout(s);
   /* server_conn.c enforces the limits, in total and per address. libmicrohttpd's own limits
    * are only a backstop on threads, far above them: they still count connections that were
    * shut down and are not closed yet. At twice the limits, a client beside an attacker who
@@ -1118,15 +1142,14 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   unsigned maxconn = 4 * pl__srv_max_connections(s) + 4 * pl__srv_max_connections_per_ip(s);
   unsigned per_ip = 4 * pl__srv_max_connections_per_ip(s);
   struct MHD_Daemon *d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-          MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT,
-      maxconn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-      MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
-      MHD_OPTION_END);
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+          MHD_USE_ERROR_LOG,
+      0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_SOCK_ADDR,
+      (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+      MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, maxconn,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s, MHD_OPTION_END);
   if (!d) {
     snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%u: %s", s->listen_host,
              (unsigned)s->opt.port, strerror(errno));
@@ -1163,9 +1186,13 @@ int pl_server_start(pl_server *s, uint16_t *port, pl_error_info *err) {
   return PL_OK;
 }
 
-const char *pl_server_url(const pl_server *s) { return s->local_url; }
+const char *pl_server_url(const pl_server *s) {
+  return s->local_url;
+}
 
-const char *pl_server_created_key(const pl_server *s) { return s->auth.created_key; }
+const char *pl_server_created_key(const pl_server *s) {
+  return s->auth.created_key;
+}
 
 void pl_server_get_stats(const pl_server *s, pl_server_stats *out) {
   memset(out, 0, sizeof *out);
@@ -1182,8 +1209,7 @@ static void stop_http(pl_server *s) {
   if (!d) return;
   MHD_socket ls = MHD_quiesce_daemon(d);
   /* wait for in-flight requests, at most the connection timeout */
-  unsigned timeout = s->opt.connection_timeout_s ? s->opt.connection_timeout_s
-                                                : SRV_DEFAULT_CONN_TIMEOUT;
+  unsigned timeout = pl__srv_conn_timeout(s);
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += (time_t)timeout;

@@ -700,6 +700,8 @@ int pl__srv_check_sizes(const char *path, uint64_t max_message, char *msg, size_
 struct conn_track;
 unsigned pl__srv_max_connections(const pl_server *s);
 unsigned pl__srv_max_connections_per_ip(const pl_server *s);
+/* connection_timeout_s, or its default: keep-alive and libmicrohttpd's inactivity timeout */
+unsigned pl__srv_conn_timeout(const pl_server *s);
 /** Track a new connection (fd, IPv4 address in network order); NULL when out of memory
  * (the connection then goes untracked). Drops idle unauthenticated ones to keep room. */
 struct conn_track *pl__srv_conn_open(pl_server *s, int fd, uint32_t ip);

@@ -29,6 +29,7 @@ static const struct pl_dl_fn FUNCTIONS[] = {
     F(MHD_create_response_from_fd64, create_response_from_fd64),
     F(MHD_add_response_header, add_response_header),
     F(MHD_destroy_response, destroy_response),
+    F(MHD_set_connection_option, set_connection_option),
 #undef F
 };
 

@@ -39,6 +39,7 @@ struct pl__mhd_api {
   __typeof__(MHD_create_response_from_fd64) *create_response_from_fd64;
   __typeof__(MHD_add_response_header) *add_response_header;
   __typeof__(MHD_destroy_response) *destroy_response;
+  __typeof__(MHD_set_connection_option) *set_connection_option;
 };
 
 /* Filled by pl__mhd_load(); read only after it returned PL_OK. */
@@ -68,5 +69,6 @@ int pl__mhd_open(const char *soname, struct pl__mhd_api *api, char *msg, size_t 
 #define MHD_create_response_from_fd64 (*pl__mhd.create_response_from_fd64)
 #define MHD_add_response_header (*pl__mhd.add_response_header)
 #define MHD_destroy_response (*pl__mhd.destroy_response)
+#define MHD_set_connection_option (*pl__mhd.set_connection_option)
 
 #endif
