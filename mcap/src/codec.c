@@ -128,6 +128,26 @@ int mcap_chunk_size_possible(const mcap_chunk *ck) {
   return ck && (ck->uncompressed_size <= 64 || ck->uncompressed_size / 131072 <= ck->records.len);
 }
 
+int mcap_chunk_size_check(const mcap_chunk *ck, uint64_t offset, uint64_t limit,
+                          mcap_error_info *err) {
+  if (!ck) return mcap__err(err, MCAP_EINVAL, offset, "invalid argument to mcap_chunk_size_check");
+  if (limit > SIZE_MAX) limit = SIZE_MAX;
+  if (ck->uncompressed_size > limit) {
+    return mcap__err(err, MCAP_ELIMIT, offset,
+                     "Chunk record at offset %llu: uncompressed size %llu exceeds the limit %llu",
+                     (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
+                     (unsigned long long)limit);
+  }
+  if (!mcap_chunk_size_possible(ck)) {
+    return mcap__err(err, MCAP_ERECORD, offset,
+                     "Chunk record at offset %llu: uncompressed size %llu is impossible for %llu "
+                     "compressed bytes",
+                     (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
+                     (unsigned long long)ck->records.len);
+  }
+  return MCAP_OK;
+}
+
 int mcap__chunk_stored(const mcap_chunk *ck) {
   return ck->compression.len == 0 && ck->records.len == ck->uncompressed_size;
 }

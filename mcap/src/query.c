@@ -360,14 +360,9 @@ static int parse_chunk(const mcap_chunk_index *ci, const uint8_t *rec, uint64_t 
     return MCAP_ERECORD;
   }
   *ck = r.u.chunk;
-  if (ck->uncompressed_size > max_unc || ck->uncompressed_size > SIZE_MAX ||
-      !mcap_chunk_size_possible(ck)) {
-    snprintf(msg, msg_len, "Chunk record at offset %llu: uncompressed size %llu not acceptable",
-             (unsigned long long)ci->chunk_start_offset,
-             (unsigned long long)ck->uncompressed_size);
-    return MCAP_ELIMIT;
-  }
-  return MCAP_OK;
+  int rc = mcap_chunk_size_check(ck, ci->chunk_start_offset, max_unc, &e);
+  if (rc != MCAP_OK) snprintf(msg, msg_len, "%s", e.msg);
+  return rc;
 }
 
 static int chunk_length_ok(const mcap_reader *r, const mcap_chunk_index *ci) {

@@ -70,13 +70,8 @@ static int scan_chunk(struct scan_state *st, const mcap_record *rec, int *any) {
   uint64_t start = 0, end = 0;
   mcap_error_info e = {0, 0, {0}};
 
-  if (ck->uncompressed_size > r->o.base.max_chunk_uncompressed_size ||
-      ck->uncompressed_size > SIZE_MAX ||
-      !mcap_chunk_size_possible(ck)) {
-    return mcap__rfail(r, MCAP_ELIMIT, rec->offset,
-                       "Chunk record at offset %llu: uncompressed size %llu not acceptable",
-                       (unsigned long long)rec->offset,
-                       (unsigned long long)ck->uncompressed_size);
+  if (mcap_chunk_size_check(ck, rec->offset, r->o.base.max_chunk_uncompressed_size, &e)) {
+    return mcap__rfail(r, e.code, rec->offset, "%s", e.msg);
   }
   if (!r->dec && mcap_decompressor_new(&r->dec)) return MCAP_ENOMEM;
   if (mcap__buf_ensure(&st->chunk, (size_t)ck->uncompressed_size + 1)) return MCAP_ENOMEM;

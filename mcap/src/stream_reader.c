@@ -260,23 +260,6 @@ static int next_in_chunk(mcap_stream_reader *r, mcap_record *rec) {
   return MCAP_OK;
 }
 
-/* The size checks of a chunk before anything is allocated for it; NULL when it passes,
- * else the reason's format (arguments: offset, uncompressed size, then limit or length). */
-static const char *chunk_size_problem(const mcap_stream_reader *r, const mcap_chunk *ck,
-                                      int *code) {
-  if (ck->uncompressed_size > r->o.max_chunk_uncompressed_size || ck->uncompressed_size > SIZE_MAX) {
-    *code = MCAP_ELIMIT;
-    return "exceeds the limit";
-  }
-  /* A chunk cannot expand beyond what its codec allows; an absurd declared size for a tiny
-   * compressed body is refused before allocating (zstd max ratio is < 2^17:1 per block). */
-  if (!mcap_chunk_size_possible(ck)) {
-    *code = MCAP_ERECORD;
-    return "is impossible for";
-  }
-  return NULL;
-}
-
 /*
  * Decode ahead: called while the helper checks the CRC of the chunk just decoded (which
  * ends at `from`), decode the next Chunk record into r->ahead, so that the CRC costs this
@@ -291,7 +274,6 @@ static void decode_ahead(mcap_stream_reader *r, uint64_t from) {
   const uint8_t *p;
   mcap_record rec;
   mcap_error_info e;
-  int code;
   r->ahead_offset = UINT64_MAX;
   r->ahead_rec_ok = 0;
   for (;;) {
@@ -314,7 +296,8 @@ static void decode_ahead(mcap_stream_reader *r, uint64_t from) {
   memset(&rec, 0, sizeof rec);
   if (mcap_record_parse(MCAP_OP_CHUNK, p + MCAP_RECORD_HEADER_SIZE, len, pos, &rec, &e)) return;
   const mcap_chunk *ck = &rec.u.chunk;
-  if (chunk_size_problem(r, ck, &code) || mcap__chunk_stored(ck) || ck->uncompressed_crc == 0 ||
+  if (mcap_chunk_size_check(ck, pos, r->o.max_chunk_uncompressed_size, NULL) ||
+      mcap__chunk_stored(ck) || ck->uncompressed_crc == 0 ||
       mcap__buf_ensure(&r->ahead, (size_t)ck->uncompressed_size)) {
     return;
   }
@@ -338,21 +321,10 @@ static void decode_ahead(mcap_stream_reader *r, uint64_t from) {
 static int open_chunk(mcap_stream_reader *r, const mcap_chunk *ck, uint64_t offset,
                       uint64_t record_end) {
   struct mcap__crch *h;
-  int rc, code;
-  const char *why = chunk_size_problem(r, ck, &code);
-  if (why && code == MCAP_ELIMIT) {
-    return fail(r, MCAP_ELIMIT, offset,
-                "Chunk record at offset %llu: uncompressed size %llu exceeds the limit %llu",
-                (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
-                (unsigned long long)r->o.max_chunk_uncompressed_size);
-  }
-  if (why) {
-    return fail(r, MCAP_ERECORD, offset,
-                "Chunk record at offset %llu: uncompressed size %llu is impossible for %llu "
-                "compressed bytes",
-                (unsigned long long)offset, (unsigned long long)ck->uncompressed_size,
-                (unsigned long long)ck->records.len);
-  }
+  int rc;
+  /* Refused before anything is allocated for the declared size. */
+  rc = mcap_chunk_size_check(ck, offset, r->o.max_chunk_uncompressed_size, &r->err);
+  if (rc) return die(r, rc);
   if (!r->dec) {
     rc = mcap_decompressor_new(&r->dec);
     if (rc) return fail(r, rc, offset, "out of memory creating a decompressor");

@@ -190,20 +190,18 @@ static int exact_chunk(struct du *d, const mcap_record *rec, mcap_decompressor *
   const mcap_chunk *ck = &rec->u.chunk;
   uint64_t rec_len = 9 + rec->content.len;
   char why[400];
-  if (ck->uncompressed_size > MCAP_DEFAULT_MAX_RECORD_SIZE) {
-    snprintf(why, sizeof why, "chunk at offset %llu: uncompressed size %llu is too large",
-             (unsigned long long)rec->offset, (unsigned long long)ck->uncompressed_size);
-    skip_chunk(d, rec->offset, rec_len, MCAP_ELIMIT, why);
+  mcap_error_info err;
+  memset(&err, 0, sizeof err);
+  /* What the compressed bytes cannot hold is damage, refused before anything is allocated
+   * for it. */
+  int mrc = mcap_chunk_size_check(ck, rec->offset, MCAP_DEFAULT_MAX_RECORD_SIZE, &err);
+  if (mrc != MCAP_OK) {
+    skip_chunk(d, rec->offset, rec_len, mrc, err.msg);
     return 0;
   }
-  /* What the compressed bytes cannot hold is damage, refused before anything is allocated
-   * for it: a stored chunk holds exactly its bytes, and no codec expands more than 2^17:1
-   * (zstd's bound per block is below it). */
-  if ((ck->compression.len == 0 && ck->uncompressed_size != ck->records.len) ||
-      !mcap_chunk_size_possible(ck)) {
+  if (ck->compression.len == 0 && ck->uncompressed_size != ck->records.len) {
     snprintf(why, sizeof why,
-             "chunk at offset %llu: uncompressed size %llu is impossible for %llu compressed "
-             "bytes",
+             "Chunk record at offset %llu: uncompressed size %llu is not its %llu stored bytes",
              (unsigned long long)rec->offset, (unsigned long long)ck->uncompressed_size,
              (unsigned long long)ck->records.len);
     skip_chunk(d, rec->offset, rec_len, MCAP_ERECORD, why);
@@ -216,9 +214,7 @@ static int exact_chunk(struct du *d, const mcap_record *rec, mcap_decompressor *
     *buf = nb;
     *buf_cap = ck->uncompressed_size;
   }
-  mcap_error_info err;
-  memset(&err, 0, sizeof err);
-  int mrc = mcap_chunk_decompress(*dec, ck, *buf, ck->uncompressed_size, 0, &err);
+  mrc = mcap_chunk_decompress(*dec, ck, *buf, ck->uncompressed_size, 0, &err);
   if (mrc == MCAP_ENOMEM) return -2;
   if (mrc != MCAP_OK) {
     snprintf(why, sizeof why, "chunk at offset %llu: %s", (unsigned long long)rec->offset,

@@ -215,14 +215,13 @@ static int scan_chunk_records(struct info *s, const uint8_t *p, uint64_t len,
 /* Largest decompressed chunk info is willing to hold in memory. */
 #define INFO_MAX_CHUNK (UINT64_C(1) << 32)
 
-/* A damaged chunk: skipped, counted, and the scan goes on. */
+/* A damaged chunk: skipped, counted, and the scan goes on. `why` names its offset. */
 static int skip_damaged_chunk(struct info *s, const mcap_record *rec, int code, const char *why) {
   mcap_damage *dm = &s->pub.damage;
   if (dm->problems++ == 0) {
     dm->code = code;
     dm->first_offset = rec->offset;
-    snprintf(dm->msg, sizeof dm->msg, "chunk at offset %llu: %.200s",
-             (unsigned long long)rec->offset, why);
+    snprintf(dm->msg, sizeof dm->msg, "%.*s", (int)sizeof dm->msg - 1, why);
   }
   dm->chunks_skipped++;
   dm->bytes_skipped += 9 + rec->content.len;
@@ -235,20 +234,13 @@ static int scan_chunk(struct info *s, const mcap_record *rec, mcap_decompressor 
   pl_inspect_info *d = &s->pub;
   const mcap_chunk *ck = &rec->u.chunk;
   count_chunk(s, ck->compression, ck->records.len, ck->uncompressed_size, rec->offset);
-  if (ck->uncompressed_size > INFO_MAX_CHUNK)
-    return mcap_fail(s, MCAP_ELIMIT, rec->offset,
-                     "chunk at offset %llu: uncompressed size %llu exceeds the limit %llu",
-                     (unsigned long long)rec->offset, (unsigned long long)ck->uncompressed_size,
-                     (unsigned long long)INFO_MAX_CHUNK);
   mcap_error_info err;
   memset(&err, 0, sizeof err);
-  if (!mcap_chunk_size_possible(ck)) {
-    /* found before allocating what the declared size asks for */
-    snprintf(err.msg, sizeof err.msg,
-             "uncompressed size %llu is impossible for %llu compressed bytes",
-             (unsigned long long)ck->uncompressed_size, (unsigned long long)ck->records.len);
-    return skip_damaged_chunk(s, rec, MCAP_ERECORD, err.msg);
-  }
+  /* found before allocating what the declared size asks for: over the limit the scan stops,
+   * an impossible size is one damaged chunk */
+  int rc = mcap_chunk_size_check(ck, rec->offset, INFO_MAX_CHUNK, &err);
+  if (rc == MCAP_ELIMIT) return mcap_fail(s, rc, rec->offset, "%s", err.msg);
+  if (rc != MCAP_OK) return skip_damaged_chunk(s, rec, rc, err.msg);
   if (!*dec && mcap_decompressor_new(dec) != MCAP_OK) return OOM(s);
   if (ck->uncompressed_size > *buf_cap) {
     uint8_t *nb = realloc(*buf, ck->uncompressed_size ? (size_t)ck->uncompressed_size : 1);
@@ -259,8 +251,13 @@ static int scan_chunk(struct info *s, const mcap_record *rec, mcap_decompressor 
     *buf = nb;
     *buf_cap = ck->uncompressed_size;
   }
-  int rc = mcap_chunk_decompress(*dec, ck, *buf, ck->uncompressed_size, 0, &err);
-  if (rc != MCAP_OK && rc != MCAP_ENOMEM) return skip_damaged_chunk(s, rec, rc, err.msg);
+  rc = mcap_chunk_decompress(*dec, ck, *buf, ck->uncompressed_size, 0, &err);
+  if (rc != MCAP_OK && rc != MCAP_ENOMEM) {
+    char why[sizeof err.msg + 48];
+    snprintf(why, sizeof why, "chunk at offset %llu: %s", (unsigned long long)rec->offset,
+             err.msg);
+    return skip_damaged_chunk(s, rec, rc, why);
+  }
   if (rc != MCAP_OK)
     return mcap_fail(s, rc, rec->offset, "chunk at offset %llu: %s",
                      (unsigned long long)rec->offset, err.msg);

@@ -672,3 +672,27 @@ TEST(Codec, ChunkSizePossibleBoundsTheClaim) {
   ck.records.len = 8191;
   EXPECT_EQ(mcap_chunk_size_possible(&ck), 0);
 }
+
+// The checks with the one message every reader gives (the streamed and indexed readers, the
+// scan, info and du all wrote their own words for it before).
+TEST(Codec, ChunkSizeCheckNamesTheRecordAndTheReason) {
+  mcap_chunk ck;
+  memset(&ck, 0, sizeof ck);
+  mcap_error_info e;
+  memset(&e, 0, sizeof e);
+  ck.uncompressed_size = UINT64_C(1) << 30;
+  ck.records.len = 8192;
+  EXPECT_EQ(mcap_chunk_size_check(&ck, 77, UINT64_C(1) << 32, &e), MCAP_OK);
+  EXPECT_EQ(mcap_chunk_size_check(&ck, 77, UINT64_C(1) << 29, &e), MCAP_ELIMIT);
+  EXPECT_STREQ(e.msg,
+               "Chunk record at offset 77: uncompressed size 1073741824 exceeds the limit "
+               "536870912");
+  EXPECT_EQ(e.offset, 77u);
+  ck.records.len = 8191;
+  EXPECT_EQ(mcap_chunk_size_check(&ck, 78, UINT64_MAX, &e), MCAP_ERECORD);
+  EXPECT_STREQ(e.msg,
+               "Chunk record at offset 78: uncompressed size 1073741824 is impossible for 8191 "
+               "compressed bytes");
+  EXPECT_EQ(mcap_chunk_size_check(&ck, 78, UINT64_MAX, nullptr), MCAP_ERECORD);
+  EXPECT_EQ(mcap_chunk_size_check(nullptr, 0, 0, &e), MCAP_EINVAL);
+}

@@ -552,6 +552,15 @@ int mcap_chunk_decompress(mcap_decompressor *d, const mcap_chunk *chunk, uint8_t
  */
 int mcap_chunk_size_possible(const mcap_chunk *chunk);
 
+/**
+ * The checks of a chunk's declared uncompressed size before anything is allocated for it:
+ * MCAP_OK, MCAP_ELIMIT when it exceeds `limit` (or SIZE_MAX), MCAP_ERECORD when it is
+ * impossible for its compressed bytes (mcap_chunk_size_possible). `err` (may be NULL) gets
+ * the one message every reader gives, naming the Chunk record at `offset`.
+ */
+int mcap_chunk_size_check(const mcap_chunk *chunk, uint64_t offset, uint64_t limit,
+                          mcap_error_info *err);
+
 /* ----------------------------------------------------------------- writer */
 
 typedef enum mcap_compression {
