@@ -160,6 +160,7 @@ struct file_sink {
   char proc[32];  /* "/proc/self/fd/N" of an unnamed file: where mcap_sink_sync's reader looks */
   char *label;    /* "'path'" for messages */
   int committed;
+  int direct;     /* the target is not a regular file (a device, a FIFO): written where it is */
 };
 
 /*
@@ -294,6 +295,28 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
   snprintf(f->label, strlen(path) + 3, "'%s'", path);
   f->o.name = f->label;
 
+  /* A target that exists and is not a regular file (a device such as /dev/null, a FIFO, a
+   * socket) is written where it is, as a shell redirection would: a temporary file renamed
+   * over it would replace it (as root, `-o /dev/null` left a regular file there). */
+  {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      mcap__free(f->tmp_path);
+      f->tmp_path = NULL; /* nothing to name, rename or unlink */
+      f->direct = 1;
+      f->o.fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+      if (f->o.fd < 0) {
+        int e = errno;
+        file_sink_free(f);
+        return mcap__err(err, MCAP_EIO, UINT64_MAX, "cannot open '%s' for writing: %s", path,
+                         errtext(e, tmp, sizeof tmp));
+      }
+      sink->payload = f;
+      sink->write = file_write;
+      sink->close = file_close;
+      return MCAP_OK;
+    }
+  }
   f->o.writeback = 1;
   f->o.fd = open_unnamed(f->dir);
   if (f->o.fd >= 0) {
@@ -350,6 +373,7 @@ static int flush_sync(struct file_sink *f, mcap_error_info *err) {
   char tmp[128];
   int rc = out_flush(&f->o, err);
   if (rc) return rc;
+  if (f->direct) return MCAP_OK; /* a device or a FIFO: nothing to make durable here */
   if (fsync(f->o.fd) != 0) {
     int e = errno;
     return mcap__err(err, MCAP_EIO, f->o.pos, "syncing '%s': %s", f->path,
@@ -364,7 +388,7 @@ int mcap_sink_sync(mcap_sink *sink, const char **path, mcap_error_info *err) {
   if (rc) return rc;
   rc = flush_sync(f, err);
   if (rc) return rc;
-  if (path) *path = f->named ? f->tmp_path : f->proc;
+  if (path) *path = f->direct ? NULL : f->named ? f->tmp_path : f->proc;
   return MCAP_OK;
 }
 
@@ -375,6 +399,19 @@ int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
 
   if ((rc = uncommitted(sink, "mcap_sink_commit", &f, err))) return rc;
   if ((rc = flush_sync(f, err))) return rc;
+  if (f->direct) {
+    f->committed = 1;
+    rc = close(f->o.fd);
+    f->o.fd = -1;
+    if (rc != 0 && errno != EINTR) {
+      int e = errno;
+      f->o.error = MCAP_EIO;
+      f->o.saved_errno = e;
+      return mcap__err(err, MCAP_EIO, f->o.pos, "closing '%s': %s", f->path,
+                       errtext(e, tmp, sizeof tmp));
+    }
+    return MCAP_OK;
+  }
   if (!f->named) {
     int e = link_unnamed(f->o.fd, f->tmp_path);
     if (e) {

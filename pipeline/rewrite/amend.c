@@ -646,6 +646,10 @@ int pl_amend(const char *path, const pl_amend_options *o, pl_amend_result *res,
                    path);
     goto out;
   }
+  if (!written) { /* only a regular file is amended; this cannot happen but is checked */
+    rc = unchanged(err, pl_error_set(err, PL_EINVAL, UINT64_MAX, "not a regular file"), path);
+    goto out;
+  }
   rc = check_new(target, written, &sv, &it, res, err);
   if (rc != PL_OK) {
     rc = unchanged(err, rc, path);

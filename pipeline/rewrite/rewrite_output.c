@@ -180,7 +180,7 @@ int pl_output_commit(pl_output *o, const pl_output_check *check, pl_error_info *
     return pl_error_set_mcap(err, mrc, UINT64_MAX, "writing '%s': %s", o->path,
                              me.msg[0] ? me.msg : mcap_strerror(mrc));
   }
-  if (check) {
+  if (check && written) { /* NULL: a device or a FIFO, which cannot be read back */
     int rc = verify(written, check, err);
     if (rc) return rc;
   }

@@ -167,6 +167,35 @@ TEST(CliRewrite, RefusesToOverwriteInputInPlaceIsSafe) {
   EXPECT_EQ(ls.out, "bad.mcap\nin.mcap\n");
 }
 
+TEST(CliRewrite, AFifoOrDeviceOutputIsWrittenNotReplaced) {
+  // `-o /dev/null` (or a FIFO) is written to, as a shell redirection would; the atomic
+  // temporary file and rename used to replace it with a regular file (as root: /dev/null).
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), fifo = tmp.file("fifo"), ref = tmp.file("ref.mcap");
+  synth(in, {"-p", "tiny", "-d", "2"});
+  ASSERT_EQ(run_mcapkit({"filter", in, "-o", ref}).exit_code, 0);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  int keep = open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // the reader below never blocks
+  ASSERT_GE(keep, 0);
+  std::string got;
+  std::thread reader([&] {
+    int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    close(fd);
+  });
+  RunResult r = run_mcapkit({"filter", in, "-o", fifo});
+  close(keep);
+  reader.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(got == read_file_or_throw(ref)) << got.size() << " bytes through the FIFO";
+  struct stat st;
+  ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
+}
+
 TEST(CliRewrite, StdinToStdout) {
   TempDir tmp;
   std::string in = tmp.file("in.mcap");

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,6 +281,67 @@ TEST(FileSink, SyncGivesAPathToCheckBeforeCommit) {
   const char *path = nullptr;
   EXPECT_EQ(mcap_sink_sync(&mem, &path, &err), MCAP_EUNSUPPORTED);
   mcap_sink_close(&mem, &err);
+}
+
+// A target that is not a regular file (a device, a FIFO) is written to as it is: the
+// temporary file and the rename would replace it. As root, `mcapkit filter X -o /dev/null`
+// put a regular file in place of /dev/null.
+TEST(FileSink, ADeviceOrFifoTargetIsWrittenNotReplaced) {
+  TempDir dir;
+  Bytes data = random_bytes(3 << 20, 11);
+  // a FIFO, read by a thread
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // held open for writing here too, so that the reader never blocks (and sees the end)
+  // whatever the sink does with the path
+  int keep = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(keep, 0);
+  Bytes got;
+  std::thread reader([&] {
+    int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    uint8_t buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) got.insert(got.end(), buf, buf + n);
+    close(fd);
+  });
+  mcap_sink s{};
+  mcap_error_info err{};
+  ASSERT_EQ(mcap_sink_open_file(&s, fifo.c_str(), &err), MCAP_OK) << err.msg;
+  ASSERT_EQ(write_pieces(&s, data, &err), MCAP_OK) << err.msg;
+  const char *path = "x";
+  ASSERT_EQ(mcap_sink_sync(&s, &path, &err), MCAP_OK) << err.msg;
+  EXPECT_EQ(path, nullptr) << "a FIFO cannot be read back";
+  ASSERT_EQ(mcap_sink_commit(&s, &err), MCAP_OK) << err.msg;
+  EXPECT_EQ(mcap_sink_close(&s, &err), MCAP_OK);
+  close(keep);
+  reader.join();
+  EXPECT_TRUE(got == data) << got.size();
+  struct stat st;
+  ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
+  EXPECT_EQ(list_dir(dir.path()).size(), 1u) << "no temporary file";
+  // a character device like /dev/null (1, 3), made here (mknod needs root)
+  std::string dev = dir.file("null");
+  if (mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+    ASSERT_EQ(lstat(dev.c_str(), &st), 0);
+    mode_t mode = st.st_mode & 07777;  // 0666 less the umask
+    for (int commit = 0; commit < 2; commit++) {
+      mcap_sink d{};
+      ASSERT_EQ(mcap_sink_open_file(&d, dev.c_str(), &err), MCAP_OK) << err.msg;
+      ASSERT_EQ(write_pieces(&d, data, &err), MCAP_OK) << err.msg;
+      if (commit) {
+        ASSERT_EQ(mcap_sink_commit(&d, &err), MCAP_OK) << err.msg;
+      }
+      EXPECT_EQ(mcap_sink_close(&d, &err), MCAP_OK);
+      ASSERT_EQ(lstat(dev.c_str(), &st), 0);
+      EXPECT_TRUE(S_ISCHR(st.st_mode)) << "the device was replaced by a regular file";
+      EXPECT_EQ(st.st_mode & 07777, mode) << "its mode was changed";
+      EXPECT_EQ(list_dir(dir.path()).size(), 2u) << "no temporary file";
+    }
+  } else {
+    EXPECT_NE(geteuid(), 0u) << "root could not make a device node here: " << strerror(errno);
+  }
 }
 
 TEST(FileSink, RelativePath) {

@@ -442,14 +442,17 @@ typedef struct mcap_sink {
  * allows (O_TMPFILE and /proc), the temporary file has no name until the
  * commit, so a process killed before it leaves nothing behind either. The
  * result has the mode of the file it replaces, else a new file's (0666 less
- * the umask). A symlink at `path` is replaced, not followed.
+ * the umask). A symlink at `path` is replaced, not followed. A `path` that is
+ * not a regular file (a device such as /dev/null, a FIFO) is written where it
+ * is, as a shell redirection would: nothing is replaced or removed there.
  */
 int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err);
 
 /**
  * Flush and fsync an atomic file sink without publishing it, so that its bytes can
  * be checked before mcap_sink_commit(): *path (the sink's, valid until the commit or
- * close) reads them back. Only for mcap_sink_open_file.
+ * close) reads them back; NULL when the target is not a regular file (nothing can be
+ * read back). Only for mcap_sink_open_file.
  */
 int mcap_sink_sync(mcap_sink *sink, const char **path, mcap_error_info *err);
 
