@@ -300,7 +300,12 @@ int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err)
    * over it would replace it (as root, `-o /dev/null` left a regular file there). */
   {
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      /* refused now, not by the rename after all the work */
+      file_sink_free(f);
+      return mcap__err(err, MCAP_EINVAL, UINT64_MAX, "'%s' is a directory", path);
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
       mcap__free(f->tmp_path);
       f->tmp_path = NULL; /* nothing to name, rename or unlink */
       f->direct = 1;

@@ -344,6 +344,21 @@ TEST(FileSink, ADeviceOrFifoTargetIsWrittenNotReplaced) {
   }
 }
 
+// A directory as the target is refused when the sink opens, not at the rename after all the
+// work (`mcapkit get ... -o DIR` and `synth -o DIR` failed only there).
+TEST(FileSink, ADirectoryTargetIsRefusedAtOpen) {
+  TempDir dir;
+  std::string target = dir.file("out");
+  ASSERT_EQ(mkdir(target.c_str(), 0700), 0);
+  mcap_sink s{};
+  mcap_error_info err{};
+  EXPECT_EQ(mcap_sink_open_file(&s, target.c_str(), &err), MCAP_EINVAL);
+  EXPECT_NE(std::string(err.msg).find("'" + target + "' is a directory"), std::string::npos)
+      << err.msg;
+  EXPECT_EQ(list_dir(dir.path()).size(), 1u) << "no temporary file";
+  mcap_sink_close(&s, &err);
+}
+
 TEST(FileSink, RelativePath) {
   TempDir dir;
   char cwd[4096];
@@ -379,15 +394,16 @@ TEST(FileSink, OpenErrorsNamePath) {
 }
 
 TEST(FileSink, CommitFailureLeavesNoTemp) {
-  // The target is an existing non-empty directory: rename fails, close cleans up.
+  // The target became a non-empty directory after the sink opened (a directory there at
+  // the open is refused then): rename fails, close cleans up.
   TempDir dir;
   std::string target = dir.file("adir");
-  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
-  write_file(target + "/inside", "x");
   mcap_sink s{};
   mcap_error_info err{};
   ASSERT_EQ(mcap_sink_open_file(&s, target.c_str(), &err), MCAP_OK) << err.msg;
   ASSERT_EQ(s.write(s.payload, "data", 4, &err), MCAP_OK);
+  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
+  write_file(target + "/inside", "x");
   EXPECT_EQ(mcap_sink_commit(&s, &err), MCAP_EIO);
   EXPECT_NE(std::string(err.msg).find("renaming"), std::string::npos) << err.msg;
   EXPECT_EQ(mcap_sink_close(&s, &err), MCAP_OK);

@@ -444,7 +444,8 @@ typedef struct mcap_sink {
  * result has the mode of the file it replaces, else a new file's (0666 less
  * the umask). A symlink at `path` is replaced, not followed. A `path` that is
  * not a regular file (a device such as /dev/null, a FIFO) is written where it
- * is, as a shell redirection would: nothing is replaced or removed there.
+ * is, as a shell redirection would: nothing is replaced or removed there. A
+ * directory is refused (MCAP_EINVAL).
  */
 int mcap_sink_open_file(mcap_sink *sink, const char *path, mcap_error_info *err);
 
