@@ -397,6 +397,22 @@ int mcap_sink_sync(mcap_sink *sink, const char **path, mcap_error_info *err) {
   return MCAP_OK;
 }
 
+/* Close the file's descriptor; close() can report delayed write errors (NFS), so it is
+ * checked before anything is published. */
+static int close_checked(struct file_sink *f, mcap_error_info *err) {
+  char tmp[128];
+  int rc = close(f->o.fd);
+  f->o.fd = -1;
+  if (rc != 0 && errno != EINTR) {
+    int e = errno;
+    f->o.error = MCAP_EIO;
+    f->o.saved_errno = e;
+    return mcap__err(err, MCAP_EIO, f->o.pos, "closing '%s': %s", f->path,
+                     errtext(e, tmp, sizeof tmp));
+  }
+  return MCAP_OK;
+}
+
 int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
   struct file_sink *f = NULL;
   char tmp[128];
@@ -406,16 +422,7 @@ int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
   if ((rc = flush_sync(f, err))) return rc;
   if (f->direct) {
     f->committed = 1;
-    rc = close(f->o.fd);
-    f->o.fd = -1;
-    if (rc != 0 && errno != EINTR) {
-      int e = errno;
-      f->o.error = MCAP_EIO;
-      f->o.saved_errno = e;
-      return mcap__err(err, MCAP_EIO, f->o.pos, "closing '%s': %s", f->path,
-                       errtext(e, tmp, sizeof tmp));
-    }
-    return MCAP_OK;
+    return close_checked(f, err);
   }
   if (!f->named) {
     int e = link_unnamed(f->o.fd, f->tmp_path);
@@ -425,16 +432,7 @@ int mcap_sink_commit(mcap_sink *sink, mcap_error_info *err) {
     }
     f->named = 1;
   }
-  /* close() can report delayed write errors (NFS); check it before publishing. */
-  rc = close(f->o.fd);
-  f->o.fd = -1;
-  if (rc != 0 && errno != EINTR) {
-    int e = errno;
-    f->o.error = MCAP_EIO;
-    f->o.saved_errno = e;
-    return mcap__err(err, MCAP_EIO, f->o.pos, "closing '%s': %s", f->path,
-                     errtext(e, tmp, sizeof tmp));
-  }
+  if ((rc = close_checked(f, err))) return rc;
   if (rename(f->tmp_path, f->path) != 0) {
     int e = errno;
     return mcap__err(err, MCAP_EIO, UINT64_MAX, "renaming '%s' to '%s': %s", f->tmp_path,
