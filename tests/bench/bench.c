@@ -6,6 +6,7 @@
  *   mcapkit-bench tools [options]         the mcapkit CLI's rewrite/lake commands (bench_tools.c)
  *   mcapkit-bench startup [options]       mcapkit's start-up time (bench_startup.c)
  *   mcapkit-bench raw FILE [REPEATS]      raw decompression of a file's chunks
+ *   mcapkit-bench rounds FILE [options]   reads against raw, alternating in one process (bench_rounds.c)
  *   mcapkit-bench cache FILE STATE [COPY] put a file into a page-cache state
  *
  * The suite makes a robot recording of about N MiB of message payload once
@@ -49,6 +50,7 @@ static void usage(FILE *f) {
         "       " BENCH_PROG " startup [--runs N] [--file FILE] [--json]\n"
         "       " BENCH_PROG " decode [--duration S] [--seconds S] [--repeats N] [--json]\n"
         "       " BENCH_PROG " raw FILE [REPEATS]\n"
+        "       " BENCH_PROG " rounds FILE [--rounds N] [--json]\n"
         "       " BENCH_PROG " cache FILE read|cold\n"
         "       " BENCH_PROG " cache FILE written COPY\n"
         "       " BENCH_PROG " read FILE [--order file|log-time|reverse] [--topics A,B]\n"
@@ -74,6 +76,9 @@ static void usage(FILE *f) {
         "      pl_decode, to values, NDJSON and CSV, on one core (MB/s of payload)\n"
         "raw   decompress a file's chunks from memory (the baseline the reads are\n"
         "      measured against), without and with the CRCs\n"
+        "rounds  alternate raw passes and each read (streamed, indexed, with and without\n"
+        "      CRCs, 1 and 2 threads) of FILE in one process, N rounds (--rounds, default\n"
+        "      15); the median over the rounds of raw / read, robust to the machine's drift\n"
         "cache put FILE into a page-cache state (written: copied to COPY, which is then\n"
         "      the file in that state)\n"
         "read  read a file's messages and print only 'messages=N bytes=M' (payload bytes);\n"
@@ -988,6 +993,7 @@ int main(int argc, char **argv) {
     return bench_state_prepare(argv[2], st, st == BENCH_WRITTEN ? argv[4] : NULL) ? 1 : 0;
   }
   if (argc >= 2 && strcmp(argv[1], "read") == 0) return bench_read_main(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "rounds") == 0) return bench_rounds_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "__measure") == 0) return bench_measure_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "all") == 0) return bench_all_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "tools") == 0) return bench_tools_main(argc - 1, argv + 1);

@@ -111,6 +111,11 @@ int bench_kv_u64(const char *text, const char *key, uint64_t *out);
 
 /** `mcapkit-bench read FILE [options]`: see README.md. Returns the exit code. */
 int bench_read_main(int argc, char **argv);
+/* One read of a whole file in this process, as `read` does it: the streamed reader
+ * (stream) or the indexed reader in log-time order with `threads`; *bytes = payload bytes. */
+int bench_read_once(const char *file, int stream, int threads, int no_crc, uint64_t *bytes);
+/* `mcapkit-bench rounds FILE [--rounds N] [--json]` (bench_rounds.c). */
+int bench_rounds_main(int argc, char **argv);
 
 /* ----------------------------------------------------------------- tools */
 

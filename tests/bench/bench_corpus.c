@@ -554,7 +554,7 @@ static int bench_raw_load(const char *path, struct bench_raw_set **out) {
   rs->fd = -1;
   f = &rs->facts;
   if (mcap_source_open_mmap(&src, path, &e) || mcap_reader_open(&r, &src, NULL, &e)) {
-    bench_err("cannot open '%s': %s", path, e.msg);
+    bench_err("%s", e.msg[0] ? e.msg : mcap_strerror(e.code));
     bench_raw_free(rs);
     return -1;
   }

@@ -323,6 +323,18 @@ static int read_indexed(const struct read_args *a, uint64_t *messages, uint64_t 
   return 0;
 }
 
+int bench_read_once(const char *file, int stream, int threads, int no_crc, uint64_t *bytes) {
+  struct read_args a;
+  uint64_t messages = 0;
+  memset(&a, 0, sizeof a);
+  a.file = file;
+  a.order = stream ? MCAP_ORDER_FILE : MCAP_ORDER_LOG_TIME;
+  a.threads = threads;
+  a.no_crc = no_crc;
+  a.source = SRC_DEFAULT;
+  return stream ? read_streamed(&a, &messages, bytes) : read_indexed(&a, &messages, bytes);
+}
+
 int bench_read_main(int argc, char **argv) {
   struct read_args a;
   uint64_t messages = 0, bytes = 0;
