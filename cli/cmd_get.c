@@ -21,6 +21,7 @@
 #include "inspect.h"
 #include "mcap/mcap.h"
 #include "output.h"
+#include "pipeline/rewrite.h"
 
 #define NOT_GIVEN UINT64_MAX
 #define COPY_BUF (1u << 20)
@@ -123,16 +124,18 @@ static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *pa
     cli_error(ctx, "'%s' is the input file; choose another output", a->output);
     return CLI_EXIT_USAGE;
   }
-  mcap_sink sink;
-  mcap_error_info err;
-  memset(&sink, 0, sizeof sink);
-  memset(&err, 0, sizeof err);
-  int mrc = to_stdout ? mcap_sink_from_fd(&sink, STDOUT_FILENO, &err)
-                      : mcap_sink_open_file(&sink, a->output, &err);
-  if (mrc != MCAP_OK) {
-    cli_error(ctx, "cannot open '%s': %s", a->output, err.msg);
-    return CLI_EXIT_FAILURE;
+  /* pl_output: atomic, follows a symlink, refuses a directory, writes a device in place. */
+  pl_output *out = NULL;
+  pl_error_info perr;
+  memset(&perr, 0, sizeof perr);
+  int mrc = pl_output_open(&out, to_stdout ? "-" : a->output, NULL, 0, 0, &perr);
+  if (mrc != PL_OK) {
+    cli_error(ctx, "cannot write '%s': %s", a->output, perr.msg[0] ? perr.msg : pl_strerror(mrc));
+    return mrc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
+  mcap_sink *sink = pl_output_sink(out);
+  mcap_error_info err;
+  memset(&err, 0, sizeof err);
   mcap_attachment_stream *s = NULL;
   mcap_attachment fields;
   uint8_t *buf = malloc(COPY_BUF);
@@ -159,30 +162,25 @@ static int get_attachment(cli_ctx *ctx, const struct get_args *a, const char *pa
       goto out;
     }
     if (got == 0) break; /* the end; the CRC has been checked */
-    mrc = sink.write(sink.payload, buf, got, &err);
+    mrc = sink->write(sink->payload, buf, got, &err);
     if (mrc != MCAP_OK) {
       cli_error(ctx, "writing '%s': %s", to_stdout ? "standard output" : a->output, err.msg);
       rc = CLI_EXIT_FAILURE;
       goto out;
     }
   }
-  if (!to_stdout) {
-    mrc = mcap_sink_commit(&sink, &err);
-    if (mrc != MCAP_OK) {
-      cli_error(ctx, "cannot finish '%s': %s", a->output, err.msg);
-      rc = CLI_EXIT_FAILURE;
-    } else {
-      cli_verbose(ctx, "wrote %llu bytes to '%s'", (unsigned long long)pick->data_size, a->output);
-    }
+  mrc = pl_output_commit(out, NULL, &perr);
+  if (mrc != PL_OK) {
+    cli_error(ctx, "cannot finish '%s': %s", to_stdout ? "standard output" : a->output,
+              perr.msg[0] ? perr.msg : pl_strerror(mrc));
+    rc = CLI_EXIT_FAILURE;
+  } else if (!to_stdout) {
+    cli_verbose(ctx, "wrote %llu bytes to '%s'", (unsigned long long)pick->data_size, a->output);
   }
 out:
   mcap_attachment_stream_free(s);
   free(buf);
-  memset(&err, 0, sizeof err);
-  if (mcap_sink_close(&sink, &err) != MCAP_OK && rc == CLI_EXIT_OK) {
-    cli_error(ctx, "closing '%s': %s", to_stdout ? "standard output" : a->output, err.msg);
-    rc = CLI_EXIT_FAILURE;
-  }
+  pl_output_free(out); /* uncommitted: the temporary file goes */
   return rc;
 }
 

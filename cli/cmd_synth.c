@@ -12,6 +12,7 @@
 #include "mcap/mcap.h"
 #include "optgroups.h"
 #include "output.h"
+#include "pipeline/rewrite.h"
 #include "pipeline/synth.h"
 
 #define NOT_GIVEN UINT64_MAX
@@ -166,16 +167,14 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   }
 
-  mcap_sink sink;
-  memset(&sink, 0, sizeof sink);
-  mcap_error_info err;
-  memset(&err, 0, sizeof err);
-  int mrc = to_stdout ? mcap_sink_from_fd(&sink, STDOUT_FILENO, &err)
-                      : mcap_sink_open_file(&sink, a.output, &err);
-  if (mrc != MCAP_OK) {
-    char msg[600];
-    cli_error(ctx, "%s", cli_open_error(msg, sizeof msg, a.output, &err, mrc));
-    return CLI_EXIT_FAILURE;
+  /* pl_output: atomic, follows a symlink, refuses a directory, writes a device in place. */
+  pl_output *out = NULL;
+  pl_error_info perr;
+  memset(&perr, 0, sizeof perr);
+  int mrc = pl_output_open(&out, a.output, NULL, 0, 0, &perr);
+  if (mrc != PL_OK) {
+    cli_error(ctx, "cannot write '%s': %s", a.output, perr.msg[0] ? perr.msg : pl_strerror(mrc));
+    return mrc == PL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   }
 
   struct progress_state ps;
@@ -184,24 +183,17 @@ int cmd_synth(cli_ctx *ctx, int argc, char **argv) {
   o.progress_user = &ps;
   pl_synth_stats st;
   char errbuf[512];
-  mrc = pl_synth_write(&sink, &o, &st, errbuf, sizeof errbuf);
+  mrc = pl_synth_write(pl_output_sink(out), &o, &st, errbuf, sizeof errbuf);
   cli_progress_done(&ps.bar);
   if (mrc != MCAP_OK) {
-    mcap_sink_close(&sink, NULL); /* discards the temporary file */
+    pl_output_free(out); /* discards the temporary file */
     cli_error(ctx, "writing '%s': %s", a.output, errbuf[0] ? errbuf : mcap_strerror(mrc));
     return CLI_EXIT_FAILURE;
   }
-  if (!to_stdout) {
-    mrc = mcap_sink_commit(&sink, &err);
-    if (mrc != MCAP_OK) {
-      mcap_sink_close(&sink, NULL);
-      cli_error(ctx, "cannot finish '%s': %s", a.output, err.msg[0] ? err.msg : mcap_strerror(mrc));
-      return CLI_EXIT_FAILURE;
-    }
-  }
-  mrc = mcap_sink_close(&sink, &err);
-  if (mrc != MCAP_OK) {
-    cli_error(ctx, "closing '%s': %s", a.output, err.msg[0] ? err.msg : mcap_strerror(mrc));
+  mrc = pl_output_commit(out, NULL, &perr);
+  pl_output_free(out);
+  if (mrc != PL_OK) {
+    cli_error(ctx, "cannot finish '%s': %s", a.output, perr.msg[0] ? perr.msg : pl_strerror(mrc));
     return CLI_EXIT_FAILURE;
   }
 

@@ -196,6 +196,55 @@ TEST(CliRewrite, AFifoOrDeviceOutputIsWrittenNotReplaced) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
 }
 
+// `-o LINK` writes the file LINK points at, as a shell redirection would, and LINK stays a
+// link; `get` and `synth` used to replace the link itself with a regular file.
+TEST(CliRewrite, ASymlinkOutputIsFollowed) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), ref = tmp.file("ref.mcap");
+  synth(in, {"-p", "robot", "-d", "1"});
+  ASSERT_EQ(run_mcapkit({"filter", in, "-o", ref}).exit_code, 0);
+  RunResult att = run_mcapkit({"get", "attachment", in, "--name", "calibration.yaml", "-o", "-"});
+  ASSERT_EQ(att.exit_code, 0) << att.err;
+  ASSERT_FALSE(att.out.empty());
+  struct Case {
+    const char *name;
+    std::vector<std::string> args;  // the output path is appended
+    std::string want;               // the target's bytes afterwards ("" = a valid recording)
+  };
+  std::vector<Case> cases = {
+      {"filter", {"filter", in, "-o"}, read_file_or_throw(ref)},
+      {"get", {"get", "attachment", in, "--name", "calibration.yaml", "-o"}, att.out},
+      {"synth", {"synth", "-p", "tiny", "-d", "1", "-o"}, ""},
+  };
+  for (const Case &c : cases) {
+    std::string dir = tmp.file(std::string("d-") + c.name);
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    std::string target = dir + "/real.out", link = dir + "/link.out";
+    write_file_or_throw(target, "old contents");
+    ASSERT_EQ(symlink("real.out", link.c_str()), 0);
+    std::vector<std::string> args = c.args;
+    args.push_back(link);
+    RunResult r = run_mcapkit(args);
+    ASSERT_EQ(r.exit_code, 0) << c.name << ": " << r.err;
+    struct stat st;
+    ASSERT_EQ(lstat(link.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)) << c.name << ": the link was replaced";
+    std::string got = read_file_or_throw(target);
+    if (c.want.empty()) {
+      EXPECT_EQ(got.compare(0, 8, "\x89MCAP0\r\n"), 0) << c.name;
+      expect_doctor_clean(target);
+    } else {
+      EXPECT_TRUE(got == c.want) << c.name << ": " << got.size() << " bytes in the target";
+    }
+    int entries = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) {
+      (void)e;
+      entries++;
+    }
+    EXPECT_EQ(entries, 2) << c.name << ": no temporary file left";
+  }
+}
+
 TEST(CliRewrite, StdinToStdout) {
   TempDir tmp;
   std::string in = tmp.file("in.mcap");

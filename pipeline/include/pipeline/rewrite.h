@@ -73,7 +73,8 @@ typedef struct pl_output pl_output;
 
 /**
  * Open an output.
- * @param path the target; "-" = standard output.
+ * @param path the target; "-" = standard output. A symbolic link is followed (the file it
+ *        points at is replaced, the link stays); a device or a FIFO is written in place.
  * @param inputs the input paths of the command (may be NULL when n_inputs is
  *        0): a target that is one of them (same file, also through links) is
  *        refused unless `in_place`.
