@@ -342,9 +342,12 @@ static int join_parts(const struct part *parts, size_t n, const char *out, uint6
   j->err = err;
   mcap_sink sink;
   mcap_error_info me;
-  if (mcap_sink_open_file(&sink, out, &me) != MCAP_OK) {
+  memset(&me, 0, sizeof me);
+  int orc = mcap_sink_open_file(&sink, out, &me);
+  if (orc != MCAP_OK) {
     free(j);
-    return pl_error_set_mcap(err, me.code, UINT64_MAX, "cannot create '%s': %s", out, me.msg);
+    return pl_error_set_mcap(err, orc, UINT64_MAX, "cannot create '%s': %s", out,
+                             me.msg[0] ? me.msg : mcap_strerror(orc));
   }
   int rc = PL_OK;
   int mrc = mcap_writer_open(&j->w, &sink, NULL);
@@ -404,10 +407,9 @@ static char *part_path(const char *out, int k) {
   return p;
 }
 
-int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
-                  pl_error_info *err) {
-  memset(res, 0, sizeof *res);
-  if (!o || !o->out_path) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no output file given");
+/* The export into out_path (o->out_path with a symlink resolved). */
+static int export_run(pl_http *h, const pl_export_options *o, const char *out_path,
+                      pl_export_result *res, pl_error_info *err) {
   if (!o->recording && !o->device_name && !o->device_id)
     return pl_error_set(err, PL_EINVAL, UINT64_MAX,
                         "give a recording, or a device with start and end");
@@ -459,7 +461,7 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
     if (rc != PL_OK) break;
     struct part *p = &parts[n_parts];
     memset(p, 0, sizeof *p);
-    p->path = part_path(o->out_path, (int)n_parts);
+    p->path = part_path(out_path, (int)n_parts);
     int fd = p->path ? open(p->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (fd < 0) {
       rc = p->path ? pl_error_set_errno(err, errno, "cannot create '%s'", p->path)
@@ -522,12 +524,12 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
   res->parts = (int)n_parts;
   if (rc == PL_OK && complete) {
     if (n_parts == 1) {
-      if (rename(parts[0].path, o->out_path) != 0)
+      if (rename(parts[0].path, out_path) != 0)
         rc = pl_error_set_errno(err, errno, "cannot rename '%s' to '%s'", parts[0].path,
-                                o->out_path);
+                                out_path);
     } else {
       uint64_t m = 0, a = 0;
-      rc = join_parts(parts, n_parts, o->out_path, &m, &a, err);
+      rc = join_parts(parts, n_parts, out_path, &m, &a, err);
       res->attachments = a;
     }
   }
@@ -540,11 +542,11 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
   if (rc != PL_OK) return rc;
 
   struct stat sb;
-  if (stat(o->out_path, &sb) == 0) res->bytes = (uint64_t)sb.st_size;
-  rc = doctor_file(o->out_path, res, err);
+  if (stat(out_path, &sb) == 0) res->bytes = (uint64_t)sb.st_size;
+  rc = doctor_file(out_path, res, err);
   if (rc != PL_OK) return rc;
   if (o->verify_against) {
-    rc = pl_messages_compare(o->verify_against, o->out_path, o->topics, o->n_topics, o->has_start,
+    rc = pl_messages_compare(o->verify_against, out_path, o->topics, o->n_topics, o->has_start,
                              o->start, o->has_end, o->end, &res->diffs, &res->n_diffs,
                              &res->local_messages, err);
     if (rc != PL_OK) return rc;
@@ -555,6 +557,19 @@ int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
                           res->n_diffs, res->n_diffs == 1 ? "" : "s");
   }
   return PL_OK;
+}
+
+int pl_export_run(pl_http *h, const pl_export_options *o, pl_export_result *res,
+                  pl_error_info *err) {
+  memset(res, 0, sizeof *res);
+  if (!o || !o->out_path) return pl_error_set(err, PL_EINVAL, UINT64_MAX, "no output file given");
+  /* `-o LINK` replaces what the link points at, and the parts lie beside that file, so
+   * that the last rename stays on its file system. */
+  char *target = pl_output_target(o->out_path);
+  if (!target) return pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
+  int rc = export_run(h, o, target, res, err);
+  free(target);
+  return rc;
 }
 
 /* ------------------------------------------------------------- compare */

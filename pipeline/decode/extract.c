@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pipeline/core.h"
 #include "pipeline/decode.h"
 
 #define FLUSH_AT ((size_t)1 << 20)
@@ -93,14 +94,20 @@ static int out_flush(struct run *r, struct out *o) {
   return PL_DECODE_OK;
 }
 
-static int out_open(struct run *r, struct out *o, const char *path) {
+/* follow: the user's own -o path is written through a symlink; the per-topic files of a
+ * directory, named after topics the recording chose, never are. */
+static int out_open(struct run *r, struct out *o, const char *path, int follow) {
   memset(o, 0, sizeof *o);
   if (strcmp(path, "-") == 0) return PL_DECODE_OK;
   o->path = dup_str(path);
   if (!o->path) return fail(r, PL_DECODE_ENOMEM, "out of memory");
   mcap_error_info me;
   memset(&me, 0, sizeof me);
-  if (mcap_sink_open_file(&o->sink, path, &me) != MCAP_OK) {
+  char *target = follow ? pl_output_target(path) : dup_str(path);
+  if (!target) return fail(r, PL_DECODE_ENOMEM, "out of memory");
+  int orc = mcap_sink_open_file(&o->sink, target, &me);
+  free(target);
+  if (orc != MCAP_OK) {
     /* the sink's message names the file already */
     if (strstr(me.msg, path)) return fail(r, PL_DECODE_EIO, "%s", me.msg);
     return fail(r, PL_DECODE_EIO, "cannot open '%s': %s", path, me.msg);
@@ -217,7 +224,7 @@ static int open_outputs(struct run *r, size_t n_topics, const size_t *topic_firs
   int dir = r->o->csv && r->o->to_dir;
   if (!dir) {
     r->n_outs = 1;
-    int rc = out_open(r, &r->outs[0], output);
+    int rc = out_open(r, &r->outs[0], output, 1);
     if (rc != PL_DECODE_OK) return rc;
   }
   for (size_t t = 0; t < n_topics; t++) {
@@ -239,7 +246,7 @@ static int open_outputs(struct run *r, size_t n_topics, const size_t *topic_firs
           }
       }
       if (!path) return fail(r, PL_DECODE_ENOMEM, "out of memory");
-      int rc = out_open(r, o, path);
+      int rc = out_open(r, o, path, 0);
       free(path);
       r->n_outs++;
       if (rc != PL_DECODE_OK) return rc;

@@ -248,9 +248,13 @@ int pl_report_write_file(pl_report *r, pl_report_format fmt, const pl_report_ren
   mcap_sink sink;
   mcap_error_info e;
   memset(&e, 0, sizeof e);
-  if (mcap_sink_open_file(&sink, path, &e) != MCAP_OK) {
+  char *target = pl_output_target(path); /* through a symlink, as a shell redirection */
+  int orc = target ? mcap_sink_open_file(&sink, target, &e) : MCAP_ENOMEM;
+  free(target);
+  if (orc != MCAP_OK) {
     free(doc);
-    return pl__report_fail(r, PL_REPORT_EIO, "cannot write '%s': %s", path, e.msg);
+    return pl__report_fail(r, PL_REPORT_EIO, "cannot write '%s': %s", path,
+                           e.msg[0] ? e.msg : mcap_strerror(orc));
   }
   if (sink.write(sink.payload, doc, len, &e) != MCAP_OK || mcap_sink_commit(&sink, &e) != MCAP_OK) {
     free(doc);

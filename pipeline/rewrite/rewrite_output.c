@@ -64,12 +64,7 @@ int pl_output_open(pl_output **out, const char *path, const char *const *inputs,
     }
   }
   /* Replace what a symlink points at, not the link itself. */
-  struct stat lst;
-  if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-    o->path = realpath(path, NULL);
-  } else {
-    o->path = pl_strdup(path);
-  }
+  o->path = pl_output_target(path);
   if (!o->path) {
     rc = pl_error_set(err, PL_ENOMEM, UINT64_MAX, "out of memory");
     goto fail;

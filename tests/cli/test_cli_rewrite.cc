@@ -209,12 +209,15 @@ TEST(CliRewrite, ASymlinkOutputIsFollowed) {
   struct Case {
     const char *name;
     std::vector<std::string> args;  // the output path is appended
-    std::string want;               // the target's bytes afterwards ("" = a valid recording)
+    std::string want;               // the target's bytes afterwards, or
+    std::string prefix;             // how they start ("\x89MCAP0" = also a clean recording)
   };
   std::vector<Case> cases = {
-      {"filter", {"filter", in, "-o"}, read_file_or_throw(ref)},
-      {"get", {"get", "attachment", in, "--name", "calibration.yaml", "-o"}, att.out},
-      {"synth", {"synth", "-p", "tiny", "-d", "1", "-o"}, ""},
+      {"filter", {"filter", in, "-o"}, read_file_or_throw(ref), ""},
+      {"get", {"get", "attachment", in, "--name", "calibration.yaml", "-o"}, att.out, ""},
+      {"synth", {"synth", "-p", "tiny", "-d", "1", "-o"}, "", "\x89MCAP0\r\n"},
+      {"report", {"report", in, "-o"}, "", "<!DOCTYPE html>"},
+      {"extract", {"extract", "topic", in, "/imu", "-o"}, "", "{\"topic\":\"/imu\""},
   };
   for (const Case &c : cases) {
     std::string dir = tmp.file(std::string("d-") + c.name);
@@ -231,8 +234,8 @@ TEST(CliRewrite, ASymlinkOutputIsFollowed) {
     EXPECT_TRUE(S_ISLNK(st.st_mode)) << c.name << ": the link was replaced";
     std::string got = read_file_or_throw(target);
     if (c.want.empty()) {
-      EXPECT_EQ(got.compare(0, 8, "\x89MCAP0\r\n"), 0) << c.name;
-      expect_doctor_clean(target);
+      EXPECT_EQ(got.compare(0, c.prefix.size(), c.prefix), 0) << c.name;
+      if (c.prefix.compare(0, 5, "\x89MCAP") == 0) expect_doctor_clean(target);
     } else {
       EXPECT_TRUE(got == c.want) << c.name << ": " << got.size() << " bytes in the target";
     }
@@ -243,6 +246,23 @@ TEST(CliRewrite, ASymlinkOutputIsFollowed) {
     }
     EXPECT_EQ(entries, 2) << c.name << ": no temporary file left";
   }
+}
+
+// The per-topic CSV files of `extract topic ... -o DIR` are named after topics the recording
+// chose: a symlink in DIR with such a name is replaced, never written through.
+TEST(CliRewrite, ExtractTopicFilesInADirectoryDoNotFollowLinks) {
+  TempDir tmp;
+  std::string in = tmp.file("in.mcap"), dir = tmp.file("csv"), outside = tmp.file("outside");
+  synth(in, {"-p", "robot", "-d", "1"});
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  write_file_or_throw(outside, "keep me");
+  ASSERT_EQ(symlink(outside.c_str(), (dir + "/imu.csv").c_str()), 0);
+  RunResult r = run_mcapkit({"extract", "topic", in, "/imu", "/odom", "-o", dir, "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file_or_throw(outside), "keep me");
+  struct stat st;
+  ASSERT_EQ(lstat((dir + "/imu.csv").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
 }
 
 TEST(CliRewrite, StdinToStdout) {

@@ -5,6 +5,8 @@
 // without duplicates; --verify-against catches a missing message, a changed
 // byte and an extra message.
 #include <curl/curl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,6 +17,7 @@
 
 #include "fake_http.h"
 #include "pipeline/client.h"
+#include "run.h"
 #include "test_server_util.h"
 
 using namespace mcapkit_test;
@@ -179,6 +182,39 @@ TEST(ClientExport, FullAndByTopicAndTimeVerified) {
   EXPECT_GT(res.messages, 0u);
   pl_export_result_dispose(&res);
   pl_http_free(h);
+}
+
+// An output path that is a symlink gets the export in the file it points at; the link stays
+// (the last part's rename used to replace the link itself).
+TEST(ClientExport, ASymlinkOutputIsFollowed) {
+  TempDir tmp;
+  TestServer s(tmp.file("data"));
+  ASSERT_TRUE(s.ok());
+  std::string f = tmp.file("rec.mcap");
+  pl_synth_stats st = write_synth(f, 32, 4, PL_SYNTH_TINY, 2);
+  std::string key = upload_one(s, tmp, f);
+  ASSERT_FALSE(key.empty());
+  pl_http *h = open_api(s.url(), s.key());
+  std::string target = tmp.file("real.mcap"), link = tmp.file("link.mcap");
+  write_file_or_throw(target, "old contents");
+  ASSERT_EQ(symlink("real.mcap", link.c_str()), 0);
+  pl_export_options o;
+  memset(&o, 0, sizeof o);
+  o.recording = key.c_str();
+  o.out_path = link.c_str();
+  o.verify_against = f.c_str();
+  pl_export_result res;
+  pl_error_info err;
+  ASSERT_EQ(pl_export_run(h, &o, &res, &err), PL_OK) << err.msg;
+  EXPECT_EQ(res.messages, st.messages);
+  EXPECT_TRUE(res.verified);
+  pl_export_result_dispose(&res);
+  pl_http_free(h);
+  struct stat sb;
+  ASSERT_EQ(lstat(link.c_str(), &sb), 0);
+  EXPECT_TRUE(S_ISLNK(sb.st_mode)) << "the link was replaced";
+  std::string got = read_file_or_throw(target);
+  EXPECT_EQ(got.compare(0, 8, "\x89MCAP0\r\n"), 0) << got.size() << " bytes in the target";
 }
 
 TEST(ClientExport, VerifyCatchesMissingChangedAndExtraMessages) {

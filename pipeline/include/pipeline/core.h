@@ -170,6 +170,10 @@ void pl_damage_one(mcap_damage *dst, const pl_error_info *err, uint64_t offset, 
 
 /** A malloc'd copy the caller frees; NULL in (or out of memory), NULL out. */
 char *pl_strdup(const char *s);
+/** The file an output path names, malloc'd (the caller frees): `path` itself, or what it
+ * points at when it is a symbolic link to an existing file, so that writing replaces that
+ * file and leaves the link. NULL when out of memory. */
+char *pl_output_target(const char *path);
 /** A malloc'd, NUL-terminated copy of a view the caller frees; NULL when out of memory. */
 char *pl_strview(mcap_str s);
 /** Grow the caller's array *arr (elements of `elem` bytes, *cap allocated) to hold at least
