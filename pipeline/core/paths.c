@@ -3,7 +3,6 @@
  * write `-o LINK` through a symbolic link, as a shell redirection would,
  * instead of replacing the link with the atomic sink's rename.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
